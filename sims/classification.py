@@ -1,0 +1,44 @@
+"""The classification model: the same quadratic two-layer network with a fixed +-1 second layer.
+
+    F_j(W, x) = (1/m) sum_r sum_{p=1,2} <w_{j,r}, x^(p)>^2,   j in {+1, -1},
+    f(W, x) = F_{+1}(W, x) - F_{-1}(W, x),
+    L(W) = (1/n) sum_i log(1 + exp(-y_i f(W, x_i))).
+W has shape (2, m, d): W[0] holds the filters w_{+1,r}, W[1] the filters w_{-1,r}.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def _sigmoid(t: np.ndarray) -> np.ndarray:
+    """1 / (1 + exp(-t)) without overflow."""
+    return 0.5 * (1.0 + np.tanh(0.5 * t))
+
+
+def output(W: np.ndarray, x1: np.ndarray, x2: np.ndarray) -> np.ndarray:
+    """f(W, x_i) = F_{+1} - F_{-1} for every sample (n,)."""
+    m = W.shape[1]
+    F = [np.sum((x1 @ Wj.T) ** 2 + (x2 @ Wj.T) ** 2, axis=1) / m for Wj in W]
+    return F[0] - F[1]
+
+
+def loss_and_grad(W: np.ndarray, x1: np.ndarray, x2: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    """Logistic loss and its gradient; stable for large margins."""
+    n = x1.shape[0]
+    m = W.shape[1]
+    A1 = x1 @ W.reshape(-1, W.shape[2]).T          # (n, 2m): <w_{j,r}, x_i^(1)>
+    A2 = x2 @ W.reshape(-1, W.shape[2]).T
+    sign = np.repeat([1.0, -1.0], m)               # second layer: +1 for j = +1, -1 for j = -1
+    f = ((A1 * A1 + A2 * A2) @ sign) / m
+    margin = y * f
+    loss = float(np.mean(np.logaddexp(0.0, -margin)))
+    # dL/df_i = -y_i sigmoid(-y_i f_i) / n;  df_i / dw_{j,r} = (2/m) sign_j sum_p <w_{j,r}, x_i^(p)> x_i^(p)
+    dl_df = -y * _sigmoid(-margin) / n
+    coef = (2.0 / m) * sign[None, :] * dl_df[:, None]
+    grad = (coef * A1).T @ x1 + (coef * A2).T @ x2
+    return loss, grad.reshape(W.shape)
+
+
+def test_error(W: np.ndarray, x1: np.ndarray, x2: np.ndarray, y: np.ndarray) -> float:
+    """Fraction of samples with sign(f) != y (a tie f = 0 counts as an error)."""
+    return float(np.mean(y * output(W, x1, x2) <= 0))

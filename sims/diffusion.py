@@ -1,0 +1,93 @@
+"""The diffusion model: a tied two-layer network with quadratic activation, trained on the DDPM loss.
+
+Network, per patch u in R^d (eq. for f_p in PAPER.md):
+    f(W, u) = c * sum_r <w_r, u>^2 w_r,   W = [w_1 ... w_m] in R^{m x d},   c = 1/m by default.
+Loss at one diffusion time x_t = alpha x0 + beta eps (noise prediction):
+    L(W) = 1/(2n) sum_i sum_{p=1,2} E_eps || f(W, alpha x_i^(p) + beta eps) - eps ||^2.
+
+With quadratic activation the expectation is a finite sum of Gaussian moments. For one patch with clean
+vector z, a_r = <w_r, z> and G = W W^T:
+    E||f - eps||^2 = d - 4 c alpha beta sum_r a_r G_rr
+        + c^2 sum_{r,s} G_rs [ alpha^4 a_r^2 a_s^2 + alpha^2 beta^2 (a_r^2 G_ss + a_s^2 G_rr + 4 a_r a_s G_rs)
+                               + beta^4 (G_rr G_ss + 2 G_rs^2) ].          (exact loss, eq. E)
+`loss_and_grad` evaluates (E) and its hand-derived gradient for all 2n patches at once with plain matrix
+products; `loss_and_grad_sampled` is the Monte Carlo objective over given draws of eps.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def denoise(W: np.ndarray, u: np.ndarray, scale: float | None = None) -> np.ndarray:
+    """f(W, u) = c sum_r <w_r, u>^2 w_r for each row of u (shape (..., d))."""
+    c = 1.0 / W.shape[0] if scale is None else scale
+    h = u @ W.T
+    return c * (h * h) @ W
+
+
+def _exact_terms(W: np.ndarray, Z: np.ndarray, alpha: float, beta: float, c: float):
+    """Sum over the rows z of Z of (E||f - eps||^2 - d), eq. (E), and its gradient in W."""
+    N = Z.shape[0]
+    A = Z @ W.T                      # a_kr = <w_r, z_k>, (N, m)
+    G = W @ W.T                      # G_rs = <w_r, w_s>
+    g = np.diag(G).copy()            # G_rr
+    P = A * A
+    p, a_sum = P.sum(axis=0), A.sum(axis=0)
+    G2 = G * G
+    Gg, PG, AG2 = G @ g, P @ G, A @ G2
+    k1, k2, k3, k4 = 4 * c * alpha * beta, c * c * alpha**4, c * c * alpha**2 * beta**2, N * c * c * beta**4
+
+    total = (-k1 * (a_sum @ g)                       # -4 c alpha beta sum_r a_r G_rr
+             + k2 * np.sum(PG * P)                   # c^2 alpha^4 sum_rs G_rs a_r^2 a_s^2
+             + 2 * k3 * (p @ Gg)                     # c^2 alpha^2 beta^2 sum_rs G_rs (a_r^2 G_ss + a_s^2 G_rr)
+             + 4 * k3 * np.sum(A @ G2 * A)           # 4 c^2 alpha^2 beta^2 sum_rs a_r a_s G_rs^2
+             + k4 * (g @ Gg + 2 * np.sum(G2 * G)))   # c^2 beta^4 sum_rs G_rs (G_rr G_ss + 2 G_rs^2)
+
+    # d total / d A (N, m)
+    dA = -k1 * g[None, :] + 4 * k2 * A * PG + 4 * k3 * A * Gg[None, :] + 8 * k3 * AG2
+    # d total / d G_rs, treating G as a general matrix; its diagonal also enters through g = diag(G)
+    S = k2 * (P.T @ P) + 2 * k3 * np.outer(p, g) + 8 * k3 * (A.T @ A) * G + k4 * (np.outer(g, g) + 6 * G2)
+    S[np.diag_indices_from(S)] += -k1 * a_sum + 2 * k3 * (G @ p) + 2 * k4 * Gg
+    # A = Z W^T and G = W W^T  =>  dW = dA^T Z + (S + S^T) W
+    grad = dA.T @ Z + (S + S.T) @ W
+    return total, grad
+
+
+def loss_and_grad(W: np.ndarray, x1: np.ndarray, x2: np.ndarray, *, alpha: float, beta: float,
+                  scale: float | None = None) -> tuple[float, np.ndarray]:
+    """Exact expected DDPM loss (constant d included: the loss at W = 0 is d) and its gradient."""
+    n, d = x1.shape
+    c = 1.0 / W.shape[0] if scale is None else scale
+    total, grad = _exact_terms(W, np.vstack([x1, x2]), alpha, beta, c)
+    return d + total / (2 * n), grad / (2 * n)
+
+
+def loss_and_grad_times(W: np.ndarray, x1: np.ndarray, x2: np.ndarray, times, *,
+                        scale: float | None = None) -> tuple[float, np.ndarray]:
+    """Weighted sum over diffusion times: times is a sequence of (alpha, beta, weight)."""
+    loss, grad = 0.0, np.zeros_like(W)
+    for alpha, beta, weight in times:
+        l_k, g_k = loss_and_grad(W, x1, x2, alpha=alpha, beta=beta, scale=scale)
+        loss, grad = loss + weight * l_k, grad + weight * g_k
+    return loss, grad
+
+
+def loss_and_grad_sampled(W: np.ndarray, x1: np.ndarray, x2: np.ndarray, eps: np.ndarray, *,
+                          alpha: float, beta: float, scale: float | None = None) -> tuple[float, np.ndarray]:
+    """Monte Carlo DDPM loss over K given noise draws eps of shape (K, 2n, d) and its gradient.
+
+    Rows 0..n-1 of eps[k] noise the signal patches x1, rows n..2n-1 the noise patches x2.
+    For one draw, with h = W u and e = f(W, u) - eps:  d||e||^2 / d w_r = 2c (h_r^2 e + 2 h_r <w_r, e> u).
+    """
+    n, d = x1.shape
+    K = eps.shape[0]
+    c = 1.0 / W.shape[0] if scale is None else scale
+    U = (alpha * np.vstack([x1, x2])[None] + beta * eps).reshape(-1, d)
+    E = eps.reshape(-1, d)
+    H = U @ W.T
+    H2 = H * H
+    R = c * H2 @ W - E
+    norm = 2 * n * K
+    loss = np.sum(R * R) / norm
+    grad = 2 * c * (H2.T @ R + (2 * H * (R @ W.T)).T @ U) / norm
+    return float(loss), grad
