@@ -28,12 +28,25 @@ def write_npz(path: str | Path, **arrays: np.ndarray) -> None:
 
 
 def write_json(path: str | Path, obj) -> None:
-    text = json.dumps(obj, indent=2, sort_keys=True, default=_jsonable) + "\n"
+    text = json.dumps(_finite(obj), indent=2, sort_keys=True, default=_jsonable, allow_nan=False) + "\n"
     _atomic(Path(path), lambda f: f.write(text.encode()))
 
 
 def write_text(path: str | Path, text: str) -> None:
     _atomic(Path(path), lambda f: f.write(text.encode()))
+
+
+def _finite(x):
+    """NaN and infinities become null: strict JSON has no such numbers."""
+    if isinstance(x, dict):
+        return {k: _finite(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_finite(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return _finite(x.tolist())
+    if isinstance(x, (float, np.floating)) and not np.isfinite(x):
+        return None
+    return x
 
 
 def _jsonable(x):
