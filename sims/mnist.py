@@ -462,9 +462,10 @@ def plot_filters(arrays: dict, shown: list, digits: tuple):
     kinds = [("diffusion", 0, "diffusion"), ("classification", 0, f"classif. digit {digits[0]}"),
              ("classification", 1, f"classif. digit {digits[1]}")]
     rows = [(v, *k) for v in shown for k in kinds]
-    fig = _figure(figsize=(8.6, 2.1 * len(rows) + 0.5))
+    height = 2.1 * len(rows) + 0.9
+    fig = _figure(figsize=(8.6, height))
     axes = fig.subplots(len(rows), 4, squeeze=False)
-    fig.subplots_adjust(left=0.1, right=0.98, bottom=0.02, top=1 - 0.6 / (2.1 * len(rows) + 0.5),
+    fig.subplots_adjust(left=0.1, right=0.98, bottom=0.02, top=1 - 0.85 / height,
                         wspace=0.25, hspace=0.45)  # a fixed layout: constrained layout costs ~3 s here
     for i, (nsnr2, model, j, label) in enumerate(rows):
         x1, x2, mu = (arrays[f"data_nsnr2={nsnr2:g}/{k}"] for k in ("x1", "x2", "mu"))
