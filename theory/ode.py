@@ -1,0 +1,162 @@
+"""The gradient flow of the reduced alignment system, integrated with scipy.integrate.solve_ivp.
+
+Time convention (one place): tau = eta * step. Gradient descent with step size eta, W_{k+1} = W_k - eta
+grad L(W_k), is the forward-Euler discretisation of dW/dtau = -grad L(W); as eta -> 0 the logged step k
+follows the flow at tau = eta k. The flow is integrated in the reduced coordinates of theory.reduced, so
+its cost does not depend on d (apart from building the basis once).
+
+    run_ode(cfg, data=None, W0=None) -> sims.train.Result   the flow, logged at the steps train logs
+    flow(red, Wr0, taus)                                     the flow at given times
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy.integrate import solve_ivp
+
+from sims import DivergenceError, FldmError
+from sims.config import TrainConfig, auto_eta
+from sims.data import Dataset, label_index
+from sims.train import EXPLODE, Result, build_data, initial_weights, seeds, weight_shape
+from theory import reduced
+from theory.reduced import Reduced
+
+RTOL, ATOL = 1e-9, 1e-12
+BIG = 1e8  # |weights| beyond this count as a blow-up
+
+
+class Flow:
+    """dWr/dtau = -grad L(Wr) on flattened states, with terminal events for blow-up and (optionally)
+    for reaching ||grad L|| < gtol."""
+
+    def __init__(self, red: Reduced, shape: tuple, loss0: float, gtol: float = 0.0):
+        self.red, self.shape, self.gtol = red, shape, gtol
+        self.limit = EXPLODE * max(abs(loss0), 1.0)
+        self._last = None
+
+    def grad(self, y):
+        """grad L at the flattened state y (the last evaluation is cached: events reuse it)."""
+        if self._last is None or not np.array_equal(self._last[0], y):
+            self._last = (y.copy(), reduced.loss_and_grad(self.red, y.reshape(self.shape)))
+        return self._last[1]
+
+    def velocity(self, tau, y):
+        return -self.grad(y)[1].ravel()
+
+    def events(self):
+        def blow_up(tau, y):
+            if not np.all(np.isfinite(y)):
+                return -1.0
+            return min(BIG - np.abs(y).max(), self.limit - abs(self.grad(y)[0]))
+
+        def stationary(tau, y):
+            return np.linalg.norm(self.grad(y)[1]) - self.gtol
+
+        blow_up.terminal = stationary.terminal = True
+        return [blow_up] + ([stationary] if self.gtol > 0 else [])
+
+
+def flow(red: Reduced, Wr0: np.ndarray, taus, *, gtol: float = 0.0, method: str = "LSODA",
+         rtol: float = RTOL, atol: float = ATOL):
+    """The flow from Wr0 at the increasing times `taus` (taus[0] >= 0).
+
+    Returns (taus reached, states (T, *Wr0.shape), status) with status "ok", "stationary" (||grad L|| fell
+    below gtol at the last returned time, which is then the event time) or "blow-up at tau=...".
+    """
+    taus = np.asarray(taus, dtype=float)
+    if taus.ndim != 1 or taus.size == 0 or taus[0] < 0 or np.any(np.diff(taus) < 0):
+        raise FldmError("ODE times must be a non-empty increasing sequence of tau >= 0")
+    y0 = np.asarray(Wr0, dtype=float).ravel()
+    if taus[-1] == 0:
+        return taus, np.repeat(Wr0[None], taus.size, axis=0), "ok"
+    f = Flow(red, Wr0.shape, reduced.loss_and_grad(red, Wr0)[0], gtol)
+    sol = solve_ivp(f.velocity, (0.0, taus[-1]), y0, method=method, t_eval=taus, rtol=rtol, atol=atol,
+                    events=f.events())
+    t, Y = sol.t, sol.y.T
+    status = "ok"
+    if sol.status == 1 and sol.t_events[0].size:
+        status = f"blow-up at tau={sol.t_events[0][0]:.6g}"
+    elif sol.status == 1:
+        t, Y = np.append(t, sol.t_events[1][0]), np.vstack([Y, sol.y_events[1][0]])
+        status = "stationary"
+    elif sol.status < 0:
+        status = f"solver failed at tau={sol.t[-1] if sol.t.size else 0:.6g}: {sol.message}"
+    return t, Y.reshape((-1,) + Wr0.shape), status
+
+
+def logged_steps(steps: int, log_every: int) -> np.ndarray:
+    """The steps sims.train.train logs: every log_every-th and the last."""
+    k = np.arange(0, steps + 1, log_every)
+    return k if k[-1] == steps else np.append(k, steps)
+
+
+def run_ode(cfg: TrainConfig, data: Dataset | None = None, W0: np.ndarray | None = None) -> Result:
+    """The reduced ODE for the setting of `cfg`, as a sims.train.Result that overlays train(cfg).
+
+    Same data, W0 (from the same seeds as train, or the ones given) and eta (cfg.eta or auto_eta); the
+    state is recorded at tau = eta * step for the steps train logs, with loss, ||grad L|| (the norm of the
+    full d-dimensional gradient, which equals the reduced one) and alignment arrays of the same shapes.
+    W is the d-dimensional weight matrix at the end. cfg.tol > 0 stops once ||grad L|| < tol, as train does.
+    Raises sims.DivergenceError if the flow blows up. extra: eta, tau_end, ode_status, reduced_dim, and
+    for classification test_error (fresh samples drawn in the reduced space, see `test_error`) and
+    train_error.
+    """
+    rngs = seeds(cfg.seed)
+    if data is None:
+        data = build_data(cfg, rngs["data"])
+    W0 = initial_weights(cfg, data.d, rngs["init"]) if W0 is None else np.array(W0, dtype=float)
+    if W0.shape != weight_shape(cfg, data.d):
+        raise FldmError(f"initial weights have shape {W0.shape}; need {weight_shape(cfg, data.d)}")
+    eta = auto_eta(data.x1, data.x2) if cfg.eta is None else cfg.eta
+    red, Wr0 = reduced.reduce(cfg, data, W0)
+
+    steps = logged_steps(cfg.steps, cfg.log_every)
+    taus, states, status = flow(red, Wr0, eta * steps, gtol=cfg.tol)
+    if status.startswith("blow-up") or status.startswith("solver"):
+        raise DivergenceError(f"the alignment ODE stopped: {status}")
+    converged = status == "stationary"
+    steps = steps[: len(taus)]
+    if converged:  # the event time, as the first step at or after it
+        steps = np.append(steps[: len(taus) - 1], int(np.ceil(taus[-1] / eta - 1e-9)))
+    lg = [reduced.loss_and_grad(red, Wr) for Wr in states]
+    signal, noise = reduced.alignments(red, states)
+    W = reduced.lift(red, states[-1])
+    extra = {"eta": eta, "tau_end": float(taus[-1]), "ode_status": status, "reduced_dim": int(Wr0.size)}
+    if cfg.model == "classification":
+        from sims import classification
+        extra["test_error"] = test_error(red, states[-1], data, cfg.n_test, rngs["test"])
+        extra["train_error"] = classification.test_error(states[-1], red.x1, red.x2, red.y)
+    return Result(config=cfg, steps=steps.astype(int), loss=np.array([v[0] for v in lg]),
+                  grad_norm=np.array([np.linalg.norm(v[1]) for v in lg]), signal=signal, noise=noise,
+                  W=W, data=data, converged=converged, extra=extra)
+
+
+def test_error(red: Reduced, A: np.ndarray, data: Dataset, n_test: int, rng: np.random.Generator) -> float:
+    """Classification error on n_test fresh samples, drawn without forming d-dimensional vectors.
+
+    A fresh sample has x1 = mu_y and noise xi ~ N(0, sigma_xi^2 (I - P)) (P projects onto the mu's;
+    isotropic data: P = 0), so the filter responses <w_{j,r}, xi> are Gaussian with covariance
+    sigma_xi^2 W (I - P) W^T = sigma_xi^2 (G - (W q)(W q)^T), G = W W^T, q an orthonormal basis of the mu's.
+    The error has the same law as sims.classification.test_error on sims.data.fresh_samples (it is not the
+    same sample).
+    """
+    sigma_xi = data.sigma_xi
+    if not np.isfinite(sigma_xi):
+        sigma_xi = float(np.sqrt(np.mean(np.sum(data.x2**2, axis=1)) / data.d))
+    Wf = A.reshape(-1, A.shape[-1])                                   # (2m, k) data-span part
+    Rf = red.R.reshape(-1, red.d)
+    G = Wf @ Wf.T + Rf @ Rf.T                                         # exact: R is orthogonal to span(Q)
+    if data.noise != "isotropic":
+        q, _ = np.linalg.qr(red.mu.T)                                 # the mu's, in reduced coordinates
+        Wq = Wf @ q
+        G = G - Wq @ Wq.T
+    cov = sigma_xi**2 * (G + G.T) / 2
+    vals, vecs = np.linalg.eigh(cov)
+    noise = rng.standard_normal((n_test, len(vals))) * np.sqrt(np.clip(vals, 0, None)) @ vecs.T
+    y = rng.choice(np.array([1, -1]), size=n_test)
+    m = A.shape[1]
+    h = (red.mu[label_index(y)] @ Wf.T) ** 2 + noise**2                # (n_test, 2m) squared responses
+    f = (h[:, :m].sum(axis=1) - h[:, m:].sum(axis=1)) / m
+    return float(np.mean(y * f <= 0))
+
+
+test_error.__test__ = False

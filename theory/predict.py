@@ -1,0 +1,300 @@
+"""Predictions for one setting, computed from the model and the reduced dynamics (nothing is fitted).
+
+Time is tau = eta * step throughout (theory.ode); every "..._steps" value is tau / eta for the run's eta.
+
+Diffusion (x_t = alpha x0 + beta eps, c the output scale, k1 = sum_t weight_t 4 c alpha_t beta_t):
+  * Early growth. At small alignments the gradient is dominated by the -4 c alpha beta sum_r a_r G_rr term
+    of the loss (eq. E in sims.diffusion), so for orthogonal data (theory.derive.leading_rate)
+        d<w_r, z>/dtau = k1 / (2n) * G_rr * n_z ||z||^2 + (higher order),
+    n_z the number of patches equal to z: n_j for mu_j, 1 for xi_i. The ratio of signal to noise rates is
+    n_j ||mu||^2 / ||xi_i||^2 (~ n SNR^2 / 2 with balanced classes). `initial_rates` are the exact
+    d/dtau at tau = 0 of the summary quantities of sims.train.summarize; `leading_rates` the formula above.
+  * Near-linear phase: the first tau at which a summary quantity departs by 10 % from its initial-rate
+    line (from the ODE trajectory).
+  * Stationary point: the ODE's long-time state, refined by scipy.optimize.root on grad L = 0, its
+    stability from the Hessian of the reduced loss (the flow's Jacobian is -Hessian) with the gauge
+    directions Rc -> Rc Omega removed, and the alignments and signal/noise ratio there.
+  * Mechanism of the stationary ratio: at a stationary point with R R^T of rank s, dL/dG vanishes on the
+    range of R R^T (`dL_dG_on_surviving`). With orthogonal data each patch direction z then satisfies
+        n_z ||z||^2 * dT/da(a_z; G) + 2n (dL/dG) a_z = 0,
+    T the one-patch loss of eq. (E) and a_z = (<w_r, z>)_r: the same equation for every patch whenever
+    dL/dG a_z = 0 (then all alignments coincide; always so for m = 1, see theory.derive.stationary_m1),
+    and a perturbation of relative size ~ 1/(n_z ||z||^2) otherwise.
+
+Classification (logistic loss, F_j = (1/m) sum_r sum_p <w_{j,r}, x^(p)>^2):
+  * While the loss is near log 2, dl/df_i = -y_i / (2n) and the own-class alignments grow exponentially,
+        d<w_{j,r}, mu_j>/dtau = lambda_s <w_{j,r}, mu_j>,    lambda_s = n_j ||mu||^2 / (m n),
+        d<w_{y_i,r}, xi_i>/dtau = lambda_n <w_{y_i,r}, xi_i>, lambda_n = ||xi_i||^2 / (m n)
+    (exact for orthogonal data at f = 0), so lambda_s / lambda_n = n_j ||mu||^2 / ||xi||^2.
+  * A feature reaches order one when one filter alone gives margin 1: a^2 / m = 1, a = sqrt(m). From
+    initial size a0 that takes T = log(sqrt(m) / a0) / lambda. The first feature to get there wins: once the
+    margins are of order one the loss derivative decays and the other feature stops growing.
+  * Boundary: T_signal = T_noise, i.e. (n_j / n) n SNR^2 = log(sqrt(m)/a0_s) / log(sqrt(m)/a0_n), with the
+    typical initial sizes a0 = sigma0 ||z|| kappa_m (kappa_m = E max_r |g_r| over m standard normals) and
+    ||mu||^2 = (n SNR^2 / n) sigma_xi^2 d, ||xi||^2 = sigma_xi^2 d: the log factors move it away from
+    n SNR^2 = 2.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import integrate, optimize, stats
+
+from sims import FldmError
+from sims.config import TrainConfig, auto_eta
+from sims.data import Dataset, label_index
+from sims.train import build_data, initial_weights, seeds, summarize
+from theory import reduced
+from theory.ode import flow
+
+LINEAR_TOL = 0.1        # a 10 % departure from the initial-rate line ends the near-linear phase
+GTOL = 1e-10            # ||grad L|| at which the ODE counts as stationary
+HORIZON_STEPS = 1e7     # longest ODE time, in steps of the run's eta
+
+
+def setting(cfg: TrainConfig, data: Dataset | None = None):
+    """Data, W0 and eta exactly as sims.train.train builds them for cfg."""
+    rngs = seeds(cfg.seed)
+    if data is None:
+        data = build_data(cfg, rngs["data"])
+    W0 = initial_weights(cfg, data.d, rngs["init"])
+    eta = auto_eta(data.x1, data.x2) if cfg.eta is None else cfg.eta
+    return data, W0, eta
+
+
+def predict(cfg: TrainConfig, data: Dataset | None = None) -> dict:
+    """All predictions for the setting of cfg (JSON-serialisable), dispatching on cfg.model."""
+    data, W0, eta = setting(cfg, data)
+    if cfg.model == "diffusion":
+        return predict_diffusion(cfg, data, W0, eta)
+    return predict_classification(cfg, data, W0, eta)
+
+
+def stationary_ratio(cfg: TrainConfig, data: Dataset | None = None) -> float:
+    """The predicted signal/noise ratio (sims.train.summarize) at the diffusion stationary point
+    (nan if the ODE found none)."""
+    stat = predict(cfg.replace(model="diffusion"), data)["stationary"]
+    return float(stat["ratio"]) if stat["found"] else float("nan")
+
+
+# ----------------------------------------------------------------------------------------- diffusion
+
+def summary_pair(red, Wr, y) -> tuple[float, float]:
+    signal, noise = reduced.alignments(red, Wr)
+    s = summarize("diffusion", signal, noise, y)
+    return s["signal"], s["noise"]
+
+
+def summary_rates(red, Wr, y) -> tuple[float, float]:
+    """d/dtau of (mean_j max_r <w_r, mu_j>, mean_i max_r <w_r, xi_i>) along the flow at Wr."""
+    signal, noise = reduced.alignments(red, Wr)
+    dsignal, dnoise = reduced.alignments(red, -reduced.loss_and_grad(red, Wr)[1])
+    rs, rn = signal.argmax(axis=0), noise.argmax(axis=0)
+    return (float(np.mean(dsignal[rs, np.arange(2)])), float(np.mean(dnoise[rn, np.arange(noise.shape[1])])))
+
+
+def leading_rates(cfg: TrainConfig, data: Dataset, W0: np.ndarray) -> tuple[float, float]:
+    """The lowest-order rates k1/(2n) (G_rr n_z ||z||^2 + 2 S_r <w_r, z>) (theory.derive.leading_rate,
+    S_r = sum of <w_r, x> over all 2n patches) of the summary quantities, each with the neuron r that is
+    largest at initialisation. For d >> n the first term dominates."""
+    c = 1.0 / cfg.m if cfg.scale is None else cfg.scale
+    k1 = sum(4 * c * a * b * w for a, b, w in cfg.diffusion_times)
+    g = np.sum(W0 * W0, axis=1)
+    n = data.n
+    counts = np.bincount(label_index(data.y), minlength=2)
+    S = (data.x1 + data.x2).sum(axis=0) @ W0.T
+    s_align, n_align = W0 @ data.mu.T, W0 @ data.x2.T
+    rs, rn = s_align.argmax(axis=0), n_align.argmax(axis=0)
+    signal = k1 / (2 * n) * (g[rs] * counts * np.sum(data.mu**2, axis=1) + 2 * S[rs] * s_align[rs, [0, 1]])
+    noise = k1 / (2 * n) * (g[rn] * np.sum(data.x2**2, axis=1) + 2 * S[rn] * n_align[rn, np.arange(n)])
+    return float(np.mean(signal)), float(np.mean(noise))
+
+
+def hessian(red, Wr, h: float = 1e-6) -> np.ndarray:
+    """Hessian of the reduced loss by central differences of the exact gradient."""
+    x0 = Wr.ravel()
+    H = np.empty((x0.size, x0.size))
+    for i in range(x0.size):
+        e = np.zeros_like(x0)
+        e[i] = h * max(1.0, abs(x0[i]))
+        gp = reduced.loss_and_grad(red, (x0 + e).reshape(Wr.shape))[1].ravel()
+        gm = reduced.loss_and_grad(red, (x0 - e).reshape(Wr.shape))[1].ravel()
+        H[:, i] = (gp - gm) / (2 * e[i])
+    return (H + H.T) / 2
+
+
+def flow_eigenvalues(red, Wr) -> np.ndarray:
+    """Eigenvalues of the flow's Jacobian (= -Hessian) at Wr, without the gauge directions."""
+    H = hessian(red, Wr)
+    gauge = reduced.gauge_directions(red, Wr)
+    if gauge.shape[0]:
+        _, _, Vt = np.linalg.svd(gauge, full_matrices=True)
+        P = Vt[gauge.shape[0]:].T          # orthonormal complement of the gauge directions
+        H = P.T @ H @ P
+    return -np.linalg.eigvalsh(H)[::-1]
+
+
+def dL_dG(red, Wr, eps: float = 1e-7) -> np.ndarray:
+    """The symmetric derivative dL/dG + (dL/dG)^T of the diffusion loss, G = W W^T (m x m).
+
+    The gradient along an added direction orthogonal to everything, W -> [W, eps I], is (dL/dG sym) eps
+    evaluated at G + eps^2 I; so this is exact up to O(eps^2).
+    """
+    m = Wr.shape[0]
+    pad = lambda X: np.hstack([X, np.zeros((X.shape[0], m))])
+    aug = reduced.Reduced(**{**red.__dict__, "x1": pad(red.x1), "x2": pad(red.x2), "mu": pad(red.mu)})
+    grad = reduced.loss_and_grad(aug, np.hstack([Wr, eps * np.eye(m)]))[1]
+    return grad[:, -m:] / eps
+
+
+def stationary_point(red, Wr_end, y) -> dict:
+    """Refine the ODE's long-time state to grad L = 0 and describe the stationary point."""
+    shape = Wr_end.shape
+    fun = lambda x: reduced.loss_and_grad(red, x.reshape(shape))[1].ravel()
+    sol = optimize.root(fun, Wr_end.ravel(), method="lm", options={"xtol": 1e-15, "ftol": 1e-15})
+    res_end = np.linalg.norm(fun(Wr_end.ravel()))
+    Wr = Wr_end
+    if sol.success and np.linalg.norm(sol.fun) <= res_end and \
+            np.linalg.norm(sol.x - Wr_end.ravel()) <= 1e-3 * max(1.0, np.linalg.norm(Wr_end)):
+        Wr = sol.x.reshape(shape)
+    signal, noise = reduced.alignments(red, Wr)
+    ratio = summarize("diffusion", signal, noise, y)
+    eig = flow_eigenvalues(red, Wr)
+    scale = max(np.abs(eig).max(), 1e-300)
+    C = reduced.orthogonal_gram(red, Wr)
+    c_eig, c_vec = np.linalg.eigh(C)
+    surviving = c_eig > 1e-8 * max(c_eig.max(), 1e-300)
+    N = dL_dG(red, Wr)
+    P = c_vec[:, surviving]
+    return {"found": True, "signal": signal, "noise": noise, "ratio": ratio["ratio"],
+            "summary_signal": ratio["signal"], "summary_noise": ratio["noise"],
+            "residual": float(np.linalg.norm(fun(Wr.ravel()))), "refined": Wr is not Wr_end,
+            "max_eigenvalue": float(eig[0]), "min_eigenvalue": float(eig[-1]),
+            "stable": bool(eig[0] <= 1e-6 * scale), "eigenvalues": eig,
+            "orthogonal_gram_eigenvalues": c_eig, "surviving_rank": int(surviving.sum()),
+            "dL_dG": N, "dL_dG_on_surviving": float(np.linalg.norm(P.T @ N @ P)) if P.size else 0.0,
+            "state": Wr}
+
+
+def linear_phase(taus, values, rate, value0) -> float:
+    """First tau at which values depart from value0 + rate tau by more than LINEAR_TOL of rate tau."""
+    taus, values = np.asarray(taus), np.asarray(values)
+    off = np.abs(values - value0 - rate * taus) > LINEAR_TOL * np.abs(rate) * taus
+    off[0] = False
+    return float(taus[np.argmax(off)]) if off.any() else float("nan")
+
+
+def predict_diffusion(cfg, data, W0, eta) -> dict:
+    red, Wr0 = reduced.reduce(cfg, data, W0)
+    y = data.y
+    rate_s, rate_n = summary_rates(red, Wr0, y)
+    lead_s, lead_n = leading_rates(cfg, data, W0)
+    counts = np.bincount(label_index(y), minlength=2)
+    formula = float(np.mean(counts * np.sum(data.mu**2, axis=1)) / np.mean(np.sum(data.x2**2, axis=1)))
+    s0, n0 = summary_pair(red, Wr0, y)
+
+    # one ODE solve on a log grid: the near-linear phase, then the long-time state
+    horizon = HORIZON_STEPS * eta
+    taus = np.concatenate([[0.0], np.geomspace(1e-3 * eta, horizon, 1200)])
+    t, states, status = flow(red, Wr0, taus, gtol=GTOL, rtol=1e-8, atol=1e-11)
+    pairs = np.array([summary_pair(red, Wr, y) for Wr in states])
+    lin_s = linear_phase(t, pairs[:, 0], rate_s, s0)
+    lin_n = linear_phase(t, pairs[:, 1], rate_n, n0)
+    out = {"model": "diffusion", "nsnr2": data.nsnr2, "eta": eta,
+           "initial": {"signal": s0, "noise": n0},
+           "initial_rates": {"signal": rate_s, "noise": rate_n},
+           "initial_rate_ratio": rate_s / rate_n,
+           "leading_rates": {"signal": lead_s, "noise": lead_n},
+           "rate_ratio_formula": formula,
+           "linear_phase_tau": {"signal": lin_s, "noise": lin_n},
+           "linear_phase_steps": {"signal": lin_s / eta, "noise": lin_n / eta},
+           "ode_status": status, "ode_tau_end": float(t[-1])}
+    if status.startswith("blow-up") or status.startswith("solver"):
+        out["stationary"] = {"found": False, "reason": f"the alignment ODE stopped: {status}", "ratio": float("nan")}
+        return jsonable(out)
+    stat = stationary_point(red, states[-1], y)
+    stat.pop("state")
+    stat["tau"] = float(t[-1])
+    stat["steps"] = float(t[-1] / eta)
+    stat["reached_gtol"] = status == "stationary"
+    out["stationary"] = stat
+    return jsonable(out)
+
+
+# ------------------------------------------------------------------------------------ classification
+
+def expected_max_abs_normal(m: int) -> float:
+    """kappa_m = E max_{r <= m} |g_r|, g_r i.i.d. N(0, 1)."""
+    # P(max |g| <= t) = (2 Phi(t) - 1)^m
+    return float(integrate.quad(lambda t: 1.0 - (2 * stats.norm.cdf(t) - 1.0) ** m, 0, np.inf)[0])
+
+
+def order_one_time(a0: float, rate: float, level: float) -> float:
+    """T = log(level / a0) / rate: exponential growth from a0 to the order-one level (0 if already there)."""
+    return max(math.log(level / a0), 0.0) / rate
+
+
+def boundary_nsnr2(cfg: TrainConfig, data: Dataset | None = None) -> float:
+    """The n SNR^2 at which signal and noise reach order one at the same time (module docstring).
+
+    Uses the class fraction n_j / n of `data` if given (else 1/2) and the typical initial sizes
+    sigma0 ||z|| kappa_m. nan if the noise is already of order one at initialisation.
+    """
+    n, d, m = cfg.n, cfg.d, cfg.m
+    frac = 0.5
+    if data is not None:
+        n, d = data.n, data.d
+        frac = float(np.mean(np.bincount(label_index(data.y), minlength=2)) / n)
+    kappa, level = expected_max_abs_normal(m), math.sqrt(m)
+    a0_noise = cfg.sigma0 * cfg.sigma_xi * math.sqrt(d) * kappa
+    log_noise = math.log(level / a0_noise)
+    if log_noise <= 0:
+        return float("nan")
+
+    def gap(log_x):  # lambda_s/lambda_n * log(level/a0_n) - log(level/a0_s): increasing in x
+        x = math.exp(log_x)
+        a0_signal = cfg.sigma0 * cfg.sigma_xi * math.sqrt(x * d / n) * kappa
+        return frac * x * log_noise - math.log(level / a0_signal)
+
+    return float(math.exp(optimize.brentq(gap, math.log(1e-12), math.log(1e12), xtol=1e-14)))
+
+
+def predict_classification(cfg, data, W0, eta) -> dict:
+    m, n = cfg.m, data.n
+    own = label_index(data.y)
+    counts = np.bincount(own, minlength=2)
+    lam_s = counts * np.sum(data.mu**2, axis=1) / (m * n)            # per class j
+    lam_n = np.sum(data.x2**2, axis=1) / (m * n)                       # per sample i
+    signal0 = np.abs(np.einsum("jrd,jd->jr", W0, data.mu)).max(axis=1)  # max_r |<w_{j,r}, mu_j>|
+    noise0 = np.abs(np.einsum("ird,id->ir", W0[own], data.x2)).max(axis=1)
+    level = math.sqrt(m)
+    T_s = float(np.mean([order_one_time(a, l, level) for a, l in zip(signal0, lam_s) if l > 0] or [np.inf]))
+    T_n = float(np.mean([order_one_time(a, l, level) for a, l in zip(noise0, lam_n)]))
+    out = {"model": "classification", "nsnr2": data.nsnr2, "eta": eta,
+           "rates": {"signal": float(np.mean(lam_s)), "noise": float(np.mean(lam_n))},
+           "rate_ratio": float(np.mean(lam_s) / np.mean(lam_n)),
+           "initial": {"signal": float(np.mean(signal0)), "noise": float(np.mean(noise0))},
+           "order_one_level": level,
+           "time_to_order_one_tau": {"signal": T_s, "noise": T_n},
+           "time_to_order_one_steps": {"signal": T_s / eta, "noise": T_n / eta},
+           "winner": "signal" if T_s < T_n else "noise",
+           "boundary_nsnr2": boundary_nsnr2(cfg, data)}
+    return jsonable(out)
+
+
+def jsonable(x):
+    """Nested dicts/lists of plain floats, ints, bools and strings (arrays become lists)."""
+    if isinstance(x, dict):
+        return {k: jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return jsonable(x.tolist())
+    if isinstance(x, (np.bool_, bool)):
+        return bool(x)
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, (np.floating, float)):
+        return float(x)
+    return x
