@@ -23,20 +23,25 @@ def output(W: np.ndarray, x1: np.ndarray, x2: np.ndarray) -> np.ndarray:
 
 
 def loss_and_grad(W: np.ndarray, x1: np.ndarray, x2: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
-    """Logistic loss and its gradient; stable for large margins."""
-    n = x1.shape[0]
-    m = W.shape[1]
-    A1 = x1 @ W.reshape(-1, W.shape[2]).T          # (n, 2m): <w_{j,r}, x_i^(1)>
-    A2 = x2 @ W.reshape(-1, W.shape[2]).T
+    """Logistic loss and its gradient; stable for large margins.
+
+    Stacks work too: W of shape (S, 2, m, d) with x1, x2 (S, n, d) and y (S, n) give S losses and gradients.
+    """
+    n = x1.shape[-2]
+    two, m, d = W.shape[-3:]
+    Wf = W.reshape(*W.shape[:-3], two * m, d)
+    WfT = np.swapaxes(Wf, -1, -2)
+    A1 = x1 @ WfT                                  # (..., n, 2m): <w_{j,r}, x_i^(1)>
+    A2 = x2 @ WfT
     sign = np.repeat([1.0, -1.0], m)               # second layer: +1 for j = +1, -1 for j = -1
     f = ((A1 * A1 + A2 * A2) @ sign) / m
     margin = y * f
-    loss = float(np.mean(np.logaddexp(0.0, -margin)))
+    loss = np.mean(np.logaddexp(0.0, -margin), axis=-1)
     # dL/df_i = -y_i sigmoid(-y_i f_i) / n;  df_i / dw_{j,r} = (2/m) sign_j sum_p <w_{j,r}, x_i^(p)> x_i^(p)
     dl_df = -y * _sigmoid(-margin) / n
-    coef = (2.0 / m) * sign[None, :] * dl_df[:, None]
-    grad = (coef * A1).T @ x1 + (coef * A2).T @ x2
-    return loss, grad.reshape(W.shape)
+    coef = (2.0 / m) * sign * dl_df[..., None]
+    grad = np.swapaxes(coef * A1, -1, -2) @ x1 + np.swapaxes(coef * A2, -1, -2) @ x2
+    return (float(loss) if loss.ndim == 0 else loss), grad.reshape(W.shape)
 
 
 def test_error(W: np.ndarray, x1: np.ndarray, x2: np.ndarray, y: np.ndarray) -> float:

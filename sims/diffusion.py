@@ -25,40 +25,60 @@ def denoise(W: np.ndarray, u: np.ndarray, scale: float | None = None) -> np.ndar
     return c * (h * h) @ W
 
 
-def _exact_terms(W: np.ndarray, Z: np.ndarray, alpha: float, beta: float, c: float):
-    """Sum over the rows z of Z of (E||f - eps||^2 - d), eq. (E), and its gradient in W."""
-    N = Z.shape[0]
-    A = Z @ W.T                      # a_kr = <w_r, z_k>, (N, m)
-    G = W @ W.T                      # G_rs = <w_r, w_s>
-    g = np.diag(G).copy()            # G_rr
+def _T(a: np.ndarray) -> np.ndarray:
+    """Transpose of the last two axes (a matrix, or each matrix of a stack)."""
+    return np.swapaxes(a, -1, -2)
+
+
+def _exact_terms(W: np.ndarray, blocks, alpha: float, beta: float, c: float):
+    """Sum over the rows z of the blocks of (E||f - eps||^2 - d), eq. (E), and its gradient in W.
+
+    W is (..., m, d) and each block of patches (..., n_k, d); leading axes index independent problems
+    (a stack of S runs), so one call evaluates all of them. The blocks are multiplied one by one
+    rather than stacked, which would copy the data.
+    """
+    A = np.concatenate([Z @ _T(W) for Z in blocks], axis=-2)   # a_kr = <w_r, z_k>, (..., N, m)
+    N, m = A.shape[-2:]
+    G = W @ _T(W)                                              # G_rs = <w_r, w_s>
+    g = np.diagonal(G, axis1=-2, axis2=-1)                     # G_rr, (..., m)
     P = A * A
-    p, a_sum = P.sum(axis=0), A.sum(axis=0)
+    p, a_sum = P.sum(axis=-2), A.sum(axis=-2)
     G2 = G * G
-    Gg, PG, AG2 = G @ g, P @ G, A @ G2
+    Gg = (G @ g[..., None])[..., 0]
+    PG, AG2 = P @ G, A @ G2
     k1, k2, k3, k4 = 4 * c * alpha * beta, c * c * alpha**4, c * c * alpha**2 * beta**2, N * c * c * beta**4
 
-    total = (-k1 * (a_sum @ g)                       # -4 c alpha beta sum_r a_r G_rr
-             + k2 * np.sum(PG * P)                   # c^2 alpha^4 sum_rs G_rs a_r^2 a_s^2
-             + 2 * k3 * (p @ Gg)                     # c^2 alpha^2 beta^2 sum_rs G_rs (a_r^2 G_ss + a_s^2 G_rr)
-             + 4 * k3 * np.sum(A @ G2 * A)           # 4 c^2 alpha^2 beta^2 sum_rs a_r a_s G_rs^2
-             + k4 * (g @ Gg + 2 * np.sum(G2 * G)))   # c^2 beta^4 sum_rs G_rs (G_rr G_ss + 2 G_rs^2)
+    total = (-k1 * np.sum(a_sum * g, axis=-1)                  # -4 c alpha beta sum_r a_r G_rr
+             + k2 * np.sum(PG * P, axis=(-2, -1))              # c^2 alpha^4 sum_rs G_rs a_r^2 a_s^2
+             + 2 * k3 * np.sum(p * Gg, axis=-1)                # c^2 alpha^2 beta^2 sum_rs G_rs (a_r^2 G_ss + a_s^2 G_rr)
+             + 4 * k3 * np.sum(AG2 * A, axis=(-2, -1))         # 4 c^2 alpha^2 beta^2 sum_rs a_r a_s G_rs^2
+             + k4 * (np.sum(g * Gg, axis=-1) + 2 * np.sum(G2 * G, axis=(-2, -1))))  # c^2 beta^4 sum_rs G_rs (G_rr G_ss + 2 G_rs^2)
 
-    # d total / d A (N, m)
-    dA = -k1 * g[None, :] + 4 * k2 * A * PG + 4 * k3 * A * Gg[None, :] + 8 * k3 * AG2
+    # d total / d A (..., N, m)
+    dA = A * (4 * k2 * PG + 4 * k3 * Gg[..., None, :]) + 8 * k3 * AG2 - k1 * g[..., None, :]
     # d total / d G_rs, treating G as a general matrix; its diagonal also enters through g = diag(G)
-    S = k2 * (P.T @ P) + 2 * k3 * np.outer(p, g) + 8 * k3 * (A.T @ A) * G + k4 * (np.outer(g, g) + 6 * G2)
-    S[np.diag_indices_from(S)] += -k1 * a_sum + 2 * k3 * (G @ p) + 2 * k4 * Gg
+    S = (k2 * (_T(P) @ P) + 2 * k3 * p[..., :, None] * g[..., None, :] + 8 * k3 * (_T(A) @ A) * G
+         + k4 * (g[..., :, None] * g[..., None, :] + 6 * G2))
+    diag = np.arange(m)
+    S[..., diag, diag] += -k1 * a_sum + 2 * k3 * (G @ p[..., None])[..., 0] + 2 * k4 * Gg
     # A = Z W^T and G = W W^T  =>  dW = dA^T Z + (S + S^T) W
-    grad = dA.T @ Z + (S + S.T) @ W
+    grad = (S + _T(S)) @ W
+    start = 0
+    for Z in blocks:
+        grad += _T(dA[..., start:start + Z.shape[-2], :]) @ Z
+        start += Z.shape[-2]
     return total, grad
 
 
 def loss_and_grad(W: np.ndarray, x1: np.ndarray, x2: np.ndarray, *, alpha: float, beta: float,
                   scale: float | None = None) -> tuple[float, np.ndarray]:
-    """Exact expected DDPM loss (constant d included: the loss at W = 0 is d) and its gradient."""
-    n, d = x1.shape
-    c = 1.0 / W.shape[0] if scale is None else scale
-    total, grad = _exact_terms(W, np.vstack([x1, x2]), alpha, beta, c)
+    """Exact expected DDPM loss (constant d included: the loss at W = 0 is d) and its gradient.
+
+    Stacks work too: W of shape (S, m, d) with x1, x2 of shape (S, n, d) give S losses and gradients.
+    """
+    n, d = x1.shape[-2:]
+    c = 1.0 / W.shape[-2] if scale is None else scale
+    total, grad = _exact_terms(W, (x1, x2), alpha, beta, c)
     return d + total / (2 * n), grad / (2 * n)
 
 
