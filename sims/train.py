@@ -16,6 +16,7 @@ from sims.config import TrainConfig, auto_eta
 from sims.data import Dataset, fresh_samples, label_index, load_npz, make_data
 
 EXPLODE = 1e8  # a loss this many times its initial value (or 1) counts as divergence
+LOGGED = ("steps", "loss", "grad_norm", "signal", "noise")
 
 
 @dataclass
@@ -125,27 +126,68 @@ def alignments(W: np.ndarray, data: Dataset) -> tuple[np.ndarray, np.ndarray]:
     return W @ data.mu.T, W @ data.x2.T
 
 
-def train(cfg: TrainConfig, data: Dataset | None = None, W0: np.ndarray | None = None,
-          progress=None) -> Result:
-    """Run gradient descent as configured. `data` and `W0` override the configured ones."""
+MAX_LOG_BYTES = 2**30  # a run may keep at most this much logged trajectory in memory
+
+
+def check_log_size(cfg: TrainConfig, n: int) -> None:
+    """Refuse a run whose logged trajectories would exceed MAX_LOG_BYTES (they are kept in memory)."""
+    filters = cfg.m if cfg.model == "diffusion" else 2 * cfg.m
+    per_entry = 8 * (3 + filters * (2 + n))  # step, loss, grad norm, signal and noise alignments
+    entries = cfg.steps // cfg.log_every + 2
+    if entries * per_entry > MAX_LOG_BYTES:
+        least = -(-cfg.steps * per_entry // (MAX_LOG_BYTES - 2 * per_entry))
+        raise FldmError(f"logging every {cfg.log_every} of {cfg.steps} steps would keep "
+                        f"{entries * per_entry / 1e9:.1f} GB of trajectories; set log_every to at least {least}")
+
+
+def prepare(cfg: TrainConfig, data: Dataset | None = None, W0: np.ndarray | None = None):
+    """(generators, data, initial weights, eta) of a run; `data` and `W0` override the configured ones."""
     rngs = seeds(cfg.seed)
     if data is None:
         data = build_data(cfg, rngs["data"])
     W = initial_weights(cfg, data.d, rngs["init"]) if W0 is None else np.array(W0, dtype=float)
     if W.shape != weight_shape(cfg, data.d):
         raise FldmError(f"initial weights have shape {W.shape}; need {weight_shape(cfg, data.d)}")
-    fun = objective(cfg, data, rngs["noise"])
+    check_log_size(cfg, data.n)
     eta = auto_eta(data.x1, data.x2) if cfg.eta is None else cfg.eta
+    return rngs, data, W, eta
 
-    log = {k: [] for k in ("steps", "loss", "grad_norm", "signal", "noise")}
+
+def diverged(loss, grad_norm, loss0):
+    """A non-finite loss or gradient, or a loss EXPLODE times its initial size (elementwise for stacks)."""
+    return ~(np.isfinite(loss) & np.isfinite(grad_norm)) | (np.abs(loss) > EXPLODE * np.maximum(loss0, 1.0))
+
+
+def divergence_message(k: int, loss: float, eta: float) -> str:
+    return f"gradient descent diverged at step {k} (loss = {loss:.4g}); try a smaller eta (now {eta:g})"
+
+
+def finish(cfg: TrainConfig, data: Dataset, W: np.ndarray, rngs: dict, eta: float, log: dict,
+           converged: bool) -> Result:
+    """The Result of a finished run: logged lists to arrays, and the classifier's train and test errors."""
+    extra = {"eta": eta}
+    if cfg.model == "classification":
+        test = fresh_samples(data, cfg.n_test, rngs["test"])
+        extra["test_error"] = classification.test_error(W, test.x1, test.x2, test.y)
+        extra["train_error"] = classification.test_error(W, data.x1, data.x2, data.y)
+    arrays = {k: np.asarray(v, dtype=int if k == "steps" else float) for k, v in log.items()}
+    return Result(config=cfg, W=W, data=data, converged=converged, extra=extra, **arrays)
+
+
+def train(cfg: TrainConfig, data: Dataset | None = None, W0: np.ndarray | None = None,
+          progress=None) -> Result:
+    """Run gradient descent as configured. `data` and `W0` override the configured ones."""
+    rngs, data, W, eta = prepare(cfg, data, W0)
+    fun = objective(cfg, data, rngs["noise"])
+
+    log = {k: [] for k in LOGGED}
     converged, loss0 = False, None
     for k in range(cfg.steps + 1):
         loss, grad = fun(W)
         grad_norm = float(np.linalg.norm(grad))
         loss0 = abs(loss) if loss0 is None else loss0
-        if not (np.isfinite(loss) and np.isfinite(grad_norm)) or abs(loss) > EXPLODE * max(loss0, 1.0):
-            raise DivergenceError(f"gradient descent diverged at step {k} (loss = {loss:.4g}); "
-                                  f"try a smaller eta (now {eta:g})")
+        if diverged(loss, grad_norm, loss0):
+            raise DivergenceError(divergence_message(k, loss, eta))
         converged = grad_norm < cfg.tol
         if k % cfg.log_every == 0 or k == cfg.steps or converged:
             signal, noise = alignments(W, data)
@@ -156,10 +198,4 @@ def train(cfg: TrainConfig, data: Dataset | None = None, W0: np.ndarray | None =
         W = W - eta * grad
         if progress is not None:
             progress(k + 1)
-    extra = {"eta": eta}
-    if cfg.model == "classification":
-        test = fresh_samples(data, cfg.n_test, rngs["test"])
-        extra["test_error"] = classification.test_error(W, test.x1, test.x2, test.y)
-        extra["train_error"] = classification.test_error(W, data.x1, data.x2, data.y)
-    arrays = {k: np.asarray(v, dtype=int if k == "steps" else float) for k, v in log.items()}
-    return Result(config=cfg, W=W, data=data, converged=converged, extra=extra, **arrays)
+    return finish(cfg, data, W, rngs, eta, log, converged)
