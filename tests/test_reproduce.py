@@ -1,0 +1,90 @@
+"""`fldm reproduce` on the tiny preset: report and figures, cache reuse, resume, and worker independence."""
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from sims.cli import main
+from sims.reproduce import RULES, reproduce
+
+VERDICTS = {"holds", "holds in part", "does not hold in the tested range"}
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    root = tmp_path_factory.mktemp("tiny")
+    report = reproduce("tiny", out=root / "out", cache_dir=root / "cache", progress=False, log=lambda *_: None)
+    return root, report
+
+
+def test_report_has_every_claim_with_a_verdict(tiny):
+    root, report = tiny
+    on_disk = json.loads((root / "out" / "report.json").read_text())
+    assert [c["id"] for c in on_disk["claims"]] == ["D1", "D2", "C1", "E1"]  # E2 needs the MNIST study
+    for claim in on_disk["claims"]:
+        assert claim["verdict"] in VERDICTS
+        assert claim["rule"] == RULES[claim["id"]] and claim["claim"] and claim["measured"]
+    md = (root / "out" / "REPORT.md").read_text()
+    for claim in on_disk["claims"]:
+        assert f"## {claim['id']}: {claim['verdict']}" in md
+    for name in on_disk["figures"]:
+        png = root / "out" / name
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+
+
+def test_measured_numbers_come_from_the_runs(tiny):
+    """E1's measured ratios are the cached runs' summaries, not constants."""
+    root, report = tiny
+    e1 = next(c for c in report["claims"] if c["id"] == "E1")["measured"]
+    cells = [json.loads(p.read_text()) for p in (root / "cache").glob("*.json")]
+    finals = {(c["config"]["model"], c["config"]["nsnr2"]): c["summary"]["ratio"] for c in cells
+              if c["kind"] == "train" and c["config"]["log_every"] > 1 and c["config"]["sigma0"] == 0.01
+              and c["config"]["n"] == 8 and c["config"]["nsnr2"] in (0.75, 6.75)}
+    for (model, nsnr2), ratio in finals.items():
+        assert e1[f"{model}_{nsnr2}"]["ratio"] == pytest.approx(ratio)
+    assert len(finals) == 4
+
+
+def test_rerun_reuses_the_cache(tiny):
+    root, report = tiny
+    stamps = {p: p.stat().st_mtime_ns for p in (root / "cache").iterdir()}
+    again = reproduce("tiny", out=root / "again", cache_dir=root / "cache", progress=False, log=lambda *_: None)
+    assert {p: p.stat().st_mtime_ns for p in (root / "cache").iterdir()} == stamps
+    assert again["ratio_table"] == report["ratio_table"]
+
+
+def test_one_and_two_workers_give_identical_results(tiny, tmp_path):
+    root, report = tiny
+    two = reproduce("tiny", out=tmp_path / "out", cache_dir=tmp_path / "cache", jobs=2, progress=False,
+                    log=lambda *_: None)
+    assert two["ratio_table"] == report["ratio_table"]
+    assert [c["verdict"] for c in two["claims"]] == [c["verdict"] for c in report["claims"]]
+    for p in (root / "cache").glob("*.npz"):
+        with np.load(p) as a, np.load(tmp_path / "cache" / p.name) as b:
+            assert all(np.array_equal(a[k], b[k]) for k in a.files)
+
+
+def test_killed_run_resumes_without_recomputing(tmp_path):
+    cmd = [sys.executable, "-m", "sims", "reproduce", "--preset", "tiny", "--out", str(tmp_path / "out"),
+           "--cache", str(tmp_path / "cache"), "--no-progress"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while len(list((tmp_path / "cache").glob("*.json"))) < 3 and time.time() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "cache").glob("*.json")}
+    assert done
+    assert main(cmd[3:]) == 0
+    after = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "cache").glob("*.json")}
+    assert {k: after[k] for k in done} == done and len(after) > len(done)
+    assert (tmp_path / "out" / "REPORT.md").is_file()
+
+
+def test_bad_reproduce_input(capsys):
+    assert main(["reproduce", "--jobs", "0"]) == 2
+    assert "--jobs must be a positive integer" in capsys.readouterr().err
