@@ -31,11 +31,10 @@ with a class-mean image, on the scale of one image) and noise memorisation <w_r,
 (`sims.data.fresh_samples` would draw test signal patches from mu itself, which is not MNIST).
 
 Training. `sims.train.train` with the synthetic study's hyper-parameters: m = 4, sigma0 = 0.01, exact
-diffusion loss, alpha = beta = 1/sqrt(2). Step size: `spectral_eta`, which generalises
-`sims.config.auto_eta` from identical signal rows to distinct images (it equals auto_eta on the synthetic
-data): MNIST images of one digit are distinct but correlated, so the curvature along the class-mean
-direction is the top eigenvalue of X1^T X1, which auto_eta (counting identical rows) underestimates by up
-to a factor n_j cos^2 (2.5x at n*SNR^2 = 6.75, where the diffusion run then oscillates).
+diffusion loss, alpha = beta = 1/sqrt(2). Step size: `sims.config.auto_eta`, whose curvature scale is
+the top eigenvalue of X1^T X1: MNIST images of one digit are distinct but correlated, so counting identical
+rows (as an earlier auto_eta did) underestimated the curvature along the class-mean direction by up to a
+factor n_j cos^2 (2.5x at n*SNR^2 = 6.75, where the diffusion run then oscillated).
 
 Filters. A filter w_r in R^784 acts on both patches, so its "signal half" and "noise half" are the parts
 of w_r that came from each patch: w_r = X1^T a + X2^T b + rest, solved by least squares over the 2n data
@@ -60,7 +59,7 @@ from pathlib import Path
 import numpy as np
 
 from sims import FldmError, __version__, classification, io
-from sims.config import TrainConfig
+from sims.config import TrainConfig, auto_eta
 from sims.data import Dataset
 from sims.train import summarize, train
 
@@ -171,7 +170,7 @@ class StudySettings:
     sigma_xi: float = 1.0
     m: int = 4
     sigma0: float = 0.01
-    eta0: float = 0.25               # eta = eta0 / curvature scale, see spectral_eta
+    eta0: float = 0.25               # eta = eta0 / curvature scale, see sims.config.auto_eta
     steps: int = 3000
     log_every: int = 20
     n_test: int = 2000               # held-out images (at most); fewer if fewer are left
@@ -264,19 +263,6 @@ def split(labels: np.ndarray, digits: tuple, n: int, n_test: int, rng: np.random
     return train_idx, sign(train_idx), test_idx, sign(test_idx)
 
 
-def spectral_eta(x1: np.ndarray, x2: np.ndarray, eta0: float = 0.25) -> float:
-    """eta0 / kappa, kappa = max(max_i ||xi_i||^2, lambda_max(X1^T X1)) / (2n).
-
-    `sims.config.auto_eta` uses max_j n_j ||mu_j||^2 for the signal patches, which is lambda_max(X1^T X1)
-    when the rows are n_j copies of orthogonal mu_j; for distinct, correlated images the top eigenvalue is
-    the curvature scale along the shared (class-mean) direction.
-    """
-    n = x1.shape[0]
-    top = np.linalg.eigvalsh(x1 @ x1.T)[-1]  # the same non-zero spectrum as X1^T X1, n x n
-    kappa = max(np.max(np.sum(x2**2, axis=1)), top) / (2 * n)
-    return float(eta0 / kappa)
-
-
 def decompose(w: np.ndarray, x1: np.ndarray, x2: np.ndarray) -> dict[str, np.ndarray]:
     """w = X1^T a + X2^T b + rest by least squares over the 2n data rows: the filter's image part, noise
     part and the remainder orthogonal to all data (the surviving initialisation)."""
@@ -322,7 +308,7 @@ def run_study(out_dir: str | Path, quick: bool = True, seed: int = 0, idx_dir: s
             snr = float(np.sqrt(nsnr2 / cfg.n))
             data = noisy_mnist(X[tr], y, z, snr=snr, sigma_xi=cfg.sigma_xi)
             test = noisy_mnist(X[te], y_te, z_te, snr=snr, sigma_xi=cfg.sigma_xi, mu_images=X[tr], y_mu=y)
-            eta = spectral_eta(data.x1, data.x2, cfg.eta0)
+            eta = auto_eta(data.x1, data.x2, cfg.eta0)
             for model in ("diffusion", "classification"):
                 tc = TrainConfig(model=model, n=data.n, d=D, m=cfg.m, sigma0=cfg.sigma0, eta=eta,
                                  steps=cfg.steps, log_every=cfg.log_every, seed=rngs["train_seed"])
@@ -362,7 +348,7 @@ def run_study(out_dir: str | Path, quick: bool = True, seed: int = 0, idx_dir: s
                                "(classification), mu_j = class-mean image at norm ||mu||",
                      "noise": "mean_i max_r <w_r, xi_i> (diffusion), mean_i max_r |<w_{y_i} r, xi_i>| "
                               "(classification)",
-                     "eta": "spectral_eta: eta0 / (max(max_i ||xi_i||^2, lambda_max(X1^T X1)) / 2n)"},
+                     "eta": "sims.config.auto_eta: eta0 / (max(max_i ||xi_i||^2, lambda_max(X1^T X1)) / 2n)"},
         "runs": runs,
         "comparison": compare(runs),
         "figures": {}, "captions": {},

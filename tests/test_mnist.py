@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from sims import FldmError, cli, mnist
-from sims.config import TrainConfig, auto_eta
+from sims.config import TrainConfig
 from sims.data import make_data
 from sims.mnist import StudySettings
 from sims.train import initial_weights, seeds
@@ -155,17 +155,6 @@ def test_split_is_balanced_and_disjoint():
     assert len(te) == 80  # every image left
     with pytest.raises(FldmError, match="digit 3 has 50 images"):
         mnist.split(labels, (3, 8), 100, 10, np.random.default_rng(0))
-
-
-def test_spectral_eta_equals_auto_eta_on_synthetic_data():
-    for labels, nsnr2 in (("balanced", 6.75), ("random", 0.75), ("random", 30.0)):
-        data = make_data(20, 300, nsnr2=nsnr2, labels=labels, rng=np.random.default_rng(3))
-        assert mnist.spectral_eta(data.x1, data.x2) == pytest.approx(auto_eta(data.x1, data.x2), rel=1e-10)
-    # correlated but distinct images: the top eigenvalue of X1^T X1 sets the step, not one image's norm
-    x1 = np.ones((10, 50)) + 0.01 * np.random.default_rng(4).standard_normal((10, 50))
-    x2 = 0.1 * np.random.default_rng(5).standard_normal((10, 50))
-    top = np.linalg.eigvalsh(x1.T @ x1)[-1]
-    assert mnist.spectral_eta(x1, x2) == pytest.approx(0.25 / (top / 20))
 
 
 def test_decompose_splits_a_filter_into_image_noise_and_rest():

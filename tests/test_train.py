@@ -4,6 +4,7 @@ import pytest
 
 from sims import DivergenceError, FldmError, classification, diffusion
 from sims.config import TrainConfig, auto_eta
+from sims.data import make_data
 from sims.train import summarize, train
 
 SMALL = dict(n=6, d=40, m=3, steps=30, log_every=7, nsnr2=1.0)
@@ -61,6 +62,16 @@ def test_auto_eta_scales_with_the_largest_curvature(rng):
     x1 = np.zeros((4, 10)); x1[:, 0] = 3.0  # all four share mu: 4 * 9 / 8
     x2 = np.eye(4, 10)[[0, 1, 2, 3]] * 2.0  # ||xi||^2 = 4: 4 / 8
     assert auto_eta(x1, x2) == pytest.approx(0.25 / (4 * 9 / 8))
+    # two-patch data: lambda_max(X1^T X1) = max_j n_j ||mu_j||^2
+    for labels, nsnr2 in (("balanced", 6.75), ("random", 0.75), ("random", 30.0)):
+        data = make_data(20, 300, nsnr2=nsnr2, labels=labels, rng=np.random.default_rng(3))
+        counts = [np.sum(data.y == 1), np.sum(data.y == -1)]
+        kappa = max(np.max(np.sum(data.x2**2, 1)), max(counts) * np.sum(data.mu[0] ** 2)) / 40
+        assert auto_eta(data.x1, data.x2) == pytest.approx(0.25 / kappa, rel=1e-10)
+    # distinct but correlated signal patches (images): the top eigenvalue sets the step, not one row's norm
+    x1 = np.ones((10, 50)) + 0.01 * rng.standard_normal((10, 50))
+    x2 = 0.1 * rng.standard_normal((10, 50))
+    assert auto_eta(x1, x2) == pytest.approx(0.25 / (np.linalg.eigvalsh(x1.T @ x1)[-1] / 20))
 
 
 @pytest.mark.parametrize("noise", ["resampled", "fixed"])
