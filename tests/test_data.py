@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from sims import FldmError
-from sims.data import Dataset, fresh_samples, label_index, load_npz, make_data, save_npz
+from sims.data import fresh_samples, label_index, load_npz, make_data, save_npz
 
 
 def test_signal_patch_is_mu_of_the_label(rng):

@@ -8,7 +8,6 @@ import pytest
 
 from sims import FldmError, cli, mnist
 from sims.config import TrainConfig
-from sims.data import make_data
 from sims.mnist import StudySettings
 from sims.train import initial_weights, seeds
 

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from sims import DivergenceError, FldmError, classification, diffusion
+from sims import DivergenceError, FldmError, classification
 from sims.config import TrainConfig, auto_eta
 from sims.data import make_data
 from sims.train import summarize, train
