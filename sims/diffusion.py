@@ -79,16 +79,19 @@ def loss_and_grad(W: np.ndarray, x1: np.ndarray, x2: np.ndarray, *, alpha: float
     n, d = x1.shape[-2:]
     c = 1.0 / W.shape[-2] if scale is None else scale
     total, grad = _exact_terms(W, (x1, x2), alpha, beta, c)
-    return d + total / (2 * n), grad / (2 * n)
+    grad /= 2 * n
+    return d + total / (2 * n), grad
 
 
 def loss_and_grad_times(W: np.ndarray, x1: np.ndarray, x2: np.ndarray, times, *,
                         scale: float | None = None) -> tuple[float, np.ndarray]:
     """Weighted sum over diffusion times: times is a sequence of (alpha, beta, weight)."""
     loss, grad = 0.0, np.zeros_like(W)
-    for alpha, beta, weight in times:
+    for k, (alpha, beta, weight) in enumerate(times):
         l_k, g_k = loss_and_grad(W, x1, x2, alpha=alpha, beta=beta, scale=scale)
-        loss, grad = loss + weight * l_k, grad + weight * g_k
+        if weight != 1.0:
+            g_k *= weight
+        loss, grad = loss + weight * l_k, (g_k if k == 0 else grad + g_k)  # 0 + g_k = g_k: skip the zeros
     return loss, grad
 
 

@@ -148,7 +148,7 @@ def train_many(configs: list[TrainConfig], datas: list[Dataset | None] | None = 
         for j in np.flatnonzero(done & ~bad):
             i = active[j]
             rngs, data, _, _ = runs[i]
-            W_full = W[j] if Qs[i] is None else W[j] @ Qs[i].T
+            W_full = W[j].copy() if Qs[i] is None else W[j] @ Qs[i].T
             results[i] = finish(configs[i], data, W_full, rngs, float(eta[j]), logs[i], bool(converged[j]))
         if done.all():
             break

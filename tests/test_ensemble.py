@@ -124,3 +124,20 @@ def test_stacked_losses_equal_member_losses(rng):
         assert loss_d[s] == pytest.approx(l_d, rel=1e-13) and loss_c[s] == pytest.approx(l_c, rel=1e-13)
         np.testing.assert_allclose(grad_d[s], g_d, rtol=1e-12, atol=1e-14 * np.abs(g_d).max())
         np.testing.assert_allclose(grad_c[s], g_c, rtol=1e-12, atol=1e-14 * np.abs(g_c).max())
+
+
+def test_logged_trajectories_are_bounded():
+    """A run whose log would pass sims.train.MAX_LOG_BYTES is refused before it starts (train and train_many)."""
+    cfg = TrainConfig(n=6, d=40, m=3, steps=10**9, log_every=1)
+    with pytest.raises(FldmError, match="set log_every to at least"):
+        train(cfg)
+    with pytest.raises(FldmError, match="set log_every to at least"):
+        train_many([cfg, cfg.replace(seed=1)])
+    from sims.train import check_log_size
+    message = None
+    try:
+        check_log_size(cfg, 6)
+    except FldmError as exc:
+        message = str(exc)
+    least = int(message.rsplit(" ", 1)[1])
+    check_log_size(cfg.replace(log_every=least), 6)  # the advised log_every is accepted
