@@ -48,11 +48,11 @@ def _exact_terms(W: np.ndarray, blocks, alpha: float, beta: float, c: float):
     PG, AG2 = P @ G, A @ G2
     k1, k2, k3, k4 = 4 * c * alpha * beta, c * c * alpha**4, c * c * alpha**2 * beta**2, N * c * c * beta**4
 
-    total = (-k1 * np.sum(a_sum * g, axis=-1)                  # -4 c alpha beta sum_r a_r G_rr
-             + k2 * np.sum(PG * P, axis=(-2, -1))              # c^2 alpha^4 sum_rs G_rs a_r^2 a_s^2
-             + 2 * k3 * np.sum(p * Gg, axis=-1)                # c^2 alpha^2 beta^2 sum_rs G_rs (a_r^2 G_ss + a_s^2 G_rr)
-             + 4 * k3 * np.sum(AG2 * A, axis=(-2, -1))         # 4 c^2 alpha^2 beta^2 sum_rs a_r a_s G_rs^2
-             + k4 * (np.sum(g * Gg, axis=-1) + 2 * np.sum(G2 * G, axis=(-2, -1))))  # c^2 beta^4 sum_rs G_rs (G_rr G_ss + 2 G_rs^2)
+    total = (-k1 * (a_sum * g).sum(axis=-1)                    # -4 c alpha beta sum_r a_r G_rr
+             + k2 * (PG * P).sum(axis=(-2, -1))                # c^2 alpha^4 sum_rs G_rs a_r^2 a_s^2
+             + 2 * k3 * (p * Gg).sum(axis=-1)                  # c^2 alpha^2 beta^2 sum_rs G_rs (a_r^2 G_ss + a_s^2 G_rr)
+             + 4 * k3 * (AG2 * A).sum(axis=(-2, -1))           # 4 c^2 alpha^2 beta^2 sum_rs a_r a_s G_rs^2
+             + k4 * ((g * Gg).sum(axis=-1) + 2 * (G2 * G).sum(axis=(-2, -1))))  # c^2 beta^4 sum_rs G_rs (G_rr G_ss + 2 G_rs^2)
 
     # d total / d A (..., N, m)
     dA = A * (4 * k2 * PG + 4 * k3 * Gg[..., None, :]) + 8 * k3 * AG2 - k1 * g[..., None, :]
