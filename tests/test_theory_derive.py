@@ -7,7 +7,7 @@ from sims import diffusion
 from sims.config import TrainConfig
 from sims.train import build_data, initial_weights, seeds
 from theory import derive, predict, reduced
-from theory.derive import alpha, beta, c, d
+from theory.derive import alpha, beta, c
 
 
 @pytest.mark.parametrize("m", [1, 2])

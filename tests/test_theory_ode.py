@@ -30,6 +30,14 @@ def test_at_tau_zero_the_ode_is_the_initial_state(model):
     np.testing.assert_array_equal(ode.steps, logged_steps(20, 10))
 
 
+def test_tol_stops_the_ode_where_descent_stops():
+    cfg = TrainConfig(n=6, d=200, m=2, tol=1e-6, steps=20000, log_every=500)
+    ode, gd = run_ode(cfg), train(cfg)
+    assert ode.converged and gd.converged
+    assert abs(ode.steps[-1] - gd.steps[-1]) <= 0.01 * gd.steps[-1]
+    assert ode.grad_norm[-1] == pytest.approx(1e-6, rel=1e-6)
+
+
 @pytest.mark.parametrize("model", ["diffusion", "classification"])
 def test_many_times_at_once_equal_each_time_alone(model):
     cfg = TrainConfig(model=model, n=6, d=100, m=2, nsnr2=2.0)
@@ -103,3 +111,19 @@ def test_ode_follows_gradient_descent_at_small_eta(model, data_noise, d):
     if model == "diffusion":   # both reach the same stationary point
         assert gd.grad_norm[-1] < 1e-5 * gd.grad_norm[0]
         assert ends[0] < 1e-6 * scale
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", ["diffusion", "classification"])
+@pytest.mark.parametrize("nsnr2", [0.075, 0.75, 6.75])
+def test_ode_overlays_descent_at_the_default_setting(model, nsnr2):
+    """d = 2000, n = 20, m = 4, auto eta, 3000 steps: the summaries agree (diffusion: to 1e-3, both reach
+    the stationary point; classification: to 5 %, with the same winner)."""
+    cfg = TrainConfig(model=model, nsnr2=nsnr2)
+    ode, gd = run_ode(cfg).summary(), train(cfg).summary()
+    if model == "diffusion":
+        assert ode["ratio"] == pytest.approx(gd["ratio"], rel=1e-3)
+    else:
+        assert ode["ratio"] == pytest.approx(gd["ratio"], rel=0.05)
+        assert (ode["ratio"] > 1) == (gd["ratio"] > 1)
+        assert ode["test_error"] == pytest.approx(gd["test_error"], abs=0.05)

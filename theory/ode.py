@@ -61,6 +61,8 @@ def flow(red: Reduced, Wr0: np.ndarray, taus, *, gtol: float = 0.0, method: str 
 
     Returns (taus reached, states (T, *Wr0.shape), status) with status "ok", "stationary" (||grad L|| fell
     below gtol at the last returned time, which is then the event time) or "blow-up at tau=...".
+    LSODA switches by itself between a non-stiff (Adams) and a stiff (BDF) method: the flow is stiff near
+    the stationary point, where the curvatures along signal and noise directions differ by ~ n SNR^2.
     """
     taus = np.asarray(taus, dtype=float)
     if taus.ndim != 1 or taus.size == 0 or taus[0] < 0 or np.any(np.diff(taus) < 0):

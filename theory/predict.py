@@ -41,7 +41,6 @@ import math
 import numpy as np
 from scipy import integrate, optimize, stats
 
-from sims import FldmError
 from sims.config import TrainConfig, auto_eta
 from sims.data import Dataset, label_index
 from sims.train import build_data, initial_weights, seeds, summarize
@@ -238,14 +237,13 @@ def order_one_time(a0: float, rate: float, level: float) -> float:
 def boundary_nsnr2(cfg: TrainConfig, data: Dataset | None = None) -> float:
     """The n SNR^2 at which signal and noise reach order one at the same time (module docstring).
 
-    Uses the class fraction n_j / n of `data` if given (else 1/2) and the typical initial sizes
-    sigma0 ||z|| kappa_m. nan if the noise is already of order one at initialisation.
+    Uses the class-averaged n_j / n = 1/2, n and d of `data` if given (else of cfg), and the typical initial
+    sizes sigma0 ||z|| kappa_m. nan if the noise is already of order one at initialisation.
     """
     n, d, m = cfg.n, cfg.d, cfg.m
     frac = 0.5
     if data is not None:
         n, d = data.n, data.d
-        frac = float(np.mean(np.bincount(label_index(data.y), minlength=2)) / n)
     kappa, level = expected_max_abs_normal(m), math.sqrt(m)
     a0_noise = cfg.sigma0 * cfg.sigma_xi * math.sqrt(d) * kappa
     log_noise = math.log(level / a0_noise)

@@ -31,7 +31,7 @@ from sims import FldmError, classification, diffusion
 from sims.config import TrainConfig
 from sims.data import Dataset, label_index
 
-RANK_TOL = 1e-10  # relative singular value below which a data direction counts as dependent
+RANK_TOL = 1e-6  # singular value (relative to the largest) below which a data direction counts as dependent
 
 
 @dataclass(frozen=True)
@@ -57,14 +57,21 @@ class Reduced:
 
 def data_basis(data: Dataset) -> np.ndarray:
     """Orthonormal basis Q (d, k) of the span of mu_+1, mu_-1, the xi_i (and the x1 rows if they are not
-    the mu's), from a thin SVD; dependent directions are dropped."""
+    the mu's); dependent directions are dropped.
+
+    From the small Gram matrix Z Z^T = U diag(s^2) U^T: Q = Z^T U / s, then one Cholesky
+    re-orthonormalisation (Q <- Q L^-T, Q^T Q = L L^T). Two products of cost O(d k^2); a thin SVD of Z^T
+    gives the same Q but is ~50x slower at d = 1e6.
+    """
     rows = [data.mu, data.x2]
     if data.x1.shape != (data.n, data.d) or not np.array_equal(data.x1, data.mu[label_index(data.y)]):
         rows.insert(1, data.x1)
     Z = np.vstack(rows)
-    U, s, _ = np.linalg.svd(Z.T, full_matrices=False)
-    keep = s > RANK_TOL * max(s.max(), 1e-300)
-    return U[:, keep]
+    s2, U = np.linalg.eigh(Z @ Z.T)
+    keep = s2 > RANK_TOL**2 * max(s2.max(), 1e-300)
+    Q = Z.T @ (U[:, keep] / np.sqrt(s2[keep]))
+    L = np.linalg.cholesky(Q.T @ Q)
+    return np.linalg.solve(L, Q.T).T
 
 
 def reduce(cfg: TrainConfig, data: Dataset, W0: np.ndarray) -> tuple[Reduced, np.ndarray]:
