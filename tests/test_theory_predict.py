@@ -39,6 +39,22 @@ def test_stationary_ratio_is_one_where_signal_and_noise_patches_weigh_the_same()
     assert ratios[0.5] < 0.99 and ratios[8.0] > 1.01
 
 
+@pytest.mark.parametrize("m,nsnr2", [(3, 0.3), (4, 5.0)])
+def test_each_patch_alignment_is_the_root_of_one_scalar_equation(m, nsnr2):
+    """At the stationary point the neurons share their data-span part and each patch alignment is the
+    root a(w) of psi_w(a) = w/(2n) phi(a) + nu a, which depends on the patch only through its weight
+    w = n_z ||z||^2; the roots, found independently by brentq, are the stationary alignments."""
+    cfg = TrainConfig(n=10, d=500, m=m, nsnr2=nsnr2, data_noise="orthogonal")
+    stat = predict.predict(cfg)["stationary"]
+    eq = stat["scalar_equation"]
+    assert eq is not None and eq["nu"] > 0 and stat["surviving_rank"] == m - 1
+    assert eq["max_abs_error"] < 1e-9
+    weights = np.concatenate([eq["signal_weights"], eq["noise_weights"]])
+    roots = np.concatenate([eq["signal_roots"], eq["noise_roots"]])
+    assert np.all(np.diff(roots[np.argsort(weights)]) >= -1e-12)       # a(w) increases with w
+    assert np.mean(eq["signal_roots"]) / np.mean(eq["noise_roots"]) == pytest.approx(stat["ratio"], rel=1e-9)
+
+
 def test_classification_rates_are_the_exponential_growth_of_the_flow():
     cfg = TrainConfig(model="classification", n=6, d=300, m=2, nsnr2=1.0, sigma0=1e-6, data_noise="orthogonal")
     data, W0, eta = predict.setting(cfg)

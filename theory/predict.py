@@ -8,18 +8,24 @@ Diffusion (x_t = alpha x0 + beta eps, c the output scale, k1 = sum_t weight_t 4 
         d<w_r, z>/dtau = k1 / (2n) * G_rr * n_z ||z||^2 + (higher order),
     n_z the number of patches equal to z: n_j for mu_j, 1 for xi_i. The ratio of signal to noise rates is
     n_j ||mu||^2 / ||xi_i||^2 (~ n SNR^2 / 2 with balanced classes). `initial_rates` are the exact
-    d/dtau at tau = 0 of the summary quantities of sims.train.summarize; `leading_rates` the formula above.
+    d/dtau at tau = 0 of the summary quantities of sims.train.summarize; `leading_rates` the lowest order
+    in sigma0 (the formula above plus a term 2 S_r <w_r, z>, smaller by ~ sqrt(n / d));
+    `rate_ratio_formula` = mean_j n_j ||mu_j||^2 / mean_i ||xi_i||^2.
   * Near-linear phase: the first tau at which a summary quantity departs by 10 % from its initial-rate
     line (from the ODE trajectory).
   * Stationary point: the ODE's long-time state, refined by scipy.optimize.root on grad L = 0, its
     stability from the Hessian of the reduced loss (the flow's Jacobian is -Hessian) with the gauge
     directions Rc -> Rc Omega removed, and the alignments and signal/noise ratio there.
-  * Mechanism of the stationary ratio: at a stationary point with R R^T of rank s, dL/dG vanishes on the
-    range of R R^T (`dL_dG_on_surviving`). With orthogonal data each patch direction z then satisfies
+  * Mechanism of the stationary ratio (`scalar_equation`). At a stationary point where R R^T has rank
+    s, dL/dG vanishes on the range of R R^T (`dL_dG_on_surviving`). With orthogonal data each patch
+    direction z (repeated n_z times, a_z = (<w_r, z>)_r) then satisfies
         n_z ||z||^2 * dT/da(a_z; G) + 2n (dL/dG) a_z = 0,
-    T the one-patch loss of eq. (E) and a_z = (<w_r, z>)_r: the same equation for every patch whenever
-    dL/dG a_z = 0 (then all alignments coincide; always so for m = 1, see theory.derive.stationary_m1),
-    and a perturbation of relative size ~ 1/(n_z ||z||^2) otherwise.
+    T the one-patch loss of eq. (E). In every stationary point found the neurons share their data-span
+    part, R's sum has died (s = m - 1) and dL/dG = nu 1 1^T / m on the rest, so this is one scalar
+    equation whose root a(w) depends on the patch only through w = n_z ||z||^2 and increases with it.
+    Hence the ratio is 1 when n_j ||mu||^2 = ||xi||^2 (n SNR^2 = 2 with balanced classes), below 1 below
+    it and above 1 above it, exactly 1 when nu = 0 (m = 1: theory.derive.stationary_m1), and it tends
+    (slowly) to 1 as d grows at fixed n SNR^2, since both weights grow like d.
 
 Classification (logistic loss, F_j = (1/m) sum_r sum_p <w_{j,r}, x^(p)>^2):
   * While the loss is near log 2, dl/df_i = -y_i / (2n) and the own-class alignments grow exponentially,
@@ -37,6 +43,7 @@ Classification (logistic loss, F_j = (1/m) sum_r sum_p <w_{j,r}, x^(p)>^2):
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 from scipy import integrate, optimize, stats
@@ -176,6 +183,69 @@ def stationary_point(red, Wr_end, y) -> dict:
             "state": Wr}
 
 
+@lru_cache(maxsize=None)
+def one_patch_force(m: int):
+    """dT/da_1 of the one-patch loss T (eq. E, theory.derive.paper_patch_loss) as a numpy function of
+    (a_1..a_m, upper-triangle G entries, alpha, beta, c)."""
+    import sympy as sp
+
+    from theory import derive
+    a, G = derive.align_symbols(m), derive.gram_symbols(m)
+    upper = [G[r, s] for r in range(m) for s in range(r, m)]
+    expr = sp.diff(derive.paper_patch_loss(m), a[0])
+    return sp.lambdify([a, upper, derive.alpha, derive.beta, derive.c], expr, "numpy")
+
+
+def scalar_equation(cfg: TrainConfig, data: Dataset, red, Wr) -> dict | None:
+    """The mechanism behind the stationary ratio, checked at a stationary point Wr.
+
+    When every neuron has the same data-span component (A's rows equal, a_z = a 1 for each patch
+    direction z) and dL/dG has 1 as an eigenvector, N 1 = nu 1, the stationarity of A along a direction z
+    (orthogonal data, z repeated n_z times) is one scalar equation in a = <w_r, z>:
+        psi_w(a) = w / (2n) * phi(a) + nu a = 0,   w = n_z ||z||^2,   phi(a) = sum_t weight_t dT/da_1(a 1, G).
+    phi is increasing from -k1 G_rr < 0, so the root a(w) is unique and increases with w: a patch's
+    alignment depends on the patch only through its weight n_z ||z||^2 (n_j ||mu||^2 for mu_j, ||xi_i||^2
+    for xi_i). nu = 0 (all of R survives, e.g. m = 1) makes every root the same: ratio 1.
+    Returns the roots, the alignments found and nu; None when the premises do not hold.
+    """
+    m, k = Wr.shape[0], red.k
+    A = Wr[:, :k]
+    Z = np.vstack([data.mu, data.x2])
+    K = Z @ Z.T
+    off = K - np.diag(np.diag(K))
+    if np.ptp(A, axis=0).max() > 1e-7 * max(1.0, np.abs(A).max()) or np.abs(off).max() > 1e-9 * K.max():
+        return None
+    N = dL_dG(red, Wr)
+    ones = np.ones(m)
+    nu = float(ones @ N @ ones / m)
+    if np.linalg.norm(N @ ones - nu * ones) > 1e-6 * max(1.0, np.abs(N).max()):
+        return None
+    G = Wr @ Wr.T
+    upper = [G[r, s] for r in range(m) for s in range(r, m)]
+    c = 1.0 / m if cfg.scale is None else cfg.scale
+    force = one_patch_force(m)
+    phi = lambda a: sum(w * force([a] * m, upper, al, be, c) for al, be, w in cfg.diffusion_times)
+    n = data.n
+
+    def root(weight):
+        psi = lambda a: weight / (2 * n) * phi(a) + nu * a
+        hi = 1.0
+        while psi(hi) < 0 and hi < 1e6:
+            hi *= 2
+        return optimize.brentq(psi, 0.0, hi, xtol=1e-14)
+
+    counts = np.bincount(label_index(data.y), minlength=2)
+    w_signal = counts * np.sum(data.mu**2, axis=1)
+    w_noise = np.sum(data.x2**2, axis=1)
+    signal, noise = reduced.alignments(red, Wr)
+    roots_s = np.array([root(w) if w > 0 else np.nan for w in w_signal])
+    roots_n = np.array([root(w) for w in w_noise])
+    present = w_signal > 0
+    err = max(np.abs(roots_s[present] - signal[0, present]).max(), np.abs(roots_n - noise[0]).max())
+    return {"nu": nu, "signal_weights": w_signal, "noise_weights": w_noise, "signal_roots": roots_s,
+            "noise_roots": roots_n, "max_abs_error": float(err)}
+
+
 def linear_phase(taus, values, rate, value0) -> float:
     """First tau at which values depart from value0 + rate tau by more than LINEAR_TOL of rate tau."""
     taus, values = np.asarray(taus), np.asarray(values)
@@ -213,10 +283,11 @@ def predict_diffusion(cfg, data, W0, eta) -> dict:
         out["stationary"] = {"found": False, "reason": f"the alignment ODE stopped: {status}", "ratio": float("nan")}
         return jsonable(out)
     stat = stationary_point(red, states[-1], y)
-    stat.pop("state")
+    stationary_state = stat.pop("state")
     stat["tau"] = float(t[-1])
     stat["steps"] = float(t[-1] / eta)
     stat["reached_gtol"] = status == "stationary"
+    stat["scalar_equation"] = scalar_equation(cfg, data, red, stationary_state)
     out["stationary"] = stat
     return jsonable(out)
 
