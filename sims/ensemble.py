@@ -24,14 +24,12 @@ the returned list holds its `DivergenceError` and the other members run on.
 """
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 
 from sims import DivergenceError, FldmError, classification, diffusion
 from sims.config import TrainConfig
 from sims.data import Dataset
-from sims.train import LOGGED, Result, alignments, diverged, divergence_message, finish, prepare, train
+from sims.train import LOGGED, alignments, diverged, divergence_message, finish, prepare, train
 
 ERRORS = ("raise", "return")
 
