@@ -52,11 +52,12 @@ def main(argv=None):
         result, top = peak(lambda: train(cfg))
         data = data_bytes(result)
         print(f"| {name} | {data / 1e6:.1f} | {top / 1e6:.1f} | {top / data:.2f} | {log_bytes(result) / 1e6:.2f} |")
-    cfgs = [TrainConfig(model="diffusion", n=20, d=2000, steps=args.steps, seed=s) for s in range(32)]
-    results, top = peak(lambda: train_many(cfgs))
-    data = sum(data_bytes(r) for r in results)
-    print(f"| train_many, 32 x (n = 20, d = 2000) | {data / 1e6:.1f} | {top / 1e6:.1f} | {top / data:.2f} | "
-          f"{sum(log_bytes(r) for r in results) / 1e6:.2f} |")
+    for S, n, d in ((32, 20, 2000), (8, 100, 10_000)):
+        cfgs = [TrainConfig(model="diffusion", n=n, d=d, steps=args.steps, seed=s) for s in range(S)]
+        results, top = peak(lambda: train_many(cfgs))
+        data = sum(data_bytes(r) for r in results)
+        print(f"| train_many, {S} x (n = {n}, d = {d}) | {data / 1e6:.1f} | {top / 1e6:.1f} | {top / data:.2f} | "
+              f"{sum(log_bytes(r) for r in results) / 1e6:.2f} |")
 
 
 if __name__ == "__main__":

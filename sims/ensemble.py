@@ -105,14 +105,15 @@ def train_many(configs: list[TrainConfig], datas: list[Dataset | None] | None = 
     runs = [prepare(cfg, data, W0) for cfg, data, W0 in zip(configs, datas, W0s)]
     if len({r[1].x1.shape for r in runs}) > 1:
         return _separately(configs, datas, W0s, errors)
-    # each member in its own basis Q (exact; see the module docstring), then the stack of all members
-    Qs = [_basis(data, W) for _, data, W, _ in runs]
-    X1 = np.stack([_reduce(data.x1, Q) for (_, data, _, _), Q in zip(runs, Qs)])
-    X2 = np.stack([_reduce(data.x2, Q) for (_, data, _, _), Q in zip(runs, Qs)])
+    # each member in its own basis Q (exact; see the module docstring), then the stack of all members.
+    # The bases are not kept (each is as large as its member's data); finishing recomputes them.
+    reduced, W = [], []  # the members' data (for the logged alignments) and weights in their bases
+    for _, data, W0, _ in runs:
+        Q = _basis(data, W0)
+        reduced.append(Dataset(x1=_reduce(data.x1, Q), x2=_reduce(data.x2, Q), y=data.y, mu=_reduce(data.mu, Q)))
+        W.append(_reduce(W0, Q))
+    X1, X2, W = np.stack([r.x1 for r in reduced]), np.stack([r.x2 for r in reduced]), np.stack(W)
     Y = np.stack([data.y for _, data, _, _ in runs]).astype(float)
-    reduced = [Dataset(x1=x1, x2=x2, y=data.y, mu=_reduce(data.mu, Q))
-               for x1, x2, (_, data, _, _), Q in zip(X1, X2, runs, Qs)]  # for the logged alignments
-    W = np.stack([_reduce(W, Q) for (_, _, W, _), Q in zip(runs, Qs)])
     eta = np.array([r[3] for r in runs])
     tol = np.array([c.tol for c in configs])
     cfg0, steps, log_every = configs[0], configs[0].steps, configs[0].log_every
@@ -145,8 +146,9 @@ def train_many(configs: list[TrainConfig], datas: list[Dataset | None] | None = 
                 logs[i][key].append(v)
         for j in np.flatnonzero(done & ~bad):
             i = active[j]
-            rngs, data, _, _ = runs[i]
-            W_full = W[j].copy() if Qs[i] is None else W[j] @ Qs[i].T
+            rngs, data, W0, _ = runs[i]
+            Q = _basis(data, W0)  # the same basis again: same input, same QR
+            W_full = W[j].copy() if Q is None else W[j] @ Q.T
             results[i] = finish(configs[i], data, W_full, rngs, float(eta[j]), logs[i], bool(converged[j]))
         if done.all():
             break
