@@ -184,7 +184,7 @@ def train(cfg: TrainConfig, data: Dataset | None = None, W0: np.ndarray | None =
     converged, loss0 = False, None
     for k in range(cfg.steps + 1):
         loss, grad = fun(W)
-        grad_norm = float(np.linalg.norm(grad))
+        grad_norm = float(np.sqrt(np.sum(grad * grad)))  # not np.linalg.norm: its BLAS dot stalls under a loaded pool
         loss0 = abs(loss) if loss0 is None else loss0
         if diverged(loss, grad_norm, loss0):
             raise DivergenceError(divergence_message(k, loss, eta))
