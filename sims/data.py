@@ -123,25 +123,34 @@ def make_data(n: int, d: int, *, snr: float | None = None, nsnr2: float | None =
     return Dataset(x1=mu[label_index(y)], x2=x2, y=y, mu=mu, sigma_xi=float(sigma_xi), noise=noise)
 
 
-def fresh_samples(data: Dataset, n_test: int, rng: np.random.Generator) -> Dataset:
-    """New samples from the distribution of `data` (test data).
+def fresh_batches(data: Dataset, n_test: int, rng: np.random.Generator, batch: int = 64):
+    """New samples from the distribution of `data` (test data), `batch` at a time so memory stays batch x d.
 
-    The noise scale is the generator's sigma_xi, or estimated from the training noise for loaded data.
-    Orthogonal training data gets projected test noise: a single sample's noise has the same law.
+    All labels are drawn first, then the noise batch by batch, so the random stream (and the samples) do
+    not depend on `batch`. The noise scale is the generator's sigma_xi, or estimated from the training
+    noise for loaded data. Orthogonal training data gets projected test noise: a single sample's noise
+    has the same law.
     """
     sigma_xi = data.sigma_xi
     if not np.isfinite(sigma_xi):
         sigma_xi = float(np.sqrt(np.mean(np.sum(data.x2**2, axis=1)) / data.d))
     noise = "projected" if data.noise == "orthogonal" else data.noise
     y = draw_labels(n_test, "random", rng)
-    if noise == "projected":
-        # project off the actual signal directions (which need not be e_1, e_2 for loaded data)
-        xi = sigma_xi * rng.standard_normal((n_test, data.d))
-        q, _ = np.linalg.qr(data.mu.T)
-        xi -= (xi @ q) @ q.T
-    else:
-        xi = draw_noise(n_test, data.d, sigma_xi, noise, rng)
-    return Dataset(x1=data.mu[label_index(y)], x2=xi, y=y, mu=data.mu, sigma_xi=sigma_xi, noise=noise)
+    q = np.linalg.qr(data.mu.T)[0] if noise == "projected" else None
+    for start in range(0, n_test, batch):
+        yb = y[start:start + batch]
+        if noise == "projected":
+            # project off the actual signal directions (which need not be e_1, e_2 for loaded data)
+            xi = sigma_xi * rng.standard_normal((len(yb), data.d))
+            xi -= (xi @ q) @ q.T
+        else:
+            xi = draw_noise(len(yb), data.d, sigma_xi, noise, rng)
+        yield Dataset(x1=data.mu[label_index(yb)], x2=xi, y=yb, mu=data.mu, sigma_xi=sigma_xi, noise=noise)
+
+
+def fresh_samples(data: Dataset, n_test: int, rng: np.random.Generator) -> Dataset:
+    """n_test new samples from the distribution of `data`, at once (see fresh_batches)."""
+    return next(fresh_batches(data, n_test, rng, batch=n_test))
 
 
 def save_npz(data: Dataset, path: str | Path) -> None:

@@ -13,7 +13,7 @@ import numpy as np
 
 from sims import DivergenceError, FldmError, __version__, classification, diffusion, io
 from sims.config import TrainConfig, auto_eta
-from sims.data import Dataset, fresh_samples, label_index, load_npz, make_data
+from sims.data import Dataset, fresh_batches, label_index, load_npz, make_data
 
 EXPLODE = 1e8  # a loss this many times its initial value (or 1) counts as divergence
 LOGGED = ("steps", "loss", "grad_norm", "signal", "noise")
@@ -167,8 +167,8 @@ def finish(cfg: TrainConfig, data: Dataset, W: np.ndarray, rngs: dict, eta: floa
     """The Result of a finished run: logged lists to arrays, and the classifier's train and test errors."""
     extra = {"eta": eta}
     if cfg.model == "classification":
-        test = fresh_samples(data, cfg.n_test, rngs["test"])
-        extra["test_error"] = classification.test_error(W, test.x1, test.x2, test.y)
+        errors = [classification.test_error(W, b.x1, b.x2, b.y) * b.n for b in fresh_batches(data, cfg.n_test, rngs["test"])]
+        extra["test_error"] = float(sum(errors) / cfg.n_test)
         extra["train_error"] = classification.test_error(W, data.x1, data.x2, data.y)
     arrays = {k: np.asarray(v, dtype=int if k == "steps" else float) for k, v in log.items()}
     return Result(config=cfg, W=W, data=data, converged=converged, extra=extra, **arrays)

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from sims import FldmError
-from sims.data import fresh_samples, label_index, load_npz, make_data, save_npz
+from sims.data import fresh_batches, fresh_samples, label_index, load_npz, make_data, save_npz
 
 
 def test_signal_patch_is_mu_of_the_label(rng):
@@ -107,3 +107,12 @@ def test_npz_unreadable(tmp_path):
         load_npz(tmp_path / "junk.npz")
     with pytest.raises(FldmError, match="does not exist"):
         load_npz(tmp_path / "missing.npz")
+
+
+def test_fresh_batches_do_not_change_the_samples(rng):
+    data = make_data(10, 50, snr=0.5, rng=rng)
+    whole = fresh_samples(data, 23, np.random.default_rng(7))
+    parts = list(fresh_batches(data, 23, np.random.default_rng(7), batch=5))
+    assert [p.n for p in parts] == [5, 5, 5, 5, 3]
+    for k in ("x1", "x2", "y"):
+        assert np.array_equal(np.concatenate([getattr(p, k) for p in parts]), getattr(whole, k))
