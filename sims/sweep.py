@@ -1,7 +1,8 @@
 """Sweeps: many cells (one run each), cached by a hash of their full configuration, run on any Executor.
 
 - A cell is (kind, config): kind names a top-level function in `CELL_KINDS` that turns a TrainConfig
-  into arrays and a JSON summary. Its cache key hashes kind, the full config and the package version.
+  into arrays and a JSON summary. Train cells of one shape run as one stacked computation
+  (`sims.ensemble.train_many`), in groups fixed by the cells alone, never by the workers. Its cache key hashes kind, the full config and the package version.
 - Finished cells are written atomically as KEY.npz then KEY.json (the json marks completion), by the
   main process as each one finishes, so a killed sweep loses only the cells in flight and a rerun
   computes only what is missing.
@@ -47,12 +48,16 @@ def _pack(result, model: str) -> dict:
 
 
 def train_cell(cfg: TrainConfig) -> dict:
-    from sims import DivergenceError
-    from sims.train import train
-    try:
-        return _pack(train(cfg), cfg.model)
-    except DivergenceError as exc:
-        return {"arrays": {}, "summary": {"diverged": str(exc)}}
+    return train_group([cfg])[0]
+
+
+def train_group(configs: list[TrainConfig]) -> list[dict]:
+    """Runs of one shape in one stacked computation (sims.ensemble.train_many, equal to separate runs
+    to rounding); a diverged run becomes a cell whose summary says so."""
+    from sims.ensemble import train_many
+    results = train_many(configs, errors="return")
+    return [{"arrays": {}, "summary": {"diverged": str(r)}} if isinstance(r, Exception) else _pack(r, c.model)
+            for c, r in zip(configs, results)]
 
 
 def ode_cell(cfg: TrainConfig) -> dict:
@@ -71,8 +76,32 @@ def predict_cell(cfg: TrainConfig) -> dict:
 CELL_KINDS = {"train": train_cell, "ode": ode_cell, "predict": predict_cell}
 
 
-def _run_one(kind: str, cfg: TrainConfig) -> dict:
-    return CELL_KINDS[kind](cfg)
+GROUP_SIZE = 16  # train cells of one shape run together, at most this many
+
+
+def _run_group(kind: str, configs: list[TrainConfig]) -> list[dict]:
+    """One group of cells, on one BLAS thread wherever it runs (in this process, a pool, a dask worker):
+    OpenBLAS may round differently with another thread count, and results must not depend on the workers;
+    and N workers with several BLAS threads each oversubscribe the cores (seen: small products 60x slower)."""
+    from threadpoolctl import threadpool_limits
+    with threadpool_limits(1):
+        if kind == "train":
+            return train_group(configs)
+        return [CELL_KINDS[kind](cfg) for cfg in configs]
+
+
+def _groups(todo: dict, cells: list) -> list[list[str]]:
+    """Keys of the cells to compute, in groups: train cells that can share one stacked computation go
+    together (by cache key order, so the grouping never depends on the number of workers)."""
+    by_shape: dict[tuple, list[str]] = {}
+    for key in sorted(todo):
+        kind, cfg = cells[todo[key][0]]
+        shape = (kind, cfg.model, cfg.n, cfg.d, cfg.m, cfg.steps, cfg.log_every, cfg.noise, cfg.diffusion_times,
+                 cfg.scale, cfg.data, cfg.init) if kind == "train" else (key,)
+        by_shape.setdefault(shape, []).append(key)
+    groups = [g[i:i + GROUP_SIZE] for g in by_shape.values() for i in range(0, len(g), GROUP_SIZE)]
+    # longest first, so a pool is not left waiting on one long group at the end
+    return sorted(groups, key=lambda g: -sum(cells[todo[k][0]][1].steps * cells[todo[k][0]][1].n for k in g))
 
 
 class Cache:
@@ -112,23 +141,27 @@ def run_cells(cells: list[tuple[str, TrainConfig]], cache: Cache, executor: Exec
         return results
     bar = _progress(len(todo), label) if progress else None
 
-    def finish(key, out):
-        kind, cfg = cells[todo[key][0]]
-        cache.save(key, kind, cfg, out)
-        for i in todo[key]:
-            results[i] = out
-        if bar is not None:
-            bar.update(1)
+    def finish(group, outs):
+        for key, out in zip(group, outs):
+            kind, cfg = cells[todo[key][0]]
+            cache.save(key, kind, cfg, out)
+            for i in todo[key]:
+                results[i] = out
+            if bar is not None:
+                bar.update(1)
+
+    groups = _groups(todo, cells)
 
     own = None
     if executor is None and jobs > 1:
-        executor = own = ProcessPoolExecutor(max_workers=jobs, initializer=_one_blas_thread)
+        executor = own = ProcessPoolExecutor(max_workers=jobs)
     try:
+        args = [(cells[todo[g[0]][0]][0], [cells[todo[k][0]][1] for k in g]) for g in groups]
         if executor is None:
-            for key, idx in todo.items():
-                finish(key, _run_one(*cells[idx[0]]))
+            for group, (kind, configs) in zip(groups, args):
+                finish(group, _run_group(kind, configs))
         else:
-            futures = {executor.submit(_run_one, *cells[idx[0]]): key for key, idx in todo.items()}
+            futures = {executor.submit(_run_group, *a): group for group, a in zip(groups, args)}
             for fut in as_completed(futures):
                 finish(futures[fut], fut.result())
     finally:
@@ -137,13 +170,6 @@ def run_cells(cells: list[tuple[str, TrainConfig]], cache: Cache, executor: Exec
         if bar is not None:
             bar.close()
     return results
-
-
-def _one_blas_thread() -> None:
-    """Worker processes use one BLAS thread each: `jobs` workers with several threads each oversubscribe
-    the cores, and OpenBLAS then spends most of its time spinning (seen: 60x slower small products)."""
-    from threadpoolctl import threadpool_limits
-    threadpool_limits(1)
 
 
 def _progress(total: int, label: str):
