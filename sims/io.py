@@ -9,9 +9,14 @@ from pathlib import Path
 import numpy as np
 
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
 def _atomic(path: Path, write) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; results are ordinary files
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
@@ -30,6 +35,11 @@ def write_npz(path: str | Path, **arrays: np.ndarray) -> None:
 def write_json(path: str | Path, obj) -> None:
     text = json.dumps(_finite(obj), indent=2, sort_keys=True, default=_jsonable, allow_nan=False) + "\n"
     _atomic(Path(path), lambda f: f.write(text.encode()))
+
+
+def write_figure(path: str | Path, fig, dpi: int = 110) -> None:
+    """A matplotlib figure as PNG."""
+    _atomic(Path(path), lambda f: fig.savefig(f, format="png", dpi=dpi))
 
 
 def write_text(path: str | Path, text: str) -> None:

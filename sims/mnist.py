@@ -399,7 +399,7 @@ def format_table(result: dict) -> str:
 
 # ------------------------------------------------------------------------------------------- figures
 def _save(fig, path: Path) -> None:
-    io._atomic(path, lambda f: fig.savefig(f, format="png", dpi=110))
+    io.write_figure(path, fig)
 
 
 def _figure(**kw):

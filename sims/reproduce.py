@@ -270,7 +270,7 @@ def fig_synthetic(study: Study, out: Path) -> tuple[Path, str]:
                 ax.set_yscale("log")
             ax.legend(fontsize=7)
     path = out / "fig_synthetic.png"
-    fig.savefig(path, dpi=110)
+    io.write_figure(path, fig)
     plt.close(fig)
     rows = {(m, r["nsnr2"]): r for m in MODELS for r in study.ratios[m]}
     text = "; ".join(f"{m} n·SNR²={v}: ratio {rows[(m, v)]['final_ratio']:.3g}" for m in MODELS for v in E1_NSNR2)
@@ -326,7 +326,7 @@ def fig_early_growth(study: Study, out: Path) -> tuple[Path, str]:
             ax.set_yscale("log")
         ax.legend(fontsize=7)
     path = out / "fig_early_growth.png"
-    fig.savefig(path, dpi=110)
+    io.write_figure(path, fig)
     plt.close(fig)
     return path, "; ".join(f"{m}: linearity index {lin[m]['index']:.2f}" for m in MODELS)
 
@@ -364,7 +364,7 @@ def fig_ratio(study: Study, out: Path) -> tuple[Path, str]:
                  f"mean of {study.preset.replicates} seeds)", fontsize=9)
     ax.legend(fontsize=7)
     path = out / "fig_ratio.png"
-    fig.savefig(path, dpi=110)
+    io.write_figure(path, fig)
     plt.close(fig)
     return path, ", ".join(f"{k} slope {v:.2f}" for k, v in slopes.items())
 
@@ -426,7 +426,7 @@ def fig_phase(study: Study, out: Path) -> tuple[Path, str]:
         ax.set_title(title, fontsize=9)
         ax.legend(fontsize=6, loc="upper left")
     path = out / "fig_phase.png"
-    fig.savefig(path, dpi=110)
+    io.write_figure(path, fig)
     plt.close(fig)
     agree = phase_agreement(study)
     return path, f"predicted winner agrees with simulation in {agree['agree']}/{agree['cells']} classification cells"
@@ -484,7 +484,7 @@ def fig_ode_vs_gd(study: Study, out: Path) -> tuple[Path, str]:
         ax.set_ylabel("alignment ⟨w_r, ·⟩")
         ax.legend(fontsize=7)
     path = out / "fig_ode_vs_gd.png"
-    fig.savefig(path, dpi=110)
+    io.write_figure(path, fig)
     plt.close(fig)
     return path, "; ".join(notes)
 
@@ -537,7 +537,7 @@ def fig_stationary(study: Study, out: Path) -> tuple[Path, str]:
         ax.set_title(f"diffusion stationary ratio for several {axis} ({fixed}, n = {study.preset.n})", fontsize=9)
         ax.legend(fontsize=6)
     path = out / "fig_stationary.png"
-    fig.savefig(path, dpi=110)
+    io.write_figure(path, fig)
     plt.close(fig)
     return path, ", ".join(notes)
 

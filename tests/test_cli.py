@@ -82,3 +82,13 @@ def test_module_entry_point_has_no_traceback(tmp_path):
                           capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and proc.stderr.startswith("fldm: error: n must be")
+
+
+def test_results_are_ordinary_readable_files(tmp_path):
+    import os
+    import stat
+    assert main(["train", "diffusion", *FAST, "--out", str(tmp_path)]) == 0
+    umask = os.umask(0)
+    os.umask(umask)
+    for name in ("result.npz", "result.json"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o666 & ~umask
