@@ -40,7 +40,7 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
     print(f"load average before: {os.getloadavg()}")
-    print(f"| model | S | steps | separate (s) | train_many (s) | throughput ratio | largest relative difference |")
+    print("| model | S | steps | separate (s) | train_many (s) | throughput ratio | largest relative difference |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     with threadpool_limits(2, user_api="blas"):
         for model in ("diffusion", "classification"):

@@ -14,9 +14,9 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 from sims import DivergenceError, FldmError
-from sims.config import TrainConfig, auto_eta
+from sims.config import TrainConfig
 from sims.data import Dataset, label_index
-from sims.train import EXPLODE, Result, build_data, initial_weights, seeds, weight_shape
+from sims.train import EXPLODE, Result, prepare
 from theory import reduced
 from theory.reduced import Reduced
 
@@ -102,13 +102,7 @@ def run_ode(cfg: TrainConfig, data: Dataset | None = None, W0: np.ndarray | None
     for classification test_error (fresh samples drawn in the reduced space, see `test_error`) and
     train_error.
     """
-    rngs = seeds(cfg.seed)
-    if data is None:
-        data = build_data(cfg, rngs["data"])
-    W0 = initial_weights(cfg, data.d, rngs["init"]) if W0 is None else np.array(W0, dtype=float)
-    if W0.shape != weight_shape(cfg, data.d):
-        raise FldmError(f"initial weights have shape {W0.shape}; need {weight_shape(cfg, data.d)}")
-    eta = auto_eta(data.x1, data.x2) if cfg.eta is None else cfg.eta
+    rngs, data, W0, eta = prepare(cfg, data, W0)  # exactly as train builds its run
     red, Wr0 = reduced.reduce(cfg, data, W0)
 
     steps = logged_steps(cfg.steps, cfg.log_every)
