@@ -1,7 +1,10 @@
 """Reference simulations for "On the Feature Learning in Diffusion Models" (Han, Huang, Cao, Zou, ICLR 2025).
 
 Modules: `data` (two-patch data, Definition 2.1), `diffusion` and `classification` (the two models with
-hand-derived gradients), `train` (full-batch gradient descent), `cli` (the `fldm` command).
+hand-derived gradients), `config` (one validated run configuration), `train` (full-batch gradient descent),
+`ensemble` (many runs of one shape in one stacked computation), `sweep` (cached cells on any Executor),
+`reproduce` (the synthetic study: figures and report), `mnist` (Noisy-MNIST), `io` (atomic result files),
+`cli` (the `fldm` command). The theory (sympy derivations, reduced ODE, predictions) is in `theory`.
 """
 
 __version__ = "0.1.0"

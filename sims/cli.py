@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
-from sims import FldmError, __version__
+from sims import FldmError, __version__, io
 from sims.config import MODELS, NOISE_MODES, TrainConfig, load_toml
 from sims.data import LABEL_KINDS, NOISE_KINDS
 
@@ -73,7 +72,7 @@ def cmd_train(args) -> None:
     cfg = config_from_args(args)
     result = train(cfg)
     result.save(args.out)
-    print(json.dumps({"out": args.out, **result.summary()}, indent=2))
+    print(io.to_json({"out": args.out, **result.summary()}))
 
 
 def cmd_ode(args) -> None:
@@ -81,12 +80,12 @@ def cmd_ode(args) -> None:
     cfg = config_from_args(args)
     result = run_ode(cfg)
     result.save(args.out)
-    print(json.dumps({"out": args.out, **result.summary()}, indent=2))
+    print(io.to_json({"out": args.out, **result.summary()}))
 
 
 def cmd_predict(args) -> None:
     from theory.predict import predict
-    print(json.dumps(predict(config_from_args(args)), indent=2))
+    print(io.to_json(predict(config_from_args(args))))
 
 
 def cmd_reproduce(args) -> None:

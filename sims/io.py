@@ -32,8 +32,13 @@ def write_npz(path: str | Path, **arrays: np.ndarray) -> None:
     _atomic(Path(path), lambda f: np.savez(f, **arrays))
 
 
+def to_json(obj) -> str:
+    """Strict JSON text (NaN and infinities become null; numpy arrays and scalars become plain values)."""
+    return json.dumps(_finite(obj), indent=2, sort_keys=True, default=_jsonable, allow_nan=False)
+
+
 def write_json(path: str | Path, obj) -> None:
-    text = json.dumps(_finite(obj), indent=2, sort_keys=True, default=_jsonable, allow_nan=False) + "\n"
+    text = to_json(obj) + "\n"
     _atomic(Path(path), lambda f: f.write(text.encode()))
 
 
