@@ -167,8 +167,9 @@ def finish(cfg: TrainConfig, data: Dataset, W: np.ndarray, rngs: dict, eta: floa
     """The Result of a finished run: logged lists to arrays, and the classifier's train and test errors."""
     extra = {"eta": eta}
     if cfg.model == "classification":
-        errors = [classification.test_error(W, b.x1, b.x2, b.y) * b.n for b in fresh_batches(data, cfg.n_test, rngs["test"])]
-        extra["test_error"] = float(sum(errors) / cfg.n_test)
+        wrong = sum(classification.test_error(W, b.x1, b.x2, b.y) * b.n
+                    for b in fresh_batches(data, cfg.n_test, rngs["test"]))
+        extra["test_error"] = float(wrong / cfg.n_test)
         extra["train_error"] = classification.test_error(W, data.x1, data.x2, data.y)
     arrays = {k: np.asarray(v, dtype=int if k == "steps" else float) for k, v in log.items()}
     return Result(config=cfg, W=W, data=data, converged=converged, extra=extra, **arrays)
