@@ -76,9 +76,11 @@ MODELS = ("diffusion", "classification")
 
 
 def steps_for(preset: Preset, nsnr2: float) -> int:
-    """With the auto step size, eta shrinks like 1 / (n SNR^2) once the signal sets the curvature
-    (sims.config.auto_eta), so the same time tau = eta * step takes proportionally more steps."""
-    return int(preset.base_steps * min(max(1.0, nsnr2 / 2.0), preset.max_factor))
+    """Steps that reach the stationary phase at every n SNR^2. With the auto step size, eta shrinks like
+    1 / (n SNR^2) once the signal sets the curvature (sims.config.auto_eta), so the same time tau = eta * step
+    takes proportionally more steps at high n SNR^2; at low n SNR^2 the signal's own growth rate falls
+    like n SNR^2, so it needs more time there too (0.1 / n SNR^2 more, from where that exceeds 1)."""
+    return int(preset.base_steps * min(max(1.0, nsnr2 / 2.0, 0.1 / nsnr2), preset.max_factor))
 
 
 def config(preset: Preset, model: str, nsnr2: float, seed: int, n: int | None = None, m: int | None = None,
