@@ -83,16 +83,23 @@ def loss_and_grad(W: np.ndarray, x1: np.ndarray, x2: np.ndarray, *, alpha: float
     return d + total / (2 * n), grad
 
 
-def loss_and_grad_times(W: np.ndarray, x1: np.ndarray, x2: np.ndarray, times, *,
-                        scale: float | None = None) -> tuple[float, np.ndarray]:
-    """Weighted sum over diffusion times: times is a sequence of (alpha, beta, weight)."""
-    loss, grad = 0.0, np.zeros_like(W)
-    for k, (alpha, beta, weight) in enumerate(times):
-        l_k, g_k = loss_and_grad(W, x1, x2, alpha=alpha, beta=beta, scale=scale)
+def sum_over_times(loss_and_grad_at, times):
+    """sum_k weight_k * loss_and_grad_at(alpha_k, beta_k) over times = ((alpha, beta, weight), ...):
+    the objective over several diffusion times, for the exact and the sampled loss alike."""
+    loss, grad = 0.0, None
+    for alpha, beta, weight in times:
+        l_k, g_k = loss_and_grad_at(alpha, beta)
         if weight != 1.0:
             g_k *= weight
-        loss, grad = loss + weight * l_k, (g_k if k == 0 else grad + g_k)  # 0 + g_k = g_k: skip the zeros
+        loss = loss + weight * l_k
+        grad = g_k if grad is None else grad + g_k
     return loss, grad
+
+
+def loss_and_grad_times(W: np.ndarray, x1: np.ndarray, x2: np.ndarray, times, *,
+                        scale: float | None = None) -> tuple[float, np.ndarray]:
+    """Weighted sum of the exact loss over diffusion times: times is a sequence of (alpha, beta, weight)."""
+    return sum_over_times(lambda alpha, beta: loss_and_grad(W, x1, x2, alpha=alpha, beta=beta, scale=scale), times)
 
 
 def loss_and_grad_sampled(W: np.ndarray, x1: np.ndarray, x2: np.ndarray, eps: np.ndarray, *,

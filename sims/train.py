@@ -109,11 +109,9 @@ def objective(cfg: TrainConfig, data: Dataset, rng: np.random.Generator):
     shape = (cfg.noise_samples, 2 * data.n, data.d)
 
     def sampled(W, eps):
-        loss, grad = 0.0, np.zeros_like(W)
-        for alpha, beta, weight in times:
-            l_k, g_k = diffusion.loss_and_grad_sampled(W, x1, x2, eps, alpha=alpha, beta=beta, scale=cfg.scale)
-            loss, grad = loss + weight * l_k, grad + weight * g_k
-        return loss, grad
+        return diffusion.sum_over_times(
+            lambda alpha, beta: diffusion.loss_and_grad_sampled(W, x1, x2, eps, alpha=alpha, beta=beta,
+                                                                scale=cfg.scale), times)
 
     if cfg.noise == "fixed":
         eps_fixed = rng.standard_normal(shape)
