@@ -54,6 +54,11 @@ class Preset:
     vary_d: tuple = ()      # other dimensions d for it
     vary_nsnr2: tuple = ()  # the n SNR^2 values of figure f
 
+    @property
+    def sweep_nsnr2(self) -> list:
+        """The n SNR^2 values of figure (c): the sweep and the paper's two settings."""
+        return sorted(set(self.ratio_nsnr2) | set(E1_NSNR2))
+
 
 PRESETS = {
     "tiny": Preset(n=8, d=120, m=2, sigma0=0.01, base_steps=400, max_factor=3, points_logged=80,
@@ -148,8 +153,7 @@ class Study:
         self.cells: dict[tuple, tuple[str, TrainConfig]] = {}
         p = preset
         for model in MODELS:
-            nsnr2s = sorted(set(p.ratio_nsnr2) | set(E1_NSNR2))
-            for nsnr2 in nsnr2s:
+            for nsnr2 in p.sweep_nsnr2:
                 for rep in range(p.replicates):
                     cfg = config(p, model, nsnr2, cell_seed(seed, "ratio", model, nsnr2, rep))
                     self.add(("train", model, nsnr2, rep), "train", cfg)
@@ -167,8 +171,8 @@ class Study:
                     nsnr2 = n * snr**2
                     cfg = config(p, model, nsnr2, cell_seed(seed, "phase", model, n, snr), n=n)
                     self.add(("phase", model, n, snr), "train", cfg)
-                cfgb = config(p, model, 1.0, cell_seed(seed, "phase", model, n, 0), n=n)
                 if model == "classification":
+                    cfgb = config(p, model, 1.0, cell_seed(seed, "phase", model, n, 0), n=n)
                     self.add(("boundary", n), "predict", cfgb)
         for axis, values in (("m", p.vary_m), ("d", p.vary_d)):
             for value in values:
@@ -182,7 +186,7 @@ class Study:
         self.cells[name] = (kind, cfg)
 
     def run(self) -> None:
-        names = sorted(self.cells, key=lambda k: -self.cells[k][1].steps * self.cells[k][1].n)  # long ones first
+        names = list(self.cells)  # run_cells schedules the long ones first
         out = run_cells([self.cells[k] for k in names], self.cache, executor=self.executor, jobs=self.jobs,
                         progress=self.progress, label="reproduce")
         self.results = dict(zip(names, out))
@@ -207,7 +211,7 @@ def ratio_table(study: Study) -> dict:
     p = study.preset
     rows = {m: [] for m in MODELS}
     for model in MODELS:
-        for nsnr2 in sorted(set(p.ratio_nsnr2) | set(E1_NSNR2)):
+        for nsnr2 in p.sweep_nsnr2:
             runs = [r for r in study.train_runs(model, nsnr2) if _ok(r)]
             pred = study.get("predict", model, nsnr2)["summary"]
             early = study.get("early", model, nsnr2)
@@ -238,11 +242,17 @@ def _mean(values) -> float:
 # figures
 
 
-def _plt():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
+def _figure(rows: int, cols: int, figsize):
+    """A figure and its axes, from matplotlib's object API (no pyplot state, nothing to close)."""
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=figsize, layout="constrained")
+    return fig, fig.subplots(rows, cols)
+
+
+def _save(fig, out: Path, name: str) -> Path:
+    path = out / name
+    io.write_figure(path, fig)
+    return path
 
 
 COLORS = {"signal": "tab:red", "noise": "tab:blue"}
@@ -250,8 +260,7 @@ COLORS = {"signal": "tab:red", "noise": "tab:blue"}
 
 def fig_synthetic(study: Study, out: Path) -> tuple[Path, str]:
     """(a) max_r <w_r, mu> and max_r <w_r, xi> over iterations, both models, n SNR^2 = 0.75 and 6.75."""
-    plt = _plt()
-    fig, axes = plt.subplots(2, 2, figsize=(10, 7), constrained_layout=True)
+    fig, axes = _figure(2, 2, (10, 7))
     for i, model in enumerate(MODELS):
         for j, nsnr2 in enumerate(E1_NSNR2):
             ax = axes[i, j]
@@ -271,9 +280,7 @@ def fig_synthetic(study: Study, out: Path) -> tuple[Path, str]:
             if model == "classification":
                 ax.set_yscale("log")
             ax.legend(fontsize=7)
-    path = out / "fig_synthetic.png"
-    io.write_figure(path, fig)
-    plt.close(fig)
+    path = _save(fig, out, "fig_synthetic.png")
     rows = {(m, r["nsnr2"]): r for m in MODELS for r in study.ratios[m]}
     text = "; ".join(f"{m} n·SNR²={v}: ratio {rows[(m, v)]['final_ratio']:.3g}" for m in MODELS for v in E1_NSNR2)
     return path, text
@@ -297,8 +304,7 @@ def linearity_measures(study: Study) -> dict:
 
 def fig_early_growth(study: Study, out: Path) -> tuple[Path, str]:
     """(b) early growth: near-linear (diffusion) against exponential (classification), with predicted rates."""
-    plt = _plt()
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
+    fig, axes = _figure(1, 2, (11, 4.2))
     lin = linearity_measures(study)
     for ax, model in zip(axes, MODELS):
         res, pred = study.get("linear", model), study.get("linear-predict", model)["summary"]
@@ -327,17 +333,14 @@ def fig_early_growth(study: Study, out: Path) -> tuple[Path, str]:
         if model == "classification":
             ax.set_yscale("log")
         ax.legend(fontsize=7)
-    path = out / "fig_early_growth.png"
-    io.write_figure(path, fig)
-    plt.close(fig)
+    path = _save(fig, out, "fig_early_growth.png")
     return path, "; ".join(f"{m}: linearity index {lin[m]['index']:.2f}" for m in MODELS)
 
 
 def fig_ratio(study: Study, out: Path) -> tuple[Path, str]:
     """(c) signal/noise ratio against n SNR^2: diffusion growth phase and stationary, classification end."""
-    plt = _plt()
     rows = study.ratios
-    fig, ax = plt.subplots(figsize=(7.5, 5.5), constrained_layout=True)
+    fig, ax = _figure(1, 1, (7.5, 5.5))
     x = np.array([r["nsnr2"] for r in rows["diffusion"]])
     slopes = fitted_slopes(study)
     series = [
@@ -365,9 +368,7 @@ def fig_ratio(study: Study, out: Path) -> tuple[Path, str]:
     ax.set_title(f"Signal/noise ratio (n={study.preset.n}, d={study.preset.d}, m={study.preset.m}; "
                  f"mean of {study.preset.replicates} seeds)", fontsize=9)
     ax.legend(fontsize=7)
-    path = out / "fig_ratio.png"
-    io.write_figure(path, fig)
-    plt.close(fig)
+    path = _save(fig, out, "fig_ratio.png")
     return path, ", ".join(f"{k} slope {v:.2f}" for k, v in slopes.items())
 
 
@@ -398,12 +399,11 @@ def phase_table(study: Study) -> dict:
 
 def fig_phase(study: Study, out: Path) -> tuple[Path, str]:
     """(d) phase diagram over (n, SNR): classification winner and test error, diffusion ratio."""
-    plt = _plt()
     p = study.preset
     table = phase_table(study)
     ns, snrs = np.array(p.phase_n), np.array(p.phase_snr)
     b = np.array([np.nan if v is None else v for v in table["boundary_nsnr2"]], dtype=float)
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.5), constrained_layout=True)
+    fig, axes = _figure(1, 3, (15, 4.5))
     panels = [(table["grid"]["classification"]["ratio"], "classification: log10(signal/noise)", "RdBu_r", True),
               (table["grid"]["classification"]["test_error"], "classification: test error", "viridis", False),
               (table["grid"]["diffusion"]["ratio"], "diffusion: log10(signal/noise)", "RdBu_r", True)]
@@ -427,9 +427,7 @@ def fig_phase(study: Study, out: Path) -> tuple[Path, str]:
         ax.set_ylabel("SNR")
         ax.set_title(title, fontsize=9)
         ax.legend(fontsize=6, loc="upper left")
-    path = out / "fig_phase.png"
-    io.write_figure(path, fig)
-    plt.close(fig)
+    path = _save(fig, out, "fig_phase.png")
     agree = phase_agreement(study)
     return path, f"predicted winner agrees with simulation in {agree['agree']}/{agree['cells']} classification cells"
 
@@ -451,9 +449,8 @@ def phase_agreement(study: Study) -> dict:
 
 def fig_ode_vs_gd(study: Study, out: Path) -> tuple[Path, str]:
     """(e) reduced ODE against gradient descent, individual alignments, one setting per model."""
-    plt = _plt()
     nsnr2 = E1_NSNR2[0]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
+    fig, axes = _figure(1, 2, (11, 4.2))
     notes = []
     for ax, model in zip(axes, MODELS):
         gd, ode = study.get("train", model, nsnr2, 0), study.get("ode", model, nsnr2)
@@ -485,9 +482,7 @@ def fig_ode_vs_gd(study: Study, out: Path) -> tuple[Path, str]:
         ax.set_xlabel("iteration")
         ax.set_ylabel("alignment ⟨w_r, ·⟩")
         ax.legend(fontsize=7)
-    path = out / "fig_ode_vs_gd.png"
-    io.write_figure(path, fig)
-    plt.close(fig)
+    path = _save(fig, out, "fig_ode_vs_gd.png")
     return path, "; ".join(notes)
 
 
@@ -515,12 +510,12 @@ def stationary_dependence(study: Study) -> dict:
 
 def fig_stationary(study: Study, out: Path) -> tuple[Path, str]:
     """(f) how the diffusion stationary ratio depends on the width m and the dimension d."""
-    plt = _plt()
     dep = stationary_dependence(study)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), constrained_layout=True)
+    fig, axes = _figure(1, 2, (11, 4.5))
     notes = []
     for ax, axis in zip(axes, ("m", "d")):
-        cmap = plt.get_cmap("viridis")
+        from matplotlib import colormaps
+        cmap = colormaps["viridis"]
         items = sorted(dep[axis].items())
         for i, (value, series) in enumerate(items):
             color = cmap(i / max(1, len(items) - 1))
@@ -538,9 +533,7 @@ def fig_stationary(study: Study, out: Path) -> tuple[Path, str]:
         fixed = f"d = {study.preset.d}" if axis == "m" else f"m = {study.preset.m}"
         ax.set_title(f"diffusion stationary ratio for several {axis} ({fixed}, n = {study.preset.n})", fontsize=9)
         ax.legend(fontsize=6)
-    path = out / "fig_stationary.png"
-    io.write_figure(path, fig)
-    plt.close(fig)
+    path = _save(fig, out, "fig_stationary.png")
     return path, ", ".join(notes)
 
 

@@ -1,8 +1,9 @@
 """Sweeps: many cells (one run each), cached by a hash of their full configuration, run on any Executor.
 
-- A cell is (kind, config): kind names a top-level function in `CELL_KINDS` that turns a TrainConfig
-  into arrays and a JSON summary. Train cells of one shape run as one stacked computation
-  (`sims.ensemble.train_many`), in groups fixed by the cells alone, never by the workers. Its cache key hashes kind, the full config and the package version.
+- A cell is (kind, config): kind is "train" (`train_group`) or names a top-level function in `CELL_KINDS`;
+  each turns a TrainConfig into arrays and a JSON summary. Its cache key hashes kind, the full config and
+  the package version. Train cells of one shape run as one stacked computation
+  (`sims.ensemble.train_many`), in groups fixed by the cells alone, never by the workers.
 - Finished cells are written atomically as KEY.npz then KEY.json (the json marks completion), by the
   main process as each one finishes, so a killed sweep loses only the cells in flight and a rerun
   computes only what is missing.
@@ -47,10 +48,6 @@ def _pack(result, model: str) -> dict:
     return {"arrays": arrays, "summary": result.summary()}
 
 
-def train_cell(cfg: TrainConfig) -> dict:
-    return train_group([cfg])[0]
-
-
 def train_group(configs: list[TrainConfig]) -> list[dict]:
     """Runs of one shape in one stacked computation (sims.ensemble.train_many, equal to separate runs
     to rounding); a diverged run becomes a cell whose summary says so."""
@@ -73,7 +70,7 @@ def predict_cell(cfg: TrainConfig) -> dict:
     return {"arrays": {}, "summary": predict(cfg)}
 
 
-CELL_KINDS = {"train": train_cell, "ode": ode_cell, "predict": predict_cell}
+CELL_KINDS = {"ode": ode_cell, "predict": predict_cell}  # one cell at a time; "train" cells run in groups
 
 
 GROUP_SIZE = 16  # train cells of one shape run together, at most this many
