@@ -56,36 +56,40 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", metavar="DIR", default="runs/latest", help="output folder (default runs/latest)")
 
 
-def config_from_args(args: argparse.Namespace) -> TrainConfig:
+def config_from_args(args: argparse.Namespace):
+    """(config, data): the TOML file overlaid with the options given; data is the loaded --data file
+    (or the config file's `data`), whose n and d then set the config's, else None."""
     values = load_toml(args.config) if args.config else {}
     skip = {"config", "out", "command", "func"}
     values.update({k: v for k, v in vars(args).items() if k not in skip and v is not None})
-    if args.data is not None:  # n and d come from the file
+    data = None
+    if values.get("data") is not None:
         from sims.data import load_npz
-        data = load_npz(args.data)
+        data = load_npz(values["data"])
         values.update(n=data.n, d=data.d)
-    return TrainConfig.from_dict(values)
+    return TrainConfig.from_dict(values), data
+
+
+def run_and_save(args, run) -> None:
+    """run(config, data) -> sims.train.Result, saved into --out and summarised on stdout."""
+    result = run(*config_from_args(args))
+    result.save(args.out)
+    print(io.to_json({"out": args.out, **result.summary()}))
 
 
 def cmd_train(args) -> None:
     from sims.train import train
-    cfg = config_from_args(args)
-    result = train(cfg)
-    result.save(args.out)
-    print(io.to_json({"out": args.out, **result.summary()}))
+    run_and_save(args, train)
 
 
 def cmd_ode(args) -> None:
     from theory.ode import run_ode
-    cfg = config_from_args(args)
-    result = run_ode(cfg)
-    result.save(args.out)
-    print(io.to_json({"out": args.out, **result.summary()}))
+    run_and_save(args, run_ode)
 
 
 def cmd_predict(args) -> None:
     from theory.predict import predict
-    print(io.to_json(predict(config_from_args(args))))
+    print(io.to_json(predict(*config_from_args(args))))
 
 
 def cmd_reproduce(args) -> None:

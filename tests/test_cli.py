@@ -92,3 +92,12 @@ def test_results_are_ordinary_readable_files(tmp_path):
     os.umask(umask)
     for name in ("result.npz", "result.json"):
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o666 & ~umask
+
+
+def test_data_file_named_in_the_config(tmp_path):
+    from sims.data import make_data, save_npz
+    save_npz(make_data(5, 12, snr=0.5, rng=np.random.default_rng(1)), tmp_path / "d.npz")
+    (tmp_path / "c.toml").write_text(f'data = "{tmp_path / "d.npz"}"\nsteps = 3\n')
+    assert main(["train", "diffusion", "--config", str(tmp_path / "c.toml"), "--out", str(tmp_path)]) == 0
+    cfg = json.loads((tmp_path / "result.json").read_text())["config"]
+    assert (cfg["n"], cfg["d"]) == (5, 12)
