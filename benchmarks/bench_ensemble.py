@@ -1,4 +1,4 @@
-"""Throughput of sims.ensemble.train_many against the same runs made one by one with sims.train.train.
+"""Throughput of sims.train.train_many against the same runs made one by one with sims.train.train.
 
     python benchmarks/bench_ensemble.py [--S 32] [--steps 3000] [--repeats 3]
 
@@ -18,8 +18,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from sims.config import TrainConfig
-from sims.ensemble import train_many
-from sims.train import train
+from sims.train import train, train_many
 
 NSNR2 = (0.25, 0.75, 2.25, 6.75)
 

@@ -15,8 +15,7 @@ import argparse
 import tracemalloc
 
 from sims.config import TrainConfig
-from sims.ensemble import train_many
-from sims.train import train
+from sims.train import train, train_many
 
 
 def peak(fun):

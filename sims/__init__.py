@@ -1,10 +1,11 @@
 """Reference simulations for "On the Feature Learning in Diffusion Models" (Han, Huang, Cao, Zou, ICLR 2025).
 
-Modules: `data` (two-patch data, Definition 2.1), `diffusion` and `classification` (the two models with
-hand-derived gradients), `config` (one validated run configuration), `train` (full-batch gradient descent),
-`ensemble` (many runs of one shape in one stacked computation), `sweep` (cached cells on any Executor),
-`reproduce` (the synthetic study: figures and report), `mnist` (Noisy-MNIST), `io` (atomic result files),
-`cli` (the `fldm` command). The theory (sympy derivations, reduced ODE, predictions) is in `theory`.
+The core, which imports neither `theory` nor matplotlib: `data` (two-patch data, Definition 2.1),
+`diffusion` and `classification` (each loss beside its hand-derived gradient), `models` (the two models
+behind one interface, and the registry), `config` (one validated run configuration), `span` (the basis
+where descent is exact), `descent` (the one gradient-descent loop), `train` (one run or many stacked),
+`io` (atomic result files). On top: `cli` (the `fldm` command) and the studies (sweeps, the synthetic
+study, Noisy-MNIST). The theory (sympy derivations, reduced ODE, predictions) is in `theory`.
 """
 
 __version__ = "0.1.0"

@@ -22,8 +22,8 @@ def output(W: np.ndarray, x1: np.ndarray, x2: np.ndarray) -> np.ndarray:
     return F[0] - F[1]
 
 
-def loss_and_grad(W: np.ndarray, x1: np.ndarray, x2: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
-    """Logistic loss and its gradient; stable for large margins.
+def loss_and_grad(W: np.ndarray, x1: np.ndarray, x2: np.ndarray, y: np.ndarray):
+    """(loss, grad): the logistic loss (a float) and its gradient; stable for large margins.
 
     Stacks work too: W of shape (S, 2, m, d) with x1, x2 (S, n, d) and y (S, n) give S losses and gradients.
     """
@@ -44,6 +44,6 @@ def loss_and_grad(W: np.ndarray, x1: np.ndarray, x2: np.ndarray, y: np.ndarray) 
     return (float(loss) if loss.ndim == 0 else loss), grad.reshape(W.shape)
 
 
-def test_error(W: np.ndarray, x1: np.ndarray, x2: np.ndarray, y: np.ndarray) -> float:
+def error_rate(W: np.ndarray, x1: np.ndarray, x2: np.ndarray, y: np.ndarray) -> float:
     """Fraction of samples with sign(f) != y (a tie f = 0 counts as an error)."""
     return float(np.mean(y * output(W, x1, x2) <= 0))

@@ -4,9 +4,11 @@ from __future__ import annotations
 import argparse
 import sys
 
+from dataclasses import fields
+
 from sims import FldmError, __version__, io
-from sims.config import MODELS, NOISE_MODES, TrainConfig, load_toml
-from sims.data import LABEL_KINDS, NOISE_KINDS
+from sims.config import TrainConfig, load_toml
+from sims.models import MODELS
 
 
 class Parser(argparse.ArgumentParser):
@@ -14,44 +16,35 @@ class Parser(argparse.ArgumentParser):
         raise FldmError(f"{self.prog}: {message} (see --help)")
 
 
-def positive_float(text: str) -> float:
+def real(text: str) -> float:
+    """A number; its range is checked by TrainConfig, the one place that validates settings."""
     try:
-        value = float(text)
+        return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    return value  # range checks live in TrainConfig, the one place that validates
 
 
 def eta_value(text: str):
-    return None if text == "auto" else positive_float(text)
+    return None if text == "auto" else real(text)
+
+
+READERS = {"int": int, "real": real, "eta": eta_value, "choice": str, "path": str}
 
 
 def add_run_options(p: argparse.ArgumentParser) -> None:
-    """The options of one run (names as the TrainConfig fields); defaults come from TrainConfig."""
-    p.add_argument("model", choices=MODELS)
-    p.add_argument("--n", type=int, help="number of training samples (default 20)")
-    p.add_argument("--d", type=int, help="patch dimension (default 2000)")
-    p.add_argument("--m", type=int, help="neurons (per class for classification; default 4)")
-    g = p.add_mutually_exclusive_group()
-    g.add_argument("--snr", type=positive_float, help="SNR = ||mu|| / (sigma_xi sqrt(d))")
-    g.add_argument("--nsnr2", type=positive_float, help="n * SNR^2 (default 0.75)")
-    p.add_argument("--sigma-xi", type=positive_float, help="noise patch scale (default 1)")
-    p.add_argument("--sigma0", type=positive_float, help="initialisation scale (default 0.01)")
-    p.add_argument("--eta", type=eta_value, help="learning rate, or 'auto' (default: auto, see sims.config.auto_eta)")
-    p.add_argument("--steps", type=int, help="gradient descent steps (default 3000)")
-    p.add_argument("--log-every", type=int, help="record alignments every this many steps (default 10)")
-    p.add_argument("--tol", type=positive_float, help="stop once ||grad L|| < tol (default: never)")
-    p.add_argument("--seed", type=int, help="random seed (default 0)")
-    p.add_argument("--alpha", type=positive_float, help="diffusion x_t = alpha x0 + beta eps (default 1/sqrt 2)")
-    p.add_argument("--beta", type=positive_float, help="(default 1/sqrt 2)")
-    p.add_argument("--scale", type=positive_float, help="network output scale c (default 1/m)")
-    p.add_argument("--noise", choices=NOISE_MODES, help="diffusion expectation: exact (default), resampled, fixed")
-    p.add_argument("--noise-samples", type=int, help="K draws for --noise resampled/fixed (default 16)")
-    p.add_argument("--data-noise", choices=NOISE_KINDS, help="noise patches: projected (default), isotropic, orthogonal")
-    p.add_argument("--labels", choices=LABEL_KINDS, help="random (default) or balanced labels")
-    p.add_argument("--n-test", type=int, help="fresh samples for the classification test error (default 1000)")
-    p.add_argument("--data", metavar="FILE.npz", help="data with keys x1, x2, y, mu instead of generated data")
-    p.add_argument("--init", metavar="FILE.npy", help="initial W, (m, d) or (2, m, d)")
+    """The options of one run, one per TrainConfig field, described by the field's metadata
+    (sims.config.option); defaults come from TrainConfig and are applied there, so that options left out
+    do not override a --config file."""
+    p.add_argument("model", choices=tuple(MODELS))
+    for f in fields(TrainConfig):
+        meta = f.metadata
+        if meta["kind"] == "none":
+            continue
+        default = "auto" if f.name == "eta" else f.default
+        only = f" [{', '.join(meta['only'])} only]" if meta["only"] else ""
+        shown = "" if default is None else f" (default {default:.4g})" if isinstance(default, float) else f" (default {default})"
+        p.add_argument("--" + f.name.replace("_", "-"), type=READERS[meta["kind"]], choices=meta["choices"] or None,
+                       metavar=meta["metavar"], help=meta["help"] + shown + only)
     p.add_argument("--config", metavar="FILE.toml", help="settings file; options given here override it")
     p.add_argument("--out", metavar="DIR", default="runs/latest", help="output folder (default runs/latest)")
 

@@ -1,64 +1,74 @@
-"""One validated configuration for a training run; every "(open)" detail of PAPER.md is a field here."""
+"""One validated configuration for a training run; every "(open)" detail of PAPER.md is a field here.
+
+Each field carries its command-line description in its metadata (`option`): the help text, the kind of
+value, and the models it applies to. `sims.cli` builds the options of `fldm train/ode/predict` from them,
+so a setting is declared once, here.
+"""
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
 
-from sims import FldmError
+from sims import FldmError, models
 from sims.data import LABEL_KINDS, NOISE_KINDS
 
-MODELS = ("diffusion", "classification")
 NOISE_MODES = ("exact", "resampled", "fixed")
 VP = 1.0 / math.sqrt(2.0)  # alpha = beta = 1/sqrt(2): variance preserving
+KINDS = ("int", "real", "eta", "choice", "path", "none")  # how a field is read from the command line
+
+
+def option(default, help: str, kind: str = "real", *, choices: tuple = (), only: tuple = (), metavar=None):
+    """A config field with its command-line description: `kind` in KINDS ("none": not an option),
+    `choices` for kind "choice", `only` the models it applies to (empty: all)."""
+    assert kind in KINDS
+    return field(default=default, metadata={"help": help, "kind": kind, "choices": choices, "only": only,
+                                            "metavar": metavar})
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """A run of full-batch gradient descent on one model.
+    """A run of full-batch gradient descent on one model (the fields' help texts say what each is).
 
-    model: "diffusion" or "classification". Data: n samples in dimension d, signal strength `snr` or
-    `nsnr2` (= n SNR^2; default 0.75 when neither is given), noise scale sigma_xi, noise patches
-    `data_noise` in {"projected", "isotropic", "orthogonal"}, labels "random" or "balanced".
-    Network: m neurons (per class for classification), init w_r ~ N(0, sigma0^2 I).
-    Diffusion: x_t = alpha x0 + beta eps, or several `times` = ((alpha, beta, weight), ...); output scale
-    `scale` (None = 1/m); `noise` = "exact" expectation, "resampled" K = noise_samples fresh draws per step,
-    or "fixed" K draws for the whole run.
-    Descent: W <- W - eta grad L for `steps` steps (eta None: `auto_eta` of the data), logging every `log_every`; stop early when
-    ||grad L|| < tol (tol = 0: never). Classification test error on n_test fresh samples.
-    `data` (an .npz) and `init` (an .npy of W) replace the generated data and initial weights.
+    Diffusion: x_t = alpha x0 + beta eps, or several `times` = ((alpha, beta, weight), ...); `noise` =
+    "exact" expectation, "resampled" K = noise_samples fresh draws per step, or "fixed" K draws for the
+    whole run. Descent: W <- W - eta grad L for `steps` steps (eta None: `auto_eta` of the data), logging
+    every `log_every`; stop early when ||grad L|| < tol (tol = 0: never).
     """
 
-    model: str = "diffusion"
-    n: int = 20
-    d: int = 2000
-    m: int = 4
-    snr: float | None = None
-    nsnr2: float | None = None
-    sigma_xi: float = 1.0
-    sigma0: float = 0.01
-    eta: float | None = None
-    steps: int = 3000
-    log_every: int = 10
-    seed: int = 0
-    alpha: float = VP
-    beta: float = VP
-    times: tuple = ()
-    scale: float | None = None
-    noise: str = "exact"
-    noise_samples: int = 16
-    data_noise: str = "projected"
-    labels: str = "random"
-    tol: float = 0.0
-    n_test: int = 1000
-    data: str | None = None
-    init: str | None = None
+    model: str = option("diffusion", "the model", "none")
+    n: int = option(20, "number of training samples", "int")
+    d: int = option(2000, "patch dimension", "int")
+    m: int = option(4, "neurons (per class for classification)", "int")
+    snr: float | None = option(None, "SNR = ||mu|| / (sigma_xi sqrt(d)); give snr or nsnr2")
+    nsnr2: float | None = option(None, "n * SNR^2 (0.75 when neither snr nor nsnr2 is given)")
+    sigma_xi: float = option(1.0, "noise patch scale")
+    sigma0: float = option(0.01, "initialisation scale: w_r ~ N(0, sigma0^2 I)")
+    eta: float | None = option(None, "learning rate, or 'auto' (see sims.config.auto_eta)", "eta")
+    steps: int = option(3000, "gradient descent steps", "int")
+    log_every: int = option(10, "record the alignments every this many steps", "int")
+    seed: int = option(0, "random seed", "int")
+    alpha: float = option(VP, "diffusion x_t = alpha x0 + beta eps", only=("diffusion",))
+    beta: float = option(VP, "diffusion x_t = alpha x0 + beta eps", only=("diffusion",))
+    times: tuple = option((), "several diffusion times ((alpha, beta, weight), ...), TOML only", "none",
+                          only=("diffusion",))
+    scale: float | None = option(None, "network output scale c (default 1/m)", only=("diffusion",))
+    noise: str = option("exact", "diffusion expectation: exact, K draws resampled every step, or K fixed draws",
+                        "choice", choices=NOISE_MODES, only=("diffusion",))
+    noise_samples: int = option(16, "K draws for --noise resampled/fixed", "int", only=("diffusion",))
+    data_noise: str = option("projected", "noise patches: N(0, sigma_xi^2 (I - P)), N(0, sigma_xi^2 I), "
+                             "or exactly orthogonal", "choice", choices=NOISE_KINDS)
+    labels: str = option("random", "random or exactly balanced labels", "choice", choices=LABEL_KINDS)
+    tol: float = option(0.0, "stop once ||grad L|| < tol (0: never)")
+    n_test: int = option(1000, "fresh samples for the classification test error", "int", only=("classification",))
+    data: str | None = option(None, "data with keys x1, x2, y, mu instead of generated data", "path",
+                              metavar="FILE.npz")
+    init: str | None = option(None, "initial W, (m, d) or (2, m, d)", "path", metavar="FILE.npy")
 
     def __post_init__(self):
-        if self.model not in MODELS:
-            raise FldmError(f"unknown model {self.model!r}; choose one of {MODELS}")
+        models.get(self.model)  # an unknown model is refused there
         for name in ("n", "d", "m", "steps", "log_every", "noise_samples", "n_test"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:

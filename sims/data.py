@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sims import FldmError
+from sims import FldmError, io
 
 NOISE_KINDS = ("projected", "isotropic", "orthogonal")
 LABEL_KINDS = ("random", "balanced")
@@ -42,12 +42,17 @@ class Dataset:
         return self.x1.shape[1]
 
     @property
+    def noise_scale(self) -> float:
+        """sigma_xi: the generator's, or estimated from the noise patches (sqrt(mean_i ||xi_i||^2 / d)) when
+        unknown (loaded data)."""
+        if np.isfinite(self.sigma_xi):
+            return float(self.sigma_xi)
+        return float(np.sqrt(np.mean(np.sum(self.x2**2, axis=1)) / self.d))
+
+    @property
     def snr(self) -> float:
-        """||mu|| / (sigma_xi sqrt(d)), with sigma_xi estimated from the noise patches when unknown."""
-        sigma_xi = self.sigma_xi
-        if not np.isfinite(sigma_xi):
-            sigma_xi = float(np.sqrt(np.mean(np.sum(self.x2**2, axis=1)) / self.d))
-        return float(np.linalg.norm(self.mu[0]) / (sigma_xi * np.sqrt(self.d)))
+        """||mu|| / (sigma_xi sqrt(d)), sigma_xi as `noise_scale` gives it."""
+        return float(np.linalg.norm(self.mu[0]) / (self.noise_scale * np.sqrt(self.d)))
 
     @property
     def nsnr2(self) -> float:
@@ -131,9 +136,7 @@ def fresh_batches(data: Dataset, n_test: int, rng: np.random.Generator, batch: i
     noise for loaded data. Orthogonal training data gets projected test noise: a single sample's noise
     has the same law.
     """
-    sigma_xi = data.sigma_xi
-    if not np.isfinite(sigma_xi):
-        sigma_xi = float(np.sqrt(np.mean(np.sum(data.x2**2, axis=1)) / data.d))
+    sigma_xi = data.noise_scale
     noise = "projected" if data.noise == "orthogonal" else data.noise
     y = draw_labels(n_test, "random", rng)
     q = np.linalg.qr(data.mu.T)[0] if noise == "projected" else None
@@ -154,7 +157,8 @@ def fresh_samples(data: Dataset, n_test: int, rng: np.random.Generator) -> Datas
 
 
 def save_npz(data: Dataset, path: str | Path) -> None:
-    np.savez(path, x1=data.x1, x2=data.x2, y=data.y, mu=data.mu)
+    """Write data as an .npz with keys x1, x2, y, mu (atomically), readable by `load_npz`."""
+    io.write_npz(path, x1=data.x1, x2=data.x2, y=data.y, mu=data.mu)
 
 
 def load_npz(path: str | Path) -> Dataset:

@@ -18,9 +18,14 @@ from __future__ import annotations
 import numpy as np
 
 
+def output_scale(m: int, scale: float | None = None) -> float:
+    """The output scale c of the network: `scale` if given, else 1/m (the default of PAPER.md)."""
+    return 1.0 / m if scale is None else scale
+
+
 def denoise(W: np.ndarray, u: np.ndarray, scale: float | None = None) -> np.ndarray:
     """f(W, u) = c sum_r <w_r, u>^2 w_r for each row of u (shape (..., d))."""
-    c = 1.0 / W.shape[0] if scale is None else scale
+    c = output_scale(W.shape[-2], scale)
     h = u @ W.T
     return c * (h * h) @ W
 
@@ -71,13 +76,15 @@ def _exact_terms(W: np.ndarray, blocks, alpha: float, beta: float, c: float):
 
 
 def loss_and_grad(W: np.ndarray, x1: np.ndarray, x2: np.ndarray, *, alpha: float, beta: float,
-                  scale: float | None = None) -> tuple[float, np.ndarray]:
-    """Exact expected DDPM loss (constant d included: the loss at W = 0 is d) and its gradient.
+                  scale: float | None = None):
+    """(loss, grad): the exact expected DDPM loss (constant d included: the loss at W = 0 is d) and its
+    gradient.
 
-    Stacks work too: W of shape (S, m, d) with x1, x2 of shape (S, n, d) give S losses and gradients.
+    Stacks work too: W of shape (S, m, d) with x1, x2 of shape (S, n, d) give S losses (an array) and
+    gradients.
     """
     n, d = x1.shape[-2:]
-    c = 1.0 / W.shape[-2] if scale is None else scale
+    c = output_scale(W.shape[-2], scale)
     total, grad = _exact_terms(W, (x1, x2), alpha, beta, c)
     grad /= 2 * n
     return d + total / (2 * n), grad
@@ -96,14 +103,13 @@ def sum_over_times(loss_and_grad_at, times):
     return loss, grad
 
 
-def loss_and_grad_times(W: np.ndarray, x1: np.ndarray, x2: np.ndarray, times, *,
-                        scale: float | None = None) -> tuple[float, np.ndarray]:
+def loss_and_grad_times(W: np.ndarray, x1: np.ndarray, x2: np.ndarray, times, *, scale: float | None = None):
     """Weighted sum of the exact loss over diffusion times: times is a sequence of (alpha, beta, weight)."""
     return sum_over_times(lambda alpha, beta: loss_and_grad(W, x1, x2, alpha=alpha, beta=beta, scale=scale), times)
 
 
 def loss_and_grad_sampled(W: np.ndarray, x1: np.ndarray, x2: np.ndarray, eps: np.ndarray, *,
-                          alpha: float, beta: float, scale: float | None = None) -> tuple[float, np.ndarray]:
+                          alpha: float, beta: float, scale: float | None = None):
     """Monte Carlo DDPM loss over K given noise draws eps of shape (K, 2n, d) and its gradient.
 
     Rows 0..n-1 of eps[k] noise the signal patches x1, rows n..2n-1 the noise patches x2.
@@ -111,7 +117,7 @@ def loss_and_grad_sampled(W: np.ndarray, x1: np.ndarray, x2: np.ndarray, eps: np
     """
     n, d = x1.shape
     K = eps.shape[0]
-    c = 1.0 / W.shape[0] if scale is None else scale
+    c = output_scale(W.shape[0], scale)
     U = (alpha * np.vstack([x1, x2])[None] + beta * eps).reshape(-1, d)
     E = eps.reshape(-1, d)
     H = U @ W.T

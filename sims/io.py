@@ -1,6 +1,7 @@
 """Atomic result files: write to a temporary file in the same folder, then rename over the target."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import tempfile
@@ -33,8 +34,8 @@ def write_npz(path: str | Path, **arrays: np.ndarray) -> None:
 
 
 def to_json(obj) -> str:
-    """Strict JSON text (NaN and infinities become null; numpy arrays and scalars become plain values)."""
-    return json.dumps(_finite(obj), indent=2, sort_keys=True, default=_jsonable, allow_nan=False)
+    """Strict JSON text of `plain(obj)`, NaN and infinities written as null (strict JSON has no such numbers)."""
+    return json.dumps(_finite(plain(obj)), indent=2, sort_keys=True, allow_nan=False)
 
 
 def write_json(path: str | Path, obj) -> None:
@@ -51,24 +52,34 @@ def write_text(path: str | Path, text: str) -> None:
     _atomic(Path(path), lambda f: f.write(text.encode()))
 
 
-def _finite(x):
-    """NaN and infinities become null: strict JSON has no such numbers."""
+def plain(x):
+    """Nested dicts and lists of plain Python values: numpy arrays become lists, numpy scalars Python
+    numbers, tuples lists, named tuples and dataclasses dicts, paths strings (NaN stays a float)."""
+    if hasattr(x, "_asdict"):
+        return plain(x._asdict())
+    if dataclasses.is_dataclass(x) and not isinstance(x, type):
+        return plain({f.name: getattr(x, f.name) for f in dataclasses.fields(x)})
     if isinstance(x, dict):
-        return {k: _finite(v) for k, v in x.items()}
+        return {k: plain(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
-        return [_finite(v) for v in x]
+        return [plain(v) for v in x]
     if isinstance(x, np.ndarray):
-        return _finite(x.tolist())
-    if isinstance(x, (float, np.floating)) and not np.isfinite(x):
-        return None
-    return x
-
-
-def _jsonable(x):
-    if isinstance(x, np.ndarray):
-        return x.tolist()
+        return plain(x.tolist())
     if isinstance(x, np.generic):
         return x.item()
     if isinstance(x, Path):
         return str(x)
+    if x is None or isinstance(x, (bool, int, float, str)):
+        return x
     raise TypeError(f"cannot write {type(x).__name__} as JSON")
+
+
+def _finite(x):
+    """NaN and infinities become None, in plain nested dicts and lists."""
+    if isinstance(x, dict):
+        return {k: _finite(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_finite(v) for v in x]
+    if isinstance(x, float) and not np.isfinite(x):
+        return None
+    return x

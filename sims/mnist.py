@@ -27,7 +27,7 @@ of a repeat, so only the SNR changes between runs.
 Measures. mu = the two class-mean images (the means of the normalised training images of each digit),
 each rescaled to norm ||mu||, so `sims.train` logs signal learning <w_r, mu_j> (the alignment of a filter
 with a class-mean image, on the scale of one image) and noise memorisation <w_r, xi_i>, summarised as in
-`sims.train.summarize`. The classifier's test accuracy is measured on the held-out images with fresh noise
+`sims.models.summarize`. The classifier's test accuracy is measured on the held-out images with fresh noise
 (`sims.data.fresh_samples` would draw test signal patches from mu itself, which is not MNIST).
 
 Training. `sims.train.train` with the synthetic study's hyper-parameters: m = 4, sigma0 = 0.01, exact
@@ -61,7 +61,8 @@ import numpy as np
 from sims import FldmError, __version__, classification, io
 from sims.config import TrainConfig, auto_eta
 from sims.data import Dataset
-from sims.train import summarize, train
+from sims.models import summarize
+from sims.train import train
 
 CREDIT = "MNIST by Y. LeCun and C. Cortes, licensed CC BY-SA 3.0"
 SIDE = 28
@@ -283,7 +284,7 @@ def _streams(seed: int, repeat: int) -> dict:
 
 def _curves(model: str, result, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     rows = [summarize(model, s, x, y) for s, x in zip(result.signal, result.noise)]
-    return np.array([r["signal"] for r in rows]), np.array([r["noise"] for r in rows])
+    return np.array([r.signal for r in rows]), np.array([r.noise for r in rows])
 
 
 def run_study(out_dir: str | Path, quick: bool = True, seed: int = 0, idx_dir: str | Path | None = None, *,
@@ -323,8 +324,8 @@ def run_study(out_dir: str | Path, quick: bool = True, seed: int = 0, idx_dir: s
                        "signal_gain": s["signal"] / float(sig[0]), "noise_gain": s["noise"] / float(noi[0]),
                        "final_loss": s["final_loss"], "final_grad_norm": s["final_grad_norm"]}
                 if model == "classification":
-                    run["test_accuracy"] = 1.0 - classification.test_error(res.W, test.x1, test.x2, test.y)
-                    run["train_accuracy"] = 1.0 - classification.test_error(res.W, data.x1, data.x2, data.y)
+                    run["test_accuracy"] = 1.0 - classification.error_rate(res.W, test.x1, test.x2, test.y)
+                    run["train_accuracy"] = 1.0 - classification.error_rate(res.W, data.x1, data.x2, data.y)
                     run["n_test"] = int(len(te))
                 runs.append(run)
                 key = f"{model}_nsnr2={nsnr2:g}_repeat={repeat}"

@@ -4,7 +4,7 @@ Everything here is computed from cached sweep cells (`sims.sweep`); figures and 
 those results, never written by hand. Theory (from `theory.predict` and the reduced ODE in `theory.ode`)
 is drawn as lines, simulation as markers.
 
-Measured quantities (definitions shared with `sims.train.summarize`):
+Measured quantities (definitions shared with `sims.models.summarize`):
 - signal, noise: the headline alignments (diffusion: mean_j max_r <w_r, mu_j> and mean_i max_r <w_r, xi_i>;
   classification: the same with |.| and own-class filters); ratio = signal / noise.
 - growth-phase ratio: the increase of signal over the increase of noise between step 0 and the first step

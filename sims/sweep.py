@@ -3,7 +3,7 @@
 - A cell is (kind, config): kind is "train" (`train_group`) or names a top-level function in `CELL_KINDS`;
   each turns a TrainConfig into arrays and a JSON summary. Its cache key hashes kind, the full config and
   the package version. Train cells of one shape run as one stacked computation
-  (`sims.ensemble.train_many`), in groups fixed by the cells alone, never by the workers.
+  (`sims.train.train_many`), in groups fixed by the cells alone, never by the workers.
 - Finished cells are written atomically as KEY.npz then KEY.json (the json marks completion), by the
   main process as each one finishes, so a killed sweep loses only the cells in flight and a rerun
   computes only what is missing.
@@ -39,19 +39,19 @@ def cell_key(kind: str, cfg: TrainConfig) -> str:
 
 def _pack(result, model: str) -> dict:
     """Arrays and summary of a sims.train.Result, with the headline summary at every logged step."""
-    from sims.train import summarize
+    from sims.models import summarize
     per_step = [summarize(model, s, z, result.data.y) for s, z in zip(result.signal, result.noise)]
     arrays = {"steps": result.steps, "loss": result.loss, "grad_norm": result.grad_norm,
               "signal": result.signal, "noise": result.noise,
-              "signal_max": np.array([p["signal"] for p in per_step]),
-              "noise_max": np.array([p["noise"] for p in per_step])}
+              "signal_max": np.array([p.signal for p in per_step]),
+              "noise_max": np.array([p.noise for p in per_step])}
     return {"arrays": arrays, "summary": result.summary()}
 
 
 def train_group(configs: list[TrainConfig]) -> list[dict]:
-    """Runs of one shape in one stacked computation (sims.ensemble.train_many, equal to separate runs
+    """Runs of one shape in one stacked computation (sims.train.train_many, equal to separate runs
     to rounding); a diverged run becomes a cell whose summary says so."""
-    from sims.ensemble import train_many
+    from sims.train import train_many
     results = train_many(configs, errors="return")
     return [{"arrays": {}, "summary": {"diverged": str(r)}} if isinstance(r, Exception) else _pack(r, c.model)
             for c, r in zip(configs, results)]
@@ -170,10 +170,7 @@ def run_cells(cells: list[tuple[str, TrainConfig]], cache: Cache, executor: Exec
 
 
 def _progress(total: int, label: str):
-    try:
-        from tqdm import tqdm
-    except ImportError:  # tqdm is a dependency; without it, no bar
-        return None
+    from tqdm import tqdm
     return tqdm(total=total, desc=label, unit="cell", leave=False)
 
 

@@ -1,4 +1,13 @@
-"""Full-batch gradient descent W <- W - eta grad L(W) on either model, with the alignments logged.
+"""Full-batch gradient descent W <- W - eta grad L(W) on either model, one run or many stacked together.
+
+`train(cfg)` runs one configuration in d dimensions. `train_many(configs)` equals
+`[train(c) for c in configs]` to rounding (tested at 1e-10 relative): every member draws its own data,
+initial weights and (auto) eta from its own seed exactly as `train` does, and keeps its own divergence
+check, tolerance and log; the members run as one stack through the one loop (`sims.descent.descend`),
+each in an orthonormal basis of the span of its data and initial filters (`sims.span`), where descent is
+exact. Stacking needs members that share the model, the data shape (n, d), m, steps, log_every and the
+model's `stack_key`, and a model whose descent stays in that span (`sims.models`); otherwise
+`train_many` falls back to separate `train` calls (same results, no speed-up).
 
 Logged every `log_every` steps and at the last step (step 0 is the initialisation):
   diffusion       signal (T, m, 2) = <w_r, mu_j>,        noise (T, m, n) = <w_r, xi_i>
@@ -8,15 +17,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
-from sims import DivergenceError, FldmError, __version__, classification, diffusion, io
+from sims import DivergenceError, FldmError, __version__, io, models, span
 from sims.config import TrainConfig, auto_eta
-from sims.data import Dataset, fresh_batches, label_index, load_npz, make_data
+from sims.data import Dataset, load_npz, make_data
+from sims.descent import descend
 
-EXPLODE = 1e8  # a loss this many times its initial value (or 1) counts as divergence
-LOGGED = ("steps", "loss", "grad_norm", "signal", "noise")
+ERRORS = ("raise", "return")
+MAX_LOG_BYTES = 2**30  # a run may keep at most this much logged trajectory in memory
 
 
 @dataclass
@@ -33,7 +44,7 @@ class Result:
     extra: dict = field(default_factory=dict)
 
     def summary(self) -> dict:
-        s = summarize(self.config.model, self.signal[-1], self.noise[-1], self.data.y)
+        s = models.summarize(self.config.model, self.signal[-1], self.noise[-1], self.data.y)._asdict()
         s.update(converged=self.converged, steps_run=int(self.steps[-1]), final_loss=float(self.loss[-1]),
                  final_grad_norm=float(self.grad_norm[-1]), **self.extra)
         return s
@@ -46,21 +57,13 @@ class Result:
                                             "version": __version__, "summary": self.summary()})
 
 
-def summarize(model: str, signal: np.ndarray, noise: np.ndarray, y: np.ndarray) -> dict:
-    """Headline alignments at one logged step.
+class Run(NamedTuple):
+    """What a run starts from: its generators, data, initial weights and step size."""
 
-    diffusion: signal = mean_j max_r <w_r, mu_j>, noise = mean_i max_r <w_r, xi_i> (the output is odd in W,
-    so the sign of an alignment matters). classification: signal = mean_j max_r |<w_{j,r}, mu_j>|,
-    noise = mean_i max_r |<w_{y_i,r}, xi_i>| (the output is even in each filter, so only |.| matters).
-    """
-    if model == "diffusion":
-        sig = float(np.mean(signal.max(axis=0)))
-        noi = float(np.mean(noise.max(axis=0)))
-    else:
-        own = label_index(y)
-        sig = float(np.mean([np.abs(signal[j, :, j]).max() for j in (0, 1)]))
-        noi = float(np.mean(np.abs(noise[own, :, np.arange(len(y))]).max(axis=1)))
-    return {"signal": sig, "noise": noi, "ratio": sig / noi if noi != 0 else float("inf")}
+    rngs: dict
+    data: Dataset
+    W0: np.ndarray
+    eta: float
 
 
 def seeds(seed: int) -> dict[str, np.random.Generator]:
@@ -69,15 +72,15 @@ def seeds(seed: int) -> dict[str, np.random.Generator]:
     return {k: np.random.default_rng(s) for k, s in zip(names, np.random.SeedSequence(seed).spawn(len(names)))}
 
 
-def weight_shape(cfg: TrainConfig, d: int) -> tuple:
-    return (cfg.m, d) if cfg.model == "diffusion" else (2, cfg.m, d)
-
-
 def build_data(cfg: TrainConfig, rng: np.random.Generator) -> Dataset:
     if cfg.data is not None:
         return load_npz(cfg.data)
     return make_data(cfg.n, cfg.d, snr=cfg.snr_value, sigma_xi=cfg.sigma_xi, noise=cfg.data_noise,
                      labels=cfg.labels, rng=rng)
+
+
+def weight_shape(cfg: TrainConfig, d: int) -> tuple:
+    return models.get(cfg.model).weight_shape(cfg.m, d)
 
 
 def initial_weights(cfg: TrainConfig, d: int, rng: np.random.Generator) -> np.ndarray:
@@ -98,38 +101,14 @@ def initial_weights(cfg: TrainConfig, d: int, rng: np.random.Generator) -> np.nd
     return W.astype(float)
 
 
-def objective(cfg: TrainConfig, data: Dataset, rng: np.random.Generator):
-    """The function W -> (loss, grad) that gradient descent follows."""
-    x1, x2 = data.x1, data.x2
-    if cfg.model == "classification":
-        return lambda W: classification.loss_and_grad(W, x1, x2, data.y)
-    times = cfg.diffusion_times
-    if cfg.noise == "exact":
-        return lambda W: diffusion.loss_and_grad_times(W, x1, x2, times, scale=cfg.scale)
-    shape = (cfg.noise_samples, 2 * data.n, data.d)
-
-    def sampled(W, eps):
-        return diffusion.sum_over_times(
-            lambda alpha, beta: diffusion.loss_and_grad_sampled(W, x1, x2, eps, alpha=alpha, beta=beta,
-                                                                scale=cfg.scale), times)
-
-    if cfg.noise == "fixed":
-        eps_fixed = rng.standard_normal(shape)
-        return lambda W: sampled(W, eps_fixed)
-    return lambda W: sampled(W, rng.standard_normal(shape))
-
-
 def alignments(W: np.ndarray, data: Dataset) -> tuple[np.ndarray, np.ndarray]:
     """(<w, mu_j>, <w, xi_i>) for every filter w of W."""
     return W @ data.mu.T, W @ data.x2.T
 
 
-MAX_LOG_BYTES = 2**30  # a run may keep at most this much logged trajectory in memory
-
-
 def check_log_size(cfg: TrainConfig, n: int) -> None:
     """Refuse a run whose logged trajectories would exceed MAX_LOG_BYTES (they are kept in memory)."""
-    filters = cfg.m if cfg.model == "diffusion" else 2 * cfg.m
+    filters = int(np.prod(weight_shape(cfg, 1)))
     per_entry = 8 * (3 + filters * (2 + n))  # step, loss, grad norm, signal and noise alignments
     entries = cfg.steps // cfg.log_every + 2
     if entries * per_entry > MAX_LOG_BYTES:
@@ -138,8 +117,8 @@ def check_log_size(cfg: TrainConfig, n: int) -> None:
                         f"{entries * per_entry / 1e9:.1f} GB of trajectories; set log_every to at least {least}")
 
 
-def prepare(cfg: TrainConfig, data: Dataset | None = None, W0: np.ndarray | None = None):
-    """(generators, data, initial weights, eta) of a run; `data` and `W0` override the configured ones."""
+def prepare(cfg: TrainConfig, data: Dataset | None = None, W0: np.ndarray | None = None) -> Run:
+    """The start of a run; `data` and `W0` override the configured ones."""
     rngs = seeds(cfg.seed)
     if data is None:
         data = build_data(cfg, rngs["data"])
@@ -148,53 +127,119 @@ def prepare(cfg: TrainConfig, data: Dataset | None = None, W0: np.ndarray | None
         raise FldmError(f"initial weights have shape {W.shape}; need {weight_shape(cfg, data.d)}")
     check_log_size(cfg, data.n)
     eta = auto_eta(data.x1, data.x2) if cfg.eta is None else cfg.eta
-    return rngs, data, W, eta
+    return Run(rngs, data, W, eta)
 
 
-def diverged(loss, grad_norm, loss0):
-    """A non-finite loss or gradient, or a loss EXPLODE times its initial size (elementwise for stacks)."""
-    return ~(np.isfinite(loss) & np.isfinite(grad_norm)) | (np.abs(loss) > EXPLODE * np.maximum(loss0, 1.0))
-
-
-def divergence_message(k: int, loss: float, eta: float) -> str:
-    return f"gradient descent diverged at step {k} (loss = {loss:.4g}); try a smaller eta (now {eta:g})"
-
-
-def finish(cfg: TrainConfig, data: Dataset, W: np.ndarray, rngs: dict, eta: float, log: dict,
-           converged: bool) -> Result:
-    """The Result of a finished run: logged lists to arrays, and the classifier's train and test errors."""
-    extra = {"eta": eta}
-    if cfg.model == "classification":
-        wrong = sum(classification.test_error(W, b.x1, b.x2, b.y) * b.n
-                    for b in fresh_batches(data, cfg.n_test, rngs["test"]))
-        extra["test_error"] = float(wrong / cfg.n_test)
-        extra["train_error"] = classification.test_error(W, data.x1, data.x2, data.y)
+def finish(cfg: TrainConfig, run: Run, W: np.ndarray, log: dict, converged: bool) -> Result:
+    """The Result of a finished run: logged lists to arrays, and the model's metrics (classifier errors)."""
+    extra = {"eta": run.eta, **models.get(cfg.model).metrics(cfg, W, run.data, run.rngs["test"])}
     arrays = {k: np.asarray(v, dtype=int if k == "steps" else float) for k, v in log.items()}
-    return Result(config=cfg, W=W, data=data, converged=converged, extra=extra, **arrays)
+    return Result(config=cfg, W=W, data=run.data, converged=converged, extra=extra, **arrays)
 
 
 def train(cfg: TrainConfig, data: Dataset | None = None, W0: np.ndarray | None = None,
           progress=None) -> Result:
-    """Run gradient descent as configured. `data` and `W0` override the configured ones."""
-    rngs, data, W, eta = prepare(cfg, data, W0)
-    fun = objective(cfg, data, rngs["noise"])
+    """Run gradient descent as configured, in d dimensions. `data` and `W0` override the configured ones."""
+    run = prepare(cfg, data, W0)
+    model, data = models.get(cfg.model), run.data
+    fun = model.objective(cfg, data.x1, data.x2, data.y, data.d, run.rngs["noise"])
 
-    log = {k: [] for k in LOGGED}
-    converged, loss0 = False, None
-    for k in range(cfg.steps + 1):
-        loss, grad = fun(W)
-        grad_norm = float(np.sqrt(np.sum(grad * grad)))  # not np.linalg.norm: its BLAS dot stalls under a loaded pool
-        loss0 = abs(loss) if loss0 is None else loss0
-        if diverged(loss, grad_norm, loss0):
-            raise DivergenceError(divergence_message(k, loss, eta))
-        converged = grad_norm < cfg.tol
-        if k % cfg.log_every == 0 or k == cfg.steps or converged:
-            signal, noise = alignments(W, data)
-            for key, v in zip(log, (k, loss, grad_norm, signal, noise)):
-                log[key].append(v)
-        if converged or k == cfg.steps:
-            break
-        W = W - eta * grad
-        if progress is not None:
-            progress(k + 1)
-    return finish(cfg, data, W, rngs, eta, log, converged)
+    def objective(members):  # a stack of one
+        def stacked(W):
+            loss, grad = fun(W[0])
+            return np.atleast_1d(loss), grad[None]
+        return stacked
+
+    (outcome,) = descend(objective, run.W0[None], run.eta, cfg.tol, steps=cfg.steps, log_every=cfg.log_every,
+                         align=lambda i, W: alignments(W, data), progress=progress)
+    if isinstance(outcome, DivergenceError):
+        raise outcome
+    return finish(cfg, run, outcome.W, outcome.log, outcome.converged)
+
+
+def stackable(configs: list[TrainConfig]) -> bool:
+    """Whether the configured runs can share one stacked computation (before looking at their data)."""
+    first = configs[0]
+    model = models.get(first.model)
+    same = lambda c: (c.model, c.m, c.steps, c.log_every) == (first.model, first.m, first.steps, first.log_every)
+    return all(same(c) and model.stays_in_span(c) and model.stack_key(c) == model.stack_key(first) for c in configs)
+
+
+def _basis(run: Run) -> span.Basis | None:
+    """The basis of span(data, W0) of a run, None when it is not smaller than d."""
+    B = span.basis(run.data, run.W0)
+    return B if B.dim < run.data.d else None
+
+
+def _coordinates(run: Run) -> tuple[Dataset, np.ndarray]:
+    """The data and W0 of a run in its basis (or as they are when there is none)."""
+    B, data, W0 = _basis(run), run.data, run.W0
+    if B is not None:
+        M = B.matrix
+        data, W0 = Dataset(x1=data.x1 @ M, x2=data.x2 @ M, y=data.y, mu=data.mu @ M), W0 @ M
+    return data, W0
+
+
+def _pad(a: np.ndarray, width: int) -> np.ndarray:
+    return np.pad(a, [(0, 0)] * (a.ndim - 1) + [(0, width - a.shape[-1])])
+
+
+def _separately(configs, datas, W0s, errors):
+    results = []
+    for i, (cfg, data, W0) in enumerate(zip(configs, datas, W0s)):
+        try:
+            results.append(train(cfg, data, W0))
+        except DivergenceError as exc:
+            if errors == "raise":
+                raise DivergenceError(f"member {i} (seed {cfg.seed}): {exc}") from None
+            results.append(exc)
+    return results
+
+
+def train_many(configs: list[TrainConfig], datas: list[Dataset | None] | None = None,
+               W0s: list[np.ndarray | None] | None = None, *, errors: str = "raise") -> list:
+    """Train every config; the result list is `[train(c, data, W0) ...]` (see the module docstring).
+
+    errors="raise": a diverging member raises DivergenceError naming the member, its seed and the step;
+    errors="return": that member's place in the list holds its DivergenceError and the others run on.
+    """
+    configs = list(configs)
+    S = len(configs)
+    datas = [None] * S if datas is None else list(datas)
+    W0s = [None] * S if W0s is None else list(W0s)
+    if len(datas) != S or len(W0s) != S:
+        raise FldmError(f"got {S} configs, {len(datas)} datas and {len(W0s)} initial weights; give one each")
+    if errors not in ERRORS:
+        raise FldmError(f"errors must be one of {ERRORS}, got {errors!r}")
+    if S == 0:
+        return []
+    if not stackable(configs):
+        return _separately(configs, datas, W0s, errors)
+    runs = [prepare(cfg, data, W0) for cfg, data, W0 in zip(configs, datas, W0s)]
+    if len({run.data.x1.shape for run in runs}) > 1:
+        return _separately(configs, datas, W0s, errors)
+
+    # each member in its own basis (exact, sims.span), padded with zero coordinates to a common width.
+    # The bases are not kept (each is as large as its member's data); finishing recomputes them.
+    reduced = [_coordinates(run) for run in runs]
+    width = max(W.shape[-1] for _, W in reduced)
+    coords = [Dataset(x1=_pad(r.x1, width), x2=_pad(r.x2, width), y=r.y, mu=_pad(r.mu, width)) for r, _ in reduced]
+    X1, X2 = np.stack([c.x1 for c in coords]), np.stack([c.x2 for c in coords])
+    Y = np.stack([c.y for c in coords]).astype(float)
+    cfg0, d = configs[0], runs[0].data.d
+    model = models.get(cfg0.model)
+    objective = lambda members: model.objective(cfg0, X1[members], X2[members], Y[members], d, None)
+    outcomes = descend(objective, np.stack([_pad(W, width) for _, W in reduced]), [run.eta for run in runs],
+                       [c.tol for c in configs], steps=cfg0.steps, log_every=cfg0.log_every,
+                       align=lambda i, W: alignments(W, coords[i]))
+    results = []
+    for i, (cfg, run, outcome) in enumerate(zip(configs, runs, outcomes)):
+        if isinstance(outcome, DivergenceError):
+            if errors == "raise":
+                raise DivergenceError(f"member {i} (seed {cfg.seed}): {outcome}")
+            results.append(outcome)
+            continue
+        B = _basis(run)  # the same basis again: same input, same arithmetic
+        W = outcome.W.copy() if B is None else outcome.W[..., :B.dim] @ B.matrix.T
+        results.append(finish(cfg, run, W, outcome.log, outcome.converged))
+    return results

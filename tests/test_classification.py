@@ -69,5 +69,5 @@ def test_stable_for_large_margins(rng):
 def test_test_error_counts_sign_mistakes(rng):
     W, x1, x2, y = problem(rng, n=50)
     f = classification.output(W, x1, x2)
-    assert classification.test_error(W, x1, x2, y) == np.mean(np.sign(f) != y)
-    assert classification.test_error(W, x1, x2, np.sign(f).astype(int)) == 0.0
+    assert classification.error_rate(W, x1, x2, y) == np.mean(np.sign(f) != y)
+    assert classification.error_rate(W, x1, x2, np.sign(f).astype(int)) == 0.0

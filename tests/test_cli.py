@@ -51,7 +51,7 @@ def test_data_file_sets_n_and_d(tmp_path):
     (["train", "diffusion", "--nsnr2", "nan"], "nsnr2 must be a positive"),
     (["train", "diffusion", "--eta", "-0.1"], "eta must be a positive"),
     (["train", "diffusion", "--sigma0", "0"], "sigma0 must be a positive"),
-    (["train", "diffusion", "--snr", "1", "--nsnr2", "1"], "not allowed with"),
+    (["train", "diffusion", "--snr", "1", "--nsnr2", "1"], "give either snr or nsnr2"),
     (["train", "diffusion", "--eta", "fast"], "not a number"),
     (["train", "diffusion", "--data", "missing.npz"], "does not exist"),
     (["train", "diffusion", "--init", "missing.npy"], "does not exist"),

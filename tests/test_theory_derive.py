@@ -5,7 +5,7 @@ import sympy as sp
 
 from sims import diffusion
 from sims.config import TrainConfig
-from sims.train import build_data, initial_weights, seeds
+from sims.train import prepare
 from theory import derive, predict, reduced
 from theory.derive import alpha, beta, c
 
@@ -48,9 +48,7 @@ def test_leading_rate_is_the_k1_term():
 def test_leading_rates_match_exact_initial_rates_at_small_init():
     # orthogonal data, tiny sigma0: the exact d/dtau at tau = 0 is the leading-order formula
     cfg = TrainConfig(n=6, d=400, m=3, nsnr2=1.0, sigma0=1e-4, data_noise="orthogonal")
-    rngs = seeds(cfg.seed)
-    data = build_data(cfg, rngs["data"])
-    W0 = initial_weights(cfg, data.d, rngs["init"])
+    _, data, W0, _ = prepare(cfg)
     red, Wr0 = reduced.reduce(cfg, data, W0)
     exact = predict.summary_rates(red, Wr0, data.y)
     lead = predict.leading_rates(cfg, data, W0)

@@ -3,19 +3,17 @@ import numpy as np
 import pytest
 from scipy import optimize, special
 
-from sims.config import TrainConfig, auto_eta
+from sims.config import TrainConfig
 from sims.data import Dataset
-from sims.train import build_data, initial_weights, seeds, train
+from sims.train import prepare, train
 from theory import reduced
 from theory.ode import flow, logged_steps, run_ode
 
 
 def reduced_setting(cfg):
-    rngs = seeds(cfg.seed)
-    data = build_data(cfg, rngs["data"])
-    W0 = initial_weights(cfg, data.d, rngs["init"])
+    _, data, W0, eta = prepare(cfg)
     red, Wr0 = reduced.reduce(cfg, data, W0)
-    return red, Wr0, data, auto_eta(data.x1, data.x2)
+    return red, Wr0, data, eta
 
 
 @pytest.mark.parametrize("model", ["diffusion", "classification"])

@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 
 from sims import cli
 from sims.config import TrainConfig
-from sims.train import summarize, train
+from sims.models import summarize
+from sims.train import prepare, train
 from theory import derive, predict, reduced
 from theory.ode import flow
 
@@ -57,7 +58,7 @@ def test_each_patch_alignment_is_the_root_of_one_scalar_equation(m, nsnr2):
 
 def test_classification_rates_are_the_exponential_growth_of_the_flow():
     cfg = TrainConfig(model="classification", n=6, d=300, m=2, nsnr2=1.0, sigma0=1e-6, data_noise="orthogonal")
-    data, W0, eta = predict.setting(cfg)
+    _, data, W0, eta = prepare(cfg)
     p = predict.predict(cfg)
     red, Wr0 = reduced.reduce(cfg, data, W0)
     tau = 0.5 / p["rates"]["noise"]
@@ -105,8 +106,8 @@ def test_early_rate_ratio_matches_descent(n, log_nsnr2, m, seed):
     eta = p["eta"] / 10
     gd = train(cfg.replace(eta=eta))
     first, last = (summarize("diffusion", gd.signal[i], gd.noise[i], gd.data.y) for i in (0, -1))
-    slope_s = (last["signal"] - first["signal"]) / (4 * eta)
-    slope_n = (last["noise"] - first["noise"]) / (4 * eta)
+    slope_s = (last.signal - first.signal) / (4 * eta)
+    slope_n = (last.noise - first.noise) / (4 * eta)
     assert slope_s / slope_n == pytest.approx(p["initial_rate_ratio"], rel=1e-3)
     # and the paper's n_j ||mu||^2 / ||xi||^2, up to the spread of ||w_r||^2 over neurons (~ sqrt(2/d))
     assert slope_s / slope_n == pytest.approx(p["rate_ratio_formula"], rel=0.15)

@@ -3,15 +3,14 @@ import numpy as np
 import pytest
 
 from sims.config import TrainConfig, auto_eta
-from sims.train import alignments, build_data, initial_weights, seeds, train
+from sims.train import alignments, prepare, train
 from theory import reduced
 
 
 def setting(**kw):
     cfg = TrainConfig(**{"n": 8, "d": 120, "m": 3, "nsnr2": 1.5, "steps": 300, "log_every": 50, **kw})
-    rngs = seeds(cfg.seed)
-    data = build_data(cfg, rngs["data"])
-    return cfg, data, initial_weights(cfg, data.d, rngs["init"])
+    _, data, W0, _ = prepare(cfg)
+    return cfg, data, W0
 
 
 @pytest.mark.parametrize("model", ["diffusion", "classification"])

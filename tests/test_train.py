@@ -5,7 +5,8 @@ import pytest
 from sims import DivergenceError, FldmError, classification
 from sims.config import TrainConfig, auto_eta
 from sims.data import make_data
-from sims.train import summarize, train
+from sims.models import summarize
+from sims.train import train
 
 SMALL = dict(n=6, d=40, m=3, steps=30, log_every=7, nsnr2=1.0)
 
@@ -111,10 +112,10 @@ def test_summary_definitions():
     signal = np.array([[1.0, -2.0], [0.5, 3.0]])            # (m, 2)
     noise = np.array([[1.0, 2.0, -5.0], [3.0, 0.0, -1.0]])  # (m, n)
     s = summarize("diffusion", signal, noise, y)
-    assert s["signal"] == pytest.approx((1.0 + 3.0) / 2)
-    assert s["noise"] == pytest.approx((3.0 + 2.0 - 1.0) / 3)
+    assert s.signal == pytest.approx((1.0 + 3.0) / 2)
+    assert s.noise == pytest.approx((3.0 + 2.0 - 1.0) / 3)
     csig = np.zeros((2, 2, 2)); csig[0, :, 0] = [0.1, -0.4]; csig[1, :, 1] = [0.2, 0.3]; csig[0, :, 1] = 9.0
     cnoi = np.zeros((2, 2, 3)); cnoi[0, :, 0] = [1, 2]; cnoi[1, :, 1] = [-3, 0]; cnoi[0, :, 2] = [0, -4]; cnoi[1, :, 0] = 99
     c = summarize("classification", csig, cnoi, y)
-    assert c["signal"] == pytest.approx((0.4 + 0.3) / 2)  # own-class filters only, |.|
-    assert c["noise"] == pytest.approx((2 + 3 + 4) / 3)
+    assert c.signal == pytest.approx((0.4 + 0.3) / 2)  # own-class filters only, |.|
+    assert c.noise == pytest.approx((2 + 3 + 4) / 3)

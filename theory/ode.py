@@ -13,10 +13,11 @@ from __future__ import annotations
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from sims import DivergenceError, FldmError
+from sims import DivergenceError, FldmError, classification
 from sims.config import TrainConfig
 from sims.data import Dataset, label_index
-from sims.train import EXPLODE, Result, prepare
+from sims.descent import EXPLODE
+from sims.train import Result, prepare
 from theory import reduced
 from theory.reduced import Reduced
 
@@ -99,8 +100,7 @@ def run_ode(cfg: TrainConfig, data: Dataset | None = None, W0: np.ndarray | None
     full d-dimensional gradient, which equals the reduced one) and alignment arrays of the same shapes.
     W is the d-dimensional weight matrix at the end. cfg.tol > 0 stops once ||grad L|| < tol, as train does.
     Raises sims.DivergenceError if the flow blows up. extra: eta, tau_end, ode_status, reduced_dim, and
-    for classification test_error (fresh samples drawn in the reduced space, see `test_error`) and
-    train_error.
+    the model's metrics computed in the reduced space (`REDUCED_METRICS`).
     """
     rngs, data, W0, eta = prepare(cfg, data, W0)  # exactly as train builds its run
     red, Wr0 = reduced.reduce(cfg, data, W0)
@@ -117,27 +117,23 @@ def run_ode(cfg: TrainConfig, data: Dataset | None = None, W0: np.ndarray | None
     signal, noise = reduced.alignments(red, states)
     W = reduced.lift(red, states[-1])
     extra = {"eta": eta, "tau_end": float(taus[-1]), "ode_status": status, "reduced_dim": int(Wr0.size)}
-    if cfg.model == "classification":
-        from sims import classification
-        extra["test_error"] = test_error(red, states[-1], data, cfg.n_test, rngs["test"])
-        extra["train_error"] = classification.test_error(states[-1], red.x1, red.x2, red.y)
+    if cfg.model in REDUCED_METRICS:
+        extra.update(REDUCED_METRICS[cfg.model](cfg, red, states[-1], data, rngs["test"]))
     return Result(config=cfg, steps=steps.astype(int), loss=np.array([v[0] for v in lg]),
                   grad_norm=np.array([np.linalg.norm(v[1]) for v in lg]), signal=signal, noise=noise,
                   W=W, data=data, converged=converged, extra=extra)
 
 
-def test_error(red: Reduced, A: np.ndarray, data: Dataset, n_test: int, rng: np.random.Generator) -> float:
+def fresh_error_rate(red: Reduced, A: np.ndarray, data: Dataset, n_test: int, rng: np.random.Generator) -> float:
     """Classification error on n_test fresh samples, drawn without forming d-dimensional vectors.
 
     A fresh sample has x1 = mu_y and noise xi ~ N(0, sigma_xi^2 (I - P)) (P projects onto the mu's;
     isotropic data: P = 0), so the filter responses <w_{j,r}, xi> are Gaussian with covariance
     sigma_xi^2 W (I - P) W^T = sigma_xi^2 (G - (W q)(W q)^T), G = W W^T, q an orthonormal basis of the mu's.
-    The error has the same law as sims.classification.test_error on sims.data.fresh_samples (it is not the
+    The error has the same law as sims.classification.error_rate on sims.data.fresh_samples (it is not the
     same sample).
     """
-    sigma_xi = data.sigma_xi
-    if not np.isfinite(sigma_xi):
-        sigma_xi = float(np.sqrt(np.mean(np.sum(data.x2**2, axis=1)) / data.d))
+    sigma_xi = data.noise_scale
     Wf = A.reshape(-1, A.shape[-1])                                   # (2m, k) data-span part
     Rf = red.R.reshape(-1, red.d)
     G = Wf @ Wf.T + Rf @ Rf.T                                         # exact: R is orthogonal to span(Q)
@@ -155,4 +151,13 @@ def test_error(red: Reduced, A: np.ndarray, data: Dataset, n_test: int, rng: np.
     return float(np.mean(y * f <= 0))
 
 
-test_error.__test__ = False
+
+def classification_metrics(cfg: TrainConfig, red: Reduced, A: np.ndarray, data: Dataset,
+                           rng: np.random.Generator) -> dict:
+    """The classifier's test error (fresh samples drawn in the reduced space) and training error."""
+    return {"test_error": fresh_error_rate(red, A, data, cfg.n_test, rng),
+            "train_error": classification.error_rate(A, red.x1, red.x2, red.y)}
+
+
+# the models' metrics (sims.models: `metrics`), computed without d-dimensional vectors
+REDUCED_METRICS = {"classification": classification_metrics}

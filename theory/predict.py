@@ -46,12 +46,16 @@ import math
 from functools import lru_cache
 
 import numpy as np
+import sympy as sp
 from scipy import integrate, optimize, stats
 
-from sims.config import TrainConfig, auto_eta
+from sims import io
+from sims.config import TrainConfig
 from sims.data import Dataset, label_index
-from sims.train import build_data, initial_weights, seeds, summarize
-from theory import reduced
+from sims.diffusion import output_scale
+from sims.models import summarize
+from sims.train import prepare
+from theory import derive, reduced
 from theory.ode import flow
 
 LINEAR_TOL = 0.1        # a 10 % departure from the initial-rate line ends the near-linear phase
@@ -59,22 +63,10 @@ GTOL = 1e-10            # ||grad L|| at which the ODE counts as stationary
 HORIZON_STEPS = 1e7     # longest ODE time, in steps of the run's eta
 
 
-def setting(cfg: TrainConfig, data: Dataset | None = None):
-    """Data, W0 and eta exactly as sims.train.train builds them for cfg."""
-    rngs = seeds(cfg.seed)
-    if data is None:
-        data = build_data(cfg, rngs["data"])
-    W0 = initial_weights(cfg, data.d, rngs["init"])
-    eta = auto_eta(data.x1, data.x2) if cfg.eta is None else cfg.eta
-    return data, W0, eta
-
-
 def predict(cfg: TrainConfig, data: Dataset | None = None) -> dict:
-    """All predictions for the setting of cfg (JSON-serialisable), dispatching on cfg.model."""
-    data, W0, eta = setting(cfg, data)
-    if cfg.model == "diffusion":
-        return predict_diffusion(cfg, data, W0, eta)
-    return predict_classification(cfg, data, W0, eta)
+    """All predictions for the setting of cfg (JSON-serialisable), from the run sims.train.prepare builds."""
+    run = prepare(cfg, data)
+    return PREDICTORS[cfg.model](cfg, run.data, run.W0, run.eta)
 
 
 def stationary_ratio(cfg: TrainConfig, data: Dataset | None = None) -> float:
@@ -86,10 +78,18 @@ def stationary_ratio(cfg: TrainConfig, data: Dataset | None = None) -> float:
 
 # ----------------------------------------------------------------------------------------- diffusion
 
+def patch_weights(data: Dataset) -> tuple[np.ndarray, np.ndarray]:
+    """The weight n_z ||z||^2 of each patch direction z: (n_j ||mu_j||^2 per class j, ||xi_i||^2 per
+    sample i), n_j the number of samples with label j. The early rates and the stationary alignments of
+    both models depend on a patch only through it."""
+    counts = np.bincount(label_index(data.y), minlength=2)
+    return counts * np.sum(data.mu**2, axis=1), np.sum(data.x2**2, axis=1)
+
+
 def summary_pair(red, Wr, y) -> tuple[float, float]:
     signal, noise = reduced.alignments(red, Wr)
     s = summarize("diffusion", signal, noise, y)
-    return s["signal"], s["noise"]
+    return s.signal, s.noise
 
 
 def summary_rates(red, Wr, y) -> tuple[float, float]:
@@ -104,16 +104,16 @@ def leading_rates(cfg: TrainConfig, data: Dataset, W0: np.ndarray) -> tuple[floa
     """The lowest-order rates k1/(2n) (G_rr n_z ||z||^2 + 2 S_r <w_r, z>) (theory.derive.leading_rate,
     S_r = sum of <w_r, x> over all 2n patches) of the summary quantities, each with the neuron r that is
     largest at initialisation. For d >> n the first term dominates."""
-    c = 1.0 / cfg.m if cfg.scale is None else cfg.scale
+    c = output_scale(cfg.m, cfg.scale)
     k1 = sum(4 * c * a * b * w for a, b, w in cfg.diffusion_times)
     g = np.sum(W0 * W0, axis=1)
     n = data.n
-    counts = np.bincount(label_index(data.y), minlength=2)
+    w_signal, w_noise = patch_weights(data)
     S = (data.x1 + data.x2).sum(axis=0) @ W0.T
     s_align, n_align = W0 @ data.mu.T, W0 @ data.x2.T
     rs, rn = s_align.argmax(axis=0), n_align.argmax(axis=0)
-    signal = k1 / (2 * n) * (g[rs] * counts * np.sum(data.mu**2, axis=1) + 2 * S[rs] * s_align[rs, [0, 1]])
-    noise = k1 / (2 * n) * (g[rn] * np.sum(data.x2**2, axis=1) + 2 * S[rn] * n_align[rn, np.arange(n)])
+    signal = k1 / (2 * n) * (g[rs] * w_signal + 2 * S[rs] * s_align[rs, [0, 1]])
+    noise = k1 / (2 * n) * (g[rn] * w_noise + 2 * S[rn] * n_align[rn, np.arange(n)])
     return float(np.mean(signal)), float(np.mean(noise))
 
 
@@ -173,8 +173,8 @@ def stationary_point(red, Wr_end, y) -> dict:
     surviving = c_eig > 1e-8 * max(c_eig.max(), 1e-300)
     N = dL_dG(red, Wr)
     P = c_vec[:, surviving]
-    return {"found": True, "signal": signal, "noise": noise, "ratio": ratio["ratio"],
-            "summary_signal": ratio["signal"], "summary_noise": ratio["noise"],
+    return {"found": True, "signal": signal, "noise": noise, "ratio": ratio.ratio,
+            "summary_signal": ratio.signal, "summary_noise": ratio.noise,
             "residual": float(np.linalg.norm(fun(Wr.ravel()))), "refined": Wr is not Wr_end,
             "max_eigenvalue": float(eig[0]), "min_eigenvalue": float(eig[-1]),
             "stable": bool(eig[0] <= 1e-6 * scale), "eigenvalues": eig,
@@ -187,9 +187,6 @@ def stationary_point(red, Wr_end, y) -> dict:
 def one_patch_force(m: int):
     """dT/da_1 of the one-patch loss T (eq. E, theory.derive.paper_patch_loss) as a numpy function of
     (a_1..a_m, upper-triangle G entries, alpha, beta, c)."""
-    import sympy as sp
-
-    from theory import derive
     a, G = derive.align_symbols(m), derive.gram_symbols(m)
     upper = [G[r, s] for r in range(m) for s in range(r, m)]
     expr = sp.diff(derive.paper_patch_loss(m), a[0])
@@ -222,7 +219,7 @@ def scalar_equation(cfg: TrainConfig, data: Dataset, red, Wr) -> dict | None:
         return None
     G = Wr @ Wr.T
     upper = [G[r, s] for r in range(m) for s in range(r, m)]
-    c = 1.0 / m if cfg.scale is None else cfg.scale
+    c = output_scale(m, cfg.scale)
     force = one_patch_force(m)
     phi = lambda a: sum(w * force([a] * m, upper, al, be, c) for al, be, w in cfg.diffusion_times)
     n = data.n
@@ -234,9 +231,7 @@ def scalar_equation(cfg: TrainConfig, data: Dataset, red, Wr) -> dict | None:
             hi *= 2
         return optimize.brentq(psi, 0.0, hi, xtol=1e-14)
 
-    counts = np.bincount(label_index(data.y), minlength=2)
-    w_signal = counts * np.sum(data.mu**2, axis=1)
-    w_noise = np.sum(data.x2**2, axis=1)
+    w_signal, w_noise = patch_weights(data)
     signal, noise = reduced.alignments(red, Wr)
     roots_s = np.array([root(w) if w > 0 else np.nan for w in w_signal])
     roots_n = np.array([root(w) for w in w_noise])
@@ -259,8 +254,8 @@ def predict_diffusion(cfg, data, W0, eta) -> dict:
     y = data.y
     rate_s, rate_n = summary_rates(red, Wr0, y)
     lead_s, lead_n = leading_rates(cfg, data, W0)
-    counts = np.bincount(label_index(y), minlength=2)
-    formula = float(np.mean(counts * np.sum(data.mu**2, axis=1)) / np.mean(np.sum(data.x2**2, axis=1)))
+    w_signal, w_noise = patch_weights(data)
+    formula = float(np.mean(w_signal) / np.mean(w_noise))
     s0, n0 = summary_pair(red, Wr0, y)
 
     # one ODE solve on a log grid: the near-linear phase, then the long-time state
@@ -281,7 +276,7 @@ def predict_diffusion(cfg, data, W0, eta) -> dict:
            "ode_status": status, "ode_tau_end": float(t[-1])}
     if status.startswith("blow-up") or status.startswith("solver"):
         out["stationary"] = {"found": False, "reason": f"the alignment ODE stopped: {status}", "ratio": float("nan")}
-        return jsonable(out)
+        return io.plain(out)
     stat = stationary_point(red, states[-1], y)
     stationary_state = stat.pop("state")
     stat["tau"] = float(t[-1])
@@ -289,7 +284,7 @@ def predict_diffusion(cfg, data, W0, eta) -> dict:
     stat["reached_gtol"] = status == "stationary"
     stat["scalar_equation"] = scalar_equation(cfg, data, red, stationary_state)
     out["stationary"] = stat
-    return jsonable(out)
+    return io.plain(out)
 
 
 # ------------------------------------------------------------------------------------ classification
@@ -332,9 +327,9 @@ def boundary_nsnr2(cfg: TrainConfig, data: Dataset | None = None) -> float:
 def predict_classification(cfg, data, W0, eta) -> dict:
     m, n = cfg.m, data.n
     own = label_index(data.y)
-    counts = np.bincount(own, minlength=2)
-    lam_s = counts * np.sum(data.mu**2, axis=1) / (m * n)            # per class j
-    lam_n = np.sum(data.x2**2, axis=1) / (m * n)                       # per sample i
+    w_signal, w_noise = patch_weights(data)
+    lam_s = w_signal / (m * n)                                         # per class j
+    lam_n = w_noise / (m * n)                                          # per sample i
     signal0 = np.abs(np.einsum("jrd,jd->jr", W0, data.mu)).max(axis=1)  # max_r |<w_{j,r}, mu_j>|
     noise0 = np.abs(np.einsum("ird,id->ir", W0[own], data.x2)).max(axis=1)
     level = math.sqrt(m)
@@ -349,21 +344,7 @@ def predict_classification(cfg, data, W0, eta) -> dict:
            "time_to_order_one_steps": {"signal": T_s / eta, "noise": T_n / eta},
            "winner": "signal" if T_s < T_n else "noise",
            "boundary_nsnr2": boundary_nsnr2(cfg, data)}
-    return jsonable(out)
+    return io.plain(out)
 
 
-def jsonable(x):
-    """Nested dicts/lists of plain floats, ints, bools and strings (arrays become lists)."""
-    if isinstance(x, dict):
-        return {k: jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [jsonable(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return jsonable(x.tolist())
-    if isinstance(x, (np.bool_, bool)):
-        return bool(x)
-    if isinstance(x, (np.integer,)):
-        return int(x)
-    if isinstance(x, (np.floating, float)):
-        return float(x)
-    return x
+PREDICTORS = {"diffusion": predict_diffusion, "classification": predict_classification}

@@ -2,7 +2,7 @@
 dynamics").
 
 Let Q (d x k) be an orthonormal basis of span{mu_+1, mu_-1, xi_1 .. xi_n} (the actual data, orthogonal or
-not) and write every filter matrix as
+not; sims.span) and write every filter matrix as
     W = A Q^T + R,    R Q = 0.
 Both losses see W only through the patch alignments Z W^T = Z Q A^T (Z the patches) and, for diffusion,
 G = W W^T = A A^T + R R^T.
@@ -10,7 +10,8 @@ G = W W^T = A A^T + R R^T.
 Diffusion. The gradient is dA^T Z + N W with N = dL/dG + dL/dG^T (m x m, see sims.diffusion), so its part
 outside span(Q) is N R: R <- (I - eta N) R stays in the row space of R0 = W0 - W0 Q Q^T. Factor
 R0 = Rc0 V^T with V (d x m) orthonormal (a QR of R0^T); then R = Rc V^T for an m x m matrix Rc at every
-step, and gradient descent on W is *exactly* gradient descent on the (k + m)-dimensional
+step (V is sims.span's basis of the initial filters outside the data), and gradient descent on W is
+*exactly* gradient descent on the (k + m)-dimensional
     Wr = [A, Rc]   with patches   [Z Q, 0]
 under the same closed-form loss (up to the constant d - (k + m)). The state (A, Rc Rc^T = R R^T) holds
 m k + m^2 numbers, independent of d; Rc is Rc Rc^T up to a rotation Rc -> Rc O that leaves the loss
@@ -27,87 +28,64 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sims import FldmError, classification, diffusion
+from sims import FldmError, models, span
 from sims.config import TrainConfig
-from sims.data import Dataset, label_index
-
-RANK_TOL = 1e-6  # singular value (relative to the largest) below which a data direction counts as dependent
+from sims.data import Dataset
 
 
 @dataclass(frozen=True)
 class Reduced:
     """One setting in reduced coordinates: patches, signals and labels expressed in the basis [Q, V]."""
 
-    model: str
+    cfg: TrainConfig        # the run's settings (model, diffusion times, output scale)
     x1: np.ndarray          # (n, p) signal patches in reduced coordinates
     x2: np.ndarray          # (n, p) noise patches
     mu: np.ndarray          # (2, p) signal vectors
     y: np.ndarray           # (n,) labels
     d: int                  # the original patch dimension
     Q: np.ndarray           # (d, k) orthonormal basis of the data span
-    V: np.ndarray | None    # diffusion: (d, m) orthonormal basis with R = Rc V^T; classification: None
-    R: np.ndarray | None    # classification: the constant part of W outside the data span (2, m, d)
-    times: tuple = ()       # diffusion times ((alpha, beta, weight), ...)
-    scale: float | None = None
+    V: np.ndarray | None    # (d, m) basis with R = Rc V^T, when the filters move outside the data; else None
+    R: np.ndarray | None    # the constant part of W outside the data span, when it does not move; else None
 
     @property
     def k(self) -> int:
         return self.Q.shape[1]
 
-
-def data_basis(data: Dataset) -> np.ndarray:
-    """Orthonormal basis Q (d, k) of the span of mu_+1, mu_-1, the xi_i (and the x1 rows if they are not
-    the mu's); dependent directions are dropped.
-
-    From the small Gram matrix Z Z^T = U diag(s^2) U^T: Q = Z^T U / s, then one Cholesky
-    re-orthonormalisation (Q <- Q L^-T, Q^T Q = L L^T). Two products of cost O(d k^2); a thin SVD of Z^T
-    gives the same Q but is ~50x slower at d = 1e6.
-    """
-    rows = [data.mu, data.x2]
-    if data.x1.shape != (data.n, data.d) or not np.array_equal(data.x1, data.mu[label_index(data.y)]):
-        rows.insert(1, data.x1)
-    Z = np.vstack(rows)
-    s2, U = np.linalg.eigh(Z @ Z.T)
-    keep = s2 > RANK_TOL**2 * max(s2.max(), 1e-300)
-    Q = Z.T @ (U[:, keep] / np.sqrt(s2[keep]))
-    L = np.linalg.cholesky(Q.T @ Q)
-    return np.linalg.solve(L, Q.T).T
+    @property
+    def model(self):
+        return models.get(self.cfg.model)
 
 
 def reduce(cfg: TrainConfig, data: Dataset, W0: np.ndarray) -> tuple[Reduced, np.ndarray]:
     """The reduced setting and the reduced initial state Wr0 for data and initial weights W0.
 
-    Cost O(d k^2) once (the basis); everything after it is independent of d.
+    Cost O(d k^2) once (the basis); everything after it is independent of d. The flow is that of the
+    exact expected loss (for --noise resampled, the mean flow).
     """
-    if cfg.model == "diffusion" and cfg.noise == "fixed":
+    if cfg.noise == "fixed":
         raise FldmError("the alignment ODE follows the exact expected diffusion loss; "
                         "use --noise exact (or resampled, whose mean flow it is)")
-    Q = data_basis(data)
+    cfg = cfg.replace(noise="exact")
+    model = models.get(cfg.model)
+    moves = model.moves_outside_data(cfg)
+    B = span.basis(data, W0 if moves else None)
+    Q = B.Q
     A0 = W0 @ Q                                   # (m, k) or (2, m, k)
     R0 = W0 - A0 @ Q.T                            # the part of W0 outside the data span
     x1, x2, mu = data.x1 @ Q, data.x2 @ Q, data.mu @ Q
-    common = dict(model=cfg.model, y=np.asarray(data.y), d=data.d, Q=Q, times=cfg.diffusion_times,
-                  scale=cfg.scale)
-    if cfg.model == "classification":
+    common = dict(cfg=cfg, y=np.asarray(data.y), d=data.d, Q=Q)
+    if not moves:
         return Reduced(x1=x1, x2=x2, mu=mu, V=None, R=R0, **common), A0
     m = W0.shape[0]
-    V, U = np.linalg.qr(R0.T)                     # R0^T = V U, so R0 = U^T V^T and Rc0 = U^T
     pad = lambda X: np.hstack([X, np.zeros((X.shape[0], m))])
-    red = Reduced(x1=pad(x1), x2=pad(x2), mu=pad(mu), V=V, R=None, **common)
-    return red, np.hstack([A0, U.T])
+    red = Reduced(x1=pad(x1), x2=pad(x2), mu=pad(mu), V=B.V, R=None, **common)
+    return red, np.hstack([A0, R0 @ B.V])         # R0 = Rc0 V^T
 
 
-def loss_and_grad(red: Reduced, Wr: np.ndarray) -> tuple[float, np.ndarray]:
-    """The training loss of the full model (constant d included) and its gradient in reduced coordinates.
-
-    The formula is the one in sims.diffusion / sims.classification, applied to the reduced patches.
-    """
-    if red.model == "classification":
-        return classification.loss_and_grad(Wr, red.x1, red.x2, red.y)
-    loss, grad = diffusion.loss_and_grad_times(Wr, red.x1, red.x2, red.times, scale=red.scale)
-    weight = sum(t[2] for t in red.times)
-    # E||eps||^2 is d per patch in the full model and p = k + m in the reduced one
-    return loss + weight * (red.d - Wr.shape[-1]), grad
+def loss_and_grad(red: Reduced, Wr: np.ndarray):
+    """The training loss of the full model (its d-dependent constant included) and its gradient in reduced
+    coordinates: the model's own objective (sims.models), applied to the reduced patches."""
+    return red.model.objective(red.cfg, red.x1, red.x2, red.y, red.d, None)(Wr)
 
 
 def gd_map(red: Reduced, Wr: np.ndarray, eta: float, steps: int = 1) -> np.ndarray:
@@ -125,22 +103,21 @@ def alignments(red: Reduced, Wr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def lift(red: Reduced, Wr: np.ndarray) -> np.ndarray:
     """The d-dimensional W = A Q^T + R of a reduced state."""
-    k = red.k
-    if red.model == "classification":
+    if red.V is None:
         return Wr @ red.Q.T + red.R
-    return Wr[:, :k] @ red.Q.T + Wr[:, k:] @ red.V.T
+    return Wr[:, :red.k] @ red.Q.T + Wr[:, red.k:] @ red.V.T
 
 
 def orthogonal_gram(red: Reduced, Wr: np.ndarray) -> np.ndarray:
-    """R R^T, the Gram matrix of the filters' parts orthogonal to all data (diffusion)."""
+    """R R^T, the Gram matrix of the filters' parts orthogonal to all data (when they move)."""
     Rc = Wr[:, red.k:]
     return Rc @ Rc.T
 
 
 def gauge_directions(red: Reduced, Wr: np.ndarray) -> np.ndarray:
     """Flattened tangent directions Rc -> Rc Omega (Omega antisymmetric) along which the diffusion loss is
-    constant; an orthonormal basis (rows). Empty for classification."""
-    if red.model == "classification":
+    constant; an orthonormal basis (rows). Empty when the filters do not move outside the data."""
+    if red.V is None:
         return np.zeros((0, Wr.size))
     m, k = Wr.shape[0], red.k
     dirs = []
