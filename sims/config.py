@@ -16,6 +16,7 @@ from sims import FldmError, models
 from sims.data import LABEL_KINDS, NOISE_KINDS
 
 NOISE_MODES = ("exact", "resampled", "fixed")
+ENGINES = ("auto", "span", "full")
 VP = 1.0 / math.sqrt(2.0)  # alpha = beta = 1/sqrt(2): variance preserving
 KINDS = ("int", "real", "eta", "choice", "path", "none")  # how a field is read from the command line
 
@@ -62,6 +63,9 @@ class TrainConfig:
                              "or exactly orthogonal", "choice", choices=NOISE_KINDS)
     labels: str = option("random", "random or exactly balanced labels", "choice", choices=LABEL_KINDS)
     tol: float = option(0.0, "stop once ||grad L|| < tol (0: never)")
+    engine: str = option("auto", "where descent runs: in a basis of the span of the data, fixed noise draws and "
+                         "initial weights, where it is exact (span; auto when exact), or in d dimensions (full)",
+                         "choice", choices=ENGINES)
     n_test: int = option(1000, "fresh samples for the classification test error", "int", only=("classification",))
     data: str | None = option(None, "data with keys x1, x2, y, mu instead of generated data", "path",
                               metavar="FILE.npz")
@@ -87,6 +91,8 @@ class TrainConfig:
                 raise FldmError(f"{name} must be a positive finite number, got {v!r}")
         if not _is_real(self.tol) or not math.isfinite(self.tol) or self.tol < 0:
             raise FldmError(f"tol must be a non-negative finite number, got {self.tol!r}")
+        if self.engine not in ENGINES:
+            raise FldmError(f"engine must be one of {ENGINES}, got {self.engine!r}")
         if self.noise not in NOISE_MODES:
             raise FldmError(f"noise must be one of {NOISE_MODES}, got {self.noise!r}")
         if self.data_noise not in NOISE_KINDS:

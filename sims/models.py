@@ -9,8 +9,11 @@ never compare model names:
                                     stack axes allowed) given in any orthonormal coordinates of a space
                                     that holds the data and the filters; d is the patch dimension of the
                                     full model (the diffusion loss has a constant that depends on it)
-    stays_in_span(cfg)              whether descent keeps every filter in span(data, initial filters), so
-                                    that it can run in a basis of that span (sims.span)
+    draws(cfg, n, d, rng)           noise drawn once for the whole run ((K, 2n, d) fixed diffusion draws),
+                                    or None; `objective` then takes them (in the same coordinates)
+    stays_in_span(cfg)              whether descent keeps every filter in span(data, draws, initial
+                                    filters), so that it can run in a basis of that span (sims.span)
+    stackable(cfg)                  whether runs can share one stacked computation (no draws of their own)
     moves_outside_data(cfg)         whether the filters' part orthogonal to the data changes (diffusion:
                                     it is rescaled; classification: it never moves)
     stack_key(cfg)                  the settings runs must share to be stacked into one computation
@@ -50,8 +53,14 @@ class Diffusion:
     def weight_shape(self, m: int, d: int) -> tuple:
         return (m, d)
 
+    def draws(self, cfg, n: int, d: int, rng: np.random.Generator) -> np.ndarray | None:
+        return rng.standard_normal((cfg.noise_samples, 2 * n, d)) if cfg.noise == "fixed" else None
+
     def stays_in_span(self, cfg) -> bool:
-        # sampled noise adds directions of its own draws to every gradient
+        # resampled noise adds the directions of new draws to every gradient; fixed draws join the span
+        return cfg.noise != "resampled"
+
+    def stackable(self, cfg) -> bool:
         return cfg.noise == "exact"
 
     def moves_outside_data(self, cfg) -> bool:
@@ -60,7 +69,7 @@ class Diffusion:
     def stack_key(self, cfg) -> tuple:
         return (cfg.noise, cfg.diffusion_times, cfg.scale)
 
-    def objective(self, cfg, x1, x2, y, d: int, rng: np.random.Generator):
+    def objective(self, cfg, x1, x2, y, d: int, rng: np.random.Generator, eps: np.ndarray | None = None):
         times = cfg.diffusion_times
         if cfg.noise == "exact":
             # the closed form holds E||eps||^2 = dim per patch; in r < d coordinates add the missing d - r
@@ -70,18 +79,17 @@ class Diffusion:
                 loss, grad = diffusion.loss_and_grad_times(W, x1, x2, times, scale=cfg.scale)
                 return loss + offset, grad
             return exact
-        if x1.shape[-1] != d:
-            raise FldmError("sampled diffusion noise needs the full d-dimensional coordinates")
-        shape = x1.shape[:-2] + (cfg.noise_samples, 2 * x1.shape[-2], d)
 
         def sampled(W, eps):
             return diffusion.sum_over_times(
                 lambda alpha, beta: diffusion.loss_and_grad_sampled(W, x1, x2, eps, alpha=alpha, beta=beta,
                                                                     scale=cfg.scale), times)
 
-        if cfg.noise == "fixed":
-            eps_fixed = rng.standard_normal(shape)
-            return lambda W: sampled(W, eps_fixed)
+        if cfg.noise == "fixed":  # the draws lie in the coordinates' span: ||f - eps||^2 needs no offset
+            return lambda W: sampled(W, eps)
+        if x1.shape[-1] != d:
+            raise FldmError("resampled diffusion noise needs the full d-dimensional coordinates")
+        shape = x1.shape[:-2] + (cfg.noise_samples, 2 * x1.shape[-2], d)
         return lambda W: sampled(W, rng.standard_normal(shape))
 
     def summary(self, signal: np.ndarray, noise: np.ndarray, y: np.ndarray) -> Summary:
@@ -101,7 +109,13 @@ class Classification:
     def weight_shape(self, m: int, d: int) -> tuple:
         return (2, m, d)
 
+    def draws(self, cfg, n: int, d: int, rng: np.random.Generator) -> None:
+        return None
+
     def stays_in_span(self, cfg) -> bool:
+        return True
+
+    def stackable(self, cfg) -> bool:
         return True
 
     def moves_outside_data(self, cfg) -> bool:
@@ -110,7 +124,7 @@ class Classification:
     def stack_key(self, cfg) -> tuple:
         return ()
 
-    def objective(self, cfg, x1, x2, y, d: int, rng: np.random.Generator):
+    def objective(self, cfg, x1, x2, y, d: int, rng: np.random.Generator, eps: None = None):
         return lambda W: classification.loss_and_grad(W, x1, x2, y)
 
     def summary(self, signal: np.ndarray, noise: np.ndarray, y: np.ndarray) -> Summary:

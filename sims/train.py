@@ -1,6 +1,8 @@
 """Full-batch gradient descent W <- W - eta grad L(W) on either model, one run or many stacked together.
 
-`train(cfg)` runs one configuration in d dimensions. `train_many(configs)` equals
+`train(cfg)` runs one configuration, by default in a basis of the span of its data, fixed noise draws and
+initial filters where that is exact (sims.span; `cfg.engine`), else in d dimensions. `train_many(configs)`
+equals
 `[train(c) for c in configs]` to rounding (tested at 1e-10 relative): every member draws its own data,
 initial weights and (auto) eta from its own seed exactly as `train` does, and keeps its own divergence
 check, tolerance and log; the members run as one stack through the one loop (`sims.descent.descend`),
@@ -137,12 +139,41 @@ def finish(cfg: TrainConfig, run: Run, W: np.ndarray, log: dict, converged: bool
     return Result(config=cfg, W=W, data=run.data, converged=converged, extra=extra, **arrays)
 
 
+def _basis(run: Run, draws: np.ndarray | None = None) -> span.Basis | None:
+    """The basis of span(data, draws, W0) of a run (sims.span), None when it is not smaller than d."""
+    B = span.basis(run.data, run.W0, draws)
+    return B if B.dim < run.data.d else None
+
+
+def _coordinates(run: Run, B: span.Basis | None, draws: np.ndarray | None = None):
+    """(data, W0, draws) of a run in the basis B (as they are when B is None)."""
+    if B is None:
+        return run.data, run.W0, draws
+    M, data = B.matrix, run.data
+    return (Dataset(x1=data.x1 @ M, x2=data.x2 @ M, y=data.y, mu=data.mu @ M), run.W0 @ M,
+            None if draws is None else draws @ M)
+
+
+def engine(cfg: TrainConfig) -> str:
+    """The engine a run uses: "span" (descent in a basis of span(data, fixed draws, W0), exact) or "full"."""
+    exact = models.get(cfg.model).stays_in_span(cfg)
+    if cfg.engine == "span" and not exact:
+        raise FldmError("--engine span needs descent that stays in the span of the data: resampled noise "
+                        "draws new directions every step; use --engine full (or auto)")
+    return "span" if cfg.engine == "span" or (cfg.engine == "auto" and exact) else "full"
+
+
 def train(cfg: TrainConfig, data: Dataset | None = None, W0: np.ndarray | None = None,
           progress=None) -> Result:
-    """Run gradient descent as configured, in d dimensions. `data` and `W0` override the configured ones."""
+    """Run gradient descent as configured (`data` and `W0` override the configured ones), in a basis of the
+    span of the data, fixed noise draws and W0 where that is exact (sims.span), else in d dimensions
+    (`engine`); the result is the same to rounding either way, with W in d dimensions."""
     run = prepare(cfg, data, W0)
-    model, data = models.get(cfg.model), run.data
-    fun = model.objective(cfg, data.x1, data.x2, data.y, data.d, run.rngs["noise"])
+    model = models.get(cfg.model)
+    draws = model.draws(cfg, run.data.n, run.data.d, run.rngs["noise"])
+    B = _basis(run, draws) if engine(cfg) == "span" else None
+    coords, Wc, draws_c = _coordinates(run, B, draws)
+    fun = model.objective(cfg, coords.x1, coords.x2, coords.y, run.data.d, run.rngs["noise"], draws_c)
 
     def objective(members):  # a stack of one
         def stacked(W):
@@ -150,11 +181,14 @@ def train(cfg: TrainConfig, data: Dataset | None = None, W0: np.ndarray | None =
             return np.atleast_1d(loss), grad[None]
         return stacked
 
-    (outcome,) = descend(objective, run.W0[None], run.eta, cfg.tol, steps=cfg.steps, log_every=cfg.log_every,
-                         align=lambda i, W: alignments(W, data), progress=progress)
+    (outcome,) = descend(objective, Wc[None], run.eta, cfg.tol, steps=cfg.steps, log_every=cfg.log_every,
+                         align=lambda i, W: alignments(W, coords), progress=progress)
     if isinstance(outcome, DivergenceError):
         raise outcome
-    return finish(cfg, run, outcome.W, outcome.log, outcome.converged)
+    W = outcome.W if B is None else outcome.W @ B.matrix.T
+    result = finish(cfg, run, W, outcome.log, outcome.converged)
+    result.extra["engine"] = "full" if B is None else "span"
+    return result
 
 
 def stackable(configs: list[TrainConfig]) -> bool:
@@ -162,22 +196,7 @@ def stackable(configs: list[TrainConfig]) -> bool:
     first = configs[0]
     model = models.get(first.model)
     same = lambda c: (c.model, c.m, c.steps, c.log_every) == (first.model, first.m, first.steps, first.log_every)
-    return all(same(c) and model.stays_in_span(c) and model.stack_key(c) == model.stack_key(first) for c in configs)
-
-
-def _basis(run: Run) -> span.Basis | None:
-    """The basis of span(data, W0) of a run, None when it is not smaller than d."""
-    B = span.basis(run.data, run.W0)
-    return B if B.dim < run.data.d else None
-
-
-def _coordinates(run: Run) -> tuple[Dataset, np.ndarray]:
-    """The data and W0 of a run in its basis (or as they are when there is none)."""
-    B, data, W0 = _basis(run), run.data, run.W0
-    if B is not None:
-        M = B.matrix
-        data, W0 = Dataset(x1=data.x1 @ M, x2=data.x2 @ M, y=data.y, mu=data.mu @ M), W0 @ M
-    return data, W0
+    return all(same(c) and model.stackable(c) and model.stack_key(c) == model.stack_key(first) for c in configs)
 
 
 def _pad(a: np.ndarray, width: int) -> np.ndarray:
@@ -221,7 +240,7 @@ def train_many(configs: list[TrainConfig], datas: list[Dataset | None] | None = 
 
     # each member in its own basis (exact, sims.span), padded with zero coordinates to a common width.
     # The bases are not kept (each is as large as its member's data); finishing recomputes them.
-    reduced = [_coordinates(run) for run in runs]
+    reduced = [_coordinates(run, _basis(run))[:2] for run in runs]
     width = max(W.shape[-1] for _, W in reduced)
     coords = [Dataset(x1=_pad(r.x1, width), x2=_pad(r.x2, width), y=r.y, mu=_pad(r.mu, width)) for r, _ in reduced]
     X1, X2 = np.stack([c.x1 for c in coords]), np.stack([c.x2 for c in coords])
@@ -242,4 +261,5 @@ def train_many(configs: list[TrainConfig], datas: list[Dataset | None] | None = 
         B = _basis(run)  # the same basis again: same input, same arithmetic
         W = outcome.W.copy() if B is None else outcome.W[..., :B.dim] @ B.matrix.T
         results.append(finish(cfg, run, W, outcome.log, outcome.converged))
+        results[-1].extra["engine"] = "full" if B is None else "span"
     return results

@@ -22,7 +22,7 @@ def test_logs_every_k_steps_and_the_last(tmp_path):
 
 
 def test_gradient_descent_by_hand():
-    cfg = TrainConfig(model="classification", eta=0.02, **{**SMALL, "steps": 3, "log_every": 1})
+    cfg = TrainConfig(model="classification", eta=0.02, engine="full", **{**SMALL, "steps": 3, "log_every": 1})
     r = train(cfg)
     # the initial weights: signal at step 0 is W0 @ mu.T; rebuild W0 from the seeded generator instead
     from sims.train import initial_weights, seeds

@@ -9,7 +9,8 @@ G = W W^T = A A^T + R R^T.
 
 Diffusion. The gradient is dA^T Z + N W with N = dL/dG + dL/dG^T (m x m, see sims.diffusion), so its part
 outside span(Q) is N R: R <- (I - eta N) R stays in the row space of R0 = W0 - W0 Q Q^T. Factor
-R0 = Rc0 V^T with V (d x m) orthonormal (a QR of R0^T); then R = Rc V^T for an m x m matrix Rc at every
+R0 = Rc0 V^T with V (d x m) orthonormal (a QR of R0^T; fewer columns if the initial filters are dependent);
+then R = Rc V^T for an m x m matrix Rc at every
 step (V is sims.span's basis of the initial filters outside the data), and gradient descent on W is
 *exactly* gradient descent on the (k + m)-dimensional
     Wr = [A, Rc]   with patches   [Z Q, 0]
@@ -44,7 +45,7 @@ class Reduced:
     y: np.ndarray           # (n,) labels
     d: int                  # the original patch dimension
     Q: np.ndarray           # (d, k) orthonormal basis of the data span
-    V: np.ndarray | None    # (d, m) basis with R = Rc V^T, when the filters move outside the data; else None
+    V: np.ndarray | None    # (d, j) basis with R = Rc V^T, when the filters move outside the data; else None
     R: np.ndarray | None    # the constant part of W outside the data span, when it does not move; else None
 
     @property
@@ -76,8 +77,8 @@ def reduce(cfg: TrainConfig, data: Dataset, W0: np.ndarray) -> tuple[Reduced, np
     common = dict(cfg=cfg, y=np.asarray(data.y), d=data.d, Q=Q)
     if not moves:
         return Reduced(x1=x1, x2=x2, mu=mu, V=None, R=R0, **common), A0
-    m = W0.shape[0]
-    pad = lambda X: np.hstack([X, np.zeros((X.shape[0], m))])
+    j = B.V.shape[1]                              # m, unless the initial filters are dependent
+    pad = lambda X: np.hstack([X, np.zeros((X.shape[0], j))])
     red = Reduced(x1=pad(x1), x2=pad(x2), mu=pad(mu), V=B.V, R=None, **common)
     return red, np.hstack([A0, R0 @ B.V])         # R0 = Rc0 V^T
 
@@ -119,11 +120,12 @@ def gauge_directions(red: Reduced, Wr: np.ndarray) -> np.ndarray:
     constant; an orthonormal basis (rows). Empty when the filters do not move outside the data."""
     if red.V is None:
         return np.zeros((0, Wr.size))
-    m, k = Wr.shape[0], red.k
+    k = red.k
+    j = Wr.shape[1] - k
     dirs = []
-    for a in range(m):
-        for b in range(a + 1, m):
-            omega = np.zeros((m, m))
+    for a in range(j):
+        for b in range(a + 1, j):
+            omega = np.zeros((j, j))
             omega[a, b], omega[b, a] = 1.0, -1.0
             D = np.zeros_like(Wr)
             D[:, k:] = Wr[:, k:] @ omega

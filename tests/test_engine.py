@@ -1,0 +1,65 @@
+"""The span engine (descent in a basis of span(data, fixed draws, W0), sims.span) equals d-dimensional
+descent: W (mapped back), loss and alignments to 1e-10 relative."""
+import numpy as np
+import pytest
+
+from sims import FldmError
+from sims.config import TrainConfig
+from sims.data import make_data
+from sims.train import engine, train
+
+RTOL = 1e-10
+SMALL = dict(n=5, d=60, m=3, nsnr2=2.0, steps=200, log_every=25, n_test=50)
+
+
+def assert_equal_runs(span, full):
+    assert span.extra.pop("engine") == "span" and full.extra.pop("engine") == "full"
+    assert np.array_equal(span.steps, full.steps) and span.converged == full.converged
+    assert span.extra == pytest.approx(full.extra, rel=RTOL)
+    for key in ("loss", "grad_norm", "signal", "noise", "W"):
+        a, b = getattr(span, key), getattr(full, key)
+        assert a.shape == b.shape, key
+        assert np.max(np.abs(a - b)) <= RTOL * np.max(np.abs(b)), key
+
+
+@pytest.mark.parametrize("model", ["diffusion", "classification"])
+@pytest.mark.parametrize("data_noise", ["projected", "isotropic", "orthogonal"])
+def test_span_engine_equals_full_descent(model, data_noise):
+    cfg = TrainConfig(model=model, data_noise=data_noise, **SMALL)
+    assert engine(cfg) == "span"
+    assert_equal_runs(train(cfg), train(cfg.replace(engine="full")))
+
+
+def test_fixed_noise_draws_join_the_basis():
+    # eta below auto: with auto eta these few draws make descent chaotic (the loss jumps about), and then
+    # rounding alone separates any two computations
+    cfg = TrainConfig(model="diffusion", noise="fixed", noise_samples=2, eta=0.01, **{**SMALL, "d": 80})
+    span = train(cfg)
+    assert span.extra["engine"] == "span"  # 2 n K = 20 draws + 7 data + 3 filters < 80
+    assert_equal_runs(span, train(cfg.replace(engine="full")))
+
+
+def test_user_data_and_initial_weights(tmp_path, rng):
+    """Correlated signal patches (not copies of mu), dependent initial filters (two equal rows)."""
+    data = make_data(6, 50, nsnr2=3.0, rng=rng)
+    x1 = data.x1 + 0.3 * rng.standard_normal(data.x1.shape)
+    path = tmp_path / "d.npz"
+    np.savez(path, x1=x1, x2=data.x2, y=data.y, mu=data.mu)
+    W0 = 0.05 * rng.standard_normal((3, 50))
+    W0[2] = W0[1]
+    np.save(tmp_path / "w.npy", W0)
+    for model, init in (("diffusion", str(tmp_path / "w.npy")), ("classification", None)):
+        cfg = TrainConfig(model=model, data=str(path), init=init, n=6, d=50, m=3, steps=150, log_every=30, n_test=40)
+        assert_equal_runs(train(cfg), train(cfg.replace(engine="full")))
+
+
+def test_resampled_noise_runs_in_full_dimension():
+    cfg = TrainConfig(model="diffusion", noise="resampled", noise_samples=2, **{**SMALL, "steps": 3})
+    assert engine(cfg) == "full" and train(cfg).extra["engine"] == "full"
+    with pytest.raises(FldmError, match="--engine span needs"):
+        train(cfg.replace(engine="span"))
+
+
+def test_no_basis_when_the_span_fills_the_space():
+    cfg = TrainConfig(model="diffusion", **{**SMALL, "n": 8, "d": 12, "steps": 5})
+    assert train(cfg).extra["engine"] == "full"  # 2 + 8 + 3 >= 12: nothing to gain
