@@ -114,7 +114,7 @@ def _exact_terms(W: np.ndarray, blocks, alpha: float, beta: float, c: float,
         k5 = 2 * a * c * alpha**2
         total = total - k5 * (P * A).sum(axis=(-2, -1))        # -2 a c alpha^2 sum_r a_r^3 (from -2 a E<f, z>)
         for Z in blocks:
-            total = total + a * a * (Z * Z).sum(axis=(-2, -1))  # a^2 ||z||^2
+            total = total + a * a * np.einsum("...kj,...kj->...", Z, Z)  # a^2 sum_k ||z_k||^2
         dA -= 3 * k5 * P
     # A = Z W^T and G = W W^T  =>  dW = dA^T Z + (S + S^T) W
     grad = (S + _T(S)) @ W
