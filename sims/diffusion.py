@@ -18,7 +18,7 @@ with E||f||^2 the c^2 sum of eq. (E). Everything but b^2 d depends on W and the 
 products, so in coordinates of an r-dimensional orthonormal basis holding the data and the rows of W the
 loss is the same up to b^2 (d - r) per patch: see `noise_dimension_weight`.
 `loss_and_grad` evaluates (T) and its hand-derived gradient for all 2n patches at once with plain matrix
-products; `loss_and_grad_sampled` is the Monte Carlo DDPM objective over given draws of eps.
+products; `loss_and_grad_sampled` is the Monte Carlo objective over given draws of eps.
 """
 from __future__ import annotations
 
@@ -36,15 +36,20 @@ OBJECTIVES = {
 PATH_TOL = 1e-9  # |alpha + beta - 1| allowed for the velocity objective's linear path
 
 
+def check_objective(objective: str) -> str:
+    """The objective's name if it is one of OBJECTIVES, else a one-line FldmError."""
+    if objective not in OBJECTIVES:
+        raise FldmError(f"unknown objective {objective!r}: choose one of {', '.join(OBJECTIVES)}")
+    return objective
+
+
 def objective_target(objective: str, alpha: float, beta: float) -> tuple[float, float]:
     """(a, b) of the target a x0 + b eps that `objective` regresses at the time x_t = alpha x0 + beta eps.
 
     "velocity" is flow matching's velocity eps - x0, the time derivative of x_t only on the linear path
     alpha = 1 - t, beta = t; other (alpha, beta) are refused rather than given a target that is not it.
     """
-    if objective not in OBJECTIVES:
-        raise FldmError(f"unknown objective {objective!r}: choose one of {', '.join(OBJECTIVES)}")
-    if objective == "velocity" and abs(alpha + beta - 1) > PATH_TOL:
+    if check_objective(objective) == "velocity" and abs(alpha + beta - 1) > PATH_TOL:
         raise FldmError(f"the velocity objective needs the linear path x_t = (1 - t) x0 + t eps, i.e. "
                         f"alpha + beta = 1; got alpha = {alpha:g}, beta = {beta:g}")
     return OBJECTIVES[objective](alpha, beta)

@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from sims import FldmError
-from sims.diffusion import OBJECTIVES
+from sims.diffusion import check_objective
 
 KINDS = ("single", "ddpm-linear", "cosine")
 STEPS = 1000                       # training steps of both discrete schedules
@@ -59,8 +59,7 @@ def schedule_times(kind: str, num_times: int = 1, objective: str = "eps", *,
     """
     if kind not in KINDS:
         raise FldmError(f"unknown schedule {kind!r}: choose one of {', '.join(KINDS)}")
-    if objective not in OBJECTIVES:
-        raise FldmError(f"unknown objective {objective!r}: choose one of {', '.join(OBJECTIVES)}")
+    check_objective(objective)
     if isinstance(num_times, bool) or not isinstance(num_times, (int, np.integer)) or num_times < 1:
         raise FldmError(f"the number of diffusion times must be an integer >= 1, got {num_times!r}")
     if kind == "single":
