@@ -46,7 +46,8 @@ def loop_loss_and_grad(W, x1, x2, alpha, beta, c, a, b):
             for s in range(m):
                 # E||f||^2 term c^2 F, F = G_rs phi_rs; partials in the slots a_r, a_s, G_rs, G_rr, G_ss
                 ar, as_, grs, grr, gss = al[r], al[s], G[r][s], G[r][r], G[s][s]
-                phi = (alpha**4 * ar**2 * as_**2 + alpha**2 * beta**2 * (ar**2 * gss + as_**2 * grr + 4 * ar * as_ * grs)
+                phi = (alpha**4 * ar**2 * as_**2
+                       + alpha**2 * beta**2 * (ar**2 * gss + as_**2 * grr + 4 * ar * as_ * grs)
                        + beta**4 * (grr * gss + 2 * grs**2))
                 loss += c * c * grs * phi
                 d_ar = grs * (2 * alpha**4 * ar * as_**2 + alpha**2 * beta**2 * (2 * ar * gss + 4 * as_ * grs))
@@ -188,7 +189,8 @@ def test_reduced_coordinates_differ_by_noise_dimension_weight(rng, objective):
     full, grad_full = diffusion.loss_and_grad_times(Wr @ Q.T, x1r @ Q.T, x2r @ Q.T, times, objective=objective)
     red, grad_red = diffusion.loss_and_grad_times(Wr, x1r, x2r, times, objective=objective)
     weight = diffusion.noise_dimension_weight(times, objective)
-    assert weight == pytest.approx({"eps": 1, "x0": 0, "v": sum(w * al**2 for al, _, w in times), "velocity": 1}[objective])
+    b2 = {"eps": 1, "x0": 0, "v": sum(w * al**2 for al, _, w in times), "velocity": 1}[objective]   # sum_k w_k b_k^2
+    assert weight == pytest.approx(b2)
     assert full == pytest.approx(red + weight * (d - r), rel=1e-12)
     np.testing.assert_allclose(grad_full, grad_red @ Q.T, rtol=1e-10, atol=1e-13)
 
