@@ -268,12 +268,9 @@ def test_wick_expectation_equals_target_closed_form(m):
     assert sp.expand(eps_only - derive.expected_patch_loss(m)) == 0
 
 
-@pytest.mark.parametrize("objective, target, point", [
-    ("x0", (1, 0), (sp.Rational(4, 5), sp.Rational(3, 5))),
-    ("v", (-s_beta, s_alpha), (sp.Rational(4, 5), sp.Rational(3, 5))),
-    ("velocity", (-1, 1), (sp.Rational(7, 20), sp.Rational(13, 20))),
-])
-def test_sympy_loss_and_gradient_equal_sims_diffusion(rng, objective, target, point):
+def test_sympy_loss_and_gradient_equal_sims_diffusion(rng):
+    """The v objective, whose target (-beta, alpha) has both coefficients non-zero and depends on the time."""
+    objective, target, point = "v", (-s_beta, s_alpha), (sp.Rational(4, 5), sp.Rational(3, 5))
     m, dim = 2, 3
     W = rng.standard_normal((m, dim))
     x1, x2 = rng.standard_normal((1, dim)), rng.standard_normal((1, dim))
