@@ -1,21 +1,70 @@
-"""The diffusion model: a tied two-layer network with quadratic activation, trained on the DDPM loss.
+"""The diffusion model: a tied two-layer network with quadratic activation, trained on a denoising loss.
 
 Network, per patch u in R^d (eq. for f_p in PAPER.md):
     f(W, u) = c * sum_r <w_r, u>^2 w_r,   W = [w_1 ... w_m] in R^{m x d},   c = 1/m by default.
-Loss at one diffusion time x_t = alpha x0 + beta eps (noise prediction):
-    L(W) = 1/(2n) sum_i sum_{p=1,2} E_eps || f(W, alpha x_i^(p) + beta eps) - eps ||^2.
+Loss at one diffusion time x_t = alpha x0 + beta eps, regressing the target a x0 + b eps:
+    L(W) = 1/(2n) sum_i sum_{p=1,2} E_eps || f(W, alpha x_i^(p) + beta eps) - a x_i^(p) - b eps ||^2.
+(a, b) = (0, 1) is noise prediction (DDPM, the paper's loss); `OBJECTIVES` names the others.
 
 With quadratic activation the expectation is a finite sum of Gaussian moments. For one patch with clean
-vector z, a_r = <w_r, z> and G = W W^T:
+vector z, a_r = <w_r, z>, G = W W^T, and h_r = <w_r, u> = alpha a_r + beta e_r with e ~ N(0, G):
     E||f - eps||^2 = d - 4 c alpha beta sum_r a_r G_rr
         + c^2 sum_{r,s} G_rs [ alpha^4 a_r^2 a_s^2 + alpha^2 beta^2 (a_r^2 G_ss + a_s^2 G_rr + 4 a_r a_s G_rs)
                                + beta^4 (G_rr G_ss + 2 G_rs^2) ].          (exact loss, eq. E)
-`loss_and_grad` evaluates (E) and its hand-derived gradient for all 2n patches at once with plain matrix
+For a general target, E<z, eps> = 0 and E||eps||^2 = d give
+    E||f - a z - b eps||^2 = E||f||^2 - 2 b E<f, eps> + b^2 d - 2 a E<f, z> + a^2 ||z||^2,      (eq. T)
+    E<f, eps> = 2 c alpha beta sum_r a_r G_rr,     E<f, z> = c sum_r (alpha^2 a_r^2 + beta^2 G_rr) a_r,
+with E||f||^2 the c^2 sum of eq. (E). Everything but b^2 d depends on W and the data only through inner
+products, so in coordinates of an r-dimensional orthonormal basis holding the data and the rows of W the
+loss is the same up to b^2 (d - r) per patch: see `noise_dimension_weight`.
+`loss_and_grad` evaluates (T) and its hand-derived gradient for all 2n patches at once with plain matrix
 products; `loss_and_grad_sampled` is the Monte Carlo objective over given draws of eps.
 """
 from __future__ import annotations
 
 import numpy as np
+
+from sims import FldmError
+
+# target = a x0 + b eps for x_t = alpha x0 + beta eps: name -> (alpha, beta) -> (a, b)
+OBJECTIVES = {
+    "eps": lambda alpha, beta: (0.0, 1.0),         # noise prediction (DDPM; the paper's loss)
+    "x0": lambda alpha, beta: (1.0, 0.0),          # clean-data prediction
+    "v": lambda alpha, beta: (-beta, alpha),       # v = alpha eps - beta x0 (Salimans & Ho 2022)
+    "velocity": lambda alpha, beta: (-1.0, 1.0),   # d x_t / dt = eps - x0 on the path x_t = (1 - t) x0 + t eps
+}
+PATH_TOL = 1e-9  # |alpha + beta - 1| allowed for the velocity objective's linear path
+
+
+def check_objective(objective: str) -> str:
+    """The objective's name if it is one of OBJECTIVES, else a one-line FldmError."""
+    if objective not in OBJECTIVES:
+        raise FldmError(f"unknown objective {objective!r}: choose one of {', '.join(OBJECTIVES)}")
+    return objective
+
+
+def objective_target(objective: str, alpha: float, beta: float) -> tuple[float, float]:
+    """(a, b) of the target a x0 + b eps that `objective` regresses at the time x_t = alpha x0 + beta eps.
+
+    "velocity" is flow matching's velocity eps - x0, the time derivative of x_t only on the linear path
+    alpha = 1 - t, beta = t; other (alpha, beta) are refused rather than given a target that is not it.
+    """
+    if check_objective(objective) == "velocity" and abs(alpha + beta - 1) > PATH_TOL:
+        raise FldmError(f"the velocity objective needs the linear path x_t = (1 - t) x0 + t eps, i.e. "
+                        f"alpha + beta = 1; got alpha = {alpha:g}, beta = {beta:g}")
+    return OBJECTIVES[objective](alpha, beta)
+
+
+def noise_dimension_weight(times, objective: str = "eps") -> float:
+    """sum_k weight_k b_k^2 over times = ((alpha, beta, weight), ...): the loss's dependence on d.
+
+    The exact loss (eq. T, averaged over patches, summed over times) is
+        L = (a function of inner products among the rows of W and the patches) + noise_dimension_weight * d,
+    the second part being E||b eps||^2 = b^2 d. Evaluated on coordinates in an orthonormal r-dimensional
+    basis holding the patches and W's rows, `loss_and_grad_times` returns the first part plus this weight
+    times r, so the d-dimensional loss is that value plus noise_dimension_weight * (d - r).
+    """
+    return sum(weight * objective_target(objective, alpha, beta)[1] ** 2 for alpha, beta, weight in times)
 
 
 def output_scale(m: int, scale: float | None = None) -> float:
@@ -35,8 +84,10 @@ def _T(a: np.ndarray) -> np.ndarray:
     return np.swapaxes(a, -1, -2)
 
 
-def _exact_terms(W: np.ndarray, blocks, alpha: float, beta: float, c: float):
-    """Sum over the rows z of the blocks of (E||f - eps||^2 - d), eq. (E), and its gradient in W.
+def _exact_terms(W: np.ndarray, blocks, alpha: float, beta: float, c: float,
+                 x0_coef: float = 0.0, eps_coef: float = 1.0):
+    """Sum over the rows z of the blocks of (E||f - a z - b eps||^2 - b^2 d), eq. (T) with (a, b) =
+    (x0_coef, eps_coef), and its gradient in W.
 
     W is (..., m, d) and each block of patches (..., n_k, d); leading axes index independent problems
     (a stack of S runs), so one call evaluates all of them. The blocks are multiplied one by one
@@ -51,9 +102,12 @@ def _exact_terms(W: np.ndarray, blocks, alpha: float, beta: float, c: float):
     G2 = G * G
     Gg = (G @ g[..., None])[..., 0]
     PG, AG2 = P @ G, A @ G2
-    k1, k2, k3, k4 = 4 * c * alpha * beta, c * c * alpha**4, c * c * alpha**2 * beta**2, N * c * c * beta**4
+    a, b = x0_coef, eps_coef
+    # sum_r a_r G_rr enters through -2 b E<f, eps> (4 c alpha beta b) and -2 a E<f, z> (2 a c beta^2)
+    k1 = 4 * c * alpha * beta * b + 2 * a * c * beta**2
+    k2, k3, k4 = c * c * alpha**4, c * c * alpha**2 * beta**2, N * c * c * beta**4
 
-    total = (-k1 * (a_sum * g).sum(axis=-1)                    # -4 c alpha beta sum_r a_r G_rr
+    total = (-k1 * (a_sum * g).sum(axis=-1)                    # -(4 c alpha beta b + 2 a c beta^2) sum_r a_r G_rr
              + k2 * (PG * P).sum(axis=(-2, -1))                # c^2 alpha^4 sum_rs G_rs a_r^2 a_s^2
              + 2 * k3 * (p * Gg).sum(axis=-1)                  # c^2 alpha^2 beta^2 sum_rs G_rs (a_r^2 G_ss + a_s^2 G_rr)
              + 4 * k3 * (AG2 * A).sum(axis=(-2, -1))           # 4 c^2 alpha^2 beta^2 sum_rs a_r a_s G_rs^2
@@ -66,6 +120,12 @@ def _exact_terms(W: np.ndarray, blocks, alpha: float, beta: float, c: float):
          + k4 * (g[..., :, None] * g[..., None, :] + 6 * G2))
     diag = np.arange(m)
     S[..., diag, diag] += -k1 * a_sum + 2 * k3 * (G @ p[..., None])[..., 0] + 2 * k4 * Gg
+    if a != 0:
+        k5 = 2 * a * c * alpha**2
+        total = total - k5 * (P * A).sum(axis=(-2, -1))        # -2 a c alpha^2 sum_r a_r^3 (from -2 a E<f, z>)
+        for Z in blocks:
+            total = total + a * a * np.einsum("...kj,...kj->...", Z, Z)  # a^2 sum_k ||z_k||^2
+        dA -= 3 * k5 * P
     # A = Z W^T and G = W W^T  =>  dW = dA^T Z + (S + S^T) W
     grad = (S + _T(S)) @ W
     start = 0
@@ -76,18 +136,20 @@ def _exact_terms(W: np.ndarray, blocks, alpha: float, beta: float, c: float):
 
 
 def loss_and_grad(W: np.ndarray, x1: np.ndarray, x2: np.ndarray, *, alpha: float, beta: float,
-                  scale: float | None = None):
-    """(loss, grad): the exact expected DDPM loss (constant d included: the loss at W = 0 is d) and its
+                  scale: float | None = None, target: tuple[float, float] = (0.0, 1.0)):
+    """(loss, grad): the exact expected loss for the target a x0 + b eps, target = (a, b), eq. (T), and its
     gradient.
 
+    The constant b^2 d is included: for the default noise prediction (0, 1) the loss at W = 0 is d.
     Stacks work too: W of shape (S, m, d) with x1, x2 of shape (S, n, d) give S losses (an array) and
     gradients.
     """
     n, d = x1.shape[-2:]
     c = output_scale(W.shape[-2], scale)
-    total, grad = _exact_terms(W, (x1, x2), alpha, beta, c)
+    a, b = target
+    total, grad = _exact_terms(W, (x1, x2), alpha, beta, c, a, b)
     grad /= 2 * n
-    return d + total / (2 * n), grad
+    return b * b * d + total / (2 * n), grad   # + E||b eps||^2 = b^2 d per patch
 
 
 def sum_over_times(loss_and_grad_at, times):
@@ -103,9 +165,13 @@ def sum_over_times(loss_and_grad_at, times):
     return loss, grad
 
 
-def loss_and_grad_times(W: np.ndarray, x1: np.ndarray, x2: np.ndarray, times, *, scale: float | None = None):
-    """Weighted sum of the exact loss over diffusion times: times is a sequence of (alpha, beta, weight)."""
-    return sum_over_times(lambda alpha, beta: loss_and_grad(W, x1, x2, alpha=alpha, beta=beta, scale=scale), times)
+def loss_and_grad_times(W: np.ndarray, x1: np.ndarray, x2: np.ndarray, times, *,
+                        scale: float | None = None, objective: str = "eps"):
+    """Weighted sum of the exact loss over diffusion times: times is a sequence of (alpha, beta, weight),
+    and each time regresses the target of `objective` at its (alpha, beta) (see `objective_target`)."""
+    return sum_over_times(
+        lambda alpha, beta: loss_and_grad(W, x1, x2, alpha=alpha, beta=beta, scale=scale,
+                                          target=objective_target(objective, alpha, beta)), times)
 
 
 def loss_and_grad_sampled(W: np.ndarray, x1: np.ndarray, x2: np.ndarray, eps: np.ndarray, *,

@@ -7,6 +7,10 @@
    Expectations of products of e's follow from Isserlis' (Wick's) theorem: the sum over all pairings of
    the product of covariances. `expected_patch_loss(m)` does this for m symbolic neurons;
    `paper_patch_loss(m)` is eq. (E) of PAPER.md / sims.diffusion; tests show they are equal.
+   For a general target a z + b eps (sims.diffusion, eq. T), `expected_target_loss(m)` expands
+   ||f - a z - b eps||^2 and takes the expectation with zeta = <z, eps> as one more Gaussian variable,
+   jointly Gaussian with e: Cov(e_r, zeta) = a_r, Var(zeta) = ||z||^2 (the symbol `z2`);
+   `target_patch_loss(m)` is the closed form of eq. (T); tests show they are equal.
 2. Early growth: `leading_rate()` is the lowest-order term (in the initialisation scale) of
    d<w_r, z_k>/dtau for orthogonal patches.
 3. The m = 1 stationary point: `stationary_m1()` solves dT/da = 0, dT/dg = 0 (every patch alignment
@@ -21,6 +25,7 @@ import numpy as np
 import sympy as sp
 
 alpha, beta, c, d = sp.symbols("alpha beta c d", positive=True)
+x0_coef, eps_coef, z2 = sp.symbols("a b z2", real=True)   # the target a z + b eps, and ||z||^2
 
 
 def gram_symbols(m: int) -> sp.Matrix:
@@ -76,32 +81,75 @@ def expected_patch_loss(m: int):
     return gaussian_expectation(f_norm2 - 2 * f_dot_eps, e, G) + d
 
 
+@lru_cache(maxsize=None)
+def expected_target_loss(m: int):
+    """E_eps ||f(W, alpha z + beta eps) - a z - b eps||^2 in terms of a_r, G, ||z||^2 = z2, alpha, beta, c, d.
+
+    ||f - a z - b eps||^2 = ||f||^2 - 2 a <f, z> - 2 b <f, eps> + a^2 ||z||^2 + 2 a b <z, eps> + b^2 ||eps||^2
+    with <f, z> = c sum_r h_r^2 a_r, <f, eps> = c sum_r h_r^2 e_r, <z, eps> = zeta; E||eps||^2 = d.
+    """
+    al, G = align_symbols(m), gram_symbols(m)
+    e = [sp.Symbol(f"e{r + 1}", real=True) for r in range(m)]
+    zeta = sp.Symbol("zeta", real=True)
+    cov = sp.zeros(m + 1, m + 1)                                 # covariance of (e_1 .. e_m, zeta)
+    cov[:m, :m] = G
+    for r in range(m):
+        cov[r, m] = cov[m, r] = al[r]                            # E[<w_r, eps> <z, eps>] = <w_r, z>
+    cov[m, m] = z2
+    h = [alpha * al[r] + beta * e[r] for r in range(m)]
+    f_norm2 = c**2 * sum(h[r]**2 * h[s]**2 * G[r, s] for r in range(m) for s in range(m))
+    f_dot_z = c * sum(h[r]**2 * al[r] for r in range(m))
+    f_dot_eps = c * sum(h[r]**2 * e[r] for r in range(m))
+    a, b = x0_coef, eps_coef
+    expr = f_norm2 - 2 * a * f_dot_z - 2 * b * f_dot_eps + a**2 * z2 + 2 * a * b * zeta
+    return gaussian_expectation(expr, e + [zeta], cov) + b**2 * d
+
+
+def _mean_f_norm2(al: list, G: sp.Matrix):
+    """E||f||^2 = c^2 sum_{r,s} G_rs [alpha^4 a_r^2 a_s^2 + alpha^2 beta^2 (a_r^2 G_ss + a_s^2 G_rr
+    + 4 a_r a_s G_rs) + beta^4 (G_rr G_ss + 2 G_rs^2)], the c^2 part of eq. (E)."""
+    m = len(al)
+    return sum(c**2 * G[r, s] * (alpha**4 * al[r]**2 * al[s]**2
+                                 + alpha**2 * beta**2 * (al[r]**2 * G[s, s] + al[s]**2 * G[r, r] + 4 * al[r] * al[s] * G[r, s])
+                                 + beta**4 * (G[r, r] * G[s, s] + 2 * G[r, s]**2))
+               for r in range(m) for s in range(m))
+
+
 def paper_patch_loss(m: int):
     """Eq. (E): d - 4 c alpha beta sum_r a_r G_rr + c^2 sum_{r,s} G_rs [alpha^4 a_r^2 a_s^2
     + alpha^2 beta^2 (a_r^2 G_ss + a_s^2 G_rr + 4 a_r a_s G_rs) + beta^4 (G_rr G_ss + 2 G_rs^2)]."""
-    a, G = align_symbols(m), gram_symbols(m)
-    total = d - 4 * c * alpha * beta * sum(a[r] * G[r, r] for r in range(m))
-    for r in range(m):
-        for s in range(m):
-            total += c**2 * G[r, s] * (alpha**4 * a[r]**2 * a[s]**2
-                                       + alpha**2 * beta**2 * (a[r]**2 * G[s, s] + a[s]**2 * G[r, r] + 4 * a[r] * a[s] * G[r, s])
-                                       + beta**4 * (G[r, r] * G[s, s] + 2 * G[r, s]**2))
-    return sp.expand(total)
+    al, G = align_symbols(m), gram_symbols(m)
+    return sp.expand(d - 4 * c * alpha * beta * sum(al[r] * G[r, r] for r in range(m)) + _mean_f_norm2(al, G))
 
 
-def loss_in_weights(m: int, Z: np.ndarray):
+def target_patch_loss(m: int):
+    """Eq. (T): E||f||^2 - 2 b E<f, eps> + b^2 d - 2 a E<f, z> + a^2 ||z||^2 with
+    E<f, eps> = 2 c alpha beta sum_r a_r G_rr and E<f, z> = c sum_r (alpha^2 a_r^2 + beta^2 G_rr) a_r."""
+    al, G = align_symbols(m), gram_symbols(m)
+    f_dot_eps = 2 * c * alpha * beta * sum(al[r] * G[r, r] for r in range(m))
+    f_dot_z = c * sum((alpha**2 * al[r]**2 + beta**2 * G[r, r]) * al[r] for r in range(m))
+    a, b = x0_coef, eps_coef
+    return sp.expand(_mean_f_norm2(al, G) - 2 * b * f_dot_eps + b**2 * d - 2 * a * f_dot_z + a**2 * z2)
+
+
+def loss_in_weights(m: int, Z: np.ndarray, target=None):
     """The exact diffusion loss 1/(2n) sum over the rows z of Z of E||f - eps||^2 as a sympy expression in
-    weight symbols w_{r,i} (Z: (2n, d) numbers), and the list of those symbols in row-major order."""
+    weight symbols w_{r,i} (Z: (2n, d) numbers), and the list of those symbols in row-major order.
+    With target = (a, b) (numbers or expressions in alpha, beta) the loss regresses a z + b eps instead."""
     dim = Z.shape[1]
     w = sp.Matrix(m, dim, lambda r, i: sp.Symbol(f"w{r + 1}_{i + 1}", real=True))
     G = w * w.T
-    T = expected_patch_loss(m)
-    Gs, a = gram_symbols(m), align_symbols(m)
+    if target is None:
+        T = expected_patch_loss(m)
+    else:
+        T = expected_target_loss(m).subs({x0_coef: target[0], eps_coef: target[1]}, simultaneous=True)
+    Gs, al = gram_symbols(m), align_symbols(m)
     loss = 0
     for z in Z:
         zz = sp.Matrix([sp.nsimplify(v) for v in z])
-        subs = {a[r]: (w[r, :] * zz)[0] for r in range(m)}
+        subs = {al[r]: (w[r, :] * zz)[0] for r in range(m)}
         subs.update({Gs[r, s]: G[r, s] for r in range(m) for s in range(r, m)})
+        subs[z2] = (zz.T * zz)[0]
         loss += T.subs(subs)
     return sp.expand(loss.subs(d, dim) / Z.shape[0]), list(w)
 
