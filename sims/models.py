@@ -17,6 +17,11 @@ never compare model names:
     moves_outside_data(cfg)         whether the filters' part orthogonal to the data changes (diffusion:
                                     it is rescaled; classification: it never moves)
     stack_key(cfg)                  the settings runs must share to be stacked into one computation
+    expected(cfg)                   the config of the expected objective: cfg itself when the objective is the
+                                    same function at every step, else (noise drawn afresh each step) the
+                                    config of its expectation
+    hessian_product(cfg, x1, x2, d) (W, V) -> the Hessian of `objective` at W applied to V (one direction
+                                    or a stack), where the model has it in closed form; else None
     summary(signal, noise, y)       the headline alignments (Summary) at one logged step
     metrics(cfg, W, data, rng)      extra numbers of a finished run (the classifier's errors)
 
@@ -69,6 +74,9 @@ class Diffusion:
     def stack_key(self, cfg) -> tuple:
         return (cfg.noise, cfg.diffusion_times, cfg.scale)
 
+    def expected(self, cfg):
+        return cfg.replace(noise="exact") if cfg.noise == "resampled" else cfg
+
     def objective(self, cfg, x1, x2, y, d: int, rng: np.random.Generator, eps: np.ndarray | None = None):
         times = cfg.diffusion_times
         if cfg.noise == "exact":
@@ -91,6 +99,11 @@ class Diffusion:
             raise FldmError("resampled diffusion noise needs the full d-dimensional coordinates")
         shape = x1.shape[:-2] + (cfg.noise_samples, 2 * x1.shape[-2], d)
         return lambda W: sampled(W, rng.standard_normal(shape))
+
+    def hessian_product(self, cfg, x1, x2, d: int):
+        if cfg.noise != "exact":
+            return None
+        return lambda W, V: diffusion.hessian_vector_product(W, V, x1, x2, cfg.diffusion_times, scale=cfg.scale)
 
     def summary(self, signal: np.ndarray, noise: np.ndarray, y: np.ndarray) -> Summary:
         """signal = mean_j max_r <w_r, mu_j>, noise = mean_i max_r <w_r, xi_i> (the output is odd in W, so
@@ -124,8 +137,14 @@ class Classification:
     def stack_key(self, cfg) -> tuple:
         return ()
 
+    def expected(self, cfg):
+        return cfg
+
     def objective(self, cfg, x1, x2, y, d: int, rng: np.random.Generator, eps: None = None):
         return lambda W: classification.loss_and_grad(W, x1, x2, y)
+
+    def hessian_product(self, cfg, x1, x2, d: int) -> None:
+        return None
 
     def summary(self, signal: np.ndarray, noise: np.ndarray, y: np.ndarray) -> Summary:
         """signal = mean_j max_r |<w_{j,r}, mu_j>|, noise = mean_i max_r |<w_{y_i,r}, xi_i>| (the output is
