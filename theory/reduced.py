@@ -33,6 +33,8 @@ from sims import FldmError, models, span
 from sims.config import TrainConfig
 from sims.data import Dataset
 
+FD_STEP = 1e-6  # central-difference step of `hessian_product` for models without a closed-form Hessian
+
 
 @dataclass(frozen=True)
 class Reduced:
@@ -87,6 +89,29 @@ def loss_and_grad(red: Reduced, Wr: np.ndarray):
     """The training loss of the full model (its d-dependent constant included) and its gradient in reduced
     coordinates: the model's own objective (sims.models), applied to the reduced patches."""
     return red.model.objective(red.cfg, red.x1, red.x2, red.y, red.d, None)(Wr)
+
+
+def hessian_product(red: Reduced):
+    """(Wr, V) -> the Hessian of the reduced loss at Wr applied to V (one direction or a stack (S, *Wr.shape)):
+    the model's closed form where it has one, else central differences of the exact gradient
+    (step FD_STEP relative to the state)."""
+    exact = red.model.hessian_product(red.cfg, red.x1, red.x2, red.d)
+    if exact is not None:
+        return exact
+
+    def differences(Wr, V):
+        V = np.asarray(V, dtype=float)
+        h = FD_STEP * max(1.0, np.abs(Wr).max())
+        one = lambda v: (loss_and_grad(red, Wr + h * v)[1] - loss_and_grad(red, Wr - h * v)[1]) / (2 * h)
+        return one(V) if V.shape == Wr.shape else np.stack([one(v) for v in V])
+    return differences
+
+
+def hessian(red: Reduced, Wr: np.ndarray) -> np.ndarray:
+    """The Hessian (p x p, p = Wr.size) of the reduced loss at Wr, symmetrised."""
+    p = Wr.size
+    H = hessian_product(red)(Wr, np.eye(p).reshape((p,) + Wr.shape)).reshape(p, p)
+    return (H + H.T) / 2
 
 
 def gd_map(red: Reduced, Wr: np.ndarray, eta: float, steps: int = 1) -> np.ndarray:
