@@ -103,11 +103,20 @@ class Diffusion:
     def hessian_product(self, cfg, x1, x2, d: int):
         if cfg.noise != "exact":
             return None
-        return lambda W, V: diffusion.hessian_vector_product(W, V, x1, x2, cfg.diffusion_times, scale=cfg.scale)
+        objective = getattr(cfg, "objective", "eps")   # TrainConfig has no objective field yet: eps
+        return lambda W, V: diffusion.hessian_vector_product(W, V, x1, x2, cfg.diffusion_times, scale=cfg.scale,
+                                                             objective=objective)
 
     def summary(self, signal: np.ndarray, noise: np.ndarray, y: np.ndarray) -> Summary:
-        """signal = mean_j max_r <w_r, mu_j>, noise = mean_i max_r <w_r, xi_i> (the output is odd in W, so
-        the sign of an alignment matters)."""
+        """signal = mean_j max_r <w_r, mu_j>, noise = mean_i max_r <w_r, xi_i>, with signed alignments.
+
+        Signed, because the output is odd in W and learning pushes alignments up: the -4 c alpha beta
+        sum_r a_r G_rr term of eq. (E) rewards <w_r, z> > 0, so the largest positive alignment is the
+        feature learned. It is the paper's max_r <w_r, mu>, and what the early rates (D1) follow; with
+        |.| a neuron that starts at a negative alignment would count while learning shrinks it. At an
+        asymmetric stationary point a split-off neuron can hold a large negative alignment (m = 16,
+        n SNR^2 = 67.5: noise -9.4), which this summary does not count: theory.stationary reports the
+        |.| summary beside it (`summary_abs`; there the ratio is 0.94 against 2.43 signed)."""
         return _summary(np.mean(signal.max(axis=0)), np.mean(noise.max(axis=0)))
 
     def metrics(self, cfg, W: np.ndarray, data, rng: np.random.Generator) -> dict:

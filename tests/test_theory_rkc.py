@@ -63,9 +63,9 @@ def test_long_flow_follows_the_lsoda_flow():
     cfg = TrainConfig(n=6, d=200, m=3, nsnr2=2.0)
     run = prepare(cfg)
     red, Wr0 = reduced.reduce(cfg, run.data, run.W0)
-    taus = run.eta * np.array([0.0, 10.0, 300.0, 3000.0, 20000.0])
+    taus = run.eta * np.array([0.0, 10.0, 300.0, 3000.0, 10000.0])
     _, lsoda, _ = flow(red, Wr0, taus, rtol=1e-10, atol=1e-13)
-    t, states, status, top = long_flow(red, Wr0, taus, gtol=0.0, eta=run.eta, rtol=1e-9, atol=1e-12)
+    t, states, status, top = long_flow(red, Wr0, taus, gtol=0.0, eta=run.eta, rtol=1e-8, atol=1e-11)
     assert status == "ok" and np.array_equal(t, taus)
     np.testing.assert_allclose(states, lsoda, rtol=0, atol=1e-6 * np.abs(lsoda).max())
     H = reduced.hessian(red, states[-1])                     # the top curvature it tracks
@@ -78,14 +78,14 @@ def test_long_flow_stops_where_descent_with_eta_becomes_unstable_and_descent_doe
     cfg = TrainConfig(n=6, d=200, m=2, nsnr2=2.0)
     run = prepare(cfg)
     red, Wr0 = reduced.reduce(cfg, run.data, run.W0)
-    t, states, status, _ = long_flow(red, Wr0, [0.0, 1e5 * run.eta], gtol=1e-10, eta=run.eta)
+    t, states, status, _ = long_flow(red, Wr0, [0.0, 1e5 * run.eta], gtol=1e-8, eta=run.eta, rtol=1e-7, atol=1e-10)
     assert status == "stationary"
     top = np.linalg.eigvalsh(reduced.hessian(red, states[-1]))[-1]
     eta = 3.0 / top
-    _, _, status, _ = long_flow(red, Wr0, [0.0, 1e5 * eta], gtol=1e-10, eta=eta)
+    _, _, status, _ = long_flow(red, Wr0, [0.0, 1e5 * eta], gtol=1e-8, eta=eta, rtol=1e-7, atol=1e-10)
     assert status.startswith("unstable")
     try:
-        gd = train(cfg.replace(eta=eta, steps=20000, log_every=20000))
+        gd = train(cfg.replace(eta=eta, steps=4000, log_every=4000))
         assert gd.summary()["descent_note"] != "" and not gd.converged
     except Exception as exc:                                 # or it diverges outright
         assert "diverged" in str(exc)

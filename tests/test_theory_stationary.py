@@ -78,3 +78,57 @@ def state_of(red, stat):
     A = np.linalg.lstsq(Z, np.concatenate([stat.signal[0], stat.noise[0]]), rcond=None)[0]
     _, g_star = derive.stationary_m1_closed_form(0.8, 0.6, 1.0)
     return np.concatenate([A, [np.sqrt(g_star - A @ A)]])[None]
+
+
+def test_groups_are_the_neurons_sharing_their_data_span_part(rng):
+    a, b = rng.standard_normal(5), rng.standard_normal(5)
+    assert stationary.groups(np.array([a, b, a + 1e-9, a, b])) == [3, 2]
+    assert stationary.groups(np.array([a, a + 1e-3])) == [1, 1]
+    assert stationary.groups(np.array([a])) == [1]
+
+
+@pytest.mark.slow
+def test_an_asymmetric_branch_is_classified_and_the_scalar_equation_says_why_it_does_not_apply():
+    """Orthogonal data at n SNR^2 = 0.003 (m = 3): one neuron splits off from the other two (its alignments
+    differ, as the rows of signal and noise show), the surviving rank is 1, and the scalar equation,
+    which needs every neuron to share its data-span part, is not applied."""
+    stat = predict.predict(TrainConfig(n=8, d=300, m=3, nsnr2=0.003, data_noise="orthogonal")).stationary
+    align = np.hstack([stat.signal, stat.noise])
+    odd = np.abs(align - np.median(align, axis=0)).max(axis=1) > 1e-3
+    assert odd.sum() == 1 and stat.branch == "asymmetric" and stat.groups == [2, 1]
+    assert stat.surviving_rank == 1 and stat.stable
+    assert not stat.scalar_equation.applies and "asymmetric" in stat.scalar_equation.reason
+
+
+def test_the_scalar_equation_needs_orthogonal_patches():
+    stat = predict.predict(TrainConfig(n=6, d=200, m=2, data_noise="projected")).stationary
+    assert stat.branch == "symmetric"
+    assert not stat.scalar_equation.applies and "not orthogonal" in stat.scalar_equation.reason
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("m, nsnr2, groups", [(4, 0.0075, [3, 1]), (32, 0.075, [31, 1])])
+def test_the_issues_asymmetric_examples_agree_with_descent(m, nsnr2, groups):
+    """The issue's defaults (n = 20, d = 2000, seed 0): predict finds one neuron split off, a minimum
+    (Morse index 0), and long gradient descent converges to the same alignments."""
+    cfg = TrainConfig(m=m, nsnr2=nsnr2)
+    stat = predict.predict(cfg).stationary
+    assert stat.found and stat.branch == "asymmetric" and stat.groups == groups and stat.morse_index == 0
+    steps = int(3 * stat.steps)
+    gd = train(cfg.replace(steps=steps, log_every=steps, tol=1e-9))
+    assert gd.converged and gd.summary()["descent_note"] == ""
+    np.testing.assert_allclose(gd.signal[-1], stat.signal, atol=1e-6)
+    np.testing.assert_allclose(gd.noise[-1], stat.noise, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_where_the_flow_reaches_no_stationary_point_descent_oscillates_where_predicted():
+    """m = 32, n SNR^2 = 67.5: the flow's curvature passes 2 / eta at step ~1.5e5 before any stationary
+    point; descent with that eta starts oscillating there (its checks report it)."""
+    cfg = TrainConfig(m=32, nsnr2=67.5)
+    stat = predict.predict(cfg).stationary
+    assert not stat.found and "leaves the flow" in stat.reason
+    steps = int(1.3 * stat.steps)
+    s = train(cfg.replace(steps=steps, log_every=steps)).summary()
+    assert s["gradient_reversals"] > 0
+    assert 0.8 * stat.steps < min(k for k in (s["first_loss_rise"], s["first_gradient_reversal"]) if k >= 0) < 1.2 * stat.steps

@@ -24,6 +24,7 @@ from theory.reduced import Reduced
 
 RTOL, ATOL = 1e-9, 1e-12
 POWER_ITERATIONS, POWER_TOL = 50, 1e-3   # the top curvature's power iteration (`TopCurvature`)
+RHO_EVERY = 5                            # long_flow re-estimates the top curvature every this many steps
 BIG = 1e8  # |weights| beyond this count as a blow-up
 
 
@@ -141,8 +142,10 @@ def long_flow(red: Reduced, Wr0: np.ndarray, taus, *, gtol: float, eta: float, r
         last.update(loss=loss)
         return -grad.ravel()
 
-    def rho(y):
-        last["top"] = top(y)
+    def rho(y):  # refreshed every RHO_EVERY steps: the curvature changes slowly along the flow
+        last["calls"] = last.get("calls", -1) + 1
+        if last["calls"] % RHO_EVERY == 0:
+            last["top"] = top(y)
         return abs(last["top"])
 
     def stop(tau, y, Fy):
@@ -175,6 +178,7 @@ def run_ode(cfg: TrainConfig, data: Dataset | None = None, W0: np.ndarray | None
     Raises sims.DivergenceError if the flow blows up. extra: eta, tau_end, ode_status, reduced_dim, and
     the model's metrics computed in the reduced space (`REDUCED_METRICS`).
     """
+    reduced.check(cfg)
     rngs, data, W0, eta, *_ = prepare(cfg, data, W0)  # exactly as train builds its run
     red, Wr0 = reduced.reduce(cfg, data, W0)
 

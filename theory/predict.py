@@ -56,6 +56,8 @@ from theory.stationary import Stationary, analyse
 
 LINEAR_TOL = 0.1        # a 10 % departure from the initial-rate line ends the near-linear phase
 GTOL = 1e-10            # ||grad L|| at which the ODE counts as stationary
+ENDGAME_GTOL = 1e-6     # ||grad L|| below which a state without unstable directions is refined by Newton
+RTOL, ATOL = 1e-7, 1e-10  # the long-time flow's tolerances: global error ~1e-5, far below descent's O(eta)
 HORIZON_STEPS = 1e7     # longest ODE time, in steps of the run's eta
 
 
@@ -110,6 +112,7 @@ class ClassificationPrediction:
 
 def predict(cfg: TrainConfig, data: Dataset | None = None) -> DiffusionPrediction | ClassificationPrediction:
     """All predictions for the setting of cfg, from the run sims.train.prepare builds."""
+    reduced.check(cfg)
     run = prepare(cfg, data)
     return PREDICTORS[cfg.model](cfg, run.data, run.W0, run.eta)
 
@@ -170,20 +173,46 @@ def linear_phase(taus, values, rate, value0) -> float:
     return float(taus[np.argmax(off)]) if off.any() else float("nan")
 
 
-def long_time_state(cfg, data, red, t, states, status, eta) -> Stationary:
-    """What the flow's long-time state is: a stationary point (theory.stationary) or why there is none."""
-    tau = float(t[-1])
+def stopped(red, Wr, status: str, tau: float, eta: float) -> Stationary | None:
+    """The record of a flow that stopped before any stationary point (None if it did not)."""
     if status.startswith("blow-up"):
         return Stationary(found=False, reason=f"the alignment ODE stopped: {status}", tau=tau, steps=tau / eta)
     if status.startswith("unstable"):
-        signal, noise = reduced.alignments(red, states[-1])
+        signal, noise = reduced.alignments(red, Wr)
+        biggest = max(np.abs(signal).max(), np.abs(noise).max())
         return Stationary(found=False, tau=tau, steps=tau / eta, reason=(
             f"gradient descent with eta = {eta:.4g} leaves the flow at step ~{tau / eta:.3g}: the largest "
-            f"curvature of the loss reaches 2/eta there (max |alignment| {max(np.abs(signal).max(), np.abs(noise).max()):.3g}), "
-            "before any stationary point; a smaller --eta follows the flow further"))
-    reached = status == "stationary"
-    stat = analyse(cfg, data, red, states[-1], patch_weights(data), eta=eta, tau=tau, reached_gtol=reached)
-    if not reached and stat.residual > GTOL:
+            f"curvature of the loss reaches 2/eta there (max |alignment| {biggest:.3g}), before any "
+            "stationary point; a smaller --eta follows the flow further"))
+    return None
+
+
+def long_time_state(cfg, data, red, Wr, status: str, tau: float, eta: float) -> Stationary:
+    """What the flow's long-time state is: a stationary point (theory.stationary) or why there is none.
+
+    The flow is followed to ||grad L|| < ENDGAME_GTOL. If the state there has no unstable direction
+    (Morse index 0) it lies ~ ||grad L|| / lambda_min from the minimum, deep in its quadratic basin, and
+    Newton steps (theory.stationary.refine) reach the point the flow converges to; the flow's remaining
+    time to ||grad L|| = GTOL, log(||grad L|| / GTOL) / lambda_min (its slowest decay rate), is added to
+    `tau` and `steps`. Otherwise (a plateau near a saddle) the flow is followed on to ||grad L|| < GTOL.
+    """
+    if (record := stopped(red, Wr, status, tau, eta)) is not None:
+        return record
+    weights = patch_weights(data)
+    if status == "stationary":
+        stat = analyse(cfg, data, red, Wr, weights, eta=eta, tau=tau, reached_gtol=True)
+        slowest = -stat.max_eigenvalue
+        if stat.morse_index == 0 and stat.residual <= GTOL and slowest > 0:
+            grad = np.linalg.norm(reduced.loss_and_grad(red, Wr)[1])
+            tau += max(math.log(grad / GTOL), 0.0) / slowest
+            return replace(stat, tau=tau, steps=tau / eta)
+        t, states, status, _ = long_flow(red, Wr, [0.0, max(HORIZON_STEPS * eta - tau, 0.0)], gtol=GTOL,
+                                         eta=eta, rtol=RTOL, atol=ATOL)
+        Wr, tau = states[-1], tau + float(t[-1])
+        if (record := stopped(red, Wr, status, tau, eta)) is not None:
+            return record
+    stat = analyse(cfg, data, red, Wr, weights, eta=eta, tau=tau, reached_gtol=status == "stationary")
+    if status != "stationary" and stat.residual > GTOL:
         stat = replace(stat, found=False, reason=f"no stationary point by step {HORIZON_STEPS:.3g} "
                                                  f"(||grad L|| = {stat.residual:.3g} there)")
     return stat
@@ -199,7 +228,7 @@ def predict_diffusion(cfg, data, W0, eta) -> DiffusionPrediction:
     # one flow on a log grid: the near-linear phase, then the long-time state
     horizon = HORIZON_STEPS * eta
     taus = np.concatenate([[0.0], np.geomspace(1e-3 * eta, horizon, 1200)])
-    t, states, status, _ = long_flow(red, Wr0, taus, gtol=GTOL, eta=eta, rtol=1e-8, atol=1e-11)
+    t, states, status, _ = long_flow(red, Wr0, taus, gtol=ENDGAME_GTOL, eta=eta, rtol=RTOL, atol=ATOL)
     pairs = np.array([summary_pair(red, Wr, y) for Wr in states])
     lin = Pair(linear_phase(t, pairs[:, 0], rates.signal, s0), linear_phase(t, pairs[:, 1], rates.noise, n0))
     return DiffusionPrediction(
@@ -207,7 +236,7 @@ def predict_diffusion(cfg, data, W0, eta) -> DiffusionPrediction:
         initial_rate_ratio=rates.signal / rates.noise, leading_rates=leading_rates(cfg, data, W0),
         rate_ratio_formula=float(np.mean(w_signal) / np.mean(w_noise)), linear_phase_tau=lin,
         linear_phase_steps=Pair(lin.signal / eta, lin.noise / eta), ode_status=status, ode_tau_end=float(t[-1]),
-        stationary=long_time_state(cfg, data, red, t, states, status, eta))
+        stationary=long_time_state(cfg, data, red, states[-1], status, float(t[-1]), eta))
 
 
 # ------------------------------------------------------------------------------------ classification

@@ -59,15 +59,20 @@ class Reduced:
         return models.get(self.cfg.model)
 
 
+def check(cfg: TrainConfig) -> None:
+    """Refuse a setting the reduced dynamics does not describe (before any work is done for it)."""
+    if cfg.noise == "fixed":
+        raise FldmError("the alignment ODE follows the exact expected diffusion loss; "
+                        "use --noise exact (or resampled, whose mean flow it is)")
+
+
 def reduce(cfg: TrainConfig, data: Dataset, W0: np.ndarray) -> tuple[Reduced, np.ndarray]:
     """The reduced setting and the reduced initial state Wr0 for data and initial weights W0.
 
     Cost O(d k^2) once (the basis); everything after it is independent of d. The flow is that of the
     exact expected loss (for --noise resampled, the mean flow).
     """
-    if cfg.noise == "fixed":
-        raise FldmError("the alignment ODE follows the exact expected diffusion loss; "
-                        "use --noise exact (or resampled, whose mean flow it is)")
+    check(cfg)
     cfg = cfg.replace(noise="exact")
     model = models.get(cfg.model)
     moves = model.moves_outside_data(cfg)
