@@ -5,7 +5,8 @@ Stability. The flow's Jacobian is -H, H the Hessian of the reduced loss (theory.
 closed form). The loss is constant along the gauge directions Rc -> Rc Omega (theory.reduced), so H
 vanishes on them at a stationary point; they are removed. The **Morse index** is the number of the
 remaining eigenvalues of H below -MORSE_TOL * max|eig H|: the number of directions along which the
-flow leaves the point (a saddle has index >= 1). `stable` is true iff the index is 0. Eigenvalues within
+flow leaves the point (a saddle has index >= 1). `stable` is true iff the index is 0. The spectrum is
+that of the refined point (Newton steps from the flow's end point, `refine`). Eigenvalues within
 +-MORSE_TOL * max|eig H| count as flat (`flat_directions`): the Hessian is exact to rounding (~1e-13
 relative) and the point is within ||grad L|| / |eig| of the true stationary point (||grad L|| <= 1e-10 for
 a found point), so a smaller eigenvalue cannot be told from zero; if there are flat directions, the
@@ -104,12 +105,11 @@ class Stationary:
         return io.plain(self)
 
 
-def spectrum(red, Wr) -> np.ndarray:
-    """Eigenvalues of the Hessian at Wr on the complement of the gauge directions, ascending."""
-    H = reduced.hessian(red, Wr)
-    gauge = reduced.gauge_directions(red, Wr)
-    P = complement(gauge, Wr.size)
-    return np.linalg.eigvalsh(P.T @ H @ P)
+def projected_hessian(red, Wr) -> tuple[np.ndarray, np.ndarray]:
+    """(P, P^T H P): an orthonormal basis P of the complement of the gauge directions at Wr, and the
+    Hessian of the reduced loss there."""
+    P = complement(reduced.gauge_directions(red, Wr), Wr.size)
+    return P, P.T @ reduced.hessian(red, Wr) @ P
 
 
 def complement(gauge: np.ndarray, p: int) -> np.ndarray:
@@ -172,11 +172,11 @@ def analyse(cfg, data: Dataset, red, Wr_end: np.ndarray, weights, *, eta: float,
             reached_gtol: bool) -> Stationary:
     """Refine the flow's end point to grad L = 0 and describe it (module docstring). weights = the patch
     weights (n_j ||mu_j||^2, ||xi_i||^2) of theory.predict.patch_weights."""
-    H = reduced.hessian(red, Wr_end)
-    P = complement(reduced.gauge_directions(red, Wr_end), Wr_end.size)
-    Hp = P.T @ H @ P
-    eig = np.linalg.eigvalsh(Hp)                      # ascending
+    P, Hp = projected_hessian(red, Wr_end)
     Wr = refine(red, Wr_end, P, Hp)
+    if Wr is not Wr_end:
+        P, Hp = projected_hessian(red, Wr)
+    eig = np.linalg.eigvalsh(Hp)                      # ascending
     residual = float(np.linalg.norm(reduced.loss_and_grad(red, Wr)[1]))
     index, flat = morse_index(eig)
     signal, noise = reduced.alignments(red, Wr)
