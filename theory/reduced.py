@@ -151,16 +151,15 @@ def gauge_directions(red: Reduced, Wr: np.ndarray) -> np.ndarray:
     if red.V is None:
         return np.zeros((0, Wr.size))
     k = red.k
-    j = Wr.shape[1] - k
-    dirs = []
-    for a in range(j):
-        for b in range(a + 1, j):
-            omega = np.zeros((j, j))
-            omega[a, b], omega[b, a] = 1.0, -1.0
-            D = np.zeros_like(Wr)
-            D[:, k:] = Wr[:, k:] @ omega
-            dirs.append(D.ravel())
-    if not dirs:
+    Rc = Wr[:, k:]
+    a, b = np.triu_indices(Rc.shape[1], 1)
+    if not a.size:
         return np.zeros((0, Wr.size))
-    U, s, Vt = np.linalg.svd(np.array(dirs), full_matrices=False)
-    return Vt[s > 1e-9 * max(s.max(), 1e-300)]
+    D = np.zeros((a.size,) + Wr.shape)
+    pairs = np.arange(a.size)
+    D[pairs, :, k + b] = Rc[:, a].T                 # Omega_ab = 1, Omega_ba = -1: column b gains column a
+    D[pairs, :, k + a] = -Rc[:, b].T                 # and column a loses column b
+    D = D.reshape(a.size, -1)
+    s2, U = np.linalg.eigh(D @ D.T)                  # orthonormalise through the small Gram matrix
+    keep = s2 > 1e-18 * max(s2.max(), 1e-300)
+    return (U[:, keep] / np.sqrt(s2[keep])).T @ D

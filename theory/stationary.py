@@ -67,7 +67,7 @@ class ScalarEquation:
 @dataclass(frozen=True)
 class Stationary:
     """The flow's long-time state and what it is. `found` is false when the flow reached no stationary
-    point (`reason` says why); then only tau, steps and reason are meaningful.
+    point (`reason` says why); then only tau, steps and reason are set (the rest is None or nan).
 
     Alignments: signal (m, 2), noise (m, n). `summary` is the headline (signed) summary of
     sims.models (its ratio is `ratio`), `summary_abs` the same with |alignments|: they differ only when a
@@ -86,16 +86,16 @@ class Stationary:
     summary_abs: Summary | None = None
     residual: float = float("nan")
     refined: bool = False
-    morse_index: int = -1
-    flat_directions: int = -1
+    morse_index: int | None = None
+    flat_directions: int | None = None
     stable: bool = False
     max_eigenvalue: float = float("nan")
     min_eigenvalue: float = float("nan")
     eigenvalues: np.ndarray | None = None
     descent_stable: bool = False
-    branch: str = ""
+    branch: str | None = None
     groups: list = field(default_factory=list)
-    surviving_rank: int = -1
+    surviving_rank: int | None = None
     orthogonal_gram_eigenvalues: np.ndarray | None = None
     dL_dG: np.ndarray | None = None
     dL_dG_on_surviving: float = float("nan")
@@ -105,19 +105,13 @@ class Stationary:
         return io.plain(self)
 
 
-def projected_hessian(red, Wr) -> tuple[np.ndarray, np.ndarray]:
-    """(P, P^T H P): an orthonormal basis P of the complement of the gauge directions at Wr, and the
-    Hessian of the reduced loss there."""
-    P = complement(reduced.gauge_directions(red, Wr), Wr.size)
-    return P, P.T @ reduced.hessian(red, Wr) @ P
-
-
-def complement(gauge: np.ndarray, p: int) -> np.ndarray:
-    """An orthonormal basis (p, p - g) of the complement of the g orthonormal rows of `gauge`."""
-    if not gauge.shape[0]:
-        return np.eye(p)
-    Q, _ = np.linalg.qr(gauge.T, mode="complete")
-    return Q[:, gauge.shape[0]:]
+def gauge_shifted_hessian(red, Wr) -> tuple[np.ndarray, int]:
+    """(H + s G^T G, g): the Hessian at Wr with its g gauge directions (orthonormal rows G) moved to the
+    eigenvalue s = 1 + 2 ||H||_F, above the whole spectrum. At a stationary point H G^T = 0, so the other
+    eigenvalues are those of H on the gauge complement; the shifted matrix is invertible there."""
+    H = reduced.hessian(red, Wr)
+    G = reduced.gauge_directions(red, Wr)
+    return H + (1.0 + 2.0 * np.linalg.norm(H)) * (G.T @ G), G.shape[0]
 
 
 def morse_index(hessian_eigenvalues: np.ndarray) -> tuple[int, int]:
@@ -137,17 +131,17 @@ def groups(A: np.ndarray) -> list[int]:
     return sorted(np.bincount(label)[np.unique(label)].tolist(), reverse=True)
 
 
-def refine(red, Wr: np.ndarray, P: np.ndarray, Hp: np.ndarray) -> np.ndarray:
-    """Chord-Newton steps Wr <- Wr - P Hp^-1 P^T grad L (Hp the Hessian on the gauge complement P at the
-    flow's end point), kept while they lower ||grad L||. The end point itself if Hp is singular."""
+def refine(red, Wr: np.ndarray, Hs: np.ndarray) -> np.ndarray:
+    """Chord-Newton steps Wr <- Wr - Hs^-1 grad L (Hs the gauge-shifted Hessian at the flow's end point;
+    grad L has no gauge part), kept while they lower ||grad L||. The end point itself if Hs is singular."""
     grad = lambda W: reduced.loss_and_grad(red, W)[1].ravel()
     try:
-        lu = linalg.lu_factor(Hp, check_finite=True)
+        lu = linalg.lu_factor(Hs, check_finite=True)
     except (linalg.LinAlgError, ValueError):
         return Wr
     best, res = Wr, np.linalg.norm(grad(Wr))
     for _ in range(NEWTON_STEPS):
-        trial = best - (P @ linalg.lu_solve(lu, P.T @ grad(best))).reshape(Wr.shape)
+        trial = best - linalg.lu_solve(lu, grad(best)).reshape(Wr.shape)
         r = np.linalg.norm(grad(trial))
         if not np.isfinite(r) or r >= res:
             break
@@ -172,11 +166,11 @@ def analyse(cfg, data: Dataset, red, Wr_end: np.ndarray, weights, *, eta: float,
             reached_gtol: bool) -> Stationary:
     """Refine the flow's end point to grad L = 0 and describe it (module docstring). weights = the patch
     weights (n_j ||mu_j||^2, ||xi_i||^2) of theory.predict.patch_weights."""
-    P, Hp = projected_hessian(red, Wr_end)
-    Wr = refine(red, Wr_end, P, Hp)
+    Hs, g = gauge_shifted_hessian(red, Wr_end)
+    Wr = refine(red, Wr_end, Hs)
     if Wr is not Wr_end:
-        P, Hp = projected_hessian(red, Wr)
-    eig = np.linalg.eigvalsh(Hp)                      # ascending
+        Hs, g = gauge_shifted_hessian(red, Wr)
+    eig = np.linalg.eigvalsh(Hs)[:Hs.shape[0] - g]     # ascending, without the shifted gauge directions
     residual = float(np.linalg.norm(reduced.loss_and_grad(red, Wr)[1]))
     index, flat = morse_index(eig)
     signal, noise = reduced.alignments(red, Wr)
