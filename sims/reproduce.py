@@ -27,7 +27,7 @@ import numpy as np
 
 from sims import FldmError, __version__, io
 from sims.config import TrainConfig
-from sims.sweep import Cache, cell_seed, run_cells
+from sims.studies.sweep import Cache, cell_seed, run_cells
 
 GROWTH_FRACTION = 0.25
 LEARNED_GAIN = 2.0       # a feature counts as learned once its alignment has grown this many times

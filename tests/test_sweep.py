@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from sims.config import TrainConfig
-from sims.sweep import Cache, cell_key, cell_seed, run_cells
+from sims.studies.sweep import Cache, cell_key, cell_seed, run_cells
 
 
 def cells(count=4, steps=40):
@@ -66,7 +66,7 @@ def test_resume_after_kill(tmp_path):
     script = textwrap.dedent(f"""
         import sys; sys.path.insert(0, {os.path.dirname(__file__)!r})
         from test_sweep import cells
-        from sims.sweep import Cache, run_cells
+        from sims.studies.sweep import Cache, run_cells
         run_cells(cells(4, steps=12000), Cache({str(tmp_path)!r}), progress=False)
     """)
     proc = subprocess.Popen([sys.executable, "-c", script])
