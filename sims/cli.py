@@ -93,7 +93,7 @@ def cmd_predict(args) -> None:
 
 
 def cmd_reproduce(args) -> None:
-    from sims.reproduce import reproduce
+    from sims.studies.report import reproduce
     from sims.studies.sweep import dask_executor
     executor = dask_executor(args.scheduler) if args.scheduler else None
     reproduce("full" if args.full else args.preset, out=args.out, cache_dir=args.cache, jobs=args.jobs,

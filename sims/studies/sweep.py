@@ -55,11 +55,21 @@ def pack(result, model: str) -> dict:
     return {"arrays": arrays, "summary": result.summary()}
 
 
+def diverged_cell(message: str) -> dict:
+    """The result of a cell whose run diverged: no arrays, and a summary that says so."""
+    return {"arrays": {}, "summary": {"diverged": message}}
+
+
+def ok(cell: dict) -> bool:
+    """Whether a cell's run finished (did not diverge)."""
+    return "diverged" not in cell["summary"]
+
+
 def train_group(configs: list[TrainConfig]) -> list[dict]:
     """Runs of one shape in one stacked computation (sims.ensemble.train_many, equal to separate runs
     to rounding); a diverged run becomes a cell whose summary says so."""
     results = train_many(configs, errors="return")
-    return [{"arrays": {}, "summary": {"diverged": str(r)}} if isinstance(r, Exception) else pack(r, c.model)
+    return [diverged_cell(str(r)) if isinstance(r, Exception) else pack(r, c.model)
             for c, r in zip(configs, results)]
 
 
@@ -67,7 +77,7 @@ def ode_cell(cfg: TrainConfig) -> dict:
     try:
         return pack(run_ode(cfg), cfg.model)
     except FldmError as exc:
-        return {"arrays": {}, "summary": {"diverged": str(exc)}}
+        return diverged_cell(str(exc))
 
 
 def predict_cell(cfg: TrainConfig) -> dict:
