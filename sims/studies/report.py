@@ -14,6 +14,7 @@ from pathlib import Path
 from sims import FldmError, __version__, io
 from sims.studies import claims
 from sims.studies.figures import FIGURES
+from sims.studies.mnist import run_study
 from sims.studies.measures import (fitted_slopes, gains, linearity_measures, phase_agreement, phase_table,
                                    ratio_table, stationary_dependence)
 from sims.studies.plan import PRESETS, Study
@@ -98,8 +99,8 @@ def reproduce(preset_name: str = "quick", out: str | Path = "figures", cache_dir
             log(f"{path.name}: {summary}")
         mnist = None
         if preset.mnist:
-            from sims.mnist import run_study
-            mnist = run_study(out, quick=preset_name != "full", seed=seed)
+            mnist = run_study(out, quick=preset_name != "full", seed=seed, cache_dir=cache_dir,
+                              executor=executor or own, jobs=jobs, progress=progress)
             log(f"mnist: {len(mnist['runs'])} runs written to {out}")
     finally:
         if own is not None:
