@@ -2,9 +2,10 @@
 
 Modules: `data` (two-patch data, Definition 2.1), `diffusion` and `classification` (the two models with
 hand-derived gradients), `config` (one validated run configuration), `train` (full-batch gradient descent),
-`ensemble` (many runs of one shape in one stacked computation), `sweep` (cached cells on any Executor),
-`reproduce` (the synthetic study: figures and report), `mnist` (Noisy-MNIST), `io` (atomic result files),
-`cli` (the `fldm` command). The theory (sympy derivations, reduced ODE, predictions) is in `theory`.
+`ensemble` (many runs of one shape in one stacked computation), `io` (atomic result files), `cli` (the
+`fldm` command), and `studies` (the synthetic study and Noisy-MNIST: cached sweep cells, measures, figures,
+claims and the report; see sims/studies/__init__.py). The theory (sympy derivations, reduced ODE,
+predictions) is in `theory`.
 """
 
 __version__ = "0.1.0"
