@@ -91,3 +91,15 @@ def test_dask_executor(tmp_path):
     local = run_cells(cells(2), Cache(tmp_path / "local"), progress=False)
     for a, b in zip(remote, local):
         assert np.array_equal(a["arrays"]["signal"], b["arrays"]["signal"])
+
+
+def test_cell_kinds_are_registered_once(tmp_path):
+    from sims import FldmError
+    from sims.studies import sweep
+    with pytest.raises(FldmError, match="already taken"):
+        sweep.register("ode", sweep.predict_cell)
+    with pytest.raises(FldmError, match="already taken"):
+        sweep.register("train", sweep.predict_cell)
+    sweep.register("ode", sweep.ode_cell)  # the same function again: a module imported twice
+    with pytest.raises(FldmError, match="unknown cell kind 'nothing'"):
+        run_cells([("nothing", cells(1)[0][1])], Cache(tmp_path), progress=False)
