@@ -271,7 +271,7 @@ def test_mnist_runs_are_cached_cells(tmp_path):
     a, b = npz(tmp_path / "first" / "mnist.npz"), npz(tmp_path / "second" / "mnist.npz")
     assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
     # the key hashes everything that identifies a run, the data included
-    (run,) = [c for c in mnist.plan(TINY, 3, tmp_path / "idx") if c.model == "diffusion" and c.nsnr2 == 0.75]
+    (run,) = [c for c in mnist.cells(TINY, 3, tmp_path / "idx") if c.model == "diffusion" and c.nsnr2 == 0.75]
     assert run.idx_dir == str((tmp_path / "idx").resolve())
     assert run.idx_sha256 == mnist_data.idx_digest(tmp_path / "idx")
     key = cell_key(mnist.KIND, run)

@@ -122,7 +122,7 @@ class MnistRun:
         return asdict(self)
 
 
-def plan(settings: StudySettings, seed: int, idx_dir: str | Path | None = None) -> list[MnistRun]:
+def cells(settings: StudySettings, seed: int, idx_dir: str | Path | None = None) -> list[MnistRun]:
     """The study's cells, repeat by repeat, n SNR^2 by n SNR^2, diffusion then classification."""
     shared = {f.name: getattr(settings, f.name) for f in fields(settings) if f.name not in ("nsnr2", "repeats")}
     source = {} if idx_dir is None else {"idx_dir": str(Path(idx_dir).resolve()), "idx_sha256": idx_digest(idx_dir)}
@@ -194,11 +194,11 @@ def run_study(out_dir: str | Path, quick: bool = True, seed: int = 0, idx_dir: s
     cfg = settings or (StudySettings.quick() if quick else StudySettings.full())
     out = Path(out_dir)
     start = time.perf_counter()
-    cells = plan(cfg, seed, idx_dir)  # a missing IDX folder or file is an error here, before any work
-    results = run_cells([(KIND, c) for c in cells], Cache(cache_dir), executor=executor, jobs=jobs,
+    planned = cells(cfg, seed, idx_dir)  # a missing IDX folder or file is an error here, before any work
+    results = run_cells([(KIND, c) for c in planned], Cache(cache_dir), executor=executor, jobs=jobs,
                         progress=progress, label="mnist")
     runs, arrays = [], {}
-    for c, res in zip(cells, results):
+    for c, res in zip(planned, results):
         runs.append(res["summary"])
         a, key = res["arrays"], f"{c.model}_nsnr2={c.nsnr2:g}_repeat={c.repeat}"
         arrays.update({f"{key}/steps": a["steps"], f"{key}/signal": a["signal_max"], f"{key}/noise": a["noise_max"],

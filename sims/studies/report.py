@@ -14,9 +14,9 @@ from pathlib import Path
 from sims import FldmError, __version__, io
 from sims.studies import claims
 from sims.studies.figures import FIGURES
-from sims.studies.mnist import run_study
 from sims.studies.measures import (fitted_slopes, gains, linearity_measures, phase_agreement, phase_table,
                                    ratio_table, stationary_dependence)
+from sims.studies.mnist import run_study
 from sims.studies.plan import PRESETS, Study
 from sims.studies.sweep import Cache
 
