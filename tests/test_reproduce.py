@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from sims.cli import main
-from sims.reproduce import RULES, reproduce
+from sims.studies.claims import RULES
+from sims.studies.report import reproduce
 
 VERDICTS = {"holds", "holds in part", "does not hold in the tested range"}
 
