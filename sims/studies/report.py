@@ -18,6 +18,7 @@ from sims.studies.measures import (fitted_slopes, gains, linearity_measures, pha
                                    ratio_table, stationary_dependence)
 from sims.studies.mnist import run_study
 from sims.studies.plan import PRESETS, Study
+from sims.studies.sections import run_sections
 from sims.studies.sweep import Cache
 
 
@@ -73,12 +74,14 @@ def _fmt(v) -> str:
 
 
 def reproduce(preset_name: str = "quick", out: str | Path = "figures", cache_dir: str | Path = "runs/cache",
-              jobs: int = 1, executor=None, seed: int = 0, progress: bool = True, log=print) -> dict:
+              jobs: int = 1, executor=None, seed: int = 0, progress: bool = True, log=print,
+              sections=None) -> dict:
     """Run the study, write the figures, report.json and REPORT.md into `out`; return the report.
 
     One executor runs every cell: `executor` if given, else a pool of `jobs` processes (jobs > 1), else
     this process. The Noisy-MNIST cells go to it in a second `run_cells` call, after the synthetic ones,
-    so that each study keeps its own plan and `fldm mnist` runs the very same function."""
+    so that each study keeps its own plan and `fldm mnist` runs the very same function; then the cells of
+    the further studies (`sims.studies.sections`; `sections` overrides its list)."""
     if preset_name not in PRESETS:
         raise FldmError(f"unknown preset {preset_name!r}; choose one of {sorted(PRESETS)}")
     if jobs < 1:
@@ -102,10 +105,13 @@ def reproduce(preset_name: str = "quick", out: str | Path = "figures", cache_dir
             mnist = run_study(out, quick=preset_name != "full", seed=seed, cache_dir=cache_dir,
                               executor=executor or own, jobs=jobs, progress=progress)
             log(f"mnist: {len(mnist['runs'])} runs written to {out}")
+        more_entries, more_figures = run_sections(preset_name, seed, cache, out, executor=executor or own, jobs=jobs,
+                                                  progress=progress, sections=sections, log=log)
     finally:
         if own is not None:
             own.shutdown(cancel_futures=True)
-    entries = claim_entries(study, mnist)
+    entries = claim_entries(study, mnist) + more_entries
+    figures += more_figures
     meta = {"preset": preset_name, "version": __version__, "seed": seed,
             "wall_seconds": time.perf_counter() - start, "settings": {k: v for k, v in vars(preset).items()}}
     report = {"meta": meta, "claims": entries, "figures": dict(figures),
