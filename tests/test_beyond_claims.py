@@ -125,6 +125,13 @@ def test_b4(weak, rare, verdict):
     assert entry["verdict"] == verdict
 
 
+def test_b4_needs_both_scenarios():
+    """'in both scenarios': a preset that tests one of them reaches 'in part' at most."""
+    assert bc.b4({"weak": rows((3, 3, 3), (1, 3, 3))})["verdict"] == IN_PART
+    assert bc.b4({"weak": rows((3, 3, 3), (3, 3, 3))})["verdict"] == DOES_NOT
+    assert bc.b4({})["verdict"] == DOES_NOT
+
+
 # ------------------------------------------------------------------------------------------------ B5
 def b5_cells(*gaps):
     """diffusion_ood - classification_ood = gap exactly (one of the two is 0)."""
