@@ -58,3 +58,14 @@ def test_out_of_distribution_law_has_only_the_last_feature(rng):
     from sims.data import fresh_samples
     test = fresh_samples(only_last_feature(data), 200, rng)
     assert np.all(test.feature // 2 == 1) and np.array_equal(test.x1, data.signals[test.feature])
+
+
+def test_response_asymmetry():
+    """0 when every filter answers both classes alike, 1 when a filter answers one class only."""
+    from sims.studies.beyond import response_asymmetry
+    alike = np.array([[[2.0, -2.0, 0.1, 0.1], [1.0, 1.0, 0.0, 0.0]]])       # (T=1, m=2, F=4): <w, mu_f>
+    apart = np.array([[[2.0, 0.0, 0.1, 0.1], [1.0, 1.0, 0.0, 0.0]]])
+    run = lambda s: {"arrays": {"signal": s}, "summary": {}}
+    assert response_asymmetry([run(alike)], 0) == 0.0 and response_asymmetry([run(apart)], 0) == 1.0
+    assert response_asymmetry([run(alike), run(apart)], 0) == 0.5
+    assert np.isnan(response_asymmetry([{"arrays": {}, "summary": {"diverged": "x"}}], 0))  # no finished run

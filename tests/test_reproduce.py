@@ -119,3 +119,15 @@ def test_further_sections_reach_the_report(tiny):
     assert entry["id"] == "P1" and np.isfinite(entry["measured"]["ratio"])
     assert report["figures"]["probe.txt"] == "preset tiny"
     assert "## P1: holds" in (root / "sections" / "REPORT.md").read_text()
+
+
+def test_readme_findings_are_written_from_the_report(tiny):
+    """sims.studies.findings: one paragraph per B claim, with its verdict and numbers read from report.json."""
+    from sims.studies.findings import paragraphs
+    root, report = tiny
+    text = paragraphs(json.loads((root / "out" / "report.json").read_text()))
+    for e in report["claims"]:
+        if e["id"].startswith("B"):
+            assert f"({e['id']}: {e['verdict']}" in text
+    b5 = next(e for e in report["claims"] if e["id"] == "B5")["measured"]["per_cell"][0]
+    assert f"scores {b5['diffusion_ood']:.3g} on diffusion's features" in text

@@ -84,3 +84,16 @@ def mean_summary(runs: list[dict], key: str) -> float:
 def finished(runs: list[dict]) -> str:
     """'k/n' runs that finished (did not diverge)."""
     return f"{sum(ok(r) for r in runs)}/{len(runs)}"
+
+
+def response_asymmetry(runs: list[dict], k: int) -> float:
+    """How differently the trained filters respond to the two classes' feature k, as a linear probe on
+    squared responses sees it: max over filters w of |<w, mu_{+1,k}>^2 - <w, mu_{-1,k}>^2| over the largest
+    <w, mu_{j,k}>^2 (0: every filter responds equally to both classes), mean over the finished runs."""
+    values = []
+    for r in runs:
+        if ok(r):
+            signal = r["arrays"]["signal"][-1]
+            sq = signal.reshape(-1, signal.shape[-1])[:, 2 * k:2 * k + 2] ** 2
+            values.append(np.abs(sq[:, 0] - sq[:, 1]).max() / max(sq.max(), 1e-300))
+    return float(np.mean(values)) if values else float("nan")

@@ -3,7 +3,9 @@
 It reads the runs of the features study (sims.studies.features: same cells, computed once and cached), whose
 "probe" cells fit the probe of sims.studies.probe on the training set and score it on fresh samples of the
 training law (in distribution) and on fresh samples that carry only the weak or rare feature (out of
-distribution).
+distribution). As context it reports how differently the filters respond to the two classes
+(sims.studies.beyond.response_asymmetry): a probe on squared responses cannot tell classes apart that
+every filter answers alike.
 """
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sims.studies import beyond_claims, features
+from sims.studies import beyond, beyond_claims, features
 from sims.studies.figures import figure
 from sims.studies.plan import MODELS
 from sims.studies.sweep import ok
@@ -43,6 +45,8 @@ class Downstream:
                     row[f"{model}_in_distribution"] = mean_probe(runs, "in_distribution")
                     row[f"{model}_train_accuracy"] = mean_probe(runs, "train_accuracy")
                     row[f"{model}_probe_converged"] = all(r["summary"]["probe"]["converged"] for r in runs if ok(r))
+                    row[f"{model}_response_asymmetry_strong"] = beyond.response_asymmetry(runs, 0)
+                    row[f"{model}_response_asymmetry_second"] = beyond.response_asymmetry(runs, 1)
                 rows.append(row)
         return rows
 
