@@ -79,7 +79,8 @@ def b4(e) -> str:
                      f"{when['classification']} by the classifier (gains {_span(r['diffusion_gain'] for r in rows)} "
                      f"and {_span(r['classification_gain'] for r in rows)} over n·SNR² = "
                      f"{_span(r['nsnr2'] for r in rows)})")
-    return f"**Weak and rare features (B4: {e['verdict']}).** " + "; ".join(parts) + "."
+    text = "; ".join(parts)
+    return f"**Weak and rare features (B4: {e['verdict']}).** " + text[:1].upper() + text[1:] + "."
 
 
 def b5(e) -> str:
