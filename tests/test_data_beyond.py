@@ -285,3 +285,17 @@ def test_diffusion_predictions_for_correlated_data():
     out = predict(TrainConfig(n=8, d=60, m=2, steps=100, signal_cos=0.5, nsnr2=2.0))
     assert out["stationary"]["found"] and out["stationary"]["scalar_equation"] is None  # its premise: orthogonal data
     assert "not orthogonal" in out["not_definition_2_1"][0] and np.isfinite(out["initial_rate_ratio"])
+
+
+@pytest.mark.parametrize("model", ["diffusion", "classification"])
+def test_ode_overlays_descent_beyond_definition_2_1(model):
+    """The reduced ODE logs the same per-feature arrays as descent and starts from the same state."""
+    from theory.ode import run_ode
+    from sims.train import prepare
+    cfg = TrainConfig(model=model, n=6, d=40, m=2, steps=200, log_every=100, features=2, feature_strengths=(1.0, 0.5),
+                      signal_cos=0.5, balance=0.7, labels="balanced", nsnr2=2.0)
+    cfg = cfg.replace(eta=prepare(cfg).eta / 10)  # a tenth of the auto step over as many steps: the flow
+    gd, ode = train(cfg), run_ode(cfg)
+    assert ode.signal.shape == gd.signal.shape and ode.noise.shape == gd.noise.shape
+    np.testing.assert_allclose(ode.signal[0], gd.signal[0], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(ode.signal[-1], gd.signal[-1], rtol=0.02, atol=1e-3)
