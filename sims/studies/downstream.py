@@ -45,6 +45,8 @@ class Downstream:
                     row[f"{model}_in_distribution"] = mean_probe(runs, "in_distribution")
                     row[f"{model}_train_accuracy"] = mean_probe(runs, "train_accuracy")
                     row[f"{model}_probe_converged"] = all(r["summary"]["probe"]["converged"] for r in runs if ok(r))
+                    if model == "classification":  # the classifier's own test error, for comparison
+                        row["classification_test_error"] = beyond.mean_summary(runs, "test_error")
                     row[f"{model}_response_asymmetry_strong"] = beyond.response_asymmetry(runs, 0)
                     row[f"{model}_response_asymmetry_second"] = beyond.response_asymmetry(runs, 1)
                 rows.append(row)

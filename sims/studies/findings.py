@@ -31,7 +31,8 @@ def _span(values) -> str:
 def _cells(rows, *keys) -> str:
     """'C = 0.5, 0.9 and n·SNR² = 0.75': the tested values of each key."""
     names = {"C": "C", "P": "P", "nsnr2": "n·SNR²", "scenario": "scenario"}
-    return " and ".join(f"{names[k]} = {', '.join(_g(v) if not isinstance(v, str) else v for v in sorted(set(r[k] for r in rows), key=str))}"
+    order = lambda v: (1, v, 0) if isinstance(v, str) else (0, "", v)
+    return " and ".join(f"{names[k]} = {', '.join(v if isinstance(v, str) else _g(v) for v in sorted({r[k] for r in rows}, key=order))}"
                         for k in keys)
 
 
@@ -73,12 +74,15 @@ def b4(e) -> str:
     parts = []
     for name, rows in e["measured"]["per_scenario"].items():
         t = e["measured"]["learned_from_nsnr2"][name]
-        when = {m: f"from n·SNR² = {_g(t[m])}" if t[m] is not None and math.isfinite(t[m]) else
-                "at no tested n·SNR²" for m in t}
-        parts.append(f"the {name} feature is learned {when['diffusion']} by diffusion and "
-                     f"{when['classification']} by the classifier (gains {_span(r['diffusion_gain'] for r in rows)} "
-                     f"and {_span(r['classification_gain'] for r in rows)} over n·SNR² = "
-                     f"{_span(r['nsnr2'] for r in rows)})")
+        when = {m: _g(t[m]) if t[m] is not None and math.isfinite(t[m]) else "none (not learned at the largest)"
+                for m in t}
+        top = max(rows, key=lambda r: r["nsnr2"])
+        parts.append(f"{name} feature: the n·SNR² from which it is learned at every larger tested value is "
+                     f"{when['diffusion']} for diffusion and {when['classification']} for the classifier (gains "
+                     f"{_span(r['diffusion_gain'] for r in rows)} and {_span(r['classification_gain'] for r in rows)} "
+                     f"over n·SNR² = {_span(r['nsnr2'] for r in rows)}; at n·SNR² = {_g(top['nsnr2'])} the strong "
+                     f"feature's gain is {_g(top['diffusion_strong_gain'])} for diffusion and "
+                     f"{_g(top['classification_strong_gain'])} for the classifier)")
     text = "; ".join(parts)
     return f"**Weak and rare features (B4: {e['verdict']}).** " + text[:1].upper() + text[1:] + "."
 
