@@ -85,6 +85,11 @@ def cmd_predict(args) -> None:
     print(io.to_json(predict(*config_from_args(args))))
 
 
+def cmd_plot(args) -> None:
+    from sims.studies.runplot import plot_runs
+    print(f"wrote {plot_runs(args.runs, args.out)}")
+
+
 def cmd_reproduce(args) -> None:
     from sims.studies.report import reproduce
     from sims.studies.sweep import dask_executor
@@ -115,6 +120,11 @@ def build_parser() -> Parser:
     p = sub.add_parser("predict", help="theory predictions for a train setting (theory.predict), one JSON object on stdout")
     add_run_options(p)
     p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("plot", help="draw the alignments and the loss of finished train/ode runs, overlaid")
+    p.add_argument("runs", nargs="+", metavar="RUN_DIR", help="--out folders of fldm train or fldm ode (same model)")
+    p.add_argument("--out", metavar="FILE.png", help="the figure (default: RUN_DIR/plot.png of the first run)")
+    p.set_defaults(func=cmd_plot)
 
     p = sub.add_parser("reproduce", help="the synthetic study (and Noisy-MNIST): figures and a claim-by-claim report")
     size = p.add_mutually_exclusive_group()
