@@ -6,7 +6,7 @@ import sys
 
 from dataclasses import fields
 
-from sims import FldmError, __version__, io
+from sims import FldmError, __version__, io, progress
 from sims.config import TrainConfig, load_toml
 from sims.models import MODELS
 
@@ -47,13 +47,19 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
                        metavar=meta["metavar"], help=meta["help"] + shown + only)
     p.add_argument("--config", metavar="FILE.toml", help="settings file; options given here override it")
     p.add_argument("--out", metavar="DIR", default="runs/latest", help="output folder (default runs/latest)")
+    add_no_progress(p)
+
+
+def add_no_progress(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-progress", action="store_true",
+                   help=f"no progress bar (one appears on a terminal after {progress.DELAY:g} s of work)")
 
 
 def config_from_args(args: argparse.Namespace):
     """(config, data): the TOML file overlaid with the options given; data is the loaded --data file
     (or the config file's `data`), whose n and d then set the config's, else None."""
     values = load_toml(args.config) if args.config else {}
-    skip = {"config", "out", "command", "func"}
+    skip = {"config", "out", "command", "func", "no_progress"}
     values.update({k: v for k, v in vars(args).items() if k not in skip and v is not None})
     data = None
     if values.get("data") is not None:
@@ -64,8 +70,10 @@ def config_from_args(args: argparse.Namespace):
 
 
 def run_and_save(args, run) -> None:
-    """run(config, data) -> sims.train.Result, saved into --out and summarised on stdout."""
-    result = run(*config_from_args(args))
+    """run(config, data, progress=) -> sims.train.Result, saved into --out and summarised on stdout."""
+    cfg, data = config_from_args(args)
+    with progress.counting(cfg.steps, f"{args.command} {cfg.model}", enabled=not args.no_progress) as at_step:
+        result = run(cfg, data, progress=at_step)
     result.save(args.out)
     print(io.to_json({"out": args.out, **result.summary()}))
 
@@ -82,7 +90,10 @@ def cmd_ode(args) -> None:
 
 def cmd_predict(args) -> None:
     from theory.predict import predict
-    print(io.to_json(predict(*config_from_args(args))))
+    cfg, data = config_from_args(args)
+    with progress.elapsed(f"predict {cfg.model}", enabled=not args.no_progress):
+        prediction = predict(cfg, data)
+    print(io.to_json(prediction))
 
 
 def cmd_plot(args) -> None:
@@ -137,7 +148,7 @@ def build_parser() -> Parser:
     p.add_argument("--jobs", type=int, default=1, help="parallel worker processes (default 1)")
     p.add_argument("--scheduler", metavar="ADDRESS", help="run the cells on a dask.distributed scheduler (extra: dask)")
     p.add_argument("--seed", type=int, default=0, help="base seed; each cell's seed derives from it (default 0)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_no_progress(p)
     p.set_defaults(func=cmd_reproduce, preset="quick")
 
     p = sub.add_parser("mnist", help="Noisy-MNIST (real MNIST digits 0 vs 1 + Gaussian noise patch), both models")
@@ -147,7 +158,7 @@ def build_parser() -> Parser:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--cache", default="runs/cache", help="folder of finished runs, reused on reruns (default runs/cache)")
     p.add_argument("--jobs", type=int, default=1, help="parallel worker processes (default 1)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_no_progress(p)
     p.set_defaults(func=cmd_mnist)
     return parser
 
