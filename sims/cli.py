@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-
+from contextlib import nullcontext
 from dataclasses import fields
 
 from sims import FldmError, __version__, io, progress
@@ -105,9 +105,9 @@ def cmd_plot(args) -> None:
 def cmd_reproduce(args) -> None:
     from sims.studies.report import reproduce
     from sims.studies.sweep import dask_executor
-    executor = dask_executor(args.scheduler) if args.scheduler else None
-    reproduce("full" if args.full else args.preset, out=args.out, cache_dir=args.cache, jobs=args.jobs,
-              executor=executor, seed=args.seed, progress=not args.no_progress)
+    with dask_executor(args.scheduler) if args.scheduler else nullcontext() as executor:
+        reproduce("full" if args.full else args.preset, out=args.out, cache_dir=args.cache, jobs=args.jobs,
+                  executor=executor, seed=args.seed, progress=not args.no_progress)
     print(f"report: {args.out}/REPORT.md")
 
 

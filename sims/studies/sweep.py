@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -201,13 +202,19 @@ def run_cells(cells: list[tuple], cache: Cache, executor: Executor | None = None
     return results
 
 
-def dask_executor(address: str) -> Executor:
-    """An Executor on the dask.distributed scheduler at `address` (needs the `dask` extra)."""
+@contextmanager
+def dask_executor(address: str):
+    """An Executor on the dask.distributed scheduler at `address` (needs the `dask` extra), for a `with`
+    block; the client is closed at its end."""
     try:
         from dask.distributed import Client
     except ImportError:
         raise FldmError("--scheduler needs dask: pip install -e '.[dask]'") from None
     try:
-        return Client(address, timeout=10).get_executor()
+        client = Client(address, timeout=10)
     except OSError as exc:
         raise FldmError(f"cannot reach the dask scheduler at {address}: {exc}") from None
+    try:
+        yield client.get_executor()
+    finally:
+        client.close()
