@@ -60,7 +60,7 @@ def config_from_args(args: argparse.Namespace):
     """(config, data): the TOML file overlaid with the options given; data is the loaded --data file
     (or the config file's `data`), whose n and d then set the config's, else None."""
     values = load_toml(args.config) if args.config else {}
-    skip = {"config", "out", "command", "func", "no_progress"}
+    skip = {"config", "out", "command", "func", "no_progress", "json"}
     values.update({k: v for k, v in vars(args).items() if k not in skip and v is not None})
     data = None
     if values.get("data") is not None:
@@ -90,11 +90,12 @@ def cmd_ode(args) -> None:
 
 
 def cmd_predict(args) -> None:
+    from theory.explain import explain
     from theory.predict import predict
     cfg, data = config_from_args(args)
     with progress.elapsed(f"predict {cfg.model}", enabled=not args.no_progress):
         prediction = predict(cfg, data)
-    print(io.to_json(prediction))
+    print(io.to_json(prediction) if args.json else explain(prediction))
 
 
 def cmd_plot(args) -> None:
@@ -129,8 +130,9 @@ def build_parser() -> Parser:
     p = sub.add_parser("ode", help="the reduced alignment ODE (theory.ode) for a train setting; same output files as train")
     add_run_options(p)
     p.set_defaults(func=cmd_ode)
-    p = sub.add_parser("predict", help="theory predictions for a train setting (theory.predict), one JSON object on stdout")
+    p = sub.add_parser("predict", help="theory predictions for a train setting (theory.predict), in words")
     add_run_options(p)
+    p.add_argument("--json", action="store_true", help="print every prediction as one strict JSON object instead")
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("plot", help="draw the alignments and the loss of finished train/ode runs, overlaid")
