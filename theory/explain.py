@@ -35,7 +35,7 @@ def explain(p: dict) -> str:
     """A short readable summary of one prediction (see the module docstring for the keys it reads)."""
     head = (f"{p['model'].capitalize()} model at n·SNR² = {p['nsnr2']:.4g} (step size η = {p['eta']:.4g}; "
             f"time τ = η·step)")
-    body = _diffusion(p) if p["model"] == "diffusion" else _classification(p)
+    body = EXPLAINERS[p["model"]](p)
     lines = [head, *body, "Every number, with eigenvalues and alignments: add --json."]
     return "\n".join(textwrap.fill(line, WIDTH, subsequent_indent="  ") for line in lines)
 
@@ -79,3 +79,6 @@ def _classification(p: dict) -> list[str]:
             f"after {_steps(t['noise'])}.",
             f"- Winner: the {p['winner']} ({'learned' if p['winner'] == 'signal' else 'memorised'} first); "
             f"{boundary}."]
+
+
+EXPLAINERS = {"diffusion": _diffusion, "classification": _classification}  # as theory.predict.PREDICTORS
