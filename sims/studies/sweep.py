@@ -19,14 +19,15 @@ from __future__ import annotations
 import hashlib
 import json
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 from threadpoolctl import threadpool_limits
-from tqdm import tqdm
 
 from sims import FldmError, __version__, io
 from sims.config import TrainConfig
+from sims.progress import bar as progress_bar
 from sims.models import summarize
 from sims.train import stack_signature, train_many
 from theory.ode import run_ode
@@ -170,7 +171,7 @@ def run_cells(cells: list[tuple], cache: Cache, executor: Executor | None = None
             todo.setdefault(key, []).append(i)  # identical cells are computed once
     if not todo:
         return results
-    bar = tqdm(total=len(todo), desc=label, unit="cell", leave=False) if progress else None
+    bar = progress_bar(len(todo), label, enabled=progress, unit="cell")  # None in pipes and with progress off
 
     def finish(group, outs):
         for key, out in zip(group, outs):
@@ -203,13 +204,19 @@ def run_cells(cells: list[tuple], cache: Cache, executor: Executor | None = None
     return results
 
 
-def dask_executor(address: str) -> Executor:
-    """An Executor on the dask.distributed scheduler at `address` (needs the `dask` extra)."""
+@contextmanager
+def dask_executor(address: str):
+    """An Executor on the dask.distributed scheduler at `address` (needs the `dask` extra), for a `with`
+    block; the client is closed at its end."""
     try:
         from dask.distributed import Client
     except ImportError:
         raise FldmError("--scheduler needs dask: pip install -e '.[dask]'") from None
     try:
-        return Client(address, timeout=10).get_executor()
+        client = Client(address, timeout=10)
     except OSError as exc:
         raise FldmError(f"cannot reach the dask scheduler at {address}: {exc}") from None
+    try:
+        yield client.get_executor()
+    finally:
+        client.close()
