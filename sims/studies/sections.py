@@ -15,9 +15,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sims.studies import correlated, downstream, features, imbalance
 from sims.studies.sweep import Cache, run_cells
 
-SECTIONS: list = []
+# beyond Definition 2.1 (issue 14): correlated signals, imbalance, weak and rare features, a linear probe
+SECTIONS: list = [correlated.SECTION, imbalance.SECTION, features.SECTION, downstream.SECTION]
 
 
 def run_sections(preset_name: str, seed: int, cache: Cache, out: Path, *, executor=None, jobs: int = 1,
