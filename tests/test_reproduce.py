@@ -9,9 +9,11 @@ import numpy as np
 import pytest
 
 from sims.cli import main
-from sims.reproduce import RULES, reproduce
+from sims.studies import beyond_claims, claims
+from sims.studies.report import reproduce
 
 VERDICTS = {"holds", "holds in part", "does not hold in the tested range"}
+RULES = {**claims.RULES, **beyond_claims.RULES}
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +26,8 @@ def tiny(tmp_path_factory):
 def test_report_has_every_claim_with_a_verdict(tiny):
     root, report = tiny
     on_disk = json.loads((root / "out" / "report.json").read_text())
-    assert [c["id"] for c in on_disk["claims"]] == ["D1", "D2", "C1", "E1"]  # E2 needs the MNIST study
+    # E2 needs the MNIST study; B1-B5 come from the further sections (sims.studies.sections)
+    assert [c["id"] for c in on_disk["claims"]] == ["D1", "D2", "C1", "E1", "B1", "B2", "B3", "B4", "B5"]
     for claim in on_disk["claims"]:
         assert claim["verdict"] in VERDICTS
         assert claim["rule"] == RULES[claim["id"]] and claim["claim"] and claim["measured"]
@@ -43,7 +46,8 @@ def test_measured_numbers_come_from_the_runs(tiny):
     cells = [json.loads(p.read_text()) for p in (root / "cache").glob("*.json")]
     finals = {(c["config"]["model"], c["config"]["nsnr2"]): c["summary"]["ratio"] for c in cells
               if c["kind"] == "train" and c["config"]["log_every"] > 1 and c["config"]["sigma0"] == 0.01
-              and c["config"]["n"] == 8 and c["config"]["nsnr2"] in (0.75, 6.75)}
+              and c["config"]["n"] == 8 and c["config"]["nsnr2"] in (0.75, 6.75)
+              and c["config"]["signal_cos"] == 0 and c["config"]["balance"] == 0.5}
     for (model, nsnr2), ratio in finals.items():
         assert e1[f"{model}_{nsnr2}"]["ratio"] == pytest.approx(ratio)
     assert len(finals) == 4
@@ -88,3 +92,42 @@ def test_killed_run_resumes_without_recomputing(tmp_path):
 def test_bad_reproduce_input(capsys):
     assert main(["reproduce", "--jobs", "0"]) == 2
     assert "--jobs must be a positive integer" in capsys.readouterr().err
+
+
+class _Section:
+    """A further study with one cell: its entry and figure must reach the report."""
+
+    name = "probe"
+
+    def cells(self, preset_name, seed):
+        from sims.config import TrainConfig
+        return {("probe", seed): ("train", TrainConfig(n=4, d=20, m=1, steps=5, log_every=5, seed=seed))}
+
+    def report(self, preset_name, results, out):
+        (res,) = results.values()
+        entry = {"id": "P1", "claim": "probe", "rule": "holds if the run has a ratio", "verdict": "holds",
+                 "measured": {"ratio": res["summary"]["ratio"]}}
+        (out / "probe.txt").write_text("x")
+        return [entry], [("probe.txt", f"preset {preset_name}")]
+
+
+def test_further_sections_reach_the_report(tiny):
+    root, _ = tiny
+    report = reproduce("tiny", out=root / "sections", cache_dir=root / "cache", progress=False, log=lambda *_: None,
+                       sections=[_Section()])
+    entry = report["claims"][-1]
+    assert entry["id"] == "P1" and np.isfinite(entry["measured"]["ratio"])
+    assert report["figures"]["probe.txt"] == "preset tiny"
+    assert "## P1: holds" in (root / "sections" / "REPORT.md").read_text()
+
+
+def test_readme_findings_are_written_from_the_report(tiny):
+    """sims.studies.findings: one paragraph per B claim, with its verdict and numbers read from report.json."""
+    from sims.studies.findings import paragraphs
+    root, report = tiny
+    text = paragraphs(json.loads((root / "out" / "report.json").read_text()))
+    for e in report["claims"]:
+        if e["id"].startswith("B"):
+            assert f"({e['id']}: {e['verdict']}" in text
+    b5 = next(e for e in report["claims"] if e["id"] == "B5")["measured"]["per_cell"][0]
+    assert f"scores {b5['diffusion_ood']:.3g} on diffusion's features" in text

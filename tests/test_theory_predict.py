@@ -84,9 +84,9 @@ def test_predict_output_and_command_line(capsys):
     assert stat["ratio"] == stat["summary"]["ratio"]
     assert 0 < out["linear_phase_tau"]["noise"] < stat["tau"]
     json.dumps(out)
-    assert cli.main(["predict", "diffusion", "--n", "6", "--d", "200", "--m", "2"]) == 0
+    assert cli.main(["predict", "diffusion", "--n", "6", "--d", "200", "--m", "2", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["stationary"]["ratio"] == pytest.approx(stat["ratio"], rel=1e-12)
-    assert cli.main(["predict", "classification", "--n", "6", "--d", "200", "--nsnr2", "20"]) == 0
+    assert cli.main(["predict", "classification", "--n", "6", "--d", "200", "--nsnr2", "20", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["winner"] == "signal" and out["boundary_nsnr2"] < 20 and set(out["rates"]) == {"signal", "noise"}
     assert predict.boundary_nsnr2(TrainConfig(model="classification", n=6, d=200)) == pytest.approx(out["boundary_nsnr2"], rel=0.3)

@@ -208,7 +208,7 @@ def scalar_equation(cfg, data: Dataset, red, Wr, weights, sizes: list, N: np.nda
     objective = getattr(cfg, "objective", "eps")
     if objective != "eps":
         return ScalarEquation(False, f"derived for the eps (noise-prediction) objective only, not {objective}")
-    Z = np.vstack([data.mu, data.x2])
+    Z = np.vstack([data.signals, data.x2])
     K = Z @ Z.T
     off = np.abs(K - np.diag(np.diag(K))).max() / K.max()
     if off > ORTHO_TOL:
