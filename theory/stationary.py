@@ -24,8 +24,9 @@ loss of eq. (E). If moreover the point is on the symmetric branch and dL/dG has 
 eigenvector (N 1 = nu 1; e.g. s = m - 1 with R's sum dead), this is one scalar equation per patch,
     psi_w(a) = w / (2n) phi(a) + nu a = 0,   w = n_z ||z||^2,   phi(a) = sum_t weight_t dT/da_1(a 1, G),
 whose root a(w) depends on the patch only through w and increases with it. It is applied only where all
-its premises hold (`ScalarEquation.applies`); otherwise `reason` names the first premise that fails. It is
-derived for the noise-prediction (eps) objective only.
+its premises hold (`ScalarEquation.applies`); otherwise `reason` names the first that fails, checked in
+the order: the noise-prediction (eps) objective (it is derived for that one only), the symmetric branch,
+orthogonal patch directions, N 1 = nu 1.
 """
 from __future__ import annotations
 
@@ -208,15 +209,15 @@ def scalar_equation(cfg, data: Dataset, red, Wr, weights, sizes: list, N: np.nda
     objective = getattr(cfg, "objective", "eps")
     if objective != "eps":
         return ScalarEquation(False, f"derived for the eps (noise-prediction) objective only, not {objective}")
+    if len(sizes) > 1:
+        return ScalarEquation(False, f"asymmetric branch: the neurons split into groups of {sizes}, so "
+                                     "the patch alignments do not share one equation")
     Z = np.vstack([data.signals, data.x2])
     K = Z @ Z.T
     off = np.abs(K - np.diag(np.diag(K))).max() / K.max()
     if off > ORTHO_TOL:
         return ScalarEquation(False, f"the patch directions are not orthogonal (max |<z, z'>| / max ||z||^2 = "
                                      f"{off:.2g} > {ORTHO_TOL:g}); it holds only approximately")
-    if len(sizes) > 1:
-        return ScalarEquation(False, f"asymmetric branch: the neurons split into groups of {sizes}, so "
-                                     "the patch alignments do not share one equation")
     m = Wr.shape[0]
     ones = np.ones(m)
     nu = float(ones @ N @ ones / m)
