@@ -5,7 +5,7 @@
 
 Defaults: n = 20, m = 4, n SNR^2 = 0.75, auto eta, 3000 steps logged every 10, and sigma0 = 0.01 sqrt(2000 / d)
 so that ||w_r||^2 ~ sigma0^2 d = 0.2 as in the default d = 2000 setting (with sigma0 = 0.01 at d >= 1e5 the
-initial weights are large, ||w_r||^2 >= 10, and descent at the auto eta diverges at once). Gradient
+initial weights are large, ||w_r||^2 >= 10, and their curvature sets a much smaller auto eta). Gradient
 descent costs O(d) per step, so at large d it runs fewer steps (--gd-steps, one per d) and its time for
 all the steps is extrapolated linearly (marked "*"); the ODE always covers the full run. The ODE's time
 is split into the setup (the data basis, O(d k^2), and the lift of W back to d dimensions) and the

@@ -100,7 +100,7 @@ def cmd_predict(args) -> None:
     cfg, data = config_from_args(args)
     with progress.elapsed(f"predict {cfg.model}", enabled=not args.no_progress):
         prediction = predict(cfg, data)
-    print(io.to_json(prediction) if args.json else explain(prediction))
+    print(io.to_json(prediction) if args.json else explain(prediction.to_dict()))
 
 
 def cmd_plot(args) -> None:

@@ -35,8 +35,8 @@ class TrainConfig:
 
     Diffusion: x_t = alpha x0 + beta eps, or several `times` = ((alpha, beta, weight), ...); `noise` =
     "exact" expectation, "resampled" K = noise_samples fresh draws per step, or "fixed" K draws for the
-    whole run. Descent: W <- W - eta grad L for `steps` steps (eta None: `auto_eta` of the data), logging
-    every `log_every`; stop early when ||grad L|| < tol (tol = 0: never).
+    whole run. Descent: W <- W - eta grad L for `steps` steps (eta None: the automatic step size of
+    sims.stepsize), logging every `log_every`; stop early when ||grad L|| < tol (tol = 0: never).
     """
 
     model: str = option("diffusion", "the model", "none")
@@ -47,7 +47,7 @@ class TrainConfig:
     nsnr2: float | None = option(None, "n * SNR^2 (0.75 when neither snr nor nsnr2 is given)")
     sigma_xi: float = option(1.0, "noise patch scale")
     sigma0: float = option(0.01, "initialisation scale: w_r ~ N(0, sigma0^2 I)")
-    eta: float | None = option(None, "learning rate, or 'auto' (see sims.config.auto_eta)", "eta")
+    eta: float | None = option(None, "learning rate, or 'auto' (see sims.stepsize)", "eta")
     steps: int = option(3000, "gradient descent steps", "int")
     log_every: int = option(10, "record the alignments every this many steps", "int")
     seed: int = option(0, "random seed", "int")

@@ -4,6 +4,14 @@ A single run is a stack of one. Each member keeps its own step size eta, toleran
 and log; a member that converges (||grad L|| < tol) or diverges leaves the stack and the others run on.
 Logged every `log_every` steps, at the last step and at convergence (step 0 is the initialisation): step,
 loss, ||grad L|| and the alignments `align` returns.
+
+Checks (for objectives that are the same function at every step). With a step size below 2 / (largest
+curvature met), plain gradient descent lowers the loss at every step and consecutive gradients do not
+point against each other. Each member counts the steps where
+  * the loss rose: L_{k+1} > L_k + RISE_TOL max(1, |L_k|) (RISE_TOL is far above the loss's rounding), and
+  * the gradient reversed: <g_{k+1}, g_k> < REVERSAL_COS ||g_{k+1}|| ||g_k|| (the step overshot a
+    valley: an oscillation), counted only while ||g|| > GRAD_FLOOR max(1, ||g_0||), above rounding,
+and `check_note` turns the counts into the sentence a run's summary carries.
 """
 from __future__ import annotations
 
@@ -15,15 +23,41 @@ from sims import DivergenceError
 
 EXPLODE = 1e8  # a loss this many times its initial value (or 1) counts as divergence
 LOGGED = ("steps", "loss", "grad_norm", "signal", "noise")
+RISE_TOL = 1e-11       # a loss rise smaller than this (relative to max(1, |loss|)) is rounding
+REVERSAL_COS = -0.5    # consecutive gradients with a cosine below this count as a reversal
+GRAD_FLOOR = 1e-8      # gradients below this times max(1, ||g_0||) are not compared (rounding)
+
+
+class Checks(NamedTuple):
+    """A member's counts of the module docstring's checks, and the first step of each (-1: none)."""
+
+    loss_rises: int = 0
+    first_loss_rise: int = -1
+    gradient_reversals: int = 0
+    first_gradient_reversal: int = -1
 
 
 class Outcome(NamedTuple):
-    """One member's final weights (in the loop's coordinates), its log (lists keyed by LOGGED) and whether
-    it stopped by reaching ||grad L|| < tol."""
+    """One member's final weights (in the loop's coordinates), its log (lists keyed by LOGGED), whether
+    it stopped by reaching ||grad L|| < tol, and its Checks."""
 
     W: np.ndarray
     log: dict
     converged: bool
+    checks: Checks = Checks()
+
+
+def check_note(checks: Checks) -> str:
+    """The summary's sentence on a run's Checks ("" when descent behaved)."""
+    parts = []
+    if checks.loss_rises:
+        parts.append(f"the loss rose at {checks.loss_rises} steps (first at step {checks.first_loss_rise})")
+    if checks.gradient_reversals:
+        parts.append(f"consecutive gradients reversed at {checks.gradient_reversals} steps (first at step "
+                     f"{checks.first_gradient_reversal})")
+    if not parts:
+        return ""
+    return " and ".join(parts) + ": eta is too large for the curvature met there (an oscillation or divergence)"
 
 
 def diverged(loss, grad_norm, loss0):
@@ -36,27 +70,41 @@ def divergence_message(k: int, loss: float, eta: float) -> str:
 
 
 def descend(objective: Callable, W: np.ndarray, eta, tol, *, steps: int, log_every: int, align: Callable,
-            progress: Callable | None = None) -> list:
+            progress: Callable | None = None, check: bool = True) -> list:
     """Run the stack W (S, ...) and return, per member, its Outcome or the DivergenceError that stopped it.
 
     objective(members) -> fun: fun(W) gives (losses (S',), gradients (S', ...)) of the members listed
     (indices into the original stack), W holding those members' weights; the loop asks for a new fun
     only when members leave. align(i, W_i) -> (signal, noise) alignments of member i's weights.
-    eta and tol are per member (S,). progress(k) is called after each step.
+    eta and tol are per member (S,). progress(k) is called after each step. check: run the checks of the
+    module docstring (only meaningful when the objective is the same function at every step).
     """
     S = W.shape[0]
     eta, tol = np.broadcast_to(np.asarray(eta, float), (S,)).copy(), np.broadcast_to(np.asarray(tol, float), (S,)).copy()
     expand = (slice(None),) + (None,) * (W.ndim - 1)  # eta[expand] broadcasts over a member's weights
+    axes = tuple(range(1, W.ndim))
     outcomes: list = [None] * S
     logs = [{key: [] for key in LOGGED} for _ in range(S)]
+    counts = np.zeros((S, 2), dtype=int)       # loss rises, gradient reversals (by original member)
+    first = -np.ones((S, 2), dtype=int)
     active = np.arange(S)  # members still running, in stack order
     fun = objective(active)
-    loss0 = None
+    loss0 = prev_loss = prev_grad = floor = None
     for k in range(steps + 1):
         loss, grad = fun(W)
         # not np.linalg.norm: its BLAS dot stalled under a loaded process pool
-        grad_norm = np.sqrt(np.sum(grad * grad, axis=tuple(range(1, grad.ndim))))
+        grad_norm = np.sqrt(np.sum(grad * grad, axis=axes))
         loss0 = np.abs(loss) if loss0 is None else loss0
+        if check and prev_loss is not None:
+            rose = loss > prev_loss + RISE_TOL * np.maximum(1.0, np.abs(prev_loss))
+            prev_norm = np.sqrt(np.sum(prev_grad * prev_grad, axis=axes))
+            big = (grad_norm > floor) & (prev_norm > floor)
+            reversed_ = big & (np.sum(grad * prev_grad, axis=axes) < REVERSAL_COS * grad_norm * prev_norm)
+            for col, hit in enumerate((rose, reversed_)):
+                members = active[hit]
+                counts[members, col] += 1
+                first[members[first[members, col] < 0], col] = k
+        floor = GRAD_FLOOR * np.maximum(1.0, grad_norm) if floor is None else floor
         bad = diverged(loss, grad_norm, loss0)
         converged = grad_norm < tol
         done = bad | converged | (k == steps)
@@ -68,13 +116,17 @@ def descend(objective: Callable, W: np.ndarray, eta, tol, *, steps: int, log_eve
             for key, v in zip(LOGGED, (k, loss[j], grad_norm[j], signal, noise)):
                 logs[i][key].append(v)
         for j in np.flatnonzero(done & ~bad):
-            outcomes[active[j]] = Outcome(W[j], logs[active[j]], bool(converged[j]))
+            i = active[j]
+            outcomes[i] = Outcome(W[j], logs[i], bool(converged[j]),
+                                  Checks(*(int(v) for v in (counts[i, 0], first[i, 0], counts[i, 1], first[i, 1]))))
         if done.all():
             break
         if done.any():  # the finished members leave the stack
             keep = ~done
             active, W, grad, eta, tol, loss0 = active[keep], W[keep], grad[keep], eta[keep], tol[keep], loss0[keep]
+            loss, floor = loss[keep], floor[keep]
             fun = objective(active)
+        prev_loss, prev_grad = loss, grad
         W = W - eta[expand] * grad
         if progress is not None:
             progress(k + 1)

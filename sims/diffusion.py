@@ -135,6 +135,46 @@ def _exact_terms(W: np.ndarray, blocks, alpha: float, beta: float, c: float,
     return total, grad
 
 
+def _exact_hvp(W: np.ndarray, V: np.ndarray, blocks, alpha: float, beta: float, c: float,
+               x0_coef: float = 0.0, eps_coef: float = 1.0) -> np.ndarray:
+    """The directional derivative of `_exact_terms`' gradient along V: the Hessian of its total applied to
+    V (m, d), or to each of a stack of directions V (S, m, d) at one W (m, d).
+
+    Every line is the derivative (marked with a leading d) of the line of `_exact_terms` it follows, with
+    dA = Z V^T and dG = V W^T + W V^T.
+    """
+    Zs = np.concatenate(blocks, axis=-2)
+    A, dA_ = Zs @ W.T, Zs @ _T(V)                              # (N, m), (S, N, m)
+    G = W @ W.T
+    dG = V @ W.T + W @ _T(V)
+    g, dg = np.diagonal(G), np.diagonal(dG, axis1=-2, axis2=-1)
+    P, dP = A * A, 2 * A * dA_
+    p, dp = P.sum(axis=0), dP.sum(axis=-2)
+    G2, dG2 = G * G, 2 * G * dG
+    Gg, dGg = G @ g, (dG @ g[:, None])[..., 0] + dg @ G        # G symmetric: (G dg)_r = (dg G)_r
+    PG, dPG = P @ G, dP @ G + P @ dG
+    AG2, dAG2 = A @ G2, dA_ @ G2 + A @ dG2
+    a, b = x0_coef, eps_coef
+    k1 = 4 * c * alpha * beta * b + 2 * a * c * beta**2
+    k2, k3, k4 = c * c * alpha**4, c * c * alpha**2 * beta**2, A.shape[0] * c * c * beta**4
+    # d(dA), dA = A (4 k2 PG + 4 k3 Gg) + 8 k3 AG2 - k1 g  (- 3 k5 P when a != 0)
+    ddA = (dA_ * (4 * k2 * PG + 4 * k3 * Gg) + A * (4 * k2 * dPG + 4 * k3 * dGg[..., None, :])
+           + 8 * k3 * dAG2 - k1 * dg[..., None, :])
+    if a != 0:
+        ddA -= 3 * (2 * a * c * alpha**2) * dP
+    # d(S), S = k2 P^T P + 2 k3 p g^T + 8 k3 (A^T A) G + k4 (g g^T + 6 G2), and its diagonal terms
+    AtdA = A.T @ dA_
+    dS = (k2 * (_T(dP) @ P + P.T @ dP) + 2 * k3 * (dp[..., :, None] * g + p[:, None] * dg[..., None, :])
+          + 8 * k3 * ((AtdA + _T(AtdA)) * G + (A.T @ A) * dG)
+          + k4 * (dg[..., :, None] * g + g[:, None] * dg[..., None, :] + 6 * dG2))
+    diag = np.arange(W.shape[0])
+    dS[..., diag, diag] += -k1 * dA_.sum(axis=-2) + 2 * k3 * ((dG @ p[:, None])[..., 0] + dp @ G) + 2 * k4 * dGg
+    S = (k2 * (P.T @ P) + 2 * k3 * p[:, None] * g + 8 * k3 * (A.T @ A) * G + k4 * (g[:, None] * g + 6 * G2))
+    S[diag, diag] += -k1 * A.sum(axis=0) + 2 * k3 * (G @ p) + 2 * k4 * Gg
+    # grad = (S + S^T) W + dA^T Z
+    return (dS + _T(dS)) @ W + (S + S.T) @ V + _T(ddA) @ Zs
+
+
 def loss_and_grad(W: np.ndarray, x1: np.ndarray, x2: np.ndarray, *, alpha: float, beta: float,
                   scale: float | None = None, target: tuple[float, float] = (0.0, 1.0)):
     """(loss, grad): the exact expected loss for the target a x0 + b eps, target = (a, b), eq. (T), and its
@@ -172,6 +212,19 @@ def loss_and_grad_times(W: np.ndarray, x1: np.ndarray, x2: np.ndarray, times, *,
     return sum_over_times(
         lambda alpha, beta: loss_and_grad(W, x1, x2, alpha=alpha, beta=beta, scale=scale,
                                           target=objective_target(objective, alpha, beta)), times)
+
+
+def hessian_vector_product(W: np.ndarray, V: np.ndarray, x1: np.ndarray, x2: np.ndarray, times, *,
+                           scale: float | None = None, objective: str = "eps") -> np.ndarray:
+    """The Hessian of `loss_and_grad_times`' loss at W (m, d) applied to V (m, d), or to each direction of a
+    stack V (S, m, d) at once (S = m d identity directions give the whole Hessian in one call)."""
+    n = x1.shape[-2]
+    c = output_scale(W.shape[-2], scale)
+    out = 0.0
+    for alpha, beta, weight in times:
+        a, b = objective_target(objective, alpha, beta)
+        out = out + weight * _exact_hvp(W, V, (x1, x2), alpha, beta, c, a, b)
+    return out / (2 * n)
 
 
 def loss_and_grad_sampled(W: np.ndarray, x1: np.ndarray, x2: np.ndarray, eps: np.ndarray, *,

@@ -17,6 +17,11 @@ never compare model names:
     moves_outside_data(cfg)         whether the filters' part orthogonal to the data changes (diffusion:
                                     it is rescaled; classification: it never moves)
     stack_key(cfg)                  the settings runs must share to be stacked into one computation
+    expected(cfg)                   the config of the expected objective: cfg itself when the objective is the
+                                    same function at every step, else (noise drawn afresh each step) the
+                                    config of its expectation
+    hessian_product(cfg, x1, x2, d) (W, V) -> the Hessian of `objective` at W applied to V (one direction
+                                    or a stack), where the model has it in closed form; else None
     summary(signal, noise, y)       the headline alignments (Summary) at one logged step, with the signal
                                     per feature (signal (..., F): columns 2k + j = mu_{j,k}, sims.data)
     metrics(cfg, W, data, rng)      extra numbers of a finished run (the classifier's errors)
@@ -82,6 +87,9 @@ class Diffusion:
     def stack_key(self, cfg) -> tuple:
         return (cfg.noise, cfg.diffusion_times, cfg.scale)
 
+    def expected(self, cfg):
+        return cfg.replace(noise="exact") if cfg.noise == "resampled" else cfg
+
     def objective(self, cfg, x1, x2, y, d: int, rng: np.random.Generator, eps: np.ndarray | None = None):
         times = cfg.diffusion_times
         if cfg.noise == "exact":
@@ -105,9 +113,24 @@ class Diffusion:
         shape = x1.shape[:-2] + (cfg.noise_samples, 2 * x1.shape[-2], d)
         return lambda W: sampled(W, rng.standard_normal(shape))
 
+    def hessian_product(self, cfg, x1, x2, d: int):
+        if cfg.noise != "exact":
+            return None
+        objective = getattr(cfg, "objective", "eps")   # TrainConfig has no objective field yet: eps
+        return lambda W, V: diffusion.hessian_vector_product(W, V, x1, x2, cfg.diffusion_times, scale=cfg.scale,
+                                                             objective=objective)
+
     def summary(self, signal: np.ndarray, noise: np.ndarray, y: np.ndarray) -> Summary:
-        """signal = mean_j max_r <w_r, mu_j>, noise = mean_i max_r <w_r, xi_i> (the output is odd in W, so
-        the sign of an alignment matters); per feature k: mean_j max_r <w_r, mu_{j,k}>."""
+        """signal = mean_j max_r <w_r, mu_j>, noise = mean_i max_r <w_r, xi_i>, with signed alignments; per
+        feature k: mean_j max_r <w_r, mu_{j,k}>.
+
+        Signed, because the output is odd in W and learning pushes alignments up: the -4 c alpha beta
+        sum_r a_r G_rr term of eq. (E) rewards <w_r, z> > 0, so the largest positive alignment is the
+        feature learned. It is the paper's max_r <w_r, mu>, and what the early rates (D1) follow; with
+        |.| a neuron that starts at a negative alignment would count while learning shrinks it. At an
+        asymmetric stationary point a split-off neuron can hold a large negative alignment (m = 16,
+        n SNR^2 = 67.5: noise -9.4), which this summary does not count: theory.stationary reports the
+        |.| summary beside it (`summary_abs`; there the ratio is 0.94 against 2.43 signed)."""
         per = [np.mean(signal[:, 2 * k:2 * k + 2].max(axis=0)) for k in feature_columns(signal)]
         return _summary(per, np.mean(noise.max(axis=0)))
 
@@ -138,8 +161,14 @@ class Classification:
     def stack_key(self, cfg) -> tuple:
         return ()
 
+    def expected(self, cfg):
+        return cfg
+
     def objective(self, cfg, x1, x2, y, d: int, rng: np.random.Generator, eps: None = None):
         return lambda W: classification.loss_and_grad(W, x1, x2, y)
+
+    def hessian_product(self, cfg, x1, x2, d: int) -> None:
+        return None
 
     def summary(self, signal: np.ndarray, noise: np.ndarray, y: np.ndarray) -> Summary:
         """signal = mean_j max_r |<w_{j,r}, mu_j>|, noise = mean_i max_r |<w_{y_i,r}, xi_i>| (the output is

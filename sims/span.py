@@ -51,7 +51,8 @@ def data_basis(data: Dataset, extra: np.ndarray | None = None) -> np.ndarray:
 
     From the small Gram matrix Z Z^T = U diag(s^2) U^T: Q = Z^T U / s, then one Cholesky
     re-orthonormalisation (Q <- Q L^-T, Q^T Q = L L^T). Two products of cost O(d k^2); a thin SVD of Z^T
-    gives the same Q but is ~50x slower at d = 1e6.
+    gives the same Q but is ~50x slower at d = 1e6. With more rows than dimensions (thousands of fixed
+    draws at small d) Q is the eigenvectors of the d x d Gram Z^T Z instead.
     """
     rows = [data.signals, data.x2]
     if not np.array_equal(data.x1, data.signals[data.signal_index]):
@@ -59,6 +60,9 @@ def data_basis(data: Dataset, extra: np.ndarray | None = None) -> np.ndarray:
     if extra is not None:
         rows.append(extra.reshape(-1, data.d))
     Z = np.vstack(rows)
+    if Z.shape[0] > Z.shape[1]:  # more rows than dimensions (many fixed draws): the d x d Gram is smaller
+        s2, V = np.linalg.eigh(Z.T @ Z)
+        return V[:, s2 > RANK_TOL**2 * max(s2.max(), 1e-300)]
     s2, U = np.linalg.eigh(Z @ Z.T)
     keep = s2 > RANK_TOL**2 * max(s2.max(), 1e-300)
     Q = Z.T @ (U[:, keep] / np.sqrt(s2[keep]))

@@ -25,9 +25,10 @@ from typing import NamedTuple
 import numpy as np
 
 from sims import DivergenceError, FldmError, __version__, io, models, span
-from sims.config import TrainConfig, auto_eta
+from sims.config import TrainConfig
 from sims.data import Dataset, load_npz, make_data
-from sims.descent import descend
+from sims.descent import Checks, check_note, descend
+from sims.stepsize import auto_step
 
 ERRORS = ("raise", "return")
 MAX_LOG_BYTES = 2**30  # a run may keep at most this much logged trajectory in memory
@@ -62,12 +63,15 @@ class Result:
 
 
 class Run(NamedTuple):
-    """What a run starts from: its generators, data, initial weights and step size."""
+    """What a run starts from: its generators, data, initial weights, step size (and, for eta 'auto', the
+    limit that set it: sims.stepsize) and the noise drawn once for the whole run (or None)."""
 
     rngs: dict
     data: Dataset
     W0: np.ndarray
     eta: float
+    draws: np.ndarray | None = None
+    eta_limit: str = "given"
 
 
 def seeds(seed: int) -> dict[str, np.random.Generator]:
@@ -132,13 +136,16 @@ def prepare(cfg: TrainConfig, data: Dataset | None = None, W0: np.ndarray | None
     if W.shape != weight_shape(cfg, data.d):
         raise FldmError(f"initial weights have shape {W.shape}; need {weight_shape(cfg, data.d)}")
     check_log_size(cfg, data.n, data.signals.shape[0])
-    eta = auto_eta(data.x1, data.x2) if cfg.eta is None else cfg.eta
-    return Run(rngs, data, W, eta)
+    draws = models.get(cfg.model).draws(cfg, data.n, data.d, rngs["noise"])
+    eta, limit = auto_step(cfg, data, W, draws) if cfg.eta is None else (cfg.eta, "given")
+    return Run(rngs, data, W, eta, draws, limit)
 
 
-def finish(cfg: TrainConfig, run: Run, W: np.ndarray, log: dict, converged: bool) -> Result:
-    """The Result of a finished run: logged lists to arrays, and the model's metrics (classifier errors)."""
-    extra = {"eta": run.eta, **models.get(cfg.model).metrics(cfg, W, run.data, run.rngs["test"])}
+def finish(cfg: TrainConfig, run: Run, W: np.ndarray, log: dict, converged: bool, checks: Checks = Checks()) -> Result:
+    """The Result of a finished run: logged lists to arrays, the model's metrics (classifier errors), and the
+    descent loop's checks with their sentence (`descent_note`, "" when descent behaved: sims.descent)."""
+    extra = {"eta": run.eta, "eta_limit": run.eta_limit, **checks._asdict(), "descent_note": check_note(checks),
+             **models.get(cfg.model).metrics(cfg, W, run.data, run.rngs["test"])}
     arrays = {k: np.asarray(v, dtype=int if k == "steps" else float) for k, v in log.items()}
     return Result(config=cfg, W=W, data=run.data, converged=converged, extra=extra, **arrays)
 
@@ -178,7 +185,7 @@ def train(cfg: TrainConfig, data: Dataset | None = None, W0: np.ndarray | None =
     (`engine`); the result is the same to rounding either way, with W in d dimensions."""
     run = prepare(cfg, data, W0)
     model = models.get(cfg.model)
-    draws = model.draws(cfg, run.data.n, run.data.d, run.rngs["noise"])
+    draws = run.draws
     B = _basis(run, draws) if engine(cfg) == "span" else None
     coords, Wc, draws_c = _coordinates(run, B, draws)
     fun = model.objective(cfg, coords.x1, coords.x2, coords.y, run.data.d, run.rngs["noise"], draws_c)
@@ -190,11 +197,12 @@ def train(cfg: TrainConfig, data: Dataset | None = None, W0: np.ndarray | None =
         return stacked
 
     (outcome,) = descend(objective, Wc[None], run.eta, cfg.tol, steps=cfg.steps, log_every=cfg.log_every,
-                         align=lambda i, W: alignments(W, coords), progress=progress)
+                         align=lambda i, W: alignments(W, coords), progress=progress,
+                         check=model.expected(cfg) == cfg)
     if isinstance(outcome, DivergenceError):
         raise outcome
     W = outcome.W if B is None else outcome.W @ B.matrix.T
-    result = finish(cfg, run, W, outcome.log, outcome.converged)
+    result = finish(cfg, run, W, outcome.log, outcome.converged, outcome.checks)
     result.extra["engine"] = "full" if B is None else "span"
     return result
 
@@ -275,6 +283,6 @@ def train_many(configs: list[TrainConfig], datas: list[Dataset | None] | None = 
             continue
         B = _basis(run)  # the same basis again: same input, same arithmetic
         W = outcome.W.copy() if B is None else outcome.W[..., :B.dim] @ B.matrix.T
-        results.append(finish(cfg, run, W, outcome.log, outcome.converged))
+        results.append(finish(cfg, run, W, outcome.log, outcome.converged, outcome.checks))
         results[-1].extra["engine"] = "full" if B is None else "span"
     return results

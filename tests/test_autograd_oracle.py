@@ -51,3 +51,17 @@ def test_classification_gradient_matches_autograd(n, d, m, w_scale):
     loss_t, grad_t = _autograd(classification_loss, W, x1, x2, y)
     assert abs(loss - loss_t) <= RTOL * abs(loss_t)
     assert _rel(grad, grad_t) <= RTOL
+
+
+@pytest.mark.parametrize("n, d, m, alpha, beta, scale", [(5, 12, 3, 0.7071067811865476, 0.7071067811865476, None),
+                                                         (6, 10, 4, 0.6, 0.8, 0.3)])
+def test_diffusion_hessian_matches_autograd(n, d, m, alpha, beta, scale):
+    """The closed-form Hessian (all m d directions at once) against torch's Hessian of the literal loss."""
+    data, rng = _data(n, d, seed=n * m)
+    W = 1.5 * rng.standard_normal((m, d)) / np.sqrt(d)
+    x1, x2 = torch.tensor(data.x1), torch.tensor(data.x2)
+    H_t = torch.autograd.functional.hessian(lambda Wt: diffusion_loss(Wt, x1, x2, alpha, beta, scale),
+                                            torch.tensor(W)).numpy().reshape(m * d, m * d)
+    E = np.eye(m * d).reshape(m * d, m, d)
+    H = diffusion.hessian_vector_product(W, E, data.x1, data.x2, ((alpha, beta, 1.0),), scale=scale)
+    assert _rel(H.reshape(m * d, m * d), H_t) <= RTOL

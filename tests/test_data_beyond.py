@@ -253,12 +253,12 @@ def test_span_engine_is_exact_beyond_definition_2_1(model):
 def test_predict_says_when_the_closed_forms_do_not_apply():
     from theory.predict import predict
     base = TrainConfig(model="classification", n=10, d=200, m=2, steps=100)
-    plain = predict(base)
+    plain = predict(base).to_dict()
     assert plain["not_definition_2_1"] == [] and plain["boundary_nsnr2"] > 0
     assert plain["linear_rates"]["signal"] == pytest.approx(plain["rates"]["signal"], rel=1e-12)
     for change, words in ((dict(signal_cos=0.5), "not orthogonal"), (dict(balance=0.8), "imbalanced"),
                           (dict(features=2), "2 features per class")):
-        out = predict(base.replace(**change))
+        out = predict(base.replace(**change)).to_dict()
         assert out["boundary_nsnr2"] is None and words in out["boundary_not_applicable"]
         assert any(words in reason for reason in out["not_definition_2_1"])
 
@@ -282,8 +282,9 @@ def test_linear_signal_rates_are_the_growth_of_the_linearised_flow():
 
 def test_diffusion_predictions_for_correlated_data():
     from theory.predict import predict
-    out = predict(TrainConfig(n=8, d=60, m=2, steps=100, signal_cos=0.5, nsnr2=2.0))
-    assert out["stationary"]["found"] and out["stationary"]["scalar_equation"] is None  # its premise: orthogonal data
+    out = predict(TrainConfig(n=8, d=60, m=2, steps=100, signal_cos=0.5, nsnr2=2.0)).to_dict()
+    equation = out["stationary"]["scalar_equation"]                 # its premise: orthogonal data
+    assert out["stationary"]["found"] and not equation["applies"] and "not orthogonal" in equation["reason"]
     assert "not orthogonal" in out["not_definition_2_1"][0] and np.isfinite(out["initial_rate_ratio"])
 
 

@@ -73,6 +73,21 @@ def test_gradient_matches_finite_differences(rng):
     np.testing.assert_allclose(grad, central_difference(fun, W), rtol=1e-6, atol=1e-7)
 
 
+@pytest.mark.parametrize("objective", ["eps", "x0", "v"])
+def test_hessian_vector_product_matches_finite_differences_of_the_gradient(rng, objective):
+    """One direction and a stack of directions, two diffusion times, each target of the objective family."""
+    W, x1, x2 = problem(rng, n=4, d=7, m=3)
+    times = ((ALPHA, BETA, 1.0), (0.5, 0.9, 0.3))
+    grad = lambda V: diffusion.loss_and_grad_times(V, x1, x2, times, objective=objective)[1]
+    V = rng.standard_normal((5, 3, 7))
+    h = 1e-5
+    fd = np.stack([(grad(W + h * v) - grad(W - h * v)) / (2 * h) for v in V])
+    hv = diffusion.hessian_vector_product(W, V, x1, x2, times, objective=objective)
+    np.testing.assert_allclose(hv, fd, rtol=1e-6, atol=1e-6 * np.abs(fd).max())
+    np.testing.assert_allclose(diffusion.hessian_vector_product(W, V[0], x1, x2, times, objective=objective), hv[0],
+                               rtol=1e-12, atol=1e-12 * np.abs(hv).max())
+
+
 def test_sampled_gradient_matches_finite_differences(rng):
     W, x1, x2 = problem(rng)
     eps = rng.standard_normal((5, 6, 6))

@@ -14,7 +14,7 @@ SMALL = ["--n", "6", "--d", "200", "--m", "2"]
 
 @pytest.fixture(scope="module")
 def diffusion():
-    return predict.predict(TrainConfig(n=6, d=200, m=2))
+    return predict.predict(TrainConfig(n=6, d=200, m=2)).to_dict()
 
 
 def test_diffusion_in_words(diffusion):
@@ -22,11 +22,12 @@ def test_diffusion_in_words(diffusion):
     flat = " ".join(text.split())
     s = p["stationary"]
     for number in (p["initial_rates"]["signal"], p["initial_rates"]["noise"], p["initial_rate_ratio"],
-                   p["rate_ratio_formula"], p["nsnr2"] / 2, s["summary_signal"], s["summary_noise"], s["ratio"]):
+                   p["rate_ratio_formula"], p["nsnr2"] / 2, s["summary"]["signal"], s["summary"]["noise"], s["ratio"]):
         assert f"{number:.4g}" in flat
     for steps in (p["linear_phase_steps"]["signal"], p["linear_phase_steps"]["noise"], s["steps"]):
         assert f"{steps:,.0f} steps" in flat
-    assert "stable" in flat and f"largest flow eigenvalue {max(s['eigenvalues']):.3g}" in flat
+    assert "stable" in flat and f"largest flow eigenvalue {s['max_eigenvalue']:.3g}" in flat
+    assert "symmetric branch" in flat
     assert "D1" in flat and "D2" in flat and "nan" not in flat.lower()
     assert max(len(line) for line in text.splitlines()) <= 100 and len(text.splitlines()) < 15
 
@@ -53,10 +54,10 @@ def test_missing_numbers_in_words(diffusion):
     p = {**diffusion, "stationary": {"found": False, "reason": "the alignment ODE stopped: blow-up at tau=3",
                                      "ratio": float("nan")}}
     assert "none found (the alignment ODE stopped: blow-up at tau=3)" in " ".join(explain(p).split())
-    # the largest eigenvalue is read from the list, whatever its order
-    s = {**diffusion["stationary"], "eigenvalues": [-3.0, -1.0, 0.5], "stable": False}
+    # a saddle is said to be one, with its unstable directions and largest flow eigenvalue
+    s = {**diffusion["stationary"], "max_eigenvalue": 0.5, "morse_index": 1, "stable": False}
     flat = " ".join(explain({**diffusion, "stationary": s}).split())
-    assert "unstable (largest flow eigenvalue 0.5)" in flat
+    assert "unstable: a saddle with 1 unstable direction(s) (largest flow eigenvalue 0.5)" in flat
 
 
 def test_command_line_words_and_json(capsys):
@@ -74,7 +75,7 @@ def test_command_line_words_and_json(capsys):
 def test_data_beyond_definition_2_1_in_words():
     """Correlated signals: the words say the closed forms assume Definition 2.1, why there is no boundary,
     and give the linearised flow's exact rate."""
-    p = predict.predict(TrainConfig(model="classification", n=6, d=200, m=2, signal_cos=0.5))
+    p = predict.predict(TrainConfig(model="classification", n=6, d=200, m=2, signal_cos=0.5)).to_dict()
     flat = " ".join(explain(p).split())
     assert "beyond Definition 2.1 (signal vectors not orthogonal" in flat
     assert "no boundary: the boundary formula assumes Definition 2.1" in flat

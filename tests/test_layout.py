@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 CORE = ("sims", "sims.config", "sims.data", "sims.diffusion", "sims.classification", "sims.models", "sims.span",
-        "sims.descent", "sims.train", "sims.io")
+        "sims.descent", "sims.stepsize", "sims.train", "sims.io")
 
 
 def test_core_imports_neither_theory_nor_matplotlib():

@@ -48,7 +48,7 @@ def test_leading_rate_is_the_k1_term():
 def test_leading_rates_match_exact_initial_rates_at_small_init():
     # orthogonal data, tiny sigma0: the exact d/dtau at tau = 0 is the leading-order formula
     cfg = TrainConfig(n=6, d=400, m=3, nsnr2=1.0, sigma0=1e-4, data_noise="orthogonal")
-    _, data, W0, _ = prepare(cfg)
+    _, data, W0, *_ = prepare(cfg)
     red, Wr0 = reduced.reduce(cfg, data, W0)
     exact = predict.summary_rates(red, Wr0, data.y)
     lead = predict.leading_rates(cfg, data, W0)

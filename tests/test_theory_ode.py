@@ -11,7 +11,7 @@ from theory.ode import flow, logged_steps, run_ode
 
 
 def reduced_setting(cfg):
-    _, data, W0, eta = prepare(cfg)
+    _, data, W0, eta, *_ = prepare(cfg)
     red, Wr0 = reduced.reduce(cfg, data, W0)
     return red, Wr0, data, eta
 

@@ -9,7 +9,7 @@ from theory import reduced
 
 def setting(**kw):
     cfg = TrainConfig(**{"n": 8, "d": 120, "m": 3, "nsnr2": 1.5, "steps": 300, "log_every": 50, **kw})
-    _, data, W0, _ = prepare(cfg)
+    _, data, W0, *_ = prepare(cfg)
     return cfg, data, W0
 
 

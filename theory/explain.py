@@ -5,15 +5,14 @@ to --json):
     both models      model, nsnr2, eta
     diffusion        initial_rates.{signal, noise}, initial_rate_ratio, rate_ratio_formula,
                      linear_phase_steps.{signal, noise},
-                     stationary.{found, reason, summary_signal, summary_noise, ratio, stable, eigenvalues,
-                     steps, reached_gtol, scalar_equation (None, or a dict with max_abs_error)}
+                     stationary.{found, reason, summary.{signal, noise}, ratio, stable, morse_index,
+                     max_eigenvalue, branch, groups, steps, reached_gtol,
+                     scalar_equation.{applies, reason, max_abs_error}}
     classification   rates.{signal, noise}, rate_ratio, time_to_order_one_steps.{signal, noise}, winner,
                      boundary_nsnr2, boundary_not_applicable, linear_rates.signal, linear_rate_ratio
     both (optional)  not_definition_2_1: how the data depart from Definition 2.1; then the closed forms
                      (the formula n_j‖μ‖²/‖ξ_i‖², the classification rates and boundary) are said not to apply
-Missing numbers (NaN, None) are said in words, never printed as "nan". The largest flow eigenvalue is
-max(stationary.eigenvalues), not stationary.max_eigenvalue: on main that key holds eigenvalues[0], and the
-list is in ascending order, so it is the smallest.
+Missing numbers (NaN, None) are said in words, never printed as "nan".
 """
 from __future__ import annotations
 
@@ -58,14 +57,19 @@ def _diffusion(p: dict) -> list[str]:
     if not s.get("found"):
         return lines + [f"- Stationary point (claim D2): none found ({s.get('reason', 'no reason given')})."]
     reached = "reached" if s.get("reached_gtol") else "approached (the gradient tolerance was not reached)"
-    largest = max(v for v in s["eigenvalues"] if v is not None)
-    stable = ("stable" if s["stable"] else "unstable") + f" (largest flow eigenvalue {largest:.3g})"
+    stable = ("stable" if s["stable"] else f"unstable: a saddle with {s['morse_index']} unstable direction(s)") \
+        + f" (largest flow eigenvalue {s['max_eigenvalue']:.3g})"
+    branch = ("symmetric branch (every neuron shares its data-span part)" if s["branch"] == "symmetric" else
+              f"asymmetric branch (neuron groups {s['groups']})")
     lines.append(f"- Stationary point (claim D2), {reached} after {_steps(s.get('steps'))}: signal "
-                 f"{s['summary_signal']:.4g}, noise {s['summary_noise']:.4g}, ratio {s['ratio']:.4g}; {stable}.")
-    eq = s.get("scalar_equation")
-    if eq:
+                 f"{s['summary']['signal']:.4g}, noise {s['summary']['noise']:.4g}, ratio {s['ratio']:.4g}; "
+                 f"{stable}; {branch}.")
+    eq = s.get("scalar_equation") or {}
+    if eq.get("applies"):
         lines.append(f"  every alignment there solves one scalar equation in its patch's weight n_z‖z‖² "
                      f"(largest error {eq['max_abs_error']:.2g}): the ratio moves little with n·SNR².")
+    elif eq:
+        lines.append(f"  the scalar equation behind the near-1 ratio does not apply here: {eq['reason']}.")
     return lines
 
 

@@ -6,7 +6,8 @@ follows the flow at tau = eta k. The flow is integrated in the reduced coordinat
 its cost does not depend on d (apart from building the basis once).
 
     run_ode(cfg, data=None, W0=None) -> sims.train.Result   the flow, logged at the steps train logs
-    flow(red, Wr0, taus)                                     the flow at given times
+    flow(red, Wr0, taus)                                     the flow at given times (LSODA)
+    long_flow(red, Wr0, taus, gtol, eta)                     the flow to its stationary point (RKC, theory.rkc)
 """
 from __future__ import annotations
 
@@ -18,10 +19,12 @@ from sims.config import TrainConfig
 from sims.data import Dataset, draw_classes
 from sims.descent import EXPLODE
 from sims.train import Result, prepare
-from theory import reduced
+from theory import reduced, rkc
 from theory.reduced import Reduced
 
 RTOL, ATOL = 1e-9, 1e-12
+POWER_ITERATIONS, POWER_TOL = 50, 1e-3   # the top curvature's power iteration (`TopCurvature`)
+RHO_EVERY = 5                            # long_flow re-estimates the top curvature every this many steps
 BIG = 1e8  # |weights| beyond this count as a blow-up
 
 
@@ -89,6 +92,79 @@ def flow(red: Reduced, Wr0: np.ndarray, taus, *, gtol: float = 0.0, method: str 
     return t, Y.reshape((-1,) + Wr0.shape), status
 
 
+class TopCurvature:
+    """y -> an estimate of the Hessian eigenvalue of largest magnitude of the reduced loss at the flattened
+    state y: power iteration on Hessian-vector products, warm-started from the last estimate's vector (the
+    curvature changes little from one step of the flow to the next), stopped when the Rayleigh quotient
+    changes by less than POWER_TOL (relative)."""
+
+    def __init__(self, red: Reduced, shape: tuple):
+        self.product, self.shape, self.v = reduced.hessian_product(red), shape, None
+
+    def __call__(self, y) -> float:
+        Wr = y.reshape(self.shape)
+        v = self.v if self.v is not None else np.random.default_rng(0).standard_normal(y.size)
+        v = v / np.linalg.norm(v)
+        lam = None
+        for _ in range(POWER_ITERATIONS):
+            Hv = self.product(Wr, v.reshape(self.shape)).ravel()
+            new = float(v @ Hv)
+            norm = np.linalg.norm(Hv)
+            if norm == 0 or not np.isfinite(norm):
+                break
+            v = Hv / norm
+            if lam is not None and abs(new - lam) <= POWER_TOL * abs(new):
+                lam = new
+                break
+            lam = new
+        self.v = v
+        return lam if lam is not None else 0.0
+
+
+def long_flow(red: Reduced, Wr0: np.ndarray, taus, *, gtol: float, eta: float, rtol: float = RTOL,
+              atol: float = ATOL):
+    """The flow from Wr0 at the increasing times `taus` with theory.rkc, for as long as it describes gradient
+    descent with step size eta, until it is stationary.
+
+    Returns (taus reached, states, status, top curvature at the last state). Status: "ok" (taus[-1]
+    reached), "stationary" (||grad L|| < gtol), "unstable at tau=..." (the largest Hessian eigenvalue
+    reached 2 / eta: descent with this eta leaves the flow there, by oscillating or diverging; the flow is
+    not followed further) or "blow-up at tau=...". Its cost does not grow with the stiffness as LSODA's does
+    (no Jacobian factorisations): the stages per step grow like the square root of the stiffness.
+    """
+    taus = np.asarray(taus, dtype=float)
+    if taus.ndim != 1 or taus.size == 0 or taus[0] < 0 or np.any(np.diff(taus) < 0):
+        raise FldmError("ODE times must be a non-empty increasing sequence of tau >= 0")
+    shape = Wr0.shape
+    top = TopCurvature(red, shape)
+    limit = EXPLODE * max(abs(reduced.loss_and_grad(red, Wr0)[0]), 1.0)
+    last = {}
+
+    def velocity(y):
+        loss, grad = reduced.loss_and_grad(red, y.reshape(shape))
+        last.update(loss=loss)
+        return -grad.ravel()
+
+    def rho(y):  # refreshed every RHO_EVERY steps: the curvature changes slowly along the flow
+        last["calls"] = last.get("calls", -1) + 1
+        if last["calls"] % RHO_EVERY == 0:
+            last["top"] = top(y)
+        return abs(last["top"])
+
+    def stop(tau, y, Fy):
+        if not np.all(np.isfinite(y)) or np.abs(y).max() > BIG or abs(last["loss"]) > limit:
+            return f"blow-up at tau={tau:.6g}"
+        if np.linalg.norm(Fy) < gtol:
+            return "stationary"
+        if eta * last["top"] >= 2.0:
+            return f"unstable at tau={tau:.6g}"
+        return ""
+
+    t, Y, status, _ = rkc.integrate(velocity, np.asarray(Wr0, dtype=float).ravel(), taus, rho, rtol=rtol,
+                                    atol=atol, stop=stop)
+    return t, Y.reshape((-1,) + shape), status, last.get("top", float("nan"))
+
+
 def logged_steps(steps: int, log_every: int) -> np.ndarray:
     """The steps sims.train.train logs: every log_every-th and the last."""
     k = np.arange(0, steps + 1, log_every)
@@ -106,7 +182,8 @@ def run_ode(cfg: TrainConfig, data: Dataset | None = None, W0: np.ndarray | None
     the model's metrics computed in the reduced space (`REDUCED_METRICS`). progress(k), if given, is
     called with the step k = tau / eta the solver has reached, as sims.train.train calls it.
     """
-    rngs, data, W0, eta = prepare(cfg, data, W0)  # exactly as train builds its run
+    reduced.check(cfg)
+    rngs, data, W0, eta, *_ = prepare(cfg, data, W0)  # exactly as train builds its run
     red, Wr0 = reduced.reduce(cfg, data, W0)
 
     steps = logged_steps(cfg.steps, cfg.log_every)

@@ -13,19 +13,14 @@ Diffusion (x_t = alpha x0 + beta eps, c the output scale, k1 = sum_t weight_t 4 
     `rate_ratio_formula` = mean_j n_j ||mu_j||^2 / mean_i ||xi_i||^2.
   * Near-linear phase: the first tau at which a summary quantity departs by 10 % from its initial-rate
     line (from the ODE trajectory).
-  * Stationary point: the ODE's long-time state, refined by scipy.optimize.root on grad L = 0, its
-    stability from the Hessian of the reduced loss (the flow's Jacobian is -Hessian) with the gauge
-    directions Rc -> Rc Omega removed, and the alignments and signal/noise ratio there.
-  * Mechanism of the stationary ratio (`scalar_equation`). At a stationary point where R R^T has rank
-    s, dL/dG vanishes on the range of R R^T (`dL_dG_on_surviving`). With orthogonal data each patch
-    direction z (repeated n_z times, a_z = (<w_r, z>)_r) then satisfies
-        n_z ||z||^2 * dT/da(a_z; G) + 2n (dL/dG) a_z = 0,
-    T the one-patch loss of eq. (E). In every stationary point found the neurons share their data-span
-    part, R's sum has died (s = m - 1) and dL/dG = nu 1 1^T / m on the rest, so this is one scalar
-    equation whose root a(w) depends on the patch only through w = n_z ||z||^2 and increases with it.
-    Hence the ratio is 1 when n_j ||mu||^2 = ||xi||^2 (n SNR^2 = 2 with balanced classes), below 1 below
-    it and above 1 above it, exactly 1 when nu = 0 (m = 1: theory.derive.stationary_m1), and it tends
-    (slowly) to 1 as d grows at fixed n SNR^2, since both weights grow like d.
+  * Stationary point: the flow's long-time state (theory.ode.long_flow, followed for as long as it
+    describes descent with the run's eta, i.e. while the largest curvature stays below 2/eta), refined to
+    grad L = 0, with its Morse index, branch and the scalar equation where that applies
+    (theory.stationary). The stationary ratio is near 1 and moves weakly with n SNR^2 on the symmetric
+    branch, where the scalar equation explains it; it is not the only branch (theory.stationary), and for
+    some settings (e.g. m = 32, n SNR^2 = 67.5) the flow reaches no stationary point: two groups of
+    neurons with opposite alignments grow without bound while their outputs nearly cancel, the loss still
+    decreasing, and the curvature grows until descent with any fixed eta leaves the flow.
 
 Classification (logistic loss, F_j = (1/m) sum_r sum_p <w_{j,r}, x^(p)>^2):
   * While the loss is near log 2, dl/df_i = -y_i / (2n) and the own-class alignments grow exponentially,
@@ -46,10 +41,10 @@ Classification (logistic loss, F_j = (1/m) sum_r sum_p <w_{j,r}, x^(p)>^2):
 from __future__ import annotations
 
 import math
-from functools import lru_cache
+from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 import numpy as np
-import sympy as sp
 from scipy import integrate, optimize, stats
 
 from sims import io
@@ -58,25 +53,91 @@ from sims.data import Dataset, label_index
 from sims.diffusion import output_scale
 from sims.models import summarize
 from sims.train import prepare
-from theory import derive, reduced
-from theory.ode import flow
+from theory import reduced
+from theory.ode import long_flow
+from theory.stationary import Stationary, analyse
 
 LINEAR_TOL = 0.1        # a 10 % departure from the initial-rate line ends the near-linear phase
 GTOL = 1e-10            # ||grad L|| at which the ODE counts as stationary
+ENDGAME_GTOL = 1e-6     # ||grad L|| below which a state without unstable directions is refined by Newton
+RTOL, ATOL = 1e-7, 1e-10  # the long-time flow's tolerances: global error ~1e-5, far below descent's O(eta)
 HORIZON_STEPS = 1e7     # longest ODE time, in steps of the run's eta
 
 
-def predict(cfg: TrainConfig, data: Dataset | None = None) -> dict:
-    """All predictions for the setting of cfg (JSON-serialisable), from the run sims.train.prepare builds."""
+class Pair(NamedTuple):
+    """One number for the signal and one for the noise (written as {"signal": .., "noise": ..})."""
+
+    signal: float
+    noise: float
+
+
+class LinearRates(NamedTuple):
+    """The classifier's exponential rates from the linearised flow (`linear_signal_rates`)."""
+
+    signal: float                 # mean over the classes
+    signal_by_class: np.ndarray
+    noise: float
+
+
+@dataclass(frozen=True)
+class DiffusionPrediction:
+    """The diffusion predictions of the module docstring; `to_dict()` is the JSON `fldm predict` prints."""
+
+    nsnr2: float
+    eta: float
+    initial: Pair                 # the summary alignments at tau = 0
+    initial_rates: Pair           # their exact d/dtau at tau = 0
+    initial_rate_ratio: float
+    leading_rates: Pair           # the lowest order in sigma0
+    rate_ratio_formula: float     # mean_j n_j ||mu_j||^2 / mean_i ||xi_i||^2 (Definition 2.1)
+    not_definition_2_1: list      # how the data depart from Definition 2.1 (`departures`)
+    linear_phase_tau: Pair
+    linear_phase_steps: Pair
+    ode_status: str
+    ode_tau_end: float
+    stationary: Stationary
+    model: str = "diffusion"
+
+    def to_dict(self) -> dict:
+        return io.plain(self)
+
+
+@dataclass(frozen=True)
+class ClassificationPrediction:
+    """The classification predictions of the module docstring; `to_dict()` is the JSON of `fldm predict`."""
+
+    nsnr2: float
+    eta: float
+    rates: Pair                   # the exponential rates lambda_s, lambda_n (class and sample means)
+    rate_ratio: float
+    initial: Pair                 # the typical initial own-class alignments
+    order_one_level: float
+    time_to_order_one_tau: Pair
+    time_to_order_one_steps: Pair
+    winner: str
+    boundary_nsnr2: float | None  # None when the data depart from Definition 2.1 (then the reason:)
+    boundary_not_applicable: str | None
+    linear_rates: LinearRates     # the exact rates of the linearised flow, for any signal patches
+    linear_rate_ratio: float
+    not_definition_2_1: list
+    model: str = "classification"
+
+    def to_dict(self) -> dict:
+        return io.plain(self)
+
+
+def predict(cfg: TrainConfig, data: Dataset | None = None) -> DiffusionPrediction | ClassificationPrediction:
+    """All predictions for the setting of cfg, from the run sims.train.prepare builds."""
+    reduced.check(cfg)
     run = prepare(cfg, data)
     return PREDICTORS[cfg.model](cfg, run.data, run.W0, run.eta)
 
 
 def stationary_ratio(cfg: TrainConfig, data: Dataset | None = None) -> float:
-    """The predicted signal/noise ratio (sims.train.summarize) at the diffusion stationary point
-    (nan if the ODE found none)."""
-    stat = predict(cfg.replace(model="diffusion"), data)["stationary"]
-    return float(stat["ratio"]) if stat["found"] else float("nan")
+    """The predicted signal/noise ratio (sims.models summary) at the diffusion stationary point (nan if
+    the flow reached none)."""
+    stat = predict(cfg.replace(model="diffusion"), data).stationary
+    return stat.ratio if stat.found else float("nan")
 
 
 # ----------------------------------------------------------------------------------------- diffusion
@@ -116,19 +177,19 @@ def departures(cfg: TrainConfig, data: Dataset) -> list[str]:
 
 def summary_pair(red, Wr, y) -> tuple[float, float]:
     signal, noise = reduced.alignments(red, Wr)
-    s = summarize("diffusion", signal, noise, y)
+    s = summarize(red.cfg.model, signal, noise, y)
     return s.signal, s.noise
 
 
-def summary_rates(red, Wr, y) -> tuple[float, float]:
+def summary_rates(red, Wr, y) -> Pair:
     """d/dtau of (mean_j max_r <w_r, mu_j>, mean_i max_r <w_r, xi_i>) along the flow at Wr."""
     signal, noise = reduced.alignments(red, Wr)
     dsignal, dnoise = reduced.alignments(red, -reduced.loss_and_grad(red, Wr)[1])
     rs, rn = signal[:, HEADLINE].argmax(axis=0), noise.argmax(axis=0)
-    return (float(np.mean(dsignal[rs, HEADLINE])), float(np.mean(dnoise[rn, np.arange(noise.shape[1])])))
+    return Pair(float(np.mean(dsignal[rs, HEADLINE])), float(np.mean(dnoise[rn, np.arange(noise.shape[1])])))
 
 
-def leading_rates(cfg: TrainConfig, data: Dataset, W0: np.ndarray) -> tuple[float, float]:
+def leading_rates(cfg: TrainConfig, data: Dataset, W0: np.ndarray) -> Pair:
     """The lowest-order rates k1/(2n) (G_rr n_z ||z||^2 + 2 S_r <w_r, z>) (theory.derive.leading_rate,
     S_r = sum of <w_r, x> over all 2n patches) of the summary quantities, each with the neuron r that is
     largest at initialisation. For d >> n the first term dominates."""
@@ -143,131 +204,7 @@ def leading_rates(cfg: TrainConfig, data: Dataset, W0: np.ndarray) -> tuple[floa
     rs, rn = s_align.argmax(axis=0), n_align.argmax(axis=0)
     signal = k1 / (2 * n) * (g[rs] * w_signal + 2 * S[rs] * s_align[rs, [0, 1]])
     noise = k1 / (2 * n) * (g[rn] * w_noise + 2 * S[rn] * n_align[rn, np.arange(n)])
-    return float(np.mean(signal)), float(np.mean(noise))
-
-
-def hessian(red, Wr, h: float = 1e-6) -> np.ndarray:
-    """Hessian of the reduced loss by central differences of the exact gradient."""
-    x0 = Wr.ravel()
-    H = np.empty((x0.size, x0.size))
-    for i in range(x0.size):
-        e = np.zeros_like(x0)
-        e[i] = h * max(1.0, abs(x0[i]))
-        gp = reduced.loss_and_grad(red, (x0 + e).reshape(Wr.shape))[1].ravel()
-        gm = reduced.loss_and_grad(red, (x0 - e).reshape(Wr.shape))[1].ravel()
-        H[:, i] = (gp - gm) / (2 * e[i])
-    return (H + H.T) / 2
-
-
-def flow_eigenvalues(red, Wr) -> np.ndarray:
-    """Eigenvalues of the flow's Jacobian (= -Hessian) at Wr, without the gauge directions."""
-    H = hessian(red, Wr)
-    gauge = reduced.gauge_directions(red, Wr)
-    if gauge.shape[0]:
-        _, _, Vt = np.linalg.svd(gauge, full_matrices=True)
-        P = Vt[gauge.shape[0]:].T          # orthonormal complement of the gauge directions
-        H = P.T @ H @ P
-    return -np.linalg.eigvalsh(H)[::-1]
-
-
-def dL_dG(red, Wr, eps: float = 1e-7) -> np.ndarray:
-    """The symmetric derivative dL/dG + (dL/dG)^T of the diffusion loss, G = W W^T (m x m).
-
-    The gradient along an added direction orthogonal to everything, W -> [W, eps I], is (dL/dG sym) eps
-    evaluated at G + eps^2 I; so this is exact up to O(eps^2).
-    """
-    m = Wr.shape[0]
-    pad = lambda X: np.hstack([X, np.zeros((X.shape[0], m))])
-    aug = reduced.Reduced(**{**red.__dict__, "x1": pad(red.x1), "x2": pad(red.x2), "mu": pad(red.mu)})
-    grad = reduced.loss_and_grad(aug, np.hstack([Wr, eps * np.eye(m)]))[1]
-    return grad[:, -m:] / eps
-
-
-def stationary_point(red, Wr_end, y) -> dict:
-    """Refine the ODE's long-time state to grad L = 0 and describe the stationary point."""
-    shape = Wr_end.shape
-    fun = lambda x: reduced.loss_and_grad(red, x.reshape(shape))[1].ravel()
-    sol = optimize.root(fun, Wr_end.ravel(), method="lm", options={"xtol": 1e-15, "ftol": 1e-15})
-    res_end = np.linalg.norm(fun(Wr_end.ravel()))
-    Wr = Wr_end
-    if sol.success and np.linalg.norm(sol.fun) <= res_end and \
-            np.linalg.norm(sol.x - Wr_end.ravel()) <= 1e-3 * max(1.0, np.linalg.norm(Wr_end)):
-        Wr = sol.x.reshape(shape)
-    signal, noise = reduced.alignments(red, Wr)
-    ratio = summarize("diffusion", signal, noise, y)
-    eig = flow_eigenvalues(red, Wr)
-    scale = max(np.abs(eig).max(), 1e-300)
-    C = reduced.orthogonal_gram(red, Wr)
-    c_eig, c_vec = np.linalg.eigh(C)
-    surviving = c_eig > 1e-8 * max(c_eig.max(), 1e-300)
-    N = dL_dG(red, Wr)
-    P = c_vec[:, surviving]
-    return {"found": True, "signal": signal, "noise": noise, "ratio": ratio.ratio,
-            "summary_signal": ratio.signal, "summary_noise": ratio.noise,
-            "residual": float(np.linalg.norm(fun(Wr.ravel()))), "refined": Wr is not Wr_end,
-            "max_eigenvalue": float(eig[0]), "min_eigenvalue": float(eig[-1]),
-            "stable": bool(eig[0] <= 1e-6 * scale), "eigenvalues": eig,
-            "orthogonal_gram_eigenvalues": c_eig, "surviving_rank": int(surviving.sum()),
-            "dL_dG": N, "dL_dG_on_surviving": float(np.linalg.norm(P.T @ N @ P)) if P.size else 0.0,
-            "state": Wr}
-
-
-@lru_cache(maxsize=None)
-def one_patch_force(m: int):
-    """dT/da_1 of the one-patch loss T (eq. E, theory.derive.paper_patch_loss) as a numpy function of
-    (a_1..a_m, upper-triangle G entries, alpha, beta, c)."""
-    a, G = derive.align_symbols(m), derive.gram_symbols(m)
-    upper = [G[r, s] for r in range(m) for s in range(r, m)]
-    expr = sp.diff(derive.paper_patch_loss(m), a[0])
-    return sp.lambdify([a, upper, derive.alpha, derive.beta, derive.c], expr, "numpy")
-
-
-def scalar_equation(cfg: TrainConfig, data: Dataset, red, Wr) -> dict | None:
-    """The mechanism behind the stationary ratio, checked at a stationary point Wr.
-
-    When every neuron has the same data-span component (A's rows equal, a_z = a 1 for each patch
-    direction z) and dL/dG has 1 as an eigenvector, N 1 = nu 1, the stationarity of A along a direction z
-    (orthogonal data, z repeated n_z times) is one scalar equation in a = <w_r, z>:
-        psi_w(a) = w / (2n) * phi(a) + nu a = 0,   w = n_z ||z||^2,   phi(a) = sum_t weight_t dT/da_1(a 1, G).
-    phi is increasing from -k1 G_rr < 0, so the root a(w) is unique and increases with w: a patch's
-    alignment depends on the patch only through its weight n_z ||z||^2 (n_j ||mu||^2 for mu_j, ||xi_i||^2
-    for xi_i). nu = 0 (all of R survives, e.g. m = 1) makes every root the same: ratio 1.
-    Returns the roots, the alignments found and nu; None when the premises do not hold.
-    """
-    m, k = Wr.shape[0], red.k
-    A = Wr[:, :k]
-    Z = np.vstack([data.signals, data.x2])
-    K = Z @ Z.T
-    off = K - np.diag(np.diag(K))
-    if np.ptp(A, axis=0).max() > 1e-7 * max(1.0, np.abs(A).max()) or np.abs(off).max() > 1e-9 * K.max():
-        return None
-    N = dL_dG(red, Wr)
-    ones = np.ones(m)
-    nu = float(ones @ N @ ones / m)
-    if np.linalg.norm(N @ ones - nu * ones) > 1e-6 * max(1.0, np.abs(N).max()):
-        return None
-    G = Wr @ Wr.T
-    upper = [G[r, s] for r in range(m) for s in range(r, m)]
-    c = output_scale(m, cfg.scale)
-    force = one_patch_force(m)
-    phi = lambda a: sum(w * force([a] * m, upper, al, be, c) for al, be, w in cfg.diffusion_times)
-    n = data.n
-
-    def root(weight):
-        psi = lambda a: weight / (2 * n) * phi(a) + nu * a
-        hi = 1.0
-        while psi(hi) < 0 and hi < 1e6:
-            hi *= 2
-        return optimize.brentq(psi, 0.0, hi, xtol=1e-14)
-
-    w_signal, w_noise = patch_weights(data)
-    signal, noise = reduced.alignments(red, Wr)
-    roots_s = np.array([root(w) if w > 0 else np.nan for w in w_signal])
-    roots_n = np.array([root(w) for w in w_noise])
-    present = w_signal > 0
-    err = max(np.abs(roots_s[present] - signal[0, present]).max(), np.abs(roots_n - noise[0]).max())
-    return {"nu": nu, "signal_weights": w_signal, "noise_weights": w_noise, "signal_roots": roots_s,
-            "noise_roots": roots_n, "max_abs_error": float(err)}
+    return Pair(float(np.mean(signal)), float(np.mean(noise)))
 
 
 def linear_phase(taus, values, rate, value0) -> float:
@@ -278,43 +215,71 @@ def linear_phase(taus, values, rate, value0) -> float:
     return float(taus[np.argmax(off)]) if off.any() else float("nan")
 
 
-def predict_diffusion(cfg, data, W0, eta) -> dict:
+def stopped(red, Wr, status: str, tau: float, eta: float) -> Stationary | None:
+    """The record of a flow that stopped before any stationary point (None if it did not)."""
+    if status.startswith("blow-up"):
+        return Stationary(found=False, reason=f"the alignment ODE stopped: {status}", tau=tau, steps=tau / eta)
+    if status.startswith("unstable"):
+        signal, noise = reduced.alignments(red, Wr)
+        biggest = max(np.abs(signal).max(), np.abs(noise).max())
+        return Stationary(found=False, tau=tau, steps=tau / eta, reason=(
+            f"gradient descent with eta = {eta:.4g} leaves the flow at step ~{tau / eta:.3g}: the largest "
+            f"curvature of the loss reaches 2/eta there (max |alignment| {biggest:.3g}), before any "
+            "stationary point; a smaller --eta follows the flow further"))
+    return None
+
+
+def long_time_state(cfg, data, red, Wr, status: str, tau: float, eta: float) -> Stationary:
+    """What the flow's long-time state is: a stationary point (theory.stationary) or why there is none.
+
+    The flow is followed to ||grad L|| < ENDGAME_GTOL. If the state there has no unstable direction
+    (Morse index 0) it lies ~ ||grad L|| / lambda_min from the minimum, deep in its quadratic basin, and
+    Newton steps (theory.stationary.refine) reach the point the flow converges to; the flow's remaining
+    time to ||grad L|| = GTOL, log(||grad L|| / GTOL) / lambda_min (its slowest decay rate), is added to
+    `tau` and `steps`. Otherwise (a plateau near a saddle) the flow is followed on to ||grad L|| < GTOL.
+    """
+    if (record := stopped(red, Wr, status, tau, eta)) is not None:
+        return record
+    weights = patch_weights(data)
+    if status == "stationary":
+        stat = analyse(cfg, data, red, Wr, weights, eta=eta, tau=tau, reached_gtol=True)
+        slowest = -stat.max_eigenvalue
+        if stat.morse_index == 0 and stat.residual <= GTOL and slowest > 0:
+            grad = np.linalg.norm(reduced.loss_and_grad(red, Wr)[1])
+            tau += max(math.log(grad / GTOL), 0.0) / slowest
+            return replace(stat, tau=tau, steps=tau / eta)
+        t, states, status, _ = long_flow(red, Wr, [0.0, max(HORIZON_STEPS * eta - tau, 0.0)], gtol=GTOL,
+                                         eta=eta, rtol=RTOL, atol=ATOL)
+        Wr, tau = states[-1], tau + float(t[-1])
+        if (record := stopped(red, Wr, status, tau, eta)) is not None:
+            return record
+    stat = analyse(cfg, data, red, Wr, weights, eta=eta, tau=tau, reached_gtol=status == "stationary")
+    if status != "stationary" and stat.residual > GTOL:
+        stat = replace(stat, found=False, reason=f"no stationary point by step {HORIZON_STEPS:.3g} "
+                                                 f"(||grad L|| = {stat.residual:.3g} there)")
+    return stat
+
+
+def predict_diffusion(cfg, data, W0, eta) -> DiffusionPrediction:
     red, Wr0 = reduced.reduce(cfg, data, W0)
     y = data.y
-    rate_s, rate_n = summary_rates(red, Wr0, y)
-    lead_s, lead_n = leading_rates(cfg, data, W0)
+    rates = summary_rates(red, Wr0, y)
     w_signal, w_noise = patch_weights(data)
-    formula = float(np.mean(w_signal[HEADLINE]) / np.mean(w_noise))
     s0, n0 = summary_pair(red, Wr0, y)
 
-    # one ODE solve on a log grid: the near-linear phase, then the long-time state
+    # one flow on a log grid: the near-linear phase, then the long-time state
     horizon = HORIZON_STEPS * eta
     taus = np.concatenate([[0.0], np.geomspace(1e-3 * eta, horizon, 1200)])
-    t, states, status = flow(red, Wr0, taus, gtol=GTOL, rtol=1e-8, atol=1e-11)
+    t, states, status, _ = long_flow(red, Wr0, taus, gtol=ENDGAME_GTOL, eta=eta, rtol=RTOL, atol=ATOL)
     pairs = np.array([summary_pair(red, Wr, y) for Wr in states])
-    lin_s = linear_phase(t, pairs[:, 0], rate_s, s0)
-    lin_n = linear_phase(t, pairs[:, 1], rate_n, n0)
-    out = {"model": "diffusion", "nsnr2": data.nsnr2, "eta": eta,
-           "initial": {"signal": s0, "noise": n0},
-           "initial_rates": {"signal": rate_s, "noise": rate_n},
-           "initial_rate_ratio": rate_s / rate_n,
-           "leading_rates": {"signal": lead_s, "noise": lead_n},
-           "rate_ratio_formula": formula,
-           "not_definition_2_1": departures(cfg, data),
-           "linear_phase_tau": {"signal": lin_s, "noise": lin_n},
-           "linear_phase_steps": {"signal": lin_s / eta, "noise": lin_n / eta},
-           "ode_status": status, "ode_tau_end": float(t[-1])}
-    if status.startswith("blow-up") or status.startswith("solver"):
-        out["stationary"] = {"found": False, "reason": f"the alignment ODE stopped: {status}", "ratio": float("nan")}
-        return io.plain(out)
-    stat = stationary_point(red, states[-1], y)
-    stationary_state = stat.pop("state")
-    stat["tau"] = float(t[-1])
-    stat["steps"] = float(t[-1] / eta)
-    stat["reached_gtol"] = status == "stationary"
-    stat["scalar_equation"] = scalar_equation(cfg, data, red, stationary_state)
-    out["stationary"] = stat
-    return io.plain(out)
+    lin = Pair(linear_phase(t, pairs[:, 0], rates.signal, s0), linear_phase(t, pairs[:, 1], rates.noise, n0))
+    return DiffusionPrediction(
+        nsnr2=data.nsnr2, eta=eta, initial=Pair(s0, n0), initial_rates=rates,
+        initial_rate_ratio=rates.signal / rates.noise, leading_rates=leading_rates(cfg, data, W0),
+        rate_ratio_formula=float(np.mean(w_signal[HEADLINE]) / np.mean(w_noise)),
+        not_definition_2_1=departures(cfg, data), linear_phase_tau=lin,
+        linear_phase_steps=Pair(lin.signal / eta, lin.noise / eta), ode_status=status, ode_tau_end=float(t[-1]),
+        stationary=long_time_state(cfg, data, red, states[-1], status, float(t[-1]), eta))
 
 
 # ------------------------------------------------------------------------------------ classification
@@ -364,7 +329,7 @@ def linear_signal_rates(data: Dataset, m: int) -> np.ndarray:
     return np.array([np.linalg.eigvals(sign * K).real.max() for sign in (1.0, -1.0)])
 
 
-def predict_classification(cfg, data, W0, eta) -> dict:
+def predict_classification(cfg, data, W0, eta) -> ClassificationPrediction:
     m, n = cfg.m, data.n
     own = label_index(data.y)
     w_signal, w_noise = patch_weights(data)
@@ -376,25 +341,20 @@ def predict_classification(cfg, data, W0, eta) -> dict:
     level = math.sqrt(m)
     T_s = float(np.mean([order_one_time(a, l, level) for a, l in zip(signal0, lam_s) if l > 0] or [np.inf]))
     T_n = float(np.mean([order_one_time(a, l, level) for a, l in zip(noise0, lam_n)]))
-    out = {"model": "classification", "nsnr2": data.nsnr2, "eta": eta,
-           "rates": {"signal": float(np.mean(lam_s)), "noise": float(np.mean(lam_n))},
-           "rate_ratio": float(np.mean(lam_s) / np.mean(lam_n)),
-           "initial": {"signal": float(np.mean(signal0)), "noise": float(np.mean(noise0))},
-           "order_one_level": level,
-           "time_to_order_one_tau": {"signal": T_s, "noise": T_n},
-           "time_to_order_one_steps": {"signal": T_s / eta, "noise": T_n / eta},
-           "winner": "signal" if T_s < T_n else "noise",
-           "boundary_nsnr2": boundary_nsnr2(cfg, data)}
     lam_lin = linear_signal_rates(data, m)
-    out["linear_rates"] = {"signal": float(np.mean(lam_lin)), "signal_by_class": lam_lin,
-                           "noise": float(np.mean(lam_n))}
-    out["linear_rate_ratio"] = float(np.mean(lam_lin) / np.mean(lam_n))
-    out["not_definition_2_1"] = departures(cfg, data)
-    if out["not_definition_2_1"]:  # the closed forms assume Definition 2.1: no number rather than a wrong one
-        out["boundary_nsnr2"] = None
-        out["boundary_not_applicable"] = "the boundary formula assumes Definition 2.1; these data have " + \
-            "; ".join(out["not_definition_2_1"])
-    return io.plain(out)
+    beyond = departures(cfg, data)
+    return ClassificationPrediction(
+        nsnr2=data.nsnr2, eta=eta, rates=Pair(float(np.mean(lam_s)), float(np.mean(lam_n))),
+        rate_ratio=float(np.mean(lam_s) / np.mean(lam_n)),
+        initial=Pair(float(np.mean(signal0)), float(np.mean(noise0))), order_one_level=level,
+        time_to_order_one_tau=Pair(T_s, T_n), time_to_order_one_steps=Pair(T_s / eta, T_n / eta),
+        winner="signal" if T_s < T_n else "noise",
+        # the closed forms assume Definition 2.1: no number rather than a wrong one
+        boundary_nsnr2=None if beyond else boundary_nsnr2(cfg, data),
+        boundary_not_applicable=("the boundary formula assumes Definition 2.1; these data have "
+                                 + "; ".join(beyond)) if beyond else None,
+        linear_rates=LinearRates(float(np.mean(lam_lin)), lam_lin, float(np.mean(lam_n))),
+        linear_rate_ratio=float(np.mean(lam_lin) / np.mean(lam_n)), not_definition_2_1=beyond)
 
 
 PREDICTORS = {"diffusion": predict_diffusion, "classification": predict_classification}

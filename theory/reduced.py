@@ -33,6 +33,8 @@ from sims import FldmError, models, span
 from sims.config import TrainConfig
 from sims.data import Dataset
 
+FD_STEP = 1e-6  # central-difference step of `hessian_product` for models without a closed-form Hessian
+
 
 @dataclass(frozen=True)
 class Reduced:
@@ -57,15 +59,20 @@ class Reduced:
         return models.get(self.cfg.model)
 
 
+def check(cfg: TrainConfig) -> None:
+    """Refuse a setting the reduced dynamics does not describe (before any work is done for it)."""
+    if cfg.noise == "fixed":
+        raise FldmError("the alignment ODE follows the exact expected diffusion loss; "
+                        "use --noise exact (or resampled, whose mean flow it is)")
+
+
 def reduce(cfg: TrainConfig, data: Dataset, W0: np.ndarray) -> tuple[Reduced, np.ndarray]:
     """The reduced setting and the reduced initial state Wr0 for data and initial weights W0.
 
     Cost O(d k^2) once (the basis); everything after it is independent of d. The flow is that of the
     exact expected loss (for --noise resampled, the mean flow).
     """
-    if cfg.noise == "fixed":
-        raise FldmError("the alignment ODE follows the exact expected diffusion loss; "
-                        "use --noise exact (or resampled, whose mean flow it is)")
+    check(cfg)
     cfg = cfg.replace(noise="exact")
     model = models.get(cfg.model)
     moves = model.moves_outside_data(cfg)
@@ -87,6 +94,29 @@ def loss_and_grad(red: Reduced, Wr: np.ndarray):
     """The training loss of the full model (its d-dependent constant included) and its gradient in reduced
     coordinates: the model's own objective (sims.models), applied to the reduced patches."""
     return red.model.objective(red.cfg, red.x1, red.x2, red.y, red.d, None)(Wr)
+
+
+def hessian_product(red: Reduced):
+    """(Wr, V) -> the Hessian of the reduced loss at Wr applied to V (one direction or a stack (S, *Wr.shape)):
+    the model's closed form where it has one, else central differences of the exact gradient
+    (step FD_STEP relative to the state)."""
+    exact = red.model.hessian_product(red.cfg, red.x1, red.x2, red.d)
+    if exact is not None:
+        return exact
+
+    def differences(Wr, V):
+        V = np.asarray(V, dtype=float)
+        h = FD_STEP * max(1.0, np.abs(Wr).max())
+        one = lambda v: (loss_and_grad(red, Wr + h * v)[1] - loss_and_grad(red, Wr - h * v)[1]) / (2 * h)
+        return one(V) if V.shape == Wr.shape else np.stack([one(v) for v in V])
+    return differences
+
+
+def hessian(red: Reduced, Wr: np.ndarray) -> np.ndarray:
+    """The Hessian (p x p, p = Wr.size) of the reduced loss at Wr, symmetrised."""
+    p = Wr.size
+    H = hessian_product(red)(Wr, np.eye(p).reshape((p,) + Wr.shape)).reshape(p, p)
+    return (H + H.T) / 2
 
 
 def gd_map(red: Reduced, Wr: np.ndarray, eta: float, steps: int = 1) -> np.ndarray:
@@ -121,16 +151,15 @@ def gauge_directions(red: Reduced, Wr: np.ndarray) -> np.ndarray:
     if red.V is None:
         return np.zeros((0, Wr.size))
     k = red.k
-    j = Wr.shape[1] - k
-    dirs = []
-    for a in range(j):
-        for b in range(a + 1, j):
-            omega = np.zeros((j, j))
-            omega[a, b], omega[b, a] = 1.0, -1.0
-            D = np.zeros_like(Wr)
-            D[:, k:] = Wr[:, k:] @ omega
-            dirs.append(D.ravel())
-    if not dirs:
+    Rc = Wr[:, k:]
+    a, b = np.triu_indices(Rc.shape[1], 1)
+    if not a.size:
         return np.zeros((0, Wr.size))
-    U, s, Vt = np.linalg.svd(np.array(dirs), full_matrices=False)
-    return Vt[s > 1e-9 * max(s.max(), 1e-300)]
+    D = np.zeros((a.size,) + Wr.shape)
+    pairs = np.arange(a.size)
+    D[pairs, :, k + b] = Rc[:, a].T                 # Omega_ab = 1, Omega_ba = -1: column b gains column a
+    D[pairs, :, k + a] = -Rc[:, b].T                 # and column a loses column b
+    D = D.reshape(a.size, -1)
+    s2, U = np.linalg.eigh(D @ D.T)                  # orthonormalise through the small Gram matrix
+    keep = s2 > 1e-18 * max(s2.max(), 1e-300)
+    return (U[:, keep] / np.sqrt(s2[keep])).T @ D

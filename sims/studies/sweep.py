@@ -84,7 +84,7 @@ def ode_cell(cfg: TrainConfig) -> dict:
 
 
 def predict_cell(cfg: TrainConfig) -> dict:
-    return {"arrays": {}, "summary": predict(cfg)}
+    return {"arrays": {}, "summary": predict(cfg).to_dict()}
 
 
 CELL_KINDS = {"ode": ode_cell, "predict": predict_cell}  # one cell at a time; "train" cells run in groups

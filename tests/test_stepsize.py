@@ -1,0 +1,97 @@
+"""The automatic step size (sims.stepsize) and the descent loop's checks (sims.descent)."""
+import numpy as np
+import pytest
+
+from sims import DivergenceError, models, span, stepsize
+from sims.config import TrainConfig, auto_eta
+from sims.descent import descend
+from sims.train import prepare, train
+
+
+def quadratic(eigenvalues, rng):
+    """L(W) = W^T A W / 2 with A of the given spectrum: its Hessian is A everywhere."""
+    U, _ = np.linalg.qr(rng.standard_normal((len(eigenvalues),) * 2))
+    A = U @ np.diag(eigenvalues) @ U.T
+    return lambda W: (0.5 * W @ A @ W, A @ W)
+
+
+@pytest.mark.parametrize("eigenvalues, top", [((1.0, 2.0, 5.0), 5.0), ((-5.0, 1.0, 2.0), 2.0), ((-3.0, -1.0), -1.0)])
+def test_top_curvature_is_the_largest_eigenvalue_even_under_a_larger_negative_one(rng, eigenvalues, top):
+    fun = quadratic(eigenvalues, rng)
+    assert stepsize.top_curvature(fun, None, rng.standard_normal(len(eigenvalues))) == pytest.approx(top, rel=1e-6)
+
+
+def span_objective(cfg, run, W):
+    """The run's objective in a basis of its span, and W there (the oracle builds its Hessian densely)."""
+    M = span.basis(run.data, run.W0, run.draws).matrix
+    model = models.get(cfg.model)
+    fun = model.objective(cfg, run.data.x1 @ M, run.data.x2 @ M, run.data.y, run.data.d, None,
+                          None if run.draws is None else run.draws @ M)
+    return fun, W @ M
+
+
+def dense_top(fun, W, h=1e-6):
+    """The largest eigenvalue of the central-difference Hessian (the oracle)."""
+    cols = []
+    for i in range(W.size):
+        e = np.zeros(W.size)
+        e[i] = h
+        cols.append(((fun(W + e.reshape(W.shape))[1] - fun(W - e.reshape(W.shape))[1]) / (2 * h)).ravel())
+    H = np.array(cols)
+    return np.linalg.eigvalsh((H + H.T) / 2)[-1]
+
+
+def test_defaults_keep_the_data_step():
+    """With sigma0^2 d small and exact noise the data limit binds: eta is sims.config.auto_eta as before."""
+    run = prepare(TrainConfig())
+    assert run.eta_limit == "data" and run.eta == auto_eta(run.data.x1, run.data.x2)
+
+
+def test_large_initial_weights_set_eta_from_the_initial_curvature():
+    """d = 1e5, sigma0 = 0.01 (sigma0^2 d = 10): the data step diverged at step 2; the initial curvature
+    (checked against the dense Hessian) sets eta lambda_0 = ETA_CURVATURE, and descent is calm."""
+    cfg = TrainConfig(d=100_000, steps=100, log_every=100)
+    run = prepare(cfg)
+    assert run.eta_limit == "initial"
+    fun, W = span_objective(cfg, run, run.W0)
+    assert run.eta * dense_top(fun, W) == pytest.approx(stepsize.ETA_CURVATURE, rel=0.05)
+    assert train(cfg).summary()["descent_note"] == ""
+    with pytest.raises(DivergenceError):
+        train(cfg.replace(eta=auto_eta(run.data.x1, run.data.x2)))
+
+
+def test_one_fixed_draw_is_stable_with_the_default_step():
+    """--noise fixed --noise-samples 1 with the defaults diverged at step 8 with the data step; the
+    memorised draws' curvature sets eta, descent converges without a rise or a reversal, and the curvature
+    it meets at the end is the formula's within a factor 2 (the premise of the "draws" limit)."""
+    cfg = TrainConfig(noise="fixed", noise_samples=1, steps=6000, log_every=6000, tol=1e-8)
+    run = prepare(cfg)
+    assert run.eta_limit == "draws"
+    result = train(cfg)
+    s = result.summary()
+    assert result.converged and s["descent_note"] == "" and s["loss_rises"] == s["gradient_reversals"] == 0
+    fun, W = span_objective(cfg, run, result.W)
+    ratio = stepsize.top_curvature(fun, None, W) / stepsize.draws_curvature(cfg, run.draws, cfg.n)
+    assert 0.5 < ratio < 2
+    with pytest.raises(DivergenceError):
+        train(cfg.replace(eta=auto_eta(run.data.x1, run.data.x2)))
+
+
+def test_a_two_cycle_is_reported():
+    """The issue's --eta 5e-4 with one fixed draw settles into a 2-cycle: no divergence, but the summary says
+    the gradients reversed."""
+    s = train(TrainConfig(noise="fixed", noise_samples=1, eta=5e-4, steps=1500, log_every=1500)).summary()
+    assert s["gradient_reversals"] > 100 and "reversed" in s["descent_note"]
+
+
+@pytest.mark.parametrize("eta_lambda, rises, reversals", [(0.5, False, False), (1.5, False, True), (2.5, True, True)])
+def test_checks_on_a_quadratic(rng, eta_lambda, rises, reversals):
+    """On L = lambda x^2 / 2, descent multiplies x by 1 - eta lambda: below 1 calm, between 1 and 2 the
+    gradient flips sign each step while the loss falls, above 2 the loss rises too."""
+    lam = 3.0
+    fun = lambda members: (lambda W: (0.5 * lam * np.sum(W * W, axis=1), lam * W))
+    (outcome,) = descend(fun, rng.standard_normal((1, 4)), eta_lambda / lam, 0.0, steps=10, log_every=10,
+                         align=lambda i, W: (W, W))
+    assert (outcome.checks.loss_rises > 0) == rises and (outcome.checks.gradient_reversals > 0) == reversals
+    if reversals:
+        assert outcome.checks.first_gradient_reversal == 1
