@@ -27,7 +27,7 @@ from sims.models import MODELS
 
 SIGNALS = {"SIGTERM": 143, "SIGHUP": 129}  # exit code 128 + signal number (SIGINT: 130)
 GRACE = 5.0  # seconds a stopped command has to unwind before it exits anyway
-NOT_SETTINGS = {"config", "out", "command", "func", "debug", "on_disk", "_given"}
+NOT_SETTINGS = {"config", "out", "command", "func", "debug", "on_disk", "_given", "stops"}
 
 
 class Parser(argparse.ArgumentParser):
@@ -155,20 +155,6 @@ def config_from_args(args: argparse.Namespace):
     return cfg.replace(**{name: value for name, (value, _) in found.items()}), data, W0
 
 
-@contextmanager
-def interrupts_deferred():
-    """SIGINT, SIGTERM and SIGHUP wait until the block is done (files written together are written
-    together, and the line printed on a stop says which)."""
-    blocked = hasattr(signal, "pthread_sigmask")
-    if blocked:
-        old = signal.pthread_sigmask(signal.SIG_BLOCK, {getattr(signal, n) for n in ("SIGINT", *SIGNALS)})
-    try:
-        yield
-    finally:
-        if blocked:
-            signal.pthread_sigmask(signal.SIG_SETMASK, old)
-
-
 def run_and_save(args, run) -> None:
     """run(config, data, W0) -> sims.train.Result, saved into --out and summarised on stdout."""
     cfg, data, W0 = config_from_args(args)
@@ -178,7 +164,7 @@ def run_and_save(args, run) -> None:
         if (out / "result.json").exists() or (out / "result.npz").exists():
             note(f"{out} holds an earlier result; this run replaces it (choose --out DIR to keep both)")
         result = run(cfg, data, W0)
-        with interrupts_deferred():
+        with args.stops.deferred():
             result.save(out)
             args.on_disk = f"the result is in {out}"
     print(io.to_json({"out": args.out, **result.summary()}))
@@ -261,44 +247,75 @@ def one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())
 
 
-def catch_stop_signals(args) -> tuple[dict, list]:
+class StopSignals:
     """Handlers for SIGINT, SIGTERM and SIGHUP (those not ignored, e.g. by nohup) that raise
-    KeyboardInterrupt or Stopped, so that files being written are removed as the stack unwinds. An exception
-    raised in a signal handler can be lost (inside an extension module's import, say), so each also starts a
-    timer that, GRACE seconds later, removes them itself (io.abandon) and exits with the same line.
-    Returns (the previous handlers, the timers started)."""
-    previous, timers = {}, []
+    KeyboardInterrupt or Stopped, so that files being written are removed as the stack unwinds, and the
+    line printed says what is on disk (args.on_disk).
 
-    def exit_now(line: str, code: int):
+    Inside `deferred()` a signal waits until the block is done (a result pair is written whole). An
+    exception raised in a signal handler can be lost (inside an extension module's import, say), so each
+    stop also starts a timer that, GRACE seconds later, removes those files itself (io.abandon) and exits
+    with the same line and code.
+    """
+
+    def __init__(self, args):
+        self.args, self.timers, self.previous = args, [], {}
+        self.deferring, self.pending = False, None
+
+    def install(self) -> None:
+        for name in ("SIGINT", *SIGNALS):
+            signum = getattr(signal, name, None)
+            if signum is None or signal.getsignal(signum) in (signal.SIG_IGN, None):
+                continue
+            try:
+                self.previous[signum] = signal.signal(signum, self.handle)
+            except ValueError:  # not the main thread: signals stay as they are
+                pass
+
+    def restore(self) -> None:
+        for timer in self.timers:
+            timer.cancel()
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler)
+
+    def handle(self, signum, frame):
+        if self.deferring:
+            self.pending = signum
+        else:
+            self.stop(signum)
+
+    def stop(self, signum):
+        name = signal.Signals(signum).name
+        line, code = ("fldm: interrupted", 130) if name == "SIGINT" else (f"fldm: stopped by {name}", SIGNALS[name])
+        self.timers.append(threading.Timer(GRACE, self.exit_now, (line, code)))
+        self.timers[-1].daemon = True
+        self.timers[-1].start()
+        raise KeyboardInterrupt if name == "SIGINT" else Stopped(name, code)
+
+    def exit_now(self, line: str, code: int):
         io.abandon()
-        print(f"{line}; {args.on_disk}", file=sys.stderr, flush=True)
+        print(f"{line}; {self.args.on_disk}", file=sys.stderr, flush=True)
         sys.stdout.flush()
         os._exit(code)
 
-    def stop(signum, frame):
-        name = signal.Signals(signum).name
-        line, code = ("fldm: interrupted", 130) if name == "SIGINT" else (f"fldm: stopped by {name}", SIGNALS[name])
-        timers.append(threading.Timer(GRACE, exit_now, (line, code)))
-        timers[-1].daemon = True
-        timers[-1].start()
-        raise KeyboardInterrupt if name == "SIGINT" else Stopped(name, code)
-
-    for name in ("SIGINT", *SIGNALS):
-        signum = getattr(signal, name, None)
-        if signum is None or signal.getsignal(signum) in (signal.SIG_IGN, None):
-            continue
+    @contextmanager
+    def deferred(self):
+        self.deferring = True
         try:
-            previous[signum] = signal.signal(signum, stop)
-        except ValueError:  # not the main thread: signals stay as they are
-            pass
-    return previous, timers
+            yield
+        finally:
+            self.deferring = False
+            if self.pending is not None:
+                signum, self.pending = self.pending, None
+                self.stop(signum)
 
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in argv
     args = argparse.Namespace(on_disk="nothing was written")  # each command says what it has written
-    handlers, timers = catch_stop_signals(args)
+    args.stops = StopSignals(args)
+    args.stops.install()
     try:
         args = build_parser().parse_args(argv, namespace=args)
         args.func(args)
@@ -330,8 +347,5 @@ def main(argv=None) -> int:
               file=sys.stderr)
         return 1
     finally:
-        for timer in timers:
-            timer.cancel()
-        for signum, handler in handlers.items():
-            signal.signal(signum, handler)
+        args.stops.restore()
     return 0

@@ -356,22 +356,20 @@ def test_a_stop_signal_ends_the_run_even_if_its_exception_is_swallowed(tmp_path)
 
 
 def test_stop_signals_wait_while_a_result_pair_is_written():
+    import argparse
     import signal
-    from sims.cli import interrupts_deferred
+    from sims.cli import StopSignals, Stopped
 
-    class Arrived(Exception):
-        pass
-
-    def arrived(signum, frame):
-        raise Arrived
-
-    previous = signal.signal(signal.SIGTERM, arrived)
+    stops = StopSignals(argparse.Namespace(on_disk="nothing was written"))
+    stops.install()
     try:
         written = False
-        with pytest.raises(Arrived):
-            with interrupts_deferred():
+        with pytest.raises(Stopped):
+            with stops.deferred():
                 os.kill(os.getpid(), signal.SIGTERM)
-                written = True  # not reached if the signal were handled at once
+                for _ in range(100):  # the handler has run by the end of this loop
+                    sum(range(1000))
+                written = True  # not reached if the signal stopped the block
         assert written
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        stops.restore()
