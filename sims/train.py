@@ -205,9 +205,14 @@ def finish(cfg: TrainConfig, run: Run, W: np.ndarray, log: dict, converged: bool
 
 
 def _basis(run: Run, draws: np.ndarray | None = None) -> span.Basis | None:
-    """The basis of span(data, draws, W0) of a run (sims.span), None when it is not smaller than d."""
-    B = span.basis(run.data, run.W0, draws)
-    return B if B.dim < run.data.d else None
+    """The basis of span(data, draws, W0) of a run (sims.span), None when it is not smaller than d (known
+    without computing it when there are at least d spanning rows)."""
+    data = run.data
+    rows = 2 * data.n + 2 + run.W0.size // data.d + (0 if draws is None else draws.size // data.d)
+    if rows >= data.d:
+        return None
+    B = span.basis(data, run.W0, draws)
+    return B if B.dim < data.d else None
 
 
 def _coordinates(run: Run, B: span.Basis | None, draws: np.ndarray | None = None):
@@ -256,12 +261,19 @@ def train(cfg: TrainConfig, data: Dataset | None = None, W0: np.ndarray | None =
     return result
 
 
+def stack_signature(cfg: TrainConfig) -> tuple | None:
+    """Runs with equal signatures (and data of one shape) can share one stacked computation in the span
+    engine; None when this run cannot be stacked."""
+    model = models.get(cfg.model)
+    if not model.stackable(cfg) or cfg.engine == "full":
+        return None
+    return (cfg.model, cfg.m, cfg.steps, cfg.log_every, model.stack_key(cfg))
+
+
 def stackable(configs: list[TrainConfig]) -> bool:
     """Whether the configured runs can share one stacked computation (before looking at their data)."""
-    first = configs[0]
-    model = models.get(first.model)
-    same = lambda c: (c.model, c.m, c.steps, c.log_every) == (first.model, first.m, first.steps, first.log_every)
-    return all(same(c) and model.stackable(c) and model.stack_key(c) == model.stack_key(first) for c in configs)
+    signatures = {stack_signature(c) for c in configs}
+    return len(signatures) == 1 and None not in signatures
 
 
 def _pad(a: np.ndarray, width: int) -> np.ndarray:

@@ -110,7 +110,8 @@ def argument_vectors(draw, files):
     values = option_values(files)
     chosen = draw(st.lists(st.sampled_from(sorted(values)), max_size=5))  # repeats: the same option twice
     extra = [x for opt in chosen for x in (opt, draw(values[opt]))]
-    return [command, model, *BASE[command], *extra]
+    flags = draw(st.lists(st.sampled_from(["--no-progress"] + ["--json"] * (command == "predict")), max_size=2))
+    return [command, model, *BASE[command], *flags, *extra]
 
 
 def run(argv):
@@ -131,10 +132,11 @@ def check_outcome(argv, code, stdout, stderr, caught, out):
         assert not out.exists(), (argv, "partial output")
         return
     assert not lines, (argv, stderr)
-    printed = json.loads(stdout)  # strict JSON
     if argv[0] == "predict":
         assert not out.exists()
+        assert json.loads(stdout) if "--json" in argv else stdout.strip()  # strict JSON, or words
         return
+    printed = json.loads(stdout)  # strict JSON
     assert sorted(p.name for p in out.iterdir()) == ["result.json", "result.npz"], argv
     meta = json.loads((out / "result.json").read_text())
     assert meta["npz_sha256"] == sio.sha256(out / "result.npz")
