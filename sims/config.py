@@ -85,9 +85,9 @@ class TrainConfig:
                          "choice", choices=ENGINES, commands=("train",))
     n_test: int = option(1000, "fresh samples for the classification test error", "int", only=("classification",),
                           commands=("train", "ode"))
-    data: str | None = option(None, "data with keys x1, x2, y, mu instead of generated data", "path",
-                              metavar="FILE.npz")
-    init: str | None = option(None, "initial W, (m, d) or (2, m, d)", "path", metavar="FILE.npy")
+    data: str | None = option(None, "data with keys x1, x2, y, mu instead of generated data (sets n and d)",
+                              "path", metavar="FILE.npz")
+    init: str | None = option(None, "initial W, (m, d) or (2, m, d) (sets m and d)", "path", metavar="FILE.npy")
 
     def __post_init__(self):
         if not isinstance(self.model, str):
