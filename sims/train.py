@@ -56,19 +56,20 @@ class Result:
     def save(self, out: str | Path) -> None:
         """Write out/result.npz and out/result.json as one pair: the folder is held (io.claim) while both
         are written, so a concurrent run fails instead of mixing its files in; an earlier result.json goes
-        first and the new one, written last, carries the npz's SHA-256, so a save cut short leaves no json
-        describing another npz. The config records the eta the run used (eta_auto: whether auto_eta chose it)."""
+        first and the new one, written last, carries the SHA-256 of the npz's arrays (io.arrays_sha256), so
+        a save cut short leaves no json describing another npz. The config records the eta the run used
+        (eta_auto: whether auto_eta chose it)."""
         out = Path(out)
         config = self.config.to_dict()
         config["eta"] = self.extra.get("eta", self.config.eta)
+        arrays = dict(steps=self.steps, loss=self.loss, grad_norm=self.grad_norm, signal=self.signal,
+                      noise=self.noise, W=self.W)
         with io.claim(out):
             (out / "result.json").unlink(missing_ok=True)
-            io.write_npz(out / "result.npz", steps=self.steps, loss=self.loss, grad_norm=self.grad_norm,
-                         signal=self.signal, noise=self.noise, W=self.W)
+            io.write_npz(out / "result.npz", **arrays)
             io.write_json(out / "result.json", {"config": config, "eta_auto": self.config.eta is None,
                                                 "seed": self.config.seed, "version": __version__,
-                                                "summary": self.summary(),
-                                                "npz_sha256": io.sha256(out / "result.npz")})
+                                                "summary": self.summary(), "arrays_sha256": io.arrays_sha256(arrays)})
 
 
 class Run(NamedTuple):

@@ -114,6 +114,11 @@ def argument_vectors(draw, files):
     return [command, model, *BASE[command], *flags, *extra]
 
 
+def npz_sha256(path):
+    with np.load(path) as f:
+        return sio.arrays_sha256({k: f[k] for k in f.files})
+
+
 def run(argv):
     """main(argv) in this process: (exit code, stdout, stderr, warnings)."""
     out, err = io.StringIO(), io.StringIO()
@@ -139,7 +144,7 @@ def check_outcome(argv, code, stdout, stderr, caught, out):
     printed = json.loads(stdout)  # strict JSON
     assert sorted(p.name for p in out.iterdir()) == ["result.json", "result.npz"], argv
     meta = json.loads((out / "result.json").read_text())
-    assert meta["npz_sha256"] == sio.sha256(out / "result.npz")
+    assert meta["arrays_sha256"] == npz_sha256(out / "result.npz")
     assert printed["out"] == str(out)
 
 
@@ -292,7 +297,7 @@ def test_concurrent_runs_leave_one_matching_pair(tmp_path):
         assert all(code in (0, 2) and "Traceback" not in err for _, err, code in results), results
         assert any(code == 0 for _, _, code in results)
         meta = json.loads((out / "result.json").read_text())
-        assert meta["npz_sha256"] == sio.sha256(out / "result.npz")
+        assert meta["arrays_sha256"] == npz_sha256(out / "result.npz")
         with np.load(out / "result.npz") as f:
             W = f["W"]
         winners = [json.loads(o) for o, _, code in results if code == 0]
@@ -375,3 +380,182 @@ def test_stop_signals_wait_while_a_result_pair_is_written():
         assert written
     finally:
         stops.restore()
+
+
+# ------------------------------------------------------------------------------------- sweeps and studies
+
+def sweep_cells(count=2, steps=20):
+    from sims.config import TrainConfig
+    return [("train", TrainConfig(model=model, n=6, d=30, m=2, nsnr2=1.0, steps=steps, log_every=10, seed=k))
+            for k, model in enumerate(("diffusion", "classification", "diffusion", "classification")[:count])]
+
+
+def damage(kind: str, npz: Path, meta: Path, other_npz: Path) -> None:
+    """Damage one cached cell the way a crash, a full disk or a careless copy does."""
+    if kind == "npz truncated":
+        npz.write_bytes(npz.read_bytes()[: npz.stat().st_size // 2])
+    elif kind == "npz empty":
+        npz.write_bytes(b"")
+    elif kind == "npz missing":
+        npz.unlink()
+    elif kind == "npz of another cell":
+        npz.write_bytes(other_npz.read_bytes())
+    elif kind == "json empty object":
+        meta.write_text("{}")
+    elif kind == "json truncated":
+        meta.write_text(meta.read_text()[:20])
+    elif kind == "json not an object":
+        meta.write_text("[1, 2]")
+    elif kind == "json not utf-8":
+        meta.write_bytes(b"\xff\xfe\x00")
+
+
+@pytest.mark.parametrize("kind", ["npz truncated", "npz empty", "npz missing", "npz of another cell",
+                                  "json empty object", "json truncated", "json not an object", "json not utf-8"])
+def test_a_damaged_cache_cell_is_recomputed_and_counted(tmp_path, capsys, kind):
+    from sims.studies.sweep import Cache, cell_key, run_cells
+    cells = sweep_cells()
+    first = run_cells(cells, Cache(tmp_path), progress=False)
+    keys = [cell_key(*c) for c in cells]
+    damage(kind, tmp_path / f"{keys[0]}.npz", tmp_path / f"{keys[0]}.json", tmp_path / f"{keys[1]}.npz")
+    capsys.readouterr()
+    again = run_cells(cells, Cache(tmp_path), progress=False)
+    assert capsys.readouterr().err == (f"fldm: note: 1 damaged cell(s) in {tmp_path} (unreadable, or not matching "
+                                       "their checksum): recomputing them\n")
+    for a, b in zip(first, again):
+        assert a["summary"] == b["summary"] and all(np.array_equal(a["arrays"][k], b["arrays"][k]) for k in a["arrays"])
+    assert Cache(tmp_path).load(keys[0]) is not None  # repaired on disk
+    run_cells(cells, Cache(tmp_path), progress=False)
+    assert capsys.readouterr().err == ""
+
+
+def test_an_unfinished_cell_is_not_counted_as_damaged(tmp_path, capsys):
+    """An npz without its json is a cell killed in flight: recomputed without a note."""
+    from sims.studies.sweep import Cache, cell_key, run_cells
+    cells = sweep_cells(1)
+    run_cells(cells, Cache(tmp_path), progress=False)
+    (tmp_path / f"{cell_key(*cells[0])}.json").unlink()
+    cache = Cache(tmp_path)
+    run_cells(cells, cache, progress=False)
+    assert not cache.damaged and capsys.readouterr().err == ""
+
+
+def children(pid: int) -> set[int]:
+    """The live processes whose parent is `pid` (Linux /proc)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.add(int(stat.parent.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def start_sweep(tmp_path, workers: int = 2):
+    """A sweep of long cells on `workers` worker processes, in a child process; (process, its workers)."""
+    import time
+    script = f"""if True:
+        import sys
+        sys.path.insert(0, {os.path.dirname(__file__)!r})
+        from test_reliability import sweep_cells
+        from sims.studies.sweep import Cache, run_cells
+        from sims.cli import StopSignals
+        import argparse
+        StopSignals(argparse.Namespace(on_disk="finished cells are kept")).install()
+        run_cells(sweep_cells(4, steps=10**7), Cache({str(tmp_path / 'cache')!r}), jobs={workers}, progress=False)
+    """
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    deadline = time.time() + 120
+    while len(children(proc.pid)) < workers and time.time() < deadline:
+        time.sleep(0.1)
+    time.sleep(1.0)  # the workers are computing
+    return proc, children(proc.pid)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+@pytest.mark.parametrize("name", ["SIGTERM", "SIGKILL"])
+def test_no_worker_outlives_a_stopped_sweep(tmp_path, name):
+    """SIGTERM: the main process ends its workers and exits; SIGKILL: the workers notice their parent is
+    gone and exit by themselves (within a few polls). Either way no worker survives."""
+    import signal
+    import time
+    proc, workers = start_sweep(tmp_path)
+    try:
+        assert len(workers) >= 2
+        proc.send_signal(getattr(signal, name))
+        proc.communicate(timeout=60)
+        deadline = time.time() + 20
+        while any(alive(w) for w in workers) and time.time() < deadline:
+            time.sleep(0.1)
+        assert not [w for w in workers if alive(w)]
+    finally:
+        for w in workers:
+            if alive(w):
+                os.kill(w, signal.SIGKILL)
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_reproduce_stopped_by_sigterm_ends_its_workers(tmp_path):
+    """`fldm reproduce --jobs 2` stopped by SIGTERM: one line, exit code 143, no worker left."""
+    import signal
+    import time
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.Popen([sys.executable, "-m", "sims", "reproduce", "--preset", "tiny", "--jobs", "2",
+                             "--out", str(tmp_path / "out"), "--cache", str(tmp_path / "cache"), "--no-progress"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    workers = set()
+    try:
+        deadline = time.time() + 120
+        while len(workers) < 2 and time.time() < deadline:
+            workers |= children(proc.pid)
+            time.sleep(0.05)
+        assert len(workers) >= 2
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 143
+        assert err == (f"fldm: stopped by SIGTERM; finished cells are kept in {tmp_path / 'cache'}; a rerun "
+                       "resumes from them\n")
+        time.sleep(0.5)
+        assert not [w for w in workers if alive(w)]
+    finally:
+        for w in workers:
+            if alive(w):
+                os.kill(w, signal.SIGKILL)
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+
+def test_idx_sizes_whose_product_wraps_int64_are_refused(tmp_path):
+    import struct
+    from sims import FldmError
+    from sims.studies.mnist_data import read_idx
+    path = tmp_path / "train-images-idx3-ubyte"
+    path.write_bytes(struct.pack(">iiii", 0x803, 2**30, 2**30, 16) + bytes(16))  # 2^64 bytes: wraps to 0 in int64
+    with pytest.raises(FldmError, match=r"need 18446744073709551616 data bytes, file has 16"):
+        read_idx(path)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["reproduce", "--seed", "-1"], "argument --seed: must be a non-negative integer, got '-1'"),
+    (["reproduce", "--jobs", "0"], "argument --jobs: must be a positive integer, got '0'"),
+    (["mnist", "--seed", "x"], "argument --seed: must be a non-negative integer, got 'x'"),
+])
+def test_study_commands_refuse_bad_numbers_before_writing(tmp_path, args, message):
+    out = tmp_path / "out"
+    code, _, stderr, _ = run(args + ["--out", str(out), "--cache", str(tmp_path / "cache")])
+    assert code == 2 and message in stderr and not out.exists() and not (tmp_path / "cache").exists()

@@ -232,9 +232,11 @@ def run_study(out_dir: str | Path, quick: bool = True, seed: int = 0, idx_dir: s
         made = make_figures(out, result, arrays, shown, cfg.digits)
         result["figures"] = {k: v[0] for k, v in made.items()}
         result["captions"] = {k: v[1] for k, v in made.items()}
-    result["seconds"] = round(time.perf_counter() - start, 2)
+    result = io.rounded(result)  # as written, and no wall time: a rerun rewrites mnist.json unchanged
     io.write_npz(out / "mnist.npz", **arrays)
     io.write_json(out / "mnist.json", result)
+    if log is not None:
+        log(f"mnist: done in {time.perf_counter() - start:.1f} s")
     return result
 
 
