@@ -156,17 +156,20 @@ REPORT_DIGITS = 6  # significant digits of the numbers in a study's tracked repo
 
 
 def rounded(obj, digits: int = REPORT_DIGITS):
-    """`plain(obj)` with every float rounded to `digits` significant digits: a study's reported numbers,
-    so that a rerun on the same platform, whose last digits vary with memory alignment (SIMD paths in
-    BLAS and NumPy reductions), writes the same text."""
-    x = plain(obj)
-    if isinstance(x, dict):
-        return {k: rounded(v, digits) for k, v in x.items()}
-    if isinstance(x, list):
-        return [rounded(v, digits) for v in x]
-    if isinstance(x, float) and np.isfinite(x):
-        return float(f"{x:.{digits}g}")
-    return x
+    """obj with every float rounded to `digits` significant digits (dicts, lists and tuples kept as they
+    are; arrays, named tuples and dataclasses as `plain` makes them): a study's reported numbers, whose
+    last digits can vary with the platform and the order of floating-point operations, so that a rerun
+    writes the same text."""
+    if isinstance(obj, (np.ndarray, np.generic)) or hasattr(obj, "_asdict") or (
+            dataclasses.is_dataclass(obj) and not isinstance(obj, type)):
+        obj = plain(obj)
+    if isinstance(obj, dict):
+        return {k: rounded(v, digits) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(rounded(v, digits) for v in obj)
+    if isinstance(obj, float) and np.isfinite(obj):
+        return float(f"{obj:.{digits}g}")
+    return obj
 
 
 def _finite(x):
