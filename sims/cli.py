@@ -112,9 +112,11 @@ def add_run_options(p: argparse.ArgumentParser, command: str) -> None:
         note = f" [{'; '.join(notes)}]" if notes else ""
         hidden = meta["commands"] and command not in meta["commands"]
         p.add_argument("--" + f.name.replace("_", "-"), type=READERS[meta["kind"]], choices=meta["choices"] or None,
-                       action=Once, metavar=meta["metavar"], help=argparse.SUPPRESS if hidden else meta["help"] + shown + note)
-    p.add_argument("--config", action=Once, metavar="FILE.toml", help="settings file (keys as the options, e.g. sigma_xi = 0.5); "
-                   "options given here override it; its settings that do not apply are listed and ignored")
+                       action=Once, metavar=meta["metavar"],
+                       help=argparse.SUPPRESS if hidden else meta["help"] + shown + note)
+    p.add_argument("--config", action=Once, metavar="FILE.toml",
+                   help="settings file (keys as the options, e.g. sigma_xi = 0.5); options given here override "
+                        "it; its settings that do not apply are listed and ignored")
     if command == "predict":
         p.add_argument("--out", action=Once, help=argparse.SUPPRESS)
     else:
@@ -168,7 +170,8 @@ def config_from_args(args: argparse.Namespace):
             raise FldmError(f"init weights in {cfg.init} have shape {W0.shape}; a {model} model needs "
                             f"({', '.join(map(str, MODELS[model].weight_shape('m', 'd')))}) (m filters of dimension d)")
         if "d" in found and found["d"][0] != d:
-            raise FldmError(f"init weights in {cfg.init} have dimension d = {d}, the data in {cfg.data} d = {found['d'][0]}")
+            raise FldmError(f"init weights in {cfg.init} have dimension d = {d}, the data in {cfg.data} "
+                            f"d = {found['d'][0]}")
         found.update(m=(m, cfg.init), d=(d, cfg.init))
     for name, (value, source) in found.items():
         if name in settings and settings[name] != value:
@@ -271,7 +274,8 @@ def build_parser() -> Parser:
     p.add_argument("--cache", default="runs/cache", help="folder of finished cells, reused on reruns (default runs/cache)")
     p.add_argument("--jobs", type=counting_number(1), default=1, help="parallel worker processes (default 1)")
     p.add_argument("--scheduler", metavar="ADDRESS", help="run the cells on a dask.distributed scheduler (extra: dask)")
-    p.add_argument("--seed", type=counting_number(0), default=0, help="base seed; each cell's seed derives from it (default 0)")
+    p.add_argument("--seed", type=counting_number(0), default=0,
+                   help="base seed; each cell's seed derives from it (default 0)")
     add_no_progress(p)
     p.set_defaults(func=cmd_reproduce, preset="quick")
 
