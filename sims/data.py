@@ -27,6 +27,11 @@ from sims import FldmError, io
 NOISE_KINDS = ("projected", "isotropic", "orthogonal")
 LABEL_KINDS = ("random", "balanced")
 FREQ_TOL = 1e-9  # |sum_k p_k - 1| allowed for the feature frequencies
+# Every real setting (sims.config) and every entry of a data or initial-weight file lies within
+# [-REAL_LIMIT, REAL_LIMIT], and every row of a data file has an entry of size at least 1 / REAL_LIMIT: the
+# losses multiply at most about six such factors, which then stay inside float64's range (1e308), so
+# nothing overflows or vanishes before the loss is evaluated.
+REAL_LIMIT = 1e50
 
 
 def label_index(y: np.ndarray) -> np.ndarray:
@@ -297,28 +302,33 @@ def load_npz(path: str | Path) -> Dataset:
     if not path.is_file():
         raise FldmError(f"data file {path} does not exist")
     try:
-        with np.load(path, allow_pickle=False) as f:
+        with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as f:  # the handle closes on any error
             arrays = {k: np.asarray(f[k]) for k in f.files}
     except Exception as exc:  # zip errors, pickled objects, truncated files
         raise FldmError(f"cannot read {path} as an .npz file: {exc}") from None
     missing = [k for k in ("x1", "x2", "y", "mu") if k not in arrays]
     if missing:
         raise FldmError(f"{path} lacks key(s) {missing}; it needs x1 (n,d), x2 (n,d), y (n,), mu (2,d)")
-    x1, x2, y, mu = (arrays[k] for k in ("x1", "x2", "y", "mu"))
-    for name, a in [(k, arrays[k]) for k in ("x1", "x2", "mu", "y", "features", "feature") if k in arrays]:
-        if not np.issubdtype(a.dtype, np.number):
-            raise FldmError(f"{path}: {name} must be numeric, got dtype {a.dtype}")
-        if not np.all(np.isfinite(a)):
-            raise FldmError(f"{path}: {name} contains NaN or infinite values")
+    x1, x2, y, mu = (real_array(arrays[k], f"{path}: {k}") for k in ("x1", "x2", "y", "mu"))
+    for k in ("features", "feature"):
+        if k in arrays:
+            arrays[k] = real_array(arrays[k], f"{path}: {k}")
     if x1.ndim != 2 or x2.shape != x1.shape:
         raise FldmError(f"{path}: x1 and x2 must both be (n, d) arrays, got {x1.shape} and {x2.shape}")
     n, d = x1.shape
+    if n < 1 or d < 3:
+        raise FldmError(f"{path}: x1 must be (n, d) with n >= 1 samples and d >= 3 dimensions, got {x1.shape}")
     if y.shape != (n,):
         raise FldmError(f"{path}: y must have shape ({n},) to match x1, got {y.shape}")
     if not np.all(np.isin(y, (1, -1))):
         raise FldmError(f"{path}: y must contain only +1 and -1")
     if mu.shape != (2, d):
         raise FldmError(f"{path}: mu must have shape (2, {d}) (rows mu_+1, mu_-1), got {mu.shape}")
+    for name, rows, a in (("x1", "signal patch", x1), ("x2", "noise patch", x2), ("mu", "signal", mu)):
+        small = np.flatnonzero(np.abs(a).max(axis=1) < 1 / REAL_LIMIT)
+        if small.size:
+            raise FldmError(f"{path}: {name} row {small[0]} (a {rows}) is zero or below {1 / REAL_LIMIT:g} in "
+                            f"every entry; every patch and signal needs a non-zero norm")
     data = Dataset(x1=x1.astype(float), x2=x2.astype(float), y=y.astype(int), mu=mu.astype(float))
     if ("features" in arrays) != ("feature" in arrays):
         raise FldmError(f"{path}: give both features (2K, d) and feature (n,), or neither")
@@ -337,3 +347,17 @@ def load_npz(path: str | Path) -> Dataset:
         raise FldmError(f"{path}: each sample's feature row must be of its own class (row % 2 = 0 for y = +1, 1 for -1)")
     counts = np.bincount(feature // 2, minlength=features.shape[0] // 2)
     return replace(data, features=features.astype(float), feature=feature, freqs=tuple(float(c) / n for c in counts))
+
+
+def real_array(a: np.ndarray, what: str) -> np.ndarray:
+    """`a` as float64, refusing anything but real numbers (complex, boolean, text, object arrays) and
+    entries that are not finite or exceed REAL_LIMIT in size; `what` names the array in the message."""
+    if a.dtype.kind not in "fiu":
+        raise FldmError(f"{what}: must hold real numbers, got dtype {a.dtype}")
+    with np.errstate(over="ignore"):  # float128 beyond float64's range becomes inf, refused below
+        a = a.astype(float)
+    if not np.all(np.isfinite(a)):
+        raise FldmError(f"{what}: NaN or infinite values")
+    if a.size and np.abs(a).max() > REAL_LIMIT:
+        raise FldmError(f"{what}: entries beyond {REAL_LIMIT:g} in size; rescale them")
+    return a

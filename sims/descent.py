@@ -66,9 +66,13 @@ def diverged(loss, grad_norm, loss0):
 
 
 def divergence_message(k: int, loss: float, eta: float) -> str:
+    if k == 0:  # no step taken yet: the scales, not eta, are to blame
+        return (f"the loss or its gradient is not finite at the initial weights (loss = {loss:.4g}): the data and "
+                f"weights are too large for float64; lower sigma0, sigma_xi or snr (or rescale the files)")
     return f"gradient descent diverged at step {k} (loss = {loss:.4g}); try a smaller eta (now {eta:g})"
 
 
+@np.errstate(over="ignore", invalid="ignore")  # overflow and NaN are caught as divergence, step by step
 def descend(objective: Callable, W: np.ndarray, eta, tol, *, steps: int, log_every: int, align: Callable,
             progress: Callable | None = None, check: bool = True) -> list:
     """Run the stack W (S, ...) and return, per member, its Outcome or the DivergenceError that stopped it.

@@ -11,6 +11,10 @@ never compare model names:
                                     full model (the diffusion loss has a constant that depends on it)
     draws(cfg, n, d, rng)           noise drawn once for the whole run ((K, 2n, d) fixed diffusion draws),
                                     or None; `objective` then takes them (in the same coordinates)
+    draw_shape(cfg, n, d)           the shape of the noise the objective draws at once (fixed, or fresh
+                                    every step), or None
+    work_floats(cfg, n, d)          how many floats the objective and the metrics hold at once beyond the
+                                    data and the weights (for the memory estimate of sims.train)
     stays_in_span(cfg)              whether descent keeps every filter in span(data, draws, initial
                                     filters), so that it can run in a basis of that span (sims.span)
     stackable(cfg)                  whether runs can share one stacked computation (no draws of their own)
@@ -31,6 +35,7 @@ entry in MODELS.
 """
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -71,8 +76,16 @@ class Diffusion:
     def weight_shape(self, m: int, d: int) -> tuple:
         return (m, d)
 
+    def draw_shape(self, cfg, n: int, d: int) -> tuple | None:
+        return None if cfg.noise == "exact" else (cfg.noise_samples, 2 * n, d)
+
     def draws(self, cfg, n: int, d: int, rng: np.random.Generator) -> np.ndarray | None:
-        return rng.standard_normal((cfg.noise_samples, 2 * n, d)) if cfg.noise == "fixed" else None
+        return rng.standard_normal(self.draw_shape(cfg, n, d)) if cfg.noise == "fixed" else None
+
+    def work_floats(self, cfg, n: int, d: int) -> int:
+        # sampled loss: the draws, the noised inputs, the residuals and the gradient's product, each K x 2n x d
+        shape = self.draw_shape(cfg, n, d)
+        return 0 if shape is None else 4 * math.prod(shape)
 
     def stays_in_span(self, cfg) -> bool:
         # resampled noise adds the directions of new draws to every gradient; fixed draws join the span
@@ -110,7 +123,7 @@ class Diffusion:
             return lambda W: sampled(W, eps)
         if x1.shape[-1] != d:
             raise FldmError("resampled diffusion noise needs the full d-dimensional coordinates")
-        shape = x1.shape[:-2] + (cfg.noise_samples, 2 * x1.shape[-2], d)
+        shape = x1.shape[:-2] + self.draw_shape(cfg, x1.shape[-2], d)
         return lambda W: sampled(W, rng.standard_normal(shape))
 
     def hessian_product(self, cfg, x1, x2, d: int):
@@ -146,8 +159,15 @@ class Classification:
     def weight_shape(self, m: int, d: int) -> tuple:
         return (2, m, d)
 
+    def draw_shape(self, cfg, n: int, d: int) -> None:
+        return None
+
     def draws(self, cfg, n: int, d: int, rng: np.random.Generator) -> None:
         return None
+
+    def work_floats(self, cfg, n: int, d: int) -> int:
+        # test error: n_test labels, and (theory.ode) n_test x 2m filter responses, a few times over
+        return cfg.n_test * (3 + 6 * cfg.m)
 
     def stays_in_span(self, cfg) -> bool:
         return True

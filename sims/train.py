@@ -18,6 +18,8 @@ vectors of the data (sims.data: column 2k + j is mu_{j,k}; F = 2, columns mu_{+1
 """
 from __future__ import annotations
 
+import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -26,7 +28,7 @@ import numpy as np
 
 from sims import DivergenceError, FldmError, __version__, io, models, span
 from sims.config import TrainConfig
-from sims.data import Dataset, load_npz, make_data
+from sims.data import Dataset, load_npz, make_data, real_array
 from sims.descent import Checks, check_note, descend
 from sims.stepsize import auto_step
 
@@ -55,11 +57,22 @@ class Result:
         return s
 
     def save(self, out: str | Path) -> None:
+        """Write out/result.npz and out/result.json as one pair: the folder is held (io.claim) while both
+        are written, so a concurrent run fails instead of mixing its files in; an earlier result.json goes
+        first and the new one, written last, carries the SHA-256 of the npz's arrays (io.arrays_sha256), so
+        a save cut short leaves no json describing another npz. The config records the eta the run used
+        (eta_auto: whether auto_eta chose it)."""
         out = Path(out)
-        io.write_npz(out / "result.npz", steps=self.steps, loss=self.loss, grad_norm=self.grad_norm,
-                     signal=self.signal, noise=self.noise, W=self.W)
-        io.write_json(out / "result.json", {"config": self.config.to_dict(), "seed": self.config.seed,
-                                            "version": __version__, "summary": self.summary()})
+        config = self.config.to_dict()
+        config["eta"] = self.extra.get("eta", self.config.eta)
+        arrays = dict(steps=self.steps, loss=self.loss, grad_norm=self.grad_norm, signal=self.signal,
+                      noise=self.noise, W=self.W)
+        with io.claim(out):
+            (out / "result.json").unlink(missing_ok=True)
+            io.write_npz(out / "result.npz", **arrays)
+            io.write_json(out / "result.json", {"config": config, "eta_auto": self.config.eta is None,
+                                                "seed": self.config.seed, "version": __version__,
+                                                "summary": self.summary(), "arrays_sha256": io.arrays_sha256(arrays)})
 
 
 class Run(NamedTuple):
@@ -92,22 +105,32 @@ def weight_shape(cfg: TrainConfig, d: int) -> tuple:
     return models.get(cfg.model).weight_shape(cfg.m, d)
 
 
+def load_weights(path: str | Path) -> np.ndarray:
+    """Initial weights from an .npy file (numpy.save), as float64; real numbers in range only."""
+    path = Path(path)
+    if not path.is_file():
+        raise FldmError(f"init file {path} does not exist")
+    try:
+        with open(path, "rb") as fh:  # the handle closes on any error
+            W = np.load(fh, allow_pickle=False)
+            if not isinstance(W, np.ndarray):
+                W.close()
+                raise FldmError(f"{path} is an .npz archive; --init takes one array saved with numpy.save (.npy)")
+    except FldmError:
+        raise
+    except Exception as exc:  # truncated files, pickled objects, headers promising more than memory holds
+        raise FldmError(f"cannot read {path} as an .npy array: {exc}") from None
+    return real_array(W, f"init weights in {path}")
+
+
 def initial_weights(cfg: TrainConfig, d: int, rng: np.random.Generator) -> np.ndarray:
     shape = weight_shape(cfg, d)
     if cfg.init is None:
         return cfg.sigma0 * rng.standard_normal(shape)
-    path = Path(cfg.init)
-    if not path.is_file():
-        raise FldmError(f"init file {path} does not exist")
-    try:
-        W = np.load(path, allow_pickle=False)
-    except Exception as exc:
-        raise FldmError(f"cannot read {path} as an .npy array: {exc}") from None
+    W = load_weights(cfg.init)
     if W.shape != shape:
-        raise FldmError(f"init weights in {path} have shape {W.shape}; this run needs {shape} (m={cfg.m}, d={d})")
-    if not np.issubdtype(W.dtype, np.number) or not np.all(np.isfinite(W)):
-        raise FldmError(f"init weights in {path} must be finite numbers")
-    return W.astype(float)
+        raise FldmError(f"init weights in {cfg.init} have shape {W.shape}; this run needs {shape} (m={cfg.m}, d={d})")
+    return W
 
 
 def alignments(W: np.ndarray, data: Dataset) -> tuple[np.ndarray, np.ndarray]:
@@ -115,20 +138,64 @@ def alignments(W: np.ndarray, data: Dataset) -> tuple[np.ndarray, np.ndarray]:
     return W @ data.signals.T, W @ data.x2.T
 
 
+def log_bytes(cfg: TrainConfig, n: int, signals: int = 2) -> tuple[int, int]:
+    """(entries, bytes per entry) of the logged trajectories of a run, which are kept in memory; `signals`
+    is the number of signal vectors logged."""
+    filters = math.prod(weight_shape(cfg, 1))
+    return cfg.steps // cfg.log_every + 2, 8 * (3 + filters * (signals + n))  # step, loss, grad norm, alignments
+
+
 def check_log_size(cfg: TrainConfig, n: int, signals: int = 2) -> None:
-    """Refuse a run whose logged trajectories would exceed MAX_LOG_BYTES (they are kept in memory);
-    `signals` is the number of signal vectors logged."""
-    filters = int(np.prod(weight_shape(cfg, 1)))
-    per_entry = 8 * (3 + filters * (signals + n))  # step, loss, grad norm, signal and noise alignments
-    entries = cfg.steps // cfg.log_every + 2
-    if entries * per_entry > MAX_LOG_BYTES:
+    """Refuse a run whose logged trajectories would exceed MAX_LOG_BYTES (they are kept in memory)."""
+    entries, per_entry = log_bytes(cfg, n, signals)
+    if entries * per_entry > MAX_LOG_BYTES and 3 * per_entry <= MAX_LOG_BYTES:  # else no log_every helps
         least = -(-cfg.steps * per_entry // (MAX_LOG_BYTES - 2 * per_entry))
         raise FldmError(f"logging every {cfg.log_every} of {cfg.steps} steps would keep "
                         f"{entries * per_entry / 1e9:.1f} GB of trajectories; set log_every to at least {least}")
 
 
+def memory_estimate(cfg: TrainConfig, n: int, d: int) -> int:
+    """Bytes a run holds at once, roughly, from its sizes alone (Python integers: no overflow).
+
+    The data (x1, x2 and a draw) and the weights (W0, W, the gradient, the next W); the n x n Gram matrix of
+    the signal patches for eta "auto"; the span basis (sims.span; also built by theory.reduced): its rows
+    (patches, signals, filters, fixed draws) as a matrix, their Gram matrix and the basis; the model's own
+    work (`work_floats`: noise draws, test samples); the logged trajectories.
+    """
+    model = models.get(cfg.model)
+    F = math.prod(weight_shape(cfg, 1))
+    floats = 3 * n * d + 2 * d + 4 * F * d + model.work_floats(cfg, n, d)
+    if cfg.eta is None:
+        floats += n * n
+    if cfg.engine != "full":
+        shape = model.draw_shape(cfg, n, d)
+        rows = 2 * n + 2 + F + (math.prod(shape[:-1]) if shape else 0)
+        floats += 2 * rows * rows + 3 * rows * d
+    entries, per_entry = log_bytes(cfg, n)
+    return 8 * floats + entries * per_entry
+
+
+def machine_memory() -> int | None:
+    """The machine's physical memory in bytes (None where the system does not say)."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_memory(cfg: TrainConfig, n: int, d: int) -> None:
+    """Refuse, before allocating anything, a run whose `memory_estimate` exceeds the machine's memory."""
+    need, have = memory_estimate(cfg, n, d), machine_memory()
+    if have is not None and need > have:
+        raise FldmError(f"this run needs about {need / 1e9:.3g} GB of memory (n={n}, d={d}, m={cfg.m}); this "
+                        f"machine has {have / 1e9:.3g} GB: lower n, d or m")
+
+
 def prepare(cfg: TrainConfig, data: Dataset | None = None, W0: np.ndarray | None = None) -> Run:
     """The start of a run; `data` and `W0` override the configured ones."""
+    n, d = (cfg.n, cfg.d) if data is None else (data.n, data.d)
+    check_log_size(cfg, n)
+    check_memory(cfg, n, d)
     rngs = seeds(cfg.seed)
     if data is None:
         data = build_data(cfg, rngs["data"])

@@ -26,7 +26,7 @@ def test_quick_run_time_is_stated_once():
     assert QUICK_RUN_TIME in flat(README)
     assert QUICK_RUN_TIME in subcommand_help("reproduce")
     assert MNIST_QUICK_TIME in subcommand_help("mnist")
-    meta = {"preset": "quick", "version": __version__, "seed": 0, "wall_seconds": 95.0, "settings": {}}
+    meta = {"preset": "quick", "version": __version__, "seed": 0, "settings": {}}
     assert QUICK_RUN_TIME in report_markdown([], [], meta)
     assert QUICK_RUN_TIME not in report_markdown([], [], {**meta, "preset": "tiny"})
     # no other run time of the quick study is stated in the README

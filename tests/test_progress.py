@@ -13,6 +13,11 @@ from theory.ode import run_ode
 TINY = ["--n", "6", "--d", "40", "--m", "2", "--steps", "60", "--log-every", "10"]
 
 
+def tiny(command, out):
+    """The tiny run's options for `command` (predict takes neither steps nor an output folder)."""
+    return TINY[:6] if command == "predict" else [*TINY, "--out", str(out)]
+
+
 class Terminal(io.StringIO):
     def isatty(self):
         return True
@@ -31,13 +36,12 @@ def start_terminal(monkeypatch):
 @pytest.mark.parametrize("command", ["train", "ode", "predict"])
 def test_bar_on_a_terminal_only(tmp_path, monkeypatch, command):
     terminal = start_terminal(monkeypatch)
-    args = [command, "diffusion", *TINY, "--out", str(tmp_path / command)]
-    assert cli.main(args) == 0
+    assert cli.main([command, "diffusion", *tiny(command, tmp_path / "a")]) == 0
     shown = terminal.getvalue()
     assert f"{command} diffusion" in shown
     assert ("working" in shown) if command == "predict" else ("/60" in shown)
     terminal.truncate(0)
-    assert cli.main(args + ["--no-progress"]) == 0
+    assert cli.main([command, "diffusion", *tiny(command, tmp_path / "b"), "--no-progress"]) == 0
     assert terminal.getvalue().strip("\x00") == ""
 
 
@@ -45,7 +49,7 @@ def test_no_bar_in_pipes(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(progress, "DELAY", 0.0)
     assert not sys.stderr.isatty()  # pytest captures stderr: as in a pipe
     for command in ("train", "predict"):
-        assert cli.main([command, "classification", *TINY, "--out", str(tmp_path)]) == 0
+        assert cli.main([command, "classification", *tiny(command, tmp_path)]) == 0
         assert capsys.readouterr().err == ""
 
 

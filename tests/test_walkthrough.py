@@ -2,7 +2,7 @@
 
 The commands are the lines of the page's ```bash blocks. `fldm` commands run in this process (cli.main;
 the page's one-command-per-line form is checked), with small sizes: SMALL appended to train, ode and
-predict (later options win), the tiny preset for `reproduce --quick`, a tiny study for `mnist --quick`;
+predict (replacing the page's values), the tiny preset for `reproduce --quick`, a tiny study for `mnist --quick`;
 `python -c` commands run as they are, in a subprocess. Each must exit with 0 and write what it names.
 """
 import os
@@ -31,9 +31,13 @@ def commands() -> list[str]:
 
 
 def small(argv: list[str]) -> list[str]:
-    """The same command on small sizes."""
+    """The same command on small sizes (SMALL's values replace the page's; predict takes no --steps)."""
     if argv[0] in ("train", "ode", "predict"):
-        return argv + SMALL
+        sizes = dict(zip(SMALL[::2], SMALL[1::2]))
+        if argv[0] == "predict":
+            del sizes["--steps"]
+        argv = [sizes.get(argv[i - 1], a) if i and argv[i - 1] in sizes else a for i, a in enumerate(argv)]
+        return argv + [x for opt, v in sizes.items() if opt not in argv for x in (opt, v)]
     if argv[0] == "reproduce":
         return [x for a in argv for x in (["--preset", "tiny"] if a == "--quick" else [a])]
     return argv

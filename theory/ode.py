@@ -26,16 +26,19 @@ RTOL, ATOL = 1e-9, 1e-12
 POWER_ITERATIONS, POWER_TOL = 50, 1e-3   # the top curvature's power iteration (`TopCurvature`)
 RHO_EVERY = 5                            # long_flow re-estimates the top curvature every this many steps
 BIG = 1e8  # |weights| beyond this count as a blow-up
+MAX_EVALS = 10**5  # gradient evaluations after which the solver gives up (a flow too stiff to follow: minutes)
 
 
 class Flow:
-    """dWr/dtau = -grad L(Wr) on flattened states, with terminal events for blow-up and (optionally)
-    for reaching ||grad L|| < gtol."""
+    """dWr/dtau = -grad L(Wr) on flattened states, with terminal events for blow-up, for running out of
+    MAX_EVALS gradient evaluations and (optionally) for reaching ||grad L|| < gtol."""
 
-    def __init__(self, red: Reduced, shape: tuple, loss0: float, gtol: float = 0.0, progress=None):
+    def __init__(self, red: Reduced, shape: tuple, loss0: float, gtol: float = 0.0, progress=None,
+                 end: float = 0.0):
         self.red, self.shape, self.gtol, self.progress = red, shape, gtol, progress
         self.limit = EXPLODE * max(abs(loss0), 1.0)
         self._last = None
+        self.evals, self.end, self.gave_up_at = 0, end, None
 
     def grad(self, y):
         """grad L at the flattened state y (the last evaluation is cached: events reuse it)."""
@@ -44,6 +47,9 @@ class Flow:
         return self._last[1]
 
     def velocity(self, tau, y):
+        self.evals += 1
+        if self.evals > MAX_EVALS and self.gave_up_at is None:
+            self.gave_up_at = tau
         if self.progress is not None:
             self.progress(tau)
         return -self.grad(y)[1].ravel()
@@ -54,11 +60,14 @@ class Flow:
                 return -1.0
             return min(BIG - np.abs(y).max(), self.limit - abs(self.grad(y)[0]))
 
+        def out_of_budget(tau, y):  # continuous in tau: crosses zero at the time the budget ran out
+            return (self.end + 1.0 if self.gave_up_at is None else self.gave_up_at) - tau
+
         def stationary(tau, y):
             return np.linalg.norm(self.grad(y)[1]) - self.gtol
 
-        blow_up.terminal = stationary.terminal = True
-        return [blow_up] + ([stationary] if self.gtol > 0 else [])
+        blow_up.terminal = out_of_budget.terminal = stationary.terminal = True
+        return [blow_up, out_of_budget] + ([stationary] if self.gtol > 0 else [])
 
 
 def flow(red: Reduced, Wr0: np.ndarray, taus, *, gtol: float = 0.0, method: str = "LSODA",
@@ -67,7 +76,8 @@ def flow(red: Reduced, Wr0: np.ndarray, taus, *, gtol: float = 0.0, method: str 
     with the time of every evaluation of the velocity (the solver's trial times: not always increasing).
 
     Returns (taus reached, states (T, *Wr0.shape), status) with status "ok", "stationary" (||grad L|| fell
-    below gtol at the last returned time, which is then the event time) or "blow-up at tau=...".
+    below gtol at the last returned time, which is then the event time), "blow-up at tau=..." or "solver
+    ..." (failed, or gave up after MAX_EVALS gradient evaluations).
     LSODA switches by itself between a non-stiff (Adams) and a stiff (BDF) method: the flow is stiff near
     the stationary point, where the curvatures along signal and noise directions differ by ~ n SNR^2.
     """
@@ -77,15 +87,18 @@ def flow(red: Reduced, Wr0: np.ndarray, taus, *, gtol: float = 0.0, method: str 
     y0 = np.asarray(Wr0, dtype=float).ravel()
     if taus[-1] == 0:
         return taus, np.repeat(Wr0[None], taus.size, axis=0), "ok"
-    f = Flow(red, Wr0.shape, reduced.loss_and_grad(red, Wr0)[0], gtol, progress)
+    f = Flow(red, Wr0.shape, reduced.loss_and_grad(red, Wr0)[0], gtol, progress, end=taus[-1])
     sol = solve_ivp(f.velocity, (0.0, taus[-1]), y0, method=method, t_eval=taus, rtol=rtol, atol=atol,
                     events=f.events())
     t, Y = sol.t, sol.y.T
     status = "ok"
     if sol.status == 1 and sol.t_events[0].size:
         status = f"blow-up at tau={sol.t_events[0][0]:.6g}"
+    elif sol.status == 1 and sol.t_events[1].size:
+        status = (f"solver gave up after {MAX_EVALS} gradient evaluations at tau={sol.t_events[1][0]:.6g} "
+                  f"(the flow is too stiff to follow at these scales)")
     elif sol.status == 1:
-        t, Y = np.append(t, sol.t_events[1][0]), np.vstack([Y, sol.y_events[1][0]])
+        t, Y = np.append(t, sol.t_events[2][0]), np.vstack([Y, sol.y_events[2][0]])
         status = "stationary"
     elif sol.status < 0:
         status = f"solver failed at tau={sol.t[-1] if sol.t.size else 0:.6g}: {sol.message}"

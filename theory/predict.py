@@ -126,10 +126,12 @@ class ClassificationPrediction:
         return io.plain(self)
 
 
-def predict(cfg: TrainConfig, data: Dataset | None = None) -> DiffusionPrediction | ClassificationPrediction:
-    """All predictions for the setting of cfg, from the run sims.train.prepare builds."""
+def predict(cfg: TrainConfig, data: Dataset | None = None,
+            W0: np.ndarray | None = None) -> DiffusionPrediction | ClassificationPrediction:
+    """All predictions for the setting of cfg, from the run sims.train.prepare builds (`data` and `W0`
+    override the configured ones)."""
     reduced.check(cfg)
-    run = prepare(cfg, data)
+    run = prepare(cfg, data, W0)
     return PREDICTORS[cfg.model](cfg, run.data, run.W0, run.eta)
 
 
@@ -298,22 +300,22 @@ def order_one_time(a0: float, rate: float, level: float) -> float:
 def boundary_nsnr2(cfg: TrainConfig, data: Dataset | None = None) -> float:
     """The n SNR^2 at which signal and noise reach order one at the same time (module docstring).
 
-    Uses the class-averaged n_j / n = 1/2, n and d of `data` if given (else of cfg), and the typical initial
+    Uses the class-averaged n_j / n = 1/2, n, d and the noise scale of `data` if given (else of cfg), and the typical initial
     sizes sigma0 ||z|| kappa_m. nan if the noise is already of order one at initialisation.
     """
-    n, d, m = cfg.n, cfg.d, cfg.m
+    n, d, m, sigma_xi = cfg.n, cfg.d, cfg.m, cfg.sigma_xi
     frac = 0.5
-    if data is not None:
-        n, d = data.n, data.d
+    if data is not None:  # its noise scale: the generator's, or estimated from loaded noise patches
+        n, d, sigma_xi = data.n, data.d, data.noise_scale
     kappa, level = expected_max_abs_normal(m), math.sqrt(m)
-    a0_noise = cfg.sigma0 * cfg.sigma_xi * math.sqrt(d) * kappa
+    a0_noise = cfg.sigma0 * sigma_xi * math.sqrt(d) * kappa
     log_noise = math.log(level / a0_noise)
     if log_noise <= 0:
         return float("nan")
 
     def gap(log_x):  # lambda_s/lambda_n * log(level/a0_n) - log(level/a0_s): increasing in x
         x = math.exp(log_x)
-        a0_signal = cfg.sigma0 * cfg.sigma_xi * math.sqrt(x * d / n) * kappa
+        a0_signal = cfg.sigma0 * sigma_xi * math.sqrt(x * d / n) * kappa
         return frac * x * log_noise - math.log(level / a0_signal)
 
     return float(math.exp(optimize.brentq(gap, math.log(1e-12), math.log(1e12), xtol=1e-14)))

@@ -185,9 +185,10 @@ def run_study(out_dir: str | Path, quick: bool = True, seed: int = 0, idx_dir: s
               executor=None, jobs: int = 1, progress: bool = True, log=None) -> dict:
     """Train both models on Noisy-MNIST at every n SNR^2; write mnist.json, mnist.npz and the figures.
 
-    Returns the content of mnist.json. Figure paths in ["figures"] are relative to out_dir (empty when
-    figures=False). `settings` overrides the quick/full preset. The runs are sweep cells, cached in
-    `cache_dir` and run on `executor` (else `jobs` processes); `log` gets one line per run.
+    Returns the content of mnist.json (which holds the measured numbers rounded: io.rounded). Figure
+    paths in ["figures"] are relative to out_dir (empty when figures=False). `settings` overrides the
+    quick/full preset. The runs are sweep cells, cached in `cache_dir` and run on `executor` (else `jobs`
+    processes); `log` gets one line per run.
     """
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise FldmError(f"seed must be a non-negative integer, got {seed!r}")
@@ -232,9 +233,11 @@ def run_study(out_dir: str | Path, quick: bool = True, seed: int = 0, idx_dir: s
         made = make_figures(out, result, arrays, shown, cfg.digits)
         result["figures"] = {k: v[0] for k, v in made.items()}
         result["captions"] = {k: v[1] for k, v in made.items()}
-    result["seconds"] = round(time.perf_counter() - start, 2)
     io.write_npz(out / "mnist.npz", **arrays)
-    io.write_json(out / "mnist.json", result)
+    # the measured numbers rounded (the settings are exact), and no wall time: a rerun rewrites it unchanged
+    io.write_json(out / "mnist.json", {**result, "runs": io.rounded(runs), "comparison": io.rounded(result["comparison"])})
+    if log is not None:
+        log(f"mnist: done in {time.perf_counter() - start:.1f} s")
     return result
 
 

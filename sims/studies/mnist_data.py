@@ -23,7 +23,10 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
+import math
 import struct
+import zlib
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -37,6 +40,7 @@ CREDIT = "MNIST by Y. LeCun and C. Cortes, licensed CC BY-SA 3.0"
 SIDE = 28
 D = SIDE * SIDE
 IDX_UBYTE = 0x08                                  # IDX type code of unsigned bytes
+MAX_IDX_BYTES = 2**30                             # an IDX file is refused beyond this (MNIST's largest: 47 MB)
 IMAGES_MAGIC, LABELS_MAGIC = 0x00000803, 0x00000801  # 2051 (3-d ubyte), 2049 (1-d ubyte)
 IDX_FILES = {"images": ("train-images-idx3-ubyte", "train-images.idx3-ubyte"),
              "labels": ("train-labels-idx1-ubyte", "train-labels.idx1-ubyte")}
@@ -62,9 +66,12 @@ def read_idx(path: str | Path, *, expect_magic: int | None = None) -> np.ndarray
     raw = path.read_bytes()
     if raw[:2] == b"\x1f\x8b":
         try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
+            with gzip.GzipFile(fileobj=io.BytesIO(raw)) as f:
+                raw = f.read(MAX_IDX_BYTES + 1)  # a file that inflates beyond the limit is not read whole
+        except (OSError, EOFError, zlib.error) as exc:
             raise FldmError(f"{path}: corrupt gzip data ({exc})") from None
+    if len(raw) > MAX_IDX_BYTES:
+        raise FldmError(f"{path}: more than {MAX_IDX_BYTES} bytes of IDX data; MNIST's largest file has 47 MB")
     if len(raw) < 4:
         raise FldmError(f"{path}: too short to be an IDX file ({len(raw)} bytes)")
     (magic,) = struct.unpack(">i", raw[:4])
@@ -81,7 +88,7 @@ def read_idx(path: str | Path, *, expect_magic: int | None = None) -> np.ndarray
     shape = struct.unpack(f">{ndim}i", raw[4:header])
     if min(shape) < 0:
         raise FldmError(f"{path}: negative IDX size in {shape}")
-    size = int(np.prod(shape, dtype=np.int64))
+    size = math.prod(shape)  # Python integers: sizes such as (2^30, 2^30, 16) cannot wrap around
     if len(raw) - header != size:
         raise FldmError(f"{path}: IDX sizes {shape} need {size} data bytes, file has {len(raw) - header}")
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)

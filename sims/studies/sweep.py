@@ -6,9 +6,13 @@
   summary. Its cache key hashes kind, the full config and the package version. Train cells of one shape
   run as one stacked computation (`sims.train.train_many`), in groups fixed by the cells alone, never by
   the workers.
-- Finished cells are written atomically as KEY.npz then KEY.json (the json marks completion), by the
-  main process as each one finishes, so a killed sweep loses only the cells in flight and a rerun
-  computes only what is missing.
+- Finished cells are written atomically as KEY.npz then KEY.json (the json marks completion and carries
+  a SHA-256 of the npz's arrays), by the main process as each one finishes, so a killed sweep loses only
+  the cells in flight and a rerun computes only what is missing. A cell whose files cannot be read, or
+  whose arrays do not match the json's checksum, counts as damaged: it is recomputed, and the rerun says
+  how many there were.
+- Worker processes (`worker_pool`) exit by themselves when the main process dies, and are stopped by it
+  when it stops on an error or a signal, so no worker outlives a sweep.
 - Seeds come from `cell_seed(base, identity)`: a SeedSequence of the base seed and the cell's identity,
   so results do not depend on the order or number of workers.
 - Any `concurrent.futures.Executor` runs the cells (a process pool by default; a dask.distributed
@@ -18,6 +22,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import signal
+import sys
+import threading
+import time
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from pathlib import Path
@@ -136,27 +145,70 @@ def _groups(todo: dict, cells: list) -> list[list[str]]:
 
 
 class Cache:
-    """Finished cells in a folder: KEY.npz (arrays) and KEY.json (summary, config; written last)."""
+    """Finished cells in a folder: KEY.npz (arrays) and KEY.json (summary, config, the arrays' SHA-256;
+    written last). `damaged` collects the keys of cells found but unusable (see `load`)."""
 
     def __init__(self, folder: str | Path):
         self.folder = Path(folder)
+        self.damaged: set[str] = set()
 
     def load(self, key: str) -> dict | None:
+        """The cell's result; None if it is not there (no json: never finished) or is damaged (its json
+        or npz cannot be read, or the arrays do not match the json's checksum), which is noted."""
         meta_path, arr_path = self.folder / f"{key}.json", self.folder / f"{key}.npz"
-        if not (meta_path.is_file() and arr_path.is_file()):
+        if not meta_path.is_file():
             return None
         try:
             meta = json.loads(meta_path.read_text())
-            with np.load(arr_path, allow_pickle=False) as f:
+            with open(arr_path, "rb") as fh, np.load(fh, allow_pickle=False) as f:
                 arrays = {k: f[k] for k in f.files}
-        except (OSError, ValueError):  # a damaged cell is recomputed
+            if meta.get("arrays_sha256") not in (None, io.arrays_sha256(arrays)):  # None: cached before checksums
+                raise ValueError("the arrays do not match the checksum")
+            return {"arrays": arrays, "summary": dict(meta["summary"])}
+        except Exception:  # truncated or empty files, bad zip or JSON, missing keys, a mismatch: recompute
+            self.damaged.add(key)
             return None
-        return {"arrays": arrays, "summary": meta["summary"]}
 
     def save(self, key: str, kind: str, cfg, out: dict) -> None:
         io.write_npz(self.folder / f"{key}.npz", **out["arrays"])
         io.write_json(self.folder / f"{key}.json", {"kind": kind, "config": cfg.to_dict(), "version": __version__,
-                                                    "summary": out["summary"]})
+                                                    "summary": out["summary"],
+                                                    "arrays_sha256": io.arrays_sha256(out["arrays"])})
+
+
+PARENT_POLL = 0.5  # seconds between a worker's checks that the process that started it is alive
+
+
+def _watch_parent(parent: int) -> None:
+    """Exit when the process that started this one is gone (re-parented)."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_POLL)
+    os._exit(1)
+
+
+def _start_worker(parent: int) -> None:
+    """A pool worker's set-up: the main process handles SIGINT (a terminal sends it to the whole group)
+    and stops the workers; SIGTERM and SIGHUP end a worker at once (no handler of the main process's
+    inherited); and the worker exits by itself if the main process dies."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
+def worker_pool(jobs: int) -> ProcessPoolExecutor:
+    """`jobs` worker processes that exit by themselves when this process dies (`stop_pool` ends them)."""
+    return ProcessPoolExecutor(max_workers=jobs, initializer=_start_worker, initargs=(os.getpid(),))
+
+
+def stop_pool(pool: ProcessPoolExecutor, failed: bool) -> None:
+    """Shut a pool down: after normal work, wait for it; on an error or a signal (`failed`), end its
+    workers at once rather than wait for the cells in flight."""
+    if failed:
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            process.terminate()
+    pool.shutdown(wait=not failed, cancel_futures=True)
 
 
 def run_cells(cells: list[tuple], cache: Cache, executor: Executor | None = None,
@@ -164,7 +216,11 @@ def run_cells(cells: list[tuple], cache: Cache, executor: Executor | None = None
     """Results of every (kind, config) cell, in order, computing only those not in the cache.
     `executor` (any concurrent.futures.Executor) runs them; else `jobs` > 1 processes, else this process."""
     keys = [cell_key(kind, cfg) for kind, cfg in cells]
+    known = len(cache.damaged)
     results: list[dict | None] = [cache.load(k) for k in keys]
+    if len(cache.damaged) > known:
+        print(f"fldm: note: {len(cache.damaged) - known} damaged cell(s) in {cache.folder} (unreadable, or not "
+              f"matching their checksum): recomputing them", file=sys.stderr)
     todo = {}
     for i, (key, res) in enumerate(zip(keys, results)):
         if res is None:
@@ -186,7 +242,8 @@ def run_cells(cells: list[tuple], cache: Cache, executor: Executor | None = None
 
     own = None
     if executor is None and jobs > 1:
-        executor = own = ProcessPoolExecutor(max_workers=jobs)
+        executor = own = worker_pool(jobs)
+    failed = True
     try:
         args = [(_runner(cells[todo[g[0]][0]][0]), [cells[todo[k][0]][1] for k in g]) for g in groups]
         if executor is None:
@@ -196,9 +253,10 @@ def run_cells(cells: list[tuple], cache: Cache, executor: Executor | None = None
             futures = {executor.submit(_run_group, *a): group for group, a in zip(groups, args)}
             for fut in as_completed(futures):
                 finish(futures[fut], fut.result())
+        failed = False
     finally:
         if own is not None:
-            own.shutdown(cancel_futures=True)
+            stop_pool(own, failed)
         if bar is not None:
             bar.close()
     return results
