@@ -4,6 +4,10 @@
     f(W, x) = F_{+1}(W, x) - F_{-1}(W, x),
     L(W) = (1/n) sum_i log(1 + exp(-y_i f(W, x_i))).
 W has shape (2, m, d): W[0] holds the filters w_{+1,r}, W[1] the filters w_{-1,r}.
+
+Noise augmentation (`loss_and_grad_augmented`): the same loss on the noised inputs x_t = alpha x + beta eps,
+patch by patch, averaged over K draws of eps. The logistic loss has no closed-form expectation over eps,
+so the draws are explicit (Monte Carlo), resampled every step or fixed for the whole run (sims.models).
 """
 from __future__ import annotations
 
@@ -42,6 +46,24 @@ def loss_and_grad(W: np.ndarray, x1: np.ndarray, x2: np.ndarray, y: np.ndarray):
     coef = (2.0 / m) * sign * dl_df[..., None]
     grad = np.swapaxes(coef * A1, -1, -2) @ x1 + np.swapaxes(coef * A2, -1, -2) @ x2
     return (float(loss) if loss.ndim == 0 else loss), grad.reshape(W.shape)
+
+
+def loss_and_grad_augmented(W: np.ndarray, x1: np.ndarray, x2: np.ndarray, y: np.ndarray, eps: np.ndarray, *,
+                            alpha: float, beta: float):
+    """(loss, grad): the logistic loss on noised inputs averaged over K draws eps (K, 2n, d), and its gradient.
+
+        L(W) = 1/K sum_k 1/n sum_i log(1 + exp(-y_i f(W, u_ki))),
+        u_ki^(1) = alpha x_i^(1) + beta eps_k[i],   u_ki^(2) = alpha x_i^(2) + beta eps_k[n + i].
+    This is the plain loss (`loss_and_grad`) on the K n samples (u_ki, y_i): the mean over k of means over i
+    is the mean over all K n of them. The draws do not depend on W, so the gradient is the plain gradient on
+    those samples, dL/dw_{j,r} = 1/(K n) sum_{k,i} (-y_i sigmoid(-y_i f_ki)) (2/m) sign_j
+    sum_p <w_{j,r}, u_ki^(p)> u_ki^(p). One draw with beta = 0 and alpha = 1 is the plain loss, bit for bit.
+    """
+    K = eps.shape[0]
+    n, d = x1.shape
+    u1 = (alpha * x1 + beta * eps[:, :n]).reshape(K * n, d)
+    u2 = (alpha * x2 + beta * eps[:, n:]).reshape(K * n, d)
+    return loss_and_grad(W, u1, u2, np.tile(y, K))
 
 
 def error_rate(W: np.ndarray, x1: np.ndarray, x2: np.ndarray, y: np.ndarray) -> float:

@@ -8,7 +8,7 @@ from dataclasses import fields
 
 from sims import FldmError, __version__, io
 from sims.config import TrainConfig, load_toml
-from sims.models import MODELS
+from sims.models import MODELS, get
 
 
 class Parser(argparse.ArgumentParser):
@@ -28,7 +28,15 @@ def eta_value(text: str):
     return None if text == "auto" else real(text)
 
 
-READERS = {"int": int, "real": real, "eta": eta_value, "choice": str, "path": str}
+def pair(text: str) -> tuple:
+    """Two numbers written A,B (as --augment ALPHA,BETA)."""
+    parts = text.split(",")
+    if len(parts) != 2:
+        raise argparse.ArgumentTypeError(f"{text!r} is not two numbers written A,B")
+    return tuple(real(p) for p in parts)
+
+
+READERS = {"int": int, "real": real, "eta": eta_value, "choice": str, "path": str, "pair": pair}
 
 
 def add_run_options(p: argparse.ArgumentParser) -> None:
@@ -51,10 +59,16 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
 
 def config_from_args(args: argparse.Namespace):
     """(config, data): the TOML file overlaid with the options given; data is the loaded --data file
-    (or the config file's `data`), whose n and d then set the config's, else None."""
+    (or the config file's `data`), whose n and d then set the config's, else None. An option given for a
+    model its field's `only` does not name is refused (a TOML file may hold settings of both models)."""
     values = load_toml(args.config) if args.config else {}
     skip = {"config", "out", "command", "func"}
-    values.update({k: v for k, v in vars(args).items() if k not in skip and v is not None})
+    given = {k: v for k, v in vars(args).items() if k not in skip and v is not None}
+    for f in fields(TrainConfig):
+        only = f.metadata["only"]
+        if f.name in given and only and args.model not in only:
+            raise FldmError(f"--{f.name.replace('_', '-')} applies to {' and '.join(only)} only, not {args.model}")
+    values.update(given)
     data = None
     if values.get("data") is not None:
         from sims.data import load_npz
@@ -82,7 +96,9 @@ def cmd_ode(args) -> None:
 
 def cmd_predict(args) -> None:
     from theory.predict import predict
-    print(io.to_json(predict(*config_from_args(args))))
+    cfg, data = config_from_args(args)
+    get(cfg.model).expected(cfg)  # a one-line error when the loss has no closed-form expectation to predict
+    print(io.to_json(predict(cfg, data)))
 
 
 def cmd_reproduce(args) -> None:

@@ -128,7 +128,7 @@ def prepare(cfg: TrainConfig, data: Dataset | None = None, W0: np.ndarray | None
     if W.shape != weight_shape(cfg, data.d):
         raise FldmError(f"initial weights have shape {W.shape}; need {weight_shape(cfg, data.d)}")
     check_log_size(cfg, data.n)
-    eta = auto_eta(data.x1, data.x2) if cfg.eta is None else cfg.eta
+    eta = auto_eta(data.x1, data.x2) / models.get(cfg.model).eta_factor(cfg, data) if cfg.eta is None else cfg.eta
     return Run(rngs, data, W, eta)
 
 

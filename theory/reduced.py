@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sims import FldmError, models, span
+from sims import models, span
 from sims.config import TrainConfig
 from sims.data import Dataset
 
@@ -61,13 +61,10 @@ def reduce(cfg: TrainConfig, data: Dataset, W0: np.ndarray) -> tuple[Reduced, np
     """The reduced setting and the reduced initial state Wr0 for data and initial weights W0.
 
     Cost O(d k^2) once (the basis); everything after it is independent of d. The flow is that of the
-    exact expected loss (for --noise resampled, the mean flow).
+    exact expected loss (for --noise resampled, the mean flow; sims.models `expected`).
     """
-    if cfg.noise == "fixed":
-        raise FldmError("the alignment ODE follows the exact expected diffusion loss; "
-                        "use --noise exact (or resampled, whose mean flow it is)")
-    cfg = cfg.replace(noise="exact")
     model = models.get(cfg.model)
+    cfg = model.expected(cfg)                     # a one-line error when there is no closed-form expectation
     moves = model.moves_outside_data(cfg)
     B = span.basis(data, W0 if moves else None)
     Q = B.Q
