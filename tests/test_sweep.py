@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from sims.config import TrainConfig
-from sims.sweep import Cache, cell_key, cell_seed, run_cells
+from sims.studies.sweep import Cache, cell_key, cell_seed, run_cells
 
 
 def cells(count=4, steps=40):
@@ -66,7 +66,7 @@ def test_resume_after_kill(tmp_path):
     script = textwrap.dedent(f"""
         import sys; sys.path.insert(0, {os.path.dirname(__file__)!r})
         from test_sweep import cells
-        from sims.sweep import Cache, run_cells
+        from sims.studies.sweep import Cache, run_cells
         run_cells(cells(4, steps=12000), Cache({str(tmp_path)!r}), progress=False)
     """)
     proc = subprocess.Popen([sys.executable, "-c", script])
@@ -91,3 +91,15 @@ def test_dask_executor(tmp_path):
     local = run_cells(cells(2), Cache(tmp_path / "local"), progress=False)
     for a, b in zip(remote, local):
         assert np.array_equal(a["arrays"]["signal"], b["arrays"]["signal"])
+
+
+def test_cell_kinds_are_registered_once(tmp_path):
+    from sims import FldmError
+    from sims.studies import sweep
+    with pytest.raises(FldmError, match="already taken"):
+        sweep.register("ode", sweep.predict_cell)
+    with pytest.raises(FldmError, match="already taken"):
+        sweep.register("train", sweep.predict_cell)
+    sweep.register("ode", sweep.ode_cell)  # the same function again: a module imported twice
+    with pytest.raises(FldmError, match="unknown cell kind 'nothing'"):
+        run_cells([("nothing", cells(1)[0][1])], Cache(tmp_path), progress=False)

@@ -1,9 +1,11 @@
 """Sweeps: many cells (one run each), cached by a hash of their full configuration, run on any Executor.
 
-- A cell is (kind, config): kind is "train" (`train_group`) or names a top-level function in `CELL_KINDS`;
-  each turns a TrainConfig into arrays and a JSON summary. Its cache key hashes kind, the full config and
-  the package version. Train cells of one shape run as one stacked computation
-  (`sims.train.train_many`), in groups fixed by the cells alone, never by the workers.
+- A cell is (kind, config): kind is "train" (`train_group`) or names a module-level function in
+  `CELL_KINDS` ("ode", "predict", and kinds a study adds with `register`, e.g. "mnist"); each turns its
+  config (a TrainConfig, or any frozen dataclass with `to_dict()`, `steps` and `n`) into arrays and a JSON
+  summary. Its cache key hashes kind, the full config and the package version. Train cells of one shape
+  run as one stacked computation (`sims.train.train_many`), in groups fixed by the cells alone, never by
+  the workers.
 - Finished cells are written atomically as KEY.npz then KEY.json (the json marks completion), by the
   main process as each one finishes, so a killed sweep loses only the cells in flight and a rerun
   computes only what is missing.
@@ -17,12 +19,19 @@ from __future__ import annotations
 import hashlib
 import json
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
+from tqdm import tqdm
 
 from sims import FldmError, __version__, io
 from sims.config import TrainConfig
+from sims.models import summarize
+from sims.train import stack_signature, train_many
+from theory.ode import run_ode
+from theory.predict import predict
 
 
 def cell_seed(base_seed: int, *identity) -> int:
@@ -32,14 +41,13 @@ def cell_seed(base_seed: int, *identity) -> int:
     return int(np.random.SeedSequence([base_seed, *words]).generate_state(1)[0])
 
 
-def cell_key(kind: str, cfg: TrainConfig) -> str:
+def cell_key(kind: str, cfg) -> str:
     payload = json.dumps({"kind": kind, "config": cfg.to_dict(), "version": __version__}, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:24]
 
 
-def _pack(result, model: str) -> dict:
+def pack(result, model: str) -> dict:
     """Arrays and summary of a sims.train.Result, with the headline summary at every logged step."""
-    from sims.models import summarize
     per_step = [summarize(model, s, z, result.data.y) for s, z in zip(result.signal, result.noise)]
     arrays = {"steps": result.steps, "loss": result.loss, "grad_norm": result.grad_norm,
               "signal": result.signal, "noise": result.noise,
@@ -48,43 +56,67 @@ def _pack(result, model: str) -> dict:
     return {"arrays": arrays, "summary": result.summary()}
 
 
+def diverged_cell(message: str) -> dict:
+    """The result of a cell whose run diverged: no arrays, and a summary that says so."""
+    return {"arrays": {}, "summary": {"diverged": message}}
+
+
+def ok(cell: dict) -> bool:
+    """Whether a cell's run finished (did not diverge)."""
+    return "diverged" not in cell["summary"]
+
+
 def train_group(configs: list[TrainConfig]) -> list[dict]:
     """Runs of one shape in one stacked computation (sims.train.train_many, equal to separate runs
     to rounding); a diverged run becomes a cell whose summary says so."""
-    from sims.train import train_many
     results = train_many(configs, errors="return")
-    return [{"arrays": {}, "summary": {"diverged": str(r)}} if isinstance(r, Exception) else _pack(r, c.model)
+    return [diverged_cell(str(r)) if isinstance(r, Exception) else pack(r, c.model)
             for c, r in zip(configs, results)]
 
 
 def ode_cell(cfg: TrainConfig) -> dict:
-    from theory.ode import run_ode
     try:
-        return _pack(run_ode(cfg), cfg.model)
+        return pack(run_ode(cfg), cfg.model)
     except FldmError as exc:
-        return {"arrays": {}, "summary": {"diverged": str(exc)}}
+        return diverged_cell(str(exc))
 
 
 def predict_cell(cfg: TrainConfig) -> dict:
-    from theory.predict import predict
     return {"arrays": {}, "summary": predict(cfg)}
 
 
 CELL_KINDS = {"ode": ode_cell, "predict": predict_cell}  # one cell at a time; "train" cells run in groups
 
 
+def register(kind: str, run) -> None:
+    """Add a cell kind: `run(config) -> {"arrays": {name: array}, "summary": JSON-able dict}`, a module-level
+    function (a worker imports it by name, so any Executor can run it)."""
+    if kind == "train" or CELL_KINDS.get(kind, run) is not run:
+        raise FldmError(f"cell kind {kind!r} is already taken")
+    CELL_KINDS[kind] = run
+
+
 GROUP_SIZE = 16  # train cells of one shape run together, at most this many
 
 
-def _run_group(kind: str, configs: list[TrainConfig]) -> list[dict]:
+def _run_group(run, configs: list) -> list[dict]:
     """One group of cells, on one BLAS thread wherever it runs (in this process, a pool, a dask worker):
     OpenBLAS may round differently with another thread count, and results must not depend on the workers;
-    and N workers with several BLAS threads each oversubscribe the cores (seen: small products 60x slower)."""
-    from threadpoolctl import threadpool_limits
+    and N workers with several BLAS threads each oversubscribe the cores (seen: small products 60x slower).
+    `run` is `train_group` (the whole group at once) or a cell kind's function (one cell at a time); it is
+    passed itself, not by its kind, so a worker needs no registry (it imports the function's module)."""
     with threadpool_limits(1):
-        if kind == "train":
+        if run is train_group:
             return train_group(configs)
-        return [CELL_KINDS[kind](cfg) for cfg in configs]
+        return [run(cfg) for cfg in configs]
+
+
+def _runner(kind: str):
+    if kind == "train":
+        return train_group
+    if kind not in CELL_KINDS:
+        raise FldmError(f"unknown cell kind {kind!r}; known: train, {', '.join(sorted(CELL_KINDS))}")
+    return CELL_KINDS[kind]
 
 
 def _groups(todo: dict, cells: list) -> list[list[str]]:
@@ -93,8 +125,8 @@ def _groups(todo: dict, cells: list) -> list[list[str]]:
     by_shape: dict[tuple, list[str]] = {}
     for key in sorted(todo):
         kind, cfg = cells[todo[key][0]]
-        shape = (kind, cfg.model, cfg.n, cfg.d, cfg.m, cfg.steps, cfg.log_every, cfg.noise, cfg.diffusion_times,
-                 cfg.scale, cfg.data, cfg.init) if kind == "train" else (key,)
+        signature = stack_signature(cfg) if kind == "train" else None
+        shape = (kind, signature, cfg.n, cfg.d, cfg.data) if signature is not None else (key,)
         by_shape.setdefault(shape, []).append(key)
     groups = [g[i:i + GROUP_SIZE] for g in by_shape.values() for i in range(0, len(g), GROUP_SIZE)]
     # longest first, so a pool is not left waiting on one long group at the end
@@ -119,15 +151,16 @@ class Cache:
             return None
         return {"arrays": arrays, "summary": meta["summary"]}
 
-    def save(self, key: str, kind: str, cfg: TrainConfig, out: dict) -> None:
+    def save(self, key: str, kind: str, cfg, out: dict) -> None:
         io.write_npz(self.folder / f"{key}.npz", **out["arrays"])
         io.write_json(self.folder / f"{key}.json", {"kind": kind, "config": cfg.to_dict(), "version": __version__,
                                                     "summary": out["summary"]})
 
 
-def run_cells(cells: list[tuple[str, TrainConfig]], cache: Cache, executor: Executor | None = None,
+def run_cells(cells: list[tuple], cache: Cache, executor: Executor | None = None,
               jobs: int = 1, progress: bool = True, label: str = "cells") -> list[dict]:
-    """Results of every (kind, config) cell, in order, computing only those not in the cache."""
+    """Results of every (kind, config) cell, in order, computing only those not in the cache.
+    `executor` (any concurrent.futures.Executor) runs them; else `jobs` > 1 processes, else this process."""
     keys = [cell_key(kind, cfg) for kind, cfg in cells]
     results: list[dict | None] = [cache.load(k) for k in keys]
     todo = {}
@@ -136,7 +169,7 @@ def run_cells(cells: list[tuple[str, TrainConfig]], cache: Cache, executor: Exec
             todo.setdefault(key, []).append(i)  # identical cells are computed once
     if not todo:
         return results
-    bar = _progress(len(todo), label) if progress else None
+    bar = tqdm(total=len(todo), desc=label, unit="cell", leave=False) if progress else None
 
     def finish(group, outs):
         for key, out in zip(group, outs):
@@ -153,10 +186,10 @@ def run_cells(cells: list[tuple[str, TrainConfig]], cache: Cache, executor: Exec
     if executor is None and jobs > 1:
         executor = own = ProcessPoolExecutor(max_workers=jobs)
     try:
-        args = [(cells[todo[g[0]][0]][0], [cells[todo[k][0]][1] for k in g]) for g in groups]
+        args = [(_runner(cells[todo[g[0]][0]][0]), [cells[todo[k][0]][1] for k in g]) for g in groups]
         if executor is None:
-            for group, (kind, configs) in zip(groups, args):
-                finish(group, _run_group(kind, configs))
+            for group, (run, configs) in zip(groups, args):
+                finish(group, _run_group(run, configs))
         else:
             futures = {executor.submit(_run_group, *a): group for group, a in zip(groups, args)}
             for fut in as_completed(futures):
@@ -169,18 +202,19 @@ def run_cells(cells: list[tuple[str, TrainConfig]], cache: Cache, executor: Exec
     return results
 
 
-def _progress(total: int, label: str):
-    from tqdm import tqdm
-    return tqdm(total=total, desc=label, unit="cell", leave=False)
-
-
-def dask_executor(address: str) -> Executor:
-    """An Executor on the dask.distributed scheduler at `address` (needs the `dask` extra)."""
+@contextmanager
+def dask_executor(address: str):
+    """An Executor on the dask.distributed scheduler at `address` (needs the `dask` extra), for a `with`
+    block; the client is closed at its end."""
     try:
         from dask.distributed import Client
     except ImportError:
         raise FldmError("--scheduler needs dask: pip install -e '.[dask]'") from None
     try:
-        return Client(address, timeout=10).get_executor()
+        client = Client(address, timeout=10)
     except OSError as exc:
         raise FldmError(f"cannot reach the dask scheduler at {address}: {exc}") from None
+    try:
+        yield client.get_executor()
+    finally:
+        client.close()

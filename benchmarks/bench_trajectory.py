@@ -1,0 +1,143 @@
+"""A whole gradient-descent trajectory at growing d: the span engine against d-dimensional descent.
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_trajectory.py [--dims 1e3 1e4 1e5 1e6]
+
+The run: the exact diffusion loss, n = 20, m = 4, n SNR^2 = 0.75, 3000 steps logged every 30, with
+sigma0^2 d fixed (sigma0 = 0.01 sqrt(2000 / d), so every d follows the same trajectory). For each d:
+- data: generating the data alone (sims.train.build_data), the floor of any run;
+- span: `fldm train`'s default engine, the whole run (data, basis, 3000 steps, logging, the weights mapped
+  back to d dimensions), and its cost per step (from a run of 3000 steps minus one of 1 step);
+- full: the same run in d dimensions (sims.train with engine "full");
+- torch: descent with PyTorch autograd of the same closed-form loss (tests/torch_oracle.py), float64;
+- jax: the same with jax.jit(jax.value_and_grad(...)), float64 (if jax is installed).
+The d-dimensional methods run `--probe` steps (after one warm-up step) and are extrapolated to 3000 (marked
+*); data generation is counted once in each. Two BLAS threads, medians of `--repeats` runs.
+Install: pip install -e ".[bench]" (torch==2.13.0; jax if it installs).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")  # see bench_grad.py: let idle BLAS/OpenMP threads sleep
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numpy as np  # noqa: E402
+from threadpoolctl import threadpool_info, threadpool_limits  # noqa: E402
+
+from sims.config import TrainConfig  # noqa: E402
+from sims.train import build_data, prepare, seeds, train  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+STEPS = 3000
+
+
+def config(d: int) -> TrainConfig:
+    return TrainConfig(model="diffusion", n=20, d=d, m=4, nsnr2=0.75, sigma0=0.01 * np.sqrt(2000 / d),
+                       steps=STEPS, log_every=30)
+
+
+def median_time(fun, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fun()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def torch_descent(cfg: TrainConfig, steps: int):
+    """A function running `steps` steps of autograd descent (the data and W0 of cfg's run), and its eta."""
+    import torch
+    from torch_oracle import diffusion_loss
+    run = prepare(cfg)
+    x1, x2 = torch.tensor(run.data.x1), torch.tensor(run.data.x2)
+
+    def descend():
+        W = torch.tensor(run.W0, requires_grad=True)
+        for _ in range(steps):
+            loss = diffusion_loss(W, x1, x2, cfg.alpha, cfg.beta)
+            (grad,) = torch.autograd.grad(loss, W)
+            with torch.no_grad():
+                W -= run.eta * grad
+        return W
+    return descend
+
+
+def jax_descent(cfg: TrainConfig, steps: int):
+    import jax
+    import jax.numpy as jnp
+    jax.config.update("jax_enable_x64", True)
+    run = prepare(cfg)
+    x1, x2 = jnp.asarray(run.data.x1), jnp.asarray(run.data.x2)
+    alpha, beta = cfg.alpha, cfg.beta
+
+    def loss(W):  # eq. (E) of sims.diffusion, literally (as tests/torch_oracle.py)
+        n, d = x1.shape
+        c = 1.0 / W.shape[0]
+        a = jnp.concatenate([x1 @ W.T, x2 @ W.T])
+        G = W @ W.T
+        g = jnp.diagonal(G)
+        ar, as_ = a[:, :, None], a[:, None, :]
+        gr, gs = g[:, None], g[None, :]
+        bracket = (alpha**4 * ar**2 * as_**2 + alpha**2 * beta**2 * (ar**2 * gs + as_**2 * gr + 4 * ar * as_ * G)
+                   + beta**4 * (gr * gs + 2 * G**2))
+        per_patch = d - 4 * c * alpha * beta * (a * g).sum(axis=1) + c**2 * (G * bracket).sum(axis=(1, 2))
+        return per_patch.sum() / (2 * n)
+
+    step = jax.jit(lambda W: W - run.eta * jax.grad(loss)(W))
+
+    def descend():
+        W = jnp.asarray(run.W0)
+        for _ in range(steps):
+            W = step(W)
+        return W.block_until_ready()
+    step(jnp.asarray(run.W0)).block_until_ready()  # compile outside the timing
+    return descend
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dims", type=float, nargs="+", default=[1e3, 1e4, 1e5, 1e6])
+    parser.add_argument("--probe", type=int, default=30, help="steps timed for the d-dimensional methods")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--no-torch", action="store_true")
+    args = parser.parse_args(argv)
+    have_jax = True
+    try:
+        import jax  # noqa: F401
+    except ImportError:
+        have_jax = False
+    with threadpool_limits(2):
+        kernels = {(i["internal_api"], i.get("architecture")) for i in threadpool_info()}
+        print(f"BLAS: {sorted(kernels)}; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')}")
+        print(f"{'d':>9} | {'data':>7} | {'span run':>8} | {'span/data':>9} | {'per step':>9} | {'full run':>9} | "
+              f"{'torch run':>9} | {'jax run':>9} | {'torch/span':>10}")
+        for d in (int(v) for v in args.dims):
+            cfg = config(d)
+            t_data = median_time(lambda: build_data(cfg, seeds(cfg.seed)["data"]), args.repeats)
+            t_span = median_time(lambda: train(cfg), args.repeats)
+            t_one = median_time(lambda: train(cfg.replace(steps=1, log_every=1)), args.repeats)
+            per_step = (t_span - t_one) / (STEPS - 1)
+            probe = cfg.replace(steps=args.probe, log_every=args.probe, engine="full")
+            t_probe = median_time(lambda: train(probe), args.repeats)
+            t_full1 = median_time(lambda: train(probe.replace(steps=1, log_every=1)), args.repeats)
+            t_full = t_full1 + (t_probe - t_full1) * (STEPS - 1) / (args.probe - 1)
+            t_torch = t_jax = float("nan")
+            if not args.no_torch:
+                fun = torch_descent(cfg, args.probe)
+                t_torch = t_data + median_time(fun, args.repeats) * STEPS / args.probe
+            if have_jax:
+                fun = jax_descent(cfg, args.probe)
+                t_jax = t_data + median_time(fun, args.repeats) * STEPS / args.probe
+            print(f"{d:>9.0e} | {t_data:>6.3f}s | {t_span:>7.3f}s | {t_span / t_data:>9.2f} | "
+                  f"{per_step * 1e6:>7.1f}us | {t_full:>8.2f}s* | {t_torch:>8.2f}s* | {t_jax:>8.2f}s* | "
+                  f"{t_torch / t_span:>10.0f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

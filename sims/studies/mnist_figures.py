@@ -1,0 +1,134 @@
+"""The Noisy-MNIST figures: learned filters as images, alignments over training, and the n SNR^2 sweep.
+
+Filters. A filter w_r in R^784 acts on both patches, so its "signal half" and "noise half" are the parts
+of w_r that came from each patch: w_r = X1^T a + X2^T b + rest, solved by least squares over the 2n data
+rows (`decompose`). X1^T a (a combination of training images) is what the filter learned from the images,
+X2^T b (a combination of noise patches) what it memorised, and `rest` (orthogonal to all data) is what
+survives of the initialisation; gradient descent moves W only inside the data span for the classifier, and
+for the diffusion model outside it only by rescaling. `plot_filters` shows all four as 28 x 28 images.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from sims.studies.figures import figure
+from sims.studies.mnist_data import CREDIT, SIDE
+
+
+def decompose(w: np.ndarray, x1: np.ndarray, x2: np.ndarray) -> dict[str, np.ndarray]:
+    """w = X1^T a + X2^T b + rest by least squares over the 2n data rows: the filter's image part, noise
+    part and the remainder orthogonal to all data (the surviving initialisation)."""
+    coef, *_ = np.linalg.lstsq(np.vstack([x1, x2]).T, w, rcond=None)
+    n = x1.shape[0]
+    image_part, noise_part = x1.T @ coef[:n], x2.T @ coef[n:]
+    return {"filter": w, "image": image_part, "noise": noise_part, "rest": w - image_part - noise_part}
+
+
+def make_figures(out: Path, result: dict, arrays: dict, shown: list, digits: tuple) -> dict:
+    """{name: (file name relative to out, caption)} for the filter, alignment and sweep figures; filters and
+    alignments at the n SNR^2 values `shown`."""
+    plot_filters(out / "mnist_filters.png", arrays, shown, digits)
+    plot_alignment(out / "mnist_alignment.png", arrays, shown)
+    plot_sweep(out / "mnist_sweep.png", result["runs"], result["comparison"])
+    return {
+        "filters": ("mnist_filters.png",
+                    f"Learned filters (repeat 0) as {SIDE}x{SIDE} images at n*SNR^2 = {', '.join(f'{v:g}' for v in shown)}. "
+                    "Columns: the filter w, its image part (least-squares combination of the training images), "
+                    "its noise part (combination of the noise patches xi_i), the rest (orthogonal to all data). "
+                    "Rows: diffusion (the neuron with the largest class-mean alignment), classification filters "
+                    f"of digit {digits[0]} and digit {digits[1]}. Percentages: share of ||w||^2. " + CREDIT + "."),
+        "alignment": ("mnist_alignment.png",
+                      "Signal learning (alignment with the class-mean images) and noise memorisation <w, xi_i> "
+                      "over gradient descent, repeat 0; diffusion on a linear, classification on a log axis. "
+                      + CREDIT + "."),
+        "sweep": ("mnist_sweep.png",
+                  "Final signal/noise ratio of both models and the classifier's held-out test accuracy against "
+                  "n*SNR^2 (markers: repeats; line: median). " + CREDIT + "."),
+    }
+
+
+def _top_filter(W: np.ndarray, mu: np.ndarray, model: str, j: int) -> np.ndarray:
+    """Diffusion: the neuron with the largest max_j <w_r, mu_j>. Classification: class j's filter with the
+    largest |<w_{j,r}, mu_j>|, signed so that this alignment is positive (the classifier is even in w)."""
+    if model == "diffusion":
+        return W[np.argmax((W @ mu.T).max(axis=1))]
+    a = W[j] @ mu[j]
+    r = int(np.argmax(np.abs(a)))
+    return np.sign(a[r] or 1.0) * W[j, r]
+
+
+def plot_filters(path: Path, arrays: dict, shown: list, digits: tuple) -> None:
+    kinds = [("diffusion", 0, "diffusion"), ("classification", 0, f"classif. digit {digits[0]}"),
+             ("classification", 1, f"classif. digit {digits[1]}")]
+    rows = [(v, *k) for v in shown for k in kinds]
+    height = 2.1 * len(rows) + 0.9
+    with figure(path, len(rows), 4, figsize=(8.6, height), layout=None, squeeze=False) as (fig, axes):
+        fig.subplots_adjust(left=0.1, right=0.98, bottom=0.02, top=1 - 0.85 / height,
+                            wspace=0.25, hspace=0.45)  # a fixed layout: constrained layout costs ~3 s here
+        for i, (nsnr2, model, j, label) in enumerate(rows):
+            x1, x2, mu = (arrays[f"data_nsnr2={nsnr2:g}/{k}"] for k in ("x1", "x2", "mu"))
+            w = _top_filter(arrays[f"{model}_nsnr2={nsnr2:g}_repeat=0/W"], mu, model, j)
+            parts = decompose(w, x1, x2)
+            total = float(w @ w) or 1.0
+            for col, key in enumerate(("filter", "image", "noise", "rest")):
+                ax = axes[i, col]
+                vmax = float(np.abs(parts[key]).max()) or 1.0  # each panel on its own symmetric scale
+                ax.imshow(parts[key].reshape(SIDE, SIDE), cmap="RdBu_r", vmin=-vmax, vmax=vmax)
+                share = "" if key == "filter" else f" {100 * float(parts[key] @ parts[key]) / total:.0f}%"
+                ax.set_title({"filter": "filter w", "image": "image part", "noise": "noise part",
+                              "rest": "rest (init)"}[key] + f"{share}, ±{vmax:.2g}", fontsize=8)
+                ax.set_xticks([])
+                ax.set_yticks([])
+                ax.set_xlabel("pixel column", fontsize=6)
+                if col == 0:
+                    ax.set_ylabel(f"{label}\nn·SNR² = {nsnr2:g}\npixel row", fontsize=7)
+        fig.suptitle("Noisy-MNIST filters: red > 0, blue < 0, each panel scaled to its ± range; % = share of ||w||²\n"
+                     f"({CREDIT})", fontsize=9)
+
+
+def plot_alignment(path: Path, arrays: dict, shown: list) -> None:
+    with figure(path, 2, len(shown), figsize=(4.2 * len(shown), 6.4), squeeze=False) as (fig, axes):
+        for col, nsnr2 in enumerate(shown):
+            for row, model in enumerate(("diffusion", "classification")):
+                key = f"{model}_nsnr2={nsnr2:g}_repeat=0"
+                ax = axes[row, col]
+                steps = arrays[f"{key}/steps"]
+                labels = (("signal: mean_j max_r <w_r, mu_j>", "noise: mean_i max_r <w_r, xi_i>")
+                          if model == "diffusion" else
+                          ("signal: mean_j max_r |<w_jr, mu_j>|", "noise: mean_i max_r |<w_(y_i)r, xi_i>|"))
+                ax.plot(steps, arrays[f"{key}/signal"], "o", ms=2.5, label=labels[0])
+                ax.plot(steps, arrays[f"{key}/noise"], "s", ms=2.5, label=labels[1])
+                if model == "classification":
+                    ax.set_yscale("log")
+                ax.set_title(f"{model}, n·SNR² = {nsnr2:g}", fontsize=9)
+                ax.set_xlabel("gradient descent step")
+                ax.set_ylabel("alignment" + (" (log scale)" if model == "classification" else ""))
+                ax.legend(fontsize=7)
+        fig.suptitle(f"Noisy-MNIST alignment over training ({CREDIT})", fontsize=9)
+
+
+def plot_sweep(path: Path, runs: list, comparison: list) -> None:
+    with figure(path, 1, 2, figsize=(9.0, 3.6)) as (fig, (ax_ratio, ax_acc)):
+        x = [r["nsnr2"] for r in comparison]
+        for model, marker in (("diffusion", "o"), ("classification", "s")):
+            sel = [r for r in runs if r["model"] == model]
+            line = ax_ratio.plot(x, [r[f"{model}_ratio"] for r in comparison], "-", lw=1, label=model)[0]
+            ax_ratio.plot([r["nsnr2"] for r in sel], [r["ratio"] for r in sel], marker, color=line.get_color(),
+                          ms=4, alpha=0.7)
+        ax_ratio.axhline(1.0, color="grey", lw=0.6, ls=":")
+        ax_ratio.set_xscale("log")
+        ax_ratio.set_yscale("log")
+        ax_ratio.set_xlabel("n·SNR²")
+        ax_ratio.set_ylabel("signal / noise learning (final)")
+        ax_ratio.legend(fontsize=8)
+        sel = [r for r in runs if r["model"] == "classification"]
+        ax_acc.plot(x, [r["classification_test_accuracy"] for r in comparison], "-", lw=1, color="C1")
+        ax_acc.plot([r["nsnr2"] for r in sel], [r["test_accuracy"] for r in sel], "s", color="C1", ms=4, alpha=0.7)
+        ax_acc.axhline(0.5, color="grey", lw=0.6, ls=":")
+        ax_acc.set_xscale("log")
+        ax_acc.set_ylim(0.0, 1.02)
+        ax_acc.set_xlabel("n·SNR²")
+        ax_acc.set_ylabel("classifier test accuracy (held-out images)")
+        fig.suptitle(f"Noisy-MNIST across n·SNR² ({CREDIT})", fontsize=9)
