@@ -57,13 +57,10 @@ def _fixed_draws(cfg, n: int, d: int, rng: np.random.Generator) -> np.ndarray | 
     return rng.standard_normal((cfg.noise_samples, 2 * n, d)) if cfg.noise == "fixed" else None
 
 
-def _fresh_draws(cfg, x1: np.ndarray, d: int, rng: np.random.Generator):
-    """A function giving K fresh draws of eps (K, 2n, d) at each call, for --noise resampled; the draws need
-    the full d-dimensional coordinates."""
+def _full_coordinates(cfg, x1: np.ndarray, d: int) -> None:
+    """Fresh draws of eps (--noise resampled) point anywhere: they need the full d-dimensional coordinates."""
     if x1.shape[-1] != d:
         raise FldmError(f"resampled {cfg.model} noise needs the full d-dimensional coordinates")
-    shape = x1.shape[:-2] + (cfg.noise_samples, 2 * x1.shape[-2], d)
-    return lambda: rng.standard_normal(shape)
 
 
 class Diffusion:
@@ -126,8 +123,9 @@ class Diffusion:
 
         if cfg.noise == "fixed":  # the draws lie in the coordinates' span: ||f - eps||^2 needs no offset
             return lambda W: sampled(W, eps)
-        fresh = _fresh_draws(cfg, x1, d, rng)
-        return lambda W: sampled(W, fresh())
+        _full_coordinates(cfg, x1, d)
+        shape = x1.shape[:-2] + (cfg.noise_samples, 2 * x1.shape[-2], d)
+        return lambda W: sampled(W, rng.standard_normal(shape))
 
     def summary(self, signal: np.ndarray, noise: np.ndarray, y: np.ndarray) -> Summary:
         """signal = mean_j max_r <w_r, mu_j>, noise = mean_i max_r <w_r, xi_i> (the output is odd in W, so
@@ -202,11 +200,11 @@ class Classification:
         if beta == 0:
             u1, u2 = alpha * x1, alpha * x2
             return lambda W: classification.loss_and_grad(W, u1, u2, y)
-        noised = lambda W, draws: classification.loss_and_grad_augmented(W, x1, x2, y, draws, alpha=alpha, beta=beta)
         if cfg.noise == "fixed":
-            return lambda W: noised(W, eps)
-        fresh = _fresh_draws(cfg, x1, d, rng)
-        return lambda W: noised(W, fresh())
+            return lambda W: classification.loss_and_grad_augmented(W, x1, x2, y, eps, alpha=alpha, beta=beta)
+        _full_coordinates(cfg, x1, d)
+        return lambda W: classification.loss_and_grad_augmented_resampled(W, x1, x2, y, cfg.noise_samples, rng,
+                                                                          alpha=alpha, beta=beta)
 
     def summary(self, signal: np.ndarray, noise: np.ndarray, y: np.ndarray) -> Summary:
         """signal = mean_j max_r |<w_{j,r}, mu_j>|, noise = mean_i max_r |<w_{y_i,r}, xi_i>| (the output is

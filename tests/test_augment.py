@@ -65,6 +65,41 @@ def test_one_draw_without_noise_is_the_plain_loss_bit_for_bit(rng):
     assert got[0] == want[0] and np.array_equal(got[1], want[1])
 
 
+def test_fast_resampled_is_the_direct_loss_when_the_filters_fill_the_space(rng):
+    """d = 2m: Q is a basis of R^d, P = 0, and eps = Q g exactly, so the fast draws give the direct loss on
+    those eps (the part drawn in law, beta C^T E P, vanishes)."""
+    W, x1, x2, y, _ = problem(rng, n=3, d=4, m=2, K=3)
+    loss, grad = classification.loss_and_grad_augmented_resampled(W, x1, x2, y, 3, np.random.default_rng(5),
+                                                                  alpha=0.8, beta=0.6)
+    Q = np.linalg.qr(W.reshape(4, 4).T)[0]
+    eps = np.random.default_rng(5).standard_normal((3, 6, 4)) @ Q.T
+    want = classification.loss_and_grad_augmented(W, x1, x2, y, eps, alpha=0.8, beta=0.6)
+    assert loss == pytest.approx(want[0], rel=1e-12)
+    np.testing.assert_allclose(grad, want[1], rtol=1e-10, atol=1e-13)
+
+
+def test_fast_resampled_has_the_law_of_direct_draws():
+    """Loss and gradient over B independent calls, fast and with explicit eps (K, 2n, d): their means and
+    second moments agree within 5 standard errors (d = 6 > 2m = 2, so the part drawn in law matters)."""
+    rng = np.random.default_rng(11)
+    W, x1, x2, y, _ = problem(rng, n=2, d=6, m=1, K=2)
+    W *= 2.0                                             # margins of order one: the sigmoid is not flat
+    B, kw = 6000, dict(alpha=0.7, beta=0.9)
+    fast = [classification.loss_and_grad_augmented_resampled(W, x1, x2, y, 2, rng, **kw) for _ in range(B)]
+    direct = [classification.loss_and_grad_augmented(W, x1, x2, y, rng.standard_normal((2, 4, 6)), **kw)
+              for _ in range(B)]
+
+    def features(samples):  # loss, gradient entries, and all their pairwise products
+        v = np.array([np.concatenate([[l], g.ravel()]) for l, g in samples])
+        iu = np.triu_indices(v.shape[1])
+        return np.hstack([v, (v[:, :, None] * v[:, None, :])[:, iu[0], iu[1]]])
+
+    a, b = features(fast), features(direct)
+    se = np.sqrt(a.var(axis=0, ddof=1) / B + b.var(axis=0, ddof=1) / B)
+    z = np.abs(a.mean(axis=0) - b.mean(axis=0)) / se
+    assert z.max() < 5, z.max()
+
+
 @pytest.mark.parametrize("noise", ["resampled", "fixed"])
 def test_beta_zero_trains_the_plain_classifier_exactly(noise):
     """No noise enters: nothing is drawn, the span basis and every number are those of the plain run."""
