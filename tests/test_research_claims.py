@@ -1,8 +1,8 @@
-"""The rules of issue 13's research questions (sims.research_claims) on made-up rows: every verdict reachable,
+"""The rules of issue 13's research questions (sims.studies.research_claims) on made-up rows: every verdict reachable,
 each for the reason its rule states."""
 import pytest
 
-from sims import research_claims as rc
+from sims.studies import research_claims as rc
 
 
 def row(nsnr2, ratio, signal_gain=10.0, noise_gain=10.0):

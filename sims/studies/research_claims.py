@@ -4,11 +4,10 @@ O1  Does any diffusion objective or schedule make the stationary ratio Θ(n·SNR
 O2  Does x0-prediction behave like the classifier?
 A1  Does noise augmentation alone remove the classifier's phase transition?
 
-Each is phrased as a claim and judged like the paper's claims (sims/reproduce.py; after the studies split
-sims/studies/claims.py): verdict "holds", "holds in part" or "does not hold in the tested range", from the
-rule printed next to it, formatted from the named constants below. The thresholds shared with the paper's
-claims (a feature learned, both features learned, the Θ(n·SNR²) slope band, the winner ratio, the agreement
-share) are the same numbers as there; once the studies split lands they are imported from there instead.
+Each is phrased as a claim and judged like the paper's claims (sims.studies.claims): verdict "holds", "holds
+in part" or "does not hold in the tested range", from the rule printed next to it, formatted from the named
+constants. The thresholds shared with the paper's claims (a feature learned, both features learned, the
+Θ(n·SNR²) slope band, the winner ratio, the agreement share) are imported from there.
 
 Design, fixed with the rules:
 - O1, O2: objectives eps, x0, v, velocity x schedules single, ddpm-linear, cosine (T = 10 times,
@@ -23,6 +22,17 @@ Design, fixed with the rules:
   preset's n·SNR² sweep and seeds, run for the same tau = eta * steps as the plain classifier of that sweep
   (its auto eta is smaller by the model's eta_factor); plus the preset's (n, SNR) phase grid, as a figure
   beside the plain classifier's, with the share of cells where the two winners agree.
+Amended after the rules, before the studies ran (found while timing single cells; commit "Research rules:
+magnitudes, ..."): (1) every series reads magnitudes, signal = mean_j max_r |<w_r, mu_j>| and noise =
+mean_i max_r |<w_r, xi_i>|: v and velocity learn negative alignments (their targets' x0 coefficient is
+-beta or -1) and the patches that x0, v and velocity memorise have alignments of either sign, which the
+signed summary of sims.models reads as not learned (for eps every stationary alignment is positive). (2) The
+full preset of these studies uses the quick preset's model (n = 20, d = 2000, m = 4, sigma0 = 0.01), its
+n·SNR² sweep (15 values from 0.05 to 50) and 3 seeds, and every row (all objectives, the plain and the
+augmented classifier) of one n·SNR² and seed shares its data and initial weights; the plain classifier's
+rows of O2 and A1 are these paired runs (the paper's study uses a larger model in its full preset). Reason:
+cost, the 10-time schedules cost 10 single times per gradient. (3) The gradient-descent check runs to
+||grad L|| < 1e-8 (at most 200 000 steps) at n·SNR² = 0.75, one seed, single time, each objective.
 Seen before these rules were written: in checking the step size, the x0 objective's stationary point at the
 default setting (seed 0) at n·SNR² = 0.75 (ratio 0.0011, signal not learned) and 7.5 (both learned);
 nothing else of these studies.
@@ -34,16 +44,10 @@ exceeds LEARNED_GAIN; a row's `outcome` is "both", "signal", "noise" or "neither
 """
 from __future__ import annotations
 
-import numpy as np
+from sims.studies.claims import (BOTH_LEARNED_RATIO, C1_AGREEMENT as AGREEMENT, D2_PART_SLOPE as PART_SLOPE,
+                                 D2_SLOPE as THETA_SLOPE, DOES_NOT, HOLDS, IN_PART, LEARNED_GAIN)
+from sims.studies.measures import WINNER_RATIO, loglog_slope
 
-HOLDS, IN_PART, DOES_NOT = "holds", "holds in part", "does not hold in the tested range"
-
-LEARNED_GAIN = 2.0                # as the paper's claims: a feature is learned once grown more than this many times
-BOTH_LEARNED_RATIO = (0.1, 10.0)  # as E1/E2: "both features learned" also needs the ratio strictly between these
-THETA_SLOPE = (0.7, 1.3)          # as D2: log-log slope of the stationary ratio read as Θ(n·SNR²)
-PART_SLOPE = (0.2, 2.0)           # as D2: growing with n·SNR², but not linearly (outside THETA_SLOPE)
-WINNER_RATIO = 1.0                # as C1: the signal wins when ratio > this, the noise when ratio < this
-AGREEMENT = 0.8                   # as C1: share of settings that must agree
 AUGMENT = (2**-0.5, 2**-0.5)      # A1's noise level: diffusion's default time x_t = (x0 + eps) / sqrt 2
 
 _ELSE = f"otherwise '{DOES_NOT}'."
@@ -95,13 +99,6 @@ def both_learned(row: dict) -> bool:
 
 def classifier_winner(ratio: float) -> str:
     return "signal" if ratio > WINNER_RATIO else "noise"
-
-
-def loglog_slope(x, y) -> float:
-    """Least-squares slope of log y against log x over the finite positive pairs (nan if fewer than 2)."""
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    ok = np.isfinite(x) & np.isfinite(y) & (x > 0) & (y > 0)
-    return float(np.polyfit(np.log(x[ok]), np.log(y[ok]), 1)[0]) if ok.sum() >= 2 else float("nan")
 
 
 def _entry(claim: str, verdict: str, measured: dict) -> dict:
