@@ -10,6 +10,7 @@ import pytest
 
 from sims.cli import main
 from sims.studies.claims import RULES
+from sims.studies.research_claims import RULES as RESEARCH_RULES
 from sims.studies.report import reproduce
 
 VERDICTS = {"holds", "holds in part", "does not hold in the tested range"}
@@ -25,10 +26,11 @@ def tiny(tmp_path_factory):
 def test_report_has_every_claim_with_a_verdict(tiny):
     root, report = tiny
     on_disk = json.loads((root / "out" / "report.json").read_text())
-    assert [c["id"] for c in on_disk["claims"]] == ["D1", "D2", "C1", "E1"]  # E2 needs the MNIST study
+    # E2 needs the MNIST study; O1, O2 and A1 are the further sections (sims.studies.sections)
+    assert [c["id"] for c in on_disk["claims"]] == ["D1", "D2", "C1", "E1", "O1", "O2", "A1"]
     for claim in on_disk["claims"]:
         assert claim["verdict"] in VERDICTS
-        assert claim["rule"] == RULES[claim["id"]] and claim["claim"] and claim["measured"]
+        assert claim["rule"] == {**RULES, **RESEARCH_RULES}[claim["id"]] and claim["claim"] and claim["measured"]
     md = (root / "out" / "REPORT.md").read_text()
     for claim in on_disk["claims"]:
         assert f"## {claim['id']}: {claim['verdict']}" in md
@@ -48,6 +50,23 @@ def test_measured_numbers_come_from_the_runs(tiny):
     for (model, nsnr2), ratio in finals.items():
         assert e1[f"{model}_{nsnr2}"]["ratio"] == pytest.approx(ratio)
     assert len(finals) == 4
+
+
+def test_research_sections_read_their_runs(tiny):
+    """O1's descent check: gradient descent ends where the alignment ODE does; A1's ratios are the cached
+    augmented runs' (magnitudes, one seed: the classifier's own summary)."""
+    root, report = tiny
+    claims = {c["id"]: c for c in report["claims"]}
+    for objective, check in claims["O1"]["measured"]["descent_check"].items():
+        assert check["relative_gap"] < 1e-6 and check["descent_grad_norm"] < 1e-8, objective
+    cells = [json.loads(p.read_text()) for p in (root / "cache").glob("*.json")]
+    augmented = {c["config"]["nsnr2"]: c["summary"]["ratio"] for c in cells
+                 if c["kind"] == "train" and c["config"]["augment"] is not None and c["config"]["n"] == 8}
+    per = {r["nsnr2"]: r["ratio"] for r in claims["A1"]["measured"]["per_nsnr2"]}
+    assert set(per) == set(augmented) == {0.1, 10.0}
+    for nsnr2, ratio in augmented.items():
+        assert per[nsnr2] == pytest.approx(ratio, rel=1e-12)
+    assert {"fig_objectives.png", "fig_augment.png"} <= set(report["figures"])
 
 
 def test_rerun_reuses_the_cache(tiny):

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sims.studies.augment import AugmentSection
+from sims.studies.objectives import ObjectivesSection
 from sims.studies.sweep import Cache, run_cells
 
-SECTIONS: list = []
+SECTIONS: list = [ObjectivesSection(), AugmentSection()]
 
 
 def run_sections(preset_name: str, seed: int, cache: Cache, out: Path, *, executor=None, jobs: int = 1,
