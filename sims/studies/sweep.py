@@ -24,10 +24,10 @@ from pathlib import Path
 
 import numpy as np
 from threadpoolctl import threadpool_limits
-from tqdm import tqdm
 
 from sims import FldmError, __version__, io
 from sims.config import TrainConfig
+from sims.progress import bar as progress_bar
 from sims.models import summarize
 from sims.train import stack_signature, train_many
 from theory.ode import run_ode
@@ -169,7 +169,7 @@ def run_cells(cells: list[tuple], cache: Cache, executor: Executor | None = None
             todo.setdefault(key, []).append(i)  # identical cells are computed once
     if not todo:
         return results
-    bar = tqdm(total=len(todo), desc=label, unit="cell", leave=False) if progress else None
+    bar = progress_bar(len(todo), label, enabled=progress, unit="cell")  # None in pipes and with progress off
 
     def finish(group, outs):
         for key, out in zip(group, outs):

@@ -1,0 +1,63 @@
+"""What the README, the help and the report say agrees with the code: one stated run time for the quick
+study, the version, the walkthrough link, pytest's skip reasons."""
+import configparser
+import re
+import shlex
+from pathlib import Path
+
+from sims import __version__, cli
+from sims.studies import MNIST_QUICK_TIME, QUICK_RUN_TIME
+from sims.studies.report import report_markdown
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def subcommand_help(name: str) -> str:
+    parser = cli.build_parser()
+    return flat(parser._subparsers._group_actions[0].choices[name].format_help())
+
+
+def test_quick_run_time_is_stated_once():
+    assert QUICK_RUN_TIME in flat(README)
+    assert QUICK_RUN_TIME in subcommand_help("reproduce")
+    assert MNIST_QUICK_TIME in subcommand_help("mnist")
+    meta = {"preset": "quick", "version": __version__, "seed": 0, "wall_seconds": 95.0, "settings": {}}
+    assert QUICK_RUN_TIME in report_markdown([], [], meta)
+    assert QUICK_RUN_TIME not in report_markdown([], [], {**meta, "preset": "tiny"})
+    # no other run time of the quick study is stated in the README
+    assert not re.search(r"quick.{0,200}\b(under|about) (a|\d+) (minute|second)", flat(README).replace(QUICK_RUN_TIME, ""))
+
+
+def test_version(capsys):
+    try:
+        cli.main(["--version"])
+    except SystemExit as exc:
+        assert exc.code == 0
+    assert capsys.readouterr().out.strip() == f"fldm {__version__}"
+
+
+def test_readme_links_the_walkthrough():
+    assert "(theory/WALKTHROUGH.md)" in README and (ROOT / "theory" / "WALKTHROUGH.md").is_file()
+
+
+def test_pytest_reports_skip_reasons():
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / "setup.cfg")
+    assert "-rs" in shlex.split(cfg["tool:pytest"]["addopts"])
+
+
+def test_mlxtend_is_not_a_dependency():
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / "setup.cfg")
+    assert "mlxtend" not in cfg["options"]["install_requires"]
+    assert "data/*.npz" in cfg["options.package_data"]["sims.studies"]
+
+
+def test_readme_states_the_progress_delay():
+    from sims import progress
+    assert f"progress bar on a terminal (after {progress.DELAY:g} s;" in flat(README)
