@@ -29,15 +29,12 @@ def eta_value(text: str):
     return None if text == "auto" else real(text)
 
 
-def pair(text: str) -> tuple:
-    """Two numbers written A,B (as --augment ALPHA,BETA)."""
-    parts = text.split(",")
-    if len(parts) != 2:
-        raise argparse.ArgumentTypeError(f"{text!r} is not two numbers written A,B")
-    return tuple(real(p) for p in parts)
+def reals(text: str) -> tuple:
+    """Comma-separated numbers, e.g. 1,0.3."""
+    return tuple(real(part) for part in text.split(","))
 
 
-READERS = {"int": int, "real": real, "eta": eta_value, "choice": str, "path": str, "pair": pair}
+READERS = {"int": int, "real": real, "reals": reals, "eta": eta_value, "choice": str, "path": str}
 
 
 def add_run_options(p: argparse.ArgumentParser) -> None:
@@ -51,7 +48,7 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
             continue
         default = "auto" if f.name == "eta" else f.default
         only = f" [{', '.join(meta['only'])} only]" if meta["only"] else ""
-        shown = "" if default is None else f" (default {default:.4g})" if isinstance(default, float) else f" (default {default})"
+        shown = "" if default in (None, ()) else f" (default {default:.4g})" if isinstance(default, float) else f" (default {default})"
         p.add_argument("--" + f.name.replace("_", "-"), type=READERS[meta["kind"]], choices=meta["choices"] or None,
                        metavar=meta["metavar"], help=meta["help"] + shown + only)
     p.add_argument("--config", metavar="FILE.toml", help="settings file; options given here override it")

@@ -13,13 +13,13 @@ from pathlib import Path
 import numpy as np
 
 from sims import FldmError, models, schedules
-from sims.data import LABEL_KINDS, NOISE_KINDS
+from sims.data import LABEL_KINDS, NOISE_KINDS, check_signal_options
 from sims.diffusion import OBJECTIVES, PATH_TOL, objective_target
 
 NOISE_MODES = ("exact", "resampled", "fixed")
 ENGINES = ("auto", "span", "full")
 VP = 1.0 / math.sqrt(2.0)  # alpha = beta = 1/sqrt(2): variance preserving
-KINDS = ("int", "real", "eta", "choice", "path", "pair", "none")  # how a field is read from the command line
+KINDS = ("int", "real", "reals", "eta", "choice", "path", "none")  # how a field is read from the command line
 
 
 def option(default, help: str, kind: str = "real", *, choices: tuple = (), only: tuple = (), metavar=None):
@@ -69,14 +69,22 @@ class TrainConfig:
                           only=("diffusion",))
     scale: float | None = option(None, "network output scale c (default 1/m)", only=("diffusion",))
     augment: tuple | None = option(None, "train the classifier on x_t = alpha x0 + beta eps instead of x0, "
-                                   "Monte Carlo over --noise resampled/fixed draws", "pair",
+                                   "Monte Carlo over --noise resampled/fixed draws", "reals",
                                    only=("classification",), metavar="ALPHA,BETA")
     noise: str = option("exact", "diffusion expectation: exact, K draws resampled every step, or K fixed draws "
                         "(classification: the draws of --augment)", "choice", choices=NOISE_MODES)
     noise_samples: int = option(16, "K draws for --noise resampled/fixed", "int")
     data_noise: str = option("projected", "noise patches: N(0, sigma_xi^2 (I - P)), N(0, sigma_xi^2 I), "
                              "or exactly orthogonal", "choice", choices=NOISE_KINDS)
-    labels: str = option("random", "random or exactly balanced labels", "choice", choices=LABEL_KINDS)
+    labels: str = option("random", "random or exactly balanced labels (and exact feature shares)", "choice",
+                         choices=LABEL_KINDS)
+    signal_cos: float = option(0.0, "cosine between mu_+1 and mu_-1 (of each feature), in (-1, 1)")
+    balance: float = option(0.5, "fraction of +1 labels (exactly round(balance n) with --labels balanced)")
+    features: int = option(1, "signal features per class: a sample's signal patch is one of them", "int")
+    feature_strengths: tuple = option((), "the K features' norms as multiples of ||mu|| (default all 1)", "reals",
+                                      metavar="S1,...,SK")
+    feature_freqs: tuple = option((), "the K features' frequencies within a class, summing to 1 (default "
+                                  "uniform)", "reals", metavar="P1,...,PK")
     tol: float = option(0.0, "stop once ||grad L|| < tol (0: never)")
     engine: str = option("auto", "where descent runs: in a basis of the span of the data, fixed noise draws and "
                          "initial weights, where it is exact (span; auto when exact), or in d dimensions (full)",
@@ -88,7 +96,7 @@ class TrainConfig:
 
     def __post_init__(self):
         models.get(self.model)  # an unknown model is refused there
-        for name in ("n", "d", "m", "steps", "log_every", "noise_samples", "n_test"):
+        for name in ("n", "d", "m", "steps", "log_every", "noise_samples", "n_test", "features"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
                 raise FldmError(f"{name} must be a positive integer, got {v!r}")
@@ -114,6 +122,15 @@ class TrainConfig:
             raise FldmError(f"data_noise must be one of {NOISE_KINDS}, got {self.data_noise!r}")
         if self.labels not in LABEL_KINDS:
             raise FldmError(f"labels must be one of {LABEL_KINDS}, got {self.labels!r}")
+        for name in ("feature_strengths", "feature_freqs"):
+            v = getattr(self, name)
+            if isinstance(v, (str, bytes)) or not hasattr(v, "__len__"):
+                raise FldmError(f"{name} must be a list of numbers, got {v!r}")
+            object.__setattr__(self, name, tuple(v))
+        for name, given in (("feature_strengths", self.feature_strengths), ("feature_freqs", self.feature_freqs)):
+            if given and len(given) != self.features:
+                raise FldmError(f"{name} has {len(given)} values for features = {self.features}; give one per feature")
+        check_signal_options(self.d, self.signal_cos, self.balance, self.strengths, self.freqs)
         times = tuple(tuple(t) for t in self.times)
         for t in times:
             if len(t) != 3 or not all(_is_real(v) and math.isfinite(v) for v in t) or t[0] <= 0 or t[1] <= 0 or t[2] < 0:
@@ -123,8 +140,9 @@ class TrainConfig:
             v = getattr(self, name)
             if v is not None:
                 object.__setattr__(self, name, str(v))
-        if self.data_noise == "orthogonal" and self.data is None and self.d < self.n + 2:
-            raise FldmError(f"orthogonal data needs d >= n + 2 (got n={self.n}, d={self.d}); raise d or lower n")
+        dims = 2 * self.features
+        if self.data_noise == "orthogonal" and self.data is None and self.d < self.n + dims:
+            raise FldmError(f"orthogonal data needs d >= n + {dims} (got n={self.n}, d={self.d}); raise d or lower n")
         self._check_diffusion_times()
         self._check_augment()
         models.get(self.model).check(self)   # what the model itself cannot train
@@ -166,6 +184,16 @@ class TrainConfig:
             return self.times
         T = self.num_times or (1 if self.schedule == "single" else schedules.DEFAULT_NUM_TIMES)
         return schedules.schedule_times(self.schedule, T, self.objective, alpha=self.alpha, beta=self.beta)
+
+    @property
+    def strengths(self) -> tuple:
+        """s_1 .. s_K: `feature_strengths`, or all 1."""
+        return self.feature_strengths or (1.0,) * self.features
+
+    @property
+    def freqs(self) -> tuple:
+        """p_1 .. p_K: `feature_freqs`, or uniform (exactly (1.0,) for K = 1)."""
+        return self.feature_freqs or (1.0 / self.features,) * self.features
 
     @property
     def snr_value(self) -> float:

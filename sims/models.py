@@ -24,7 +24,8 @@ never compare model names:
     expected(cfg)                   the setting whose exact objective is the expectation of cfg's over its
                                     noise draws, which the ODE and the predictions follow; a one-line
                                     FldmError when that expectation has no closed form
-    summary(signal, noise, y)       the headline alignments (Summary) at one logged step
+    summary(signal, noise, y)       the headline alignments (Summary) at one logged step, with the signal
+                                    per feature (signal (..., F): columns 2k + j = mu_{j,k}, sims.data)
     metrics(cfg, W, data, rng)      extra numbers of a finished run (the classifier's errors)
 
 To add a model: write its loss and hand-derived gradient in a module of its own, a class here, and one
@@ -41,15 +42,27 @@ from sims.data import fresh_batches, label_index
 
 
 class Summary(NamedTuple):
-    """Headline alignments at one logged step; ratio = signal / noise (inf when noise is 0)."""
+    """Headline alignments at one logged step; ratio = signal / noise (inf when noise is 0).
+
+    `per_feature` (K values) is the signal summary of each feature k = 1..K, averaged over the two classes;
+    the headline `signal` is that of the first feature (the paper's quantity when K = 1).
+    """
 
     signal: float
     noise: float
     ratio: float
+    per_feature: tuple = ()
 
 
-def _summary(signal: float, noise: float) -> Summary:
-    return Summary(float(signal), float(noise), float(signal / noise) if noise != 0 else float("inf"))
+def _summary(per_feature, noise: float) -> Summary:
+    signal = per_feature[0]
+    return Summary(float(signal), float(noise), float(signal / noise) if noise != 0 else float("inf"),
+                   tuple(float(v) for v in per_feature))
+
+
+def feature_columns(signal: np.ndarray) -> range:
+    """k = 0 .. K-1 for signal alignments (..., F) with F = 2K columns (2k + j = mu_{j,k})."""
+    return range(signal.shape[-1] // 2)
 
 
 def _fixed_draws(cfg, n: int, d: int, rng: np.random.Generator) -> np.ndarray | None:
@@ -129,8 +142,9 @@ class Diffusion:
 
     def summary(self, signal: np.ndarray, noise: np.ndarray, y: np.ndarray) -> Summary:
         """signal = mean_j max_r <w_r, mu_j>, noise = mean_i max_r <w_r, xi_i> (the output is odd in W, so
-        the sign of an alignment matters)."""
-        return _summary(np.mean(signal.max(axis=0)), np.mean(noise.max(axis=0)))
+        the sign of an alignment matters); per feature k: mean_j max_r <w_r, mu_{j,k}>."""
+        per = [np.mean(signal[:, 2 * k:2 * k + 2].max(axis=0)) for k in feature_columns(signal)]
+        return _summary(per, np.mean(noise.max(axis=0)))
 
     def metrics(self, cfg, W: np.ndarray, data, rng: np.random.Generator) -> dict:
         return {}
@@ -208,17 +222,23 @@ class Classification:
 
     def summary(self, signal: np.ndarray, noise: np.ndarray, y: np.ndarray) -> Summary:
         """signal = mean_j max_r |<w_{j,r}, mu_j>|, noise = mean_i max_r |<w_{y_i,r}, xi_i>| (the output is
-        even in each filter, so only |.| matters; own-class filters only)."""
+        even in each filter, so only |.| matters; own-class filters only); per feature k:
+        mean_j max_r |<w_{j,r}, mu_{j,k}>|."""
         own = label_index(y)
-        sig = np.mean([np.abs(signal[j, :, j]).max() for j in (0, 1)])
+        per = [np.mean([np.abs(signal[j, :, 2 * k + j]).max() for j in (0, 1)]) for k in feature_columns(signal)]
         noi = np.mean(np.abs(noise[own, :, np.arange(len(y))]).max(axis=1))
-        return _summary(sig, noi)
+        return _summary(per, noi)
 
     def metrics(self, cfg, W: np.ndarray, data, rng: np.random.Generator) -> dict:
-        """Test error on cfg.n_test fresh samples (drawn 64 at a time) and the training error."""
-        wrong = sum(classification.error_rate(W, b.x1, b.x2, b.y) * b.n
-                    for b in fresh_batches(data, cfg.n_test, rng))
-        return {"test_error": float(wrong / cfg.n_test),
+        """Test error on cfg.n_test fresh samples (drawn 64 at a time), per true class too (nan for a class
+        with no test sample), and the training error."""
+        wrong, count = np.zeros(2), np.zeros(2)
+        for b in fresh_batches(data, cfg.n_test, rng):
+            bad = b.y * classification.output(W, b.x1, b.x2) <= 0
+            wrong += np.bincount(label_index(b.y), weights=bad, minlength=2)
+            count += np.bincount(label_index(b.y), minlength=2)
+        return {"test_error": float(wrong.sum() / cfg.n_test),
+                "test_error_by_class": [float(w / c) if c else float("nan") for w, c in zip(wrong, count)],
                 "train_error": classification.error_rate(W, data.x1, data.x2, data.y)}
 
 

@@ -2,7 +2,7 @@
 
 Both gradients lie in span(data rows, current filters) (diffusion: dW = dA^T Z + (S + S^T) W;
 classification: rows of the data), so W_k = W_0 + (a combination of data rows and rows of W_0) never
-leaves span{mu_+1, mu_-1, x1 rows, xi_1 .. xi_n, rows of W_0}, and every inner product the losses and the
+leaves span{signal vectors, x1 rows, xi_1 .. xi_n, rows of W_0}, and every inner product the losses and the
 logged alignments use is preserved by an orthonormal basis of that span. Gradient descent on the
 coordinates (W B, x B) is therefore gradient descent on (W, x) up to rounding, at a cost per inner product
 of the span's dimension r instead of d.
@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from sims.data import Dataset, label_index
+from sims.data import Dataset
 
 RANK_TOL = 1e-6  # singular value (relative to the largest) below which a data direction counts as dependent
 FILTER_TOL = 1e-10  # a filter's part outside the span of the data and the earlier filters, relative to the
@@ -45,15 +45,16 @@ class Basis(NamedTuple):
 
 
 def data_basis(data: Dataset, extra: np.ndarray | None = None) -> np.ndarray:
-    """Orthonormal basis Q (d, k) of the span of mu_+1, mu_-1, the xi_i (and the x1 rows if they are not
-    the mu's, and the rows of `extra` (..., d) if given); dependent directions are dropped.
+    """Orthonormal basis Q (d, k) of the span of the signal vectors (mu_+1, mu_-1, or every mu_{j,k}), the
+    xi_i (and the x1 rows if they are not signal vectors, and the rows of `extra` (..., d) if given);
+    dependent directions are dropped.
 
     From the small Gram matrix Z Z^T = U diag(s^2) U^T: Q = Z^T U / s, then one Cholesky
     re-orthonormalisation (Q <- Q L^-T, Q^T Q = L L^T). Two products of cost O(d k^2); a thin SVD of Z^T
     gives the same Q but is ~50x slower at d = 1e6.
     """
-    rows = [data.mu, data.x2]
-    if not np.array_equal(data.x1, data.mu[label_index(data.y)]):
+    rows = [data.signals, data.x2]
+    if not np.array_equal(data.x1, data.signals[data.signal_index]):
         rows.insert(1, data.x1)
     if extra is not None:
         rows.append(extra.reshape(-1, data.d))

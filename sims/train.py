@@ -11,9 +11,10 @@ exact. Stacking needs members that share the model, the data shape (n, d), m, st
 model's `stack_key`, and a model whose descent stays in that span (`sims.models`); otherwise
 `train_many` falls back to separate `train` calls (same results, no speed-up).
 
-Logged every `log_every` steps and at the last step (step 0 is the initialisation):
-  diffusion       signal (T, m, 2) = <w_r, mu_j>,        noise (T, m, n) = <w_r, xi_i>
-  classification  signal (T, 2, m, 2) = <w_{j,r}, mu_k>, noise (T, 2, m, n) = <w_{j,r}, xi_i>
+Logged every `log_every` steps and at the last step (step 0 is the initialisation), for the F = 2K signal
+vectors of the data (sims.data: column 2k + j is mu_{j,k}; F = 2, columns mu_{+1}, mu_{-1}, for Definition 2.1):
+  diffusion       signal (T, m, F) = <w_r, mu_f>,        noise (T, m, n) = <w_r, xi_i>
+  classification  signal (T, 2, m, F) = <w_{j,r}, mu_f>, noise (T, 2, m, n) = <w_{j,r}, xi_i>
 """
 from __future__ import annotations
 
@@ -47,6 +48,7 @@ class Result:
 
     def summary(self) -> dict:
         s = models.summarize(self.config.model, self.signal[-1], self.noise[-1], self.data.y)._asdict()
+        s["per_feature"] = list(s["per_feature"])  # as JSON gives it back
         s.update(converged=self.converged, steps_run=int(self.steps[-1]), final_loss=float(self.loss[-1]),
                  final_grad_norm=float(self.grad_norm[-1]), **self.extra)
         return s
@@ -78,7 +80,8 @@ def build_data(cfg: TrainConfig, rng: np.random.Generator) -> Dataset:
     if cfg.data is not None:
         return load_npz(cfg.data)
     return make_data(cfg.n, cfg.d, snr=cfg.snr_value, sigma_xi=cfg.sigma_xi, noise=cfg.data_noise,
-                     labels=cfg.labels, rng=rng)
+                     labels=cfg.labels, signal_cos=cfg.signal_cos, balance=cfg.balance, strengths=cfg.strengths,
+                     freqs=cfg.freqs, rng=rng)
 
 
 def weight_shape(cfg: TrainConfig, d: int) -> tuple:
@@ -104,14 +107,15 @@ def initial_weights(cfg: TrainConfig, d: int, rng: np.random.Generator) -> np.nd
 
 
 def alignments(W: np.ndarray, data: Dataset) -> tuple[np.ndarray, np.ndarray]:
-    """(<w, mu_j>, <w, xi_i>) for every filter w of W."""
-    return W @ data.mu.T, W @ data.x2.T
+    """(<w, mu_f>, <w, xi_i>) for every filter w of W and every signal vector mu_f (sims.data `signals`)."""
+    return W @ data.signals.T, W @ data.x2.T
 
 
-def check_log_size(cfg: TrainConfig, n: int) -> None:
-    """Refuse a run whose logged trajectories would exceed MAX_LOG_BYTES (they are kept in memory)."""
+def check_log_size(cfg: TrainConfig, n: int, signals: int = 2) -> None:
+    """Refuse a run whose logged trajectories would exceed MAX_LOG_BYTES (they are kept in memory);
+    `signals` is the number of signal vectors logged."""
     filters = int(np.prod(weight_shape(cfg, 1)))
-    per_entry = 8 * (3 + filters * (2 + n))  # step, loss, grad norm, signal and noise alignments
+    per_entry = 8 * (3 + filters * (signals + n))  # step, loss, grad norm, signal and noise alignments
     entries = cfg.steps // cfg.log_every + 2
     if entries * per_entry > MAX_LOG_BYTES:
         least = -(-cfg.steps * per_entry // (MAX_LOG_BYTES - 2 * per_entry))
@@ -127,7 +131,7 @@ def prepare(cfg: TrainConfig, data: Dataset | None = None, W0: np.ndarray | None
     W = initial_weights(cfg, data.d, rngs["init"]) if W0 is None else np.array(W0, dtype=float)
     if W.shape != weight_shape(cfg, data.d):
         raise FldmError(f"initial weights have shape {W.shape}; need {weight_shape(cfg, data.d)}")
-    check_log_size(cfg, data.n)
+    check_log_size(cfg, data.n, data.signals.shape[0])
     eta = auto_eta(data.x1, data.x2) / models.get(cfg.model).eta_factor(cfg, data) if cfg.eta is None else cfg.eta
     return Run(rngs, data, W, eta)
 
@@ -154,9 +158,8 @@ def _coordinates(run: Run, B: span.Basis | None, draws: np.ndarray | None = None
     """(data, W0, draws) of a run in the basis B (as they are when B is None)."""
     if B is None:
         return run.data, run.W0, draws
-    M, data = B.matrix, run.data
-    return (Dataset(x1=data.x1 @ M, x2=data.x2 @ M, y=data.y, mu=data.mu @ M), run.W0 @ M,
-            None if draws is None else draws @ M)
+    M = B.matrix
+    return run.data.map(lambda a: a @ M), run.W0 @ M, None if draws is None else draws @ M
 
 
 def engine(cfg: TrainConfig) -> str:
@@ -254,7 +257,7 @@ def train_many(configs: list[TrainConfig], datas: list[Dataset | None] | None = 
     # The bases are not kept (each is as large as its member's data); finishing recomputes them.
     reduced = [_coordinates(run, _basis(run))[:2] for run in runs]
     width = max(W.shape[-1] for _, W in reduced)
-    coords = [Dataset(x1=_pad(r.x1, width), x2=_pad(r.x2, width), y=r.y, mu=_pad(r.mu, width)) for r, _ in reduced]
+    coords = [r.map(lambda a: _pad(a, width)) for r, _ in reduced]
     X1, X2 = np.stack([c.x1 for c in coords]), np.stack([c.x2 for c in coords])
     Y = np.stack([c.y for c in coords]).astype(float)
     cfg0, d = configs[0], runs[0].data.d

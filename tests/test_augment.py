@@ -182,4 +182,4 @@ def test_command_line(tmp_path, capsys):
     assert 0 <= meta["summary"]["test_error"] <= 1
     capsys.readouterr()
     assert main(["train", "classification", "--augment", "0.8", "--out", str(tmp_path)]) == 2
-    assert "not two numbers written A,B" in capsys.readouterr().err
+    assert "augment must be ALPHA,BETA" in capsys.readouterr().err

@@ -69,3 +69,14 @@ def test_command_line_words_and_json(capsys):
     full = json.loads(capsys.readouterr().out, parse_constant=lambda c: pytest.fail(f"{c} is not strict JSON"))
     assert full["winner"] == "signal" and f"n·SNR² = {full['boundary_nsnr2']:.4g}" in " ".join(words.split())
     assert math.isfinite(full["rate_ratio"])
+
+
+def test_data_beyond_definition_2_1_in_words():
+    """Correlated signals: the words say the closed forms assume Definition 2.1, why there is no boundary,
+    and give the linearised flow's exact rate."""
+    p = predict.predict(TrainConfig(model="classification", n=6, d=200, m=2, signal_cos=0.5))
+    flat = " ".join(explain(p).split())
+    assert "beyond Definition 2.1 (signal vectors not orthogonal" in flat
+    assert "no boundary: the boundary formula assumes Definition 2.1" in flat
+    assert f"signal rate {p['linear_rates']['signal']:.4g}" in flat and "nan" not in flat.lower()
+    assert "beyond Definition 2.1" not in " ".join(explain(classification()).split())

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from sims.cli import main
-from sims.studies.claims import RULES
-from sims.studies.research_claims import RULES as RESEARCH_RULES
+from sims.studies import beyond_claims, claims, research_claims
 from sims.studies.report import reproduce
 
 VERDICTS = {"holds", "holds in part", "does not hold in the tested range"}
+RULES = {**claims.RULES, **beyond_claims.RULES, **research_claims.RULES}
 
 
 @pytest.fixture(scope="module")
@@ -26,11 +26,12 @@ def tiny(tmp_path_factory):
 def test_report_has_every_claim_with_a_verdict(tiny):
     root, report = tiny
     on_disk = json.loads((root / "out" / "report.json").read_text())
-    # E2 needs the MNIST study; O1, O2 and A1 are the further sections (sims.studies.sections)
-    assert [c["id"] for c in on_disk["claims"]] == ["D1", "D2", "C1", "E1", "O1", "O2", "A1"]
+    # E2 needs the MNIST study; B1-B5, O1, O2 and A1 come from the further sections (sims.studies.sections)
+    assert [c["id"] for c in on_disk["claims"]] == ["D1", "D2", "C1", "E1", "B1", "B2", "B3", "B4", "B5",
+                                                    "O1", "O2", "A1"]
     for claim in on_disk["claims"]:
         assert claim["verdict"] in VERDICTS
-        assert claim["rule"] == {**RULES, **RESEARCH_RULES}[claim["id"]] and claim["claim"] and claim["measured"]
+        assert claim["rule"] == RULES[claim["id"]] and claim["claim"] and claim["measured"]
     md = (root / "out" / "REPORT.md").read_text()
     for claim in on_disk["claims"]:
         assert f"## {claim['id']}: {claim['verdict']}" in md
@@ -46,7 +47,8 @@ def test_measured_numbers_come_from_the_runs(tiny):
     cells = [json.loads(p.read_text()) for p in (root / "cache").glob("*.json")]
     finals = {(c["config"]["model"], c["config"]["nsnr2"]): c["summary"]["ratio"] for c in cells
               if c["kind"] == "train" and c["config"]["log_every"] > 1 and c["config"]["sigma0"] == 0.01
-              and c["config"]["n"] == 8 and c["config"]["nsnr2"] in (0.75, 6.75)}
+              and c["config"]["n"] == 8 and c["config"]["nsnr2"] in (0.75, 6.75)
+              and c["config"]["signal_cos"] == 0 and c["config"]["balance"] == 0.5}
     for (model, nsnr2), ratio in finals.items():
         assert e1[f"{model}_{nsnr2}"]["ratio"] == pytest.approx(ratio)
     assert len(finals) == 4
@@ -135,3 +137,15 @@ def test_further_sections_reach_the_report(tiny):
     assert entry["id"] == "P1" and np.isfinite(entry["measured"]["ratio"])
     assert report["figures"]["probe.txt"] == "preset tiny"
     assert "## P1: holds" in (root / "sections" / "REPORT.md").read_text()
+
+
+def test_readme_findings_are_written_from_the_report(tiny):
+    """sims.studies.findings: one paragraph per B claim, with its verdict and numbers read from report.json."""
+    from sims.studies.findings import paragraphs
+    root, report = tiny
+    text = paragraphs(json.loads((root / "out" / "report.json").read_text()))
+    for e in report["claims"]:
+        if e["id"].startswith("B"):
+            assert f"({e['id']}: {e['verdict']}" in text
+    b5 = next(e for e in report["claims"] if e["id"] == "B5")["measured"]["per_cell"][0]
+    assert f"scores {b5['diffusion_ood']:.3g} on diffusion's features" in text

@@ -8,7 +8,9 @@ to --json):
                      stationary.{found, reason, summary_signal, summary_noise, ratio, stable, eigenvalues,
                      steps, reached_gtol, scalar_equation (None, or a dict with max_abs_error)}
     classification   rates.{signal, noise}, rate_ratio, time_to_order_one_steps.{signal, noise}, winner,
-                     boundary_nsnr2
+                     boundary_nsnr2, boundary_not_applicable, linear_rates.signal, linear_rate_ratio
+    both (optional)  not_definition_2_1: how the data depart from Definition 2.1; then the closed forms
+                     (the formula n_j‖μ‖²/‖ξ_i‖², the classification rates and boundary) are said not to apply
 Missing numbers (NaN, None) are said in words, never printed as "nan". The largest flow eigenvalue is
 max(stationary.eigenvalues), not stationary.max_eigenvalue: on main that key holds eigenvalues[0], and the
 list is in ascending order, so it is the smallest.
@@ -36,6 +38,10 @@ def explain(p: dict) -> str:
     head = (f"{p['model'].capitalize()} model at n·SNR² = {p['nsnr2']:.4g} (step size η = {p['eta']:.4g}; "
             f"time τ = η·step)")
     body = EXPLAINERS[p["model"]](p)
+    beyond = p.get("not_definition_2_1") or []
+    if beyond:
+        body = [f"- Data beyond Definition 2.1 ({'; '.join(beyond)}): the closed-form formulas below assume "
+                f"it and are for comparison only.", *body]
     lines = [head, *body, "Every number, with eigenvalues and alignments: add --json."]
     return "\n".join(textwrap.fill(line, WIDTH, subsequent_indent="  ") for line in lines)
 
@@ -70,11 +76,16 @@ def _phase(steps) -> str:
 def _classification(p: dict) -> list[str]:
     r, t = p["rates"], p["time_to_order_one_steps"]
     b = _num(p.get("boundary_nsnr2"))
-    boundary = ("no boundary (the noise is of order one at initialisation)" if b is None else
+    boundary = (f"no boundary: {p['boundary_not_applicable']}" if p.get("boundary_not_applicable") else
+                "no boundary (the noise is of order one at initialisation)" if b is None else
                 f"the predicted phase boundary is n·SNR² = {b}: below it the noise is memorised, above it the "
                 f"signal is learned")
+    exact = ""
+    if p.get("not_definition_2_1") and _num(p.get("linear_rate_ratio")) is not None:
+        exact = (f" For these data the linearised flow gives the signal rate {p['linear_rates']['signal']:.4g}, "
+                 f"a ratio of {p['linear_rate_ratio']:.4g}.")
     return [f"- Early growth (claim C1): exponential, at rate {r['signal']:.4g} (signal) and {r['noise']:.4g} "
-            f"(noise) per unit τ, a ratio of {p['rate_ratio']:.4g} (= n_j‖μ‖²/‖ξ_i‖²).",
+            f"(noise) per unit τ, a ratio of {p['rate_ratio']:.4g} (= n_j‖μ‖²/‖ξ_i‖²).{exact}",
             f"- Order one (one filter alone gives margin 1): the signal after {_steps(t['signal'])}, the noise "
             f"after {_steps(t['noise'])}.",
             f"- Winner: the {p['winner']} ({'learned' if p['winner'] == 'signal' else 'memorised'} first); "

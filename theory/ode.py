@@ -15,7 +15,7 @@ from scipy.integrate import solve_ivp
 
 from sims import DivergenceError, FldmError, classification
 from sims.config import TrainConfig
-from sims.data import Dataset, label_index
+from sims.data import Dataset, draw_classes
 from sims.descent import EXPLODE
 from sims.train import Result, prepare
 from theory import reduced
@@ -132,7 +132,8 @@ def run_ode(cfg: TrainConfig, data: Dataset | None = None, W0: np.ndarray | None
 def fresh_error_rate(red: Reduced, A: np.ndarray, data: Dataset, n_test: int, rng: np.random.Generator) -> float:
     """Classification error on n_test fresh samples, drawn without forming d-dimensional vectors.
 
-    A fresh sample has x1 = mu_y and noise xi ~ N(0, sigma_xi^2 (I - P)) (P projects onto the mu's;
+    A fresh sample has x1 = a signal vector of its class (mu_y for Definition 2.1; sims.data.draw_classes)
+    and noise xi ~ N(0, sigma_xi^2 (I - P)) (P projects onto the signal vectors;
     isotropic data: P = 0), so the filter responses <w_{j,r}, xi> are Gaussian with covariance
     sigma_xi^2 W (I - P) W^T = sigma_xi^2 (G - (W q)(W q)^T), G = W W^T, q an orthonormal basis of the mu's.
     The error has the same law as sims.classification.error_rate on sims.data.fresh_samples (it is not the
@@ -149,9 +150,9 @@ def fresh_error_rate(red: Reduced, A: np.ndarray, data: Dataset, n_test: int, rn
     cov = sigma_xi**2 * (G + G.T) / 2
     vals, vecs = np.linalg.eigh(cov)
     noise = rng.standard_normal((n_test, len(vals))) * np.sqrt(np.clip(vals, 0, None)) @ vecs.T
-    y = rng.choice(np.array([1, -1]), size=n_test)
+    y, rows = draw_classes(data, n_test, rng)                         # the law of data's labels and features
     m = A.shape[1]
-    h = (red.mu[label_index(y)] @ Wf.T) ** 2 + noise**2                # (n_test, 2m) squared responses
+    h = (red.mu[rows] @ Wf.T) ** 2 + noise**2                         # (n_test, 2m) squared responses
     f = (h[:, :m].sum(axis=1) - h[:, m:].sum(axis=1)) / m
     return float(np.mean(y * f <= 0))
 

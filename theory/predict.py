@@ -35,6 +35,9 @@ Classification (logistic loss, F_j = (1/m) sum_r sum_p <w_{j,r}, x^(p)>^2):
   * A feature reaches order one when one filter alone gives margin 1: a^2 / m = 1, a = sqrt(m). From
     initial size a0 that takes T = log(sqrt(m) / a0) / lambda. The first feature to get there wins: once the
     margins are of order one the loss derivative decays and the other feature stops growing.
+  * For any signal patches the exact rate of the signal part is the top eigenvalue of the linearised map
+    (`linear_signal_rates`); the closed forms above and below assume Definition 2.1 (`departures`), and
+    `boundary_nsnr2` is None, with the reason, when the data depart from it.
   * Boundary: T_signal = T_noise, i.e. (n_j / n) n SNR^2 = log(sqrt(m)/a0_s) / log(sqrt(m)/a0_n), with the
     typical initial sizes a0 = sigma0 ||z|| kappa_m (kappa_m = E max_r |g_r| over m standard normals) and
     ||mu||^2 = (n SNR^2 / n) sigma_xi^2 d, ||xi||^2 = sigma_xi^2 d: the log factors move it away from
@@ -79,11 +82,36 @@ def stationary_ratio(cfg: TrainConfig, data: Dataset | None = None) -> float:
 # ----------------------------------------------------------------------------------------- diffusion
 
 def patch_weights(data: Dataset) -> tuple[np.ndarray, np.ndarray]:
-    """The weight n_z ||z||^2 of each patch direction z: (n_j ||mu_j||^2 per class j, ||xi_i||^2 per
-    sample i), n_j the number of samples with label j. The early rates and the stationary alignments of
-    both models depend on a patch only through it."""
-    counts = np.bincount(label_index(data.y), minlength=2)
-    return counts * np.sum(data.mu**2, axis=1), np.sum(data.x2**2, axis=1)
+    """The weight n_z ||z||^2 of each patch direction z: (n_f ||mu_f||^2 per signal vector f, ||xi_i||^2 per
+    sample i), n_f the number of samples whose signal patch is mu_f (n_j, the samples with label j, for
+    Definition 2.1 data). For orthogonal data the early rates and the stationary alignments of both models
+    depend on a patch only through it."""
+    signals = data.signals
+    counts = np.bincount(data.signal_index, minlength=signals.shape[0])
+    return counts * np.sum(signals**2, axis=1), np.sum(data.x2**2, axis=1)
+
+
+HEADLINE = [0, 1]  # the signal columns of the headline summary: the first feature of each class (sims.models)
+
+
+def departures(cfg: TrainConfig, data: Dataset) -> list[str]:
+    """How the data depart from Definition 2.1 (empty when they do not): the closed-form formulas of this
+    module (the rate ratio formula, the classification rates, boundary and winner) assume it; the rates
+    from the gradient, the ODE and the stationary point hold for any data."""
+    out = []
+    signals = data.signals
+    if data.num_features > 1:
+        out.append(f"{data.num_features} features per class")
+    S = signals @ signals.T
+    off = S - np.diag(np.diag(S))
+    if np.abs(off).max() > 1e-12 * np.abs(S).max():
+        cos = S[0, 1] / np.sqrt(S[0, 0] * S[1, 1])
+        out.append(f"signal vectors not orthogonal (cos(mu_+1, mu_-1) = {cos:.3g})")
+    if not np.array_equal(data.x1, signals[data.signal_index]):
+        out.append("signal patches are not the signal vectors")
+    if data.balance != 0.5:
+        out.append(f"imbalanced classes (P(y = +1) = {data.balance:g})")
+    return out
 
 
 def summary_pair(red, Wr, y) -> tuple[float, float]:
@@ -96,8 +124,8 @@ def summary_rates(red, Wr, y) -> tuple[float, float]:
     """d/dtau of (mean_j max_r <w_r, mu_j>, mean_i max_r <w_r, xi_i>) along the flow at Wr."""
     signal, noise = reduced.alignments(red, Wr)
     dsignal, dnoise = reduced.alignments(red, -reduced.loss_and_grad(red, Wr)[1])
-    rs, rn = signal.argmax(axis=0), noise.argmax(axis=0)
-    return (float(np.mean(dsignal[rs, np.arange(2)])), float(np.mean(dnoise[rn, np.arange(noise.shape[1])])))
+    rs, rn = signal[:, HEADLINE].argmax(axis=0), noise.argmax(axis=0)
+    return (float(np.mean(dsignal[rs, HEADLINE])), float(np.mean(dnoise[rn, np.arange(noise.shape[1])])))
 
 
 def leading_rates(cfg: TrainConfig, data: Dataset, W0: np.ndarray) -> tuple[float, float]:
@@ -109,6 +137,7 @@ def leading_rates(cfg: TrainConfig, data: Dataset, W0: np.ndarray) -> tuple[floa
     g = np.sum(W0 * W0, axis=1)
     n = data.n
     w_signal, w_noise = patch_weights(data)
+    w_signal = w_signal[HEADLINE]
     S = (data.x1 + data.x2).sum(axis=0) @ W0.T
     s_align, n_align = W0 @ data.mu.T, W0 @ data.x2.T
     rs, rn = s_align.argmax(axis=0), n_align.argmax(axis=0)
@@ -207,7 +236,7 @@ def scalar_equation(cfg: TrainConfig, data: Dataset, red, Wr) -> dict | None:
     """
     m, k = Wr.shape[0], red.k
     A = Wr[:, :k]
-    Z = np.vstack([data.mu, data.x2])
+    Z = np.vstack([data.signals, data.x2])
     K = Z @ Z.T
     off = K - np.diag(np.diag(K))
     if np.ptp(A, axis=0).max() > 1e-7 * max(1.0, np.abs(A).max()) or np.abs(off).max() > 1e-9 * K.max():
@@ -255,7 +284,7 @@ def predict_diffusion(cfg, data, W0, eta) -> dict:
     rate_s, rate_n = summary_rates(red, Wr0, y)
     lead_s, lead_n = leading_rates(cfg, data, W0)
     w_signal, w_noise = patch_weights(data)
-    formula = float(np.mean(w_signal) / np.mean(w_noise))
+    formula = float(np.mean(w_signal[HEADLINE]) / np.mean(w_noise))
     s0, n0 = summary_pair(red, Wr0, y)
 
     # one ODE solve on a log grid: the near-linear phase, then the long-time state
@@ -271,6 +300,7 @@ def predict_diffusion(cfg, data, W0, eta) -> dict:
            "initial_rate_ratio": rate_s / rate_n,
            "leading_rates": {"signal": lead_s, "noise": lead_n},
            "rate_ratio_formula": formula,
+           "not_definition_2_1": departures(cfg, data),
            "linear_phase_tau": {"signal": lin_s, "noise": lin_n},
            "linear_phase_steps": {"signal": lin_s / eta, "noise": lin_n / eta},
            "ode_status": status, "ode_tau_end": float(t[-1])}
@@ -324,10 +354,21 @@ def boundary_nsnr2(cfg: TrainConfig, data: Dataset | None = None) -> float:
     return float(math.exp(optimize.brentq(gap, math.log(1e-12), math.log(1e12), xtol=1e-14)))
 
 
+def linear_signal_rates(data: Dataset, m: int) -> np.ndarray:
+    """The exponential rate of each class's signal learning at f = 0, for any signal patches: while
+    dl/df_i = -y_i / (2n), the own-class filters follow dw_{j,r}/dtau = M_j w_{j,r} with, on the span of the
+    signal patches, M_j = s_j / (m n) sum_i y_i x1_i x1_i^T (s_j = +1, -1 the second layer), so the signal
+    part grows like exp(lambda_j tau), lambda_j the largest eigenvalue of M_j (that of the n x n matrix
+    s_j diag(y) X1 X1^T / (m n)). Equals n_j ||mu||^2 / (m n) for Definition 2.1 data."""
+    K = np.diag(data.y.astype(float)) @ (data.x1 @ data.x1.T) / (m * data.n)
+    return np.array([np.linalg.eigvals(sign * K).real.max() for sign in (1.0, -1.0)])
+
+
 def predict_classification(cfg, data, W0, eta) -> dict:
     m, n = cfg.m, data.n
     own = label_index(data.y)
     w_signal, w_noise = patch_weights(data)
+    w_signal = w_signal[HEADLINE]
     lam_s = w_signal / (m * n)                                         # per class j
     lam_n = w_noise / (m * n)                                          # per sample i
     signal0 = np.abs(np.einsum("jrd,jd->jr", W0, data.mu)).max(axis=1)  # max_r |<w_{j,r}, mu_j>|
@@ -344,6 +385,15 @@ def predict_classification(cfg, data, W0, eta) -> dict:
            "time_to_order_one_steps": {"signal": T_s / eta, "noise": T_n / eta},
            "winner": "signal" if T_s < T_n else "noise",
            "boundary_nsnr2": boundary_nsnr2(cfg, data)}
+    lam_lin = linear_signal_rates(data, m)
+    out["linear_rates"] = {"signal": float(np.mean(lam_lin)), "signal_by_class": lam_lin,
+                           "noise": float(np.mean(lam_n))}
+    out["linear_rate_ratio"] = float(np.mean(lam_lin) / np.mean(lam_n))
+    out["not_definition_2_1"] = departures(cfg, data)
+    if out["not_definition_2_1"]:  # the closed forms assume Definition 2.1: no number rather than a wrong one
+        out["boundary_nsnr2"] = None
+        out["boundary_not_applicable"] = "the boundary formula assumes Definition 2.1; these data have " + \
+            "; ".join(out["not_definition_2_1"])
     return io.plain(out)
 
 

@@ -1,7 +1,7 @@
 """The alignment dynamics: gradient descent on W written in a basis of the data (PAPER.md, "The alignment
 dynamics").
 
-Let Q (d x k) be an orthonormal basis of span{mu_+1, mu_-1, xi_1 .. xi_n} (the actual data, orthogonal or
+Let Q (d x k) be an orthonormal basis of span{signal vectors, xi_1 .. xi_n} (the actual data, orthogonal or
 not; sims.span) and write every filter matrix as
     W = A Q^T + R,    R Q = 0.
 Both losses see W only through the patch alignments Z W^T = Z Q A^T (Z the patches) and, for diffusion,
@@ -41,7 +41,7 @@ class Reduced:
     cfg: TrainConfig        # the run's settings (model, diffusion times, output scale)
     x1: np.ndarray          # (n, p) signal patches in reduced coordinates
     x2: np.ndarray          # (n, p) noise patches
-    mu: np.ndarray          # (2, p) signal vectors
+    mu: np.ndarray          # (F, p) signal vectors (sims.data `signals`: mu_+1, mu_-1 for Definition 2.1)
     y: np.ndarray           # (n,) labels
     d: int                  # the original patch dimension
     Q: np.ndarray           # (d, k) orthonormal basis of the data span
@@ -70,7 +70,7 @@ def reduce(cfg: TrainConfig, data: Dataset, W0: np.ndarray) -> tuple[Reduced, np
     Q = B.Q
     A0 = W0 @ Q                                   # (m, k) or (2, m, k)
     R0 = W0 - A0 @ Q.T                            # the part of W0 outside the data span
-    x1, x2, mu = data.x1 @ Q, data.x2 @ Q, data.mu @ Q
+    x1, x2, mu = data.x1 @ Q, data.x2 @ Q, data.signals @ Q
     common = dict(cfg=cfg, y=np.asarray(data.y), d=data.d, Q=Q)
     if not moves:
         return Reduced(x1=x1, x2=x2, mu=mu, V=None, R=R0, **common), A0
@@ -94,7 +94,7 @@ def gd_map(red: Reduced, Wr: np.ndarray, eta: float, steps: int = 1) -> np.ndarr
 
 
 def alignments(red: Reduced, Wr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(<w, mu_j>, <w, xi_i>) for every filter w, as sims.train.alignments gives them; Wr may carry
+    """(<w, mu_f>, <w, xi_i>) for every filter w, as sims.train.alignments gives them; Wr may carry
     leading time axes."""
     return Wr @ red.mu.T, Wr @ red.x2.T
 

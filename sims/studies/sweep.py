@@ -47,12 +47,14 @@ def cell_key(kind: str, cfg) -> str:
 
 
 def pack(result, model: str) -> dict:
-    """Arrays and summary of a sims.train.Result, with the headline summary at every logged step."""
+    """Arrays and summary of a sims.train.Result, with the headline summary at every logged step (and the
+    signal summary of each feature, `feature_max` (T, K))."""
     per_step = [summarize(model, s, z, result.data.y) for s, z in zip(result.signal, result.noise)]
     arrays = {"steps": result.steps, "loss": result.loss, "grad_norm": result.grad_norm,
               "signal": result.signal, "noise": result.noise,
               "signal_max": np.array([p.signal for p in per_step]),
-              "noise_max": np.array([p.noise for p in per_step])}
+              "noise_max": np.array([p.noise for p in per_step]),
+              "feature_max": np.array([p.per_feature for p in per_step])}
     return {"arrays": arrays, "summary": result.summary()}
 
 

@@ -1,0 +1,111 @@
+"""The README's paragraphs on the studies beyond Definition 2.1, written from a report.json (never retyped).
+
+    python -m sims.studies.findings figures/report.json
+
+prints one markdown paragraph per claim B1-B5 with the verdict and the numbers the report computed.
+"""
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+from sims.studies.beyond_claims import STATIONARY_GAP
+from sims.studies.claims import D1_RATE_FACTOR
+from sims.studies.plan import E1_NSNR2
+
+
+def _g(v) -> str:
+    return "n/a" if v is None or (isinstance(v, float) and not math.isfinite(v)) else f"{v:.3g}"
+
+
+def _span(values) -> str:
+    values = [v for v in values if v is not None and math.isfinite(v)]
+    if not values:
+        return "n/a"
+    lo, hi = min(values), max(values)
+    return _g(lo) if _g(lo) == _g(hi) else f"{_g(lo)} to {_g(hi)}"
+
+
+def _cells(rows, *keys) -> str:
+    """'C = 0.5, 0.9 and n·SNR² = 0.75': the tested values of each key."""
+    names = {"C": "C", "P": "P", "nsnr2": "n·SNR²", "scenario": "scenario"}
+    order = lambda v: (1, v, 0) if isinstance(v, str) else (0, "", v)
+    return " and ".join(f"{names[k]} = {', '.join(v if isinstance(v, str) else _g(v) for v in sorted({r[k] for r in rows}, key=order))}"
+                        for k in keys)
+
+
+def b1(e) -> str:
+    rows = e["measured"]["rows"]
+    at = {x: [r["classification_ratio"] for r in rows if r["nsnr2"] == x] for x in E1_NSNR2}
+    cls = "; classification's ratio " + "; ".join(f"{_span(v)} at n·SNR² = {_g(x)}" for x, v in at.items() if v)
+    return (f"**Correlated signals (B1: {e['verdict']}, {e['measured']['cells_passing']} cells pass).** Over "
+            f"{_cells(rows, 'C', 'nsnr2')}, diffusion's final signal/noise ratio is {_span(r['diffusion_ratio'] for r in rows)} "
+            f"(signal gain {_span(r['diffusion_signal_gain'] for r in rows)}, noise gain "
+            f"{_span(r['diffusion_noise_gain'] for r in rows)}){cls}.")
+
+
+def b2(e) -> str:
+    cells = e["measured"]["per_cell"]
+    growth = [c["growth_ratio"] / c["predicted_growth_ratio"] for c in cells if c["predicted_growth_ratio"]]
+    stat = [abs(c["stationary_ratio"] / c["predicted_stationary_ratio"] - 1) for c in cells
+            if c["predicted_stationary_ratio"]]
+    return (f"**The theory without orthogonality (B2: {e['verdict']}).** Diffusion's growth-phase ratio over the "
+            f"predicted initial rate ratio is {_span(growth)} (within a factor {D1_RATE_FACTOR:g} in "
+            f"{e['measured']['growth_within_factor']} "
+            f"cells); the final ratio is within {_g(max(stat) if stat else math.nan)} (relative) of the reduced ODE's "
+            f"stationary ratio (within {STATIONARY_GAP:.0%} in {e['measured']['stationary_within_gap']} cells).")
+
+
+def b3(e) -> str:
+    rows = e["measured"]["per_cell"]
+    skipped = e["measured"]["cells_where_classifier_learns_majority_not_minority"]
+    where = ", ".join(f"P = {_g(p)} at n·SNR² = {_g(x)}" for p, x in skipped) or "no cell"
+    return (f"**Imbalanced classes (B3: {e['verdict']}).** Over {_cells(rows, 'P', 'nsnr2')}, diffusion's "
+            f"minority-signal gain is {_span(r['diffusion_minority_gain'] for r in rows)}; the classifier's is "
+            f"{_span(r['classification_minority_gain'] for r in rows)} (majority "
+            f"{_span(r['classification_majority_gain'] for r in rows)}, test error on the minority class "
+            f"{_span(r.get('classification_test_error_minority') for r in rows)}). The classifier learns the "
+            f"majority's signal but not the minority's in: {where}.")
+
+
+def b4(e) -> str:
+    parts = []
+    for name, rows in e["measured"]["per_scenario"].items():
+        t = e["measured"]["learned_from_nsnr2"][name]
+        when = {m: _g(t[m]) if t[m] is not None and math.isfinite(t[m]) else "none (not learned at the largest)"
+                for m in t}
+        top = max(rows, key=lambda r: r["nsnr2"])
+        parts.append(f"{name} feature: the n·SNR² from which it is learned at every larger tested value is "
+                     f"{when['diffusion']} for diffusion and {when['classification']} for the classifier (gains "
+                     f"{_span(r['diffusion_gain'] for r in rows)} and {_span(r['classification_gain'] for r in rows)} "
+                     f"over n·SNR² = {_span(r['nsnr2'] for r in rows)}; at n·SNR² = {_g(top['nsnr2'])} the strong "
+                     f"feature's gain is {_g(top['diffusion_strong_gain'])} for diffusion and "
+                     f"{_g(top['classification_strong_gain'])} for the classifier)")
+    text = "; ".join(parts)
+    return f"**Weak and rare features (B4: {e['verdict']}).** " + text[:1].upper() + text[1:] + "."
+
+
+def b5(e) -> str:
+    rows = e["measured"]["per_cell"]
+    return (f"**Linear probe (B5: {e['verdict']}).** Over {_cells(rows, 'scenario', 'nsnr2')}, the probe on "
+            f"the weak/rare-only test set scores {_span(r['diffusion_ood'] for r in rows)} on diffusion's features "
+            f"and {_span(r['classification_ood'] for r in rows)} on the classifier's (training law: "
+            f"{_span(r['diffusion_in_distribution'] for r in rows)} and "
+            f"{_span(r['classification_in_distribution'] for r in rows)}). How differently the filters answer the "
+            f"two classes' strong feature (0: every filter alike): "
+            f"{_span(r.get('diffusion_response_asymmetry_strong') for r in rows)} for diffusion, "
+            f"{_span(r.get('classification_response_asymmetry_strong') for r in rows)} for the classifier.")
+
+
+WRITERS = {"B1": b1, "B2": b2, "B3": b3, "B4": b4, "B5": b5}
+
+
+def paragraphs(report: dict) -> str:
+    """One paragraph per B claim present in the report, in its order."""
+    return "\n\n".join(WRITERS[e["id"]](e) for e in report["claims"] if e["id"] in WRITERS)
+
+
+if __name__ == "__main__":
+    print(paragraphs(json.loads(Path(sys.argv[1] if len(sys.argv) > 1 else "figures/report.json").read_text())))
