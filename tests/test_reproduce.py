@@ -140,12 +140,15 @@ def test_further_sections_reach_the_report(tiny):
 
 
 def test_readme_findings_are_written_from_the_report(tiny):
-    """sims.studies.findings: one paragraph per B claim, with its verdict and numbers read from report.json."""
+    """sims.studies.findings: one paragraph per B, O and A claim, with its verdict and numbers read from
+    report.json."""
     from sims.studies.findings import paragraphs
     root, report = tiny
     text = paragraphs(json.loads((root / "out" / "report.json").read_text()))
     for e in report["claims"]:
-        if e["id"].startswith("B"):
+        if e["id"][0] in "BOA":
             assert f"({e['id']}: {e['verdict']}" in text
+    a1 = next(e for e in report["claims"] if e["id"] == "A1")["measured"]
+    assert f"crosses 1 at n·SNR² = {a1['crossing_nsnr2']['augmented']:.3g}" in text
     b5 = next(e for e in report["claims"] if e["id"] == "B5")["measured"]["per_cell"][0]
     assert f"scores {b5['diffusion_ood']:.3g} on diffusion's features" in text
