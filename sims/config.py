@@ -15,8 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from sims import FldmError, models
+from sims import FldmError, models, schedules
 from sims.data import LABEL_KINDS, NOISE_KINDS, REAL_LIMIT, check_signal_options
+from sims.diffusion import OBJECTIVES, PATH_TOL, objective_target
 
 NOISE_MODES = ("exact", "resampled", "fixed")
 ENGINES = ("auto", "span", "full")
@@ -49,10 +50,14 @@ DRAWN = ("noise", ("resampled", "fixed"), "only --noise resampled or fixed draws
 class TrainConfig:
     """A run of full-batch gradient descent on one model (the fields' help texts say what each is).
 
-    Diffusion: x_t = alpha x0 + beta eps, or several `times` = ((alpha, beta, weight), ...); `noise` =
-    "exact" expectation, "resampled" K = noise_samples fresh draws per step, or "fixed" K draws for the
-    whole run. Descent: W <- W - eta grad L for `steps` steps (eta None: the automatic step size of
-    sims.stepsize), logging every `log_every`; stop early when ||grad L|| < tol (tol = 0: never).
+    Diffusion: regress the target of `objective` (sims.diffusion.OBJECTIVES) from x_t = alpha x0 + beta eps
+    at the times of `schedule` (sims.schedules; "single": the one time (alpha, beta)), or at the TOML list
+    `times` = ((alpha, beta, weight), ...) instead; `noise` = "exact" expectation, "resampled" K =
+    noise_samples fresh draws per step, or "fixed" K draws for the whole run. Classification: `augment` =
+    (alpha, beta) trains on x_t = alpha x0 + beta eps instead of x0, with `noise` resampled or fixed draws.
+    Descent: W <- W - eta grad L for `steps` steps (eta None: the automatic step
+    size of sims.stepsize), logging
+    every `log_every`; stop early when ||grad L|| < tol (tol = 0: never).
     """
 
     model: str = option("diffusion", "the model", "none")
@@ -69,13 +74,24 @@ class TrainConfig:
     seed: int = option(0, "random seed", "int")
     alpha: float = option(VP, "diffusion x_t = alpha x0 + beta eps", only=("diffusion",), applies=SINGLE_TIME)
     beta: float = option(VP, "diffusion x_t = alpha x0 + beta eps", only=("diffusion",), applies=SINGLE_TIME)
+    objective: str = option("eps", "diffusion target a x0 + b eps: eps (0, 1; the paper's), x0 (1, 0), v (-beta, "
+                            "alpha), velocity (-1, 1; flow matching, needs alpha + beta = 1)", "choice",
+                            choices=tuple(OBJECTIVES), only=("diffusion",))
+    schedule: str = option("single", "diffusion times: the single time (alpha, beta), or num_times times of the "
+                           "DDPM linear or the cosine schedule with weights 1/T (sims.schedules)", "choice",
+                           choices=schedules.KINDS, only=("diffusion",))
+    num_times: int | None = option(None, "T, the number of schedule times (default 1 for single, "
+                                   f"{schedules.DEFAULT_NUM_TIMES} otherwise)", "int", only=("diffusion",))
     times: tuple = option((), "several diffusion times ((alpha, beta, weight), ...), TOML only", "none",
                           only=("diffusion",))
     scale: float | None = option(None, "network output scale c (default 1/m)", only=("diffusion",))
-    noise: str = option("exact", "diffusion expectation: exact, K draws resampled every step, or K fixed draws",
-                        "choice", choices=NOISE_MODES, only=("diffusion",), commands=("train",))
-    noise_samples: int = option(16, "K draws for --noise resampled/fixed", "int", only=("diffusion",),
-                                 commands=("train",), applies=DRAWN)
+    augment: tuple | None = option(None, "train the classifier on x_t = alpha x0 + beta eps instead of x0, "
+                                   "Monte Carlo over --noise resampled/fixed draws", "reals",
+                                   only=("classification",), commands=("train",), metavar="ALPHA,BETA")
+    noise: str = option("exact", "diffusion expectation: exact, K draws resampled every step, or K fixed draws "
+                        "(classification: the draws of --augment)", "choice", choices=NOISE_MODES, commands=("train",))
+    noise_samples: int = option(16, "K draws for --noise resampled/fixed", "int", commands=("train",),
+                                applies=DRAWN)
     data_noise: str = option("projected", "noise patches: N(0, sigma_xi^2 (I - P)), N(0, sigma_xi^2 I), "
                              "or exactly orthogonal", "choice", choices=NOISE_KINDS, applies=GENERATED)
     labels: str = option("random", "random or exactly balanced labels (and exact feature shares)", "choice",
@@ -107,17 +123,19 @@ class TrainConfig:
             object.__setattr__(self, "eta", None)
         for f in fields(self):
             v, kind = getattr(self, f.name), f.metadata["kind"]
+            if v is None and f.default is None:
+                continue  # an optional setting left out
             if kind == "int":
                 _check_int(f.name, v, least=0 if f.name == "seed" else 1)
             elif kind in ("real", "eta") and f.name in SIGNED:
                 continue  # their ranges: sims.data.check_signal_options, below
-            elif kind in ("real", "eta") and not (v is None and f.default is None):
+            elif kind in ("real", "eta"):
                 _check_real(f.name, v, zero=f.name == "tol")
             elif kind == "reals":
                 if isinstance(v, (str, bytes)) or not isinstance(v, (list, tuple)):
                     raise FldmError(f"{f.name} must be a list of numbers, got {v!r}")
                 for x in v:
-                    _check_real(f.name, x)
+                    _check_real(f.name, x, zero=True)  # 0 and the signs: each field's own check, below
                 object.__setattr__(self, f.name, tuple(v))
             elif kind == "choice" and v not in f.metadata["choices"]:
                 raise FldmError(f"{f.name} must be one of {f.metadata['choices']}, got {v!r}")
@@ -137,11 +155,47 @@ class TrainConfig:
         dims = 2 * self.features
         if self.data_noise == "orthogonal" and self.data is None and self.d < self.n + dims:
             raise FldmError(f"orthogonal data needs d >= n + {dims} (got n={self.n}, d={self.d}); raise d or lower n")
+        self._check_diffusion_times()
+        self._check_augment()
+        models.get(self.model).check(self)   # what the model itself cannot train
+
+    def _check_diffusion_times(self) -> None:
+        """The objective, schedule and times go together: one set of times, each valid for the objective."""
+        if self.num_times is not None and (isinstance(self.num_times, bool) or
+                                           not isinstance(self.num_times, (int, np.integer)) or self.num_times < 1):
+            raise FldmError(f"num_times must be a positive integer, got {self.num_times!r}")
+        if self.objective not in OBJECTIVES:
+            raise FldmError(f"objective must be one of {tuple(OBJECTIVES)}, got {self.objective!r}")
+        if self.times and (self.schedule != "single" or self.num_times is not None):
+            raise FldmError("give either a schedule (and num_times) or a TOML times list, not both")
+        if (self.times or self.schedule != "single") and (self.alpha, self.beta) != (VP, VP):
+            source = "the times list" if self.times else f"the {self.schedule} schedule"
+            raise FldmError(f"alpha and beta set the single diffusion time; {source} sets its own: leave them out")
+        if self.objective == "velocity" and not self.times and self.schedule == "single" and \
+                abs(self.alpha + self.beta - 1) > PATH_TOL:
+            raise FldmError(f"the velocity objective needs the linear path x_t = (1 - t) x0 + t eps: give alpha "
+                            f"and beta with alpha + beta = 1 (e.g. --alpha 0.5 --beta 0.5; now {self.alpha:.4g} and "
+                            f"{self.beta:.4g}) or a --schedule")
+        for alpha, beta, _ in self.diffusion_times:   # raises for an unknown schedule or num_times out of range
+            objective_target(self.objective, alpha, beta)
+
+    def _check_augment(self) -> None:
+        """augment = (alpha > 0, beta >= 0), stored as a tuple of floats."""
+        if self.augment is None:
+            return
+        pair = tuple(self.augment)
+        if len(pair) != 2 or not all(_is_real(v) and math.isfinite(v) for v in pair) or pair[0] <= 0 or pair[1] < 0:
+            raise FldmError(f"augment must be ALPHA,BETA with alpha > 0 and beta >= 0, got {self.augment!r}")
+        object.__setattr__(self, "augment", tuple(float(v) for v in pair))
 
     @property
     def diffusion_times(self) -> tuple:
-        """((alpha, beta, weight), ...): `times` if given, else the single time (alpha, beta, 1)."""
-        return self.times or ((self.alpha, self.beta, 1.0),)
+        """((alpha, beta, weight), ...): `times` if given, else the times of `schedule` for the objective
+        (sims.schedules.schedule_times; "single": the one time (alpha, beta, 1))."""
+        if self.times:
+            return self.times
+        T = self.num_times or (1 if self.schedule == "single" else schedules.DEFAULT_NUM_TIMES)
+        return schedules.schedule_times(self.schedule, T, self.objective, alpha=self.alpha, beta=self.beta)
 
     @property
     def strengths(self) -> tuple:
@@ -184,7 +238,9 @@ def auto_eta(x1: np.ndarray, x2: np.ndarray, eta0: float = 0.25) -> float:
     mu_j) lambda_max(X1^T X1) = max_j n_j ||mu_j||^2; for distinct but correlated signal patches (MNIST
     images) the top eigenvalue is the curvature scale along their shared direction. Gradient descent then
     follows the same flow in tau = eta * step at every SNR; eta0 = 0.25 was stable in every setting tried
-    (0.5 for n SNR^2 <= 0.75; 1.7 oscillates at n SNR^2 = 6.75).
+    (0.5 for n SNR^2 <= 0.75; 1.7 oscillates at n SNR^2 = 6.75). This is the scale of the eps objective
+    and the plain classifier; `sims.train.prepare` divides it by the model's `eta_factor` (sims.models) for
+    objectives that are steeper (diffusion targets with an x0 part, the noise-augmented classifier).
     """
     n = x1.shape[0]
     top = np.linalg.eigvalsh(x1 @ x1.T)[-1]  # the non-zero spectrum of X1^T X1, from an n x n matrix

@@ -67,6 +67,43 @@ def noise_dimension_weight(times, objective: str = "eps") -> float:
     return sum(weight * objective_target(objective, alpha, beta)[1] ** 2 for alpha, beta, weight in times)
 
 
+FIT_CURVATURE = 18  # d/da of the one-patch x0 force at its fixed point, in units of s |a| c alpha^2 a* (below)
+
+
+def fit_curvature_factor(times, objective: str, c: float, max_norm2: float) -> float:
+    """1 + sum_t weight_t 18 |a_t|^(4/3) (c alpha_t^2)^(2/3) max||z||^(2/3): how much steeper than the data
+    curvature scale of sims.config.auto_eta the loss is where the network fits the x0 part a z of its target.
+
+    A target with a != 0 adds -2 a E<f, z> = -2 a c sum_r (alpha^2 a_r^3 + beta^2 G_rr a_r) to the loss: the
+    alignment a_r with a patch z grows like da/dtau = 6 s a c alpha^2 a^2 (s = n_z ||z||^2 / (2n)), blows up
+    in finite time, and is caught by the c^2 alpha^4 G_rr a^4 term (G_rr >= a^2 / ||z||^2) at the fit
+    c alpha^2 a*^3 = a ||z||^2. There da/dtau = s (6 a c alpha^2 a^2 - 6 c^2 alpha^4 a^5 / ||z||^2) has slope
+    -18 s a c alpha^2 a* = -18 s |a|^(4/3) (c alpha^2 ||z||)^(2/3) (measured Hessians at the stationary
+    point of the x0 objective: 37 and 63 times s against 36 and 57 from this, at d = 500 and 2000), while
+    auto_eta's scale is s itself. eps prediction (a = 0) gives exactly 1.
+    """
+    total = 1.0
+    for alpha, beta, weight in times:
+        a = objective_target(objective, alpha, beta)[0]
+        if a != 0:
+            total += weight * FIT_CURVATURE * abs(a) ** (4 / 3) * (c * alpha**2 * np.sqrt(max_norm2)) ** (2 / 3)
+    return total
+
+
+MEMORISE = 18.0  # the curvature coefficient of a memorised draw (sims.stepsize, "draws")
+
+
+def memorised_curvature(times, objective: str, c: float, draws: np.ndarray, n: int) -> float:
+    """18 c^(2/3) sum_t weight_t (beta_t |b_t|)^(4/3) max_p ||eps_p||^(8/3) / (2nK): the curvature of the
+    sampled loss on K fixed draws (K, 2n, d) where a neuron has memorised a draw, b_t the coefficient of eps
+    in the target (1 for noise prediction). Derivation and measurements: sims.stepsize."""
+    K = draws.shape[0]
+    top = np.sqrt(np.max(np.sum(draws**2, axis=-1)))
+    weight = sum(w * (beta * abs(objective_target(objective, alpha, beta)[1])) ** (4 / 3)
+                 for alpha, beta, w in times)
+    return MEMORISE * c ** (2 / 3) * weight * top ** (8 / 3) / (2 * n * K)
+
+
 def output_scale(m: int, scale: float | None = None) -> float:
     """The output scale c of the network: `scale` if given, else 1/m (the default of PAPER.md)."""
     return 1.0 / m if scale is None else scale

@@ -4,26 +4,39 @@ Every model answers the same questions, so the descent loop, the span engine, th
 never compare model names:
 
     weight_shape(m, d)              the shape of W (diffusion (m, d); classification (2, m, d))
+    check(cfg)                      a one-line FldmError for settings the model cannot train
     objective(cfg, x1, x2, y, d, rng)
                                     W -> (loss, grad L): the training objective on patches x1, x2 (leading
                                     stack axes allowed) given in any orthonormal coordinates of a space
                                     that holds the data and the filters; d is the patch dimension of the
                                     full model (the diffusion loss has a constant that depends on it)
-    draws(cfg, n, d, rng)           noise drawn once for the whole run ((K, 2n, d) fixed diffusion draws),
-                                    or None; `objective` then takes them (in the same coordinates)
+    draws(cfg, n, d, rng)           noise drawn once for the whole run ((K, 2n, d) fixed draws of eps:
+                                    diffusion's, or the augmented classifier's), or None; `objective` then
+                                    takes them (in the same coordinates)
     draw_shape(cfg, n, d)           the shape of the noise the objective draws at once (fixed, or fresh
                                     every step), or None
     work_floats(cfg, n, d)          how many floats the objective and the metrics hold at once beyond the
                                     data and the weights (for the memory estimate of sims.train)
+    check(cfg)                      a one-line FldmError for a setting the model cannot run
     stays_in_span(cfg)              whether descent keeps every filter in span(data, draws, initial
                                     filters), so that it can run in a basis of that span (sims.span)
     stackable(cfg)                  whether runs can share one stacked computation (no draws of their own)
     moves_outside_data(cfg)         whether the filters' part orthogonal to the data changes (diffusion:
                                     it is rescaled; classification: it never moves)
     stack_key(cfg)                  the settings runs must share to be stacked into one computation
-    expected(cfg)                   the config of the expected objective: cfg itself when the objective is the
-                                    same function at every step, else (noise drawn afresh each step) the
-                                    config of its expectation
+    eta_factor(cfg, data)           how many times steeper than the data curvature scale of
+                                    sims.config.auto_eta the objective is (>= 1); the "data" limit of
+                                    sims.stepsize is divided by it
+    draws_curvature(cfg, draws, n)  the curvature the objective can reach by memorising its fixed draws
+                                    (the "draws" limit of sims.stepsize), 0 when it has none
+    deterministic(cfg)              a setting whose objective is one fixed function of W with the same
+                                    curvature: cfg itself when the objective is the same function at every
+                                    step, the exact expectation for resampled draws where it has a closed
+                                    form, else None
+    expected(cfg)                   the setting whose exact objective is the expectation of cfg's over its
+                                    noise draws, which the ODE and the predictions follow; a one-line
+                                    FldmError when that expectation has no closed form (fixed draws, the
+                                    augmented classifier)
     hessian_product(cfg, x1, x2, d) (W, V) -> the Hessian of `objective` at W applied to V (one direction
                                     or a stack), where the model has it in closed form; else None
     summary(signal, noise, y)       the headline alignments (Summary) at one logged step, with the signal
@@ -68,19 +81,35 @@ def feature_columns(signal: np.ndarray) -> range:
     return range(signal.shape[-1] // 2)
 
 
+def _fixed_draws(cfg, n: int, d: int, rng: np.random.Generator) -> np.ndarray | None:
+    """K fixed draws of eps (K, 2n, d) for --noise fixed (rows n..2n-1 noise the noise patches), else None."""
+    return rng.standard_normal((cfg.noise_samples, 2 * n, d)) if cfg.noise == "fixed" else None
+
+
+def _full_coordinates(cfg, x1: np.ndarray, d: int) -> None:
+    """Fresh draws of eps (--noise resampled) point anywhere: they need the full d-dimensional coordinates."""
+    if x1.shape[-1] != d:
+        raise FldmError(f"resampled {cfg.model} noise needs the full d-dimensional coordinates")
+
+
 class Diffusion:
-    """The tied quadratic denoiser on the DDPM loss (sims.diffusion)."""
+    """The tied quadratic denoiser on the denoising loss of its objective (sims.diffusion)."""
 
     name = "diffusion"
 
     def weight_shape(self, m: int, d: int) -> tuple:
         return (m, d)
 
+    def check(self, cfg) -> None:
+        if cfg.noise != "exact" and cfg.objective != "eps":
+            raise FldmError(f"the Monte Carlo diffusion loss (--noise {cfg.noise}) regresses eps only so far; "
+                            f"use --noise exact for the {cfg.objective} objective")
+
     def draw_shape(self, cfg, n: int, d: int) -> tuple | None:
         return None if cfg.noise == "exact" else (cfg.noise_samples, 2 * n, d)
 
     def draws(self, cfg, n: int, d: int, rng: np.random.Generator) -> np.ndarray | None:
-        return rng.standard_normal(self.draw_shape(cfg, n, d)) if cfg.noise == "fixed" else None
+        return _fixed_draws(cfg, n, d, rng)
 
     def work_floats(self, cfg, n: int, d: int) -> int:
         # sampled loss: the draws, the noised inputs, the residuals and the gradient's product, each K x 2n x d
@@ -98,19 +127,36 @@ class Diffusion:
         return True
 
     def stack_key(self, cfg) -> tuple:
-        return (cfg.noise, cfg.diffusion_times, cfg.scale)
+        return (cfg.noise, cfg.objective, cfg.diffusion_times, cfg.scale)
+
+    def eta_factor(self, cfg, data) -> float:
+        max_norm2 = max(np.max(np.sum(data.x1**2, axis=1)), np.max(np.sum(data.x2**2, axis=1)))
+        return diffusion.fit_curvature_factor(cfg.diffusion_times, cfg.objective, diffusion.output_scale(
+            cfg.m, cfg.scale), max_norm2)
 
     def expected(self, cfg):
+        if cfg.noise == "fixed":
+            raise FldmError("the alignment ODE and the predictions follow the exact expected diffusion loss; "
+                            "use --noise exact (or resampled, whose mean flow it is)")
+        return cfg.replace(noise="exact")
+
+    def deterministic(self, cfg):
         return cfg.replace(noise="exact") if cfg.noise == "resampled" else cfg
+
+    def draws_curvature(self, cfg, draws: np.ndarray, n: int) -> float:
+        return diffusion.memorised_curvature(cfg.diffusion_times, cfg.objective,
+                                             diffusion.output_scale(cfg.m, cfg.scale), draws, n)
 
     def objective(self, cfg, x1, x2, y, d: int, rng: np.random.Generator, eps: np.ndarray | None = None):
         times = cfg.diffusion_times
         if cfg.noise == "exact":
-            # the closed form holds E||eps||^2 = dim per patch; in r < d coordinates add the missing d - r
-            offset = (d - x1.shape[-1]) * sum(weight for _, _, weight in times)
+            # the closed form holds E||b eps||^2 = b^2 dim per patch; in r < d coordinates add the missing
+            # b^2 (d - r), weighted over the times (sims.diffusion.noise_dimension_weight)
+            offset = (d - x1.shape[-1]) * diffusion.noise_dimension_weight(times, cfg.objective)
 
             def exact(W):
-                loss, grad = diffusion.loss_and_grad_times(W, x1, x2, times, scale=cfg.scale)
+                loss, grad = diffusion.loss_and_grad_times(W, x1, x2, times, scale=cfg.scale,
+                                                           objective=cfg.objective)
                 return loss + offset, grad
             return exact
 
@@ -121,17 +167,15 @@ class Diffusion:
 
         if cfg.noise == "fixed":  # the draws lie in the coordinates' span: ||f - eps||^2 needs no offset
             return lambda W: sampled(W, eps)
-        if x1.shape[-1] != d:
-            raise FldmError("resampled diffusion noise needs the full d-dimensional coordinates")
+        _full_coordinates(cfg, x1, d)
         shape = x1.shape[:-2] + self.draw_shape(cfg, x1.shape[-2], d)
         return lambda W: sampled(W, rng.standard_normal(shape))
 
     def hessian_product(self, cfg, x1, x2, d: int):
         if cfg.noise != "exact":
             return None
-        objective = getattr(cfg, "objective", "eps")   # TrainConfig has no objective field yet: eps
         return lambda W, V: diffusion.hessian_vector_product(W, V, x1, x2, cfg.diffusion_times, scale=cfg.scale,
-                                                             objective=objective)
+                                                             objective=cfg.objective)
 
     def summary(self, signal: np.ndarray, noise: np.ndarray, y: np.ndarray) -> Summary:
         """signal = mean_j max_r <w_r, mu_j>, noise = mean_i max_r <w_r, xi_i>, with signed alignments; per
@@ -152,40 +196,89 @@ class Diffusion:
 
 
 class Classification:
-    """The same network with a fixed +-1 second layer on the logistic loss (sims.classification)."""
+    """The same network with a fixed +-1 second layer on the logistic loss (sims.classification); with
+    cfg.augment = (alpha, beta), on the noised inputs x_t = alpha x0 + beta eps (Monte Carlo over draws).
+
+    The augmented classifier is an option of this model, not a model of its own: it has the same weights,
+    alignments, summary and test error, and only its objective and draws differ, as diffusion's noise modes
+    do. With beta = 0 no noise enters, nothing is drawn, and the objective is the plain loss on alpha x0
+    (for alpha = 1 the same arithmetic as without augment).
+    """
 
     name = "classification"
+
+    @staticmethod
+    def _noised(cfg) -> bool:
+        return cfg.augment is not None and cfg.augment[1] > 0
 
     def weight_shape(self, m: int, d: int) -> tuple:
         return (2, m, d)
 
-    def draw_shape(self, cfg, n: int, d: int) -> None:
-        return None
+    def check(self, cfg) -> None:
+        if cfg.augment is None and cfg.noise != "exact":
+            raise FldmError(f"--noise {cfg.noise} for classification draws the noise of --augment ALPHA,BETA; "
+                            f"give --augment too")
+        if self._noised(cfg) and cfg.noise == "exact":
+            raise FldmError("the noise-augmented classifier's logistic loss has no closed-form expectation: "
+                            "give --noise resampled or --noise fixed (and --noise-samples K)")
 
-    def draws(self, cfg, n: int, d: int, rng: np.random.Generator) -> None:
-        return None
+    def draw_shape(self, cfg, n: int, d: int) -> tuple | None:
+        return (cfg.noise_samples, 2 * n, d) if self._noised(cfg) else None
+
+    def draws(self, cfg, n: int, d: int, rng: np.random.Generator) -> np.ndarray | None:
+        return _fixed_draws(cfg, n, d, rng) if self._noised(cfg) else None
 
     def work_floats(self, cfg, n: int, d: int) -> int:
-        # test error: n_test labels, and (theory.ode) n_test x 2m filter responses, a few times over
-        return cfg.n_test * (3 + 6 * cfg.m)
+        # test error: n_test labels, and (theory.ode) n_test x 2m filter responses, a few times over; the
+        # augmented loss: the draws, the noised inputs and their responses, each K x 2n x d at most
+        shape = self.draw_shape(cfg, n, d)
+        return cfg.n_test * (3 + 6 * cfg.m) + (0 if shape is None else 4 * math.prod(shape))
 
     def stays_in_span(self, cfg) -> bool:
-        return True
+        # the gradient lies in the span of the inputs: the data and, when augmented, the draws of eps
+        return not (self._noised(cfg) and cfg.noise == "resampled")
 
     def stackable(self, cfg) -> bool:
-        return True
+        return not self._noised(cfg)
 
     def moves_outside_data(self, cfg) -> bool:
         return False
 
     def stack_key(self, cfg) -> tuple:
-        return ()
+        return (cfg.augment,)
+
+    def eta_factor(self, cfg, data) -> float:
+        """max(1, alpha^2 + beta^2 d / min_i ||xi_i||^2): a noised patch alpha z + beta eps has ||.||^2 about
+        alpha^2 ||z||^2 + beta^2 d, against ||xi_i||^2 in auto_eta's scale."""
+        if cfg.augment is None:
+            return 1.0
+        alpha, beta = cfg.augment
+        return max(1.0, alpha**2 + beta**2 * data.d / np.min(np.sum(data.x2**2, axis=1)))
+
+    def draws_curvature(self, cfg, draws: np.ndarray, n: int) -> float:
+        return 0.0  # the logistic loss's curvature is at most that of its inputs: nothing to memorise
+
+    def deterministic(self, cfg):
+        return cfg if not (self._noised(cfg) and cfg.noise == "resampled") else None
 
     def expected(self, cfg):
-        return cfg
+        if self._noised(cfg):
+            raise FldmError("the noise-augmented classifier's logistic loss has no closed-form expectation, so "
+                            "there is no alignment ODE or prediction for it; use fldm train")
+        return cfg.replace(noise="exact")
 
-    def objective(self, cfg, x1, x2, y, d: int, rng: np.random.Generator, eps: None = None):
-        return lambda W: classification.loss_and_grad(W, x1, x2, y)
+    def objective(self, cfg, x1, x2, y, d: int, rng: np.random.Generator, eps: np.ndarray | None = None):
+        if cfg.augment is None:
+            return lambda W: classification.loss_and_grad(W, x1, x2, y)
+        alpha, beta = cfg.augment
+        if beta == 0:
+            u1, u2 = alpha * x1, alpha * x2
+            return lambda W: classification.loss_and_grad(W, u1, u2, y)
+        if cfg.noise == "fixed":
+            return lambda W: classification.loss_and_grad_augmented(W, x1, x2, y, eps, alpha=alpha, beta=beta)
+        _full_coordinates(cfg, x1, d)
+        return lambda W: classification.loss_and_grad_augmented_resampled(W, x1, x2, y, cfg.noise_samples, rng,
+                                                                          alpha=alpha, beta=beta)
 
     def hessian_product(self, cfg, x1, x2, d: int) -> None:
         return None

@@ -11,6 +11,7 @@ its loss is on the scale of one time (`sims.diffusion.loss_and_grad_times` sums 
   alpha_bar(t - 1) clipped to at most 0.999, alpha_bar_t = prod_{s <= t} (1 - beta_s); only t = 1000 is clipped.
 Both use the 1000 training steps of their papers; T = num_times of them are taken at the midpoints of T
 equal bins, t_k = ceil((k - 1/2) 1000 / T), k = 1..T (T = 1000 gives every step, T = 1 the middle one).
+The exact loss costs T single-time losses, so the command line's default is T = DEFAULT_NUM_TIMES.
 
 Weights: uniform, 1/T each. This is the "simple" loss of each objective on its own target: for eps it is
 L_simple of Ho et al. 2020 (eq. 14, t uniform); for v, uniform weights on ||v - v_hat||^2 are Salimans &
@@ -36,6 +37,7 @@ STEPS = 1000                       # training steps of both discrete schedules
 DDPM_BETAS = (1e-4, 0.02)          # DDPM linear schedule: first and last beta_s
 COSINE_S = 0.008                   # cosine schedule offset
 COSINE_MAX_BETA = 0.999            # cosine schedule clip on beta_t
+DEFAULT_NUM_TIMES = 10             # T when a discrete schedule is asked for without num_times (cost grows like T)
 
 
 def alpha_bar(kind: str) -> np.ndarray:

@@ -6,7 +6,8 @@ eta lambda < 2 (with eta lambda > 1 it converges while oscillating). The curvatu
 three scales bound it, and eta is the smallest of their limits (`limit` names the one that binds):
 
   "data"      near the stationary point the curvature along a data direction z grows like
-              n_z ||z||^2 / (2n) (sims.config.auto_eta): eta <= 0.25 / kappa_data. At the stationary points
+              n_z ||z||^2 / (2n) (sims.config.auto_eta): eta <= 0.25 / kappa_data, divided by the model's
+              eta_factor (sims.models: objectives that fit x0, the augmented classifier's larger inputs). At the stationary points
               of the quick study's 36 predicted settings (m = 1 to 8, d = 500 to 8000, n SNR^2 = 0.05 to
               50) eta lambda_max is 0.16 to 0.50 with it.
   "initial"   at the start the curvature is that of the initial weights, large when sigma0^2 d is (at
@@ -20,6 +21,10 @@ three scales bound it, and eta is the smallest of their limits (`limit` names th
               weights): eta <= ETA_CURVATURE / that. Measured at converged runs (m = 1 to 8, K = 1 to 4,
               d = 300 to 4000) the largest curvature was 0.96 to 1.6 times this. This curvature appears only
               once the draws are memorised (the issue's K = 1 run diverged at step 8 with the data limit).
+              The formula is sims.diffusion.memorised_curvature, reached through the model's
+              draws_curvature (the logistic loss has none).
+The "initial" limit needs an objective that is one function of W: for the augmented classifier with
+fresh draws (no closed-form expectation) it is left out.
 
 Not covered, and no fixed eta can be: a flow that reaches no stationary point and meets ever larger
 curvature (theory.predict finds one at m = 32, n SNR^2 = 67.5). The descent loop (sims.descent) reports
@@ -35,10 +40,8 @@ import numpy as np
 from sims import models, span
 from sims.config import auto_eta
 from sims.data import Dataset
-from sims.diffusion import objective_target, output_scale
 
 ETA_CURVATURE = 0.5    # eta * (estimated curvature) for the "initial" and "draws" limits
-MEMORISE = 18.0        # the curvature coefficient of a memorised draw (module docstring)
 POWER_STEPS = 40       # power-iteration steps of `top_curvature` (each phase)
 FD_STEP = 1e-6         # relative step of finite-difference Hessian-vector products
 
@@ -71,31 +74,20 @@ def top_curvature(objective, hessian_product, W: np.ndarray) -> float:
     return power(lam) if lam < 0 else lam
 
 
-def draws_curvature(cfg, draws: np.ndarray, n: int) -> float:
-    """18 c^(2/3) sum_t weight_t (beta_t |b_t|)^(4/3) max_p ||eps_p||^(8/3) / (2nK): a memorised draw's
-    curvature, b_t the coefficient of eps in the target (1 for noise prediction; sims.diffusion)."""
-    K = draws.shape[0]
-    top = np.sqrt(np.max(np.sum(draws**2, axis=-1)))
-    c = output_scale(cfg.m, cfg.scale)
-    objective = getattr(cfg, "objective", "eps")
-    weight = sum(w * (beta * abs(objective_target(objective, alpha, beta)[1])) ** (4 / 3)
-                 for alpha, beta, w in cfg.diffusion_times)
-    return MEMORISE * c ** (2 / 3) * weight * top ** (8 / 3) / (2 * n * K)
-
-
 def auto_step(cfg, data: Dataset, W0: np.ndarray, draws: np.ndarray | None) -> tuple[float, str]:
     """(eta, limit): the automatic step size of the module docstring and the name of the limit that sets it."""
     model = models.get(cfg.model)
-    limits = {"data": auto_eta(data.x1, data.x2)}
-    B = span.basis(data, W0, draws)
-    M = B.matrix
-    mean = model.expected(cfg)                    # resampled draws: the curvature of the expected loss
-    fun = model.objective(mean, data.x1 @ M, data.x2 @ M, data.y, data.d, None,
-                          None if draws is None else draws @ M)
-    lam0 = top_curvature(fun, model.hessian_product(mean, data.x1 @ M, data.x2 @ M, data.d), W0 @ M)
-    if lam0 > 0:
-        limits["initial"] = ETA_CURVATURE / lam0
-    if draws is not None and (memorised := draws_curvature(cfg, draws, data.n)) > 0:
+    limits = {"data": auto_eta(data.x1, data.x2) / model.eta_factor(cfg, data)}
+    mean = model.deterministic(cfg)               # resampled draws: the curvature of the expected loss
+    if mean is not None:                          # (none in closed form: the augmented classifier's)
+        B = span.basis(data, W0, draws)
+        M = B.matrix
+        fun = model.objective(mean, data.x1 @ M, data.x2 @ M, data.y, data.d, None,
+                              None if draws is None else draws @ M)
+        lam0 = top_curvature(fun, model.hessian_product(mean, data.x1 @ M, data.x2 @ M, data.d), W0 @ M)
+        if lam0 > 0:
+            limits["initial"] = ETA_CURVATURE / lam0
+    if draws is not None and (memorised := model.draws_curvature(cfg, draws, data.n)) > 0:
         limits["draws"] = ETA_CURVATURE / memorised
     limit = min(limits, key=limits.get)
     return float(limits[limit]), limit

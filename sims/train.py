@@ -265,7 +265,7 @@ def train(cfg: TrainConfig, data: Dataset | None = None, W0: np.ndarray | None =
 
     (outcome,) = descend(objective, Wc[None], run.eta, cfg.tol, steps=cfg.steps, log_every=cfg.log_every,
                          align=lambda i, W: alignments(W, coords), progress=progress,
-                         check=model.expected(cfg) == cfg)
+                         check=model.deterministic(cfg) == cfg)
     if isinstance(outcome, DivergenceError):
         raise outcome
     W = outcome.W if B is None else outcome.W @ B.matrix.T

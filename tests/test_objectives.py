@@ -353,3 +353,19 @@ def test_single_schedule_is_the_given_time():
 def test_schedule_input_errors(args, kwargs, message):
     with pytest.raises(FldmError, match=message):
         schedules.schedule_times(*args, **kwargs)
+
+
+# --- the leading early rate for any target ------------------------------------------------------------
+
+def test_leading_rate_for_a_general_target():
+    """d<w_r, z_k>/dtau at lowest order = [k1 (G_rr n_k ||z_k||^2 + 2 S_r a_kr) + 3 k5 n_k ||z_k||^2 a_kr^2] / (2n),
+    k1 = 4 c alpha beta b + 2 a c beta^2, k5 = 2 a c alpha^2 (sympy, from the Wick expectation)."""
+    got = derive.leading_rate(target=True)
+    names = {s.name: s for s in got.free_symbols}
+    nk, zk2, n, S1, ak1, G11 = (names[k] for k in ("n_k", "z_k2", "n", "S1", "a_k1", "G11"))
+    a, b = derive.x0_coef, derive.eps_coef
+    k1 = 4 * s_c * s_alpha * s_beta * b + 2 * a * s_c * s_beta**2
+    k5 = 2 * a * s_c * s_alpha**2
+    want = (k1 * (G11 * nk * zk2 + 2 * S1 * ak1) + 3 * k5 * nk * zk2 * ak1**2) / (2 * n)
+    assert sp.simplify(got - want) == 0
+    assert sp.simplify(got.subs({a: 0, b: 1}) - derive.leading_rate()) == 0

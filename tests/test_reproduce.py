@@ -10,11 +10,11 @@ import pytest
 
 from sims import io
 from sims.cli import main
-from sims.studies import beyond_claims, claims
+from sims.studies import beyond_claims, claims, research_claims
 from sims.studies.report import reproduce
 
 VERDICTS = {"holds", "holds in part", "does not hold in the tested range"}
-RULES = {**claims.RULES, **beyond_claims.RULES}
+RULES = {**claims.RULES, **beyond_claims.RULES, **research_claims.RULES}
 
 
 @pytest.fixture(scope="module")
@@ -27,8 +27,9 @@ def tiny(tmp_path_factory):
 def test_report_has_every_claim_with_a_verdict(tiny):
     root, report = tiny
     on_disk = json.loads((root / "out" / "report.json").read_text())
-    # E2 needs the MNIST study; B1-B5 come from the further sections (sims.studies.sections)
-    assert [c["id"] for c in on_disk["claims"]] == ["D1", "D2", "C1", "E1", "B1", "B2", "B3", "B4", "B5"]
+    # E2 needs the MNIST study; B1-B5, O1, O2 and A1 come from the further sections (sims.studies.sections)
+    assert [c["id"] for c in on_disk["claims"]] == ["D1", "D2", "C1", "E1", "B1", "B2", "B3", "B4", "B5",
+                                                    "O1", "O2", "A1"]
     for claim in on_disk["claims"]:
         assert claim["verdict"] in VERDICTS
         assert claim["rule"] == RULES[claim["id"]] and claim["claim"] and claim["measured"]
@@ -52,6 +53,23 @@ def test_measured_numbers_come_from_the_runs(tiny):
     for (model, nsnr2), ratio in finals.items():
         assert e1[f"{model}_{nsnr2}"]["ratio"] == pytest.approx(ratio, rel=10.0 ** (1 - io.REPORT_DIGITS))  # rounded
     assert len(finals) == 4
+
+
+def test_research_sections_read_their_runs(tiny):
+    """O1's descent check: gradient descent ends where the alignment ODE does; A1's ratios are the cached
+    augmented runs' (magnitudes, one seed: the classifier's own summary)."""
+    root, report = tiny
+    claims = {c["id"]: c for c in report["claims"]}
+    for objective, check in claims["O1"]["measured"]["descent_check"].items():
+        assert check["relative_gap"] < 1e-6 and check["descent_grad_norm"] < 1e-8, objective
+    cells = [json.loads(p.read_text()) for p in (root / "cache").glob("*.json")]
+    augmented = {c["config"]["nsnr2"]: c["summary"]["ratio"] for c in cells
+                 if c["kind"] == "train" and c["config"]["augment"] is not None and c["config"]["n"] == 8}
+    per = {r["nsnr2"]: r["ratio"] for r in claims["A1"]["measured"]["per_nsnr2"]}
+    assert set(per) == set(augmented) == {0.1, 10.0}
+    for nsnr2, ratio in augmented.items():
+        assert per[nsnr2] == pytest.approx(ratio, rel=1e-12)
+    assert {"fig_objectives.png", "fig_augment.png"} <= set(report["figures"])
 
 
 def test_rerun_reuses_the_cache(tiny):
@@ -123,12 +141,15 @@ def test_further_sections_reach_the_report(tiny):
 
 
 def test_readme_findings_are_written_from_the_report(tiny):
-    """sims.studies.findings: one paragraph per B claim, with its verdict and numbers read from report.json."""
+    """sims.studies.findings: one paragraph per B, O and A claim, with its verdict and numbers read from
+    report.json."""
     from sims.studies.findings import paragraphs
     root, report = tiny
     text = paragraphs(json.loads((root / "out" / "report.json").read_text()))
     for e in report["claims"]:
-        if e["id"].startswith("B"):
+        if e["id"][0] in "BOA":
             assert f"({e['id']}: {e['verdict']}" in text
+    a1 = next(e for e in report["claims"] if e["id"] == "A1")["measured"]
+    assert f"crosses 1 at n·SNR² = {a1['crossing_nsnr2']['augmented']:.3g}" in text
     b5 = next(e for e in report["claims"] if e["id"] == "B5")["measured"]["per_cell"][0]
     assert f"scores {b5['diffusion_ood']:.3g} on diffusion's features" in text

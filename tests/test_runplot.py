@@ -66,6 +66,10 @@ def test_settings_in_title_and_legend():
     assert own == ["seed=0", "seed=2"]
     shared, _ = settings_text([TrainConfig(model="classification")])
     assert "alpha" not in shared and "noise=" not in shared  # diffusion-only settings
+    shared, _ = settings_text([TrainConfig(model="classification", augment=(0.8, 0.6), noise="fixed")])
+    assert "augment=(0.8, 0.6)" in shared and "noise=fixed" in shared and "objective" not in shared
+    shared, _ = settings_text([TrainConfig(objective="x0", schedule="cosine")])
+    assert "objective=x0" in shared and "schedule=cosine" in shared and "augment" not in shared
 
 
 def test_plot_errors(tmp_path):

@@ -71,7 +71,7 @@ def test_one_fixed_draw_is_stable_with_the_default_step():
     s = result.summary()
     assert result.converged and s["descent_note"] == "" and s["loss_rises"] == s["gradient_reversals"] == 0
     fun, W = span_objective(cfg, run, result.W)
-    ratio = stepsize.top_curvature(fun, None, W) / stepsize.draws_curvature(cfg, run.draws, cfg.n)
+    ratio = stepsize.top_curvature(fun, None, W) / models.get("diffusion").draws_curvature(cfg, run.draws, cfg.n)
     assert 0.5 < ratio < 2
     with pytest.raises(DivergenceError):
         train(cfg.replace(eta=auto_eta(run.data.x1, run.data.x2)))

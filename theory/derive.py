@@ -154,19 +154,24 @@ def loss_in_weights(m: int, Z: np.ndarray, target=None):
     return sp.expand(loss.subs(d, dim) / Z.shape[0]), list(w)
 
 
-def leading_rate():
-    """The lowest-order term of d<w_r, z_k>/dtau for the exact loss on orthogonal patches.
+def leading_rate(target: bool = False):
+    """The lowest-order term of d<w_r, z_k>/dtau for the exact loss on orthogonal patches (with target=True,
+    the loss of the general target a z + b eps, eq. T, in the symbols a = x0_coef, b = eps_coef).
 
     Scaling a -> s a, G -> s^2 G (initialisation scale s -> 0), with patch k repeated n_k times and of norm
     ||z_k||, the flow dW/dtau = -grad L, L = 1/(2n) sum_p T(a_p, G), gives
         d<w_r, z_k>/dtau = -1/(2n) [n_k ||z_k||^2 dT/da_r(a_k) + sum_s (dL_G)_rs a_{k,s}],
     dL_G = sum_p (dT/dG + dT/dG^T)(a_p) (with dG_rr counted once on the diagonal). Returned: the s^2
     coefficient for m = 2, r = 1, with S1 = sum_p a_{p,1} the sum of neuron 1's alignments over all 2n
-    patches; it equals 4 c alpha beta / (2n) (G11 n_k ||z_k||^2 + 2 S1 a_{k,1}).
+    patches; it equals 4 c alpha beta / (2n) (G11 n_k ||z_k||^2 + 2 S1 a_{k,1}). For the general target it is
+        [k1 (G11 n_k ||z_k||^2 + 2 S1 a_{k,1}) + 3 k5 n_k ||z_k||^2 a_{k,1}^2] / (2n),
+        k1 = 4 c alpha beta b + 2 a c beta^2,   k5 = 2 a c alpha^2:
+    the -2 a E<f, z> term adds a G_rr a_r part to k1 and a cubic -2 a c alpha^2 a_r^3, whose gradient
+    3 k5 a_r^2 is of the same order s^2 (the quadratic growth of x0-prediction).
     """
     m = 2
     a, G = align_symbols(m), gram_symbols(m)
-    T = expected_patch_loss(m)
+    T = expected_target_loss(m) if target else expected_patch_loss(m)
     nk, zk2, n, S1, S2, s = sp.symbols("n_k z_k2 n S1 S2 s", positive=True)
     dT_da1 = sp.diff(T, a[0])
     # dT/dW_1 = dT/da_1 z + (2 dT/dG11 w_1 + dT/dG12 w_2); at lowest order only the terms linear in a

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sims import FldmError, models, span
+from sims import models, span
 from sims.config import TrainConfig
 from sims.data import Dataset
 
@@ -60,21 +60,19 @@ class Reduced:
 
 
 def check(cfg: TrainConfig) -> None:
-    """Refuse a setting the reduced dynamics does not describe (before any work is done for it)."""
-    if cfg.noise == "fixed":
-        raise FldmError("the alignment ODE follows the exact expected diffusion loss; "
-                        "use --noise exact (or resampled, whose mean flow it is)")
+    """Refuse a setting the reduced dynamics does not describe (before any work is done for it): one whose
+    loss has no closed-form expectation (sims.models `expected`)."""
+    models.get(cfg.model).expected(cfg)
 
 
 def reduce(cfg: TrainConfig, data: Dataset, W0: np.ndarray) -> tuple[Reduced, np.ndarray]:
     """The reduced setting and the reduced initial state Wr0 for data and initial weights W0.
 
     Cost O(d k^2) once (the basis); everything after it is independent of d. The flow is that of the
-    exact expected loss (for --noise resampled, the mean flow).
+    exact expected loss (for --noise resampled, the mean flow; sims.models `expected`).
     """
-    check(cfg)
-    cfg = cfg.replace(noise="exact")
     model = models.get(cfg.model)
+    cfg = model.expected(cfg)                     # a one-line error when there is no closed-form expectation
     moves = model.moves_outside_data(cfg)
     B = span.basis(data, W0 if moves else None)
     Q = B.Q

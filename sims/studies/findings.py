@@ -1,8 +1,9 @@
-"""The README's paragraphs on the studies beyond Definition 2.1, written from a report.json (never retyped).
+"""The README's paragraphs on the further studies, written from a report.json (never retyped).
 
     python -m sims.studies.findings figures/report.json
 
-prints one markdown paragraph per claim B1-B5 with the verdict and the numbers the report computed.
+prints one markdown paragraph per claim B1-B5 (beyond Definition 2.1) and O1, O2, A1 (issue 13's research
+questions) with the verdict and the numbers the report computed.
 """
 from __future__ import annotations
 
@@ -99,11 +100,71 @@ def b5(e) -> str:
             f"{_span(r.get('classification_response_asymmetry_strong') for r in rows)} for the classifier.")
 
 
-WRITERS = {"B1": b1, "B2": b2, "B3": b3, "B4": b4, "B5": b5}
+def _learned_from(outcomes: dict):
+    """(largest n·SNR² with one feature only, smallest n·SNR² from which both are learned at every larger one)."""
+    points = sorted((float(x), o) for x, o in outcomes.items())
+    alone = [x for x, o in points if o in ("signal", "noise")]
+    both = [x for i, (x, _) in enumerate(points) if all(o == "both" for _, o in points[i:])]
+    return (max(alone) if alone else None), (min(both) if both else None)
+
+
+def o1(e) -> str:
+    m = e["measured"]
+    per = m["per_series"]
+    groups = {}
+    for name, v in per.items():
+        groups.setdefault(name.split("/")[0], []).append((name.split("/")[1], v))
+    parts = []
+    for objective, series in groups.items():
+        slopes = ", ".join(f"{s} {_g(v['slope'])}" for s, v in series)
+        if all(v["both_learned_everywhere"] for _, v in series):
+            parts.append(f"{objective}: slopes {slopes}, both features learned everywhere, ratio "
+                         f"{_span(x for _, v in series for x in v['ratio_range'])}")
+        else:
+            edges = [_learned_from(v["outcomes"]) for _, v in series]
+            parts.append(f"{objective}: slopes {slopes}, one feature alone up to n·SNR² = "
+                         f"{_span(a for a, _ in edges)} and both from {_span(b for _, b in edges)}, ratio "
+                         f"{_span(x for _, v in series for x in v['ratio_range'])}")
+    gaps = [c["relative_gap"] for c in m["descent_check"].values() if "relative_gap" in c]
+    early = ", ".join(f"{k.split('/')[1]} {_g(v['slope'])}" for k, v in m["early_rate_ratio"].items()
+                      if k.startswith("eps/"))
+    return (f"**Objectives and schedules (O1: {e['verdict']}).** Log-log slope of the stationary ratio against "
+            f"n·SNR²: " + "; ".join(parts) + f". Gradient descent ends at the ODE's stationary point (largest "
+            f"relative gap in the ratio {_g(max(gaps) if gaps else math.nan)}). eps keeps D1's early rate ratio "
+            f"(log-log slope {early}).")
+
+
+def o2(e) -> str:
+    m = e["measured"]
+    per = m["per_nsnr2"]
+    wta = [p for p in per if p["outcome"] in ("signal", "noise")]
+    both = [p for p in per if p["outcome"] == "both"]
+    return (f"**x0-prediction against the classifier (O2: {e['verdict']}).** x0-prediction is winner-take-all "
+            f"at {m['winner_take_all']} of {m['settings']} n·SNR² values (n·SNR² = {_span(p['nsnr2'] for p in wta)}, "
+            f"ratio {_span(p['ratio'] for p in wta)}), with the classifier's winner at "
+            f"{m['agrees_with_classifier']}; it learns both features at n·SNR² = {_span(p['nsnr2'] for p in both)} "
+            f"(ratio {_span(p['ratio'] for p in both)}).")
+
+
+def a1(e) -> str:
+    m = e["measured"]
+    cross = m["crossing_nsnr2"]
+    grid = m.get("phase_grid_same_winner")
+    grid_text = f"; the same winner in {grid['same']} of {grid['cells']} (n, SNR) cells" if grid else ""
+    per = m["per_nsnr2"]
+    return (f"**Noise-augmented classifier (A1: {e['verdict']}).** Its final ratio is "
+            f"{_span(p['ratio'] for p in per)} over n·SNR² = {_span(p['nsnr2'] for p in per)} (the plain "
+            f"classifier's {_span(p['ratio'] for p in m['plain_classifier'])}, eps diffusion's "
+            f"{_span(m['diffusion_eps_ratio'].values())}); its ratio crosses 1 at n·SNR² = {_g(cross['augmented'])} "
+            f"against {_g(cross['plain'])} for the plain classifier{grid_text}; both ends keep one feature alone: "
+            f"{m['keeps_both_ends']}.")
+
+
+WRITERS = {"B1": b1, "B2": b2, "B3": b3, "B4": b4, "B5": b5, "O1": o1, "O2": o2, "A1": a1}
 
 
 def paragraphs(report: dict) -> str:
-    """One paragraph per B claim present in the report, in its order."""
+    """One paragraph per B, O or A claim present in the report, in its order."""
     return "\n\n".join(WRITERS[e["id"]](e) for e in report["claims"] if e["id"] in WRITERS)
 
 

@@ -33,7 +33,8 @@ from sims.train import build_data, seeds
 ARRAYS = ("steps", "loss", "signal", "noise")
 MARKERS = ("o", "s", "^", "D", "v", "P")   # gradient descent runs, in order
 LINES = ("-", "--", ":", "-.")             # ODE runs, in order
-TITLE_FIELDS = ("n", "d", "m", "nsnr2", "sigma_xi", "sigma0", "steps", "seed", "alpha", "beta", "noise")
+TITLE_FIELDS = ("n", "d", "m", "nsnr2", "sigma_xi", "sigma0", "steps", "seed", "alpha", "beta", "objective",
+                "schedule", "augment", "noise")
 MAX_MARKERS = 40                           # markers drawn per curve
 
 
@@ -104,7 +105,10 @@ def settings_text(configs: list[TrainConfig]) -> tuple[str, list[str]]:
     """(the settings every run shares, the settings that differ, for each run) as 'name=value' lists, named
     as the command-line options; the SNR as nsnr2 = n SNR^2 however it was given."""
     model = configs[0].model
-    names = [f.name for f in fields(TrainConfig) if f.name in TITLE_FIELDS and model in (f.metadata["only"] or (model,))]
+    names = [f.name for f in fields(TrainConfig) if f.name in TITLE_FIELDS and model in (f.metadata["only"] or (model,))
+             and any(getattr(c, f.name) is not None for c in configs)]
+    if all(c.model == "classification" and c.augment is None for c in configs):
+        names.remove("noise")  # the classifier draws noise only with augment
     value = lambda cfg, k: cfg.n * cfg.snr_value**2 if k == "nsnr2" else getattr(cfg, k)
     shown = lambda cfg, k: f"{k}={value(cfg, k):.4g}" if isinstance(value(cfg, k), float) else f"{k}={value(cfg, k)}"
     common = [k for k in names if len({shown(c, k) for c in configs}) == 1]  # equal as shown (4 digits)
