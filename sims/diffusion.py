@@ -103,21 +103,30 @@ def loss_and_grad_times(W: np.ndarray, x1: np.ndarray, x2: np.ndarray, times, *,
 
 
 def loss_and_grad_sampled(W: np.ndarray, x1: np.ndarray, x2: np.ndarray, eps: np.ndarray, *,
-                          alpha: float, beta: float, scale: float | None = None) -> tuple[float, np.ndarray]:
+                          alpha: float, beta: float, scale: float | None = None,
+                          target: tuple[float, float] = (0.0, 1.0)) -> tuple[float, np.ndarray]:
     """Monte Carlo DDPM loss over K given noise draws eps of shape (K, 2n, d) and its gradient.
 
-    Rows 0..n-1 of eps[k] noise the signal patches x1, rows n..2n-1 the noise patches x2.
-    For one draw, with h = W u and e = f(W, u) - eps:  d||e||^2 / d w_r = 2c (h_r^2 e + 2 h_r <w_r, e> u).
+    Rows 0..n-1 of eps[k] noise the signal patches x1, rows n..2n-1 the noise patches x2. The network
+    regresses target = a x0 + b eps, (a, b) = `target` ((0, 1): noise prediction, (1, 0): x0 prediction).
+    For one draw, with u = alpha z + beta eps, h = W u and e = f(W, u) - a z - b eps:
+        d||e||^2 / d w_r = 2c (h_r^2 e + 2 h_r <w_r, e> u).
+    Stacks work too: W (S, m, d), x1, x2 (S, n, d) and eps (S, K, 2n, d) give S losses and gradients.
     """
-    n, d = x1.shape
-    K = eps.shape[0]
-    c = 1.0 / W.shape[0] if scale is None else scale
-    U = (alpha * np.vstack([x1, x2])[None] + beta * eps).reshape(-1, d)
-    E = eps.reshape(-1, d)
-    H = U @ W.T
+    n, d = x1.shape[-2:]
+    K = eps.shape[-3]
+    lead = eps.shape[:-3]
+    c = 1.0 / W.shape[-2] if scale is None else scale
+    a, b = target
+    Z = np.concatenate([x1, x2], axis=-2)[..., None, :, :]
+    U = (alpha * Z + beta * eps).reshape(lead + (-1, d))
+    E = eps.reshape(lead + (-1, d))
+    H = U @ _T(W)
     H2 = H * H
-    R = c * H2 @ W - E
+    R = c * H2 @ W - (E if b == 1 else b * E)                       # e = f - b eps ...
+    if a != 0:
+        R = (R.reshape(eps.shape) - a * Z).reshape(R.shape)           # ... - a z
     norm = 2 * n * K
-    loss = np.sum(R * R) / norm
-    grad = 2 * c * (H2.T @ R + (2 * H * (R @ W.T)).T @ U) / norm
-    return float(loss), grad
+    loss = np.sum(R * R, axis=(-2, -1)) / norm
+    grad = 2 * c * (_T(H2) @ R + _T(2 * H * (R @ _T(W))) @ U) / norm  # 2c (h_r^2 e + 2 h_r <w_r, e> u)
+    return (float(loss) if loss.ndim == 0 else loss), grad
