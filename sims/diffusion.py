@@ -11,7 +11,9 @@ vector z, a_r = <w_r, z> and G = W W^T:
         + c^2 sum_{r,s} G_rs [ alpha^4 a_r^2 a_s^2 + alpha^2 beta^2 (a_r^2 G_ss + a_s^2 G_rr + 4 a_r a_s G_rs)
                                + beta^4 (G_rr G_ss + 2 G_rs^2) ].          (exact loss, eq. E)
 `loss_and_grad` evaluates (E) and its hand-derived gradient for all 2n patches at once with plain matrix
-products; `loss_and_grad_sampled` is the Monte Carlo objective over given draws of eps.
+products; `loss_and_grad_sampled` is the Monte Carlo objective over given draws of eps (any regression
+target a x0 + b eps); `loss_and_grad_resampled` has the law of `loss_and_grad_sampled` on fresh draws but
+draws only the m (2nK + d) + 2 normals the result depends on, instead of 2nK d.
 """
 from __future__ import annotations
 
@@ -130,3 +132,123 @@ def loss_and_grad_sampled(W: np.ndarray, x1: np.ndarray, x2: np.ndarray, eps: np
     loss = np.sum(R * R, axis=(-2, -1)) / norm
     grad = 2 * c * (_T(H2) @ R + _T(2 * H * (R @ _T(W))) @ U) / norm  # 2c (h_r^2 e + 2 h_r <w_r, e> u)
     return (float(loss) if loss.ndim == 0 else loss), grad
+
+
+def loss_and_grad_resampled(W: np.ndarray, x1: np.ndarray, x2: np.ndarray, K: int, rng: np.random.Generator, *,
+                            alpha: float, beta: float, scale: float | None = None,
+                            target: tuple[float, float] = (0.0, 1.0)) -> tuple[float, np.ndarray]:
+    """`loss_and_grad_sampled` on K fresh draws of eps, with only the normals the result depends on drawn.
+
+    Same joint distribution of (loss, gradient) as `loss_and_grad_sampled(W, x1, x2, rng.standard_normal(
+    (K, 2n, d)), ...)`; see `loss_and_grad_resampled_times`. Stacks work as in `loss_and_grad_sampled`.
+    """
+    return loss_and_grad_resampled_times(W, x1, x2, K, rng, ((alpha, beta, 1.0),), scale=scale, target=target)
+
+
+RANK_TOL = 1e-6  # rows of a basis: directions in which the unit-scaled rows have singular value below this are dropped
+
+
+def _orthonormal_rows(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Orthonormal rows Vt (..., k, n) spanning the rows of A (..., k, n), and keep (..., k): which rows of Vt
+    are in use (the others are zero). From the Gram matrix of A's rows scaled to unit norm (so a short row
+    counts as much as a long one), by eigh, twice: the second pass removes the first pass's rounding.
+    Directions in which the unit-scaled rows have singular value below RANK_TOL are left out (dependent rows,
+    zero rows, k > n), so each row of A lies in the span of Vt up to sqrt(k) RANK_TOL times its norm, and to
+    rounding when no direction is left out. Costs four k x k x n products; no QR (LAPACK's is slow on these shapes)."""
+    G = A @ _T(A)
+    norms = np.sqrt(np.diagonal(G, axis1=-2, axis2=-1))
+    inv = 1.0 / np.where(norms > 0, norms, np.inf)                  # 1/||a_r||, 0 for a zero row
+    lam, V = np.linalg.eigh(G * inv[..., :, None] * inv[..., None, :])
+    keep = lam > RANK_TOL**2
+    Vt = (_T(V) / np.sqrt(np.where(keep, lam, np.inf))[..., :, None] * inv[..., None, :]) @ A
+    lam, V = np.linalg.eigh(Vt @ _T(Vt))                            # ~ identity on the kept rows
+    keep = lam > RANK_TOL**2
+    Vt = (_T(V) / np.sqrt(np.where(keep, lam, np.inf))[..., :, None]) @ Vt
+    return Vt, keep
+
+
+def loss_and_grad_resampled_times(W: np.ndarray, x1: np.ndarray, x2: np.ndarray, K: int,
+                                  rng: np.random.Generator, times, *, scale: float | None = None,
+                                  target: tuple[float, float] = (0.0, 1.0)) -> tuple[float, np.ndarray]:
+    """sum_over_times of `loss_and_grad_sampled` over times = ((alpha, beta, weight), ...), all times sharing
+    K fresh draws eps (K, 2n, d), as `sims.train` does, drawing m (2nK + d) + 2 normals instead of 2nK d.
+
+    Why it is the same distribution. Let Vt (rho x d) be orthonormal rows spanning the rows of W
+    (`_orthonormal_rows`), W = Wv Vt, and P = I - Vt^T Vt. Each draw i = (k, j) splits into independent
+    parts eps_i = Vt^T g_i + x_i, g_i ~ N(0, I_rho), x_i ~ N(0, P); its patch z_i = Vt^T c_i + zeta_i,
+    c_i = Vt z_i, zeta_i = P z_i. Since W x_i = 0,
+        h_i = W u_i = Wv ubar_i,  ubar_i = alpha c_i + beta g_i,
+        q_i = W e_i = Wv ebar_i,  ebar_i = c Wv^T h_i^2 - a c_i - b g_i
+    depend on g_i alone, and x_i enters linearly: e_i = Vt^T ebar_i - a zeta_i - b x_i and
+    u_i = Vt^T ubar_i + alpha zeta_i + beta x_i. Summed over draws i (and times, weighted), with N = 2nK,
+        N/(2c) grad = M Vt + sum_i kappa_i zeta_i^T + Lambda X,  M = sum_i h_i^2 ebar_i^T + 2 (h_i q_i) ubar_i^T,
+        kappa_ir = -a h_ir^2 + 2 alpha h_ir q_ir,  lambda_ir = -b h_ir^2 + 2 beta h_ir q_ir,
+        N loss = sum_i ||ebar_i||^2 + a^2 ||Zeta||^2 + 2ab T + b^2 Q2,  T = sum_i <zeta_i, x_i>,  Q2 = ||X||^2
+    (Lambda (m x N) has columns lambda_i; X, Zeta have rows x_i, zeta_i). Given g the rows of X are iid
+    N(0, P). Let the q columns of V (N x q) be orthonormal and span the rows of Lambda, and V2 complete them.
+    Then Y = V^T X (q x d) and X2 = V2^T X are independent with iid N(0, P) rows, and
+        Lambda X = (Lambda V) Y,   T = <V^T Zeta, Y> + tau omega,   Q2 = ||Y||^2 + omega^2 + chi2(D - 1),
+    tau = ||V2^T Zeta||, omega = <V2^T Zeta, X2> / tau ~ N(0, 1), and the rest of ||X2||^2 is chi-square with
+    D - 1 degrees of freedom, D = (N - q)(d - rho), independent of omega. So drawing g (N x m normals),
+    Y = Ytil P (Ytil: m x d normals), omega and one chi-square gives exactly the law of the direct draws (up
+    to RANK_TOL, see `_orthonormal_rows`). Stacks: leading axes of W, x1, x2 as in `loss_and_grad_sampled`.
+    """
+    n, d = x1.shape[-2:]
+    m = W.shape[-2]
+    c = 1.0 / m if scale is None else scale
+    a, b = target
+    lead = np.broadcast_shapes(W.shape[:-2], x1.shape[:-2], x2.shape[:-2])
+    N = 2 * n * K
+    per_patch = lead + (K, 2 * n)                                  # draws i = (k, j) as in eps (K, 2n, d)
+
+    Vt, keep = _orthonormal_rows(W)                                # (..., m, d), rows not kept are zero
+    Wv = W @ _T(Vt)                                                # W = Wv Vt
+    Cz = np.concatenate([x1 @ _T(Vt), x2 @ _T(Vt)], axis=-2)       # c_j = Vt z_j, (..., 2n, m)
+    Cz_i = np.broadcast_to(Cz[..., None, :, :], per_patch + (m,)).reshape(lead + (N, m))
+    g = rng.standard_normal(lead + (N, m)) * keep[..., None, :]    # g_i = Vt eps_i
+
+    loss, M, kappa, Lam = 0.0, 0.0, 0.0, 0.0
+    for alpha, beta, weight in times:
+        U = alpha * Cz_i + beta * g                                # ubar_i = alpha c_i + beta g_i
+        H = U @ _T(Wv)                                             # h_i = W u_i
+        H2 = H * H
+        E = c * H2 @ Wv - b * g                                    # ebar_i = c Wv^T h_i^2 - a c_i - b g_i
+        if a != 0:
+            E -= a * Cz_i
+        HQ = H * (E @ _T(Wv))                                      # h_ir q_ir, q_ir = <w_r, e_i>
+        loss = loss + weight * np.sum(E * E, axis=(-2, -1))        # sum_i ||ebar_i||^2
+        M = M + weight * (_T(H2) @ E + _T(2 * HQ) @ U)             # sum_i h_i^2 ebar_i^T + 2 (h_i q_i) ubar_i^T
+        kappa = kappa + weight * (-a * H2 + 2 * alpha * HQ)        # coefficient of zeta_i
+        Lam = Lam + weight * (-b * H2 + 2 * beta * HQ)             # coefficient of x_i: lambda_i
+    w_sum = sum(weight for _, _, weight in times)
+    kappa = kappa.reshape(per_patch + (m,)).sum(axis=-3)          # sum_k kappa_(k, j), (..., 2n, m)
+
+    Vl, keep_l = _orthonormal_rows(_T(Lam))                        # V^T (..., m, N): rows span those of Lambda
+    C = _T(Lam) @ _T(Vl)                                           # Lambda V, (..., m, m)
+    Ytil = rng.standard_normal(lead + (m, d))                      # rows where keep_l is False go unused
+    Ytil_V = Ytil @ _T(Vt)                                         # Y = Ytil - Ytil_V Vt
+    D = (N - keep_l.sum(axis=-1)) * (d - keep.sum(axis=-1))       # degrees of freedom of X2
+    omega = rng.standard_normal(lead) * (D > 0)
+    Y2 = np.sum(Ytil * Ytil, axis=-1) - np.sum(Ytil_V * Ytil_V, axis=-1)               # ||Y_l||^2
+    Q2 = (np.sum(Y2 * keep_l, axis=-1)                                                   # ||Y||^2
+          + omega * omega + rng.gamma(np.maximum(D - 1, 0) / 2, 2.0))                   # + ||X2||^2
+    loss = loss + w_sum * b * b * Q2                               # b^2 sum_i ||x_i||^2
+    if a != 0:
+        Zeta2 = K * (np.einsum("...ij,...ij->...", x1, x1) + np.einsum("...ij,...ij->...", x2, x2)
+                     - np.sum(Cz * Cz, axis=(-2, -1)))             # ||Zeta||^2 = K sum_j ||P z_j||^2
+        loss = loss + w_sum * a * a * Zeta2
+        if b != 0:
+            Vs = Vl.reshape(lead + (m, K, 2 * n)).sum(axis=-2)    # V^T Zeta = Vs (Z P), Vs (..., m, 2n)
+            VZ = Vs[..., :n] @ x1 + Vs[..., n:] @ x2 - (Vs @ Cz) @ Vt
+            tau2 = np.maximum(Zeta2 - np.sum(VZ * VZ, axis=(-2, -1)), 0.0)  # ||V2^T Zeta||^2
+            T = np.sum(VZ * Ytil, axis=(-2, -1)) + np.sqrt(tau2) * omega    # <V^T Zeta, Y> + tau omega
+            loss = loss + w_sum * 2 * a * b * T
+
+    # grad = 2c/N ((M - kappa^T C_z - C Ytil_V) Vt + kappa^T Z + C Ytil), as Lambda X = C Y, Y = Ytil P
+    s = 2 * c / N
+    grad = (s * (M - _T(kappa) @ Cz - C @ Ytil_V)) @ Vt
+    grad += (s * _T(kappa[..., :n, :])) @ x1
+    grad += (s * _T(kappa[..., n:, :])) @ x2
+    grad += (s * C) @ Ytil
+    loss = loss / N
+    return (float(loss) if np.ndim(loss) == 0 else loss), grad
