@@ -145,25 +145,26 @@ def loss_and_grad_resampled(W: np.ndarray, x1: np.ndarray, x2: np.ndarray, K: in
     return loss_and_grad_resampled_times(W, x1, x2, K, rng, ((alpha, beta, 1.0),), scale=scale, target=target)
 
 
-RANK_TOL = 1e-6  # rows of a basis: directions in which the unit-scaled rows have singular value below this are dropped
+RANK_TOL = 1e-6  # `_orthonormal_rows` drops directions where the unit-scaled rows have singular values below this
 
 
 def _orthonormal_rows(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Orthonormal rows Vt (..., k, n) spanning the rows of A (..., k, n), and keep (..., k): which rows of Vt
     are in use (the others are zero). From the Gram matrix of A's rows scaled to unit norm (so a short row
-    counts as much as a long one), by eigh, twice: the second pass removes the first pass's rounding.
-    Directions in which the unit-scaled rows have singular value below RANK_TOL are left out (dependent rows,
-    zero rows, k > n), so each row of A lies in the span of Vt up to sqrt(k) RANK_TOL times its norm, and to
-    rounding when no direction is left out. Costs four k x k x n products; no QR (LAPACK's is slow on these shapes)."""
-    G = A @ _T(A)
-    norms = np.sqrt(np.diagonal(G, axis1=-2, axis2=-1))
+    counts as much as a long one) by eigh; that pass is orthonormal to about 1e-16 lam_max / lam_min, so
+    when lam_min < lam_max / 16 a second pass on its result follows and leaves rounding only. Directions in which the unit-scaled
+    rows have singular value below RANK_TOL are left out (dependent rows, zero rows, k > n), so each row of A
+    lies in the span of Vt up to sqrt(k) RANK_TOL times its norm, and to rounding when none is left out.
+    Costs two to four k x k x n products; no QR (LAPACK's is slow on these shapes)."""
+    norms = np.sqrt(np.einsum("...ij,...ij->...i", A, A))
     inv = 1.0 / np.where(norms > 0, norms, np.inf)                  # 1/||a_r||, 0 for a zero row
-    lam, V = np.linalg.eigh(G * inv[..., :, None] * inv[..., None, :])
-    keep = lam > RANK_TOL**2
-    Vt = (_T(V) / np.sqrt(np.where(keep, lam, np.inf))[..., :, None] * inv[..., None, :]) @ A
-    lam, V = np.linalg.eigh(Vt @ _T(Vt))                            # ~ identity on the kept rows
-    keep = lam > RANK_TOL**2
-    Vt = (_T(V) / np.sqrt(np.where(keep, lam, np.inf))[..., :, None]) @ Vt
+    Vt = A * inv[..., :, None]
+    for _ in range(2):
+        lam, V = np.linalg.eigh(Vt @ _T(Vt))
+        keep = lam > RANK_TOL**2
+        Vt = (_T(V) / np.sqrt(np.where(keep, lam, np.inf))[..., :, None]) @ Vt  # v_l^T Vt / sqrt(lam_l), or 0
+        if np.all(lam >= lam[..., -1:] / 16, where=keep):
+            break
     return Vt, keep
 
 
@@ -191,7 +192,10 @@ def loss_and_grad_resampled_times(W: np.ndarray, x1: np.ndarray, x2: np.ndarray,
     tau = ||V2^T Zeta||, omega = <V2^T Zeta, X2> / tau ~ N(0, 1), and the rest of ||X2||^2 is chi-square with
     D - 1 degrees of freedom, D = (N - q)(d - rho), independent of omega. So drawing g (N x m normals),
     Y = Ytil P (Ytil: m x d normals), omega and one chi-square gives exactly the law of the direct draws (up
-    to RANK_TOL, see `_orthonormal_rows`). Stacks: leading axes of W, x1, x2 as in `loss_and_grad_sampled`.
+    to RANK_TOL, see `_orthonormal_rows`). Without T (a b = 0) and with m <= N, V itself is not needed: take
+    q = m; for any C with C C^T = Lambda Lambda^T, C = (Lambda V) R with R orthogonal, and (R Y, ||R Y||^2)
+    has the law of (Y, ||Y||^2), so the symmetric square root C serves. Stacks: leading axes of W, x1, x2
+    as in `loss_and_grad_sampled`.
     """
     n, d = x1.shape[-2:]
     m = W.shape[-2]
@@ -199,39 +203,45 @@ def loss_and_grad_resampled_times(W: np.ndarray, x1: np.ndarray, x2: np.ndarray,
     a, b = target
     lead = np.broadcast_shapes(W.shape[:-2], x1.shape[:-2], x2.shape[:-2])
     N = 2 * n * K
-    per_patch = lead + (K, 2 * n)                                  # draws i = (k, j) as in eps (K, 2n, d)
 
     Vt, keep = _orthonormal_rows(W)                                # (..., m, d), rows not kept are zero
     Wv = W @ _T(Vt)                                                # W = Wv Vt
     Cz = np.concatenate([x1 @ _T(Vt), x2 @ _T(Vt)], axis=-2)       # c_j = Vt z_j, (..., 2n, m)
-    Cz_i = np.broadcast_to(Cz[..., None, :, :], per_patch + (m,)).reshape(lead + (N, m))
-    g = rng.standard_normal(lead + (N, m)) * keep[..., None, :]    # g_i = Vt eps_i
+    Cz_i = np.broadcast_to(Cz[..., None, :, :], lead + (K, 2 * n, m)).reshape(lead + (N, m))  # draws i = (k, j)
+    g = rng.standard_normal(lead + (N, m))                         # g_i = Vt eps_i
+    g *= keep[..., None, :]
 
-    loss, M, kappa, Lam = 0.0, 0.0, 0.0, 0.0
+    loss = M = kappa = Lam = 0.0
     for alpha, beta, weight in times:
         U = alpha * Cz_i + beta * g                                # ubar_i = alpha c_i + beta g_i
         H = U @ _T(Wv)                                             # h_i = W u_i
         H2 = H * H
-        E = c * H2 @ Wv - b * g                                    # ebar_i = c Wv^T h_i^2 - a c_i - b g_i
+        E = H2 @ (c * Wv) - b * g                                  # ebar_i = c Wv^T h_i^2 - a c_i - b g_i
         if a != 0:
             E -= a * Cz_i
         HQ = H * (E @ _T(Wv))                                      # h_ir q_ir, q_ir = <w_r, e_i>
         loss = loss + weight * np.sum(E * E, axis=(-2, -1))        # sum_i ||ebar_i||^2
-        M = M + weight * (_T(H2) @ E + _T(2 * HQ) @ U)             # sum_i h_i^2 ebar_i^T + 2 (h_i q_i) ubar_i^T
-        kappa = kappa + weight * (-a * H2 + 2 * alpha * HQ)        # coefficient of zeta_i
-        Lam = Lam + weight * (-b * H2 + 2 * beta * HQ)             # coefficient of x_i: lambda_i
+        M = M + _T(weight * H2) @ E + _T((2 * weight) * HQ) @ U    # sum_i h_i^2 ebar_i^T + 2 (h_i q_i) ubar_i^T
+        kappa = kappa + (2 * alpha * weight) * HQ - (a * weight) * H2  # coefficient of zeta_i
+        Lam = Lam + (2 * beta * weight) * HQ - (b * weight) * H2      # coefficient of x_i: lambda_i
     w_sum = sum(weight for _, _, weight in times)
-    kappa = kappa.reshape(per_patch + (m,)).sum(axis=-3)          # sum_k kappa_(k, j), (..., 2n, m)
+    kappa = kappa.reshape(lead + (K, 2 * n, m)).sum(axis=-3)       # sum_k kappa_(k, j), (..., 2n, m)
 
-    Vl, keep_l = _orthonormal_rows(_T(Lam))                        # V^T (..., m, N): rows span those of Lambda
-    C = _T(Lam) @ _T(Vl)                                           # Lambda V, (..., m, m)
-    Ytil = rng.standard_normal(lead + (m, d))                      # rows where keep_l is False go unused
-    Ytil_V = Ytil @ _T(Vt)                                         # Y = Ytil - Ytil_V Vt
+    if a * b == 0 and m <= N:  # no T: any C with C C^T = Lambda Lambda^T will do (q = m); a symmetric root
+        norms = np.sqrt(np.einsum("...ij,...ij->...j", Lam, Lam))    # scaled per neuron, as in _orthonormal_rows
+        inv = 1.0 / np.where(norms > 0, norms, np.inf)
+        mu, V = np.linalg.eigh(_T(Lam * inv[..., None, :]) @ (Lam * inv[..., None, :]))
+        C = (norms[..., :, None] * V * np.sqrt(np.maximum(mu, 0.0))[..., None, :]) @ _T(V)  # D S, S^2 = Gram
+        keep_l = np.ones(lead + (m,), dtype=bool)
+    else:
+        Vl, keep_l = _orthonormal_rows(_T(Lam))                    # V^T (..., m, N): rows span those of Lambda
+        C = _T(Lam) @ _T(Vl)                                       # Lambda V, (..., m, m)
+    Ytil = rng.standard_normal(lead + (m, d))                      # Y = Ytil P; rows not in keep_l go unused
+    Ytil_V = Ytil @ _T(Vt)
     D = (N - keep_l.sum(axis=-1)) * (d - keep.sum(axis=-1))       # degrees of freedom of X2
     omega = rng.standard_normal(lead) * (D > 0)
-    Y2 = np.sum(Ytil * Ytil, axis=-1) - np.sum(Ytil_V * Ytil_V, axis=-1)               # ||Y_l||^2
-    Q2 = (np.sum(Y2 * keep_l, axis=-1)                                                   # ||Y||^2
-          + omega * omega + rng.gamma(np.maximum(D - 1, 0) / 2, 2.0))                   # + ||X2||^2
+    Y2 = np.einsum("...ij,...ij->...i", Ytil, Ytil) - np.einsum("...ij,...ij->...i", Ytil_V, Ytil_V)  # ||Y_l||^2
+    Q2 = np.sum(Y2 * keep_l, axis=-1) + omega * omega + rng.gamma(np.maximum(D - 1, 0) / 2, 2.0)  # ||X||^2
     loss = loss + w_sum * b * b * Q2                               # b^2 sum_i ||x_i||^2
     if a != 0:
         Zeta2 = K * (np.einsum("...ij,...ij->...", x1, x1) + np.einsum("...ij,...ij->...", x2, x2)
