@@ -148,24 +148,31 @@ def loss_and_grad_resampled(W: np.ndarray, x1: np.ndarray, x2: np.ndarray, K: in
 RANK_TOL = 1e-6  # `_orthonormal_rows` drops directions where the unit-scaled rows have singular values below this
 
 
-def _orthonormal_rows(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Orthonormal rows Vt (..., k, n) spanning the rows of A (..., k, n), and keep (..., k): which rows of Vt
-    are in use (the others are zero). From the Gram matrix of A's rows scaled to unit norm (so a short row
-    counts as much as a long one) by eigh; that pass is orthonormal to about 1e-16 lam_max / lam_min, so
-    when lam_min < lam_max / 16 a second pass on its result follows and leaves rounding only. Directions in which the unit-scaled
-    rows have singular value below RANK_TOL are left out (dependent rows, zero rows, k > n), so each row of A
-    lies in the span of Vt up to sqrt(k) RANK_TOL times its norm, and to rounding when none is left out.
-    Costs two to four k x k x n products; no QR (LAPACK's is slow on these shapes)."""
-    norms = np.sqrt(np.einsum("...ij,...ij->...i", A, A))
+def _orthonormal_rows(A: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(Vt, Av, keep): orthonormal rows Vt (..., k, n) spanning the rows of A (..., k, n), the coordinates Av
+    (..., k, k) with A = Av Vt, and keep (..., k): which rows of Vt are in use (the others are zero).
+    From the Gram matrix of A's rows scaled to unit norm (so a short row counts as much as a long one), by
+    eigh: with G_s = V diag(lam) V^T, Vt = diag(lam)^(-1/2) V^T (A / norms). That pass is orthonormal to about
+    1e-16 lam_max / lam_min, so when lam_min < lam_max / 16 (or a direction is left out) a second pass on its
+    result follows and leaves rounding only. Directions in which the scaled rows have singular value below RANK_TOL are left out
+    (dependent rows, zero rows, k > n): each row of A lies in the span of Vt up to sqrt(k) RANK_TOL times its
+    norm, and to rounding when none is left out. Costs two to four k x k x n products (no LAPACK QR, which is
+    slow on these shapes)."""
+    G = A @ _T(A)
+    norms = np.sqrt(np.diagonal(G, axis1=-2, axis2=-1))
     inv = 1.0 / np.where(norms > 0, norms, np.inf)                  # 1/||a_r||, 0 for a zero row
-    Vt = A * inv[..., :, None]
+    G = G * inv[..., :, None] * inv[..., None, :]                   # Gram matrix of the unit-scaled rows
+    Vt, Av = A, norms[..., :, None] * np.eye(A.shape[-2])           # A = Av (A / norms)
     for _ in range(2):
-        lam, V = np.linalg.eigh(Vt @ _T(Vt))
+        lam, V = np.linalg.eigh(G)
         keep = lam > RANK_TOL**2
-        Vt = (_T(V) / np.sqrt(np.where(keep, lam, np.inf))[..., :, None]) @ Vt  # v_l^T Vt / sqrt(lam_l), or 0
-        if np.all(lam >= lam[..., -1:] / 16, where=keep):
+        root = np.sqrt(np.where(keep, lam, 0.0))
+        Vt = (_T(V) / np.where(keep, root, np.inf)[..., :, None] * inv[..., None, :]) @ Vt  # v_l^T rows / root_l
+        Av = Av @ (V * root[..., None, :])                                                 # rows = V diag(root) Vt
+        if np.all(lam[..., 0] >= lam[..., -1] / 16):              # all kept, and well conditioned
             break
-    return Vt, keep
+        G, inv = Vt @ _T(Vt), np.ones_like(inv)
+    return Vt, Av, keep
 
 
 def loss_and_grad_resampled_times(W: np.ndarray, x1: np.ndarray, x2: np.ndarray, K: int,
@@ -201,41 +208,47 @@ def loss_and_grad_resampled_times(W: np.ndarray, x1: np.ndarray, x2: np.ndarray,
     m = W.shape[-2]
     c = 1.0 / m if scale is None else scale
     a, b = target
-    lead = np.broadcast_shapes(W.shape[:-2], x1.shape[:-2], x2.shape[:-2])
+    lead = W.shape[:-2] or x1.shape[:-2]
     N = 2 * n * K
 
-    Vt, keep = _orthonormal_rows(W)                                # (..., m, d), rows not kept are zero
-    Wv = W @ _T(Vt)                                                # W = Wv Vt
+    Vt, Wv, keep = _orthonormal_rows(W)                            # W = Wv Vt; Vt (..., m, d), rows not kept are 0
     Cz = np.concatenate([x1 @ _T(Vt), x2 @ _T(Vt)], axis=-2)       # c_j = Vt z_j, (..., 2n, m)
-    Cz_i = np.broadcast_to(Cz[..., None, :, :], lead + (K, 2 * n, m)).reshape(lead + (N, m))  # draws i = (k, j)
-    g = rng.standard_normal(lead + (N, m))                         # g_i = Vt eps_i
-    g *= keep[..., None, :]
+    g = rng.standard_normal(lead + (K, 2 * n, m))                  # g_i = Vt eps_i, draws i = (k, j)
+    if not keep.all():
+        g *= keep[..., None, None, :]
 
-    loss = M = kappa = Lam = 0.0
+    loss = M = H2_sum = HQ_alpha = HQ_beta = 0.0
     for alpha, beta, weight in times:
-        U = alpha * Cz_i + beta * g                                # ubar_i = alpha c_i + beta g_i
+        U = (alpha * Cz[..., None, :, :] + beta * g).reshape(lead + (N, m))  # ubar_i = alpha c_i + beta g_i
         H = U @ _T(Wv)                                             # h_i = W u_i
         H2 = H * H
-        E = H2 @ (c * Wv) - b * g                                  # ebar_i = c Wv^T h_i^2 - a c_i - b g_i
+        E = (H2 @ (c * Wv)).reshape(g.shape) - b * g               # ebar_i = c Wv^T h_i^2 - a c_i - b g_i
         if a != 0:
-            E -= a * Cz_i
+            E -= a * Cz[..., None, :, :]
+        E = E.reshape(U.shape)
         HQ = H * (E @ _T(Wv))                                      # h_ir q_ir, q_ir = <w_r, e_i>
-        loss = loss + weight * np.sum(E * E, axis=(-2, -1))        # sum_i ||ebar_i||^2
-        M = M + _T(weight * H2) @ E + _T((2 * weight) * HQ) @ U    # sum_i h_i^2 ebar_i^T + 2 (h_i q_i) ubar_i^T
-        kappa = kappa + (2 * alpha * weight) * HQ - (a * weight) * H2  # coefficient of zeta_i
-        Lam = Lam + (2 * beta * weight) * HQ - (b * weight) * H2      # coefficient of x_i: lambda_i
+        if weight != 1:
+            H2 *= weight
+            HQ *= weight
+        loss = loss + weight * np.einsum("...ij,...ij->...", E, E)  # sum_i ||ebar_i||^2
+        M = M + _T(H2) @ E + _T(2 * HQ) @ U                        # sum_i h_i^2 ebar_i^T + 2 (h_i q_i) ubar_i^T
+        H2_sum = H2_sum + H2
+        HQ_alpha = HQ_alpha + (2 * alpha) * HQ
+        HQ_beta = HQ_beta + (2 * beta) * HQ
     w_sum = sum(weight for _, _, weight in times)
+    kappa = HQ_alpha - a * H2_sum if a != 0 else HQ_alpha          # kappa_ir = -a h_ir^2 + 2 alpha h_ir q_ir
+    Lam = HQ_beta - b * H2_sum                                     # lambda_ir = -b h_ir^2 + 2 beta h_ir q_ir
     kappa = kappa.reshape(lead + (K, 2 * n, m)).sum(axis=-3)       # sum_k kappa_(k, j), (..., 2n, m)
 
     if a * b == 0 and m <= N:  # no T: any C with C C^T = Lambda Lambda^T will do (q = m); a symmetric root
-        norms = np.sqrt(np.einsum("...ij,...ij->...j", Lam, Lam))    # scaled per neuron, as in _orthonormal_rows
+        G = _T(Lam) @ Lam                                          # Lambda Lambda^T, scaled per neuron as in
+        norms = np.sqrt(np.diagonal(G, axis1=-2, axis2=-1))        # _orthonormal_rows
         inv = 1.0 / np.where(norms > 0, norms, np.inf)
-        mu, V = np.linalg.eigh(_T(Lam * inv[..., None, :]) @ (Lam * inv[..., None, :]))
+        mu, V = np.linalg.eigh(G * inv[..., :, None] * inv[..., None, :])
         C = (norms[..., :, None] * V * np.sqrt(np.maximum(mu, 0.0))[..., None, :]) @ _T(V)  # D S, S^2 = Gram
         keep_l = np.ones(lead + (m,), dtype=bool)
     else:
-        Vl, keep_l = _orthonormal_rows(_T(Lam))                    # V^T (..., m, N): rows span those of Lambda
-        C = _T(Lam) @ _T(Vl)                                       # Lambda V, (..., m, m)
+        Vl, C, keep_l = _orthonormal_rows(_T(Lam))                 # Lambda^T = C V^T, V^T (..., m, N)
     Ytil = rng.standard_normal(lead + (m, d))                      # Y = Ytil P; rows not in keep_l go unused
     Ytil_V = Ytil @ _T(Vt)
     D = (N - keep_l.sum(axis=-1)) * (d - keep.sum(axis=-1))       # degrees of freedom of X2

@@ -331,11 +331,12 @@ def test_orthonormal_rows(rng, kind):
         A[:, 1] = A[:, 0] + 1e-5 * rng.standard_normal((2, 7))
     elif kind == "more rows than columns":
         A = rng.standard_normal((2, 9, 7))
-    Vt, keep = diffusion._orthonormal_rows(A)
+    Vt, Av, keep = diffusion._orthonormal_rows(A)
     rank = {"generic": 5, "short row": 5, "zero row": 4, "repeated row": 4, "nearly parallel rows": 5,
             "more rows than columns": 7}[kind]
     assert np.all(keep.sum(axis=-1) == rank)
     np.testing.assert_allclose(Vt @ np.swapaxes(Vt, -1, -2), np.eye(A.shape[1]) * keep[:, None, :], atol=1e-14)
-    residual = A - (A @ np.swapaxes(Vt, -1, -2)) @ Vt
     norms = np.linalg.norm(A, axis=-1)
-    assert np.all(np.linalg.norm(residual, axis=-1) <= 1e-14 * norms)
+    for coordinates in (A @ np.swapaxes(Vt, -1, -2), Av):
+        residual = A - coordinates @ Vt
+        assert np.all(np.linalg.norm(residual, axis=-1) <= 1e-14 * norms)
