@@ -145,6 +145,11 @@ def loss_and_grad_resampled(W: np.ndarray, x1: np.ndarray, x2: np.ndarray, K: in
     return loss_and_grad_resampled_times(W, x1, x2, K, rng, ((alpha, beta, 1.0),), scale=scale, target=target)
 
 
+def _add(total, part):
+    """total + part, with None as an empty total (no copy of the first part)."""
+    return part if total is None else total + part
+
+
 RANK_TOL = 1e-6  # `_orthonormal_rows` drops directions where the unit-scaled rows have singular values below this
 
 
@@ -162,13 +167,14 @@ def _orthonormal_rows(A: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     norms = np.sqrt(np.diagonal(G, axis1=-2, axis2=-1))
     inv = 1.0 / np.where(norms > 0, norms, np.inf)                  # 1/||a_r||, 0 for a zero row
     G = G * inv[..., :, None] * inv[..., None, :]                   # Gram matrix of the unit-scaled rows
-    Vt, Av = A, norms[..., :, None] * np.eye(A.shape[-2])           # A = Av (A / norms)
+    Vt, Av = A, None
     for _ in range(2):
         lam, V = np.linalg.eigh(G)
         keep = lam > RANK_TOL**2
         root = np.sqrt(np.where(keep, lam, 0.0))
         Vt = (_T(V) / np.where(keep, root, np.inf)[..., :, None] * inv[..., None, :]) @ Vt  # v_l^T rows / root_l
-        Av = Av @ (V * root[..., None, :])                                                 # rows = V diag(root) Vt
+        step = V * root[..., None, :]                              # rows before = V diag(root) rows after
+        Av = norms[..., :, None] * step if Av is None else Av @ step
         if np.all(lam[..., 0] >= lam[..., -1] / 16):              # all kept, and well conditioned
             break
         G, inv = Vt @ _T(Vt), np.ones_like(inv)
@@ -217,7 +223,7 @@ def loss_and_grad_resampled_times(W: np.ndarray, x1: np.ndarray, x2: np.ndarray,
     if not keep.all():
         g *= keep[..., None, None, :]
 
-    loss = M = H2_sum = HQ_alpha = HQ_beta = 0.0
+    loss = M = H2_sum = HQ_alpha = HQ_beta = None
     for alpha, beta, weight in times:
         U = (alpha * Cz[..., None, :, :] + beta * g).reshape(lead + (N, m))  # ubar_i = alpha c_i + beta g_i
         H = U @ _T(Wv)                                             # h_i = W u_i
@@ -230,11 +236,11 @@ def loss_and_grad_resampled_times(W: np.ndarray, x1: np.ndarray, x2: np.ndarray,
         if weight != 1:
             H2 *= weight
             HQ *= weight
-        loss = loss + weight * np.einsum("...ij,...ij->...", E, E)  # sum_i ||ebar_i||^2
-        M = M + _T(H2) @ E + _T(2 * HQ) @ U                        # sum_i h_i^2 ebar_i^T + 2 (h_i q_i) ubar_i^T
-        H2_sum = H2_sum + H2
-        HQ_alpha = HQ_alpha + (2 * alpha) * HQ
-        HQ_beta = HQ_beta + (2 * beta) * HQ
+        loss = _add(loss, weight * np.einsum("...ij,...ij->...", E, E))  # sum_i ||ebar_i||^2
+        M = _add(M, _T(H2) @ E + _T(2 * HQ) @ U)                   # sum_i h_i^2 ebar_i^T + 2 (h_i q_i) ubar_i^T
+        H2_sum = _add(H2_sum, H2)
+        HQ_alpha = _add(HQ_alpha, (2 * alpha) * HQ)
+        HQ_beta = _add(HQ_beta, (2 * beta) * HQ)
     w_sum = sum(weight for _, _, weight in times)
     kappa = HQ_alpha - a * H2_sum if a != 0 else HQ_alpha          # kappa_ir = -a h_ir^2 + 2 alpha h_ir q_ir
     Lam = HQ_beta - b * H2_sum                                     # lambda_ir = -b h_ir^2 + 2 beta h_ir q_ir
@@ -249,12 +255,14 @@ def loss_and_grad_resampled_times(W: np.ndarray, x1: np.ndarray, x2: np.ndarray,
         keep_l = np.ones(lead + (m,), dtype=bool)
     else:
         Vl, C, keep_l = _orthonormal_rows(_T(Lam))                 # Lambda^T = C V^T, V^T (..., m, N)
-    Ytil = rng.standard_normal(lead + (m, d))                      # Y = Ytil P; rows not in keep_l go unused
+    Ytil = rng.standard_normal(lead + (m, d))                      # Y = Ytil P, from the rows in keep_l
+    if not keep_l.all():
+        Ytil *= keep_l[..., :, None]
     Ytil_V = Ytil @ _T(Vt)
     D = (N - keep_l.sum(axis=-1)) * (d - keep.sum(axis=-1))       # degrees of freedom of X2
     omega = rng.standard_normal(lead) * (D > 0)
-    Y2 = np.einsum("...ij,...ij->...i", Ytil, Ytil) - np.einsum("...ij,...ij->...i", Ytil_V, Ytil_V)  # ||Y_l||^2
-    Q2 = np.sum(Y2 * keep_l, axis=-1) + omega * omega + rng.gamma(np.maximum(D - 1, 0) / 2, 2.0)  # ||X||^2
+    Q2 = (np.einsum("...ij,...ij->...", Ytil, Ytil) - np.einsum("...ij,...ij->...", Ytil_V, Ytil_V)  # ||Y||^2
+          + omega * omega + rng.gamma(np.maximum(D - 1, 0) / 2, 2.0))                               # + ||X2||^2
     loss = loss + w_sum * b * b * Q2                               # b^2 sum_i ||x_i||^2
     if a != 0:
         Zeta2 = K * (np.einsum("...ij,...ij->...", x1, x1) + np.einsum("...ij,...ij->...", x2, x2)
