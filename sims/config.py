@@ -134,8 +134,9 @@ class TrainConfig:
             elif kind == "reals":
                 if isinstance(v, (str, bytes)) or not isinstance(v, (list, tuple)):
                     raise FldmError(f"{f.name} must be a list of numbers, got {v!r}")
-                for x in v:
-                    _check_real(f.name, x, zero=True)  # 0 and the signs: each field's own check, below
+                if not all(in_range(abs(x), zero=True) for x in v if _is_real(x)) or not all(map(_is_real, v)):
+                    raise FldmError(f"{f.name} must be {f.metadata['metavar']}, numbers of size 0 or between "
+                                    f"{1 / REAL_LIMIT:g} and {REAL_LIMIT:g}, got {v!r}")  # signs: checked below
                 object.__setattr__(self, f.name, tuple(v))
             elif kind == "choice" and v not in f.metadata["choices"]:
                 raise FldmError(f"{f.name} must be one of {f.metadata['choices']}, got {v!r}")
