@@ -26,7 +26,8 @@ def test_diffusion_in_words(diffusion):
         assert f"{number:.4g}" in flat
     for steps in (p["linear_phase_steps"]["signal"], p["linear_phase_steps"]["noise"], s["steps"]):
         assert f"{steps:,.0f} steps" in flat
-    assert "stable" in flat and f"largest flow eigenvalue {s['max_eigenvalue']:.3g}" in flat
+    assert "stable (Morse index 0; largest flow eigenvalue" in flat and \
+        f"largest flow eigenvalue {s['max_eigenvalue']:.3g}" in flat
     assert "symmetric branch" in flat
     assert "D1" in flat and "D2" in flat and "nan" not in flat.lower()
     assert max(len(line) for line in text.splitlines()) <= 100 and len(text.splitlines()) < 15
@@ -57,7 +58,7 @@ def test_missing_numbers_in_words(diffusion):
     # a saddle is said to be one, with its unstable directions and largest flow eigenvalue
     s = {**diffusion["stationary"], "max_eigenvalue": 0.5, "morse_index": 1, "stable": False}
     flat = " ".join(explain({**diffusion, "stationary": s}).split())
-    assert "unstable: a saddle with 1 unstable direction(s) (largest flow eigenvalue 0.5)" in flat
+    assert "unstable: a saddle with 1 unstable direction(s) (Morse index 1; largest flow eigenvalue 0.5)" in flat
 
 
 def test_command_line_words_and_json(capsys):

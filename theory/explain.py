@@ -57,8 +57,9 @@ def _diffusion(p: dict) -> list[str]:
     if not s.get("found"):
         return lines + [f"- Stationary point (claim D2): none found ({s.get('reason', 'no reason given')})."]
     reached = "reached" if s.get("reached_gtol") else "approached (the gradient tolerance was not reached)"
-    stable = ("stable" if s["stable"] else f"unstable: a saddle with {s['morse_index']} unstable direction(s)") \
-        + f" (largest flow eigenvalue {s['max_eigenvalue']:.3g})"
+    stable = ("stable (Morse index 0" if s["stable"] else
+              f"unstable: a saddle with {s['morse_index']} unstable direction(s) (Morse index {s['morse_index']}") \
+        + f"; largest flow eigenvalue {s['max_eigenvalue']:.3g})"
     branch = ("symmetric branch (every neuron shares its data-span part)" if s["branch"] == "symmetric" else
               f"asymmetric branch (neuron groups {s['groups']})")
     lines.append(f"- Stationary point (claim D2), {reached} after {_steps(s.get('steps'))}: signal "
