@@ -22,6 +22,7 @@ from sims.studies.plan import E1_NSNR2, MODELS, Study
 from sims.studies.sweep import ok
 
 COLORS = {"signal": "tab:red", "noise": "tab:blue"}
+MODEL_COLORS = {"diffusion": "tab:purple", "classification": "tab:orange"}  # a model's end-of-training ratio
 HEADLINE = {  # each model's headline alignments, as sims.models summarises them (Diffusion/Classification.summary)
     "diffusion": {"signal": "mean_j max_r ⟨w_r, μ_j⟩", "noise": "mean_i max_r ⟨w_r, ξ_i⟩"},
     "classification": {"signal": "mean_j max_r |⟨w_(j,r), μ_j⟩|", "noise": "mean_i max_r |⟨w_(y_i,r), ξ_i⟩|"},
@@ -129,10 +130,10 @@ def fig_ratio(study: Study, out: Path) -> tuple[Path, str]:
     series = [  # model, measured key, theory key, colour, marker, label, theory label, slope key
         ("diffusion", "growth_ratio", "predicted_growth_ratio", "tab:green", "s", "diffusion, growth phase (seed 0)",
          "diffusion: predicted initial rate ratio", "diffusion_growth"),
-        ("diffusion", "final_ratio", "predicted_stationary_ratio", "tab:purple", "o",
+        ("diffusion", "final_ratio", "predicted_stationary_ratio", MODEL_COLORS["diffusion"], "o",
          f"diffusion, end (mean of {reps} seeds, bars: min-max)", "diffusion: predicted stationary ratio (seed 0)",
          "diffusion_final"),
-        ("classification", "final_ratio", "predicted_rate_ratio", "tab:orange", "^",
+        ("classification", "final_ratio", "predicted_rate_ratio", MODEL_COLORS["classification"], "^",
          f"classification, end (mean of {reps} seeds, bars: min-max)",
          "classification: predicted ratio of the exponential rates λ_s/λ_n (the theory predicts the rates and "
          "the winner, not the final ratio)", "classification_final"),
