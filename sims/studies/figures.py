@@ -236,14 +236,14 @@ def fig_phase(study: Study, out: Path) -> tuple[Path, str]:
     return path, f"predicted winner agrees with simulation in {agree['agree']}/{agree['cells']} classification cells"
 
 
-def _drawn_alignments(model: str, arrays: dict) -> dict:
+def _drawn_alignments(model: str, arrays: dict, reference: dict) -> dict:
     """The individual alignments fig_ode_vs_gd draws, (T, m) each, with their names: every neuron's alignment
     with mu_{+1} and with one noise patch (diffusion: xi_1; classification: class +1's filters, with the
-    xi_i they align with most at the end)."""
+    xi_i they align with most at the end of the `reference` run)."""
     sig, noi = arrays["signal"], arrays["noise"]
     if model == "diffusion":
         return {"⟨w_r, μ₊₁⟩": sig[:, :, 0], "⟨w_r, ξ_1⟩": noi[:, :, 0]}
-    i = int(np.argmax(np.abs(noi[-1, 0]).max(axis=0)))
+    i = int(np.argmax(np.abs(reference["noise"][-1, 0]).max(axis=0)))
     return {"⟨w_(+1,r), μ₊₁⟩": sig[:, 0, :, 0], f"⟨w_(+1,r), ξ_{i + 1}⟩": noi[:, 0, :, i]}
 
 
@@ -260,8 +260,8 @@ def fig_ode_vs_gd(study: Study, out: Path) -> tuple[Path, str]:
             if not (ok(gd) and ok(ode)):
                 continue
             a, b = gd["arrays"], ode["arrays"]
-            drawn_gd = _drawn_alignments(model, a)
-            drawn_ode = _drawn_alignments(model, b)
+            drawn_gd = _drawn_alignments(model, a, a)
+            drawn_ode = _drawn_alignments(model, b, a)
             every = max(1, len(a["steps"]) // 30)
             for (name, vals), q, marker in zip(drawn_gd.items(), ("signal", "noise"), ("o", "s")):
                 ode_vals = drawn_ode[name]
