@@ -31,7 +31,7 @@ def make_figures(out: Path, result: dict, arrays: dict, shown: list, digits: tup
     alignments at the n SNR^2 values `shown`."""
     repeats = _repeats(arrays)
     plot_filters(out / "mnist_filters.png", arrays, shown, digits)
-    plot_alignment(out / "mnist_alignment.png", arrays, shown)
+    plot_alignment(out / "mnist_alignment.png", arrays, shown, result["runs"])
     plot_sweep(out / "mnist_sweep.png", result["runs"], result["comparison"])
     spread = (f"mean of {repeats} repeats, band: min-max over them" if repeats > 1 else "one repeat")
     return {
@@ -95,7 +95,7 @@ def plot_filters(path: Path, arrays: dict, shown: list, digits: tuple) -> None:
                      f"({CREDIT})", fontsize=9)
 
 
-def plot_alignment(path: Path, arrays: dict, shown: list) -> None:
+def plot_alignment(path: Path, arrays: dict, shown: list, runs: list = ()) -> None:
     repeats = _repeats(arrays)
     with figure(path, 2, len(shown), figsize=(4.6 * len(shown), 6.8), squeeze=False) as (fig, axes):
         for col, nsnr2 in enumerate(shown):
@@ -115,11 +115,15 @@ def plot_alignment(path: Path, arrays: dict, shown: list) -> None:
                                                                      else ", one repeat"))
                 if model == "classification":
                     ax.set_yscale("log")
-                ax.set_title(f"{model}, n·SNR² = {nsnr2:g}", fontsize=9)
+                etas = sorted({r["eta"] for r in runs if r["model"] == model and r["nsnr2"] == nsnr2})
+                eta = f" (η = {etas[0]:.3g})" if len(etas) == 1 else (
+                    f" (η = {etas[0]:.3g} to {etas[-1]:.3g})" if etas else "")
+                ax.set_title(f"{model}, n·SNR² = {nsnr2:g}{eta}", fontsize=9)
                 ax.set_xlabel("iteration")
                 ax.set_ylabel("alignment" + (" (log scale)" if model == "classification" else ""))
                 ax.legend(fontsize=6.5)
-        fig.suptitle(f"Noisy-MNIST alignment over training; μ_j: class-mean image ({CREDIT})", fontsize=9)
+        fig.suptitle(f"Noisy-MNIST alignment over training; μ_j: class-mean image; the panels' η differ: compare them in "
+                     f"τ = η·iteration\n({CREDIT})", fontsize=9)
 
 
 def plot_sweep(path: Path, runs: list, comparison: list) -> None:
