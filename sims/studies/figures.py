@@ -129,14 +129,14 @@ def fig_ratio(study: Study, out: Path) -> tuple[Path, str]:
     x = np.array([r["nsnr2"] for r in rows["diffusion"]])
     series = [  # model, measured key, theory key, colour, marker, label, theory label, slope key
         ("diffusion", "growth_ratio", "predicted_growth_ratio", "tab:green", "s", "diffusion, growth phase (seed 0)",
-         "diffusion: predicted initial rate ratio", "diffusion_growth"),
+         "diffusion: predicted initial rate ratio (seed 0)", "diffusion_growth"),
         ("diffusion", "final_ratio", "predicted_stationary_ratio", MODEL_COLORS["diffusion"], "o",
          f"diffusion, end (mean of {reps} seeds, bars: min-max)", "diffusion: predicted stationary ratio (seed 0)",
          "diffusion_final"),
         ("classification", "final_ratio", "predicted_rate_ratio", MODEL_COLORS["classification"], "^",
          f"classification, end (mean of {reps} seeds, bars: min-max)",
-         "classification: predicted ratio of the exponential rates λ_s/λ_n (the theory predicts the rates and "
-         "the winner, not the final ratio)", "classification_final"),
+         "classification: predicted ratio of the exponential rates λ_s/λ_n, seed 0 (the theory predicts the "
+         "rates and the winner, not the final ratio)", "classification_final"),
     ]
     local = {}
     with figure(path, 2, 1, figsize=(8, 8.5)) as (fig, (ax, ax_s)):
