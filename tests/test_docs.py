@@ -61,3 +61,32 @@ def test_mlxtend_is_not_a_dependency():
 def test_readme_states_the_progress_delay():
     from sims import progress
     assert f"progress bar on a terminal (after {progress.DELAY:g} s;" in flat(README)
+
+
+def test_readme_numbers_are_the_committed_reports():
+    """Every number the README quotes about the quick run is written by sims.studies.findings from the
+    committed figures/report.json: the synthetic study's paragraph and the further studies' paragraphs
+    appear verbatim (regenerate them with `python -m sims.studies.findings figures/report.json`)."""
+    import json
+    from sims.studies.findings import paragraphs, synthetic
+    report = json.loads((ROOT / "figures" / "report.json").read_text())
+    text = flat(README)
+    assert flat(synthetic(report)) in text
+    for paragraph in paragraphs(report).split("\n\n"):
+        assert flat(paragraph) in text
+    assert "to 3 digits" not in text
+
+
+def test_readme_figure_table_lists_every_figure_and_stated_constants():
+    from sims import io
+    from sims.config import auto_eta
+    from sims.stepsize import ETA_CURVATURE
+    from sims.studies.figures import FIGURES
+    import inspect
+    for make in FIGURES:
+        assert f"(figures/{make.__name__}.png)" in README, make.__name__
+    text = flat(README)
+    assert f"rounded to {io.REPORT_DIGITS} significant digits" in text
+    assert f"{inspect.signature(auto_eta).parameters['eta0'].default:g} over the largest data curvature scale" in text
+    assert f"{ETA_CURVATURE:g} over the Hessian's top eigenvalue" in text
+    assert f"{ETA_CURVATURE:g} over the curvature of a memorised draw" in text

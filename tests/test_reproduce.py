@@ -153,3 +153,41 @@ def test_readme_findings_are_written_from_the_report(tiny):
     assert f"crosses 1 at n·SNR² = {a1['crossing_nsnr2']['augmented']:.3g}" in text
     b5 = next(e for e in report["claims"] if e["id"] == "B5")["measured"]["per_cell"][0]
     assert f"scores {b5['diffusion_ood']:.3g} on diffusion's features" in text
+
+
+def test_figure_summaries_quote_the_reports_numbers(tiny):
+    """The one-line summary of each figure (REPORT.md's figure list) quotes the numbers of the claims, and
+    fig_synthetic plots the seed means that it and E1 quote (seed_curves ends at ratio_table's means)."""
+    from sims.studies.findings import synthetic
+    from sims.studies.measures import TERMS, ratio_table, seed_curves
+    from sims.studies.plan import E1_NSNR2, MODELS, PRESETS, Study
+    from sims.studies.sweep import Cache
+    root, report = tiny
+    figs, c = report["figures"], {e["id"]: e["measured"] for e in report["claims"]}
+    for model in MODELS:
+        for v in E1_NSNR2:
+            e1 = c["E1"][f"{model}_{v}"]
+            assert (f"{model} n·SNR²={v}: signal {e1['signal']:.3g}, noise {e1['noise']:.3g}, ratio {e1['ratio']:.3g}"
+                    in figs["fig_synthetic.png"])
+    assert f"diffusion_growth slope {c['D1']['growth_ratio_slope']:.2f}" in figs["fig_ratio.png"]
+    assert f"diffusion_final slope {c['D2']['stationary_ratio_slope']:.2f}" in figs["fig_ratio.png"]
+    agree = c["C1"]["phase_agreement"]
+    assert f"in {agree['agree']}/{agree['cells']} classification cells" in figs["fig_phase.png"]
+    for model in MODELS:
+        assert f"{model}: linearity index {c['D1']['linearity_index'][model]['index']:.2f}" in figs["fig_early_growth.png"]
+    for name, slope in c["D2"]["slope_for_other_m_and_d"].items():
+        assert f"{name} slope {slope:.2f}" in figs["fig_stationary.png"]
+    md = (root / "out" / "REPORT.md").read_text()
+    assert all(f"- *{name}*:" in md for name in TERMS)
+    text = synthetic(report)
+    assert f"log-log slope {c['D2']['stationary_ratio_slope']:.3g}" in text
+    assert f"{agree['agree']} of {agree['cells']} cells" in text
+    study = Study(PRESETS["tiny"], 0, Cache(root / "cache"), progress=False)
+    study.run()  # every cell is cached
+    rows = {(m, r["nsnr2"]): r for m, t in ratio_table(study).items() for r in t}
+    for model in MODELS:
+        for v in E1_NSNR2:
+            curves = seed_curves(study, model, v)
+            assert curves["signal_mean"][-1] == pytest.approx(rows[(model, v)]["final_signal"], rel=1e-12)
+            assert curves["noise_mean"][-1] == pytest.approx(rows[(model, v)]["final_noise"], rel=1e-12)
+            assert rows[(model, v)]["final_ratio_min"] <= rows[(model, v)]["final_ratio"] <= rows[(model, v)]["final_ratio_max"]

@@ -1,9 +1,10 @@
-"""The README's paragraphs on the further studies, written from a report.json (never retyped).
+"""The README's paragraphs on the studies, written from a report.json (never retyped).
 
     python -m sims.studies.findings figures/report.json
 
-prints one markdown paragraph per claim B1-B5 (beyond Definition 2.1) and O1, O2, A1 (issue 13's research
-questions) with the verdict and the numbers the report computed.
+prints the paragraph on the paper's synthetic study (claims D1, D2, C1: `synthetic`, for "What the quick
+run shows"), then one markdown paragraph per claim B1-B5 (beyond Definition 2.1) and O1, O2, A1 (issue 13's
+research questions) with the verdict and the numbers the report computed.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import sys
 from pathlib import Path
 
 from sims.studies.beyond_claims import STATIONARY_GAP
-from sims.studies.claims import D1_RATE_FACTOR
+from sims.studies.claims import D1_RATE_FACTOR, D2_SLOPE, EXPONENTIAL_INDEX, LINEAR_INDEX
 from sims.studies.plan import E1_NSNR2
 
 
@@ -35,6 +36,30 @@ def _cells(rows, *keys) -> str:
     order = lambda v: (1, v, 0) if isinstance(v, str) else (0, "", v)
     return " and ".join(f"{names[k]} = {', '.join(v if isinstance(v, str) else _g(v) for v in sorted({r[k] for r in rows}, key=order))}"
                         for k in keys)
+
+
+def synthetic(report: dict) -> str:
+    """The quick run's synthetic study in short: D1, D2 and C1 with their numbers."""
+    c = {e["id"]: e for e in report["claims"]}
+    d1, d2, c1 = c["D1"]["measured"], c["D2"]["measured"], c["C1"]["measured"]
+    p = report["meta"]["settings"]
+    lin = d1["linearity_index"]
+    fac = d1["measured_over_predicted_growth_ratio"]
+    x = [r["nsnr2"] for r in d2["per_nsnr2"]]
+    agree = c1["phase_agreement"]
+    return (f"**The paper's synthetic study (D1: {c['D1']['verdict']}; D2: {c['D2']['verdict']}; C1: "
+            f"{c['C1']['verdict']}).** With n = {p['n']}, d = {p['d']}, m = {p['m']}, σ₀ = {_g(p['sigma0'])}: "
+            f"diffusion's growth-phase ratio over the predicted initial rate ratio n_j‖μ‖²/‖ξ_i‖² is "
+            f"{_span([fac['min'], fac['max']])}, with log-log slope {_g(d1['growth_ratio_slope'])} against n·SNR²; "
+            f"the linearity index of the early growth is {_g(lin['diffusion']['index'])} for diffusion and "
+            f"{_g(lin['classification']['index'])} for classification (near-linear below {LINEAR_INDEX:g}, "
+            f"exponential above {EXPONENTIAL_INDEX:g}). Classification: predicted boundary n·SNR² = "
+            f"{_g(c1['predicted_boundary_nsnr2'])}, and the predicted winner is right in {agree['agree']} of "
+            f"{agree['cells']} cells of the (n, SNR) grid. The diffusion **stationary** ratio is "
+            f"{_span(d2['ratio_range'])} over n·SNR² = {_span(x)}, log-log slope "
+            f"{_g(d2['stationary_ratio_slope'])} (Θ(n·SNR²) would be {D2_SLOPE[0]:g} to {D2_SLOPE[1]:g}), and within "
+            f"{d2['largest_relative_gap_to_predicted_stationary_ratio']:.2%} of the reduced theory's stationary "
+            f"ratio at every n·SNR².")
 
 
 def b1(e) -> str:
@@ -169,4 +194,5 @@ def paragraphs(report: dict) -> str:
 
 
 if __name__ == "__main__":
-    print(paragraphs(json.loads(Path(sys.argv[1] if len(sys.argv) > 1 else "figures/report.json").read_text())))
+    report = json.loads(Path(sys.argv[1] if len(sys.argv) > 1 else "figures/report.json").read_text())
+    print(synthetic(report) + "\n\n" + paragraphs(report))

@@ -10,6 +10,8 @@
   where the faster feature has grown `LINEAR_GROWTH` times: 1 for linear growth; e^{r T / 2} > 1 for
   exponential growth at rate r.
 - winner: the signal wins where signal / noise > `WINNER_RATIO`, the noise where it is below.
+- local slope: the log-log slope between neighbouring points of a curve (`local_slopes`), shown where a
+  single fit over the whole sweep (`fitted_slopes`, read by the claims) would hide that a curve levels off.
 """
 from __future__ import annotations
 
@@ -18,9 +20,24 @@ import numpy as np
 from sims.studies.plan import MODELS, Study
 from sims.studies.sweep import ok
 
+TERMS = {  # the measures' definitions in words: printed in REPORT.md and on the figures that use them
+    "linearity index": ("on a run from a small initialisation, a feature's rise over the second half of the early "
+                        "window over its rise over the first half (the window ends where the faster feature has "
+                        "grown {LINEAR_GROWTH:g} times): 1 for linear growth, above 1 for growth faster than linear "
+                        "(e^(rT/2) for exponential growth at rate r); the index is the larger of signal's and noise's"),
+    "growth-phase ratio": ("on seed 0, signal's rise over noise's rise from step 0 to the first step where either "
+                           "has grown {GROWTH_FRACTION:.0%} of the way to its final value"),
+    "log-log slope": ("the least-squares slope of log(ratio) against log(n·SNR²) over the whole sweep (what the "
+                      "claims read); the figures also show the local slope between neighbouring points"),
+}
 GROWTH_FRACTION = 0.25
 LINEAR_GROWTH = 5.0      # the linearity window ends where a feature has grown this many times
 WINNER_RATIO = 1.0       # signal / noise above this: the signal wins; below: the noise
+
+
+def term(name: str) -> str:
+    """The definition of a measure in words (TERMS), with its constants filled in."""
+    return TERMS[name].format(LINEAR_GROWTH=LINEAR_GROWTH, GROWTH_FRACTION=GROWTH_FRACTION)
 
 
 # ---------------------------------------------------------------------------------------- one run
@@ -62,14 +79,29 @@ def loglog_slope(x, y) -> float:
     return float(np.polyfit(np.log(x[ok]), np.log(y[ok]), 1)[0])
 
 
+def local_slopes(x, y) -> tuple[np.ndarray, np.ndarray]:
+    """(geometric midpoints, log-log slopes) between neighbouring points with finite positive values."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    keep = np.isfinite(x) & np.isfinite(y) & (x > 0) & (y > 0)
+    lx, ly = np.log(x[keep]), np.log(y[keep])
+    return np.exp((lx[1:] + lx[:-1]) / 2), np.diff(ly) / np.diff(lx)
+
+
 def _mean(values) -> float:
     values = [v for v in values if v is not None and np.isfinite(v)]
     return float(np.mean(values)) if values else float("nan")
 
 
 # ------------------------------------------------------------------------------------- the study
+def _extreme(pick, values) -> float:
+    values = [v for v in values if v is not None and np.isfinite(v)]
+    return float(pick(values)) if values else float("nan")
+
+
 def ratio_table(study: Study) -> dict:
-    """Per model and n SNR^2: measured growth-phase and final ratios (mean over seeds) and predictions."""
+    """Per model and n SNR^2: measured growth-phase ratio (seed 0) and final ratio (mean, min and max over
+    seeds), and the predictions (diffusion: initial rate ratio, stationary ratio; classification: winner,
+    boundary and the ratio of the exponential rates)."""
     p = study.preset
     rows = {m: [] for m in MODELS}
     for model in MODELS:
@@ -80,6 +112,8 @@ def ratio_table(study: Study) -> dict:
             row = {"nsnr2": nsnr2, "runs": len(runs),
                    "diverged": len(study.train_runs(model, nsnr2)) - len(runs),
                    "final_ratio": _mean([r["summary"]["ratio"] for r in runs]),
+                   "final_ratio_min": _extreme(min, [r["summary"]["ratio"] for r in runs]),
+                   "final_ratio_max": _extreme(max, [r["summary"]["ratio"] for r in runs]),
                    "final_signal": _mean([r["summary"]["signal"] for r in runs]),
                    "final_noise": _mean([r["summary"]["noise"] for r in runs]),
                    "growth_ratio": growth_ratio(early["arrays"], runs[0]["arrays"]) if runs and ok(early) else float("nan"),
@@ -91,8 +125,24 @@ def ratio_table(study: Study) -> dict:
                 row["test_error"] = _mean([r["summary"]["test_error"] for r in runs])
                 row["predicted_winner"] = pred.get("winner")
                 row["predicted_boundary_nsnr2"] = pred.get("boundary_nsnr2")
+                row["predicted_rate_ratio"] = pred.get("rate_ratio")
             rows[model].append(row)
     return rows
+
+
+def seed_curves(study: Study, model: str, nsnr2: float) -> dict | None:
+    """The headline alignments of the finished seeds of a setting over their (shared) logged steps:
+    {"steps", "seeds", "eta": (min, max), and per q in signal, noise: "q_mean", "q_min", "q_max"}; the last
+    mean is the seed mean of the final summaries (ratio_table's final_signal, final_noise)."""
+    runs = [r for r in study.train_runs(model, nsnr2) if ok(r)]
+    if not runs:
+        return None
+    out = {"steps": runs[0]["arrays"]["steps"], "seeds": len(runs),
+           "eta": (min(r["summary"]["eta"] for r in runs), max(r["summary"]["eta"] for r in runs))}
+    for q in ("signal", "noise"):
+        stack = np.array([r["arrays"][f"{q}_max"] for r in runs])
+        out.update({f"{q}_mean": stack.mean(axis=0), f"{q}_min": stack.min(axis=0), f"{q}_max": stack.max(axis=0)})
+    return out
 
 
 def initial_alignment(study: Study, model: str, nsnr2: float, q: str) -> float:

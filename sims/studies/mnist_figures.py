@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sims.studies.figures import figure
+from sims.studies.figures import COLORS, HEADLINE, MODEL_COLORS, figure
 from sims.studies.mnist_data import CREDIT, SIDE
 
 
@@ -29,24 +29,31 @@ def decompose(w: np.ndarray, x1: np.ndarray, x2: np.ndarray) -> dict[str, np.nda
 def make_figures(out: Path, result: dict, arrays: dict, shown: list, digits: tuple) -> dict:
     """{name: (file name relative to out, caption)} for the filter, alignment and sweep figures; filters and
     alignments at the n SNR^2 values `shown`."""
+    repeats = _repeats(arrays)
     plot_filters(out / "mnist_filters.png", arrays, shown, digits)
-    plot_alignment(out / "mnist_alignment.png", arrays, shown)
+    plot_alignment(out / "mnist_alignment.png", arrays, shown, result["runs"])
     plot_sweep(out / "mnist_sweep.png", result["runs"], result["comparison"])
+    spread = (f"mean of {repeats} repeats, band: min-max over them" if repeats > 1 else "one repeat")
     return {
         "filters": ("mnist_filters.png",
-                    f"Learned filters (repeat 0) as {SIDE}x{SIDE} images at n*SNR^2 = {', '.join(f'{v:g}' for v in shown)}. "
+                    f"Learned filters (repeat 0) as {SIDE}×{SIDE} images at n·SNR² = {', '.join(f'{v:g}' for v in shown)}. "
                     "Columns: the filter w, its image part (least-squares combination of the training images), "
-                    "its noise part (combination of the noise patches xi_i), the rest (orthogonal to all data). "
+                    "its noise part (combination of the noise patches ξ_i), the rest (orthogonal to all data). "
                     "Rows: diffusion (the neuron with the largest class-mean alignment), classification filters "
-                    f"of digit {digits[0]} and digit {digits[1]}. Percentages: share of ||w||^2. " + CREDIT + "."),
+                    f"of digit {digits[0]} and digit {digits[1]}. Percentages: share of ‖w‖². " + CREDIT + "."),
         "alignment": ("mnist_alignment.png",
-                      "Signal learning (alignment with the class-mean images) and noise memorisation <w, xi_i> "
-                      "over gradient descent, repeat 0; diffusion on a linear, classification on a log axis. "
-                      + CREDIT + "."),
+                      "Signal learning (alignment with the class-mean images μ_j) and noise memorisation ⟨w, ξ_i⟩ "
+                      f"over the iterations of gradient descent ({spread}); diffusion on a linear axis, "
+                      "classification on a log axis. " + CREDIT + "."),
         "sweep": ("mnist_sweep.png",
                   "Final signal/noise ratio of both models and the classifier's held-out test accuracy against "
-                  "n*SNR^2 (markers: repeats; line: median). " + CREDIT + "."),
+                  f"n·SNR² (markers: each of the {repeats} repeat(s); line: median over them; dotted: chance, "
+                  "accuracy 0.5). " + CREDIT + "."),
     }
+
+
+def _repeats(arrays: dict) -> int:
+    return len({k.split("_repeat=")[1].split("/")[0] for k in arrays if "_repeat=" in k})
 
 
 def _top_filter(W: np.ndarray, mu: np.ndarray, model: str, j: int) -> np.ndarray:
@@ -84,51 +91,68 @@ def plot_filters(path: Path, arrays: dict, shown: list, digits: tuple) -> None:
                 ax.set_xlabel("pixel column", fontsize=6)
                 if col == 0:
                     ax.set_ylabel(f"{label}\nn·SNR² = {nsnr2:g}\npixel row", fontsize=7)
-        fig.suptitle("Noisy-MNIST filters: red > 0, blue < 0, each panel scaled to its ± range; % = share of ||w||²\n"
+        fig.suptitle("Noisy-MNIST filters: red > 0, blue < 0, each panel scaled to its ± range; % = share of ‖w‖²\n"
                      f"({CREDIT})", fontsize=9)
 
 
-def plot_alignment(path: Path, arrays: dict, shown: list) -> None:
-    with figure(path, 2, len(shown), figsize=(4.2 * len(shown), 6.4), squeeze=False) as (fig, axes):
+def plot_alignment(path: Path, arrays: dict, shown: list, runs: list = ()) -> None:
+    repeats = _repeats(arrays)
+    with figure(path, 2, len(shown), figsize=(4.6 * len(shown), 6.8), squeeze=False) as (fig, axes):
         for col, nsnr2 in enumerate(shown):
             for row, model in enumerate(("diffusion", "classification")):
-                key = f"{model}_nsnr2={nsnr2:g}_repeat=0"
+                keys = [f"{model}_nsnr2={nsnr2:g}_repeat={r}" for r in range(repeats)]
+                keys = [k for k in keys if f"{k}/steps" in arrays]
                 ax = axes[row, col]
-                steps = arrays[f"{key}/steps"]
-                labels = (("signal: mean_j max_r <w_r, mu_j>", "noise: mean_i max_r <w_r, xi_i>")
-                          if model == "diffusion" else
-                          ("signal: mean_j max_r |<w_jr, mu_j>|", "noise: mean_i max_r |<w_(y_i)r, xi_i>|"))
-                ax.plot(steps, arrays[f"{key}/signal"], "o", ms=2.5, label=labels[0])
-                ax.plot(steps, arrays[f"{key}/noise"], "s", ms=2.5, label=labels[1])
+                steps = arrays[f"{keys[0]}/steps"]
+                for q, marker in (("signal", "o"), ("noise", "s")):
+                    stack = np.array([arrays[f"{k}/{q}"] for k in keys])
+                    if len(keys) > 1:
+                        ax.fill_between(steps, stack.min(axis=0), stack.max(axis=0), color=COLORS[q], alpha=0.15,
+                                        lw=0, label=f"{q}: min-max over {len(keys)} repeats")
+                    every = max(1, len(steps) // 40)
+                    ax.plot(steps[::every], stack.mean(axis=0)[::every], marker, ms=4, mfc="none", color=COLORS[q],
+                            label=f"{q} = {HEADLINE[model][q]}" + (f", mean of {len(keys)} repeats" if len(keys) > 1
+                                                                     else ", one repeat"))
                 if model == "classification":
                     ax.set_yscale("log")
-                ax.set_title(f"{model}, n·SNR² = {nsnr2:g}", fontsize=9)
-                ax.set_xlabel("gradient descent step")
+                etas = sorted({r["eta"] for r in runs if r["model"] == model and r["nsnr2"] == nsnr2})
+                eta = f" (η = {etas[0]:.3g})" if len(etas) == 1 else (
+                    f" (η = {etas[0]:.3g} to {etas[-1]:.3g})" if etas else "")
+                ax.set_title(f"{model}, n·SNR² = {nsnr2:g}{eta}", fontsize=9)
+                ax.set_xlabel("iteration")
                 ax.set_ylabel("alignment" + (" (log scale)" if model == "classification" else ""))
-                ax.legend(fontsize=7)
-        fig.suptitle(f"Noisy-MNIST alignment over training ({CREDIT})", fontsize=9)
+                ax.legend(fontsize=6.5)
+        fig.suptitle(f"Noisy-MNIST alignment over training; μ_j: class-mean image; the panels' η differ: compare them in "
+                     f"τ = η·iteration\n({CREDIT})", fontsize=9)
 
 
 def plot_sweep(path: Path, runs: list, comparison: list) -> None:
-    with figure(path, 1, 2, figsize=(9.0, 3.6)) as (fig, (ax_ratio, ax_acc)):
+    repeats = max((r.get("repeats", 1) for r in comparison), default=1)
+    with figure(path, 1, 2, figsize=(9.6, 3.8)) as (fig, (ax_ratio, ax_acc)):
         x = [r["nsnr2"] for r in comparison]
-        for model, marker in (("diffusion", "o"), ("classification", "s")):
+        for model, marker in (("diffusion", "o"), ("classification", "^")):
             sel = [r for r in runs if r["model"] == model]
-            line = ax_ratio.plot(x, [r[f"{model}_ratio"] for r in comparison], "-", lw=1, label=model)[0]
-            ax_ratio.plot([r["nsnr2"] for r in sel], [r["ratio"] for r in sel], marker, color=line.get_color(),
-                          ms=4, alpha=0.7)
-        ax_ratio.axhline(1.0, color="grey", lw=0.6, ls=":")
+            color = MODEL_COLORS[model]
+            ax_ratio.plot(x, [r[f"{model}_ratio"] for r in comparison], "-", lw=1, color=color,
+                          label=f"{model}: median of {repeats} repeat(s)")
+            ax_ratio.plot([r["nsnr2"] for r in sel], [r["ratio"] for r in sel], marker, color=color, mfc="none",
+                          ms=5, label=f"{model}: each repeat")
+        ax_ratio.axhline(1.0, color="grey", lw=0.6, ls=":", label="ratio 1")
         ax_ratio.set_xscale("log")
         ax_ratio.set_yscale("log")
-        ax_ratio.set_xlabel("n·SNR²")
-        ax_ratio.set_ylabel("signal / noise learning (final)")
-        ax_ratio.legend(fontsize=8)
+        ax_ratio.set_xlabel("n·SNR² (log scale)")
+        ax_ratio.set_ylabel("signal / noise learning, end (log scale)")
+        ax_ratio.legend(fontsize=7)
         sel = [r for r in runs if r["model"] == "classification"]
-        ax_acc.plot(x, [r["classification_test_accuracy"] for r in comparison], "-", lw=1, color="C1")
-        ax_acc.plot([r["nsnr2"] for r in sel], [r["test_accuracy"] for r in sel], "s", color="C1", ms=4, alpha=0.7)
-        ax_acc.axhline(0.5, color="grey", lw=0.6, ls=":")
+        color = MODEL_COLORS["classification"]
+        ax_acc.plot(x, [r["classification_test_accuracy"] for r in comparison], "-", lw=1, color=color,
+                    label=f"median of {repeats} repeat(s)")
+        ax_acc.plot([r["nsnr2"] for r in sel], [r["test_accuracy"] for r in sel], "^", color=color, mfc="none", ms=5,
+                    label="each repeat")
+        ax_acc.axhline(0.5, color="grey", lw=0.8, ls=":", label="chance (accuracy 0.5)")
         ax_acc.set_xscale("log")
         ax_acc.set_ylim(0.0, 1.02)
-        ax_acc.set_xlabel("n·SNR²")
+        ax_acc.set_xlabel("n·SNR² (log scale)")
         ax_acc.set_ylabel("classifier test accuracy (held-out images)")
+        ax_acc.legend(fontsize=7, loc="lower right")
         fig.suptitle(f"Noisy-MNIST across n·SNR² ({CREDIT})", fontsize=9)
