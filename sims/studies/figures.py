@@ -16,7 +16,7 @@ from sims import io
 from sims.studies.measures import (fitted_slopes, linearity_measures, phase_agreement, phase_table, ratio_table,
                                    stationary_dependence)
 from sims.studies.plan import E1_NSNR2, MODELS, Study
-from sims.studies.sweep import ok
+from sims.studies.sweep import completed
 
 COLORS = {"signal": "tab:red", "noise": "tab:blue"}
 
@@ -40,12 +40,12 @@ def fig_synthetic(study: Study, out: Path) -> tuple[Path, str]:
                 ax = axes[i, j]
                 gd, ode = study.get("train", model, nsnr2, 0), study.get("ode", model, nsnr2)
                 for q in ("signal", "noise"):
-                    if ok(gd):
+                    if completed(gd):
                         a = gd["arrays"]
                         every = max(1, len(a["steps"]) // 40)
                         ax.plot(a["steps"][::every], a[f"{q}_max"][::every], "o", ms=4, mfc="none", color=COLORS[q],
                                 label=f"{q}: gradient descent")
-                    if ok(ode):
+                    if completed(ode):
                         ax.plot(ode["arrays"]["steps"], ode["arrays"][f"{q}_max"], "-", color=COLORS[q],
                                 label=f"{q}: reduced ODE")
                 ax.set_title(f"{model}, n·SNR² = {nsnr2}")
@@ -66,7 +66,7 @@ def fig_early_growth(study: Study, out: Path) -> tuple[Path, str]:
     with figure(path, 1, 2, figsize=(11, 4.2)) as (fig, axes):
         for ax, model in zip(axes, MODELS):
             res, pred = study.get("linear", model), study.get("linear-predict", model)["summary"]
-            if not ok(res):
+            if not completed(res):
                 continue
             a = res["arrays"]
             k = lin[model]["window_step"]
@@ -173,7 +173,7 @@ def fig_ode_vs_gd(study: Study, out: Path) -> tuple[Path, str]:
     with figure(path, 1, 2, figsize=(11, 4.2)) as (fig, axes):
         for ax, model in zip(axes, MODELS):
             gd, ode = study.get("train", model, nsnr2, 0), study.get("ode", model, nsnr2)
-            if not (ok(gd) and ok(ode)):
+            if not (completed(gd) and completed(ode)):
                 continue
             a, b = gd["arrays"], ode["arrays"]
             sig_gd = a["signal"].reshape(len(a["steps"]), -1)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from sims.studies.plan import MODELS, Study
-from sims.studies.sweep import ok
+from sims.studies.sweep import completed
 
 GROWTH_FRACTION = 0.25
 LINEAR_GROWTH = 5.0      # the linearity window ends where a feature has grown this many times
@@ -74,7 +74,7 @@ def ratio_table(study: Study) -> dict:
     rows = {m: [] for m in MODELS}
     for model in MODELS:
         for nsnr2 in p.sweep_nsnr2:
-            runs = [r for r in study.train_runs(model, nsnr2) if ok(r)]
+            runs = [r for r in study.train_runs(model, nsnr2) if completed(r)]
             pred = study.get("predict", model, nsnr2)["summary"]
             early = study.get("early", model, nsnr2)
             row = {"nsnr2": nsnr2, "runs": len(runs),
@@ -82,7 +82,7 @@ def ratio_table(study: Study) -> dict:
                    "final_ratio": _mean([r["summary"]["ratio"] for r in runs]),
                    "final_signal": _mean([r["summary"]["signal"] for r in runs]),
                    "final_noise": _mean([r["summary"]["noise"] for r in runs]),
-                   "growth_ratio": growth_ratio(early["arrays"], runs[0]["arrays"]) if runs and ok(early) else float("nan"),
+                   "growth_ratio": growth_ratio(early["arrays"], runs[0]["arrays"]) if runs and completed(early) else float("nan"),
                    "converged_grad_norm": _mean([r["summary"]["final_grad_norm"] for r in runs])}
             if model == "diffusion":
                 row["predicted_growth_ratio"] = pred.get("initial_rate_ratio")
@@ -97,7 +97,7 @@ def ratio_table(study: Study) -> dict:
 
 def initial_alignment(study: Study, model: str, nsnr2: float, q: str) -> float:
     """Mean over seeds of the headline alignment q ("signal" or "noise") at initialisation."""
-    vals = [r["arrays"][f"{q}_max"][0] for r in study.train_runs(model, nsnr2) if ok(r)]
+    vals = [r["arrays"][f"{q}_max"][0] for r in study.train_runs(model, nsnr2) if completed(r)]
     return float(np.mean(vals)) if vals else float("nan")
 
 
@@ -112,7 +112,7 @@ def linearity_measures(study: Study) -> dict:
     out = {}
     for model in MODELS:
         res = study.get("linear", model)
-        if not ok(res):
+        if not completed(res):
             out[model] = {"signal": float("nan"), "noise": float("nan"), "window_step": None}
             continue
         a = res["arrays"]
@@ -142,7 +142,7 @@ def phase_table(study: Study) -> dict:
         for j, n in enumerate(p.phase_n):
             for i, snr in enumerate(p.phase_snr):
                 res = study.get("phase", model, n, snr)
-                if ok(res):
+                if completed(res):
                     vals[i, j] = res["summary"]["ratio"]
                     err[i, j] = res["summary"].get("test_error", np.nan)
         grid[model] = {"ratio": vals, "test_error": err}
@@ -180,7 +180,7 @@ def stationary_dependence(study: Study, rows: dict) -> dict:
                     sim, pred = base[nsnr2]["final_ratio"], base[nsnr2]["predicted_stationary_ratio"]
                 else:
                     res = study.get("vary", axis, value, nsnr2)
-                    sim = res["summary"]["ratio"] if ok(res) else float("nan")
+                    sim = res["summary"]["ratio"] if completed(res) else float("nan")
                     pred = study.get("vary-predict", axis, value, nsnr2)["summary"]["stationary"]["ratio"]
                 points.append({"nsnr2": nsnr2, "simulated": sim, "predicted": pred})
             series[value] = {"rows": points,
