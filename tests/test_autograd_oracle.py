@@ -87,8 +87,8 @@ def _tensors(*arrays):
 
 
 def _times(schedule, objective, T=3):
-    return schedule_times(schedule, T, objective, alpha=ALPHA, beta=BETA) if schedule != "single" else \
-        schedule_times("single", 1, objective, alpha=ALPHA, beta=BETA)
+    """((alpha, beta, weight), ...): T times of a discrete schedule, or the one time (ALPHA, BETA)."""
+    return schedule_times(schedule, 1 if schedule == "single" else T, objective, alpha=ALPHA, beta=BETA)
 
 
 def _setup(n, d, m, seed):
