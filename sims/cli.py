@@ -2,7 +2,7 @@
 
 Every user error is one line on stderr and exit code 2; an unexpected exception is one line ("internal
 error: ...") and exit code 1, with the traceback under --debug. SIGINT, SIGTERM and SIGHUP end a command
-with one line saying what is on disk, and exit codes 130, 143 and 129.
+with one line saying what is on disk, and exit codes 130, 143 and 129 (sims.signals).
 
 `fldm train/ode/predict` take the settings of sims.config.TrainConfig, declared there with the models,
 commands and other settings they apply to: a setting given on the command line where it does not apply is
@@ -12,22 +12,18 @@ and ignored. n and d are read from --data, m and d from --init; a conflicting va
 from __future__ import annotations
 
 import argparse
-import os
-import signal
 import sys
-import threading
 import traceback
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from dataclasses import fields
 from pathlib import Path
 
 from sims import FldmError, __version__, io, progress
 from sims.config import AUTO, TrainConfig, inapplicable, load_toml
 from sims.models import MODELS
+from sims.signals import Stopped, StopSignals
 from sims.studies import MNIST_QUICK_TIME, QUICK_RUN_TIME
 
-SIGNALS = {"SIGTERM": 143, "SIGHUP": 129}  # exit code 128 + signal number (SIGINT: 130)
-GRACE = 5.0  # seconds a stopped command has to unwind before it exits anyway
 NOT_SETTINGS = {"config", "out", "command", "func", "debug", "on_disk", "_given", "stops", "no_progress", "json"}
 
 
@@ -46,14 +42,6 @@ class Once(argparse.Action):
             parser.error(f"{option_string} given twice ({given[self.dest]} and {value}); give it once")
         given[self.dest] = value
         setattr(namespace, self.dest, value)
-
-
-class Stopped(BaseException):
-    """A termination signal, raised in the main thread so that files being written are cleaned up."""
-
-    def __init__(self, name: str, code: int):
-        super().__init__(name)
-        self.name, self.code = name, code
 
 
 def real(text: str) -> float:
@@ -298,72 +286,6 @@ def build_parser() -> Parser:
 
 def one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())
-
-
-class StopSignals:
-    """Handlers for SIGINT, SIGTERM and SIGHUP (those not ignored, e.g. by nohup) that raise
-    KeyboardInterrupt or Stopped, so that files being written are removed as the stack unwinds, and the
-    line printed says what is on disk (args.on_disk).
-
-    Inside `deferred()` a signal waits until the block is done (a result pair is written whole). An
-    exception raised in a signal handler can be lost (inside an extension module's import, say), so each
-    stop also starts a timer that, GRACE seconds later, removes those files itself (io.abandon) and exits
-    with the same line and code.
-    """
-
-    def __init__(self, args):
-        self.args, self.timers, self.previous = args, [], {}
-        self.deferring, self.pending = False, None
-
-    def install(self) -> None:
-        for name in ("SIGINT", *SIGNALS):
-            signum = getattr(signal, name, None)
-            if signum is None or signal.getsignal(signum) in (signal.SIG_IGN, None):
-                continue
-            try:
-                self.previous[signum] = signal.signal(signum, self.handle)
-            except ValueError:  # not the main thread: signals stay as they are
-                pass
-
-    def restore(self) -> None:
-        for timer in self.timers:
-            timer.cancel()
-        for signum, handler in self.previous.items():
-            signal.signal(signum, handler)
-
-    def handle(self, signum, frame):
-        if self.deferring:
-            self.pending = signum
-        else:
-            self.stop(signum)
-
-    def stop(self, signum):
-        name = signal.Signals(signum).name
-        line, code = ("fldm: interrupted", 130) if name == "SIGINT" else (f"fldm: stopped by {name}", SIGNALS[name])
-        self.timers.append(threading.Timer(GRACE, self.exit_now, (line, code)))
-        self.timers[-1].daemon = True
-        self.timers[-1].start()
-        raise KeyboardInterrupt if name == "SIGINT" else Stopped(name, code)
-
-    def exit_now(self, line: str, code: int):
-        import multiprocessing
-        for child in multiprocessing.active_children():  # pool workers, which would otherwise run on
-            child.terminate()
-        io.abandon()
-        print(f"{line}; {self.args.on_disk}", file=sys.stderr, flush=True)
-        sys.stdout.flush()
-        os._exit(code)
-
-    @contextmanager
-    def deferred(self):
-        self.deferring = True
-        try:
-            yield
-        finally:
-            self.deferring = False
-            if self.pending is not None:
-                signum, self.pending = self.pending, None
-                self.stop(signum)
 
 
 def main(argv=None) -> int:

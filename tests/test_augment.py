@@ -11,6 +11,8 @@ from sims.config import TrainConfig
 from sims.train import engine, prepare, train, train_many
 from theory.ode import run_ode
 
+from compare import assert_extra_close
+
 SMALL = dict(model="classification", n=5, d=80, m=2, nsnr2=2.0, steps=60, log_every=20, n_test=50)
 ARRAYS = ("steps", "loss", "grad_norm", "signal", "noise", "W")
 
@@ -114,7 +116,7 @@ def test_fixed_draws_join_the_span_basis():
     cfg = TrainConfig(**SMALL, augment=(0.8, 0.6), noise="fixed", noise_samples=2)
     span, full = train(cfg), train(cfg.replace(engine="full"))
     assert span.extra.pop("engine") == "span" and full.extra.pop("engine") == "full"   # 2nK + 7 + 4 < 80
-    assert span.extra == pytest.approx(full.extra, rel=1e-10)
+    assert_extra_close(span.extra, full.extra, 1e-10)
     for key in ARRAYS[1:]:
         a, b = getattr(span, key), getattr(full, key)
         assert np.max(np.abs(a - b)) <= 1e-10 * np.max(np.abs(b)), key

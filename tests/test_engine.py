@@ -8,6 +8,8 @@ from sims.config import TrainConfig
 from sims.data import make_data
 from sims.train import engine, train
 
+from compare import assert_extra_close
+
 RTOL = 1e-10
 SMALL = dict(n=5, d=60, m=3, nsnr2=2.0, steps=200, log_every=25, n_test=50)
 
@@ -15,7 +17,7 @@ SMALL = dict(n=5, d=60, m=3, nsnr2=2.0, steps=200, log_every=25, n_test=50)
 def assert_equal_runs(span, full):
     assert span.extra.pop("engine") == "span" and full.extra.pop("engine") == "full"
     assert np.array_equal(span.steps, full.steps) and span.converged == full.converged
-    assert span.extra == pytest.approx(full.extra, rel=RTOL)
+    assert_extra_close(span.extra, full.extra, RTOL)
     for key in ("loss", "grad_norm", "signal", "noise", "W"):
         a, b = getattr(span, key), getattr(full, key)
         assert a.shape == b.shape, key

@@ -6,6 +6,8 @@ from sims import DivergenceError, FldmError
 from sims.config import TrainConfig
 from sims.train import train, train_many
 
+from compare import assert_extra_close
+
 RTOL = 1e-10
 ARRAYS = ("loss", "grad_norm", "signal", "noise", "W")
 
@@ -13,7 +15,7 @@ ARRAYS = ("loss", "grad_norm", "signal", "noise", "W")
 def assert_same_run(a, b):
     assert np.array_equal(a.steps, b.steps)
     assert a.converged == b.converged
-    assert a.extra == pytest.approx(b.extra, rel=RTOL)
+    assert_extra_close(a.extra, b.extra, RTOL)
     for key in ARRAYS:
         x, y = getattr(a, key), getattr(b, key)
         assert x.shape == y.shape, key

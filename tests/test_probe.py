@@ -5,6 +5,7 @@ import pytest
 
 from sims.data import make_data
 from sims.studies.probe import features, fit_logistic, only_last_feature, probe
+from sims.studies.sweep import diverged_cell
 
 
 def newton(X, y, l2, steps=50):
@@ -68,4 +69,4 @@ def test_response_asymmetry():
     run = lambda s: {"arrays": {"signal": s}, "summary": {}}
     assert response_asymmetry([run(alike)], 0) == 0.0 and response_asymmetry([run(apart)], 0) == 1.0
     assert response_asymmetry([run(alike), run(apart)], 0) == 0.5
-    assert np.isnan(response_asymmetry([{"arrays": {}, "summary": {"diverged": "x"}}], 0))  # no finished run
+    assert np.isnan(response_asymmetry([diverged_cell("x")], 0))  # no finished run

@@ -346,8 +346,8 @@ def test_a_stop_signal_ends_the_run_even_if_its_exception_is_swallowed(tmp_path)
     command still exits, GRACE seconds later, with the same line and nothing left behind."""
     script = """if True:
         import sys, time
-        import sims.cli, sims.train
-        sims.cli.GRACE = 0.5
+        import sims.cli, sims.signals, sims.train
+        sims.signals.GRACE = 0.5
         def stubborn(*args, **kwargs):
             while True:
                 try:
@@ -365,7 +365,7 @@ def test_a_stop_signal_ends_the_run_even_if_its_exception_is_swallowed(tmp_path)
 def test_stop_signals_wait_while_a_result_pair_is_written():
     import argparse
     import signal
-    from sims.cli import StopSignals, Stopped
+    from sims.signals import StopSignals, Stopped
 
     stops = StopSignals(argparse.Namespace(on_disk="nothing was written"))
     stops.install()
@@ -468,7 +468,7 @@ def start_sweep(tmp_path, workers: int = 2):
         sys.path.insert(0, {os.path.dirname(__file__)!r})
         from test_reliability import sweep_cells
         from sims.studies.sweep import Cache, run_cells
-        from sims.cli import StopSignals
+        from sims.signals import StopSignals
         import argparse
         StopSignals(argparse.Namespace(on_disk="finished cells are kept")).install()
         run_cells(sweep_cells(4, steps=10**7), Cache({str(tmp_path / 'cache')!r}), jobs={workers}, progress=False)

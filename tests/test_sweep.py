@@ -1,4 +1,5 @@
 """Sweeps: cache reuse, resume after a killed run, and results independent of the number of workers."""
+import json
 import os
 import signal
 import subprocess
@@ -10,7 +11,7 @@ import numpy as np
 import pytest
 
 from sims.config import TrainConfig
-from sims.studies.sweep import Cache, cell_key, cell_seed, run_cells
+from sims.studies.sweep import DIVERGED, Cache, cell_key, cell_seed, completed, divergence, run_cells
 
 
 def cells(count=4, steps=40):
@@ -38,6 +39,19 @@ def test_cache_is_reused(tmp_path):
     # a changed setting is a new cell
     changed = [(k, c.replace(steps=41)) for k, c in cells(1)]
     assert cell_key(*changed[0]) != cell_key(*cells(1)[0])
+
+
+def test_a_diverged_cell_is_cached_and_read_back_as_diverged(tmp_path):
+    """A run that diverges is a cell too: cached as {"diverged": message} (the format older caches hold),
+    read back as diverged, and counted apart from a finished one."""
+    bad = ("train", TrainConfig(model="diffusion", n=6, d=30, m=2, eta=50.0, sigma0=0.3, steps=40, log_every=10))
+    first = run_cells([bad, *cells(1)], Cache(tmp_path), progress=False)
+    meta = json.loads((tmp_path / f"{cell_key(*bad)}.json").read_text())
+    assert list(meta["summary"]) == [DIVERGED] and "diverged at step" in meta["summary"][DIVERGED]
+    again = run_cells([bad, *cells(1)], Cache(tmp_path), progress=False)
+    for out in (first, again):
+        assert not completed(out[0]) and divergence(out[0]) == meta["summary"][DIVERGED] and out[0]["arrays"] == {}
+        assert completed(out[1]) and divergence(out[1]) is None
 
 
 def test_damaged_cell_is_recomputed(tmp_path):

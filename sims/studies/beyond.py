@@ -10,7 +10,7 @@ import numpy as np
 
 from sims.config import TrainConfig
 from sims.studies.plan import PRESETS, Preset
-from sims.studies.sweep import ok
+from sims.studies.sweep import completed
 
 
 def small(preset_name: str) -> bool:
@@ -56,7 +56,7 @@ def noise_magnitude(model: str, noise: np.ndarray, noise_max0: float) -> float:
 def gain(model: str, runs: list[dict], columns: list[int]) -> float:
     """Final over initial alignment (beyond_claims docstring) with the signal columns given, averaged over
     the columns and over the runs that finished: mean final / mean initial magnitude."""
-    runs = [r for r in runs if ok(r)]
+    runs = [r for r in runs if completed(r)]
     if not runs:
         return float("nan")
     final = np.mean([np.mean([alignment(model, r["arrays"]["signal"][-1], c) for c in columns]) for r in runs])
@@ -66,7 +66,7 @@ def gain(model: str, runs: list[dict], columns: list[int]) -> float:
 
 def noise_gain(model: str, runs: list[dict]) -> float:
     """Final headline noise alignment over its initial magnitude, averaged over the finished runs."""
-    runs = [r for r in runs if ok(r)]
+    runs = [r for r in runs if completed(r)]
     if not runs:
         return float("nan")
     final = np.mean([r["arrays"]["noise_max"][-1] for r in runs])
@@ -76,14 +76,14 @@ def noise_gain(model: str, runs: list[dict]) -> float:
 
 def mean_summary(runs: list[dict], key: str) -> float:
     """Mean of a summary value over the finished runs (nan if none)."""
-    values = [r["summary"][key] for r in runs if ok(r) and r["summary"].get(key) is not None]
+    values = [r["summary"][key] for r in runs if completed(r) and r["summary"].get(key) is not None]
     values = [v for v in values if np.isfinite(v)]
     return float(np.mean(values)) if values else float("nan")
 
 
 def finished(runs: list[dict]) -> str:
     """'k/n' runs that finished (did not diverge)."""
-    return f"{sum(ok(r) for r in runs)}/{len(runs)}"
+    return f"{sum(completed(r) for r in runs)}/{len(runs)}"
 
 
 def response_asymmetry(runs: list[dict], k: int) -> float:
@@ -92,7 +92,7 @@ def response_asymmetry(runs: list[dict], k: int) -> float:
     <w, mu_{j,k}>^2 (0: every filter responds equally to both classes), mean over the finished runs."""
     values = []
     for r in runs:
-        if ok(r):
+        if completed(r):
             signal = r["arrays"]["signal"][-1]
             sq = signal.reshape(-1, signal.shape[-1])[:, 2 * k:2 * k + 2] ** 2
             values.append(np.abs(sq[:, 0] - sq[:, 1]).max() / max(sq.max(), 1e-300))

@@ -19,7 +19,7 @@ from sims.studies.beyond_claims import SIGNAL_COS
 from sims.studies.figures import figure
 from sims.studies.measures import GROWTH_FRACTION, growth_ratio
 from sims.studies.plan import E1_NSNR2, MODELS, PRESETS
-from sims.studies.sweep import cell_seed, ok
+from sims.studies.sweep import cell_seed, completed
 
 FIGURE = "fig_correlated.png"
 
@@ -65,10 +65,10 @@ class Correlated:
                     row[f"{model}_signal_gain"] = beyond.gain(model, runs, [0, 1])
                     row[f"{model}_noise_gain"] = beyond.noise_gain(model, runs)
                     row[f"{model}_growth_ratio"] = (growth_ratio(early["arrays"], runs[0]["arrays"])
-                                                    if ok(early) and ok(runs[0]) else float("nan"))
+                                                    if completed(early) and completed(runs[0]) else float("nan"))
                     if model == "diffusion":
-                        row["diffusion_seed0_ratio"] = runs[0]["summary"]["ratio"] if ok(runs[0]) else float("nan")
-                        row["diffusion_seed0_grad_norm"] = (runs[0]["summary"]["final_grad_norm"] if ok(runs[0])
+                        row["diffusion_seed0_ratio"] = runs[0]["summary"]["ratio"] if completed(runs[0]) else float("nan")
+                        row["diffusion_seed0_grad_norm"] = (runs[0]["summary"]["final_grad_norm"] if completed(runs[0])
                                                             else float("nan"))
                         row["diffusion_predicted_growth_ratio"] = pred.get("initial_rate_ratio")
                         row["diffusion_predicted_stationary_ratio"] = pred.get("stationary", {}).get("ratio")

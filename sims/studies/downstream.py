@@ -16,14 +16,14 @@ import numpy as np
 from sims.studies import beyond, beyond_claims, features
 from sims.studies.figures import figure
 from sims.studies.plan import MODELS
-from sims.studies.sweep import ok
+from sims.studies.sweep import completed
 
 FIGURE = "fig_probe.png"
 TESTS = {"in_distribution": "training law", "out_of_distribution": "only the weak/rare feature"}
 
 
 def mean_probe(runs: list[dict], key: str) -> float:
-    values = [r["summary"]["probe"][key] for r in runs if ok(r)]
+    values = [r["summary"]["probe"][key] for r in runs if completed(r)]
     return float(np.mean(values)) if values else float("nan")
 
 
@@ -44,7 +44,7 @@ class Downstream:
                     row[f"{model}_ood"] = mean_probe(runs, "out_of_distribution")
                     row[f"{model}_in_distribution"] = mean_probe(runs, "in_distribution")
                     row[f"{model}_train_accuracy"] = mean_probe(runs, "train_accuracy")
-                    row[f"{model}_probe_converged"] = all(r["summary"]["probe"]["converged"] for r in runs if ok(r))
+                    row[f"{model}_probe_converged"] = all(r["summary"]["probe"]["converged"] for r in runs if completed(r))
                     if model == "classification":  # the classifier's own test error, for comparison
                         row["classification_test_error"] = beyond.mean_summary(runs, "test_error")
                     row[f"{model}_response_asymmetry_strong"] = beyond.response_asymmetry(runs, 0)

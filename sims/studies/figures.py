@@ -19,7 +19,7 @@ from sims import io
 from sims.studies.measures import (fitted_slopes, linearity_measures, local_slopes, phase_agreement, phase_table,
                                    ratio_table, seed_curves, stationary_dependence, term)
 from sims.studies.plan import E1_NSNR2, MODELS, Study
-from sims.studies.sweep import ok
+from sims.studies.sweep import completed
 
 COLORS = {"signal": "tab:red", "noise": "tab:blue"}
 MODEL_COLORS = {"diffusion": "tab:purple", "classification": "tab:orange"}  # a model's end-of-training ratio
@@ -56,7 +56,7 @@ def fig_synthetic(study: Study, out: Path) -> tuple[Path, str]:
                                         lw=0, label=f"{q}: min-max over {curves['seeds']} seeds")
                         ax.plot(steps[::every], curves[f"{q}_mean"][::every], "o", ms=4, mfc="none", color=COLORS[q],
                                 label=f"{q}: gradient descent, seed mean")
-                    if ok(ode):
+                    if completed(ode):
                         ax.plot(ode["arrays"]["steps"], ode["arrays"][f"{q}_max"], "-", lw=1, color=COLORS[q],
                                 label=f"{q}: reduced ODE, seed 0")
                 eta = f"η = {curves['eta'][0]:.3g}" + (f" to {curves['eta'][1]:.3g} over seeds"
@@ -85,7 +85,7 @@ def fig_early_growth(study: Study, out: Path) -> tuple[Path, str]:
     with figure(path, 1, 2, figsize=(11, 4.8)) as (fig, axes):
         for ax, model in zip(axes, MODELS):
             res, pred = study.get("linear", model), study.get("linear-predict", model)["summary"]
-            if not ok(res):
+            if not completed(res):
                 continue
             a = res["arrays"]
             k = lin[model]["window_step"]
@@ -257,7 +257,7 @@ def fig_ode_vs_gd(study: Study, out: Path) -> tuple[Path, str]:
         for col, model in enumerate(MODELS):
             ax, ax_r = axes[0, col], axes[1, col]
             gd, ode = study.get("train", model, nsnr2, 0), study.get("ode", model, nsnr2)
-            if not (ok(gd) and ok(ode)):
+            if not (completed(gd) and completed(ode)):
                 continue
             a, b = gd["arrays"], ode["arrays"]
             drawn_gd = _drawn_alignments(model, a, a)

@@ -14,7 +14,7 @@ from sims.studies.beyond_claims import BALANCE
 from sims.studies.claims import LEARNED_GAIN
 from sims.studies.figures import figure
 from sims.studies.plan import E1_NSNR2, MODELS, PRESETS
-from sims.studies.sweep import cell_seed, ok
+from sims.studies.sweep import cell_seed, completed
 
 FIGURE = "fig_imbalance.png"
 
@@ -49,7 +49,7 @@ class Imbalance:
                     row[f"{model}_noise_gain"] = beyond.noise_gain(model, runs)
                     row[f"{model}_ratio"] = beyond.mean_summary(runs, "ratio")
                     if model == "classification":
-                        errors = [r["summary"]["test_error_by_class"] for r in runs if ok(r)]
+                        errors = [r["summary"]["test_error_by_class"] for r in runs if completed(r)]
                         row["classification_test_error_majority"] = _mean([e[0] for e in errors])
                         row["classification_test_error_minority"] = _mean([e[1] for e in errors])
                 rows.append(row)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from sims.studies.plan import MODELS, Study
-from sims.studies.sweep import ok
+from sims.studies.sweep import completed
 
 TERMS = {  # the measures' definitions in words: printed in REPORT.md and on the figures that use them
     "linearity index": ("on a run from a small initialisation, a feature's rise over the second half of the early "
@@ -106,7 +106,7 @@ def ratio_table(study: Study) -> dict:
     rows = {m: [] for m in MODELS}
     for model in MODELS:
         for nsnr2 in p.sweep_nsnr2:
-            runs = [r for r in study.train_runs(model, nsnr2) if ok(r)]
+            runs = [r for r in study.train_runs(model, nsnr2) if completed(r)]
             pred = study.get("predict", model, nsnr2)["summary"]
             early = study.get("early", model, nsnr2)
             row = {"nsnr2": nsnr2, "runs": len(runs),
@@ -116,7 +116,7 @@ def ratio_table(study: Study) -> dict:
                    "final_ratio_max": _extreme(max, [r["summary"]["ratio"] for r in runs]),
                    "final_signal": _mean([r["summary"]["signal"] for r in runs]),
                    "final_noise": _mean([r["summary"]["noise"] for r in runs]),
-                   "growth_ratio": growth_ratio(early["arrays"], runs[0]["arrays"]) if runs and ok(early) else float("nan"),
+                   "growth_ratio": growth_ratio(early["arrays"], runs[0]["arrays"]) if runs and completed(early) else float("nan"),
                    "converged_grad_norm": _mean([r["summary"]["final_grad_norm"] for r in runs])}
             if model == "diffusion":
                 row["predicted_growth_ratio"] = pred.get("initial_rate_ratio")
@@ -134,7 +134,7 @@ def seed_curves(study: Study, model: str, nsnr2: float) -> dict | None:
     """The headline alignments of the finished seeds of a setting over their (shared) logged steps:
     {"steps", "seeds", "eta": (min, max), and per q in signal, noise: "q_mean", "q_min", "q_max"}; the last
     mean is the seed mean of the final summaries (ratio_table's final_signal, final_noise)."""
-    runs = [r for r in study.train_runs(model, nsnr2) if ok(r)]
+    runs = [r for r in study.train_runs(model, nsnr2) if completed(r)]
     if not runs:
         return None
     out = {"steps": runs[0]["arrays"]["steps"], "seeds": len(runs),
@@ -147,7 +147,7 @@ def seed_curves(study: Study, model: str, nsnr2: float) -> dict | None:
 
 def initial_alignment(study: Study, model: str, nsnr2: float, q: str) -> float:
     """Mean over seeds of the headline alignment q ("signal" or "noise") at initialisation."""
-    vals = [r["arrays"][f"{q}_max"][0] for r in study.train_runs(model, nsnr2) if ok(r)]
+    vals = [r["arrays"][f"{q}_max"][0] for r in study.train_runs(model, nsnr2) if completed(r)]
     return float(np.mean(vals)) if vals else float("nan")
 
 
@@ -162,7 +162,7 @@ def linearity_measures(study: Study) -> dict:
     out = {}
     for model in MODELS:
         res = study.get("linear", model)
-        if not ok(res):
+        if not completed(res):
             out[model] = {"signal": float("nan"), "noise": float("nan"), "window_step": None}
             continue
         a = res["arrays"]
@@ -192,7 +192,7 @@ def phase_table(study: Study) -> dict:
         for j, n in enumerate(p.phase_n):
             for i, snr in enumerate(p.phase_snr):
                 res = study.get("phase", model, n, snr)
-                if ok(res):
+                if completed(res):
                     vals[i, j] = res["summary"]["ratio"]
                     err[i, j] = res["summary"].get("test_error", np.nan)
         grid[model] = {"ratio": vals, "test_error": err}
@@ -230,7 +230,7 @@ def stationary_dependence(study: Study, rows: dict) -> dict:
                     sim, pred = base[nsnr2]["final_ratio"], base[nsnr2]["predicted_stationary_ratio"]
                 else:
                     res = study.get("vary", axis, value, nsnr2)
-                    sim = res["summary"]["ratio"] if ok(res) else float("nan")
+                    sim = res["summary"]["ratio"] if completed(res) else float("nan")
                     pred = study.get("vary-predict", axis, value, nsnr2)["summary"]["stationary"]["ratio"]
                 points.append({"nsnr2": nsnr2, "simulated": sim, "predicted": pred})
             series[value] = {"rows": points,

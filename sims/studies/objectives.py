@@ -16,6 +16,7 @@ from sims.studies import research, research_claims
 from sims.studies.figures import figure
 from sims.studies.measures import loglog_slope
 from sims.studies.research import SIZES, aggregate, stationary_row, train_row
+from sims.studies.sweep import divergence
 
 COLORS = {"eps": "tab:green", "x0": "tab:purple", "v": "tab:orange", "velocity": "tab:brown"}
 STYLES = {"single": "-", "ddpm-linear": "--", "cosine": ":"}
@@ -84,7 +85,7 @@ def descent_check(size, results: dict) -> dict:
         ode = stationary_row(results[("check-stationary", objective)])
         if gd is None:
             out[objective] = {"stationary_ratio": ode["ratio"],
-                              "diverged": results[("check", objective)]["summary"]["diverged"]}
+                              "diverged": divergence(results[("check", objective)])}
             continue
         out[objective] = {"stationary_ratio": ode["ratio"], "descent_ratio": gd["ratio"],
                           "relative_gap": abs(gd["ratio"] / ode["ratio"] - 1), "descent_steps": gd["steps_run"],

@@ -19,7 +19,7 @@ from sims import models
 from sims.config import TrainConfig
 from sims.studies.plan import E1_NSNR2, PRESETS, steps_for
 from sims.studies.research_claims import AUGMENT
-from sims.studies.sweep import cell_seed, ok, register
+from sims.studies.sweep import cell_seed, completed, register
 from sims.train import prepare
 from theory import reduced
 from theory.ode import flow
@@ -122,7 +122,7 @@ register("stationary", stationary_cell)
 # ----------------------------------------------------------------------------------------------- rows
 def train_row(cell: dict, model: str) -> dict | None:
     """ratio and gains of a finished train cell, as magnitudes (None if it diverged)."""
-    if not ok(cell):
+    if not completed(cell):
         return None
     a = cell["arrays"]
     if model == "classification":

@@ -67,14 +67,25 @@ def pack(result, model: str) -> dict:
     return {"arrays": arrays, "summary": result.summary()}
 
 
+# A cell is {"arrays": {name: array}, "summary": JSON-able dict}. A run that diverged has no arrays and
+# only the key DIVERGED in its summary, holding the error's message; make one with `diverged_cell`, ask
+# with `completed` and `divergence`, never by the key itself. (The key is part of the cached cells' JSON.)
+DIVERGED = "diverged"
+
+
 def diverged_cell(message: str) -> dict:
-    """The result of a cell whose run diverged: no arrays, and a summary that says so."""
-    return {"arrays": {}, "summary": {"diverged": message}}
+    """The cell of a run that diverged: no arrays, and a summary holding only the error's message."""
+    return {"arrays": {}, "summary": {DIVERGED: message}}
 
 
-def ok(cell: dict) -> bool:
+def completed(cell: dict) -> bool:
     """Whether a cell's run finished (did not diverge)."""
-    return "diverged" not in cell["summary"]
+    return DIVERGED not in cell["summary"]
+
+
+def divergence(cell: dict) -> str | None:
+    """The error message of a cell whose run diverged; None for a finished one."""
+    return cell["summary"].get(DIVERGED)
 
 
 def train_group(configs: list[TrainConfig]) -> list[dict]:
