@@ -53,7 +53,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from sims import FldmError, classification, diffusion
+from sims import FldmError, classification, diffusion, sampled
 from sims.data import fresh_batches, label_index
 
 
@@ -160,20 +160,20 @@ class Diffusion:
 
         targets = [diffusion.objective_target(cfg.objective, alpha, beta) for alpha, beta, _ in times]
 
-        def sampled(W, eps):
-            return diffusion.sum_over_times(
-                lambda alpha, beta: diffusion.loss_and_grad_sampled(
+        def over_draws(W, eps):
+            return sampled.sum_over_times(
+                lambda alpha, beta: sampled.loss_and_grad_sampled(
                     W, x1, x2, eps, alpha=alpha, beta=beta, scale=cfg.scale,
                     target=diffusion.objective_target(cfg.objective, alpha, beta)), times)
 
         if cfg.noise == "fixed":  # the draws and the patches lie in the coordinates' span: no offset
-            return lambda W: sampled(W, eps)
+            return lambda W: over_draws(W, eps)
         _full_coordinates(cfg, x1, d)
         if len(set(targets)) == 1:  # fresh draws: only the normals the loss and gradient depend on
-            return lambda W: diffusion.loss_and_grad_resampled_times(W, x1, x2, cfg.noise_samples, rng, times,
-                                                                     scale=cfg.scale, target=targets[0])
+            return lambda W: sampled.loss_and_grad_resampled_times(W, x1, x2, cfg.noise_samples, rng, times,
+                                                                   scale=cfg.scale, target=targets[0])
         shape = x1.shape[:-2] + self.draw_shape(cfg, x1.shape[-2], d)  # a target per time (v): direct draws
-        return lambda W: sampled(W, rng.standard_normal(shape))
+        return lambda W: over_draws(W, rng.standard_normal(shape))
 
     def hessian_product(self, cfg, x1, x2, d: int):
         if cfg.noise != "exact":
