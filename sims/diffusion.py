@@ -22,6 +22,8 @@ products. The Monte Carlo losses over draws of eps (given or fresh) are in sims.
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from sims import FldmError
@@ -64,7 +66,7 @@ def noise_dimension_weight(times, objective: str = "eps") -> float:
     basis holding the patches and W's rows, `loss_and_grad_times` returns the first part plus this weight
     times r, so the d-dimensional loss is that value plus noise_dimension_weight * (d - r).
     """
-    return sum(weight * objective_target(objective, alpha, beta)[1] ** 2 for alpha, beta, weight in times)
+    return term_weights(targets_of(times, objective), 1.0).b2
 
 
 FIT_CURVATURE = 18  # d/da of the one-patch x0 force at its fixed point, in units of s |a| c alpha^2 a* (below)
@@ -118,62 +120,95 @@ def denoise(W: np.ndarray, u: np.ndarray, scale: float | None = None) -> np.ndar
 
 def _T(a: np.ndarray) -> np.ndarray:
     """Transpose of the last two axes (a matrix, or each matrix of a stack)."""
-    return np.swapaxes(a, -1, -2)
+    return a.swapaxes(-1, -2)
 
 
-def _exact_terms(W: np.ndarray, blocks, alpha: float, beta: float, c: float,
-                 x0_coef: float = 0.0, eps_coef: float = 1.0):
-    """Sum over the rows z of the blocks of (E||f - a z - b eps||^2 - b^2 d), eq. (T) with (a, b) =
-    (x0_coef, eps_coef), and its gradient in W.
+class Weights(NamedTuple):
+    """The weights of the terms of eq. (T), summed over diffusion times. The loss is linear in them, so a
+    schedule of any number of times costs one evaluation. A time (alpha, beta, weight) with target (a, b)
+    adds weight times
+        k1 = 4 c alpha beta b + 2 a c beta^2    of -sum_r a_r G_rr (from -2 b E<f, eps> and -2 a E<f, z>)
+        k2 = c^2 alpha^4, k3 = c^2 alpha^2 beta^2, k4 = c^2 beta^4      of the three parts of E||f||^2 (eq. E)
+        k5 = 2 a c alpha^2                      of -sum_r a_r^3 (from -2 a E<f, z>)
+        a2 = a^2, b2 = b^2                      of ||z||^2 and E||eps||^2 = d."""
+
+    k1: float
+    k2: float
+    k3: float
+    k4: float
+    k5: float
+    a2: float
+    b2: float
+
+
+def term_weights(targets, c: float) -> Weights:
+    """The Weights of targets = ((alpha, beta, weight, a, b), ...) for output scale c."""
+    k = [0.0] * len(Weights._fields)
+    for alpha, beta, w, a, b in targets:
+        terms = (4 * c * alpha * beta * b + 2 * a * c * beta**2, c * c * alpha**4, c * c * alpha**2 * beta**2,
+                 c * c * beta**4, 2 * a * c * alpha**2, a * a, b * b)
+        for i, v in enumerate(terms):
+            k[i] += w * v
+    return Weights(*k)
+
+
+def targets_of(times, objective: str) -> list:
+    """((alpha, beta, weight, a, b), ...): each time with the target (a, b) of `objective` there."""
+    return [(alpha, beta, weight) + tuple(objective_target(objective, alpha, beta)) for alpha, beta, weight in times]
+
+
+def _exact_terms(W: np.ndarray, blocks, k: Weights):
+    """Sum over the rows z of the blocks of (E||f - a z - b eps||^2 - a^2 ||z||^2 - b^2 d), eq. (T) with the
+    term weights k (one time or several: `Weights`), and its gradient in W.
 
     W is (..., m, d) and each block of patches (..., n_k, d); leading axes index independent problems
-    (a stack of S runs), so one call evaluates all of them. The blocks are multiplied one by one
-    rather than stacked, which would copy the data.
+    (a stack of S runs), so one call evaluates all of them. In d dimensions the blocks are multiplied one
+    by one rather than stacked, which would copy the data. The arrays are tiny in the span engine's
+    coordinates, where each numpy call costs more than its arithmetic: the terms are grouped to need few.
     """
-    A = np.concatenate([Z @ _T(W) for Z in blocks], axis=-2)   # a_kr = <w_r, z_k>, (..., N, m)
-    N, m = A.shape[-2:]
-    G = W @ _T(W)                                              # G_rs = <w_r, w_s>
-    g = np.diagonal(G, axis1=-2, axis2=-1)                     # G_rr, (..., m)
+    Wt = _T(W)
+    A = blocks[0] @ Wt if len(blocks) == 1 else np.concatenate([Z @ Wt for Z in blocks], axis=-2)
+    N = A.shape[-2]                                            # a_kr = <w_r, z_k>, (..., N, m)
+    k1, k2, k3, k4, k5 = k.k1, k.k2, k.k3, N * k.k4, k.k5
+    G = W @ Wt                                                 # G_rs = <w_r, w_s>
+    g = G.diagonal(0, -2, -1)                                  # G_rr, (..., m)
     P = A * A
-    p, a_sum = P.sum(axis=-2), A.sum(axis=-2)
-    G2 = G * G
+    AtA = _T(A) @ A
+    p, a_sum = AtA.diagonal(0, -2, -1), A.sum(axis=-2)         # sum_k a_kr^2, sum_k a_kr
     Gg = (G @ g[..., None])[..., 0]
+    G2 = G * G
     PG, AG2 = P @ G, A @ G2
-    a, b = x0_coef, eps_coef
-    # sum_r a_r G_rr enters through -2 b E<f, eps> (4 c alpha beta b) and -2 a E<f, z> (2 a c beta^2)
-    k1 = 4 * c * alpha * beta * b + 2 * a * c * beta**2
-    k2, k3, k4 = c * c * alpha**4, c * c * alpha**2 * beta**2, N * c * c * beta**4
 
-    total = (-k1 * (a_sum * g).sum(axis=-1)                    # -(4 c alpha beta b + 2 a c beta^2) sum_r a_r G_rr
-             + k2 * (PG * P).sum(axis=(-2, -1))                # c^2 alpha^4 sum_rs G_rs a_r^2 a_s^2
-             + 2 * k3 * (p * Gg).sum(axis=-1)                  # c^2 alpha^2 beta^2 sum_rs G_rs (a_r^2 G_ss + a_s^2 G_rr)
-             + 4 * k3 * (AG2 * A).sum(axis=(-2, -1))           # 4 c^2 alpha^2 beta^2 sum_rs a_r a_s G_rs^2
-             + k4 * ((g * Gg).sum(axis=-1) + 2 * (G2 * G).sum(axis=(-2, -1))))  # c^2 beta^4 sum_rs G_rs (G_rr G_ss + 2 G_rs^2)
-
-    # d total / d A (..., N, m)
-    dA = A * (4 * k2 * PG + 4 * k3 * Gg[..., None, :]) + 8 * k3 * AG2 - k1 * g[..., None, :]
-    # d total / d G_rs, treating G as a general matrix; its diagonal also enters through g = diag(G)
-    S = (k2 * (_T(P) @ P) + 2 * k3 * p[..., :, None] * g[..., None, :] + 8 * k3 * (_T(A) @ A) * G
-         + k4 * (g[..., :, None] * g[..., None, :] + 6 * G2))
-    diag = np.arange(m)
-    S[..., diag, diag] += -k1 * a_sum + 2 * k3 * (G @ p[..., None])[..., 0] + 2 * k4 * Gg
-    if a != 0:
-        k5 = 2 * a * c * alpha**2
-        total = total - k5 * (P * A).sum(axis=(-2, -1))        # -2 a c alpha^2 sum_r a_r^3 (from -2 a E<f, z>)
-        for Z in blocks:
-            total = total + a * a * np.einsum("...kj,...kj->...", Z, Z)  # a^2 sum_k ||z_k||^2
-        dA -= 3 * k5 * P
+    # d total / d A (..., N, m), total as in the comment below
+    dA = A * ((4 * k2) * PG + (4 * k3) * Gg[..., None, :]) + (8 * k3) * AG2 - k1 * g[..., None, :]
+    if k5 != 0:
+        dA -= (3 * k5) * P
+    # (S + S^T) / 2 for S = d total / d G_rs, G taken as a general matrix, and the diagonal (its entries also
+    # enter through g = diag(G)): S = k2 P^T P + 2 k3 p g^T + 8 k3 (A^T A) G + k4 (g g^T + 6 G^2) + diag(s)
+    u = k3 * p + (0.5 * k4) * g
+    O = u[..., :, None] * g[..., None, :]
+    S = k2 * (_T(P) @ P) + (8 * k3) * AtA * G + (6 * k4) * G2 + O + _T(O)
+    s = (2 * k3) * (G @ p[..., None])[..., 0] + (2 * k4) * Gg - k1 * a_sum
     # A = Z W^T and G = W W^T  =>  dW = dA^T Z + (S + S^T) W
-    grad = (S + _T(S)) @ W
+    grad = 2 * (S @ W + s[..., :, None] * W)
     start = 0
     for Z in blocks:
         grad += _T(dA[..., start:start + Z.shape[-2], :]) @ Z
         start += Z.shape[-2]
+
+    # total = cubic + sextic part, homogeneous in W of degrees 3 and 6:
+    #   cubic  -k1 sum_r a_r G_rr - k5 sum_r a_r^3,
+    #   sextic c^2 sum_rs G_rs [alpha^4 a_r^2 a_s^2 + alpha^2 beta^2 (a_r^2 G_ss + a_s^2 G_rr + 4 a_r a_s G_rs)
+    #          + beta^4 (G_rr G_ss + 2 G_rs^2)] (eq. E, weighted by k2, k3, k4),
+    # so by Euler's theorem <W, grad> = 3 cubic + 6 sextic and total = cubic / 2 + <W, grad> / 6.
+    cubic = -k1 * (a_sum * g).sum(axis=-1)
+    if k5 != 0:
+        cubic = cubic - k5 * np.einsum("...kr,...kr->...", P, A)
+    total = 0.5 * cubic + np.einsum("...rj,...rj->...", W, grad) / 6
     return total, grad
 
 
-def _exact_hvp(W: np.ndarray, V: np.ndarray, blocks, alpha: float, beta: float, c: float,
-               x0_coef: float = 0.0, eps_coef: float = 1.0) -> np.ndarray:
+def _exact_hvp(W: np.ndarray, V: np.ndarray, blocks, k: Weights) -> np.ndarray:
     """The directional derivative of `_exact_terms`' gradient along V: the Hessian of its total applied to
     V (m, d), or to each of a stack of directions V (S, m, d) at one W (m, d).
 
@@ -191,14 +226,12 @@ def _exact_hvp(W: np.ndarray, V: np.ndarray, blocks, alpha: float, beta: float, 
     Gg, dGg = G @ g, (dG @ g[:, None])[..., 0] + dg @ G        # G symmetric: (G dg)_r = (dg G)_r
     PG, dPG = P @ G, dP @ G + P @ dG
     AG2, dAG2 = A @ G2, dA_ @ G2 + A @ dG2
-    a, b = x0_coef, eps_coef
-    k1 = 4 * c * alpha * beta * b + 2 * a * c * beta**2
-    k2, k3, k4 = c * c * alpha**4, c * c * alpha**2 * beta**2, A.shape[0] * c * c * beta**4
-    # d(dA), dA = A (4 k2 PG + 4 k3 Gg) + 8 k3 AG2 - k1 g  (- 3 k5 P when a != 0)
+    k1, k2, k3, k4, k5 = k.k1, k.k2, k.k3, A.shape[0] * k.k4, k.k5
+    # d(dA), dA = A (4 k2 PG + 4 k3 Gg) + 8 k3 AG2 - k1 g - 3 k5 P
     ddA = (dA_ * (4 * k2 * PG + 4 * k3 * Gg) + A * (4 * k2 * dPG + 4 * k3 * dGg[..., None, :])
            + 8 * k3 * dAG2 - k1 * dg[..., None, :])
-    if a != 0:
-        ddA -= 3 * (2 * a * c * alpha**2) * dP
+    if k5 != 0:
+        ddA -= 3 * k5 * dP
     # d(S), S = k2 P^T P + 2 k3 p g^T + 8 k3 (A^T A) G + k4 (g g^T + 6 G2), and its diagonal terms
     AtdA = A.T @ dA_
     dS = (k2 * (_T(dP) @ P + P.T @ dP) + 2 * k3 * (dp[..., :, None] * g + p[:, None] * dg[..., None, :])
@@ -212,6 +245,34 @@ def _exact_hvp(W: np.ndarray, V: np.ndarray, blocks, alpha: float, beta: float, 
     return (dS + _T(dS)) @ W + (S + S.T) @ V + _T(ddA) @ Zs
 
 
+def exact_objective(x1: np.ndarray, x2: np.ndarray, targets, *, scale: float | None = None,
+                    dim: int | None = None):
+    """W -> (loss, grad): the exact expected loss, eq. (T), summed over targets = ((alpha, beta, weight, a, b),
+    ...) (`targets_of`), on the patches x1, x2, and its gradient.
+
+    The loss holds E||b eps||^2 = b^2 dim per patch, dim the patch dimension of the model (default: that of
+    x1; give d when x1, x2 are coordinates in an r-dimensional basis of the span of the data and the filters,
+    where the rest is the same: the module docstring). What does not depend on W is computed once: the term
+    weights (`Weights`), sum ||z||^2, and, in coordinates smaller than dim, the patches as one block.
+    Stacks work too: W of shape (S, m, d) with x1, x2 of shape (S, n, d) (or (n, d)) give S losses.
+    """
+    n, r = x1.shape[-2:]
+    dim = r if dim is None else dim
+    blocks = (np.concatenate([x1, x2], axis=-2),) if r < dim else (x1, x2)
+    norms2 = sum(np.einsum("...kj,...kj->...", Z, Z) for Z in blocks) if any(t[3] for t in targets) else 0.0
+    weights = {}
+
+    def fun(W):
+        m = W.shape[-2]
+        if m not in weights:
+            weights[m] = term_weights(targets, output_scale(m, scale))
+        k = weights[m]
+        total, grad = _exact_terms(W, blocks, k)
+        grad /= 2 * n
+        return k.b2 * dim + (total + k.a2 * norms2) / (2 * n), grad
+    return fun
+
+
 def loss_and_grad(W: np.ndarray, x1: np.ndarray, x2: np.ndarray, *, alpha: float, beta: float,
                   scale: float | None = None, target: tuple[float, float] = (0.0, 1.0)):
     """(loss, grad): the exact expected loss for the target a x0 + b eps, target = (a, b), eq. (T), and its
@@ -221,37 +282,19 @@ def loss_and_grad(W: np.ndarray, x1: np.ndarray, x2: np.ndarray, *, alpha: float
     Stacks work too: W of shape (S, m, d) with x1, x2 of shape (S, n, d) give S losses (an array) and
     gradients.
     """
-    n, d = x1.shape[-2:]
-    c = output_scale(W.shape[-2], scale)
-    a, b = target
-    total, grad = _exact_terms(W, (x1, x2), alpha, beta, c, a, b)
-    grad /= 2 * n
-    return b * b * d + total / (2 * n), grad   # + E||b eps||^2 = b^2 d per patch
+    return exact_objective(x1, x2, ((alpha, beta, 1.0) + tuple(target),), scale=scale)(W)
 
 
 def loss_and_grad_times(W: np.ndarray, x1: np.ndarray, x2: np.ndarray, times, *,
                         scale: float | None = None, objective: str = "eps"):
     """Weighted sum of the exact loss over diffusion times: times is a sequence of (alpha, beta, weight),
     and each time regresses the target of `objective` at its (alpha, beta) (see `objective_target`)."""
-    loss, grad = 0.0, None
-    for alpha, beta, weight in times:
-        l_k, g_k = loss_and_grad(W, x1, x2, alpha=alpha, beta=beta, scale=scale,
-                                 target=objective_target(objective, alpha, beta))
-        if weight != 1.0:
-            g_k *= weight
-        loss = loss + weight * l_k
-        grad = g_k if grad is None else grad + g_k
-    return loss, grad
+    return exact_objective(x1, x2, targets_of(times, objective), scale=scale)(W)
 
 
 def hessian_vector_product(W: np.ndarray, V: np.ndarray, x1: np.ndarray, x2: np.ndarray, times, *,
                            scale: float | None = None, objective: str = "eps") -> np.ndarray:
     """The Hessian of `loss_and_grad_times`' loss at W (m, d) applied to V (m, d), or to each direction of a
     stack V (S, m, d) at once (S = m d identity directions give the whole Hessian in one call)."""
-    n = x1.shape[-2]
-    c = output_scale(W.shape[-2], scale)
-    out = 0.0
-    for alpha, beta, weight in times:
-        a, b = objective_target(objective, alpha, beta)
-        out = out + weight * _exact_hvp(W, V, (x1, x2), alpha, beta, c, a, b)
-    return out / (2 * n)
+    k = term_weights(targets_of(times, objective), output_scale(W.shape[-2], scale))
+    return _exact_hvp(W, V, (x1, x2), k) / (2 * x1.shape[-2])

@@ -147,16 +147,9 @@ class Diffusion:
 
     def objective(self, cfg, x1, x2, y, d: int, rng: np.random.Generator, eps: np.ndarray | None = None):
         times = cfg.diffusion_times
-        if cfg.noise == "exact":
-            # the closed form holds E||b eps||^2 = b^2 dim per patch; in r < d coordinates add the missing
-            # b^2 (d - r), weighted over the times (sims.diffusion.noise_dimension_weight)
-            offset = (d - x1.shape[-1]) * diffusion.noise_dimension_weight(times, cfg.objective)
-
-            def exact(W):
-                loss, grad = diffusion.loss_and_grad_times(W, x1, x2, times, scale=cfg.scale,
-                                                           objective=cfg.objective)
-                return loss + offset, grad
-            return exact
+        if cfg.noise == "exact":  # in r < d coordinates too: the loss holds b^2 d (sims.diffusion.exact_objective)
+            return diffusion.exact_objective(x1, x2, diffusion.targets_of(times, cfg.objective), scale=cfg.scale,
+                                             dim=d)
 
         targets = [diffusion.objective_target(cfg.objective, alpha, beta) for alpha, beta, _ in times]
 
