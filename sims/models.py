@@ -128,7 +128,7 @@ class Diffusion:
         return (cfg.noise, cfg.objective, cfg.diffusion_times, cfg.scale)
 
     def eta_factor(self, cfg, data) -> float:
-        max_norm2 = max(np.max(np.sum(data.x1**2, axis=1)), np.max(np.sum(data.x2**2, axis=1)))
+        max_norm2 = max(np.max(np.einsum("ij,ij->i", data.x1, data.x1)), np.max(np.einsum("ij,ij->i", data.x2, data.x2)))
         return diffusion.fit_curvature_factor(cfg.diffusion_times, cfg.objective, diffusion.output_scale(
             cfg.m, cfg.scale), max_norm2)
 
@@ -250,7 +250,7 @@ class Classification:
         if cfg.augment is None:
             return 1.0
         alpha, beta = cfg.augment
-        return max(1.0, alpha**2 + beta**2 * data.d / np.min(np.sum(data.x2**2, axis=1)))
+        return max(1.0, alpha**2 + beta**2 * data.d / np.min(np.einsum("ij,ij->i", data.x2, data.x2)))
 
     def draws_curvature(self, cfg, draws: np.ndarray, n: int) -> float:
         return 0.0  # the logistic loss's curvature is at most that of its inputs: nothing to memorise

@@ -25,67 +25,95 @@ FILTER_TOL = 1e-10  # a filter's part outside the span of the data and the earli
 
 
 class Basis(NamedTuple):
-    """Q (d, k): the data span; V (d, j): the initial filters' part outside it (j = 0 when not asked for)."""
+    """The basis as orthonormal rows (r, d), C-ordered so that coordinates x @ matrix and the map back
+    W @ rows read it in one pass: the first k rows (Q^T) span the data, the rest (V^T) the initial filters'
+    part outside it (none when not asked for)."""
 
-    Q: np.ndarray
-    V: np.ndarray
+    rows: np.ndarray
+    k: int
+
+    @property
+    def Q(self) -> np.ndarray:
+        """The data span (d, k) (a view)."""
+        return self.rows[:self.k].T
+
+    @property
+    def V(self) -> np.ndarray:
+        """The filters' part outside the data span (d, j) (a view)."""
+        return self.rows[self.k:].T
 
     @property
     def matrix(self) -> np.ndarray:
-        """[Q, V] (d, k + j)."""
-        return np.hstack([self.Q, self.V])
-
-    @property
-    def k(self) -> int:
-        return self.Q.shape[1]
+        """[Q, V] (d, k + j) (a view)."""
+        return self.rows.T
 
     @property
     def dim(self) -> int:
-        return self.Q.shape[1] + self.V.shape[1]
+        return self.rows.shape[0]
 
 
-def data_basis(data: Dataset, extra: np.ndarray | None = None) -> np.ndarray:
-    """Orthonormal basis Q (d, k) of the span of the signal vectors (mu_+1, mu_-1, or every mu_{j,k}), the
+def data_rows(data: Dataset, extra: np.ndarray | None = None) -> np.ndarray:
+    """Orthonormal rows Q^T (k, d) spanning the signal vectors (mu_+1, mu_-1, or every mu_{j,k}), the
     xi_i (and the x1 rows if they are not signal vectors, and the rows of `extra` (..., d) if given);
     dependent directions are dropped.
 
-    From the small Gram matrix Z Z^T = U diag(s^2) U^T: Q = Z^T U / s, then one Cholesky
-    re-orthonormalisation (Q <- Q L^-T, Q^T Q = L L^T). Two products of cost O(d k^2); a thin SVD of Z^T
-    gives the same Q but is ~50x slower at d = 1e6. With more rows than dimensions (thousands of fixed
-    draws at small d) Q is the eigenvectors of the d x d Gram Z^T Z instead.
+    From the small Gram matrix Z Z^T = U diag(s^2) U^T: Q^T = (U / s)^T Z, then one Cholesky
+    re-orthonormalisation (Q^T <- L^-1 Q^T, Q^T Q = L L^T). Three products of cost O(d k^2); a thin SVD
+    of Z^T gives the same Q but is ~50x slower at d = 1e6. With more rows than dimensions (thousands of
+    fixed draws at small d) Q is the eigenvectors of the d x d Gram Z^T Z instead.
     """
     rows = [data.signals, data.x2]
-    if not np.array_equal(data.x1, data.signals[data.signal_index]):
+    if not _signal_rows(data):
         rows.insert(1, data.x1)
     if extra is not None:
         rows.append(extra.reshape(-1, data.d))
     Z = np.vstack(rows)
     if Z.shape[0] > Z.shape[1]:  # more rows than dimensions (many fixed draws): the d x d Gram is smaller
         s2, V = np.linalg.eigh(Z.T @ Z)
-        return V[:, s2 > RANK_TOL**2 * max(s2.max(), 1e-300)]
+        return np.ascontiguousarray(V[:, s2 > RANK_TOL**2 * max(s2.max(), 1e-300)].T)
     s2, U = np.linalg.eigh(Z @ Z.T)
     keep = s2 > RANK_TOL**2 * max(s2.max(), 1e-300)
-    Q = Z.T @ (U[:, keep] / np.sqrt(s2[keep]))
-    L = np.linalg.cholesky(Q.T @ Q)
-    return np.linalg.solve(L, Q.T).T
+    Qt = (U[:, keep] / np.sqrt(s2[keep])).T @ Z
+    L = np.linalg.cholesky(Qt @ Qt.T)
+    return np.linalg.inv(L) @ Qt
+
+
+def _signal_rows(data: Dataset) -> bool:
+    """Whether every signal patch x1_i is the signal vector signals[signal_index[i]] (no copy of x1 made)."""
+    signals, index = data.signals, data.signal_index
+    return all(np.array_equal(row, signals[j]) for row, j in zip(data.x1, index))
+
+
+def data_basis(data: Dataset, extra: np.ndarray | None = None) -> np.ndarray:
+    """The data span Q (d, k): `data_rows` as columns."""
+    return data_rows(data, extra).T
 
 
 def basis(data: Dataset, W0: np.ndarray | None = None, extra: np.ndarray | None = None) -> Basis:
     """The basis [Q, V] of span(data, rows of extra, rows of W0): Q spans the data and `extra` (e.g. fixed
     noise draws), V (d, j) is an orthonormal basis of the filters' parts R0 outside Q's span (j = the
-    number of filters unless they are dependent; empty when W0 is None).
+    number of filters unless they are dependent; none when W0 is None).
 
     V comes from a QR of R0^T: a column whose diagonal entry is negligible belongs to a filter that depends
     on the earlier ones, and its Q column is an arbitrary direction (not even orthogonal to the data), so it
-    is dropped; the rest are orthogonalised once more against Q.
+    is dropped; the rest are orthogonalised once more against Q (and by a second QR among themselves).
     """
-    Q = data_basis(data, extra)
+    Qt = data_rows(data, extra)
     if W0 is None:
-        return Basis(Q, np.zeros((data.d, 0)))
+        return Basis(Qt, Qt.shape[0])
     F = W0.reshape(-1, data.d)
-    R0 = F - (F @ Q) @ Q.T
+    R0 = F - (F @ Qt.T) @ Qt
     V, U = np.linalg.qr(R0.T)
-    scale = max(np.sqrt(np.max(np.sum(F * F, axis=1))), 1e-300)
-    V = V[:, np.abs(np.diag(U)) > FILTER_TOL * scale]
-    V, _ = np.linalg.qr(V - Q @ (Q.T @ V))
-    return Basis(Q, V)
+    scale = max(np.sqrt(np.max(np.einsum("ij,ij->i", F, F))), 1e-300)
+    Vt = V.T[np.abs(np.diag(U)) > FILTER_TOL * scale]
+    V, _ = np.linalg.qr((Vt - (Vt @ Qt.T) @ Qt).T)
+    k = Qt.shape[0]
+    rows = np.empty((k + V.shape[1], data.d))
+    rows[:k], rows[k:] = Qt, V.T
+    return Basis(rows, k)
+
+
+def coordinates(B: Basis, data: Dataset, W0: np.ndarray, draws: np.ndarray | None = None) -> tuple:
+    """(data, W0, draws) in the basis B: every d-vector x as its coordinates x @ B.matrix."""
+    M = B.matrix
+    return data.map(lambda a: a @ M), W0 @ M, None if draws is None else draws @ M
