@@ -20,6 +20,7 @@ import numpy as np
 from sims.data import Dataset
 
 RANK_TOL = 1e-6  # singular value (relative to the largest) below which a data direction counts as dependent
+WELL_CONDITIONED = 1e-2  # smallest over largest eigenvalue of R0 R0^T for orthonormalising by Cholesky (`basis`)
 FILTER_TOL = 1e-10  # a filter's part outside the span of the data and the earlier filters, relative to the
                     # largest filter norm, below which it counts as dependent
 
@@ -94,26 +95,43 @@ def basis(data: Dataset, W0: np.ndarray | None = None, extra: np.ndarray | None 
     noise draws), V (d, j) is an orthonormal basis of the filters' parts R0 outside Q's span (j = the
     number of filters unless they are dependent; none when W0 is None).
 
-    V comes from a QR of R0^T: a column whose diagonal entry is negligible belongs to a filter that depends
-    on the earlier ones, and its Q column is an arbitrary direction (not even orthogonal to the data), so it
-    is dropped; the rest are orthogonalised once more against Q (and by a second QR among themselves).
+    R0 = F - (F Q) Q^T, projected once more when that cancelled much of a filter (its norm fell below
+    half: "twice is enough"). Well-conditioned R0 (every eigenvalue of R0 R0^T above WELL_CONDITIONED times
+    the largest, and above (FILTER_TOL max ||f||)^2: random initial filters) is orthonormalised by a
+    Cholesky factor of R0 R0^T, one pass over its m rows. Otherwise from the SVD of R0: the right singular
+    vectors whose singular values exceed FILTER_TOL times the largest filter norm (the others are
+    directions in which the filters depend on each other), orthogonalised once more against Q and by a QR
+    among themselves. (A QR of R0^T, used before, drops a dependent filter's column but keeps the later
+    filters' components along that arbitrary column: with a repeated filter before the last, the span
+    missed part of the last one.)
     """
     Qt = data_rows(data, extra)
+    k = Qt.shape[0]
     if W0 is None:
-        return Basis(Qt, Qt.shape[0])
+        return Basis(Qt, k)
     F = W0.reshape(-1, data.d)
     R0 = F - (F @ Qt.T) @ Qt
-    V, U = np.linalg.qr(R0.T)
-    scale = max(np.sqrt(np.max(np.einsum("ij,ij->i", F, F))), 1e-300)
-    Vt = V.T[np.abs(np.diag(U)) > FILTER_TOL * scale]
+    f2, r2 = np.einsum("ij,ij->i", F, F), np.einsum("ij,ij->i", R0, R0)
+    if np.any(r2 < f2 / 4):
+        R0 -= (R0 @ Qt.T) @ Qt
+    G = R0 @ R0.T
+    lam = np.linalg.eigvalsh(G) if np.all(np.isfinite(G)) else np.zeros(1)  # (huge filters overflow G)
+    scale = max(np.sqrt(np.max(f2)), 1e-300)
+    rows = np.empty((k + F.shape[0], data.d))
+    rows[:k] = Qt
+    if lam[0] > max(WELL_CONDITIONED * lam[-1], (FILTER_TOL * scale) ** 2):  # independent, well conditioned
+        np.matmul(np.linalg.inv(np.linalg.cholesky(G)), R0, out=rows[k:])
+        return Basis(rows, k)
+    _, sv, Vt = np.linalg.svd(R0, full_matrices=False)
+    Vt = Vt[sv > FILTER_TOL * scale]
     V, _ = np.linalg.qr((Vt - (Vt @ Qt.T) @ Qt).T)
-    k = Qt.shape[0]
-    rows = np.empty((k + V.shape[1], data.d))
-    rows[:k], rows[k:] = Qt, V.T
-    return Basis(rows, k)
+    rows[k:k + V.shape[1]] = V.T
+    return Basis(rows[:k + V.shape[1]], k)
 
 
 def coordinates(B: Basis, data: Dataset, W0: np.ndarray, draws: np.ndarray | None = None) -> tuple:
-    """(data, W0, draws) in the basis B: every d-vector x as its coordinates x @ B.matrix."""
+    """(data, W0, draws) in the basis B: every d-vector x as its coordinates x @ B.matrix (the signal
+    patches from the signal vectors' when they are copies of them)."""
     M = B.matrix
-    return data.map(lambda a: a @ M), W0 @ M, None if draws is None else draws @ M
+    x1 = (data.signals @ M)[data.signal_index] if _signal_rows(data) else None
+    return data.map(lambda a: a @ M, x1=x1), W0 @ M, None if draws is None else draws @ M
