@@ -245,7 +245,7 @@ def auto_eta(x1: np.ndarray, x2: np.ndarray, eta0: float = 0.25) -> float:
     """
     n = x1.shape[0]
     top = np.linalg.eigvalsh(x1 @ x1.T)[-1]  # the non-zero spectrum of X1^T X1, from an n x n matrix
-    kappa = max(np.max(np.einsum("ij,ij->i", x2, x2)), top) / (2 * n)
+    kappa = max(np.max(np.sum(x2**2, axis=1)), top) / (2 * n)
     return float(eta0 / kappa)
 
 

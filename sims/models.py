@@ -250,7 +250,7 @@ class Classification:
         if cfg.augment is None:
             return 1.0
         alpha, beta = cfg.augment
-        return max(1.0, alpha**2 + beta**2 * data.d / np.min(np.einsum("ij,ij->i", data.x2, data.x2)))
+        return max(1.0, alpha**2 + beta**2 * data.d / np.min(np.sum(data.x2**2, axis=1)))
 
     def draws_curvature(self, cfg, draws: np.ndarray, n: int) -> float:
         return 0.0  # the logistic loss's curvature is at most that of its inputs: nothing to memorise
