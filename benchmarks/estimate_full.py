@@ -4,14 +4,15 @@ cells and extrapolate by their steps.
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/estimate_full.py [--probe 200] [--seed 0]
 
 Every cell of the full preset (the paper's study, the further sections and Noisy-MNIST) is listed and
-grouped by shape (kind, model, noise, objective, schedule, n, d, m, augment). For one representative of each
-shape (the cell with the median number of steps) the script times the cell's own function at steps = 1
-and at steps = `--probe`, each on one BLAS thread as the sweep runs it, and takes the cost of a cell with
-S steps to be t(1) + (S - 1) (t(probe) - t(1)) / (probe - 1). Summed over all cells that is the CPU time of
-the run (fresh cache); divided by the workers, its wall time on free cores. It overestimates where train
-cells of one shape run stacked (up to 16 at once: one loop for all) and where a run stops early at
-convergence; it underestimates any cost that grows faster than the steps. The cells' work is the run's
-work: figures and the report add seconds.
+grouped by shape (kind, model, noise, objective, schedule, n, d, m, augment), and one representative of
+each shape (the cell with the median number of steps) is timed (CPU time, one BLAS thread, as the sweep
+runs it). A train cell with S steps costs t(1) + (S - 1) (t(probe) - t(1)) / (probe - 1), from runs of
+1 and `--probe` steps; the other kinds (predict, ode, stationary, probe, mnist), whose cost is not
+proportional to their steps (a prediction follows the flow to its stationary point), are timed whole and
+counted once per cell. Summed over all cells that is the CPU time of the run (fresh cache); divided by the
+workers, its wall time on free cores. It overestimates where train cells of one shape run stacked (up to
+16 at once: one loop for all) and where a run stops early at convergence, and it is only as good as one
+representative per shape. The cells' work is the run's work: figures and the report add seconds.
 """
 from __future__ import annotations
 
@@ -69,14 +70,18 @@ def main(argv=None):
     for key, cells in groups.items():
         steps = sorted(c.steps for _, c in cells)
         kind, cfg = next(c for c in cells if c[1].steps == steps[len(steps) // 2])
-        probe = min(args.probe, cfg.steps)
-        t1 = seconds(kind, cfg, 1)
-        per_step = (seconds(kind, cfg, probe) - t1) / (probe - 1) if probe > 1 else 0.0
-        cost = sum(t1 + max(per_step, 0.0) * (s - 1) for s in steps)
+        if kind == "train":
+            probe = min(args.probe, cfg.steps)
+            t1 = seconds(kind, cfg, 1)
+            per_step = (seconds(kind, cfg, probe) - t1) / (probe - 1) if probe > 1 else 0.0
+            cost = sum(t1 + max(per_step, 0.0) * (s - 1) for s in steps)
+        else:
+            t1, per_step = seconds(kind, cfg, cfg.steps), 0.0
+            cost = t1 * len(cells)
         total += cost
         rows.append((cost, len(cells), statistics.median(steps), t1, per_step, key))
-        print(f"{key}: {len(cells)} cells, {sum(steps)} steps, {t1:.3f} s + {per_step * 1e6:.0f} us/step "
-              f"-> {cost:.0f} s", flush=True)
+        each = f"{t1:.3f} s + {per_step * 1e6:.0f} us/step" if kind == "train" else f"{t1:.2f} s each"
+        print(f"{key}: {len(cells)} cells, {sum(steps)} steps, {each} -> {cost:.0f} s", flush=True)
     print(f"\n{sum(r[1] for r in rows)} cells in {len(rows)} shapes; the largest:")
     for cost, count, median, t1, per_step, key in sorted(rows, reverse=True)[:10]:
         print(f"  {cost:7.0f} s  {count:4d} cells  {key}")
