@@ -5,9 +5,9 @@
 Four loss-and-gradient evaluations of the diffusion loss (alpha = beta = 1/sqrt 2, K = 16 draws per patch),
 at (n, d, m) = (20, 2000, 4) and (100, 10000, 20):
   exact      sims.diffusion.loss_and_grad (the expectation in closed form),
-  direct     rng.standard_normal((K, 2n, d)) then sims.diffusion.loss_and_grad_sampled (what `--noise
+  direct     rng.standard_normal((K, 2n, d)) then sims.sampled.loss_and_grad_sampled (what `--noise
              resampled` does now),
-  resampled  sims.diffusion.loss_and_grad_resampled (the same law, m (2nK + d) + 2 normals),
+  resampled  sims.sampled.loss_and_grad_resampled (the same law, m (2nK + d) + 2 normals),
   flow       the same with the flow-matching target (a, b) = (-1, 1), whose loss has a cross term
              (another route: an orthonormal basis of the draws' coefficients instead of a square root).
 Weights are sigma0 = 0.01 initial weights plus a grown part in the data span. Two BLAS threads (--threads).
@@ -28,7 +28,7 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from sims import diffusion
+from sims import diffusion, sampled
 from sims.config import VP
 from sims.data import make_data
 
@@ -49,11 +49,11 @@ def cases(seed):
         noise = np.random.default_rng(seed + 1)
         out += [
             ("exact", (n, d, m), lambda W=W, x1=x1, x2=x2: diffusion.loss_and_grad(W, x1, x2, alpha=VP, beta=VP)),
-            ("direct", (n, d, m), lambda W=W, x1=x1, x2=x2, n=n, d=d: diffusion.loss_and_grad_sampled(
+            ("direct", (n, d, m), lambda W=W, x1=x1, x2=x2, n=n, d=d: sampled.loss_and_grad_sampled(
                 W, x1, x2, noise.standard_normal((K, 2 * n, d)), alpha=VP, beta=VP)),
-            ("resampled", (n, d, m), lambda W=W, x1=x1, x2=x2: diffusion.loss_and_grad_resampled(
+            ("resampled", (n, d, m), lambda W=W, x1=x1, x2=x2: sampled.loss_and_grad_resampled(
                 W, x1, x2, K, noise, alpha=VP, beta=VP)),
-            ("flow", (n, d, m), lambda W=W, x1=x1, x2=x2: diffusion.loss_and_grad_resampled(
+            ("flow", (n, d, m), lambda W=W, x1=x1, x2=x2: sampled.loss_and_grad_resampled(
                 W, x1, x2, K, noise, alpha=VP, beta=VP, target=(-1.0, 1.0))),
         ]
     return out

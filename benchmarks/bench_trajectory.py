@@ -11,7 +11,8 @@ sigma0^2 d fixed (sigma0 = 0.01 sqrt(2000 / d), so every d follows the same traj
 - torch: descent with PyTorch autograd of the same closed-form loss (tests/torch_oracle.py), float64;
 - jax: the same with jax.jit(jax.value_and_grad(...)), float64 (if jax is installed).
 The d-dimensional methods run `--probe` steps (after one warm-up step) and are extrapolated to 3000 (marked
-*); data generation is counted once in each. Two BLAS threads, medians of `--repeats` runs.
+*); data generation is counted once in each. Two BLAS threads; each figure is the minimum of `--repeats`
+runs (the machine is shared: the minimum is the run least slowed by neighbours).
 Install: pip install -e ".[bench]" (torch==2.13.0; jax if it installs).
 """
 from __future__ import annotations
@@ -41,13 +42,13 @@ def config(d: int) -> TrainConfig:
                        steps=STEPS, log_every=30)
 
 
-def median_time(fun, repeats: int) -> float:
+def best_time(fun, repeats: int) -> float:
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
         fun()
         times.append(time.perf_counter() - start)
-    return float(np.median(times))
+    return float(np.min(times))
 
 
 def torch_descent(cfg: TrainConfig, steps: int):
@@ -114,29 +115,31 @@ def main(argv=None):
         have_jax = False
     with threadpool_limits(2):
         kernels = {(i["internal_api"], i.get("architecture")) for i in threadpool_info()}
-        print(f"BLAS: {sorted(kernels)}; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')}")
+        print(f"BLAS: {sorted(kernels)}; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')}; "
+              f"load average before: {os.getloadavg()}")
         print(f"{'d':>9} | {'data':>7} | {'span run':>8} | {'span/data':>9} | {'per step':>9} | {'full run':>9} | "
               f"{'torch run':>9} | {'jax run':>9} | {'torch/span':>10}")
         for d in (int(v) for v in args.dims):
             cfg = config(d)
-            t_data = median_time(lambda: build_data(cfg, seeds(cfg.seed)["data"]), args.repeats)
-            t_span = median_time(lambda: train(cfg), args.repeats)
-            t_one = median_time(lambda: train(cfg.replace(steps=1, log_every=1)), args.repeats)
+            t_data = best_time(lambda: build_data(cfg, seeds(cfg.seed)["data"]), args.repeats)
+            t_span = best_time(lambda: train(cfg), args.repeats)
+            t_one = best_time(lambda: train(cfg.replace(steps=1, log_every=1)), args.repeats)
             per_step = (t_span - t_one) / (STEPS - 1)
             probe = cfg.replace(steps=args.probe, log_every=args.probe, engine="full")
-            t_probe = median_time(lambda: train(probe), args.repeats)
-            t_full1 = median_time(lambda: train(probe.replace(steps=1, log_every=1)), args.repeats)
+            t_probe = best_time(lambda: train(probe), args.repeats)
+            t_full1 = best_time(lambda: train(probe.replace(steps=1, log_every=1)), args.repeats)
             t_full = t_full1 + (t_probe - t_full1) * (STEPS - 1) / (args.probe - 1)
             t_torch = t_jax = float("nan")
             if not args.no_torch:
                 fun = torch_descent(cfg, args.probe)
-                t_torch = t_data + median_time(fun, args.repeats) * STEPS / args.probe
+                t_torch = t_data + best_time(fun, args.repeats) * STEPS / args.probe
             if have_jax:
                 fun = jax_descent(cfg, args.probe)
-                t_jax = t_data + median_time(fun, args.repeats) * STEPS / args.probe
+                t_jax = t_data + best_time(fun, args.repeats) * STEPS / args.probe
             print(f"{d:>9.0e} | {t_data:>6.3f}s | {t_span:>7.3f}s | {t_span / t_data:>9.2f} | "
                   f"{per_step * 1e6:>7.1f}us | {t_full:>8.2f}s* | {t_torch:>8.2f}s* | {t_jax:>8.2f}s* | "
                   f"{t_torch / t_span:>10.0f}", flush=True)
+        print(f"load average after: {os.getloadavg()}")
 
 
 if __name__ == "__main__":

@@ -100,10 +100,10 @@ class Dataset:
     def nsnr2(self) -> float:
         return self.n * self.snr**2
 
-    def map(self, f) -> "Dataset":
+    def map(self, f, x1: np.ndarray | None = None) -> "Dataset":
         """The same data with f applied to every d-vector array (x1, x2, mu, features): e.g. coordinates
-        in a basis, x -> x @ M."""
-        return replace(self, x1=f(self.x1), x2=f(self.x2), mu=f(self.mu),
+        in a basis, x -> x @ M. `x1`: f(x1) when the caller has it already."""
+        return replace(self, x1=f(self.x1) if x1 is None else x1, x2=f(self.x2), mu=f(self.mu),
                        features=None if self.features is None else f(self.features))
 
 

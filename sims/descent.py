@@ -62,7 +62,7 @@ def check_note(checks: Checks) -> str:
 
 def diverged(loss, grad_norm, loss0):
     """A non-finite loss or gradient, or a loss EXPLODE times its initial size (elementwise for stacks)."""
-    return ~(np.isfinite(loss) & np.isfinite(grad_norm)) | (np.abs(loss) > EXPLODE * np.maximum(loss0, 1.0))
+    return ~(np.abs(loss) <= EXPLODE * np.maximum(loss0, 1.0)) | ~np.isfinite(grad_norm)  # NaN compares False
 
 
 def divergence_message(k: int, loss: float, eta: float) -> str:
@@ -86,52 +86,57 @@ def descend(objective: Callable, W: np.ndarray, eta, tol, *, steps: int, log_eve
     S = W.shape[0]
     eta, tol = np.broadcast_to(np.asarray(eta, float), (S,)).copy(), np.broadcast_to(np.asarray(tol, float), (S,)).copy()
     expand = (slice(None),) + (None,) * (W.ndim - 1)  # eta[expand] broadcasts over a member's weights
-    axes = tuple(range(1, W.ndim))
     outcomes: list = [None] * S
     logs = [{key: [] for key in LOGGED} for _ in range(S)]
     counts = np.zeros((S, 2), dtype=int)       # loss rises, gradient reversals (by original member)
     first = -np.ones((S, 2), dtype=int)
     active = np.arange(S)  # members still running, in stack order
     fun = objective(active)
-    loss0 = prev_loss = prev_grad = floor = None
+    step = eta[expand]
+    loss0 = prev_loss = prev_flat = prev_norm = floor = None
+    # the loop costs per step what a small objective does (span coordinates): few numpy calls on the
+    # common path, sums of squares as einsum dot products, the bookkeeping only on steps that need it
     for k in range(steps + 1):
         loss, grad = fun(W)
+        flat = grad.reshape(len(grad), -1)
         # not np.linalg.norm: its BLAS dot stalled under a loaded process pool
-        grad_norm = np.sqrt(np.sum(grad * grad, axis=axes))
+        grad_norm = np.sqrt(np.einsum("ij,ij->i", flat, flat))
         loss0 = np.abs(loss) if loss0 is None else loss0
         if check and prev_loss is not None:
             rose = loss > prev_loss + RISE_TOL * np.maximum(1.0, np.abs(prev_loss))
-            prev_norm = np.sqrt(np.sum(prev_grad * prev_grad, axis=axes))
             big = (grad_norm > floor) & (prev_norm > floor)
-            reversed_ = big & (np.sum(grad * prev_grad, axis=axes) < REVERSAL_COS * grad_norm * prev_norm)
+            reversed_ = big & (np.einsum("ij,ij->i", flat, prev_flat) < REVERSAL_COS * grad_norm * prev_norm)
             for col, hit in enumerate((rose, reversed_)):
-                members = active[hit]
-                counts[members, col] += 1
-                first[members[first[members, col] < 0], col] = k
+                if hit.any():
+                    members = active[hit]
+                    counts[members, col] += 1
+                    first[members[first[members, col] < 0], col] = k
         floor = GRAD_FLOOR * np.maximum(1.0, grad_norm) if floor is None else floor
         bad = diverged(loss, grad_norm, loss0)
         converged = grad_norm < tol
-        done = bad | converged | (k == steps)
-        for j in np.flatnonzero(bad):
-            outcomes[active[j]] = DivergenceError(divergence_message(k, loss[j], eta[j]))
-        for j in np.flatnonzero(~bad & (converged | (k % log_every == 0) | (k == steps))):
-            i = active[j]
-            signal, noise = align(i, W[j])
-            for key, v in zip(LOGGED, (k, loss[j], grad_norm[j], signal, noise)):
-                logs[i][key].append(v)
-        for j in np.flatnonzero(done & ~bad):
-            i = active[j]
-            outcomes[i] = Outcome(W[j], logs[i], bool(converged[j]),
-                                  Checks(*(int(v) for v in (counts[i, 0], first[i, 0], counts[i, 1], first[i, 1]))))
-        if done.all():
-            break
-        if done.any():  # the finished members leave the stack
-            keep = ~done
-            active, W, grad, eta, tol, loss0 = active[keep], W[keep], grad[keep], eta[keep], tol[keep], loss0[keep]
-            loss, floor = loss[keep], floor[keep]
-            fun = objective(active)
-        prev_loss, prev_grad = loss, grad
-        W = W - eta[expand] * grad
+        if k % log_every == 0 or k == steps or (bad | converged).any():
+            done = bad | converged | (k == steps)
+            for j in np.flatnonzero(bad):
+                outcomes[active[j]] = DivergenceError(divergence_message(k, loss[j], eta[j]))
+            for j in np.flatnonzero(~bad & (converged | (k % log_every == 0) | (k == steps))):
+                i = active[j]
+                signal, noise = align(i, W[j])
+                for key, v in zip(LOGGED, (k, loss[j], grad_norm[j], signal, noise)):
+                    logs[i][key].append(v)
+            for j in np.flatnonzero(done & ~bad):
+                i = active[j]
+                outcomes[i] = Outcome(W[j], logs[i], bool(converged[j]),
+                                      Checks(*(int(v) for v in (counts[i, 0], first[i, 0], counts[i, 1], first[i, 1]))))
+            if done.all():
+                break
+            if done.any():  # the finished members leave the stack
+                keep = ~done
+                active, W, grad, eta, tol, loss0 = active[keep], W[keep], grad[keep], eta[keep], tol[keep], loss0[keep]
+                loss, grad_norm, floor, flat = loss[keep], grad_norm[keep], floor[keep], flat[keep]
+                step = eta[expand]
+                fun = objective(active)
+        prev_loss, prev_flat, prev_norm = loss, flat, grad_norm
+        W = W - step * grad
         if progress is not None:
             progress(k + 1)
     return outcomes

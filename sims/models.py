@@ -53,7 +53,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from sims import FldmError, classification, diffusion
+from sims import FldmError, classification, diffusion, sampled
 from sims.data import fresh_batches, label_index
 
 
@@ -128,7 +128,7 @@ class Diffusion:
         return (cfg.noise, cfg.objective, cfg.diffusion_times, cfg.scale)
 
     def eta_factor(self, cfg, data) -> float:
-        max_norm2 = max(np.max(np.sum(data.x1**2, axis=1)), np.max(np.sum(data.x2**2, axis=1)))
+        max_norm2 = max(np.max(np.einsum("ij,ij->i", data.x1, data.x1)), np.max(np.einsum("ij,ij->i", data.x2, data.x2)))
         return diffusion.fit_curvature_factor(cfg.diffusion_times, cfg.objective, diffusion.output_scale(
             cfg.m, cfg.scale), max_norm2)
 
@@ -147,33 +147,26 @@ class Diffusion:
 
     def objective(self, cfg, x1, x2, y, d: int, rng: np.random.Generator, eps: np.ndarray | None = None):
         times = cfg.diffusion_times
-        if cfg.noise == "exact":
-            # the closed form holds E||b eps||^2 = b^2 dim per patch; in r < d coordinates add the missing
-            # b^2 (d - r), weighted over the times (sims.diffusion.noise_dimension_weight)
-            offset = (d - x1.shape[-1]) * diffusion.noise_dimension_weight(times, cfg.objective)
-
-            def exact(W):
-                loss, grad = diffusion.loss_and_grad_times(W, x1, x2, times, scale=cfg.scale,
-                                                           objective=cfg.objective)
-                return loss + offset, grad
-            return exact
+        if cfg.noise == "exact":  # in r < d coordinates too: the loss holds b^2 d (sims.diffusion.exact_objective)
+            return diffusion.exact_objective(x1, x2, diffusion.targets_of(times, cfg.objective), scale=cfg.scale,
+                                             dim=d)
 
         targets = [diffusion.objective_target(cfg.objective, alpha, beta) for alpha, beta, _ in times]
 
-        def sampled(W, eps):
-            return diffusion.sum_over_times(
-                lambda alpha, beta: diffusion.loss_and_grad_sampled(
+        def over_draws(W, eps):
+            return sampled.sum_over_times(
+                lambda alpha, beta: sampled.loss_and_grad_sampled(
                     W, x1, x2, eps, alpha=alpha, beta=beta, scale=cfg.scale,
                     target=diffusion.objective_target(cfg.objective, alpha, beta)), times)
 
         if cfg.noise == "fixed":  # the draws and the patches lie in the coordinates' span: no offset
-            return lambda W: sampled(W, eps)
+            return lambda W: over_draws(W, eps)
         _full_coordinates(cfg, x1, d)
         if len(set(targets)) == 1:  # fresh draws: only the normals the loss and gradient depend on
-            return lambda W: diffusion.loss_and_grad_resampled_times(W, x1, x2, cfg.noise_samples, rng, times,
-                                                                     scale=cfg.scale, target=targets[0])
+            return lambda W: sampled.loss_and_grad_resampled_times(W, x1, x2, cfg.noise_samples, rng, times,
+                                                                   scale=cfg.scale, target=targets[0])
         shape = x1.shape[:-2] + self.draw_shape(cfg, x1.shape[-2], d)  # a target per time (v): direct draws
-        return lambda W: sampled(W, rng.standard_normal(shape))
+        return lambda W: over_draws(W, rng.standard_normal(shape))
 
     def hessian_product(self, cfg, x1, x2, d: int):
         if cfg.noise != "exact":

@@ -20,72 +20,123 @@ import numpy as np
 from sims.data import Dataset
 
 RANK_TOL = 1e-6  # singular value (relative to the largest) below which a data direction counts as dependent
+WELL_CONDITIONED = 1e-2  # smallest over largest eigenvalue of R0 R0^T for orthonormalising by Cholesky (`basis`)
 FILTER_TOL = 1e-10  # a filter's part outside the span of the data and the earlier filters, relative to the
                     # largest filter norm, below which it counts as dependent
 
 
 class Basis(NamedTuple):
-    """Q (d, k): the data span; V (d, j): the initial filters' part outside it (j = 0 when not asked for)."""
+    """The basis as orthonormal rows (r, d), C-ordered so that coordinates x @ matrix and the map back
+    W @ rows read it in one pass: the first k rows (Q^T) span the data, the rest (V^T) the initial filters'
+    part outside it (none when not asked for)."""
 
-    Q: np.ndarray
-    V: np.ndarray
+    rows: np.ndarray
+    k: int
+    signal_copies: bool = False  # whether the signal patches x1 were copies of the signal vectors (`coordinates`)
+
+    @property
+    def Q(self) -> np.ndarray:
+        """The data span (d, k) (a view)."""
+        return self.rows[:self.k].T
+
+    @property
+    def V(self) -> np.ndarray:
+        """The filters' part outside the data span (d, j) (a view)."""
+        return self.rows[self.k:].T
 
     @property
     def matrix(self) -> np.ndarray:
-        """[Q, V] (d, k + j)."""
-        return np.hstack([self.Q, self.V])
-
-    @property
-    def k(self) -> int:
-        return self.Q.shape[1]
+        """[Q, V] (d, k + j) (a view)."""
+        return self.rows.T
 
     @property
     def dim(self) -> int:
-        return self.Q.shape[1] + self.V.shape[1]
+        return self.rows.shape[0]
 
 
-def data_basis(data: Dataset, extra: np.ndarray | None = None) -> np.ndarray:
-    """Orthonormal basis Q (d, k) of the span of the signal vectors (mu_+1, mu_-1, or every mu_{j,k}), the
+def data_rows(data: Dataset, extra: np.ndarray | None = None, signal_copies: bool | None = None) -> np.ndarray:
+    """Orthonormal rows Q^T (k, d) spanning the signal vectors (mu_+1, mu_-1, or every mu_{j,k}), the
     xi_i (and the x1 rows if they are not signal vectors, and the rows of `extra` (..., d) if given);
     dependent directions are dropped.
 
-    From the small Gram matrix Z Z^T = U diag(s^2) U^T: Q = Z^T U / s, then one Cholesky
-    re-orthonormalisation (Q <- Q L^-T, Q^T Q = L L^T). Two products of cost O(d k^2); a thin SVD of Z^T
-    gives the same Q but is ~50x slower at d = 1e6. With more rows than dimensions (thousands of fixed
-    draws at small d) Q is the eigenvectors of the d x d Gram Z^T Z instead.
+    From the small Gram matrix Z Z^T = U diag(s^2) U^T: Q^T = (U / s)^T Z, then one Cholesky
+    re-orthonormalisation (Q^T <- L^-1 Q^T, Q^T Q = L L^T). Three products of cost O(d k^2); a thin SVD
+    of Z^T gives the same Q but is ~50x slower at d = 1e6. With more rows than dimensions (thousands of
+    fixed draws at small d) Q is the eigenvectors of the d x d Gram Z^T Z instead. `signal_copies`:
+    `_signal_rows(data)` if the caller has it.
     """
     rows = [data.signals, data.x2]
-    if not np.array_equal(data.x1, data.signals[data.signal_index]):
+    if not (_signal_rows(data) if signal_copies is None else signal_copies):
         rows.insert(1, data.x1)
     if extra is not None:
         rows.append(extra.reshape(-1, data.d))
     Z = np.vstack(rows)
     if Z.shape[0] > Z.shape[1]:  # more rows than dimensions (many fixed draws): the d x d Gram is smaller
         s2, V = np.linalg.eigh(Z.T @ Z)
-        return V[:, s2 > RANK_TOL**2 * max(s2.max(), 1e-300)]
+        return np.ascontiguousarray(V[:, s2 > RANK_TOL**2 * max(s2.max(), 1e-300)].T)
     s2, U = np.linalg.eigh(Z @ Z.T)
     keep = s2 > RANK_TOL**2 * max(s2.max(), 1e-300)
-    Q = Z.T @ (U[:, keep] / np.sqrt(s2[keep]))
-    L = np.linalg.cholesky(Q.T @ Q)
-    return np.linalg.solve(L, Q.T).T
+    Qt = (U[:, keep] / np.sqrt(s2[keep])).T @ Z
+    L = np.linalg.cholesky(Qt @ Qt.T)
+    return np.linalg.inv(L) @ Qt
+
+
+def _signal_rows(data: Dataset) -> bool:
+    """Whether every signal patch x1_i is the signal vector signals[signal_index[i]] (no copy of x1 made)."""
+    signals, index = data.signals, data.signal_index
+    return all(np.array_equal(row, signals[j]) for row, j in zip(data.x1, index))
+
+
+def data_basis(data: Dataset, extra: np.ndarray | None = None) -> np.ndarray:
+    """The data span Q (d, k): `data_rows` as columns."""
+    return data_rows(data, extra).T
 
 
 def basis(data: Dataset, W0: np.ndarray | None = None, extra: np.ndarray | None = None) -> Basis:
     """The basis [Q, V] of span(data, rows of extra, rows of W0): Q spans the data and `extra` (e.g. fixed
     noise draws), V (d, j) is an orthonormal basis of the filters' parts R0 outside Q's span (j = the
-    number of filters unless they are dependent; empty when W0 is None).
+    number of filters unless they are dependent; none when W0 is None).
 
-    V comes from a QR of R0^T: a column whose diagonal entry is negligible belongs to a filter that depends
-    on the earlier ones, and its Q column is an arbitrary direction (not even orthogonal to the data), so it
-    is dropped; the rest are orthogonalised once more against Q.
+    R0 = F - (F Q) Q^T, projected once more when that cancelled much of a filter (its norm fell below
+    half: "twice is enough"). Well-conditioned R0 (every eigenvalue of R0 R0^T above WELL_CONDITIONED times
+    the largest, and above (FILTER_TOL max ||f||)^2: random initial filters) is orthonormalised by a
+    Cholesky factor of R0 R0^T, one pass over its m rows. Otherwise from the SVD of R0: the right singular
+    vectors whose singular values exceed FILTER_TOL times the largest filter norm (the others are
+    directions in which the filters depend on each other), orthogonalised once more against Q and by a QR
+    among themselves. (A QR of R0^T, used before, drops a dependent filter's column but keeps the later
+    filters' components along that arbitrary column: with a repeated filter before the last, the span
+    missed part of the last one.)
     """
-    Q = data_basis(data, extra)
+    copies = _signal_rows(data)
+    Qt = data_rows(data, extra, copies)
+    k = Qt.shape[0]
     if W0 is None:
-        return Basis(Q, np.zeros((data.d, 0)))
+        return Basis(Qt, k, copies)
     F = W0.reshape(-1, data.d)
-    R0 = F - (F @ Q) @ Q.T
-    V, U = np.linalg.qr(R0.T)
-    scale = max(np.sqrt(np.max(np.sum(F * F, axis=1))), 1e-300)
-    V = V[:, np.abs(np.diag(U)) > FILTER_TOL * scale]
-    V, _ = np.linalg.qr(V - Q @ (Q.T @ V))
-    return Basis(Q, V)
+    R0 = F - (F @ Qt.T) @ Qt
+    f2, r2 = np.einsum("ij,ij->i", F, F), np.einsum("ij,ij->i", R0, R0)
+    if np.any(r2 < f2 / 4):
+        R0 -= (R0 @ Qt.T) @ Qt
+    G = R0 @ R0.T
+    lam = np.linalg.eigvalsh(G) if np.all(np.isfinite(G)) else np.zeros(1)  # (huge filters overflow G)
+    scale = max(np.sqrt(np.max(f2)), 1e-300)
+    rows = np.empty((k + F.shape[0], data.d))
+    rows[:k] = Qt
+    if lam[0] > max(WELL_CONDITIONED * lam[-1], (FILTER_TOL * scale) ** 2):  # independent, well conditioned
+        np.matmul(np.linalg.inv(np.linalg.cholesky(G)), R0, out=rows[k:])
+        return Basis(rows, k, copies)
+    _, sv, Vt = np.linalg.svd(R0, full_matrices=False)
+    Vt = Vt[sv > FILTER_TOL * scale]
+    V, _ = np.linalg.qr((Vt - (Vt @ Qt.T) @ Qt).T)
+    rows[k:k + V.shape[1]] = V.T
+    return Basis(rows[:k + V.shape[1]], k, copies)
+
+
+def coordinates(B: Basis, data: Dataset, W0: np.ndarray, draws: np.ndarray | None = None) -> tuple:
+    """(data, W0, draws) in the basis B: every d-vector x as its coordinates x @ B.matrix (the signal
+    patches from the signal vectors' when they are copies of them)."""
+    # rows @ a^T rather than a @ rows^T: the same products, which two OpenBLAS threads share better (1.5x at
+    # d = 1e6, r = 26)
+    f = lambda a: np.ascontiguousarray(np.swapaxes(B.rows @ np.swapaxes(a, -1, -2), -1, -2))
+    x1 = f(data.signals)[data.signal_index] if B.signal_copies else None
+    return data.map(f, x1=x1), f(W0), None if draws is None else f(draws)

@@ -74,17 +74,21 @@ def top_curvature(objective, hessian_product, W: np.ndarray) -> float:
     return power(lam) if lam < 0 else lam
 
 
-def auto_step(cfg, data: Dataset, W0: np.ndarray, draws: np.ndarray | None) -> tuple[float, str]:
-    """(eta, limit): the automatic step size of the module docstring and the name of the limit that sets it."""
+def auto_step(cfg, data: Dataset, W0: np.ndarray, draws: np.ndarray | None,
+              coords: tuple | None = None) -> tuple[float, str]:
+    """(eta, limit): the automatic step size of the module docstring and the name of the limit that sets it.
+    `coords`: (data, W0, draws) in sims.span.basis(data, W0, draws) (sims.span.coordinates), if the caller
+    has them (else they are computed here)."""
     model = models.get(cfg.model)
-    limits = {"data": auto_eta(data.x1, data.x2) / model.eta_factor(cfg, data)}
     mean = model.deterministic(cfg)               # resampled draws: the curvature of the expected loss
-    if mean is not None:                          # (none in closed form: the augmented classifier's)
-        B = span.basis(data, W0, draws)
-        M = B.matrix
-        fun = model.objective(mean, data.x1 @ M, data.x2 @ M, data.y, data.d, None,
-                              None if draws is None else draws @ M)
-        lam0 = top_curvature(fun, model.hessian_product(mean, data.x1 @ M, data.x2 @ M, data.d), W0 @ M)
+    if mean is not None and coords is None:       # (none in closed form: the augmented classifier's)
+        coords = span.coordinates(span.basis(data, W0, draws), data, W0, draws)
+    small = data if coords is None else coords[0]  # auto_eta's norms and Gram are the same in the basis
+    limits = {"data": auto_eta(small.x1, small.x2) / model.eta_factor(cfg, data)}
+    if mean is not None:
+        dc, Wc, draws_c = coords
+        fun = model.objective(mean, dc.x1, dc.x2, data.y, data.d, None, draws_c)
+        lam0 = top_curvature(fun, model.hessian_product(mean, dc.x1, dc.x2, data.d), Wc)
         if lam0 > 0:
             limits["initial"] = ETA_CURVATURE / lam0
     if draws is not None and (memorised := model.draws_curvature(cfg, draws, data.n)) > 0:

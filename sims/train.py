@@ -85,6 +85,8 @@ class Run(NamedTuple):
     eta: float
     draws: np.ndarray | None = None
     eta_limit: str = "given"
+    basis: span.Basis | None = None  # of span(data, draws, W0), when the automatic step size needed it,
+    coords: tuple | None = None      # and (data, W0, draws) in it (sims.span.coordinates)
 
 
 def seeds(seed: int) -> dict[str, np.random.Generator]:
@@ -204,8 +206,14 @@ def prepare(cfg: TrainConfig, data: Dataset | None = None, W0: np.ndarray | None
         raise FldmError(f"initial weights have shape {W.shape}; need {weight_shape(cfg, data.d)}")
     check_log_size(cfg, data.n, data.signals.shape[0])
     draws = models.get(cfg.model).draws(cfg, data.n, data.d, rngs["noise"])
-    eta, limit = auto_step(cfg, data, W, draws) if cfg.eta is None else (cfg.eta, "given")
-    return Run(rngs, data, W, eta, draws, limit)
+    if cfg.eta is not None:
+        return Run(rngs, data, W, cfg.eta, draws, "given")
+    B = coords = None
+    if models.get(cfg.model).deterministic(cfg) is not None:  # the "initial" limit's curvature is computed
+        B = span.basis(data, W, draws)                         # in the basis the span engine uses
+        coords = span.coordinates(B, data, W, draws)
+    eta, limit = auto_step(cfg, data, W, draws, coords)
+    return Run(rngs, data, W, eta, draws, limit, B, coords)
 
 
 def finish(cfg: TrainConfig, run: Run, W: np.ndarray, log: dict, converged: bool, checks: Checks = Checks()) -> Result:
@@ -217,23 +225,23 @@ def finish(cfg: TrainConfig, run: Run, W: np.ndarray, log: dict, converged: bool
     return Result(config=cfg, W=W, data=run.data, converged=converged, extra=extra, **arrays)
 
 
-def _basis(run: Run, draws: np.ndarray | None = None) -> span.Basis | None:
+def _basis(run: Run) -> span.Basis | None:
     """The basis of span(data, draws, W0) of a run (sims.span), None when it is not smaller than d (known
     without computing it when there are at least d spanning rows)."""
-    data = run.data
+    data, draws = run.data, run.draws
     rows = 2 * data.n + 2 + run.W0.size // data.d + (0 if draws is None else draws.size // data.d)
     if rows >= data.d:
         return None
-    B = span.basis(data, run.W0, draws)
+    B = span.basis(data, run.W0, draws) if run.basis is None else run.basis
     return B if B.dim < data.d else None
 
 
-def _coordinates(run: Run, B: span.Basis | None, draws: np.ndarray | None = None):
+def _coordinates(run: Run, B: span.Basis | None):
     """(data, W0, draws) of a run in the basis B (as they are when B is None)."""
     if B is None:
-        return run.data, run.W0, draws
-    M = B.matrix
-    return run.data.map(lambda a: a @ M), run.W0 @ M, None if draws is None else draws @ M
+        return run.data, run.W0, run.draws
+    return run.coords if B is run.basis and run.coords is not None else span.coordinates(B, run.data, run.W0,
+                                                                                         run.draws)
 
 
 def engine(cfg: TrainConfig) -> str:
@@ -252,9 +260,8 @@ def train(cfg: TrainConfig, data: Dataset | None = None, W0: np.ndarray | None =
     (`engine`); the result is the same to rounding either way, with W in d dimensions."""
     run = prepare(cfg, data, W0)
     model = models.get(cfg.model)
-    draws = run.draws
-    B = _basis(run, draws) if engine(cfg) == "span" else None
-    coords, Wc, draws_c = _coordinates(run, B, draws)
+    B = _basis(run) if engine(cfg) == "span" else None
+    coords, Wc, draws_c = _coordinates(run, B)
     fun = model.objective(cfg, coords.x1, coords.x2, coords.y, run.data.d, run.rngs["noise"], draws_c)
 
     def objective(members):  # a stack of one
@@ -324,13 +331,15 @@ def train_many(configs: list[TrainConfig], datas: list[Dataset | None] | None = 
         return []
     if not stackable(configs):
         return _separately(configs, datas, W0s, errors)
-    runs = [prepare(cfg, data, W0) for cfg, data, W0 in zip(configs, datas, W0s)]
-    if len({run.data.x1.shape for run in runs}) > 1:
-        return _separately(configs, datas, W0s, errors)
-
     # each member in its own basis (exact, sims.span), padded with zero coordinates to a common width.
     # The bases are not kept (each is as large as its member's data); finishing recomputes them.
-    reduced = [_coordinates(run, _basis(run))[:2] for run in runs]
+    runs, reduced = [], []
+    for cfg, data, W0 in zip(configs, datas, W0s):
+        run = prepare(cfg, data, W0)
+        reduced.append(_coordinates(run, _basis(run))[:2])
+        runs.append(run._replace(basis=None, coords=None))
+    if len({run.data.x1.shape for run in runs}) > 1:
+        return _separately(configs, datas, W0s, errors)
     width = max(W.shape[-1] for _, W in reduced)
     coords = [r.map(lambda a: _pad(a, width)) for r, _ in reduced]
     X1, X2 = np.stack([c.x1 for c in coords]), np.stack([c.x2 for c in coords])

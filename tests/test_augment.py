@@ -148,7 +148,8 @@ def test_auto_eta_covers_the_noised_inputs():
     aug = prepare(TrainConfig(**SMALL, augment=(0.8, 1.5), noise="fixed"))
     factor = 0.8**2 + 1.5**2 * 80 / np.sum(plain.data.x2**2, axis=1).min()
     assert aug.eta == pytest.approx(plain.eta / factor, rel=1e-12)
-    assert prepare(TrainConfig(**SMALL, augment=(0.5, 0.1), noise="fixed")).eta == plain.eta   # factor < 1: 1
+    # factor < 1: 1 (equal to rounding: the data limit is computed in each run's basis, here with draws)
+    assert prepare(TrainConfig(**SMALL, augment=(0.5, 0.1), noise="fixed")).eta == pytest.approx(plain.eta, rel=1e-13)
 
 
 @pytest.mark.parametrize("kwargs, message", [

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from sims import diffusion
+from sims import diffusion, sampled
 
 ALPHA, BETA = 0.8, 0.6
 
@@ -91,8 +91,8 @@ def test_hessian_vector_product_matches_finite_differences_of_the_gradient(rng, 
 def test_sampled_gradient_matches_finite_differences(rng):
     W, x1, x2 = problem(rng)
     eps = rng.standard_normal((5, 6, 6))
-    fun = lambda V: diffusion.loss_and_grad_sampled(V, x1, x2, eps, alpha=ALPHA, beta=BETA)[0]
-    _, grad = diffusion.loss_and_grad_sampled(W, x1, x2, eps, alpha=ALPHA, beta=BETA)
+    fun = lambda V: sampled.loss_and_grad_sampled(V, x1, x2, eps, alpha=ALPHA, beta=BETA)[0]
+    _, grad = sampled.loss_and_grad_sampled(W, x1, x2, eps, alpha=ALPHA, beta=BETA)
     np.testing.assert_allclose(grad, central_difference(fun, W), rtol=1e-6, atol=1e-7)
 
 
@@ -110,7 +110,7 @@ def test_exact_expectation_matches_monte_carlo(rng):
     losses, grads = [], []
     for _ in range(B):
         eps = rng.standard_normal((K, 4, 5))
-        l_b, g_b = diffusion.loss_and_grad_sampled(W, x1, x2, eps, alpha=ALPHA, beta=BETA)
+        l_b, g_b = sampled.loss_and_grad_sampled(W, x1, x2, eps, alpha=ALPHA, beta=BETA)
         losses.append(l_b)
         grads.append(g_b)
     losses, grads = np.array(losses), np.array(grads)
@@ -128,7 +128,7 @@ def test_resampled_gradient_average_converges(rng):
     _, grad = diffusion.loss_and_grad(W, x1, x2, alpha=ALPHA, beta=BETA)
     errors = []
     for K in (100, 10_000):
-        means = [diffusion.loss_and_grad_sampled(W, x1, x2, rng.standard_normal((K, 4, 5)), alpha=ALPHA, beta=BETA)[1]
+        means = [sampled.loss_and_grad_sampled(W, x1, x2, rng.standard_normal((K, 4, 5)), alpha=ALPHA, beta=BETA)[1]
                  for _ in range(20)]
         errors.append(np.mean([np.linalg.norm(g - grad) for g in means]))
     assert errors[1] < errors[0] / 5  # ideal factor 10

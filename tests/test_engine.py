@@ -3,7 +3,7 @@ descent: W (mapped back), loss and alignments to 1e-10 relative."""
 import numpy as np
 import pytest
 
-from sims import FldmError
+from sims import FldmError, span
 from sims.config import TrainConfig
 from sims.data import make_data
 from sims.train import engine, train
@@ -65,3 +65,25 @@ def test_resampled_noise_runs_in_full_dimension():
 def test_no_basis_when_the_span_fills_the_space():
     cfg = TrainConfig(model="diffusion", **{**SMALL, "n": 8, "d": 12, "steps": 5})
     assert train(cfg).extra["engine"] == "full"  # 2 + 8 + 3 >= 12: nothing to gain
+
+
+@pytest.mark.parametrize("filters", ["random", "dependent", "near_data", "in_data", "zero", "ill_conditioned"])
+def test_basis_is_orthonormal_and_holds_the_data_and_filters(rng, filters):
+    """Every way `span.basis` orthonormalises the filters (Cholesky when they are independent and well
+    conditioned, else QR; a second projection when a filter lies mostly in the data span) gives orthonormal
+    rows whose span holds every data row and filter, one row per independent filter."""
+    data = make_data(6, 200, nsnr2=3.0, rng=rng)
+    Z = np.vstack([data.mu, data.x2])
+    W0 = {"random": lambda: rng.standard_normal((4, 200)),
+          "dependent": lambda: rng.standard_normal((4, 200))[[0, 1, 1, 2]],
+          "near_data": lambda: rng.standard_normal((4, 8)) @ Z + 1e-6 * rng.standard_normal((4, 200)),
+          "in_data": lambda: rng.standard_normal((4, 8)) @ Z,
+          "zero": lambda: np.zeros((4, 200)),
+          "ill_conditioned": lambda: np.diag([1.0, 1.0, 1.0, 1e-4]) @ rng.standard_normal((4, 200))}[filters]()
+    B = span.basis(data, W0)
+    extra = {"random": 4, "dependent": 3, "near_data": 4, "in_data": 0, "zero": 0, "ill_conditioned": 4}[filters]
+    assert B.k == 8 and B.dim == 8 + extra
+    assert np.abs(B.rows @ B.rows.T - np.eye(B.dim)).max() < 1e-13
+    for X in (Z, W0):
+        scale = max(np.abs(X).max(), 1e-300)
+        assert np.abs(X - (X @ B.matrix) @ B.rows).max() <= 1e-12 * scale

@@ -195,7 +195,7 @@ def test_reduced_coordinates_differ_by_noise_dimension_weight(rng, objective):
     np.testing.assert_allclose(grad_full, grad_red @ Q.T, rtol=1e-10, atol=1e-13)
 
 
-# --- eps prediction is bit-for-bit the code before the objectives were added ------------------------
+# --- eps prediction is the code before the objectives were added, to rounding -----------------------
 
 def _frozen_exact_terms(W, blocks, alpha, beta, c):
     """sims.diffusion._exact_terms as of commit c6fc2f5, verbatim."""
@@ -236,13 +236,18 @@ def _frozen_loss_and_grad(W, x1, x2, *, alpha, beta, scale=None):
     return d + total / (2 * n), grad
 
 
+REGROUPED = 1e-13  # relative difference allowed between the regrouped terms and the frozen code (rounding)
+
+
 @pytest.mark.parametrize("seed, shape, scale, alpha, beta", [
     (0, ((4,), (20,), 50), None, 2**-0.5, 2**-0.5),
     (1, ((3,), (5,), 8), 0.7, 0.9, 0.4),
     (2, ((2, 4), (2, 6), 10), None, 0.3, 0.95),
     (3, ((3, 4), (6,), 10), 0.25, 0.6, 0.8),          # a stack of W on shared data
 ])
-def test_eps_objective_is_bit_for_bit_the_previous_code(seed, shape, scale, alpha, beta):
+def test_eps_objective_is_the_previous_code_to_rounding(seed, shape, scale, alpha, beta):
+    """Bit for bit until the terms were regrouped into fewer numpy calls and the times summed in the term
+    weights (sims.diffusion.Weights, issue 12); since then equal to rounding (REGROUPED relative)."""
     rng = np.random.default_rng(seed)
     (*lead_w, m), (*lead_x, n), d = shape
     W = 2 * rng.standard_normal((*lead_w, m, d)) / np.sqrt(d)   # alignments of order 2: the loss is not just d
@@ -250,12 +255,14 @@ def test_eps_objective_is_bit_for_bit_the_previous_code(seed, shape, scale, alph
     want_loss, want_grad = _frozen_loss_and_grad(W, x1, x2, alpha=alpha, beta=beta, scale=scale)
     for kwargs in ({}, {"target": (0.0, 1.0)}, {"target": objective_target("eps", alpha, beta)}):
         loss, grad = diffusion.loss_and_grad(W, x1, x2, alpha=alpha, beta=beta, scale=scale, **kwargs)
-        assert np.array_equal(loss, want_loss) and np.array_equal(grad, want_grad)
+        np.testing.assert_allclose(loss, want_loss, rtol=REGROUPED)
+        np.testing.assert_allclose(grad, want_grad, rtol=REGROUPED, atol=REGROUPED * np.abs(want_grad).max())
     times = ((alpha, beta, 0.3), (beta, alpha, 0.7))
     loss, grad = diffusion.loss_and_grad_times(W, x1, x2, times, scale=scale, objective="eps")
     parts = [_frozen_loss_and_grad(W, x1, x2, alpha=al, beta=be, scale=scale) for al, be, _ in times]
-    assert np.array_equal(loss, 0.3 * parts[0][0] + 0.7 * parts[1][0])
-    assert np.array_equal(grad, 0.3 * parts[0][1] + 0.7 * parts[1][1])
+    want_grad = 0.3 * parts[0][1] + 0.7 * parts[1][1]
+    np.testing.assert_allclose(loss, 0.3 * parts[0][0] + 0.7 * parts[1][0], rtol=REGROUPED)
+    np.testing.assert_allclose(grad, want_grad, rtol=REGROUPED, atol=REGROUPED * np.abs(want_grad).max())
 
 
 # --- sympy: eq. (T) from first principles ----------------------------------------------------------

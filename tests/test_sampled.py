@@ -12,7 +12,7 @@ so every run makes the same draws.
 import numpy as np
 import pytest
 
-from sims import diffusion
+from sims import diffusion, sampled
 from sims.data import make_data
 
 ALPHA, BETA = 0.8, 0.6
@@ -63,8 +63,8 @@ def direct(W, x1, x2, K, rng, times, target, draws=DRAWS, chunk=500):
     losses, grads = [], []
     for start in range(0, draws, chunk):
         eps = rng.standard_normal((min(chunk, draws - start), K, 2 * n, d))
-        loss, grad = diffusion.sum_over_times(
-            lambda a, b: diffusion.loss_and_grad_sampled(W, x1, x2, eps, alpha=a, beta=b, target=target), times)
+        loss, grad = sampled.sum_over_times(
+            lambda a, b: sampled.loss_and_grad_sampled(W, x1, x2, eps, alpha=a, beta=b, target=target), times)
         losses.append(loss)
         grads.append(grad)
     return np.concatenate(losses), np.concatenate(grads)
@@ -72,7 +72,7 @@ def direct(W, x1, x2, K, rng, times, target, draws=DRAWS, chunk=500):
 
 def resampled(W, x1, x2, K, rng, times, target, draws=DRAWS):
     """`draws` (loss, grad) of the resampled loss: one stacked call, each member its own draws."""
-    return diffusion.loss_and_grad_resampled_times(np.broadcast_to(W, (draws,) + W.shape), x1, x2, K, rng, times,
+    return sampled.loss_and_grad_resampled_times(np.broadcast_to(W, (draws,) + W.shape), x1, x2, K, rng, times,
                                                    target=target)
 
 
@@ -161,7 +161,7 @@ def test_resampled_given_the_in_span_draws(name):
     for _ in range(DRAWS // 500):
         eps = rng.standard_normal((500, K, 2 * n, d))
         eps -= (eps @ Q) @ Q.T
-        loss, grad = diffusion.loss_and_grad_sampled(W, x1, x2, eps, alpha=ALPHA, beta=BETA, target=TARGETS[target])
+        loss, grad = sampled.loss_and_grad_sampled(W, x1, x2, eps, alpha=ALPHA, beta=BETA, target=TARGETS[target])
         losses.append(loss)
         grads.append(grad)
     A = statistics(np.concatenate(losses), np.concatenate(grads), P)
@@ -188,7 +188,7 @@ def test_stack_of_different_problems():
     rng = np.random.default_rng(201)
     problems = [problem(rng, 2, 8, 2, "grown", "isotropic"), problem(rng, 2, 8, 2, "span", "projected")]
     stack = [np.stack([p[i] for p in problems] * (DRAWS // 2)) for i in range(3)]
-    loss, grad = diffusion.loss_and_grad_resampled(*stack, 2, rng, alpha=ALPHA, beta=BETA, target=TARGETS["v"])
+    loss, grad = sampled.loss_and_grad_resampled(*stack, 2, rng, alpha=ALPHA, beta=BETA, target=TARGETS["v"])
     for k, (W, x1, x2) in enumerate(problems):
         P = projections(rng, W, x1, x2)
         A = statistics(*direct(W, x1, x2, 2, rng, ((ALPHA, BETA, 1.0),), TARGETS["v"], draws=DRAWS // 2), P)
@@ -204,7 +204,7 @@ def test_resampled_mean_is_the_exact_expectation(weights):
     W, x1, x2 = problem(rng, 2, 6, 2, "grown" if weights == "zero" else weights, "projected")
     if weights == "zero":
         W = np.zeros_like(W)
-    loss, grad = diffusion.loss_and_grad_resampled(np.broadcast_to(W, (DRAWS,) + W.shape), x1, x2, 3, rng,
+    loss, grad = sampled.loss_and_grad_resampled(np.broadcast_to(W, (DRAWS,) + W.shape), x1, x2, 3, rng,
                                                    alpha=ALPHA, beta=BETA)
     exact_loss, exact_grad = diffusion.loss_and_grad(W, x1, x2, alpha=ALPHA, beta=BETA)
     samples = np.concatenate([loss[:, None], grad.reshape(DRAWS, -1)], axis=1)
@@ -220,7 +220,7 @@ def test_resampled_times_mean_is_the_exact_expectation():
     rng = np.random.default_rng(310)
     W, x1, x2 = problem(rng, 2, 6, 3, "grown", "isotropic")
     times = ((0.9, np.sqrt(1 - 0.81), 0.5), (ALPHA, BETA, 1.5))
-    loss, grad = diffusion.loss_and_grad_resampled_times(np.broadcast_to(W, (DRAWS,) + W.shape), x1, x2, 2, rng,
+    loss, grad = sampled.loss_and_grad_resampled_times(np.broadcast_to(W, (DRAWS,) + W.shape), x1, x2, 2, rng,
                                                          times)
     exact_loss, exact_grad = diffusion.loss_and_grad_times(W, x1, x2, times)
     samples = np.concatenate([loss[:, None], grad.reshape(DRAWS, -1)], axis=1)
@@ -258,7 +258,7 @@ def test_the_check_sees_a_wrong_orthogonal_part(factor):
 
 
 def old_loss_and_grad_sampled(W, x1, x2, eps, alpha, beta):
-    """sims.diffusion.loss_and_grad_sampled before stacks and targets (commit c6fc2f5), verbatim."""
+    """sims.sampled.loss_and_grad_sampled before stacks and targets (commit c6fc2f5), verbatim."""
     n, d = x1.shape
     K = eps.shape[0]
     c = 1.0 / W.shape[0]
@@ -276,7 +276,7 @@ def old_loss_and_grad_sampled(W, x1, x2, eps, alpha, beta):
 def test_default_target_gives_the_old_numbers_bit_for_bit(rng):
     W, x1, x2 = problem(rng, 5, 30, 4, "grown")
     eps = rng.standard_normal((7, 10, 30))
-    loss, grad = diffusion.loss_and_grad_sampled(W, x1, x2, eps, alpha=ALPHA, beta=BETA)
+    loss, grad = sampled.loss_and_grad_sampled(W, x1, x2, eps, alpha=ALPHA, beta=BETA)
     old_loss, old_grad = old_loss_and_grad_sampled(W, x1, x2, eps, ALPHA, BETA)
     assert loss == old_loss and np.array_equal(grad, old_grad)
 
@@ -286,10 +286,10 @@ def test_stacked_sampled_loss_equals_separate_calls(rng):
     W, x1, x2 = rng.standard_normal((S, m, d)), rng.standard_normal((S, n, d)), rng.standard_normal((S, n, d))
     eps = rng.standard_normal((S, K, 2 * n, d))
     for target in TARGETS.values():
-        loss, grad = diffusion.loss_and_grad_sampled(W, x1, x2, eps, alpha=ALPHA, beta=BETA, scale=0.3, target=target)
+        loss, grad = sampled.loss_and_grad_sampled(W, x1, x2, eps, alpha=ALPHA, beta=BETA, scale=0.3, target=target)
         assert loss.shape == (S,) and grad.shape == (S, m, d)
         for s in range(S):
-            l_s, g_s = diffusion.loss_and_grad_sampled(W[s], x1[s], x2[s], eps[s], alpha=ALPHA, beta=BETA, scale=0.3,
+            l_s, g_s = sampled.loss_and_grad_sampled(W[s], x1[s], x2[s], eps[s], alpha=ALPHA, beta=BETA, scale=0.3,
                                                        target=target)
             assert loss[s] == pytest.approx(l_s, rel=1e-13)
             np.testing.assert_allclose(grad[s], g_s, rtol=1e-12, atol=1e-13 * np.abs(g_s).max())
@@ -303,7 +303,7 @@ def test_sampled_loss_with_a_target_by_plain_loop(rng):
     Z = np.concatenate([x1, x2])
     loop = np.mean([np.sum((diffusion.denoise(W, ALPHA * Z[j] + BETA * eps[k, j]) - a * Z[j] - b * eps[k, j]) ** 2)
                     for k in range(3) for j in range(4)])
-    fun = lambda V: diffusion.loss_and_grad_sampled(V, x1, x2, eps, alpha=ALPHA, beta=BETA, target=(a, b))
+    fun = lambda V: sampled.loss_and_grad_sampled(V, x1, x2, eps, alpha=ALPHA, beta=BETA, target=(a, b))
     loss, grad = fun(W)
     assert loss == pytest.approx(loop, rel=1e-13)
     h = 1e-6
@@ -331,7 +331,7 @@ def test_orthonormal_rows(rng, kind):
         A[:, 1] = A[:, 0] + 1e-5 * rng.standard_normal((2, 7))
     elif kind == "more rows than columns":
         A = rng.standard_normal((2, 9, 7))
-    Vt, Av, keep = diffusion._orthonormal_rows(A)
+    Vt, Av, keep = sampled._orthonormal_rows(A)
     rank = {"generic": 5, "short row": 5, "zero row": 4, "repeated row": 4, "nearly parallel rows": 5,
             "more rows than columns": 7}[kind]
     assert np.all(keep.sum(axis=-1) == rank)

@@ -65,7 +65,7 @@ PRESETS = {
                     vary_m=(1, 2, 8), vary_d=(500, 8000), vary_nsnr2=(0.05, 0.5, 5.0, 50.0)),
     "full": Preset(n=20, d=5000, m=8, sigma0=0.01, base_steps=4000, max_factor=20, points_logged=500,
                    ratio_nsnr2=_logspace(0.01, 100, 17), replicates=5, phase_n=(5, 10, 20, 40, 80),
-                   phase_snr=_logspace(0.03, 1.5, 9), mnist=True, vary_m=(1, 2, 4, 16),
+                   phase_snr=_logspace(0.03, 1.5, 9), mnist=True, vary_m=(1, 2, 4, 16, 32),
                    vary_d=(1000, 20000, 100000), vary_nsnr2=(0.01, 0.1, 1.0, 10.0, 100.0)),
 }
 

@@ -1,0 +1,93 @@
+"""An estimate of `fldm reproduce --full`'s time without running it: time short versions of representative
+cells and extrapolate by their steps.
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/estimate_full.py [--probe 200] [--seed 0]
+
+Every cell of the full preset (the paper's study, the further sections and Noisy-MNIST) is listed and
+grouped by shape (kind, model, noise, objective, schedule, n, d, m, augment), and one representative of
+each shape (the cell with the median number of steps) is timed (CPU time, one BLAS thread, as the sweep
+runs it). A train cell with S steps costs t(1) + (S - 1) (t(probe) - t(1)) / (probe - 1), from runs of
+1 and `--probe` steps; the other kinds (predict, ode, stationary, probe, mnist), whose cost is not
+proportional to their steps (a prediction follows the flow to its stationary point), are timed whole and
+counted once per cell. Summed over all cells that is the CPU time of the run (fresh cache); divided by the
+workers, its wall time on free cores. It overestimates where train cells of one shape run stacked (up to
+16 at once: one loop for all) and where a run stops early at convergence, and it is only as good as one
+representative per shape. The cells' work is the run's work: figures and the report add seconds.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import statistics
+import time
+from collections import defaultdict
+
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+
+from threadpoolctl import threadpool_limits  # noqa: E402
+
+from sims.studies import mnist  # noqa: E402
+from sims.studies.plan import PRESETS, Study  # noqa: E402
+from sims.studies.sections import SECTIONS  # noqa: E402
+from sims.studies.sweep import _runner  # noqa: E402
+
+
+def full_cells(seed: int) -> list[tuple[str, object]]:
+    """(kind, config) of every cell of the full preset."""
+    cells = list(Study(PRESETS["full"], seed, None).cells.values())
+    for section in SECTIONS:
+        cells += list(section.cells("full", seed).values())
+    cells += [(mnist.KIND, c) for c in mnist.cells(mnist.StudySettings.full(), seed)]
+    return cells
+
+
+def shape(kind: str, cfg) -> tuple:
+    get = lambda name: getattr(cfg, name, None)
+    return (kind, get("model"), get("noise"), get("objective"), get("schedule"), get("n"), get("d"), get("m"),
+            get("augment"))
+
+
+def seconds(kind: str, cfg, steps: int) -> float:
+    cfg = dataclasses.replace(cfg, steps=steps, log_every=min(cfg.log_every, steps))
+    run = _runner(kind)
+    start = time.process_time()
+    with threadpool_limits(1):
+        run([cfg]) if kind == "train" else run(cfg)
+    return time.process_time() - start
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--probe", type=int, default=200, help="steps of the timed short runs")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--jobs", type=int, default=2, help="workers for the wall-time estimate")
+    args = parser.parse_args(argv)
+    groups = defaultdict(list)
+    for kind, cfg in full_cells(args.seed):
+        groups[shape(kind, cfg)].append((kind, cfg))
+    total, rows = 0.0, []
+    for key, cells in groups.items():
+        steps = sorted(c.steps for _, c in cells)
+        kind, cfg = next(c for c in cells if c[1].steps == steps[len(steps) // 2])
+        if kind == "train":
+            probe = min(args.probe, cfg.steps)
+            t1 = seconds(kind, cfg, 1)
+            per_step = (seconds(kind, cfg, probe) - t1) / (probe - 1) if probe > 1 else 0.0
+            cost = sum(t1 + max(per_step, 0.0) * (s - 1) for s in steps)
+        else:
+            t1, per_step = seconds(kind, cfg, cfg.steps), 0.0
+            cost = t1 * len(cells)
+        total += cost
+        rows.append((cost, len(cells), statistics.median(steps), t1, per_step, key))
+        each = f"{t1:.3f} s + {per_step * 1e6:.0f} us/step" if kind == "train" else f"{t1:.2f} s each"
+        print(f"{key}: {len(cells)} cells, {sum(steps)} steps, {each} -> {cost:.0f} s", flush=True)
+    print(f"\n{sum(r[1] for r in rows)} cells in {len(rows)} shapes; the largest:")
+    for cost, count, median, t1, per_step, key in sorted(rows, reverse=True)[:10]:
+        print(f"  {cost:7.0f} s  {count:4d} cells  {key}")
+    print(f"estimated CPU time {total:.0f} s ({total / 3600:.2f} h); wall on {args.jobs} free cores "
+          f"{total / args.jobs / 60:.0f} min")
+
+
+if __name__ == "__main__":
+    main()
