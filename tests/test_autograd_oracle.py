@@ -11,7 +11,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from sims import classification, diffusion, models  # noqa: E402
+from sims import classification, diffusion, models, sampled  # noqa: E402
 from sims.config import TrainConfig  # noqa: E402
 from sims.data import make_data  # noqa: E402
 from sims.schedules import schedule_times  # noqa: E402
@@ -141,7 +141,7 @@ def test_sampled_loss_matches_autograd(n, d, m, objective):
     eps = rng.standard_normal((3, 2 * n, d))
     a, b = diffusion.objective_target(objective, ALPHA, BETA)
     assert (a, b) == TARGETS[objective](ALPHA, BETA)
-    loss, grad = diffusion.loss_and_grad_sampled(W, data.x1, data.x2, eps, alpha=ALPHA, beta=BETA, target=(a, b))
+    loss, grad = sampled.loss_and_grad_sampled(W, data.x1, data.x2, eps, alpha=ALPHA, beta=BETA, target=(a, b))
     x1, x2, e = _tensors(data.x1, data.x2, eps)
     loss_t, grad_t = _autograd(sampled_loss, W, x1, x2, e, ALPHA, BETA, a, b)
     assert abs(loss - loss_t) <= QUAD_RTOL * abs(loss_t)
