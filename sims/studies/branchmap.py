@@ -88,8 +88,8 @@ def fig_map(widths, values, records: dict, grid: dict, path: Path) -> None:
         ax.set_xticks(range(len(values)), [f"{v:g}" for v in values], fontsize=7)
         ax.set_yticks(range(len(widths)), [str(m) for m in widths])
         ax.set(xlabel="n·SNR² (log-spaced grid)", ylabel="width m",
-               title="Stationary state of the exact gradient flow (theory.predict): neuron groups, surviving rank "
-                     "of R Rᵀ, Morse index")
+               title="Stationary state of the exact gradient flow (theory.predict)\n"
+                     "cells: neuron group sizes, surviving rank of R Rᵀ, Morse index")
         handles = [ax.plot([], [], "s", color=c, ms=10)[0] for c in COLORS]
         ax.legend(handles, [s if s != "none" else "no stationary point" for s in STATES], fontsize=7,
                   loc="upper left", bbox_to_anchor=(1.01, 1.0))
