@@ -44,7 +44,8 @@ class BranchMap:
         entry["measured"]["cells"] = [
             {"m": m, "nsnr2": v, "state": grid[(m, v)], "groups": r.get("groups"),
              "surviving_rank": r.get("surviving_rank"), "morse_index": r.get("morse_index"),
-             "ratio": r.get("ratio"), "reason": r.get("reason") or None}
+             "signed_ratio": r.get("ratio"), "abs_ratio": (r.get("summary_abs") or {}).get("ratio"),
+             "reason": r.get("reason") or None}
             for (m, v), r in records.items()]
         entry["measured"]["where_symmetric_ends"] = ends_text(entry["measured"]["per_m"])
         if preset_name != "full":

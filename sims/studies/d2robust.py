@@ -103,9 +103,8 @@ class D2Robustness:
                 elif kind == "fixed":
                     row = train_row(cell, "diffusion")
                 else:
-                    row = stationary_row(cell)
-                rows.append({"nsnr2": v, **(row or {"ratio": float("nan"), "signal_gain": float("nan"),
-                                                     "noise_gain": float("nan"), "diverged": True})})
+                    row = stationary_row(cell) if cell["summary"]["status"] == "stationary" else None
+                rows.append({"nsnr2": v, **(row or not_reached(cell))})
             series[label] = rows
         return series
 
@@ -121,6 +120,13 @@ class D2Robustness:
         Path(out).mkdir(parents=True, exist_ok=True)
         (Path(out) / TABLE).write_text(table(size, series, entry["measured"]["per_series"]))
         return [entry], [(FIGURE, fig_robustness(size, series, entry["measured"]["per_series"], Path(out) / FIGURE))]
+
+
+def not_reached(cell: dict) -> dict:
+    """The row of a cell that reached no stationary point or diverged: no numbers, and why. (A stationary cell
+    whose ODE solver gave up returns the state it stopped at, possibly the initial one: it is not read.)"""
+    why = cell["summary"].get("diverged") or cell["summary"].get("status")
+    return {"ratio": float("nan"), "signal_gain": float("nan"), "noise_gain": float("nan"), "not_reached": why}
 
 
 def _gains(sig: np.ndarray, noi: np.ndarray, at) -> dict:
