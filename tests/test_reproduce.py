@@ -81,7 +81,8 @@ def test_d2_sections_read_their_runs(tiny):
     size = d2robust.SIZES["tiny"]
     labels = [label for label, _ in d2robust.series_labels(size)]
     table = (root / "out" / d2robust.TABLE).read_text().splitlines()
-    assert [line.split(" | ")[0].lstrip("| ") for line in table[2:]] == labels
+    longer = list(claims["R1"]["measured"]["fixed_draws_longer"]["rows"])
+    assert [line.split(" | ")[0].lstrip("| ") for line in table[2:]] == labels + longer
     assert set(claims["R1"]["measured"]["per_series"]) == set(labels)
     cells = [json.loads(p.read_text()) for p in (root / "cache").glob("*.json")]
     exact = {c["config"]["nsnr2"]: c["summary"]["ratio"] for c in cells if c["kind"] == "stationary"
