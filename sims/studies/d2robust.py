@@ -47,7 +47,7 @@ class Size:
 
 
 _SMALL = dict(model="tiny", nsnr2=(0.1, 10.0), alpha_beta=dc.ALPHA_BETA[:1], widths=(1,), dimensions=(240,),
-              resampled=(1,), fixed=(1,), long_steps=1000)
+              resampled=(1,), fixed=(1,), long_steps=2000)
 SIZES = {"tiny": Size(**_SMALL), "quick": Size(**_SMALL),
          "full": Size("quick", dc.NSNR2, dc.ALPHA_BETA, dc.WIDTHS, dc.DIMENSIONS, dc.RESAMPLED_K, dc.FIXED_K,
                      LONG_DRAW_STEPS)}
