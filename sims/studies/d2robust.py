@@ -24,7 +24,7 @@ DRAW_TOL = 1e-8  # fixed draws: descent stops once ||grad L|| < this
 # Added after R1's numbers were seen, and in no rule: the fixed-draw runs of R1 (at most MAX_DRAW_STEPS) end
 # with ||grad L|| of 1e-3 to 1 (K = 4, 16), so the same runs are continued to this many steps (full preset)
 # and reported beside R1, to show whether the fixed-draw reading moves with the length of training.
-LONG_DRAW_STEPS = 50_000
+LONG_DRAW_STEPS = 20_000
 LONG = "{}, {} steps (not in the rule)"
 
 
