@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import matplotlib
 import numpy as np
 
 from sims.studies import d2_claims as dc
@@ -202,7 +203,8 @@ def table(size: Size, series: dict, per: dict) -> str:
 def fig_robustness(size: Size, series: dict, per: dict, path: Path) -> str:
     """(a) ratio against n·SNR² per series, with a slope-1 guide; (b) signal and noise gains of the exact,
     resampled and fixed-draw series."""
-    colors = dict(zip(series, [f"C{i % 10}" for i in range(len(series))]))
+    cmap = matplotlib.colormaps["tab20"]
+    colors = {label: cmap(i % 20) for i, label in enumerate(series)}
     x = np.array(size.nsnr2)
     with figure(path, 1, 2, figsize=(13, 5)) as (fig, axes):
         ax = axes[0]
@@ -210,8 +212,9 @@ def fig_robustness(size: Size, series: dict, per: dict, path: Path) -> str:
             style = ":" if label == dc.GROWTH else "--" if "not in the rule" in label else "-"
             ax.plot(x, [r["ratio"] for r in rows], style, marker="o", mfc="none", color=colors[label],
                     label=f"{label} (slope {_f(per[label]['slope'])})")
-        ax.plot(x, x / x[0] * series["exact loss"][0]["ratio"], color="lightgray", lw=1,
-                label="slope 1 (Θ(n·SNR²)), through the exact loss's first point")
+        guide = np.array([x[0], 10 * x[0]])
+        ax.plot(guide, guide / x[0] * series["exact loss"][0]["ratio"], color="gray", lw=1,
+                label="slope 1 (Θ(n·SNR²)) over one decade, from the exact loss's first point")
         ax.set(xscale="log", yscale="log", xlabel="n·SNR² (log)", ylabel="signal / noise (magnitudes, log)",
                title="(a) stationary / end-of-training ratio; dotted: end of the growth phase;\ndashed: fixed draws run longer (not in the rule)")
         ax.legend(fontsize=6)
