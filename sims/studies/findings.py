@@ -168,9 +168,14 @@ def r1(e) -> str:
     fixed = {k: rows for k, rows in m["rows"].items() if k.startswith("fixed")}
     gains = "; ".join(f"{k}: signal {_span(r['signal_gain'] for r in rows)}x, noise {_span(r['noise_gain'] for r in rows)}x"
                       for k, rows in fixed.items())
+    longer = m.get("fixed_draws_longer", {}).get("per_series", {})
+    longer_text = ("; ".join(f"{k}: slope {_g(v['slope'])}" for k, v in longer.items()) + " (added after R1's numbers "
+                   "were seen; in no rule)") if longer else "n/a"
     return (f"**D2 under other readings (R1: {e['verdict']}).** Log-log slope of the signal/noise ratio against "
-            f"n·SNR²: {slopes}. Both features learned at every n·SNR²: {', '.join(both) or 'no series'}. Fixed "
-            f"draws, gains over initialisation: {gains or 'n/a'}.")
+            f"n·SNR²: {slopes}. Both features learned at every n·SNR²: {', '.join(both) or 'no series'}; of "
+            f"these, Θ(n·SNR²): {', '.join(m['theta_series']) or 'none'}; growing, not linearly: "
+            f"{', '.join(m['growing_series']) or 'none'}. Fixed draws, gains over initialisation: {gains or 'n/a'}; "
+            f"run longer: {longer_text}.")
 
 
 def r2(e) -> str:
