@@ -10,11 +10,11 @@ import pytest
 
 from sims import io
 from sims.cli import main
-from sims.studies import beyond_claims, claims, research_claims
+from sims.studies import beyond_claims, claims, d2_claims, research_claims
 from sims.studies.report import reproduce
 
 VERDICTS = {"holds", "holds in part", "does not hold in the tested range"}
-RULES = {**claims.RULES, **beyond_claims.RULES, **research_claims.RULES}
+RULES = {**claims.RULES, **beyond_claims.RULES, **research_claims.RULES, **d2_claims.RULES}
 
 
 @pytest.fixture(scope="module")
@@ -27,9 +27,9 @@ def tiny(tmp_path_factory):
 def test_report_has_every_claim_with_a_verdict(tiny):
     root, report = tiny
     on_disk = json.loads((root / "out" / "report.json").read_text())
-    # E2 needs the MNIST study; B1-B5, O1, O2 and A1 come from the further sections (sims.studies.sections)
+    # E2 needs the MNIST study; B1-B5, O1, O2, A1, R1 and R2 come from the further sections (sims.studies.sections)
     assert [c["id"] for c in on_disk["claims"]] == ["D1", "D2", "C1", "E1", "B1", "B2", "B3", "B4", "B5",
-                                                    "O1", "O2", "A1"]
+                                                    "O1", "O2", "A1", "R1", "R2"]
     for claim in on_disk["claims"]:
         assert claim["verdict"] in VERDICTS
         assert claim["rule"] == RULES[claim["id"]] and claim["claim"] and claim["measured"]
@@ -70,6 +70,36 @@ def test_research_sections_read_their_runs(tiny):
     for nsnr2, ratio in augmented.items():
         assert per[nsnr2] == pytest.approx(ratio, rel=1e-12)
     assert {"fig_objectives.png", "fig_augment.png"} <= set(report["figures"])
+
+
+def test_d2_sections_read_their_runs(tiny):
+    """R1's table has a row per series and its exact-loss ratios are the cached stationary cells'; R2's map
+    states are the cached predict cells' and its figure is written."""
+    from sims.studies import d2robust
+    root, report = tiny
+    claims = {c["id"]: c for c in report["claims"]}
+    size = d2robust.SIZES["tiny"]
+    labels = [label for label, _ in d2robust.series_labels(size)]
+    table = (root / "out" / d2robust.TABLE).read_text().splitlines()
+    longer = list(claims["R1"]["measured"]["fixed_draws_longer"]["rows"])
+    assert [line.split(" | ")[0].lstrip("| ") for line in table[2:]] == labels + longer
+    assert set(claims["R1"]["measured"]["per_series"]) == set(labels)
+    cells = [json.loads(p.read_text()) for p in (root / "cache").glob("*.json")]
+    exact = {c["config"]["nsnr2"]: c["summary"]["ratio"] for c in cells if c["kind"] == "stationary"
+             and c["config"]["n"] == 8 and c["config"]["m"] == 2 and c["config"]["d"] == 120
+             and c["config"]["alpha"] == c["config"]["beta"] and c["config"]["seed"] in
+             {d2robust.cell_seed(0, "d2-robustness", v) for v in size.nsnr2}}
+    rows = {r["nsnr2"]: r["ratio"] for r in claims["R1"]["measured"]["rows"]["exact loss"]}
+    assert set(exact) == set(rows) == set(size.nsnr2)
+    for v in size.nsnr2:
+        assert rows[v] == pytest.approx(exact[v], rel=10.0 ** (1 - io.REPORT_DIGITS))
+    states = {(c["m"], c["nsnr2"]): c["state"] for c in claims["R2"]["measured"]["cells"]}
+    predicted = {(c["config"]["m"], c["config"]["nsnr2"]): d2_claims.state(c["summary"]["stationary"]) for c in cells
+                 if c["kind"] == "predict" and c["config"]["seed"] == d2robust.cell_seed(
+                     0, "branch-map", c["config"]["m"], c["config"]["nsnr2"])}
+    assert states == predicted and len(states) == 6
+    assert claims["R2"]["measured"]["where_symmetric_ends"] == report["figures"]["fig_branch_map.png"]
+    assert {"fig_d2_robustness.png", "fig_branch_map.png"} <= set(report["figures"])
 
 
 def test_rerun_reuses_the_cache(tiny):
@@ -147,7 +177,7 @@ def test_readme_findings_are_written_from_the_report(tiny):
     root, report = tiny
     text = paragraphs(json.loads((root / "out" / "report.json").read_text()))
     for e in report["claims"]:
-        if e["id"][0] in "BOA":
+        if e["id"][0] in "BOAR":
             assert f"({e['id']}: {e['verdict']}" in text
     a1 = next(e for e in report["claims"] if e["id"] == "A1")["measured"]
     assert f"crosses 1 at n·SNR² = {a1['crossing_nsnr2']['augmented']:.3g}" in text

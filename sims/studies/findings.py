@@ -3,8 +3,9 @@
     python -m sims.studies.findings figures/report.json
 
 prints the paragraph on the paper's synthetic study (claims D1, D2, C1: `synthetic`, for "What the quick
-run shows"), then one markdown paragraph per claim B1-B5 (beyond Definition 2.1) and O1, O2, A1 (issue 13's
-research questions) with the verdict and the numbers the report computed.
+run shows"), then one markdown paragraph per claim B1-B5 (beyond Definition 2.1), O1, O2, A1 (issue 13's
+research questions) and R1, R2 (issue 10: D2 under other readings, the branch map) with the verdict and the
+numbers the report computed.
 """
 from __future__ import annotations
 
@@ -185,11 +186,36 @@ def a1(e) -> str:
             f"{m['keeps_both_ends']}.")
 
 
-WRITERS = {"B1": b1, "B2": b2, "B3": b3, "B4": b4, "B5": b5, "O1": o1, "O2": o2, "A1": a1}
+def r1(e) -> str:
+    m = e["measured"]
+    per = m["per_series"]
+    slopes = "; ".join(f"{k} {_g(v['slope'])}" for k, v in per.items())
+    both = [k for k, v in per.items() if v["both_learned_everywhere"]]
+    fixed = {k: rows for k, rows in m["rows"].items() if k.startswith("fixed")}
+    gains = "; ".join(f"{k}: signal {_span(r['signal_gain'] for r in rows)}x, noise {_span(r['noise_gain'] for r in rows)}x"
+                      for k, rows in fixed.items())
+    longer = m.get("fixed_draws_longer", {}).get("per_series", {})
+    longer_text = ("; ".join(f"{k}: slope {_g(v['slope'])}" for k, v in longer.items()) + " (added after R1's numbers "
+                   "were seen; in no rule)") if longer else "n/a"
+    return (f"**D2 under other readings (R1: {e['verdict']}).** Log-log slope of the signal/noise ratio against "
+            f"n·SNR²: {slopes}. Both features learned at every n·SNR²: {', '.join(both) or 'no series'}; of "
+            f"these, Θ(n·SNR²): {', '.join(m['theta_series']) or 'none'}; growing, not linearly: "
+            f"{', '.join(m['growing_series']) or 'none'}. Fixed draws, gains over initialisation: {gains or 'n/a'}; "
+            f"run longer: {longer_text}.")
+
+
+def r2(e) -> str:
+    m = e["measured"]
+    states = ", ".join(f"{k} {v}" for k, v in m["states"].items())
+    return (f"**Stationary branches (R2: {e['verdict']}).** The exact flow ends on the symmetric branch with Morse "
+            f"index 0 at {m['symmetric_share']:.0%} of the m × n·SNR² map ({states}); {m['where_symmetric_ends']}.")
+
+
+WRITERS = {"B1": b1, "B2": b2, "B3": b3, "B4": b4, "B5": b5, "O1": o1, "O2": o2, "A1": a1, "R1": r1, "R2": r2}
 
 
 def paragraphs(report: dict) -> str:
-    """One paragraph per B, O or A claim present in the report, in its order."""
+    """One paragraph per B, O, A or R claim present in the report, in its order."""
     return "\n\n".join(WRITERS[e["id"]](e) for e in report["claims"] if e["id"] in WRITERS)
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sims.studies import correlated, downstream, features, imbalance
+from sims.studies import branchmap, correlated, d2robust, downstream, features, imbalance
 from sims.studies.augment import AugmentSection
 from sims.studies.objectives import ObjectivesSection
 from sims.studies.sweep import Cache, run_cells
@@ -23,7 +23,9 @@ from sims.studies.sweep import Cache, run_cells
 # beyond Definition 2.1 (issue 14): correlated signals, imbalance, weak and rare features, a linear probe;
 # issue 13: the diffusion objectives and schedules, the noise-augmented classifier
 SECTIONS: list = [correlated.SECTION, imbalance.SECTION, features.SECTION, downstream.SECTION,
-                  ObjectivesSection(), AugmentSection()]
+                  ObjectivesSection(), AugmentSection(),
+                  # issue 10: D2 under other readings of the paper (R1), the stationary branches over m x n·SNR² (R2)
+                  d2robust.SECTION, branchmap.SECTION]
 
 
 def run_sections(preset_name: str, seed: int, cache: Cache, out: Path, *, executor=None, jobs: int = 1,
