@@ -17,7 +17,7 @@ from sims.studies.figures import figure
 from sims.studies.measures import growth_window
 from sims.studies.plan import PRESETS, Preset, config
 from sims.studies.research import magnitudes, stationary_row, train_row
-from sims.studies.sweep import cell_seed, ok
+from sims.studies.sweep import cell_seed, completed, divergence
 
 FIGURE = "fig_d2_robustness.png"
 TABLE = "table_d2_robustness.md"
@@ -145,7 +145,7 @@ class D2Robustness:
 def not_reached(cell: dict) -> dict:
     """The row of a cell that reached no stationary point or diverged: no numbers, and why. (A stationary cell
     whose ODE solver gave up returns the state it stopped at, possibly the initial one: it is not read.)"""
-    why = cell["summary"].get("diverged") or cell["summary"].get("status")
+    why = divergence(cell) or cell["summary"].get("status")
     return {"ratio": float("nan"), "signal_gain": float("nan"), "noise_gain": float("nan"), "not_reached": why}
 
 
@@ -162,7 +162,7 @@ def magnitude_series(arrays: dict) -> tuple[np.ndarray, np.ndarray]:
 
 def resampled_row(cell: dict) -> dict | None:
     """Resampled draws: the mean magnitudes over the last LAST_SHARE of the logged points."""
-    if not ok(cell):
+    if not completed(cell):
         return None
     sig, noi = magnitude_series(cell["arrays"])
     last = max(1, int(round(dc.LAST_SHARE * len(sig))))
@@ -175,7 +175,7 @@ def resampled_row(cell: dict) -> dict | None:
 def growth_row(early: dict, exact: dict) -> dict | None:
     """The exact loss at the end of its growth phase: where signal or noise has first grown GROWTH_FRACTION of
     the way to its stationary value (measures.growth_window), read on the early descent run."""
-    if not ok(early):
+    if not completed(early):
         return None
     sig, noi = magnitude_series(early["arrays"])
     k = growth_window(sig, noi, exact["summary"]["signal"], exact["summary"]["noise"])
