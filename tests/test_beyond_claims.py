@@ -73,6 +73,16 @@ def test_b2(growth, stat, verdict):
     assert entry["verdict"] == verdict
 
 
+def test_b2_reports_the_largest_gap_before_rounding():
+    """report.json keeps 6 significant digits of each ratio: a gap of 3e-10 must come from the unrounded
+    ratios (it once read 0 in the README)."""
+    cells = [dict(b2_cell(), stationary_ratio=0.9 * (1 + 3e-10)), dict(b2_cell(), stationary_ratio=0.9 * (1 - 1e-12))]
+    gap = bc.b2(cells)["measured"]["largest_stationary_gap"]
+    assert gap == pytest.approx(3e-10, rel=1e-4)
+    from sims.studies.findings import b2
+    assert "within 3e-10 (relative)" in b2(bc.b2(cells))
+
+
 def test_b2_missing_prediction_fails_that_part():
     cell = dict(b2_cell(), predicted_stationary_ratio=None)
     assert bc.b2([cell])["verdict"] == IN_PART

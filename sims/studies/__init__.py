@@ -13,6 +13,6 @@ look at finished runs).
 # /usr/bin/time -v (user + sys of the command and its worker processes): 58 s wall and 101 s of CPU time
 # with the 2 cores nearly free (load average 0.4 to 1.3); 3 min 10 s wall and 128 s of CPU at load average
 # 5-6. Before the issue-12 speed-ups: 139 s of CPU (4 min 49 s wall at load 7-8).
-QUICK_RUN_TIME = "about a minute with --jobs 2 on 2 free cores"
+QUICK_RUN_TIME = "under 2 minutes with --jobs 2 on 2 free cores"
 # ... and `fldm mnist --quick` (12 s of CPU time; 32 s wall at load average 7)
 MNIST_QUICK_TIME = "about 15 s on one free core"
