@@ -83,6 +83,9 @@ def descent_check(size, results: dict) -> dict:
     for objective in size.objectives:
         gd = train_row(results[("check", objective)], "diffusion")
         ode = stationary_row(results[("check-stationary", objective)])
+        if ode is None:
+            out[objective] = {"stationary_not_reached": results[("check-stationary", objective)]["summary"]["status"]}
+            continue
         if gd is None:
             out[objective] = {"stationary_ratio": ode["ratio"],
                               "diverged": divergence(results[("check", objective)])}
@@ -106,7 +109,8 @@ def fig_objectives(size, series: dict, classifier: list, check: dict, out: Path)
         x = [r["nsnr2"] for r in classifier]
         ax.plot(x, [r["ratio"] for r in classifier], "s", color="gray", mfc="none", label="classifier (descent)")
         for o, c in check.items():
-            ax.plot([size.check_nsnr2], [c["stationary_ratio"]], ".", color=COLORS[o])
+            if "stationary_ratio" in c:
+                ax.plot([size.check_nsnr2], [c["stationary_ratio"]], ".", color=COLORS[o])
             if "descent_ratio" in c:
                 ax.plot([size.check_nsnr2], [c["descent_ratio"]], "o", color=COLORS[o], mfc="none", ms=9)
         ref = np.array([min(x), max(x)])

@@ -134,7 +134,14 @@ def train_row(cell: dict, model: str) -> dict | None:
             **extra}
 
 
-def stationary_row(cell: dict) -> dict:
+REACHED = ("stationary", "ok")  # theory.ode.flow's statuses: ||grad L|| < GTOL, or the horizon tau reached
+
+
+def stationary_row(cell: dict) -> dict | None:
+    """The numbers of a stationary cell; None where the ODE stopped short (blow-up, or the solver gave up),
+    whose last state is wherever the solver stopped, possibly the initial one, and is not read."""
+    if cell["summary"]["status"] not in REACHED:
+        return None
     keys = ("ratio", "signal_gain", "noise_gain", "signal", "noise", "initial_rate_ratio", "status", "grad_norm")
     return {k: cell["summary"][k] for k in keys}
 
