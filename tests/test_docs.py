@@ -77,6 +77,21 @@ def test_readme_numbers_are_the_committed_reports():
     assert "to 3 digits" not in text
 
 
+def test_readme_full_preset_section_is_the_committed_full_report():
+    """The README's "The full preset" section (verdict table, synthetic paragraph, changed claims) is what
+    `preset_comparison` writes from the committed quick and full reports; regenerate it with
+    `python -m sims.studies.findings figures/report.json figures/full/report.json`."""
+    import json
+    from sims.studies.findings import preset_comparison
+    quick = json.loads((ROOT / "figures" / "report.json").read_text())
+    full = json.loads((ROOT / "figures" / "full" / "report.json").read_text())
+    assert full["meta"]["preset"] == "full"
+    text = flat(README)
+    for block in preset_comparison(quick, full).split("\n\n"):
+        assert flat(block) in text
+    assert "(figures/full/REPORT.md)" in README
+
+
 def test_readme_figure_table_lists_every_figure_and_stated_constants():
     from sims import io
     from sims.config import auto_eta

@@ -185,6 +185,27 @@ def test_readme_findings_are_written_from_the_report(tiny):
     assert f"scores {b5['diffusion_ood']:.3g} on diffusion's features" in text
 
 
+def test_preset_comparison_lists_every_verdict_and_only_changed_paragraphs(tiny):
+    """findings.preset_comparison: a table row per claim with both presets' verdicts; the paragraph of a
+    further claim only where its verdict differs (here B1 and R2, changed by hand in a copy)."""
+    import copy
+    from sims.studies.findings import WRITERS, preset_comparison
+    _, report = tiny
+    other = copy.deepcopy(report)
+    changed = {"B1": "does not hold in the tested range", "R2": "holds in part"}
+    for e in other["claims"]:
+        if e["id"] in changed:
+            assert e["verdict"] != changed[e["id"]]
+            e["verdict"] = changed[e["id"]]
+    text = preset_comparison(report, other)
+    before = {e["id"]: e["verdict"] for e in report["claims"]}
+    for e in other["claims"]:
+        assert f"| {e['id']} | {before[e['id']]} | {e['verdict']} |" in text
+        if e["id"] in WRITERS:
+            assert (WRITERS[e["id"]](e) in text) == (e["id"] in changed)
+    assert len(preset_comparison(report, report).split("\n\n")) == 2  # the table and the synthetic paragraph
+
+
 def test_figure_summaries_quote_the_reports_numbers(tiny):
     """The one-line summary of each figure (REPORT.md's figure list) quotes the numbers of the claims, and
     fig_synthetic plots the seed means that it and E1 quote (seed_curves ends at ratio_table's means)."""

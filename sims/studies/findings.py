@@ -1,11 +1,12 @@
 """The README's paragraphs on the studies, written from a report.json (never retyped).
 
-    python -m sims.studies.findings figures/report.json
+    python -m sims.studies.findings figures/report.json [figures/full/report.json]
 
 prints the paragraph on the paper's synthetic study (claims D1, D2, C1: `synthetic`, for "What the quick
 run shows"), then one markdown paragraph per claim B1-B5 (beyond Definition 2.1), O1, O2, A1 (issue 13's
 research questions) and R1, R2 (issue 10: D2 under other readings, the branch map) with the verdict and the
-numbers the report computed.
+numbers the report computed; given the full preset's report too, the comparison of the two presets
+(`preset_comparison`) for the README's "The full preset" section.
 """
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ def _cells(rows, *keys) -> str:
 
 
 def synthetic(report: dict) -> str:
-    """The quick run's synthetic study in short: D1, D2 and C1 with their numbers."""
+    """A run's synthetic study in short: D1, D2 and C1 with their numbers."""
     c = {e["id"]: e for e in report["claims"]}
     d1, d2, c1 = c["D1"]["measured"], c["D2"]["measured"], c["C1"]["measured"]
     p = report["meta"]["settings"]
@@ -217,6 +218,18 @@ def paragraphs(report: dict) -> str:
     return "\n\n".join(WRITERS[e["id"]](e) for e in report["claims"] if e["id"] in WRITERS)
 
 
+def preset_comparison(quick: dict, full: dict) -> str:
+    """The full preset beside the quick one: a table of every claim's verdict in both, the full preset's
+    synthetic paragraph, and the paragraph of each further claim whose verdict differs between them."""
+    before = {e["id"]: e["verdict"] for e in quick["claims"]}
+    rows = "\n".join(f"| {e['id']} | {before.get(e['id'], 'not run')} | {e['verdict']} |" for e in full["claims"])
+    changed = [WRITERS[e["id"]](e) for e in full["claims"]
+               if e["id"] in WRITERS and before.get(e["id"]) != e["verdict"]]
+    return "\n\n".join(["| claim | quick preset | full preset |\n|---|---|---|\n" + rows, synthetic(full), *changed])
+
+
 if __name__ == "__main__":
     report = json.loads(Path(sys.argv[1] if len(sys.argv) > 1 else "figures/report.json").read_text())
     print(synthetic(report) + "\n\n" + paragraphs(report))
+    if len(sys.argv) > 2:
+        print("\n\n" + preset_comparison(report, json.loads(Path(sys.argv[2]).read_text())))
