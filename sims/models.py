@@ -24,9 +24,10 @@ never compare model names:
     moves_outside_data(cfg)         whether the filters' part orthogonal to the data changes (diffusion:
                                     it is rescaled; classification: it never moves)
     stack_key(cfg)                  the settings runs must share to be stacked into one computation
-    eta_factor(cfg, data)           how many times steeper than the data curvature scale of
+    eta_factor(cfg, data, d)        how many times steeper than the data curvature scale of
                                     sims.config.auto_eta the objective is (>= 1); the "data" limit of
-                                    sims.stepsize is divided by it
+                                    sims.stepsize is divided by it (data may be in span coordinates: d is
+                                    the dimension of the patches)
     draws_curvature(cfg, draws, n)  the curvature the objective can reach by memorising its fixed draws
                                     (the "draws" limit of sims.stepsize), 0 when it has none
     deterministic(cfg)              a setting whose objective is one fixed function of W with the same
@@ -127,7 +128,7 @@ class Diffusion:
     def stack_key(self, cfg) -> tuple:
         return (cfg.noise, cfg.objective, cfg.diffusion_times, cfg.scale)
 
-    def eta_factor(self, cfg, data) -> float:
+    def eta_factor(self, cfg, data, d) -> float:
         max_norm2 = max(np.max(np.einsum("ij,ij->i", data.x1, data.x1)), np.max(np.einsum("ij,ij->i", data.x2, data.x2)))
         return diffusion.fit_curvature_factor(cfg.diffusion_times, cfg.objective, diffusion.output_scale(
             cfg.m, cfg.scale), max_norm2)
@@ -244,13 +245,13 @@ class Classification:
     def stack_key(self, cfg) -> tuple:
         return (cfg.augment,)
 
-    def eta_factor(self, cfg, data) -> float:
+    def eta_factor(self, cfg, data, d) -> float:
         """max(1, alpha^2 + beta^2 d / min_i ||xi_i||^2): a noised patch alpha z + beta eps has ||.||^2 about
         alpha^2 ||z||^2 + beta^2 d, against ||xi_i||^2 in auto_eta's scale."""
         if cfg.augment is None:
             return 1.0
         alpha, beta = cfg.augment
-        return max(1.0, alpha**2 + beta**2 * data.d / np.min(np.sum(data.x2**2, axis=1)))
+        return max(1.0, alpha**2 + beta**2 * d / np.min(np.sum(data.x2**2, axis=1)))
 
     def draws_curvature(self, cfg, draws: np.ndarray, n: int) -> float:
         return 0.0  # the logistic loss's curvature is at most that of its inputs: nothing to memorise

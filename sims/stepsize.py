@@ -83,8 +83,8 @@ def auto_step(cfg, data: Dataset, W0: np.ndarray, draws: np.ndarray | None,
     mean = model.deterministic(cfg)               # resampled draws: the curvature of the expected loss
     if mean is not None and coords is None:       # (none in closed form: the augmented classifier's)
         coords = span.coordinates(span.basis(data, W0, draws), data, W0, draws)
-    small = data if coords is None else coords[0]  # auto_eta's norms and Gram are the same in the basis
-    limits = {"data": auto_eta(small.x1, small.x2) / model.eta_factor(cfg, data)}
+    small = data if coords is None else coords[0]  # norms and Gram (auto_eta, eta_factor) are the same in the basis
+    limits = {"data": auto_eta(small.x1, small.x2) / model.eta_factor(cfg, small, data.d)}
     if mean is not None:
         dc, Wc, draws_c = coords
         fun = model.objective(mean, dc.x1, dc.x2, data.y, data.d, None, draws_c)

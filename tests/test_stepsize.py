@@ -95,3 +95,23 @@ def test_checks_on_a_quadratic(rng, eta_lambda, rises, reversals):
     assert (outcome.checks.loss_rises > 0) == rises and (outcome.checks.gradient_reversals > 0) == reversals
     if reversals:
         assert outcome.checks.first_gradient_reversal == 1
+
+
+@pytest.mark.parametrize("cfg", [
+    TrainConfig(model="diffusion", n=6, d=300, m=3, objective="x0", seed=2),
+    TrainConfig(model="diffusion", n=6, d=300, m=3, objective="v", schedule="cosine", num_times=3, seed=2),
+    TrainConfig(model="classification", n=6, d=300, m=3, augment=(0.6, 0.8), noise="fixed", noise_samples=2,
+                seed=2),
+])
+def test_eta_factor_is_the_same_in_span_coordinates(cfg):
+    """auto_step reads the model's eta_factor from the data in span coordinates (norms are preserved, no
+    pass over d); the factor must not read the coordinates' width as d (the augmented classifier's uses d)."""
+    run = prepare(cfg)
+    B = span.basis(run.data, run.W0, run.draws)
+    small = span.coordinates(B, run.data, run.W0, run.draws)[0]
+    assert small.d < run.data.d
+    model = models.get(cfg.model)
+    direct = model.eta_factor(cfg, run.data, run.data.d)
+    assert model.eta_factor(cfg, small, run.data.d) == pytest.approx(direct, rel=1e-12)
+    if cfg.augment is not None:
+        assert direct > 1.0
