@@ -32,16 +32,21 @@ SIGNED = ("signal_cos", "balance")  # real settings that may be 0 or negative (c
 
 
 def option(default, help: str, kind: str = "real", *, choices: tuple = (), only: tuple = (),
-           commands: tuple = (), applies: tuple = (), metavar=None):
+           commands: tuple = (), commands_why: str = "", applies: tuple = (), metavar=None):
     """A config field with its command-line description: `kind` in KINDS ("none": not an option),
     `choices` for kind "choice", `only` the models and `commands` the commands it applies to (empty: all),
+    `commands_why` the reason the other commands do not take it (said when refused),
     `applies` = (setting, values, why): it applies only while that other setting has one of those values."""
     assert kind in KINDS and set(commands) <= set(COMMANDS)
     return field(default=default, metadata={"help": help, "kind": kind, "choices": choices, "only": only,
-                                            "commands": commands, "applies": applies, "metavar": metavar})
+                                            "commands": commands, "commands_why": commands_why,
+                                            "applies": applies, "metavar": metavar})
 
 
 GENERATED = ("data", (None,), "the data file fixes the data")  # settings of generated data only
+EXPECTED = "the ODE and the predictions follow the exact expected loss"  # why ode/predict take no draws
+NO_CLOSED_FORM = ("the noise-augmented logistic loss has no closed-form expectation over the noise, which the ODE "
+                  "and the predictions would need")
 SINGLE_TIME = ("times", ((),), "times gives every diffusion time's alpha and beta")
 DRAWN = ("noise", ("resampled", "fixed"), "only --noise resampled or fixed draws K samples")
 
@@ -87,11 +92,13 @@ class TrainConfig:
     scale: float | None = option(None, "network output scale c (default 1/m)", only=("diffusion",))
     augment: tuple | None = option(None, "train the classifier on x_t = alpha x0 + beta eps instead of x0, "
                                    "Monte Carlo over --noise resampled/fixed draws", "reals",
-                                   only=("classification",), commands=("train",), metavar="ALPHA,BETA")
+                                   only=("classification",), commands=("train",), commands_why=NO_CLOSED_FORM,
+                                   metavar="ALPHA,BETA")
     noise: str = option("exact", "diffusion expectation: exact, K draws resampled every step, or K fixed draws "
-                        "(classification: the draws of --augment)", "choice", choices=NOISE_MODES, commands=("train",))
+                        "(classification: the draws of --augment)", "choice", choices=NOISE_MODES, commands=("train",),
+                        commands_why=EXPECTED)
     noise_samples: int = option(16, "K draws for --noise resampled/fixed", "int", commands=("train",),
-                                applies=DRAWN)
+                                commands_why=EXPECTED, applies=DRAWN)
     data_noise: str = option("projected", "noise patches: N(0, sigma_xi^2 (I - P)), N(0, sigma_xi^2 I), "
                              "or exactly orthogonal", "choice", choices=NOISE_KINDS, applies=GENERATED)
     labels: str = option("random", "random or exactly balanced labels (and exact feature shares)", "choice",
@@ -314,7 +321,8 @@ def inapplicable(name: str, model: str, command: str, settings: dict) -> str | N
     if meta["only"] and model not in meta["only"]:
         return f"it applies to the {', '.join(meta['only'])} model only"
     if meta["commands"] and command not in meta["commands"]:
-        return f"it applies to fldm {' and '.join(meta['commands'])} only"
+        why = f" ({meta['commands_why']})" if meta["commands_why"] else ""
+        return f"it applies to fldm {' and '.join(meta['commands'])} only{why}"
     if meta["applies"]:
         other, values, why = meta["applies"]
         default = {f.name: f.default for f in fields(TrainConfig)}[other]

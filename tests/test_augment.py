@@ -174,6 +174,7 @@ def test_ode_and_predict_refuse_it(tmp_path, capsys):
         assert main([command, "classification", "--n", "5", "--d", "40", "--augment", "1,0.5"] + out) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and f"--augment does not apply to fldm {command}" in err
+        assert "no closed-form expectation" in err  # the reason, not only the rule
 
 
 def test_command_line(tmp_path, capsys):
