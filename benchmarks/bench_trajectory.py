@@ -10,6 +10,8 @@ sigma0^2 d fixed (sigma0 = 0.01 sqrt(2000 / d), so every d follows the same traj
 - full: the same run in d dimensions (sims.train with engine "full");
 - torch: descent with PyTorch autograd of the same closed-form loss (tests/torch_oracle.py), float64;
 - jax: the same with jax.jit(jax.value_and_grad(...)), float64 (if jax is installed).
+`--parts`: instead, where a span run's time goes at each d (data, initial weights, basis, coordinates, step
+size, the 3000 steps, the whole run), each the minimum of `--repeats` calls.
 The d-dimensional methods run `--probe` steps (after one warm-up step) and are extrapolated to 3000 (marked
 *); data generation is counted once in each. Two BLAS threads; each figure is the minimum of `--repeats`
 runs (the machine is shared: the minimum is the run least slowed by neighbours).
@@ -101,13 +103,44 @@ def jax_descent(cfg: TrainConfig, steps: int):
     return descend
 
 
+def parts(d: int, repeats: int) -> dict:
+    """Seconds (minimum of `repeats`) of each part of a span run at d, and of the whole run."""
+    from sims import span
+    from sims.stepsize import auto_step
+    from sims.train import initial_weights
+    cfg = config(d)
+    data = build_data(cfg, seeds(cfg.seed)["data"])
+    W0 = initial_weights(cfg, d, seeds(cfg.seed)["init"])
+    B = span.basis(data, W0)
+    coords = span.coordinates(B, data, W0)
+    out = {"data": best_time(lambda: build_data(cfg, seeds(cfg.seed)["data"]), repeats),
+           "initial weights": best_time(lambda: initial_weights(cfg, d, seeds(cfg.seed)["init"]), repeats),
+           "basis": best_time(lambda: span.basis(data, W0), repeats),
+           "coordinates": best_time(lambda: span.coordinates(B, data, W0), repeats),
+           "step size": best_time(lambda: auto_step(cfg, data, W0, None, coords), repeats),
+           "run": best_time(lambda: train(cfg), repeats)}
+    out["steps"] = out["run"] - best_time(lambda: train(cfg.replace(steps=1, log_every=1)), repeats)
+    return out
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dims", type=float, nargs="+", default=[1e3, 1e4, 1e5, 1e6])
     parser.add_argument("--probe", type=int, default=30, help="steps timed for the d-dimensional methods")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-torch", action="store_true")
+    parser.add_argument("--parts", action="store_true", help="where a span run's time goes, per d")
     args = parser.parse_args(argv)
+    if args.parts:
+        with threadpool_limits(2):
+            kernels = {(i["internal_api"], i.get("architecture")) for i in threadpool_info()}
+            print(f"BLAS: {sorted(kernels)}; load average before: {os.getloadavg()}")
+            for d in (int(v) for v in args.dims):
+                t = parts(d, args.repeats)
+                print(f"d = {d:.0e}: " + ", ".join(f"{k} {v:.3f} s" for k, v in t.items())
+                      + f"; run / data {t['run'] / t['data']:.2f}", flush=True)
+            print(f"load average after: {os.getloadavg()}")
+        return
     have_jax = True
     try:
         import jax  # noqa: F401
