@@ -301,6 +301,10 @@ def load_npz(path: str | Path) -> Dataset:
     path = Path(path)
     if not path.is_file():
         raise FldmError(f"data file {path} does not exist")
+    kind = io.numpy_file_kind(path)
+    if kind != "npz":
+        raise FldmError(f"{path} is {'one array (.npy)' if kind else 'not a numpy file'}; --data takes an .npz "
+                        "archive written by numpy.savez with keys x1, x2, y, mu")
     try:
         with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as f:  # the handle closes on any error
             arrays = {k: np.asarray(f[k]) for k in f.files}

@@ -106,6 +106,15 @@ def arrays_sha256(arrays: dict) -> str:
     return h.hexdigest()
 
 
+def numpy_file_kind(path: str | Path) -> str | None:
+    """"npy" (numpy.save's header), "npz" (a zip archive, as numpy.savez writes) or None, from the file's
+    first bytes: checked before numpy reads a user's file, since numpy takes anything else for pickled data
+    and suggests loading it unsafely."""
+    with open(path, "rb") as fh:
+        head = fh.read(6)
+    return "npy" if head == b"\x93NUMPY" else "npz" if head.startswith(b"PK") else None
+
+
 def write_npz(path: str | Path, **arrays: np.ndarray) -> None:
     _atomic(Path(path), lambda f: np.savez(f, **arrays))
 

@@ -112,14 +112,13 @@ def load_weights(path: str | Path) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise FldmError(f"init file {path} does not exist")
+    kind = io.numpy_file_kind(path)
+    if kind != "npy":
+        raise FldmError(f"{path} is {'an .npz archive' if kind else 'not a numpy file'}; --init takes one array "
+                        "saved with numpy.save (.npy)")
     try:
         with open(path, "rb") as fh:  # the handle closes on any error
             W = np.load(fh, allow_pickle=False)
-            if not isinstance(W, np.ndarray):
-                W.close()
-                raise FldmError(f"{path} is an .npz archive; --init takes one array saved with numpy.save (.npy)")
-    except FldmError:
-        raise
     except Exception as exc:  # truncated files, pickled objects, headers promising more than memory holds
         raise FldmError(f"cannot read {path} as an .npy array: {exc}") from None
     return real_array(W, f"init weights in {path}")

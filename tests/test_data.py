@@ -102,9 +102,18 @@ def test_npz_validation(tmp_path, rng, change, message):
 
 
 def test_npz_unreadable(tmp_path):
+    """Files that are not an .npz archive are named as such by their first bytes (numpy would call them
+    pickled data and suggest loading them unsafely); a damaged archive is 'cannot read'."""
     (tmp_path / "junk.npz").write_text("not a zip")
-    with pytest.raises(FldmError, match="cannot read"):
+    with pytest.raises(FldmError, match="is not a numpy file; --data takes an .npz archive") as info:
         load_npz(tmp_path / "junk.npz")
+    assert "pickle" not in str(info.value) and "unsafe" not in str(info.value)
+    np.save(tmp_path / "one.npy", np.zeros((2, 3)))
+    with pytest.raises(FldmError, match=r"is one array \(.npy\); --data takes an .npz archive"):
+        load_npz(tmp_path / "one.npy")
+    (tmp_path / "broken.npz").write_bytes(b"PK\x03\x04 and then nothing a zip needs")
+    with pytest.raises(FldmError, match="cannot read .* as an .npz file"):
+        load_npz(tmp_path / "broken.npz")
     with pytest.raises(FldmError, match="does not exist"):
         load_npz(tmp_path / "missing.npz")
 
