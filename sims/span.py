@@ -21,8 +21,8 @@ from sims.data import Dataset
 
 RANK_TOL = 1e-6  # singular value (relative to the largest) below which a data direction counts as dependent
 WELL_CONDITIONED = 1e-2  # smallest over largest eigenvalue of R0 R0^T for orthonormalising by Cholesky (`basis`)
-FILTER_TOL = 1e-10  # a filter's part outside the span of the data and the earlier filters, relative to the
-                    # largest filter norm, below which it counts as dependent
+FILTER_TOL = 1e-10  # a filter's part outside the span of the data and the other filters, relative to its
+                    # own norm, below which it counts as dependent
 
 
 class Basis(NamedTuple):
@@ -59,11 +59,14 @@ def data_rows(data: Dataset, extra: np.ndarray | None = None, signal_copies: boo
     xi_i (and the x1 rows if they are not signal vectors, and the rows of `extra` (..., d) if given);
     dependent directions are dropped.
 
-    From the small Gram matrix Z Z^T = U diag(s^2) U^T: Q^T = (U / s)^T Z, then one Cholesky
-    re-orthonormalisation (Q^T <- L^-1 Q^T, Q^T Q = L L^T). Three products of cost O(d k^2); a thin SVD
-    of Z^T gives the same Q but is ~50x slower at d = 1e6. With more rows than dimensions (thousands of
-    fixed draws at small d) Q is the eigenvectors of the d x d Gram Z^T Z instead. `signal_copies`:
-    `_signal_rows(data)` if the caller has it.
+    From the Gram matrix of the rows scaled to unit norm, D^-1 Z Z^T D^-1 = U diag(s^2) U^T (D: the row
+    norms): Q^T = (U / s)^T D^-1 Z, then one Cholesky re-orthonormalisation (Q^T <- L^-1 Q^T, Q^T Q = L L^T).
+    Three products of cost O(d k^2) (the scaling is folded into the small matrix); a thin SVD of Z^T gives
+    the same span but is ~50x slower at d = 1e6. A direction is dropped as dependent when the unit rows'
+    singular value is below RANK_TOL: scaling first keeps a row that is small beside the others (noise
+    patches beside a signal 10^7 times longer) instead of taking its smallness for dependence. With more
+    rows than dimensions (thousands of fixed draws at small d) Q is the eigenvectors of the d x d Gram of
+    the unit rows instead. `signal_copies`: `_signal_rows(data)` if the caller has it.
     """
     rows = [data.signals, data.x2]
     if not (_signal_rows(data) if signal_copies is None else signal_copies):
@@ -72,11 +75,16 @@ def data_rows(data: Dataset, extra: np.ndarray | None = None, signal_copies: boo
         rows.append(extra.reshape(-1, data.d))
     Z = np.vstack(rows)
     if Z.shape[0] > Z.shape[1]:  # more rows than dimensions (many fixed draws): the d x d Gram is smaller
-        s2, V = np.linalg.eigh(Z.T @ Z)
+        norms = np.sqrt(np.einsum("ij,ij->i", Z, Z))
+        Zu = Z[norms > 0] / norms[norms > 0, None]
+        s2, V = np.linalg.eigh(Zu.T @ Zu)
         return np.ascontiguousarray(V[:, s2 > RANK_TOL**2 * max(s2.max(), 1e-300)].T)
-    s2, U = np.linalg.eigh(Z @ Z.T)
-    keep = s2 > RANK_TOL**2 * max(s2.max(), 1e-300)
-    Qt = (U[:, keep] / np.sqrt(s2[keep])).T @ Z
+    G = Z @ Z.T
+    norms = np.sqrt(np.diag(G))
+    scale = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)  # zero rows stay out
+    s2, U = np.linalg.eigh(G * scale[:, None] * scale[None, :])
+    keep = s2 > RANK_TOL**2
+    Qt = ((U[:, keep] / np.sqrt(s2[keep])) * scale[:, None]).T @ Z
     L = np.linalg.cholesky(Qt @ Qt.T)
     return np.linalg.inv(L) @ Qt
 
@@ -100,10 +108,11 @@ def basis(data: Dataset, W0: np.ndarray | None = None, extra: np.ndarray | None 
     R0 = F - (F Q) Q^T, projected once more when that cancelled much of a filter (its norm fell below
     half: "twice is enough"). Well-conditioned R0 (every eigenvalue of R0 R0^T above WELL_CONDITIONED times
     the largest, and above (FILTER_TOL max ||f||)^2: random initial filters) is orthonormalised by a
-    Cholesky factor of R0 R0^T, one pass over its m rows. Otherwise from the SVD of R0: the right singular
-    vectors whose singular values exceed FILTER_TOL times the largest filter norm (the others are
-    directions in which the filters depend on each other), orthogonalised once more against Q and by a QR
-    among themselves. (A QR of R0^T, used before, drops a dependent filter's column but keeps the later
+    Cholesky factor of R0 R0^T, one pass over its m rows. Otherwise from the SVD of R0 with each row
+    divided by its filter's norm: the right singular vectors whose singular values exceed FILTER_TOL (the
+    others are directions in which the filters depend on each other or lie in the data span, each measured
+    against its own filter, so a short filter beside long ones is kept), orthogonalised once more against Q
+    and by a QR among themselves. (A QR of R0^T, used before, drops a dependent filter's column but keeps the later
     filters' components along that arbitrary column: with a repeated filter before the last, the span
     missed part of the last one.)
     """
@@ -125,8 +134,9 @@ def basis(data: Dataset, W0: np.ndarray | None = None, extra: np.ndarray | None 
     if lam[0] > max(WELL_CONDITIONED * lam[-1], (FILTER_TOL * scale) ** 2):  # independent, well conditioned
         np.matmul(np.linalg.inv(np.linalg.cholesky(G)), R0, out=rows[k:])
         return Basis(rows, k, copies)
-    _, sv, Vt = np.linalg.svd(R0, full_matrices=False)
-    Vt = Vt[sv > FILTER_TOL * scale]
+    unit = np.divide(1.0, np.sqrt(f2), out=np.zeros_like(f2), where=f2 > 0)  # each filter on its own scale
+    _, sv, Vt = np.linalg.svd(R0 * unit[:, None], full_matrices=False)
+    Vt = Vt[sv > FILTER_TOL]
     V, _ = np.linalg.qr((Vt - (Vt @ Qt.T) @ Qt).T)
     rows[k:k + V.shape[1]] = V.T
     return Basis(rows[:k + V.shape[1]], k, copies)

@@ -67,7 +67,8 @@ def test_no_basis_when_the_span_fills_the_space():
     assert train(cfg).extra["engine"] == "full"  # 2 + 8 + 3 >= 12: nothing to gain
 
 
-@pytest.mark.parametrize("filters", ["random", "dependent", "near_data", "in_data", "zero", "ill_conditioned"])
+@pytest.mark.parametrize("filters", ["random", "dependent", "near_data", "in_data", "zero", "ill_conditioned",
+                                     "short"])
 def test_basis_is_orthonormal_and_holds_the_data_and_filters(rng, filters):
     """Every way `span.basis` orthonormalises the filters (Cholesky when they are independent and well
     conditioned, else QR; a second projection when a filter lies mostly in the data span) gives orthonormal
@@ -79,11 +80,29 @@ def test_basis_is_orthonormal_and_holds_the_data_and_filters(rng, filters):
           "near_data": lambda: rng.standard_normal((4, 8)) @ Z + 1e-6 * rng.standard_normal((4, 200)),
           "in_data": lambda: rng.standard_normal((4, 8)) @ Z,
           "zero": lambda: np.zeros((4, 200)),
-          "ill_conditioned": lambda: np.diag([1.0, 1.0, 1.0, 1e-4]) @ rng.standard_normal((4, 200))}[filters]()
+          "ill_conditioned": lambda: np.diag([1.0, 1.0, 1.0, 1e-4]) @ rng.standard_normal((4, 200)),
+          "short": lambda: np.diag([1.0, 1.0, 1.0, 1e-12]) @ rng.standard_normal((4, 200))}[filters]()
     B = span.basis(data, W0)
-    extra = {"random": 4, "dependent": 3, "near_data": 4, "in_data": 0, "zero": 0, "ill_conditioned": 4}[filters]
+    extra = {"random": 4, "dependent": 3, "near_data": 4, "in_data": 0, "zero": 0, "ill_conditioned": 4,
+             "short": 4}[filters]
     assert B.k == 8 and B.dim == 8 + extra
     assert np.abs(B.rows @ B.rows.T - np.eye(B.dim)).max() < 1e-13
-    for X in (Z, W0):
-        scale = max(np.abs(X).max(), 1e-300)
-        assert np.abs(X - (X @ B.matrix) @ B.rows).max() <= 1e-12 * scale
+    for X in (Z, W0):  # every row to rounding of its own norm
+        residual = np.linalg.norm(X - (X @ B.matrix) @ B.rows, axis=1)
+        assert np.all(residual <= 1e-12 * np.linalg.norm(X, axis=1) + 1e-300)
+
+
+@pytest.mark.parametrize("nsnr2", [1e14, 1e40])
+def test_small_rows_beside_large_ones_stay_in_the_basis(rng, nsnr2):
+    """A data row much shorter than another is not dependent on it: at n·SNR² = 1e14 the signals are 10^6.5
+    times longer than the noise patches, and the basis still holds every noise patch to rounding of its own
+    norm (the rank test once read singular values relative to the largest and dropped every noise patch).
+    Exactly repeated rows are still dropped."""
+    data = make_data(6, 200, nsnr2=nsnr2, rng=rng)
+    B = span.basis(data, 0.01 * rng.standard_normal((3, 200)))
+    assert B.k == 2 + 6
+    for X in (data.mu, data.x2):
+        residual = X - (X @ B.matrix) @ B.rows
+        assert np.all(np.linalg.norm(residual, axis=1) <= 1e-12 * np.linalg.norm(X, axis=1))
+    twice = make_data(6, 200, nsnr2=3.0, rng=rng)
+    assert span.data_rows(twice, extra=np.vstack([twice.x2[:2], 1e-9 * twice.x2[2:3]])).shape[0] == 2 + 6
