@@ -77,12 +77,15 @@ def loss_and_grad_augmented_resampled(W: np.ndarray, x1: np.ndarray, x2: np.ndar
     of the gradient sum_(k,i,p) c u^T depend on g alone, and e enters linearly:
         grad = sum c (alpha z + beta Q g)^T + beta C^T E P,   C (2nK, 2m) the coefficients, E the rows e.
     Given g, C^T E (2m, d) has independent columns N(0, C^T C), i.e. the law of S Z for any S with
-    S S^T = C^T C and Z (2m, d) standard normal: so g and Z are all that is drawn.
+    S S^T = C^T C and Z (2m, d) standard normal: so g and Z are all that is drawn. Q (signs fixed by a
+    positive diagonal of R) and S (the symmetric root) are unique, so the draws move continuously with W: a
+    change of W in its last digit changes a trajectory in its last digits, not into another realisation.
     """
     two, m, d = W.shape
     n = x1.shape[0]
     Wf = W.reshape(two * m, d)
-    Q = np.linalg.qr(Wf.T)[0]                               # (d, 2m): W = (W Q) Q^T
+    Q, R = np.linalg.qr(Wf.T)                               # (d, 2m): W = (W Q) Q^T
+    Q = Q * np.where(np.diagonal(R) < 0, -1.0, 1.0)         # diag(R) > 0: the unique Q, continuous in W
     WQ = Wf @ Q
     g = rng.standard_normal((K, 2 * n, two * m))            # Q^T eps of each draw
     sign = np.repeat([1.0, -1.0], m)
@@ -97,8 +100,8 @@ def loss_and_grad_augmented_resampled(W: np.ndarray, x1: np.ndarray, x2: np.ndar
     C = np.concatenate([C1, C2], axis=1)                    # (K, 2n, 2m), in the order of g
     grad = alpha * (C1.sum(axis=0).T @ x1 + C2.sum(axis=0).T @ x2)       # sum c alpha z^T
     grad += beta * np.einsum("kir,kis->rs", C, g) @ Q.T                  # sum c beta (Q g)^T
-    lam, U = np.linalg.eigh(np.einsum("kir,kis->rs", C, C))             # C^T C = S S^T, S = U sqrt(lam)
-    Y = (U * np.sqrt(np.clip(lam, 0.0, None))) @ rng.standard_normal((two * m, d))
+    lam, U = np.linalg.eigh(np.einsum("kir,kis->rs", C, C))             # C^T C = S S^T, S = U sqrt(lam) U^T
+    Y = ((U * np.sqrt(np.clip(lam, 0.0, None))) @ U.T) @ rng.standard_normal((two * m, d))
     grad += beta * (Y - (Y @ Q) @ Q.T)                                   # beta C^T E P, in law
     return loss, grad.reshape(W.shape)
 

@@ -84,7 +84,12 @@ def _orthonormal_rows(A: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     result follows and leaves rounding only. Directions in which the scaled rows have singular value below RANK_TOL are left out
     (dependent rows, zero rows, k > n): each row of A lies in the span of Vt up to sqrt(k) RANK_TOL times its
     norm, and to rounding when none is left out. Costs two to four k x k x n products (no LAPACK QR, which is
-    slow on these shapes)."""
+    slow on these shapes), and one more when every row is kept: the basis is then turned into the one whose
+    coordinates of the unit-scaled rows are lower triangular with a positive diagonal (the QR of those
+    k x k coordinates), which is unique, so Vt is a continuous function of A. An eigenvector basis alone
+    flips a vector's sign or swaps two where eigenvalues cross, and the draws expressed in it
+    (`loss_and_grad_resampled_times`) then jumped to another realisation: one ulp of the step size changed
+    a K = 1 run's final ratio by 8%. Now such a change stays in the last digits."""
     G = A @ _T(A)
     norms = np.sqrt(np.diagonal(G, axis1=-2, axis2=-1))
     inv = 1.0 / np.where(norms > 0, norms, np.inf)                  # 1/||a_r||, 0 for a zero row
@@ -100,6 +105,11 @@ def _orthonormal_rows(A: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
         if np.all(lam[..., 0] >= lam[..., -1] / 16):              # all kept, and well conditioned
             break
         G, inv = Vt @ _T(Vt), np.ones_like(inv)
+    if keep.all():  # the canonical basis: unit rows' coordinates C = L R0, L lower triangular, diag(L) > 0
+        C = (A * (1.0 / norms)[..., :, None]) @ _T(Vt)
+        Qh, Rh = np.linalg.qr(_T(C))                               # C^T = Qh Rh
+        R0 = _T(Qh * np.sign(np.diagonal(Rh, axis1=-2, axis2=-1))[..., None, :])  # rows flipped to diag(L) > 0
+        Vt, Av = R0 @ Vt, Av @ _T(R0)
     return Vt, Av, keep
 
 

@@ -69,11 +69,12 @@ def test_one_draw_without_noise_is_the_plain_loss_bit_for_bit(rng):
 
 def test_fast_resampled_is_the_direct_loss_when_the_filters_fill_the_space(rng):
     """d = 2m: Q is a basis of R^d, P = 0, and eps = Q g exactly, so the fast draws give the direct loss on
-    those eps (the part drawn in law, beta C^T E P, vanishes)."""
+    those eps (the part drawn in law, beta C^T E P, vanishes). Q is the QR factor with diag(R) > 0."""
     W, x1, x2, y, _ = problem(rng, n=3, d=4, m=2, K=3)
     loss, grad = classification.loss_and_grad_augmented_resampled(W, x1, x2, y, 3, np.random.default_rng(5),
                                                                   alpha=0.8, beta=0.6)
-    Q = np.linalg.qr(W.reshape(4, 4).T)[0]
+    Q, R = np.linalg.qr(W.reshape(4, 4).T)
+    Q = Q * np.sign(np.diagonal(R))                   # the implementation's Q: diag(R) > 0
     eps = np.random.default_rng(5).standard_normal((3, 6, 4)) @ Q.T
     want = classification.loss_and_grad_augmented(W, x1, x2, y, eps, alpha=0.8, beta=0.6)
     assert loss == pytest.approx(want[0], rel=1e-12)
@@ -187,3 +188,17 @@ def test_command_line(tmp_path, capsys):
     capsys.readouterr()
     assert main(["train", "classification", "--augment", "0.8", "--out", str(tmp_path)]) == 2
     assert "augment must be ALPHA,BETA" in capsys.readouterr().err
+
+
+def test_fast_draws_move_continuously_with_the_filters(rng):
+    """The basis the fresh draws are expressed in is unique (QR with diag(R) > 0, the symmetric root), so the
+    same generator state gives nearly the same loss and gradient at nearly the same W. Householder QR alone
+    flips a basis vector's sign when the leading entry of a filter changes sign: another realisation."""
+    W, x1, x2, y, _ = problem(rng, n=3, d=7, m=2)
+    out = []
+    for first in (1e-13, -1e-13):
+        W[0, 0, 0] = first
+        out.append(classification.loss_and_grad_augmented_resampled(W, x1, x2, y, 2, np.random.default_rng(4),
+                                                                    alpha=0.8, beta=0.6))
+    assert out[0][0] == pytest.approx(out[1][0], rel=1e-10)
+    np.testing.assert_allclose(out[0][1], out[1][1], rtol=1e-9, atol=1e-11)
