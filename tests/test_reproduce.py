@@ -206,6 +206,22 @@ def test_preset_comparison_lists_every_verdict_and_only_changed_paragraphs(tiny)
     assert len(preset_comparison(report, report).split("\n\n")) == 2  # the table and the synthetic paragraph
 
 
+def test_r1_paragraph_names_a_run_that_did_not_finish(tiny):
+    """A diverged cell leaves its series without a slope (n/a); the paragraph says which run and why."""
+    import copy
+    from sims.studies.findings import r1
+    _, report = tiny
+    e = copy.deepcopy(next(c for c in report["claims"] if c["id"] == "R1"))
+    for rows in e["measured"]["rows"].values():
+        rows[:] = [r for r in rows if not r.get("not_reached")]
+    name, rows = next((k, v) for k, v in e["measured"]["rows"].items() if v)
+    assert "Not finished" not in r1(e)
+    rows[0] = {"nsnr2": rows[0]["nsnr2"], "ratio": None, "signal_gain": None, "noise_gain": None,
+               "not_reached": "gradient descent diverged at step 7 (loss = 1e+40); try a smaller eta (now 0.1)"}
+    assert f"Not finished (its series has no slope): {name} at n·SNR² = " in r1(e)
+    assert "diverged at step 7." in r1(e)
+
+
 def test_figure_summaries_quote_the_reports_numbers(tiny):
     """The one-line summary of each figure (REPORT.md's figure list) quotes the numbers of the claims, and
     fig_synthetic plots the seed means that it and E1 quote (seed_curves ends at ratio_table's means)."""

@@ -196,8 +196,11 @@ def r1(e) -> str:
     longer = m.get("fixed_draws_longer", {}).get("per_series", {})
     longer_text = ("; ".join(f"{k}: slope {_g(v['slope'])}" for k, v in longer.items()) + " (added after R1's numbers "
                    "were seen; in no rule)") if longer else "n/a"
+    missed = "; ".join(f"{k} at n·SNR² = {_g(r['nsnr2'])}, {r['not_reached'].split(' (')[0].split(';')[0]}"
+                       for k, rows in m["rows"].items() for r in rows if r.get("not_reached"))
     return (f"**D2 under other readings (R1: {e['verdict']}).** Log-log slope of the signal/noise ratio against "
-            f"n·SNR²: {slopes}. Both features learned at every n·SNR²: {', '.join(both) or 'no series'}; of "
+            f"n·SNR²: {slopes}.{f' Not finished (its series has no slope): {missed}.' if missed else ''} "
+            f"Both features learned at every n·SNR²: {', '.join(both) or 'no series'}; of "
             f"these, Θ(n·SNR²): {', '.join(m['theta_series']) or 'none'}; growing, not linearly: "
             f"{', '.join(m['growing_series']) or 'none'}. Fixed draws, gains over initialisation: {gains or 'n/a'}; "
             f"run longer: {longer_text}.")
