@@ -19,7 +19,7 @@ import numpy as np
 
 from sims.data import Dataset
 
-RANK_TOL = 1e-6  # singular value (relative to the largest) below which a data direction counts as dependent
+RANK_TOL = 1e-6  # singular value of the data rows scaled to unit norm below which a direction counts as dependent
 WELL_CONDITIONED = 1e-2  # smallest over largest eigenvalue of R0 R0^T for orthonormalising by Cholesky (`basis`)
 FILTER_TOL = 1e-10  # a filter's part outside the span of the data and the other filters, relative to its
                     # own norm, below which it counts as dependent
@@ -78,7 +78,7 @@ def data_rows(data: Dataset, extra: np.ndarray | None = None, signal_copies: boo
         norms = np.sqrt(np.einsum("ij,ij->i", Z, Z))
         Zu = Z[norms > 0] / norms[norms > 0, None]
         s2, V = np.linalg.eigh(Zu.T @ Zu)
-        return np.ascontiguousarray(V[:, s2 > RANK_TOL**2 * max(s2.max(), 1e-300)].T)
+        return np.ascontiguousarray(V[:, s2 > RANK_TOL**2].T)
     G = Z @ Z.T
     norms = np.sqrt(np.diag(G))
     scale = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)  # zero rows stay out

@@ -106,3 +106,16 @@ def test_small_rows_beside_large_ones_stay_in_the_basis(rng, nsnr2):
         assert np.all(np.linalg.norm(residual, axis=1) <= 1e-12 * np.linalg.norm(X, axis=1))
     twice = make_data(6, 200, nsnr2=3.0, rng=rng)
     assert span.data_rows(twice, extra=np.vstack([twice.x2[:2], 1e-9 * twice.x2[2:3]])).shape[0] == 2 + 6
+
+
+def test_more_rows_than_dimensions_span_what_the_rows_span(rng):
+    """With more rows than d (many fixed draws at small d) the basis comes from the d x d Gram of the unit
+    rows: every direction the rows reach, however short the rows that reach it."""
+    data = make_data(3, 12, nsnr2=3.0, rng=rng)
+    draws = rng.standard_normal((40, 12))
+    assert span.data_rows(data, extra=draws).shape[0] == 12
+    inside = np.vstack([data.mu, data.x2])                       # 5 directions
+    flat = (rng.standard_normal((40, 5)) @ inside) * np.logspace(0, -8, 40)[:, None]
+    Qt = span.data_rows(data, extra=flat)
+    assert Qt.shape[0] == 5
+    assert np.abs(Qt @ Qt.T - np.eye(5)).max() < 1e-12
