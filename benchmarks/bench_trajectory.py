@@ -131,48 +131,49 @@ def main(argv=None):
     parser.add_argument("--no-torch", action="store_true")
     parser.add_argument("--parts", action="store_true", help="where a span run's time goes, per d")
     args = parser.parse_args(argv)
-    if args.parts:
-        with threadpool_limits(2):
-            kernels = {(i["internal_api"], i.get("architecture")) for i in threadpool_info()}
-            print(f"BLAS: {sorted(kernels)}; load average before: {os.getloadavg()}")
-            for d in (int(v) for v in args.dims):
-                t = parts(d, args.repeats)
-                print(f"d = {d:.0e}: " + ", ".join(f"{k} {v:.3f} s" for k, v in t.items())
-                      + f"; run / data {t['run'] / t['data']:.2f}", flush=True)
-            print(f"load average after: {os.getloadavg()}")
-        return
+    with threadpool_limits(2):
+        kernels = {(i["internal_api"], i.get("architecture")) for i in threadpool_info()}
+        print(f"BLAS: {sorted(kernels)}; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')}; "
+              f"load average before: {os.getloadavg()}")
+        (print_parts if args.parts else print_table)(args)
+        print(f"load average after: {os.getloadavg()}")
+
+
+def print_parts(args) -> None:
+    for d in (int(v) for v in args.dims):
+        t = parts(d, args.repeats)
+        print(f"d = {d:.0e}: " + ", ".join(f"{k} {v:.3f} s" for k, v in t.items())
+              + f"; run / data {t['run'] / t['data']:.2f}", flush=True)
+
+
+def print_table(args) -> None:
     have_jax = True
     try:
         import jax  # noqa: F401
     except ImportError:
         have_jax = False
-    with threadpool_limits(2):
-        kernels = {(i["internal_api"], i.get("architecture")) for i in threadpool_info()}
-        print(f"BLAS: {sorted(kernels)}; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')}; "
-              f"load average before: {os.getloadavg()}")
-        print(f"{'d':>9} | {'data':>7} | {'span run':>8} | {'span/data':>9} | {'per step':>9} | {'full run':>9} | "
-              f"{'torch run':>9} | {'jax run':>9} | {'torch/span':>10}")
-        for d in (int(v) for v in args.dims):
-            cfg = config(d)
-            t_data = best_time(lambda: build_data(cfg, seeds(cfg.seed)["data"]), args.repeats)
-            t_span = best_time(lambda: train(cfg), args.repeats)
-            t_one = best_time(lambda: train(cfg.replace(steps=1, log_every=1)), args.repeats)
-            per_step = (t_span - t_one) / (STEPS - 1)
-            probe = cfg.replace(steps=args.probe, log_every=args.probe, engine="full")
-            t_probe = best_time(lambda: train(probe), args.repeats)
-            t_full1 = best_time(lambda: train(probe.replace(steps=1, log_every=1)), args.repeats)
-            t_full = t_full1 + (t_probe - t_full1) * (STEPS - 1) / (args.probe - 1)
-            t_torch = t_jax = float("nan")
-            if not args.no_torch:
-                fun = torch_descent(cfg, args.probe)
-                t_torch = t_data + best_time(fun, args.repeats) * STEPS / args.probe
-            if have_jax:
-                fun = jax_descent(cfg, args.probe)
-                t_jax = t_data + best_time(fun, args.repeats) * STEPS / args.probe
-            print(f"{d:>9.0e} | {t_data:>6.3f}s | {t_span:>7.3f}s | {t_span / t_data:>9.2f} | "
-                  f"{per_step * 1e6:>7.1f}us | {t_full:>8.2f}s* | {t_torch:>8.2f}s* | {t_jax:>8.2f}s* | "
-                  f"{t_torch / t_span:>10.0f}", flush=True)
-        print(f"load average after: {os.getloadavg()}")
+    print(f"{'d':>9} | {'data':>7} | {'span run':>8} | {'span/data':>9} | {'per step':>9} | {'full run':>9} | "
+          f"{'torch run':>9} | {'jax run':>9} | {'torch/span':>10}")
+    for d in (int(v) for v in args.dims):
+        cfg = config(d)
+        t_data = best_time(lambda: build_data(cfg, seeds(cfg.seed)["data"]), args.repeats)
+        t_span = best_time(lambda: train(cfg), args.repeats)
+        t_one = best_time(lambda: train(cfg.replace(steps=1, log_every=1)), args.repeats)
+        per_step = (t_span - t_one) / (STEPS - 1)
+        probe = cfg.replace(steps=args.probe, log_every=args.probe, engine="full")
+        t_probe = best_time(lambda: train(probe), args.repeats)
+        t_full1 = best_time(lambda: train(probe.replace(steps=1, log_every=1)), args.repeats)
+        t_full = t_full1 + (t_probe - t_full1) * (STEPS - 1) / (args.probe - 1)
+        t_torch = t_jax = float("nan")
+        if not args.no_torch:
+            fun = torch_descent(cfg, args.probe)
+            t_torch = t_data + best_time(fun, args.repeats) * STEPS / args.probe
+        if have_jax:
+            fun = jax_descent(cfg, args.probe)
+            t_jax = t_data + best_time(fun, args.repeats) * STEPS / args.probe
+        print(f"{d:>9.0e} | {t_data:>6.3f}s | {t_span:>7.3f}s | {t_span / t_data:>9.2f} | "
+              f"{per_step * 1e6:>7.1f}us | {t_full:>8.2f}s* | {t_torch:>8.2f}s* | {t_jax:>8.2f}s* | "
+              f"{t_torch / t_span:>10.0f}", flush=True)
 
 
 if __name__ == "__main__":
