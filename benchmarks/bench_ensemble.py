@@ -8,6 +8,7 @@ call back to back; medians are reported, with the largest relative difference be
 The times include everything a run does: data, initialisation, gradient descent, logging and, for the
 classifier, its test error on n_test = 1000 fresh samples per run (an equal cost on both sides).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,12 +40,25 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
     print(f"load average before: {os.getloadavg()}")
-    print("| model | S | steps | separate (s) | train_many (s) | throughput ratio | largest relative difference |")
+    print(
+        "| model | S | steps | separate (s) | train_many (s) | throughput ratio | largest relative difference |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|")
     with threadpool_limits(2, user_api="blas"):
         for model in ("diffusion", "classification"):
-            configs = [TrainConfig(model=model, n=20, d=2000, m=4, steps=args.steps, log_every=10, seed=s,
-                                   nsnr2=NSNR2[s % len(NSNR2)]) for s in range(args.S)]
+            configs = [
+                TrainConfig(
+                    model=model,
+                    n=20,
+                    d=2000,
+                    m=4,
+                    steps=args.steps,
+                    log_every=10,
+                    seed=s,
+                    nsnr2=NSNR2[s % len(NSNR2)],
+                )
+                for s in range(args.S)
+            ]
             t_sep, t_many, diff = [], [], 0.0
             for _ in range(args.repeats):
                 t0 = time.perf_counter()
@@ -56,7 +70,9 @@ def main(argv=None):
                 t_many.append(t2 - t1)
                 diff = max(diff, largest_difference(separate, stacked))
             a, b = float(np.median(t_sep)), float(np.median(t_many))
-            print(f"| {model} | {args.S} | {args.steps} | {a:.2f} | {b:.2f} | {a / b:.1f}x | {diff:.1e} |")
+            print(
+                f"| {model} | {args.S} | {args.steps} | {a:.2f} | {b:.2f} | {a / b:.1f}x | {diff:.1e} |"
+            )
     print(f"load average after: {os.getloadavg()}")
 
 

@@ -13,6 +13,7 @@ evaluation is max(flops / matmul rate, bytes / bandwidth); flops count the matri
 compulsory traffic (each data matrix read twice: once for the forward products, once for the gradient).
 Torch: pip install torch==2.13.0 (the `bench` extra).
 """
+
 from __future__ import annotations
 
 import os
@@ -46,7 +47,9 @@ def diffusion_counts(n, d, m):
     """(flops, bytes) of diffusion.loss_and_grad: products Z W^T, W W^T, dA^T Z, S W and the (2n, m) x (m, m) ones."""
     N = 2 * n
     flops = 2 * N * d * m * 2 + 2 * m * m * d * 2 + 2 * N * m * m * 4
-    nbytes = 8 * (2 * N * d + 3 * m * d + m * d)  # data read twice, W read three times, gradient written
+    nbytes = 8 * (
+        2 * N * d + 3 * m * d + m * d
+    )  # data read twice, W read three times, gradient written
     return flops, nbytes
 
 
@@ -86,12 +89,16 @@ def cases(seed):
             loss.backward()
             return loss.item(), Wt.grad.numpy()
 
-        for name, f_np, f_t, counts in (("diffusion", np_diff, torch_diff, diffusion_counts),
-                                        ("classification", np_clf, torch_clf, classification_counts)):
+        for name, f_np, f_t, counts in (
+            ("diffusion", np_diff, torch_diff, diffusion_counts),
+            ("classification", np_clf, torch_clf, classification_counts),
+        ):
             (l1, g1), (l2, g2) = f_np(), f_t()
             rel = max(abs(l1 - l2) / abs(l2), np.linalg.norm(g1 - g2) / np.linalg.norm(g2))
             if rel > 1e-10:
-                raise SystemExit(f"{name} {n, d, m}: numpy and autograd disagree (relative {rel:.2e})")
+                raise SystemExit(
+                    f"{name} {n, d, m}: numpy and autograd disagree (relative {rel:.2e})"
+                )
             out.append((name, (n, d, m), f_np, f_t, *counts(n, d, m)))
     return out
 
@@ -100,8 +107,10 @@ def machine_probes(rng):
     """Timed callables for the matmul rate (1000 x 1000 by 1000 x 1000) and the memory read bandwidth."""
     a = rng.standard_normal((1000, 1000))
     big = rng.standard_normal(32_000_000)  # 256 MB, far beyond the caches
-    return {"matmul 1000x1000 (flops)": (lambda: a @ a, 2 * 1000**3),
-            "sum of 256 MB (bytes)": (lambda: big.sum(), big.nbytes)}
+    return {
+        "matmul 1000x1000 (flops)": (lambda: a @ a, 2 * 1000**3),
+        "sum of 256 MB (bytes)": (lambda: big.sum(), big.nbytes),
+    }
 
 
 def main(argv=None):
@@ -112,17 +121,32 @@ def main(argv=None):
 
     torch.set_num_threads(THREADS)
     with threadpool_limits(THREADS, user_api="blas"):
-        blas = [(i["internal_api"], i.get("architecture"), i["num_threads"]) for i in threadpool_info()
-                if i["user_api"] == "blas"]
-        print(f"numpy {np.__version__} BLAS {blas}; torch {torch.__version__} threads {torch.get_num_threads()}")
-        env = {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_THREAD_TIMEOUT",
-                                              "OMP_WAIT_POLICY")}
+        blas = [
+            (i["internal_api"], i.get("architecture"), i["num_threads"])
+            for i in threadpool_info()
+            if i["user_api"] == "blas"
+        ]
+        print(
+            f"numpy {np.__version__} BLAS {blas}; torch {torch.__version__} threads {torch.get_num_threads()}"
+        )
+        env = {
+            k: os.environ.get(k)
+            for k in (
+                "OPENBLAS_CORETYPE",
+                "OPENBLAS_L2_SIZE",
+                "OPENBLAS_THREAD_TIMEOUT",
+                "OMP_WAIT_POLICY",
+            )
+        }
         print(f"{env}; load average before: {os.getloadavg()}")
         rng = np.random.default_rng(args.seed)
         work = cases(args.seed)
         probes = machine_probes(rng)
-        timers = [(f"{name} {size} {impl}", f) for name, size, f_np, f_t, *_ in work
-                  for impl, f in (("numpy", f_np), ("torch", f_t))]
+        timers = [
+            (f"{name} {size} {impl}", f)
+            for name, size, f_np, f_t, *_ in work
+            for impl, f in (("numpy", f_np), ("torch", f_t))
+        ]
         timers += [(k, f) for k, (f, _) in probes.items()]
         times = {k: [] for k, _ in timers}
         for _ in range(args.repeats):
@@ -136,19 +160,27 @@ def main(argv=None):
     peak_flops = probes["matmul 1000x1000 (flops)"][1] / med["matmul 1000x1000 (flops)"]
     peak_bw = probes["sum of 256 MB (bytes)"][1] / med["sum of 256 MB (bytes)"]
     print(f"load average after: {os.getloadavg()}")
-    print(f"machine: matmul {peak_flops / 1e9:.1f} GFLOP/s, read bandwidth {peak_bw / 1e9:.1f} GB/s "
-          f"(medians of {args.repeats}, {THREADS} threads)")
-    print(f"fastest of {args.repeats}: matmul {probes['matmul 1000x1000 (flops)'][1] / low['matmul 1000x1000 (flops)'] / 1e9:.1f}"
-          f" GFLOP/s, read bandwidth {probes['sum of 256 MB (bytes)'][1] / low['sum of 256 MB (bytes)'] / 1e9:.1f} GB/s\n")
-    print("| model | (n, d, m) | numpy (ms) | autograd (ms) | speedup | GFLOP/s | GB/s | roofline (ms) | time / roofline "
-          "| fastest numpy / autograd (ms) |")
+    print(
+        f"machine: matmul {peak_flops / 1e9:.1f} GFLOP/s, read bandwidth {peak_bw / 1e9:.1f} GB/s "
+        f"(medians of {args.repeats}, {THREADS} threads)"
+    )
+    print(
+        f"fastest of {args.repeats}: matmul {probes['matmul 1000x1000 (flops)'][1] / low['matmul 1000x1000 (flops)'] / 1e9:.1f}"
+        f" GFLOP/s, read bandwidth {probes['sum of 256 MB (bytes)'][1] / low['sum of 256 MB (bytes)'] / 1e9:.1f} GB/s\n"
+    )
+    print(
+        "| model | (n, d, m) | numpy (ms) | autograd (ms) | speedup | GFLOP/s | GB/s | roofline (ms) | time / roofline "
+        "| fastest numpy / autograd (ms) |"
+    )
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, size, _, _, flops, nbytes in work:
         t_np, t_t = med[f"{name} {size} numpy"], med[f"{name} {size} torch"]
         bound = max(flops / peak_flops, nbytes / peak_bw)
-        print(f"| {name} | {size} | {t_np * 1e3:.3f} | {t_t * 1e3:.3f} | {t_t / t_np:.1f}x | "
-              f"{flops / t_np / 1e9:.1f} | {nbytes / t_np / 1e9:.2f} | {bound * 1e3:.3f} | {t_np / bound:.2f} | "
-              f"{low[f'{name} {size} numpy'] * 1e3:.3f} / {low[f'{name} {size} torch'] * 1e3:.3f} |")
+        print(
+            f"| {name} | {size} | {t_np * 1e3:.3f} | {t_t * 1e3:.3f} | {t_t / t_np:.1f}x | "
+            f"{flops / t_np / 1e9:.1f} | {nbytes / t_np / 1e9:.2f} | {bound * 1e3:.3f} | {t_np / bound:.2f} | "
+            f"{low[f'{name} {size} numpy'] * 1e3:.3f} / {low[f'{name} {size} torch'] * 1e3:.3f} |"
+        )
 
 
 if __name__ == "__main__":

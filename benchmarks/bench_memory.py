@@ -9,6 +9,7 @@ run; its test set alone is n_test / n times the training data, so it is reported
 (the default) and at n_test = n. The logged trajectory grows with steps / log_every; `train` refuses a run
 whose log would pass sims.train.MAX_LOG_BYTES, and the table shows its size.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,22 +42,30 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=300)
     args = parser.parse_args(argv)
     base = dict(n=100, d=10_000, steps=args.steps)
-    runs = [("diffusion", TrainConfig(model="diffusion", **base)),
-            ("diffusion, m = 20", TrainConfig(model="diffusion", m=20, **base)),
-            ("classification, n_test = 1000", TrainConfig(model="classification", **base)),
-            ("classification, n_test = 100", TrainConfig(model="classification", n_test=100, **base))]
+    runs = [
+        ("diffusion", TrainConfig(model="diffusion", **base)),
+        ("diffusion, m = 20", TrainConfig(model="diffusion", m=20, **base)),
+        ("classification, n_test = 1000", TrainConfig(model="classification", **base)),
+        ("classification, n_test = 100", TrainConfig(model="classification", n_test=100, **base)),
+    ]
     print("| run (n = 100, d = 10^4) | data (MB) | peak (MB) | peak / data | log (MB) |")
     print("|---|---:|---:|---:|---:|")
     for name, cfg in runs:
         result, top = peak(lambda: train(cfg))
         data = data_bytes(result)
-        print(f"| {name} | {data / 1e6:.1f} | {top / 1e6:.1f} | {top / data:.2f} | {log_bytes(result) / 1e6:.2f} |")
+        print(
+            f"| {name} | {data / 1e6:.1f} | {top / 1e6:.1f} | {top / data:.2f} | {log_bytes(result) / 1e6:.2f} |"
+        )
     for S, n, d in ((32, 20, 2000), (8, 100, 10_000)):
-        cfgs = [TrainConfig(model="diffusion", n=n, d=d, steps=args.steps, seed=s) for s in range(S)]
+        cfgs = [
+            TrainConfig(model="diffusion", n=n, d=d, steps=args.steps, seed=s) for s in range(S)
+        ]
         results, top = peak(lambda: train_many(cfgs))
         data = sum(data_bytes(r) for r in results)
-        print(f"| train_many, {S} x (n = {n}, d = {d}) | {data / 1e6:.1f} | {top / 1e6:.1f} | {top / data:.2f} | "
-              f"{sum(log_bytes(r) for r in results) / 1e6:.2f} |")
+        print(
+            f"| train_many, {S} x (n = {n}, d = {d}) | {data / 1e6:.1f} | {top / 1e6:.1f} | {top / data:.2f} | "
+            f"{sum(log_bytes(r) for r in results) / 1e6:.2f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ integration (LSODA with finite-difference Jacobians, theory.ode.flow with the sa
 for one case, capped at --lsoda-cap seconds. The machine may be shared: the load average is printed
 before and after, and times are single runs.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,7 +26,15 @@ from sims.train import prepare
 from theory import predict, reduced
 from theory.ode import flow
 
-CASES = ["4,20,0.75", "4,20,0.0075", "16,20,67.5", "32,20,0.075", "32,20,67.5", "32,40,0.75", "32,40,67.5"]
+CASES = [
+    "4,20,0.75",
+    "4,20,0.0075",
+    "16,20,67.5",
+    "32,20,0.075",
+    "32,20,67.5",
+    "32,40,0.75",
+    "32,40,67.5",
+]
 
 
 def parse(case: str):
@@ -43,6 +52,7 @@ def timed_parts():
             out = fn(*a, **k)
             times[name] = time.perf_counter() - t
             return out
+
         return inner
 
     predict.long_flow = wrap("flow", predict.long_flow)
@@ -59,7 +69,9 @@ def lsoda_time(cfg: TrainConfig, cap: float) -> str:
     stopped after `cap` seconds."""
     run = prepare(cfg)
     red, Wr0 = reduced.reduce(cfg, run.data, run.W0)
-    taus = np.concatenate([[0.0], np.geomspace(1e-3 * run.eta, predict.HORIZON_STEPS * run.eta, 1200)])
+    taus = np.concatenate(
+        [[0.0], np.geomspace(1e-3 * run.eta, predict.HORIZON_STEPS * run.eta, 1200)]
+    )
 
     def stop(signum, frame):
         raise Cap
@@ -80,17 +92,29 @@ def lsoda_time(cfg: TrainConfig, cap: float) -> str:
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cases", nargs="+", default=CASES, help="m,n,nsnr2 triples")
-    ap.add_argument("--lsoda", nargs="*", default=[], help="m,n,nsnr2 triples to time with the previous LSODA too")
+    ap.add_argument(
+        "--lsoda",
+        nargs="*",
+        default=[],
+        help="m,n,nsnr2 triples to time with the previous LSODA too",
+    )
     ap.add_argument("--lsoda-cap", type=float, default=600.0)
     args = ap.parse_args(argv)
 
-    blas = [(i["internal_api"], i.get("architecture"), i["num_threads"]) for i in threadpool_info()
-            if i["user_api"] == "blas"]
-    print(f"BLAS {blas}; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')} "
-          f"OPENBLAS_L2_SIZE={os.environ.get('OPENBLAS_L2_SIZE')}; load average {os.getloadavg()}")
+    blas = [
+        (i["internal_api"], i.get("architecture"), i["num_threads"])
+        for i in threadpool_info()
+        if i["user_api"] == "blas"
+    ]
+    print(
+        f"BLAS {blas}; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')} "
+        f"OPENBLAS_L2_SIZE={os.environ.get('OPENBLAS_L2_SIZE')}; load average {os.getloadavg()}"
+    )
     times = timed_parts()
-    print(f"{'m':>3} {'n':>3} {'nSNR2':>7} | {'total (s)':>9} | {'flow (s)':>8} | {'analysis (s)':>12} | "
-          f"{'state size':>10} | result")
+    print(
+        f"{'m':>3} {'n':>3} {'nSNR2':>7} | {'total (s)':>9} | {'flow (s)':>8} | {'analysis (s)':>12} | "
+        f"{'state size':>10} | result"
+    )
     for case in args.cases:
         m, n, nsnr2 = parse(case)
         cfg = TrainConfig(m=m, n=n, nsnr2=nsnr2)
@@ -99,14 +123,23 @@ def main(argv=None):
         p = predict.predict(cfg)
         total = time.perf_counter() - t
         s = p.stationary
-        what = (f"{s.branch} {s.groups}, Morse index {s.morse_index}, ratio {s.ratio:.4g}" if s.found
-                else s.reason[:70])
-        print(f"{m:>3} {n:>3} {nsnr2:>7g} | {total:>9.1f} | {times.get('flow', 0):>8.1f} | "
-              f"{times.get('analysis', 0):>12.1f} | {m * (n + 2 + m):>10} | {what}", flush=True)
+        what = (
+            f"{s.branch} {s.groups}, Morse index {s.morse_index}, ratio {s.ratio:.4g}"
+            if s.found
+            else s.reason[:70]
+        )
+        print(
+            f"{m:>3} {n:>3} {nsnr2:>7g} | {total:>9.1f} | {times.get('flow', 0):>8.1f} | "
+            f"{times.get('analysis', 0):>12.1f} | {m * (n + 2 + m):>10} | {what}",
+            flush=True,
+        )
     for case in args.lsoda:
         m, n, nsnr2 = parse(case)
-        print(f"previous LSODA long-time integration, m={m} n={n} nSNR2={nsnr2}: "
-              f"{lsoda_time(TrainConfig(m=m, n=n, nsnr2=nsnr2), args.lsoda_cap)}", flush=True)
+        print(
+            f"previous LSODA long-time integration, m={m} n={n} nSNR2={nsnr2}: "
+            f"{lsoda_time(TrainConfig(m=m, n=n, nsnr2=nsnr2), args.lsoda_cap)}",
+            flush=True,
+        )
     print(f"load average {os.getloadavg()}")
 
 

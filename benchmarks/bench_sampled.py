@@ -19,6 +19,7 @@ the large size draws 3.2e7 normals a call, so it runs only every `--direct-every
 comes from threadpoolctl; the machines here set OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE, which slow current
 OpenBLAS, so unset them for this command only (never in the tests).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,16 +46,37 @@ def cases(seed):
         data = make_data(n, d, nsnr2=0.75, rng=rng)
         x1, x2 = data.x1, data.x2
         Z = np.concatenate([x1, x2])
-        W = 0.01 * rng.standard_normal((m, d)) + 0.1 * rng.standard_normal((m, 2 * n)) @ Z / np.sqrt(d)
+        W = 0.01 * rng.standard_normal((m, d)) + 0.1 * rng.standard_normal(
+            (m, 2 * n)
+        ) @ Z / np.sqrt(d)
         noise = np.random.default_rng(seed + 1)
         out += [
-            ("exact", (n, d, m), lambda W=W, x1=x1, x2=x2: diffusion.loss_and_grad(W, x1, x2, alpha=VP, beta=VP)),
-            ("direct", (n, d, m), lambda W=W, x1=x1, x2=x2, n=n, d=d: sampled.loss_and_grad_sampled(
-                W, x1, x2, noise.standard_normal((K, 2 * n, d)), alpha=VP, beta=VP)),
-            ("resampled", (n, d, m), lambda W=W, x1=x1, x2=x2: sampled.loss_and_grad_resampled(
-                W, x1, x2, K, noise, alpha=VP, beta=VP)),
-            ("flow", (n, d, m), lambda W=W, x1=x1, x2=x2: sampled.loss_and_grad_resampled(
-                W, x1, x2, K, noise, alpha=VP, beta=VP, target=(-1.0, 1.0))),
+            (
+                "exact",
+                (n, d, m),
+                lambda W=W, x1=x1, x2=x2: diffusion.loss_and_grad(W, x1, x2, alpha=VP, beta=VP),
+            ),
+            (
+                "direct",
+                (n, d, m),
+                lambda W=W, x1=x1, x2=x2, n=n, d=d: sampled.loss_and_grad_sampled(
+                    W, x1, x2, noise.standard_normal((K, 2 * n, d)), alpha=VP, beta=VP
+                ),
+            ),
+            (
+                "resampled",
+                (n, d, m),
+                lambda W=W, x1=x1, x2=x2: sampled.loss_and_grad_resampled(
+                    W, x1, x2, K, noise, alpha=VP, beta=VP
+                ),
+            ),
+            (
+                "flow",
+                (n, d, m),
+                lambda W=W, x1=x1, x2=x2: sampled.loss_and_grad_resampled(
+                    W, x1, x2, K, noise, alpha=VP, beta=VP, target=(-1.0, 1.0)
+                ),
+            ),
         ]
     return out
 
@@ -62,15 +84,20 @@ def cases(seed):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=200)
-    parser.add_argument("--direct-every", type=int, default=10, help="time the large direct case every k rounds")
+    parser.add_argument(
+        "--direct-every", type=int, default=10, help="time the large direct case every k rounds"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=THREADS)
     parser.add_argument("--clock", choices=("wall", "cpu"), default="wall")
     args = parser.parse_args(argv)
     clock = time.perf_counter if args.clock == "wall" else time.process_time
     with threadpool_limits(args.threads, user_api="blas"):
-        blas = [(i["internal_api"], i.get("version"), i.get("architecture"), i["num_threads"])
-                for i in threadpool_info() if i["user_api"] == "blas"]
+        blas = [
+            (i["internal_api"], i.get("version"), i.get("architecture"), i["num_threads"])
+            for i in threadpool_info()
+            if i["user_api"] == "blas"
+        ]
         env = {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
         print(f"numpy {np.__version__}, BLAS {blas}, {env}; load average before: {os.getloadavg()}")
         work = cases(args.seed)
@@ -83,18 +110,24 @@ def main(argv=None):
                 t0 = clock()
                 f()
                 times[name, size].append(clock() - t0)
-    print(f"load average after: {os.getloadavg()}; {args.clock} clock, {args.threads} BLAS thread(s)\n")
+    print(
+        f"load average after: {os.getloadavg()}; {args.clock} clock, {args.threads} BLAS thread(s)\n"
+    )
     names = ("exact", "direct", "resampled", "flow")
-    print(f"| (n, d, m), K = {K} | exact (ms) | direct resampled (ms) | new resampled (ms) | new / exact "
-          f"| direct / new | new, flow target (ms) | flow / exact | fastest exact / direct / new / flow (ms) |")
+    print(
+        f"| (n, d, m), K = {K} | exact (ms) | direct resampled (ms) | new resampled (ms) | new / exact "
+        f"| direct / new | new, flow target (ms) | flow / exact | fastest exact / direct / new / flow (ms) |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for size in SIZES:
         med = {name: 1e3 * float(np.median(times[name, size])) for name in names}
         low = {name: 1e3 * float(np.min(times[name, size])) for name in names}
-        print(f"| {size} | {med['exact']:.3f} | {med['direct']:.1f} | {med['resampled']:.3f} | "
-              f"{med['resampled'] / med['exact']:.2f}x | {med['direct'] / med['resampled']:.0f}x | "
-              f"{med['flow']:.3f} | {med['flow'] / med['exact']:.2f}x | "
-              f"{low['exact']:.3f} / {low['direct']:.1f} / {low['resampled']:.3f} / {low['flow']:.3f} |")
+        print(
+            f"| {size} | {med['exact']:.3f} | {med['direct']:.1f} | {med['resampled']:.3f} | "
+            f"{med['resampled'] / med['exact']:.2f}x | {med['direct'] / med['resampled']:.0f}x | "
+            f"{med['flow']:.3f} | {med['flow'] / med['exact']:.2f}x | "
+            f"{low['exact']:.3f} / {low['direct']:.1f} / {low['resampled']:.3f} / {low['flow']:.3f} |"
+        )
     print(f"\nrounds: {args.repeats} (large direct case: {len(times['direct', SIZES[1]])})")
 
 

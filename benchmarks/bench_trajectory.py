@@ -17,6 +17,7 @@ The d-dimensional methods run `--probe` steps (after one warm-up step) and are e
 runs (the machine is shared: the minimum is the run least slowed by neighbours).
 Install: pip install -e ".[bench]" (torch==2.13.0; jax if it installs).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,7 +26,9 @@ import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")  # see bench_grad.py: let idle BLAS/OpenMP threads sleep
+os.environ.setdefault(
+    "OPENBLAS_THREAD_TIMEOUT", "4"
+)  # see bench_grad.py: let idle BLAS/OpenMP threads sleep
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np  # noqa: E402
@@ -40,8 +43,16 @@ STEPS = 3000
 
 
 def config(d: int) -> TrainConfig:
-    return TrainConfig(model="diffusion", n=20, d=d, m=4, nsnr2=0.75, sigma0=0.01 * np.sqrt(2000 / d),
-                       steps=STEPS, log_every=30)
+    return TrainConfig(
+        model="diffusion",
+        n=20,
+        d=d,
+        m=4,
+        nsnr2=0.75,
+        sigma0=0.01 * np.sqrt(2000 / d),
+        steps=STEPS,
+        log_every=30,
+    )
 
 
 def best_time(fun, repeats: int) -> float:
@@ -57,6 +68,7 @@ def torch_descent(cfg: TrainConfig, steps: int):
     """A function running `steps` steps of autograd descent (the data and W0 of cfg's run), and its eta."""
     import torch
     from torch_oracle import diffusion_loss
+
     run = prepare(cfg)
     x1, x2 = torch.tensor(run.data.x1), torch.tensor(run.data.x2)
 
@@ -68,12 +80,14 @@ def torch_descent(cfg: TrainConfig, steps: int):
             with torch.no_grad():
                 W -= run.eta * grad
         return W
+
     return descend
 
 
 def jax_descent(cfg: TrainConfig, steps: int):
     import jax
     import jax.numpy as jnp
+
     jax.config.update("jax_enable_x64", True)
     run = prepare(cfg)
     x1, x2 = jnp.asarray(run.data.x1), jnp.asarray(run.data.x2)
@@ -87,9 +101,14 @@ def jax_descent(cfg: TrainConfig, steps: int):
         g = jnp.diagonal(G)
         ar, as_ = a[:, :, None], a[:, None, :]
         gr, gs = g[:, None], g[None, :]
-        bracket = (alpha**4 * ar**2 * as_**2 + alpha**2 * beta**2 * (ar**2 * gs + as_**2 * gr + 4 * ar * as_ * G)
-                   + beta**4 * (gr * gs + 2 * G**2))
-        per_patch = d - 4 * c * alpha * beta * (a * g).sum(axis=1) + c**2 * (G * bracket).sum(axis=(1, 2))
+        bracket = (
+            alpha**4 * ar**2 * as_**2
+            + alpha**2 * beta**2 * (ar**2 * gs + as_**2 * gr + 4 * ar * as_ * G)
+            + beta**4 * (gr * gs + 2 * G**2)
+        )
+        per_patch = (
+            d - 4 * c * alpha * beta * (a * g).sum(axis=1) + c**2 * (G * bracket).sum(axis=(1, 2))
+        )
         return per_patch.sum() / (2 * n)
 
     step = jax.jit(lambda W: W - run.eta * jax.grad(loss)(W))
@@ -99,6 +118,7 @@ def jax_descent(cfg: TrainConfig, steps: int):
         for _ in range(steps):
             W = step(W)
         return W.block_until_ready()
+
     step(jnp.asarray(run.W0)).block_until_ready()  # compile outside the timing
     return descend
 
@@ -108,17 +128,22 @@ def parts(d: int, repeats: int) -> dict:
     from sims import span
     from sims.stepsize import auto_step
     from sims.train import initial_weights
+
     cfg = config(d)
     data = build_data(cfg, seeds(cfg.seed)["data"])
     W0 = initial_weights(cfg, d, seeds(cfg.seed)["init"])
     B = span.basis(data, W0)
     coords = span.coordinates(B, data, W0)
-    out = {"data": best_time(lambda: build_data(cfg, seeds(cfg.seed)["data"]), repeats),
-           "initial weights": best_time(lambda: initial_weights(cfg, d, seeds(cfg.seed)["init"]), repeats),
-           "basis": best_time(lambda: span.basis(data, W0), repeats),
-           "coordinates": best_time(lambda: span.coordinates(B, data, W0), repeats),
-           "step size": best_time(lambda: auto_step(cfg, data, W0, None, coords), repeats),
-           "run": best_time(lambda: train(cfg), repeats)}
+    out = {
+        "data": best_time(lambda: build_data(cfg, seeds(cfg.seed)["data"]), repeats),
+        "initial weights": best_time(
+            lambda: initial_weights(cfg, d, seeds(cfg.seed)["init"]), repeats
+        ),
+        "basis": best_time(lambda: span.basis(data, W0), repeats),
+        "coordinates": best_time(lambda: span.coordinates(B, data, W0), repeats),
+        "step size": best_time(lambda: auto_step(cfg, data, W0, None, coords), repeats),
+        "run": best_time(lambda: train(cfg), repeats),
+    }
     out["steps"] = out["run"] - best_time(lambda: train(cfg.replace(steps=1, log_every=1)), repeats)
     return out
 
@@ -126,15 +151,19 @@ def parts(d: int, repeats: int) -> dict:
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dims", type=float, nargs="+", default=[1e3, 1e4, 1e5, 1e6])
-    parser.add_argument("--probe", type=int, default=30, help="steps timed for the d-dimensional methods")
+    parser.add_argument(
+        "--probe", type=int, default=30, help="steps timed for the d-dimensional methods"
+    )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-torch", action="store_true")
     parser.add_argument("--parts", action="store_true", help="where a span run's time goes, per d")
     args = parser.parse_args(argv)
     with threadpool_limits(2):
         kernels = {(i["internal_api"], i.get("architecture")) for i in threadpool_info()}
-        print(f"BLAS: {sorted(kernels)}; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')}; "
-              f"load average before: {os.getloadavg()}")
+        print(
+            f"BLAS: {sorted(kernels)}; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')}; "
+            f"load average before: {os.getloadavg()}"
+        )
         (print_parts if args.parts else print_table)(args)
         print(f"load average after: {os.getloadavg()}")
 
@@ -142,8 +171,12 @@ def main(argv=None):
 def print_parts(args) -> None:
     for d in (int(v) for v in args.dims):
         t = parts(d, args.repeats)
-        print(f"d = {d:.0e}: " + ", ".join(f"{k} {v:.3f} s" for k, v in t.items())
-              + f"; run / data {t['run'] / t['data']:.2f}", flush=True)
+        print(
+            f"d = {d:.0e}: "
+            + ", ".join(f"{k} {v:.3f} s" for k, v in t.items())
+            + f"; run / data {t['run'] / t['data']:.2f}",
+            flush=True,
+        )
 
 
 def print_table(args) -> None:
@@ -152,8 +185,10 @@ def print_table(args) -> None:
         import jax  # noqa: F401
     except ImportError:
         have_jax = False
-    print(f"{'d':>9} | {'data':>7} | {'span run':>8} | {'span/data':>9} | {'per step':>9} | {'full run':>9} | "
-          f"{'torch run':>9} | {'jax run':>9} | {'torch/span':>10}")
+    print(
+        f"{'d':>9} | {'data':>7} | {'span run':>8} | {'span/data':>9} | {'per step':>9} | {'full run':>9} | "
+        f"{'torch run':>9} | {'jax run':>9} | {'torch/span':>10}"
+    )
     for d in (int(v) for v in args.dims):
         cfg = config(d)
         t_data = best_time(lambda: build_data(cfg, seeds(cfg.seed)["data"]), args.repeats)
@@ -171,9 +206,12 @@ def print_table(args) -> None:
         if have_jax:
             fun = jax_descent(cfg, args.probe)
             t_jax = t_data + best_time(fun, args.repeats) * STEPS / args.probe
-        print(f"{d:>9.0e} | {t_data:>6.3f}s | {t_span:>7.3f}s | {t_span / t_data:>9.2f} | "
-              f"{per_step * 1e6:>7.1f}us | {t_full:>8.2f}s* | {t_torch:>8.2f}s* | {t_jax:>8.2f}s* | "
-              f"{t_torch / t_span:>10.0f}", flush=True)
+        print(
+            f"{d:>9.0e} | {t_data:>6.3f}s | {t_span:>7.3f}s | {t_span / t_data:>9.2f} | "
+            f"{per_step * 1e6:>7.1f}us | {t_full:>8.2f}s* | {t_torch:>8.2f}s* | {t_jax:>8.2f}s* | "
+            f"{t_torch / t_span:>10.0f}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

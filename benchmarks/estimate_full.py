@@ -14,6 +14,7 @@ workers, its wall time on free cores. It overestimates where train cells of one 
 16 at once: one loop for all) and where a run stops early at convergence, and it is only as good as one
 representative per shape. The cells' work is the run's work: figures and the report add seconds.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,8 +45,17 @@ def full_cells(seed: int) -> list[tuple[str, object]]:
 
 def shape(kind: str, cfg) -> tuple:
     get = lambda name: getattr(cfg, name, None)
-    return (kind, get("model"), get("noise"), get("objective"), get("schedule"), get("n"), get("d"), get("m"),
-            get("augment"))
+    return (
+        kind,
+        get("model"),
+        get("noise"),
+        get("objective"),
+        get("schedule"),
+        get("n"),
+        get("d"),
+        get("m"),
+        get("augment"),
+    )
 
 
 def seconds(kind: str, cfg, steps: int) -> float:
@@ -80,13 +90,17 @@ def main(argv=None):
             cost = t1 * len(cells)
         total += cost
         rows.append((cost, len(cells), statistics.median(steps), t1, per_step, key))
-        each = f"{t1:.3f} s + {per_step * 1e6:.0f} us/step" if kind == "train" else f"{t1:.2f} s each"
+        each = (
+            f"{t1:.3f} s + {per_step * 1e6:.0f} us/step" if kind == "train" else f"{t1:.2f} s each"
+        )
         print(f"{key}: {len(cells)} cells, {sum(steps)} steps, {each} -> {cost:.0f} s", flush=True)
     print(f"\n{sum(r[1] for r in rows)} cells in {len(rows)} shapes; the largest:")
     for cost, count, median, t1, per_step, key in sorted(rows, reverse=True)[:10]:
         print(f"  {cost:7.0f} s  {count:4d} cells  {key}")
-    print(f"estimated CPU time {total:.0f} s ({total / 3600:.2f} h); wall on {args.jobs} free cores "
-          f"{total / args.jobs / 60:.0f} min")
+    print(
+        f"estimated CPU time {total:.0f} s ({total / 3600:.2f} h); wall on {args.jobs} free cores "
+        f"{total / args.jobs / 60:.0f} min"
+    )
 
 
 if __name__ == "__main__":

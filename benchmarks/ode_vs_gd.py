@@ -12,6 +12,7 @@ is split into the setup (the data basis, O(d k^2), and the lift of W back to d d
 integration, which does not depend on d. The last column compares both at the last step GD ran.
 Times are medians of --repeats runs (the machine may be shared).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,11 +45,19 @@ def main(argv=None):
     args = ap.parse_args(argv)
 
     print(f"model={args.model} n=20 m=4 nSNR2=0.75 sigma0=0.01*sqrt(2000/d) steps={args.steps}")
-    print(f"{'d':>9} | {'data (s)':>8} | {'GD steps':>8} | {'GD (s)':>9} | {'ODE setup':>9} | "
-          f"{'ODE integ':>9} | {'ODE total':>9} | {'speed-up':>8} | max |ODE-GD| alignment")
+    print(
+        f"{'d':>9} | {'data (s)':>8} | {'GD steps':>8} | {'GD (s)':>9} | {'ODE setup':>9} | "
+        f"{'ODE integ':>9} | {'ODE total':>9} | {'speed-up':>8} | max |ODE-GD| alignment"
+    )
     for d, gd_steps in zip(args.dims, args.gd_steps):
-        cfg = TrainConfig(model=args.model, d=d, nsnr2=0.75, steps=args.steps, n_test=100,
-                          sigma0=0.01 * np.sqrt(2000 / d))
+        cfg = TrainConfig(
+            model=args.model,
+            d=d,
+            nsnr2=0.75,
+            steps=args.steps,
+            n_test=100,
+            sigma0=0.01 * np.sqrt(2000 / d),
+        )
         rngs = seeds(cfg.seed)
         t_data, data = timed(lambda: build_data(cfg, rngs["data"]), 1)
         W0 = initial_weights(cfg, d, rngs["init"])
@@ -59,12 +68,18 @@ def main(argv=None):
         # the d-independent part alone: integrate the already reduced system
         red, Wr0 = reduced.reduce(cfg, data, W0)
         eta = gd.extra["eta"]
-        t_int, _ = timed(lambda: flow(red, Wr0, eta * logged_steps(cfg.steps, cfg.log_every)), args.repeats)
+        t_int, _ = timed(
+            lambda: flow(red, Wr0, eta * logged_steps(cfg.steps, cfg.log_every)), args.repeats
+        )
         i = int(np.searchsorted(ode.steps, short.steps))
-        gap = max(np.abs(ode.signal[i] - gd.signal[-1]).max(), np.abs(ode.noise[i] - gd.noise[-1]).max())
+        gap = max(
+            np.abs(ode.signal[i] - gd.signal[-1]).max(), np.abs(ode.noise[i] - gd.noise[-1]).max()
+        )
         mark = "*" if short.steps < args.steps else " "
-        print(f"{d:>9} | {t_data:8.2f} | {short.steps:>8} | {t_gd_all:8.2f}{mark} | {t_ode - t_int:9.2f} | "
-              f"{t_int:9.2f} | {t_ode:9.2f} | {t_gd_all / t_ode:7.0f}x | {gap:.2e} (step {short.steps})")
+        print(
+            f"{d:>9} | {t_data:8.2f} | {short.steps:>8} | {t_gd_all:8.2f}{mark} | {t_ode - t_int:9.2f} | "
+            f"{t_int:9.2f} | {t_ode:9.2f} | {t_gd_all / t_ode:7.0f}x | {gap:.2e} (step {short.steps})"
+        )
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ Noise augmentation (`loss_and_grad_augmented`): the same loss on the noised inpu
 patch by patch, averaged over K draws of eps. The logistic loss has no closed-form expectation over eps,
 so the draws are explicit (Monte Carlo), resampled every step or fixed for the whole run (sims.models).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -35,9 +36,9 @@ def loss_and_grad(W: np.ndarray, x1: np.ndarray, x2: np.ndarray, y: np.ndarray):
     two, m, d = W.shape[-3:]
     Wf = W.reshape(*W.shape[:-3], two * m, d)
     WfT = np.swapaxes(Wf, -1, -2)
-    A1 = x1 @ WfT                                  # (..., n, 2m): <w_{j,r}, x_i^(1)>
+    A1 = x1 @ WfT  # (..., n, 2m): <w_{j,r}, x_i^(1)>
     A2 = x2 @ WfT
-    sign = np.repeat([1.0, -1.0], m)               # second layer: +1 for j = +1, -1 for j = -1
+    sign = np.repeat([1.0, -1.0], m)  # second layer: +1 for j = +1, -1 for j = -1
     f = ((A1 * A1 + A2 * A2) @ sign) / m
     margin = y * f
     loss = np.mean(np.logaddexp(0.0, -margin), axis=-1)
@@ -48,8 +49,16 @@ def loss_and_grad(W: np.ndarray, x1: np.ndarray, x2: np.ndarray, y: np.ndarray):
     return (float(loss) if loss.ndim == 0 else loss), grad.reshape(W.shape)
 
 
-def loss_and_grad_augmented(W: np.ndarray, x1: np.ndarray, x2: np.ndarray, y: np.ndarray, eps: np.ndarray, *,
-                            alpha: float, beta: float):
+def loss_and_grad_augmented(
+    W: np.ndarray,
+    x1: np.ndarray,
+    x2: np.ndarray,
+    y: np.ndarray,
+    eps: np.ndarray,
+    *,
+    alpha: float,
+    beta: float,
+):
     """(loss, grad): the logistic loss on noised inputs averaged over K draws eps (K, 2n, d), and its gradient.
 
         L(W) = 1/K sum_k 1/n sum_i log(1 + exp(-y_i f(W, u_ki))),
@@ -66,8 +75,17 @@ def loss_and_grad_augmented(W: np.ndarray, x1: np.ndarray, x2: np.ndarray, y: np
     return loss_and_grad(W, u1, u2, np.tile(y, K))
 
 
-def loss_and_grad_augmented_resampled(W: np.ndarray, x1: np.ndarray, x2: np.ndarray, y: np.ndarray, K: int,
-                                      rng: np.random.Generator, *, alpha: float, beta: float):
+def loss_and_grad_augmented_resampled(
+    W: np.ndarray,
+    x1: np.ndarray,
+    x2: np.ndarray,
+    y: np.ndarray,
+    K: int,
+    rng: np.random.Generator,
+    *,
+    alpha: float,
+    beta: float,
+):
     """`loss_and_grad_augmented` on K fresh draws eps (K, 2n, d), drawing 2m (2nK + d) normals instead of 2nK d.
 
     Same joint law of (loss, gradient). Let Q (d, 2m) be orthonormal with the filters' rows in its span
@@ -84,25 +102,25 @@ def loss_and_grad_augmented_resampled(W: np.ndarray, x1: np.ndarray, x2: np.ndar
     two, m, d = W.shape
     n = x1.shape[0]
     Wf = W.reshape(two * m, d)
-    Q, R = np.linalg.qr(Wf.T)                               # (d, 2m): W = (W Q) Q^T
-    Q = Q * np.where(np.diagonal(R) < 0, -1.0, 1.0)         # diag(R) > 0: the unique Q, continuous in W
+    Q, R = np.linalg.qr(Wf.T)  # (d, 2m): W = (W Q) Q^T
+    Q = Q * np.where(np.diagonal(R) < 0, -1.0, 1.0)  # diag(R) > 0: the unique Q, continuous in W
     WQ = Wf @ Q
-    g = rng.standard_normal((K, 2 * n, two * m))            # Q^T eps of each draw
+    g = rng.standard_normal((K, 2 * n, two * m))  # Q^T eps of each draw
     sign = np.repeat([1.0, -1.0], m)
-    H1 = alpha * (x1 @ Wf.T) + beta * g[:, :n] @ WQ.T       # (K, n, 2m): <w_{j,r}, u^(1)>
+    H1 = alpha * (x1 @ Wf.T) + beta * g[:, :n] @ WQ.T  # (K, n, 2m): <w_{j,r}, u^(1)>
     H2 = alpha * (x2 @ Wf.T) + beta * g[:, n:] @ WQ.T
-    f = ((H1 * H1 + H2 * H2) @ sign) / m                    # (K, n)
+    f = ((H1 * H1 + H2 * H2) @ sign) / m  # (K, n)
     margin = y * f
     loss = float(np.mean(np.logaddexp(0.0, -margin)))
     dl_df = -y * _sigmoid(-margin) / (K * n)
-    C1 = (2.0 / m) * sign * dl_df[..., None] * H1           # coefficients of u^(1), (K, n, 2m)
+    C1 = (2.0 / m) * sign * dl_df[..., None] * H1  # coefficients of u^(1), (K, n, 2m)
     C2 = (2.0 / m) * sign * dl_df[..., None] * H2
-    C = np.concatenate([C1, C2], axis=1)                    # (K, 2n, 2m), in the order of g
-    grad = alpha * (C1.sum(axis=0).T @ x1 + C2.sum(axis=0).T @ x2)       # sum c alpha z^T
-    grad += beta * np.einsum("kir,kis->rs", C, g) @ Q.T                  # sum c beta (Q g)^T
-    lam, U = np.linalg.eigh(np.einsum("kir,kis->rs", C, C))             # C^T C = S S^T, S = U sqrt(lam) U^T
+    C = np.concatenate([C1, C2], axis=1)  # (K, 2n, 2m), in the order of g
+    grad = alpha * (C1.sum(axis=0).T @ x1 + C2.sum(axis=0).T @ x2)  # sum c alpha z^T
+    grad += beta * np.einsum("kir,kis->rs", C, g) @ Q.T  # sum c beta (Q g)^T
+    lam, U = np.linalg.eigh(np.einsum("kir,kis->rs", C, C))  # C^T C = S S^T, S = U sqrt(lam) U^T
     Y = ((U * np.sqrt(np.clip(lam, 0.0, None))) @ U.T) @ rng.standard_normal((two * m, d))
-    grad += beta * (Y - (Y @ Q) @ Q.T)                                   # beta C^T E P, in law
+    grad += beta * (Y - (Y @ Q) @ Q.T)  # beta C^T E P, in law
     return loss, grad.reshape(W.shape)
 
 

@@ -9,6 +9,7 @@ commands and other settings they apply to: a setting given on the command line w
 refused; one in a --config TOML file (which may be shared between models and commands) is listed on stderr
 and ignored. n and d are read from --data, m and d from --init; a conflicting value is refused.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,7 +26,18 @@ from sims.signals import Stopped, StopSignals
 from sims.studies import MNIST_QUICK_TIME, QUICK_RUN_TIME
 from sims.studies.mnist_data import SHIPPED_SOURCE
 
-NOT_SETTINGS = {"config", "out", "command", "func", "debug", "on_disk", "_given", "stops", "no_progress", "json"}
+NOT_SETTINGS = {
+    "config",
+    "out",
+    "command",
+    "func",
+    "debug",
+    "on_disk",
+    "_given",
+    "stops",
+    "no_progress",
+    "json",
+}
 
 
 class Parser(argparse.ArgumentParser):
@@ -40,7 +52,9 @@ class Once(argparse.Action):
     def __call__(self, parser, namespace, value, option_string=None):
         given = namespace.__dict__.setdefault("_given", {})
         if self.dest in given and given[self.dest] != value:
-            parser.error(f"{option_string} given twice ({given[self.dest]} and {value}); give it once")
+            parser.error(
+                f"{option_string} given twice ({given[self.dest]} and {value}); give it once"
+            )
         given[self.dest] = value
         setattr(namespace, self.dest, value)
 
@@ -65,6 +79,7 @@ def counting_number(least: int):
         if value is None or value < least:
             raise argparse.ArgumentTypeError(f"must be {kind} integer, got {text!r}")
         return value
+
     return read
 
 
@@ -102,27 +117,55 @@ def add_run_options(p: argparse.ArgumentParser, command: str) -> None:
         default = AUTO if f.name == "eta" else f.default
         notes = [f"{', '.join(meta['only'])} only"] if meta["only"] else []
         notes += [condition(meta["applies"])] if meta["applies"] else []
-        shown = "" if default in (None, ()) else f" (default {default:.4g})" if isinstance(default, float) else f" (default {default})"
+        shown = (
+            ""
+            if default in (None, ())
+            else f" (default {default:.4g})"
+            if isinstance(default, float)
+            else f" (default {default})"
+        )
         note = f" [{'; '.join(notes)}]" if notes else ""
         hidden = meta["commands"] and command not in meta["commands"]
-        p.add_argument("--" + f.name.replace("_", "-"), type=READERS[meta["kind"]], choices=meta["choices"] or None,
-                       action=Once, metavar=meta["metavar"],
-                       help=argparse.SUPPRESS if hidden else meta["help"] + shown + note)
-    p.add_argument("--config", action=Once, metavar="FILE.toml",
-                   help="settings file (keys as the options, e.g. sigma_xi = 0.5); options given here override "
-                        "it; its settings that do not apply are listed and ignored")
+        p.add_argument(
+            "--" + f.name.replace("_", "-"),
+            type=READERS[meta["kind"]],
+            choices=meta["choices"] or None,
+            action=Once,
+            metavar=meta["metavar"],
+            help=argparse.SUPPRESS if hidden else meta["help"] + shown + note,
+        )
+    p.add_argument(
+        "--config",
+        action=Once,
+        metavar="FILE.toml",
+        help="settings file (keys as the options, e.g. sigma_xi = 0.5); options given here override "
+        "it; its settings that do not apply are listed and ignored",
+    )
     if command == "predict":
         p.add_argument("--out", action=Once, help=argparse.SUPPRESS)
     else:
-        p.add_argument("--out", action=Once, metavar="DIR", default="runs/latest",
-                       help="output folder (default runs/latest, replaced by the next run)")
-    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show the traceback of an error")
+        p.add_argument(
+            "--out",
+            action=Once,
+            metavar="DIR",
+            default="runs/latest",
+            help="output folder (default runs/latest, replaced by the next run)",
+        )
+    p.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show the traceback of an error",
+    )
     add_no_progress(p)
 
 
 def add_no_progress(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--no-progress", action="store_true",
-                   help=f"no progress bar (one appears on a terminal after {progress.DELAY:g} s of work)")
+    p.add_argument(
+        "--no-progress",
+        action="store_true",
+        help=f"no progress bar (one appears on a terminal after {progress.DELAY:g} s of work)",
+    )
 
 
 def note(text: str) -> None:
@@ -140,18 +183,30 @@ def config_from_args(args: argparse.Namespace):
     given = {k: v for k, v in vars(args).items() if k not in NOT_SETTINGS and v is not None}
     toml = load_toml(args.config) if args.config else {}
     if toml.get("model", model) != model:
-        raise FldmError(f"{args.config} sets model = {toml['model']!r}, but this is fldm {command} {model}")
+        raise FldmError(
+            f"{args.config} sets model = {toml['model']!r}, but this is fldm {command} {model}"
+        )
     settings = {**toml, **given}
     for name in given:
         why = None if name == "model" else inapplicable(name, model, command, settings)
         if why:
-            raise FldmError(f"--{name.replace('_', '-')} does not apply to fldm {command} {model}: {why}")
+            raise FldmError(
+                f"--{name.replace('_', '-')} does not apply to fldm {command} {model}: {why}"
+            )
     known = {f.name for f in fields(TrainConfig)}
-    ignored = [k for k in toml if k in known and k not in given and k != "model"
-               and inapplicable(k, model, command, settings)]
+    ignored = [
+        k
+        for k in toml
+        if k in known
+        and k not in given
+        and k != "model"
+        and inapplicable(k, model, command, settings)
+    ]
     if ignored:
         note(f"{args.config}: ignoring {', '.join(ignored)} (not used by fldm {command} {model})")
-    cfg = TrainConfig.from_dict({k: v for k, v in settings.items() if k not in ignored})  # types and ranges
+    cfg = TrainConfig.from_dict(
+        {k: v for k, v in settings.items() if k not in ignored}
+    )  # types and ranges
 
     data = load_npz(cfg.data) if cfg.data is not None else None
     W0 = load_weights(cfg.init) if cfg.init is not None else None
@@ -161,16 +216,22 @@ def config_from_args(args: argparse.Namespace):
     if W0 is not None:
         m, d = (W0.shape[-2], W0.shape[-1]) if W0.ndim >= 2 else (0, 0)
         if m < 1 or weight_shape(cfg.replace(m=m), d) != W0.shape:
-            raise FldmError(f"init weights in {cfg.init} have shape {W0.shape}; a {model} model needs "
-                            f"({', '.join(map(str, MODELS[model].weight_shape('m', 'd')))}) (m filters of dimension d)")
+            raise FldmError(
+                f"init weights in {cfg.init} have shape {W0.shape}; a {model} model needs "
+                f"({', '.join(map(str, MODELS[model].weight_shape('m', 'd')))}) (m filters of dimension d)"
+            )
         if "d" in found and found["d"][0] != d:
-            raise FldmError(f"init weights in {cfg.init} have dimension d = {d}, the data in {cfg.data} "
-                            f"d = {found['d'][0]}")
+            raise FldmError(
+                f"init weights in {cfg.init} have dimension d = {d}, the data in {cfg.data} "
+                f"d = {found['d'][0]}"
+            )
         found.update(m=(m, cfg.init), d=(d, cfg.init))
     for name, (value, source) in found.items():
         if name in settings and settings[name] != value:
-            raise FldmError(f"{name} = {settings[name]} conflicts with {source}, which has {name} = {value}; "
-                            f"leave {name} out (it is read from the file)")
+            raise FldmError(
+                f"{name} = {settings[name]} conflicts with {source}, which has {name} = {value}; "
+                f"leave {name} out (it is read from the file)"
+            )
     return cfg.replace(**{name: value for name, (value, _) in found.items()}), data, W0
 
 
@@ -181,8 +242,12 @@ def run_and_save(args, run) -> None:
     args.on_disk = f"nothing was written ({out} is as it was)"
     with io.claim(out):
         if (out / "result.json").exists() or (out / "result.npz").exists():
-            note(f"{out} holds an earlier result; this run replaces it (choose --out DIR to keep both)")
-        with progress.counting(cfg.steps, f"{args.command} {cfg.model}", enabled=not args.no_progress) as at_step:
+            note(
+                f"{out} holds an earlier result; this run replaces it (choose --out DIR to keep both)"
+            )
+        with progress.counting(
+            cfg.steps, f"{args.command} {cfg.model}", enabled=not args.no_progress
+        ) as at_step:
             result = run(cfg, data, W0, progress=at_step)
         with args.stops.deferred():
             result.save(out)
@@ -192,20 +257,25 @@ def run_and_save(args, run) -> None:
 
 def cmd_train(args) -> None:
     from sims.train import train
+
     run_and_save(args, train)
 
 
 def cmd_ode(args) -> None:
     from theory.ode import run_ode
+
     run_and_save(args, run_ode)
 
 
 def cmd_predict(args) -> None:
     from theory.explain import explain
     from theory.predict import predict
+
     if args.out is not None:
-        raise FldmError("--out does not apply to fldm predict: it prints its predictions on stdout; "
-                        "redirect them (fldm predict ... > FILE)")
+        raise FldmError(
+            "--out does not apply to fldm predict: it prints its predictions on stdout; "
+            "redirect them (fldm predict ... > FILE)"
+        )
     cfg, data, W0 = config_from_args(args)
     with progress.elapsed(f"predict {cfg.model}", enabled=not args.no_progress):
         prediction = predict(cfg, data, W0)
@@ -214,73 +284,164 @@ def cmd_predict(args) -> None:
 
 def cmd_plot(args) -> None:
     from sims.studies.runplot import plot_runs
+
     print(f"wrote {plot_runs(args.runs, args.out)}")
 
 
 def cmd_reproduce(args) -> None:
     from sims.studies.report import reproduce
     from sims.studies.sweep import dask_executor
+
     args.on_disk = f"finished cells are kept in {args.cache}; a rerun resumes from them"
-    with io.claim(args.out), dask_executor(args.scheduler) if args.scheduler else nullcontext() as executor:
-        reproduce("full" if args.full else args.preset, out=args.out, cache_dir=args.cache, jobs=args.jobs,
-                  executor=executor, seed=args.seed, progress=not args.no_progress)
+    with (
+        io.claim(args.out),
+        dask_executor(args.scheduler) if args.scheduler else nullcontext() as executor,
+    ):
+        reproduce(
+            "full" if args.full else args.preset,
+            out=args.out,
+            cache_dir=args.cache,
+            jobs=args.jobs,
+            executor=executor,
+            seed=args.seed,
+            progress=not args.no_progress,
+        )
     print(f"report: {args.out}/REPORT.md")
 
 
 def cmd_mnist(args) -> None:
     from sims.studies.mnist import format_table, run_study
+
     args.on_disk = f"finished runs are kept in {args.cache}; a rerun resumes from them"
     with io.claim(args.out):
-        result = run_study(args.out, quick=args.quick, seed=args.seed, idx_dir=args.idx_dir, cache_dir=args.cache,
-                           jobs=args.jobs, progress=not args.no_progress, log=print)
+        result = run_study(
+            args.out,
+            quick=args.quick,
+            seed=args.seed,
+            idx_dir=args.idx_dir,
+            cache_dir=args.cache,
+            jobs=args.jobs,
+            progress=not args.no_progress,
+            log=print,
+        )
     print(format_table(result))
-    print(f"wrote {args.out}/mnist.json and " + ", ".join(f"{args.out}/{f}" for f in result["figures"].values()))
+    print(
+        f"wrote {args.out}/mnist.json and "
+        + ", ".join(f"{args.out}/{f}" for f in result["figures"].values())
+    )
 
 
 def build_parser() -> Parser:
-    parser = Parser(prog="fldm", description="Feature learning in diffusion models vs classification: simulations.")
+    parser = Parser(
+        prog="fldm",
+        description="Feature learning in diffusion models vs classification: simulations.",
+    )
     parser.add_argument("--version", action="version", version=f"fldm {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
-    p = sub.add_parser("train", help="gradient descent on one model; writes DIR/result.npz and DIR/result.json")
+    p = sub.add_parser(
+        "train", help="gradient descent on one model; writes DIR/result.npz and DIR/result.json"
+    )
     add_run_options(p, "train")
     p.set_defaults(func=cmd_train)
-    p = sub.add_parser("ode", help="the reduced alignment ODE (theory.ode) for a train setting; same output files as train")
+    p = sub.add_parser(
+        "ode",
+        help="the reduced alignment ODE (theory.ode) for a train setting; same output files as train",
+    )
     add_run_options(p, "ode")
     p.set_defaults(func=cmd_ode)
-    p = sub.add_parser("predict", help="theory predictions for a train setting (theory.predict), in words")
+    p = sub.add_parser(
+        "predict", help="theory predictions for a train setting (theory.predict), in words"
+    )
     add_run_options(p, "predict")
-    p.add_argument("--json", action="store_true", help="print every prediction as one strict JSON object instead")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print every prediction as one strict JSON object instead",
+    )
     p.set_defaults(func=cmd_predict)
 
-    p = sub.add_parser("plot", help="draw the alignments and the loss of finished train/ode runs, overlaid")
-    p.add_argument("runs", nargs="+", metavar="RUN_DIR", help="--out folders of fldm train or fldm ode (same model)")
-    p.add_argument("--out", metavar="FILE.png", help="the figure (default: RUN_DIR/plot.png of the first run)")
+    p = sub.add_parser(
+        "plot", help="draw the alignments and the loss of finished train/ode runs, overlaid"
+    )
+    p.add_argument(
+        "runs",
+        nargs="+",
+        metavar="RUN_DIR",
+        help="--out folders of fldm train or fldm ode (same model)",
+    )
+    p.add_argument(
+        "--out", metavar="FILE.png", help="the figure (default: RUN_DIR/plot.png of the first run)"
+    )
     add_no_progress(p)  # accepted by every command; plotting shows none
     p.set_defaults(func=cmd_plot)
 
-    p = sub.add_parser("reproduce", help="the synthetic study (and Noisy-MNIST): figures and a claim-by-claim report")
+    p = sub.add_parser(
+        "reproduce",
+        help="the synthetic study (and Noisy-MNIST): figures and a claim-by-claim report",
+    )
     size = p.add_mutually_exclusive_group()
-    size.add_argument("--quick", dest="preset", action="store_const", const="quick",
-                      help=f"the small default: {QUICK_RUN_TIME}")
+    size.add_argument(
+        "--quick",
+        dest="preset",
+        action="store_const",
+        const="quick",
+        help=f"the small default: {QUICK_RUN_TIME}",
+    )
     size.add_argument("--full", action="store_true", help="larger grids, more seeds, longer runs")
     size.add_argument("--preset", choices=("tiny", "quick", "full"), help=argparse.SUPPRESS)
-    p.add_argument("--out", default="figures", help="folder for figures, report.json and REPORT.md (default figures)")
-    p.add_argument("--cache", default="runs/cache", help="folder of finished cells, reused on reruns (default runs/cache)")
-    p.add_argument("--jobs", type=counting_number(1), default=1, help="parallel worker processes (default 1)")
-    p.add_argument("--scheduler", metavar="ADDRESS", help="run the cells on a dask.distributed scheduler (extra: dask)")
-    p.add_argument("--seed", type=counting_number(0), default=0,
-                   help="base seed; each cell's seed derives from it (default 0)")
+    p.add_argument(
+        "--out",
+        default="figures",
+        help="folder for figures, report.json and REPORT.md (default figures)",
+    )
+    p.add_argument(
+        "--cache",
+        default="runs/cache",
+        help="folder of finished cells, reused on reruns (default runs/cache)",
+    )
+    p.add_argument(
+        "--jobs", type=counting_number(1), default=1, help="parallel worker processes (default 1)"
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the cells on a dask.distributed scheduler (extra: dask)",
+    )
+    p.add_argument(
+        "--seed",
+        type=counting_number(0),
+        default=0,
+        help="base seed; each cell's seed derives from it (default 0)",
+    )
     add_no_progress(p)
     p.set_defaults(func=cmd_reproduce, preset="quick")
 
-    p = sub.add_parser("mnist", help="Noisy-MNIST (real MNIST digits 0 vs 1 + Gaussian noise patch), both models")
-    p.add_argument("--quick", action="store_true", help=f"one repeat, 3000 steps ({MNIST_QUICK_TIME}); default: full run")
-    p.add_argument("--out", metavar="DIR", default="runs/mnist", help="output folder (default runs/mnist)")
-    p.add_argument("--idx-dir", metavar="DIR", help=f"folder with the MNIST IDX files (default: {SHIPPED_SOURCE})")
+    p = sub.add_parser(
+        "mnist", help="Noisy-MNIST (real MNIST digits 0 vs 1 + Gaussian noise patch), both models"
+    )
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"one repeat, 3000 steps ({MNIST_QUICK_TIME}); default: full run",
+    )
+    p.add_argument(
+        "--out", metavar="DIR", default="runs/mnist", help="output folder (default runs/mnist)"
+    )
+    p.add_argument(
+        "--idx-dir",
+        metavar="DIR",
+        help=f"folder with the MNIST IDX files (default: {SHIPPED_SOURCE})",
+    )
     p.add_argument("--seed", type=counting_number(0), default=0, help="random seed (default 0)")
-    p.add_argument("--cache", default="runs/cache", help="folder of finished runs, reused on reruns (default runs/cache)")
-    p.add_argument("--jobs", type=counting_number(1), default=1, help="parallel worker processes (default 1)")
+    p.add_argument(
+        "--cache",
+        default="runs/cache",
+        help="folder of finished runs, reused on reruns (default runs/cache)",
+    )
+    p.add_argument(
+        "--jobs", type=counting_number(1), default=1, help="parallel worker processes (default 1)"
+    )
     add_no_progress(p)
     p.set_defaults(func=cmd_mnist)
     return parser
@@ -293,7 +454,9 @@ def one_line(exc: BaseException) -> str:
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in argv
-    args = argparse.Namespace(on_disk="nothing was written")  # each command says what it has written
+    args = argparse.Namespace(
+        on_disk="nothing was written"
+    )  # each command says what it has written
     args.stops = StopSignals(args)
     args.stops.install()
     try:
@@ -307,12 +470,18 @@ def main(argv=None) -> int:
     except MemoryError as exc:
         if debug:
             traceback.print_exc()
-        print(f"fldm: error: out of memory ({one_line(exc) or 'no detail'}); lower n, d or m", file=sys.stderr)
+        print(
+            f"fldm: error: out of memory ({one_line(exc) or 'no detail'}); lower n, d or m",
+            file=sys.stderr,
+        )
         return 2
     except OSError as exc:
         if debug:
             traceback.print_exc()
-        print(f"fldm: error: {exc.strerror or one_line(exc)}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
+        print(
+            f"fldm: error: {exc.strerror or one_line(exc)}: {exc.filename or ''}".rstrip(": "),
+            file=sys.stderr,
+        )
         return 2
     except KeyboardInterrupt:
         print(f"fldm: interrupted; {args.on_disk}", file=sys.stderr)
@@ -323,8 +492,10 @@ def main(argv=None) -> int:
     except Exception as exc:
         if debug:
             traceback.print_exc()
-        print(f"fldm: internal error: {type(exc).__name__}: {one_line(exc)}; rerun with --debug for the traceback",
-              file=sys.stderr)
+        print(
+            f"fldm: internal error: {type(exc).__name__}: {one_line(exc)}; rerun with --debug for the traceback",
+            file=sys.stderr,
+        )
         return 1
     finally:
         args.stops.restore()

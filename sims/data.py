@@ -14,6 +14,7 @@ The signal vectors are stacked as `signals` (2K, d) with row 2k + j = mu_{j,k} (
 y = -1), so row j is mu_j when K = 1; mu_{+1,k} = s_k ||mu|| e_{2k}, mu_{-1,k} = s_k ||mu|| (C e_{2k} +
 sqrt(1 - C^2) e_{2k+1}). The noise is orthogonal to all 2K signal directions.
 """
+
 from __future__ import annotations
 
 import math
@@ -51,12 +52,12 @@ class Dataset:
     y: np.ndarray
     mu: np.ndarray
     sigma_xi: float = float("nan")  # the generator's noise scale (nan when loaded from a file)
-    noise: str = "projected"        # how fresh test noise is drawn
+    noise: str = "projected"  # how fresh test noise is drawn
     features: np.ndarray | None = None  # (2K, d) every signal vector; None: mu (K = 1)
-    feature: np.ndarray | None = None   # (n,) each sample's row of `signals`; None: label_index(y)
-    balance: float = 0.5                # P(y = +1) of fresh samples
-    freqs: tuple = (1.0,)               # frequency of each feature within a class, for fresh samples
-    mu_norm: float = float("nan")       # ||mu|| that sets the SNR (nan: ||mu_{+1}||, which it then is)
+    feature: np.ndarray | None = None  # (n,) each sample's row of `signals`; None: label_index(y)
+    balance: float = 0.5  # P(y = +1) of fresh samples
+    freqs: tuple = (1.0,)  # frequency of each feature within a class, for fresh samples
+    mu_norm: float = float("nan")  # ||mu|| that sets the SNR (nan: ||mu_{+1}||, which it then is)
 
     @property
     def n(self) -> int:
@@ -100,11 +101,16 @@ class Dataset:
     def nsnr2(self) -> float:
         return self.n * self.snr**2
 
-    def map(self, f, x1: np.ndarray | None = None) -> "Dataset":
+    def map(self, f, x1: np.ndarray | None = None) -> Dataset:
         """The same data with f applied to every d-vector array (x1, x2, mu, features): e.g. coordinates
         in a basis, x -> x @ M. `x1`: f(x1) when the caller has it already."""
-        return replace(self, x1=f(self.x1) if x1 is None else x1, x2=f(self.x2), mu=f(self.mu),
-                       features=None if self.features is None else f(self.features))
+        return replace(
+            self,
+            x1=f(self.x1) if x1 is None else x1,
+            x2=f(self.x2),
+            mu=f(self.mu),
+            features=None if self.features is None else f(self.features),
+        )
 
 
 def resolve_snr(n: int, snr: float | None, nsnr2: float | None) -> float:
@@ -118,8 +124,9 @@ def resolve_snr(n: int, snr: float | None, nsnr2: float | None) -> float:
     return float(snr) if snr is not None else float(np.sqrt(nsnr2 / n))
 
 
-def check_signal_options(d: int, signal_cos: float = 0.0, balance: float = 0.5, strengths=(1.0,),
-                         freqs=(1.0,)) -> None:
+def check_signal_options(
+    d: int, signal_cos: float = 0.0, balance: float = 0.5, strengths=(1.0,), freqs=(1.0,)
+) -> None:
     """One-line FldmErrors for the options beyond Definition 2.1 (`make_data` and TrainConfig call it)."""
     if not _real(signal_cos) or not -1 < signal_cos < 1:
         raise FldmError(f"signal_cos must be a number in (-1, 1), got {signal_cos!r}")
@@ -127,17 +134,25 @@ def check_signal_options(d: int, signal_cos: float = 0.0, balance: float = 0.5, 
         raise FldmError(f"balance (the fraction of +1 labels) must be in (0, 1), got {balance!r}")
     K = len(strengths)
     if K < 1 or len(freqs) != K:
-        raise FldmError(f"give one strength and one frequency per feature: got {K} strengths and "
-                        f"{len(freqs)} frequencies")
+        raise FldmError(
+            f"give one strength and one frequency per feature: got {K} strengths and "
+            f"{len(freqs)} frequencies"
+        )
     if not all(_real(s) and math.isfinite(s) and s > 0 for s in strengths):
-        raise FldmError(f"feature strengths must be positive finite numbers, got {tuple(strengths)}")
+        raise FldmError(
+            f"feature strengths must be positive finite numbers, got {tuple(strengths)}"
+        )
     if not all(_real(p) and math.isfinite(p) and p > 0 for p in freqs):
         raise FldmError(f"feature frequencies must be positive numbers, got {tuple(freqs)}")
     if abs(sum(freqs) - 1) > FREQ_TOL:
-        raise FldmError(f"feature frequencies must sum to 1, got {tuple(freqs)} (sum {sum(freqs):.12g})")
+        raise FldmError(
+            f"feature frequencies must sum to 1, got {tuple(freqs)} (sum {sum(freqs):.12g})"
+        )
     if d < 2 * K + 1:
-        raise FldmError(f"{K} features per class need d >= 2K + 1 = {2 * K + 1} (2K signal directions plus "
-                        f"noise), got d = {d}")
+        raise FldmError(
+            f"{K} features per class need d >= 2K + 1 = {2 * K + 1} (2K signal directions plus "
+            f"noise), got d = {d}"
+        )
 
 
 def _real(v) -> bool:
@@ -195,8 +210,9 @@ def draw_features(y: np.ndarray, freqs, labels: str, rng: np.random.Generator) -
     return k
 
 
-def draw_noise(n: int, d: int, sigma_xi: float, noise: str, rng: np.random.Generator,
-               signal_dims: int = 2) -> np.ndarray:
+def draw_noise(
+    n: int, d: int, sigma_xi: float, noise: str, rng: np.random.Generator, signal_dims: int = 2
+) -> np.ndarray:
     """Noise patches xi_i (n, d) for signals in span{e_1 .. e_s}, s = signal_dims (2K).
 
     projected: N(0, sigma_xi^2 (I - P)), P the projector onto span{e_1 .. e_s};
@@ -212,7 +228,9 @@ def draw_noise(n: int, d: int, sigma_xi: float, noise: str, rng: np.random.Gener
         return xi
     if noise == "orthogonal":
         if d < n + s:
-            raise FldmError(f"orthogonal data needs d >= n + {s} (got n={n}, d={d}); raise d or lower n")
+            raise FldmError(
+                f"orthogonal data needs d >= n + {s} (got n={n}, d={d}); raise d or lower n"
+            )
         q, r = np.linalg.qr(rng.standard_normal((d - s, n)))
         q = q * np.sign(np.diag(r))  # a uniformly random orthonormal frame
         xi = np.zeros((n, d))
@@ -221,10 +239,21 @@ def draw_noise(n: int, d: int, sigma_xi: float, noise: str, rng: np.random.Gener
     raise FldmError(f"noise must be one of {NOISE_KINDS}, got {noise!r}")
 
 
-def make_data(n: int, d: int, *, snr: float | None = None, nsnr2: float | None = None,
-              sigma_xi: float = 1.0, noise: str = "projected", labels: str = "random",
-              signal_cos: float = 0.0, balance: float = 0.5, strengths=(1.0,), freqs=(1.0,),
-              rng: np.random.Generator) -> Dataset:
+def make_data(
+    n: int,
+    d: int,
+    *,
+    snr: float | None = None,
+    nsnr2: float | None = None,
+    sigma_xi: float = 1.0,
+    noise: str = "projected",
+    labels: str = "random",
+    signal_cos: float = 0.0,
+    balance: float = 0.5,
+    strengths=(1.0,),
+    freqs=(1.0,),
+    rng: np.random.Generator,
+) -> Dataset:
     """Draw n samples of the two-patch model with signal strength `snr` or `nsnr2` = n SNR^2 (and the options
     beyond Definition 2.1 of the module docstring). Draws labels, then (K > 1) features, then noise."""
     if int(n) != n or n < 1:
@@ -243,10 +272,19 @@ def make_data(n: int, d: int, *, snr: float | None = None, nsnr2: float | None =
     row = 2 * draw_features(y, freqs, labels, rng) + label_index(y)
     x2 = draw_noise(n, d, sigma_xi, noise, rng, signal_dims=signals.shape[0])
     several = len(strengths) > 1
-    return Dataset(x1=signals[row], x2=x2, y=y, mu=signals[:2], sigma_xi=float(sigma_xi), noise=noise,
-                   features=signals if several else None, feature=row if several else None,
-                   balance=float(balance), freqs=freqs,
-                   mu_norm=float(mu_norm) if strengths[0] != 1 else float("nan"))
+    return Dataset(
+        x1=signals[row],
+        x2=x2,
+        y=y,
+        mu=signals[:2],
+        sigma_xi=float(sigma_xi),
+        noise=noise,
+        features=signals if several else None,
+        feature=row if several else None,
+        balance=float(balance),
+        freqs=freqs,
+        mu_norm=float(mu_norm) if strengths[0] != 1 else float("nan"),
+    )
 
 
 def draw_classes(data: Dataset, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -270,15 +308,22 @@ def fresh_batches(data: Dataset, n_test: int, rng: np.random.Generator, batch: i
     signals = data.signals
     q = np.linalg.qr(signals.T)[0] if noise == "projected" else None
     for start in range(0, n_test, batch):
-        yb, rb = y[start:start + batch], rows[start:start + batch]
+        yb, rb = y[start : start + batch], rows[start : start + batch]
         if noise == "projected":
             # project off the actual signal directions (which need not be e_1, e_2 for loaded data)
             xi = sigma_xi * rng.standard_normal((len(yb), data.d))
             xi -= (xi @ q) @ q.T
         else:
             xi = draw_noise(len(yb), data.d, sigma_xi, noise, rng, signal_dims=signals.shape[0])
-        yield replace(data, x1=signals[rb], x2=xi, y=yb, sigma_xi=sigma_xi, noise=noise,
-                      feature=None if data.features is None else rb)
+        yield replace(
+            data,
+            x1=signals[rb],
+            x2=xi,
+            y=yb,
+            sigma_xi=sigma_xi,
+            noise=noise,
+            feature=None if data.features is None else rb,
+        )
 
 
 def fresh_samples(data: Dataset, n_test: int, rng: np.random.Generator) -> Dataset:
@@ -303,54 +348,92 @@ def load_npz(path: str | Path) -> Dataset:
         raise FldmError(f"data file {path} does not exist")
     kind = io.numpy_file_kind(path)
     if kind != "npz":
-        raise FldmError(f"{path} is {'one array (.npy)' if kind else 'not a numpy file'}; --data takes an .npz "
-                        "archive written by numpy.savez with keys x1, x2, y, mu")
+        raise FldmError(
+            f"{path} is {'one array (.npy)' if kind else 'not a numpy file'}; --data takes an .npz "
+            "archive written by numpy.savez with keys x1, x2, y, mu"
+        )
     try:
-        with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as f:  # the handle closes on any error
+        with (
+            open(path, "rb") as fh,
+            np.load(fh, allow_pickle=False) as f,
+        ):  # the handle closes on any error
             arrays = {k: np.asarray(f[k]) for k in f.files}
     except Exception as exc:  # zip errors, pickled objects, truncated files
         raise FldmError(f"cannot read {path} as an .npz file: {exc}") from None
     missing = [k for k in ("x1", "x2", "y", "mu") if k not in arrays]
     if missing:
-        raise FldmError(f"{path} lacks key(s) {missing}; it needs x1 (n,d), x2 (n,d), y (n,), mu (2,d)")
+        raise FldmError(
+            f"{path} lacks key(s) {missing}; it needs x1 (n,d), x2 (n,d), y (n,), mu (2,d)"
+        )
     x1, x2, y, mu = (real_array(arrays[k], f"{path}: {k}") for k in ("x1", "x2", "y", "mu"))
     for k in ("features", "feature"):
         if k in arrays:
             arrays[k] = real_array(arrays[k], f"{path}: {k}")
     if x1.ndim != 2 or x2.shape != x1.shape:
-        raise FldmError(f"{path}: x1 and x2 must both be (n, d) arrays, got {x1.shape} and {x2.shape}")
+        raise FldmError(
+            f"{path}: x1 and x2 must both be (n, d) arrays, got {x1.shape} and {x2.shape}"
+        )
     n, d = x1.shape
     if n < 1 or d < 3:
-        raise FldmError(f"{path}: x1 must be (n, d) with n >= 1 samples and d >= 3 dimensions, got {x1.shape}")
+        raise FldmError(
+            f"{path}: x1 must be (n, d) with n >= 1 samples and d >= 3 dimensions, got {x1.shape}"
+        )
     if y.shape != (n,):
         raise FldmError(f"{path}: y must have shape ({n},) to match x1, got {y.shape}")
     if not np.all(np.isin(y, (1, -1))):
         raise FldmError(f"{path}: y must contain only +1 and -1")
     if mu.shape != (2, d):
         raise FldmError(f"{path}: mu must have shape (2, {d}) (rows mu_+1, mu_-1), got {mu.shape}")
-    for name, rows, a in (("x1", "signal patch", x1), ("x2", "noise patch", x2), ("mu", "signal", mu)):
+    for name, rows, a in (
+        ("x1", "signal patch", x1),
+        ("x2", "noise patch", x2),
+        ("mu", "signal", mu),
+    ):
         small = np.flatnonzero(np.abs(a).max(axis=1) < 1 / REAL_LIMIT)
         if small.size:
-            raise FldmError(f"{path}: {name} row {small[0]} (a {rows}) is zero or below {1 / REAL_LIMIT:g} in "
-                            f"every entry; every patch and signal needs a non-zero norm")
+            raise FldmError(
+                f"{path}: {name} row {small[0]} (a {rows}) is zero or below {1 / REAL_LIMIT:g} in "
+                f"every entry; every patch and signal needs a non-zero norm"
+            )
     data = Dataset(x1=x1.astype(float), x2=x2.astype(float), y=y.astype(int), mu=mu.astype(float))
     if ("features" in arrays) != ("feature" in arrays):
         raise FldmError(f"{path}: give both features (2K, d) and feature (n,), or neither")
     if "features" not in arrays:
         return data
     features, feature = arrays["features"], arrays["feature"]
-    if features.ndim != 2 or features.shape[1] != d or features.shape[0] % 2 or features.shape[0] < 2:
-        raise FldmError(f"{path}: features must have shape (2K, {d}) (rows 2k + j = mu_(j,k)), got {features.shape}")
+    if (
+        features.ndim != 2
+        or features.shape[1] != d
+        or features.shape[0] % 2
+        or features.shape[0] < 2
+    ):
+        raise FldmError(
+            f"{path}: features must have shape (2K, {d}) (rows 2k + j = mu_(j,k)), got {features.shape}"
+        )
     if not np.array_equal(features[:2], mu):
-        raise FldmError(f"{path}: the first two rows of features must equal mu (the first feature of each class)")
-    if feature.shape != (n,) or not np.all(feature == np.round(feature)) or \
-            not np.all((0 <= feature) & (feature < features.shape[0])):
-        raise FldmError(f"{path}: feature must be (n,) = ({n},) row indices into features (0 .. {features.shape[0] - 1})")
+        raise FldmError(
+            f"{path}: the first two rows of features must equal mu (the first feature of each class)"
+        )
+    if (
+        feature.shape != (n,)
+        or not np.all(feature == np.round(feature))
+        or not np.all((0 <= feature) & (feature < features.shape[0]))
+    ):
+        raise FldmError(
+            f"{path}: feature must be (n,) = ({n},) row indices into features (0 .. {features.shape[0] - 1})"
+        )
     feature = feature.astype(int)
     if not np.array_equal(feature % 2, label_index(y)):
-        raise FldmError(f"{path}: each sample's feature row must be of its own class (row % 2 = 0 for y = +1, 1 for -1)")
+        raise FldmError(
+            f"{path}: each sample's feature row must be of its own class (row % 2 = 0 for y = +1, 1 for -1)"
+        )
     counts = np.bincount(feature // 2, minlength=features.shape[0] // 2)
-    return replace(data, features=features.astype(float), feature=feature, freqs=tuple(float(c) / n for c in counts))
+    return replace(
+        data,
+        features=features.astype(float),
+        feature=feature,
+        freqs=tuple(float(c) / n for c in counts),
+    )
 
 
 def real_array(a: np.ndarray, what: str) -> np.ndarray:

@@ -13,9 +13,11 @@ point against each other. Each member counts the steps where
     valley: an oscillation), counted only while ||g|| > GRAD_FLOOR max(1, ||g_0||), above rounding,
 and `check_note` turns the counts into the sentence a run's summary carries.
 """
+
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 
@@ -23,9 +25,9 @@ from sims import DivergenceError
 
 EXPLODE = 1e8  # a loss this many times its initial value (or 1) counts as divergence
 LOGGED = ("steps", "loss", "grad_norm", "signal", "noise")
-RISE_TOL = 1e-11       # a loss rise smaller than this (relative to max(1, |loss|)) is rounding
-REVERSAL_COS = -0.5    # consecutive gradients with a cosine below this count as a reversal
-GRAD_FLOOR = 1e-8      # gradients below this times max(1, ||g_0||) are not compared (rounding)
+RISE_TOL = 1e-11  # a loss rise smaller than this (relative to max(1, |loss|)) is rounding
+REVERSAL_COS = -0.5  # consecutive gradients with a cosine below this count as a reversal
+GRAD_FLOOR = 1e-8  # gradients below this times max(1, ||g_0||) are not compared (rounding)
 
 
 class Checks(NamedTuple):
@@ -51,30 +53,53 @@ def check_note(checks: Checks) -> str:
     """The summary's sentence on a run's Checks ("" when descent behaved)."""
     parts = []
     if checks.loss_rises:
-        parts.append(f"the loss rose at {checks.loss_rises} steps (first at step {checks.first_loss_rise})")
+        parts.append(
+            f"the loss rose at {checks.loss_rises} steps (first at step {checks.first_loss_rise})"
+        )
     if checks.gradient_reversals:
-        parts.append(f"consecutive gradients reversed at {checks.gradient_reversals} steps (first at step "
-                     f"{checks.first_gradient_reversal})")
+        parts.append(
+            f"consecutive gradients reversed at {checks.gradient_reversals} steps (first at step "
+            f"{checks.first_gradient_reversal})"
+        )
     if not parts:
         return ""
-    return " and ".join(parts) + ": eta is too large for the curvature met there (an oscillation or divergence)"
+    return (
+        " and ".join(parts)
+        + ": eta is too large for the curvature met there (an oscillation or divergence)"
+    )
 
 
 def diverged(loss, grad_norm, loss0):
     """A non-finite loss or gradient, or a loss EXPLODE times its initial size (elementwise for stacks)."""
-    return ~(np.abs(loss) <= EXPLODE * np.maximum(loss0, 1.0)) | ~np.isfinite(grad_norm)  # NaN compares False
+    return ~(np.abs(loss) <= EXPLODE * np.maximum(loss0, 1.0)) | ~np.isfinite(
+        grad_norm
+    )  # NaN compares False
 
 
 def divergence_message(k: int, loss: float, eta: float) -> str:
     if k == 0:  # no step taken yet: the scales, not eta, are to blame
-        return (f"the loss or its gradient is not finite at the initial weights (loss = {loss:.4g}): the data and "
-                f"weights are too large for float64; lower sigma0, sigma_xi or snr (or rescale the files)")
+        return (
+            f"the loss or its gradient is not finite at the initial weights (loss = {loss:.4g}): the data and "
+            f"weights are too large for float64; lower sigma0, sigma_xi or snr (or rescale the files)"
+        )
     return f"gradient descent diverged at step {k} (loss = {loss:.4g}); try a smaller eta (now {eta:g})"
 
 
-@np.errstate(over="ignore", invalid="ignore")  # overflow and NaN are caught as divergence, step by step
-def descend(objective: Callable, W: np.ndarray, eta, tol, *, steps: int, log_every: int, align: Callable,
-            progress: Callable | None = None, check: bool = True) -> list:
+@np.errstate(
+    over="ignore", invalid="ignore"
+)  # overflow and NaN are caught as divergence, step by step
+def descend(
+    objective: Callable,
+    W: np.ndarray,
+    eta,
+    tol,
+    *,
+    steps: int,
+    log_every: int,
+    align: Callable,
+    progress: Callable | None = None,
+    check: bool = True,
+) -> list:
     """Run the stack W (S, ...) and return, per member, its Outcome or the DivergenceError that stopped it.
 
     objective(members) -> fun: fun(W) gives (losses (S',), gradients (S', ...)) of the members listed
@@ -84,11 +109,16 @@ def descend(objective: Callable, W: np.ndarray, eta, tol, *, steps: int, log_eve
     module docstring (only meaningful when the objective is the same function at every step).
     """
     S = W.shape[0]
-    eta, tol = np.broadcast_to(np.asarray(eta, float), (S,)).copy(), np.broadcast_to(np.asarray(tol, float), (S,)).copy()
-    expand = (slice(None),) + (None,) * (W.ndim - 1)  # eta[expand] broadcasts over a member's weights
+    eta, tol = (
+        np.broadcast_to(np.asarray(eta, float), (S,)).copy(),
+        np.broadcast_to(np.asarray(tol, float), (S,)).copy(),
+    )
+    expand = (slice(None),) + (None,) * (
+        W.ndim - 1
+    )  # eta[expand] broadcasts over a member's weights
     outcomes: list = [None] * S
     logs = [{key: [] for key in LOGGED} for _ in range(S)]
-    counts = np.zeros((S, 2), dtype=int)       # loss rises, gradient reversals (by original member)
+    counts = np.zeros((S, 2), dtype=int)  # loss rises, gradient reversals (by original member)
     first = -np.ones((S, 2), dtype=int)
     active = np.arange(S)  # members still running, in stack order
     fun = objective(active)
@@ -105,7 +135,9 @@ def descend(objective: Callable, W: np.ndarray, eta, tol, *, steps: int, log_eve
         if check and prev_loss is not None:
             rose = loss > prev_loss + RISE_TOL * np.maximum(1.0, np.abs(prev_loss))
             big = (grad_norm > floor) & (prev_norm > floor)
-            reversed_ = big & (np.einsum("ij,ij->i", flat, prev_flat) < REVERSAL_COS * grad_norm * prev_norm)
+            reversed_ = big & (
+                np.einsum("ij,ij->i", flat, prev_flat) < REVERSAL_COS * grad_norm * prev_norm
+            )
             for col, hit in enumerate((rose, reversed_)):
                 if hit.any():
                     members = active[hit]
@@ -125,13 +157,26 @@ def descend(objective: Callable, W: np.ndarray, eta, tol, *, steps: int, log_eve
                     logs[i][key].append(v)
             for j in np.flatnonzero(done & ~bad):
                 i = active[j]
-                outcomes[i] = Outcome(W[j], logs[i], bool(converged[j]),
-                                      Checks(*(int(v) for v in (counts[i, 0], first[i, 0], counts[i, 1], first[i, 1]))))
+                outcomes[i] = Outcome(
+                    W[j],
+                    logs[i],
+                    bool(converged[j]),
+                    Checks(
+                        *(int(v) for v in (counts[i, 0], first[i, 0], counts[i, 1], first[i, 1]))
+                    ),
+                )
             if done.all():
                 break
             if done.any():  # the finished members leave the stack
                 keep = ~done
-                active, W, grad, eta, tol, loss0 = active[keep], W[keep], grad[keep], eta[keep], tol[keep], loss0[keep]
+                active, W, grad, eta, tol, loss0 = (
+                    active[keep],
+                    W[keep],
+                    grad[keep],
+                    eta[keep],
+                    tol[keep],
+                    loss0[keep],
+                )
                 loss, grad_norm, floor, flat = loss[keep], grad_norm[keep], floor[keep], flat[keep]
                 step = eta[expand]
                 fun = objective(active)

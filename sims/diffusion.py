@@ -20,6 +20,7 @@ loss is the same up to b^2 (d - r) per patch: see `noise_dimension_weight`.
 `loss_and_grad` evaluates (T) and its hand-derived gradient for all 2n patches at once with plain matrix
 products. The Monte Carlo losses over draws of eps (given or fresh) are in sims.sampled.
 """
+
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -30,10 +31,13 @@ from sims import FldmError
 
 # target = a x0 + b eps for x_t = alpha x0 + beta eps: name -> (alpha, beta) -> (a, b)
 OBJECTIVES = {
-    "eps": lambda alpha, beta: (0.0, 1.0),         # noise prediction (DDPM; the paper's loss)
-    "x0": lambda alpha, beta: (1.0, 0.0),          # clean-data prediction
-    "v": lambda alpha, beta: (-beta, alpha),       # v = alpha eps - beta x0 (Salimans & Ho 2022)
-    "velocity": lambda alpha, beta: (-1.0, 1.0),   # d x_t / dt = eps - x0 on the path x_t = (1 - t) x0 + t eps
+    "eps": lambda alpha, beta: (0.0, 1.0),  # noise prediction (DDPM; the paper's loss)
+    "x0": lambda alpha, beta: (1.0, 0.0),  # clean-data prediction
+    "v": lambda alpha, beta: (-beta, alpha),  # v = alpha eps - beta x0 (Salimans & Ho 2022)
+    "velocity": lambda alpha, beta: (
+        -1.0,
+        1.0,
+    ),  # d x_t / dt = eps - x0 on the path x_t = (1 - t) x0 + t eps
 }
 PATH_TOL = 1e-9  # |alpha + beta - 1| allowed for the velocity objective's linear path
 
@@ -52,8 +56,10 @@ def objective_target(objective: str, alpha: float, beta: float) -> tuple[float, 
     alpha = 1 - t, beta = t; other (alpha, beta) are refused rather than given a target that is not it.
     """
     if check_objective(objective) == "velocity" and abs(alpha + beta - 1) > PATH_TOL:
-        raise FldmError(f"the velocity objective needs the linear path x_t = (1 - t) x0 + t eps, i.e. "
-                        f"alpha + beta = 1; got alpha = {alpha:g}, beta = {beta:g}")
+        raise FldmError(
+            f"the velocity objective needs the linear path x_t = (1 - t) x0 + t eps, i.e. "
+            f"alpha + beta = 1; got alpha = {alpha:g}, beta = {beta:g}"
+        )
     return OBJECTIVES[objective](alpha, beta)
 
 
@@ -69,7 +75,9 @@ def noise_dimension_weight(times, objective: str = "eps") -> float:
     return term_weights(targets_of(times, objective), 1.0).b2
 
 
-FIT_CURVATURE = 18  # d/da of the one-patch x0 force at its fixed point, in units of s |a| c alpha^2 a* (below)
+FIT_CURVATURE = (
+    18  # d/da of the one-patch x0 force at its fixed point, in units of s |a| c alpha^2 a* (below)
+)
 
 
 def fit_curvature_factor(times, objective: str, c: float, max_norm2: float) -> float:
@@ -88,7 +96,12 @@ def fit_curvature_factor(times, objective: str, c: float, max_norm2: float) -> f
     for alpha, beta, weight in times:
         a = objective_target(objective, alpha, beta)[0]
         if a != 0:
-            total += weight * FIT_CURVATURE * abs(a) ** (4 / 3) * (c * alpha**2 * np.sqrt(max_norm2)) ** (2 / 3)
+            total += (
+                weight
+                * FIT_CURVATURE
+                * abs(a) ** (4 / 3)
+                * (c * alpha**2 * np.sqrt(max_norm2)) ** (2 / 3)
+            )
     return total
 
 
@@ -101,8 +114,10 @@ def memorised_curvature(times, objective: str, c: float, draws: np.ndarray, n: i
     in the target (1 for noise prediction). Derivation and measurements: sims.stepsize."""
     K = draws.shape[0]
     top = np.sqrt(np.max(np.sum(draws**2, axis=-1)))
-    weight = sum(w * (beta * abs(objective_target(objective, alpha, beta)[1])) ** (4 / 3)
-                 for alpha, beta, w in times)
+    weight = sum(
+        w * (beta * abs(objective_target(objective, alpha, beta)[1])) ** (4 / 3)
+        for alpha, beta, w in times
+    )
     return MEMORISE * c ** (2 / 3) * weight * top ** (8 / 3) / (2 * n * K)
 
 
@@ -145,8 +160,15 @@ def term_weights(targets, c: float) -> Weights:
     """The Weights of targets = ((alpha, beta, weight, a, b), ...) for output scale c."""
     k = [0.0] * len(Weights._fields)
     for alpha, beta, w, a, b in targets:
-        terms = (4 * c * alpha * beta * b + 2 * a * c * beta**2, c * c * alpha**4, c * c * alpha**2 * beta**2,
-                 c * c * beta**4, 2 * a * c * alpha**2, a * a, b * b)
+        terms = (
+            4 * c * alpha * beta * b + 2 * a * c * beta**2,
+            c * c * alpha**4,
+            c * c * alpha**2 * beta**2,
+            c * c * beta**4,
+            2 * a * c * alpha**2,
+            a * a,
+            b * b,
+        )
         for i, v in enumerate(terms):
             k[i] += w * v
     return Weights(*k)
@@ -154,7 +176,10 @@ def term_weights(targets, c: float) -> Weights:
 
 def targets_of(times, objective: str) -> list:
     """((alpha, beta, weight, a, b), ...): each time with the target (a, b) of `objective` there."""
-    return [(alpha, beta, weight) + tuple(objective_target(objective, alpha, beta)) for alpha, beta, weight in times]
+    return [
+        (alpha, beta, weight) + tuple(objective_target(objective, alpha, beta))
+        for alpha, beta, weight in times
+    ]
 
 
 def _exact_terms(W: np.ndarray, blocks, k: Weights):
@@ -168,13 +193,13 @@ def _exact_terms(W: np.ndarray, blocks, k: Weights):
     """
     Wt = _T(W)
     A = blocks[0] @ Wt if len(blocks) == 1 else np.concatenate([Z @ Wt for Z in blocks], axis=-2)
-    N = A.shape[-2]                                            # a_kr = <w_r, z_k>, (..., N, m)
+    N = A.shape[-2]  # a_kr = <w_r, z_k>, (..., N, m)
     k1, k2, k3, k4, k5 = k.k1, k.k2, k.k3, N * k.k4, k.k5
-    G = W @ Wt                                                 # G_rs = <w_r, w_s>
-    g = G.diagonal(0, -2, -1)                                  # G_rr, (..., m)
+    G = W @ Wt  # G_rs = <w_r, w_s>
+    g = G.diagonal(0, -2, -1)  # G_rr, (..., m)
     P = A * A
     AtA = _T(A) @ A
-    p, a_sum = AtA.diagonal(0, -2, -1), A.sum(axis=-2)         # sum_k a_kr^2, sum_k a_kr
+    p, a_sum = AtA.diagonal(0, -2, -1), A.sum(axis=-2)  # sum_k a_kr^2, sum_k a_kr
     Gg = (G @ g[..., None])[..., 0]
     G2 = G * G
     PG, AG2 = P @ G, A @ G2
@@ -189,12 +214,12 @@ def _exact_terms(W: np.ndarray, blocks, k: Weights):
     O = u[..., :, None] * g[..., None, :]
     S = k2 * (_T(P) @ P) + (8 * k3) * AtA * G + (6 * k4) * G2 + O + _T(O)
     s = (2 * k3) * (G @ p[..., None])[..., 0] + (2 * k4) * Gg - k1 * a_sum
-    S += s[..., :, None] * np.eye(W.shape[-2])                 # the diagonal: S + diag(s)
+    S += s[..., :, None] * np.eye(W.shape[-2])  # the diagonal: S + diag(s)
     # A = Z W^T and G = W W^T  =>  dW = dA^T Z + (S + S^T) W
     grad = (2 * S) @ W
     start = 0
     for Z in blocks:
-        grad += _T(dA[..., start:start + Z.shape[-2], :]) @ Z
+        grad += _T(dA[..., start : start + Z.shape[-2], :]) @ Z
         start += Z.shape[-2]
 
     # total = cubic + sextic part, homogeneous in W of degrees 3 and 6:
@@ -217,37 +242,52 @@ def _exact_hvp(W: np.ndarray, V: np.ndarray, blocks, k: Weights) -> np.ndarray:
     dA = Z V^T and dG = V W^T + W V^T.
     """
     Zs = np.concatenate(blocks, axis=-2)
-    A, dA_ = Zs @ W.T, Zs @ _T(V)                              # (N, m), (S, N, m)
+    A, dA_ = Zs @ W.T, Zs @ _T(V)  # (N, m), (S, N, m)
     G = W @ W.T
     dG = V @ W.T + W @ _T(V)
     g, dg = np.diagonal(G), np.diagonal(dG, axis1=-2, axis2=-1)
     P, dP = A * A, 2 * A * dA_
     p, dp = P.sum(axis=0), dP.sum(axis=-2)
     G2, dG2 = G * G, 2 * G * dG
-    Gg, dGg = G @ g, (dG @ g[:, None])[..., 0] + dg @ G        # G symmetric: (G dg)_r = (dg G)_r
+    Gg, dGg = G @ g, (dG @ g[:, None])[..., 0] + dg @ G  # G symmetric: (G dg)_r = (dg G)_r
     PG, dPG = P @ G, dP @ G + P @ dG
     AG2, dAG2 = A @ G2, dA_ @ G2 + A @ dG2
     k1, k2, k3, k4, k5 = k.k1, k.k2, k.k3, A.shape[0] * k.k4, k.k5
     # d(dA), dA = A (4 k2 PG + 4 k3 Gg) + 8 k3 AG2 - k1 g - 3 k5 P
-    ddA = (dA_ * (4 * k2 * PG + 4 * k3 * Gg) + A * (4 * k2 * dPG + 4 * k3 * dGg[..., None, :])
-           + 8 * k3 * dAG2 - k1 * dg[..., None, :])
+    ddA = (
+        dA_ * (4 * k2 * PG + 4 * k3 * Gg)
+        + A * (4 * k2 * dPG + 4 * k3 * dGg[..., None, :])
+        + 8 * k3 * dAG2
+        - k1 * dg[..., None, :]
+    )
     if k5 != 0:
         ddA -= 3 * k5 * dP
     # d(S), S = k2 P^T P + 2 k3 p g^T + 8 k3 (A^T A) G + k4 (g g^T + 6 G2), and its diagonal terms
     AtdA = A.T @ dA_
-    dS = (k2 * (_T(dP) @ P + P.T @ dP) + 2 * k3 * (dp[..., :, None] * g + p[:, None] * dg[..., None, :])
-          + 8 * k3 * ((AtdA + _T(AtdA)) * G + (A.T @ A) * dG)
-          + k4 * (dg[..., :, None] * g + g[:, None] * dg[..., None, :] + 6 * dG2))
+    dS = (
+        k2 * (_T(dP) @ P + P.T @ dP)
+        + 2 * k3 * (dp[..., :, None] * g + p[:, None] * dg[..., None, :])
+        + 8 * k3 * ((AtdA + _T(AtdA)) * G + (A.T @ A) * dG)
+        + k4 * (dg[..., :, None] * g + g[:, None] * dg[..., None, :] + 6 * dG2)
+    )
     diag = np.arange(W.shape[0])
-    dS[..., diag, diag] += -k1 * dA_.sum(axis=-2) + 2 * k3 * ((dG @ p[:, None])[..., 0] + dp @ G) + 2 * k4 * dGg
-    S = (k2 * (P.T @ P) + 2 * k3 * p[:, None] * g + 8 * k3 * (A.T @ A) * G + k4 * (g[:, None] * g + 6 * G2))
+    dS[..., diag, diag] += (
+        -k1 * dA_.sum(axis=-2) + 2 * k3 * ((dG @ p[:, None])[..., 0] + dp @ G) + 2 * k4 * dGg
+    )
+    S = (
+        k2 * (P.T @ P)
+        + 2 * k3 * p[:, None] * g
+        + 8 * k3 * (A.T @ A) * G
+        + k4 * (g[:, None] * g + 6 * G2)
+    )
     S[diag, diag] += -k1 * A.sum(axis=0) + 2 * k3 * (G @ p) + 2 * k4 * Gg
     # grad = (S + S^T) W + dA^T Z
     return (dS + _T(dS)) @ W + (S + S.T) @ V + _T(ddA) @ Zs
 
 
-def exact_objective(x1: np.ndarray, x2: np.ndarray, targets, *, scale: float | None = None,
-                    dim: int | None = None):
+def exact_objective(
+    x1: np.ndarray, x2: np.ndarray, targets, *, scale: float | None = None, dim: int | None = None
+):
     """W -> (loss, grad): the exact expected loss, eq. (T), summed over targets = ((alpha, beta, weight, a, b),
     ...) (`targets_of`), on the patches x1, x2, and its gradient.
 
@@ -260,7 +300,11 @@ def exact_objective(x1: np.ndarray, x2: np.ndarray, targets, *, scale: float | N
     n, r = x1.shape[-2:]
     dim = r if dim is None else dim
     blocks = (np.concatenate([x1, x2], axis=-2),) if r < dim else (x1, x2)
-    norms2 = sum(np.einsum("...kj,...kj->...", Z, Z) for Z in blocks) if any(t[3] for t in targets) else 0.0
+    norms2 = (
+        sum(np.einsum("...kj,...kj->...", Z, Z) for Z in blocks)
+        if any(t[3] for t in targets)
+        else 0.0
+    )
     weights = {}
 
     def fun(W):
@@ -271,11 +315,20 @@ def exact_objective(x1: np.ndarray, x2: np.ndarray, targets, *, scale: float | N
         total, grad = _exact_terms(W, blocks, k)
         grad /= 2 * n
         return k.b2 * dim + (total + k.a2 * norms2) / (2 * n), grad
+
     return fun
 
 
-def loss_and_grad(W: np.ndarray, x1: np.ndarray, x2: np.ndarray, *, alpha: float, beta: float,
-                  scale: float | None = None, target: tuple[float, float] = (0.0, 1.0)):
+def loss_and_grad(
+    W: np.ndarray,
+    x1: np.ndarray,
+    x2: np.ndarray,
+    *,
+    alpha: float,
+    beta: float,
+    scale: float | None = None,
+    target: tuple[float, float] = (0.0, 1.0),
+):
     """(loss, grad): the exact expected loss for the target a x0 + b eps, target = (a, b), eq. (T), and its
     gradient.
 
@@ -286,15 +339,30 @@ def loss_and_grad(W: np.ndarray, x1: np.ndarray, x2: np.ndarray, *, alpha: float
     return exact_objective(x1, x2, ((alpha, beta, 1.0) + tuple(target),), scale=scale)(W)
 
 
-def loss_and_grad_times(W: np.ndarray, x1: np.ndarray, x2: np.ndarray, times, *,
-                        scale: float | None = None, objective: str = "eps"):
+def loss_and_grad_times(
+    W: np.ndarray,
+    x1: np.ndarray,
+    x2: np.ndarray,
+    times,
+    *,
+    scale: float | None = None,
+    objective: str = "eps",
+):
     """Weighted sum of the exact loss over diffusion times: times is a sequence of (alpha, beta, weight),
     and each time regresses the target of `objective` at its (alpha, beta) (see `objective_target`)."""
     return exact_objective(x1, x2, targets_of(times, objective), scale=scale)(W)
 
 
-def hessian_vector_product(W: np.ndarray, V: np.ndarray, x1: np.ndarray, x2: np.ndarray, times, *,
-                           scale: float | None = None, objective: str = "eps") -> np.ndarray:
+def hessian_vector_product(
+    W: np.ndarray,
+    V: np.ndarray,
+    x1: np.ndarray,
+    x2: np.ndarray,
+    times,
+    *,
+    scale: float | None = None,
+    objective: str = "eps",
+) -> np.ndarray:
     """The Hessian of `loss_and_grad_times`' loss at W (m, d) applied to V (m, d), or to each direction of a
     stack V (S, m, d) at once (S = m d identity directions give the whole Hessian in one call)."""
     k = term_weights(targets_of(times, objective), output_scale(W.shape[-2], scale))

@@ -1,5 +1,6 @@
 """Atomic result files: write to a temporary file in the same folder, then rename over the target; and
 `claim`, which holds an output folder for one writer, so that files written together stay together."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -78,14 +79,18 @@ def claim(folder: str | Path):
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
-        raise FldmError(f"{folder} exists and is not a folder; choose another output folder") from None
+        raise FldmError(
+            f"{folder} exists and is not a folder; choose another output folder"
+        ) from None
     fd = os.open(folder, os.O_RDONLY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         os.close(fd)
-        raise FldmError(f"{folder} is being written by another run; wait for it to finish or choose another "
-                        f"output folder") from None
+        raise FldmError(
+            f"{folder} is being written by another run; wait for it to finish or choose another "
+            f"output folder"
+        ) from None
     _HELD[key] = created
     try:
         yield folder
@@ -107,7 +112,7 @@ def arrays_sha256(arrays: dict) -> str:
 
 
 def numpy_file_kind(path: str | Path) -> str | None:
-    """"npy" (numpy.save's header), "npz" (a zip archive, as numpy.savez writes) or None, from the file's
+    """ "npy" (numpy.save's header), "npz" (a zip archive, as numpy.savez writes) or None, from the file's
     first bytes: checked before numpy reads a user's file, since numpy takes anything else for pickled data
     and suggests loading it unsafely."""
     with open(path, "rb") as fh:
@@ -132,7 +137,9 @@ def write_json(path: str | Path, obj) -> None:
 def write_figure(path: str | Path, fig, dpi: int = 110) -> None:
     """A matplotlib figure as PNG, the same bytes on every run: no software version in its metadata (and
     PNGs carry no date)."""
-    _atomic(Path(path), lambda f: fig.savefig(f, format="png", dpi=dpi, metadata={"Software": None}))
+    _atomic(
+        Path(path), lambda f: fig.savefig(f, format="png", dpi=dpi, metadata={"Software": None})
+    )
 
 
 def write_text(path: str | Path, text: str) -> None:
@@ -169,8 +176,11 @@ def rounded(obj, digits: int = REPORT_DIGITS):
     are; arrays, named tuples and dataclasses as `plain` makes them): a study's reported numbers, whose
     last digits can vary with the platform and the order of floating-point operations, so that a rerun
     writes the same text."""
-    if isinstance(obj, (np.ndarray, np.generic)) or hasattr(obj, "_asdict") or (
-            dataclasses.is_dataclass(obj) and not isinstance(obj, type)):
+    if (
+        isinstance(obj, (np.ndarray, np.generic))
+        or hasattr(obj, "_asdict")
+        or (dataclasses.is_dataclass(obj) and not isinstance(obj, type))
+    ):
         obj = plain(obj)
     if isinstance(obj, dict):
         return {k: rounded(v, digits) for k, v in obj.items()}

@@ -47,6 +47,7 @@ never compare model names:
 To add a model: write its loss and hand-derived gradient in a module of its own, a class here, and one
 entry in MODELS.
 """
+
 from __future__ import annotations
 
 import math
@@ -73,8 +74,12 @@ class Summary(NamedTuple):
 
 def _summary(per_feature, noise: float) -> Summary:
     signal = per_feature[0]
-    return Summary(float(signal), float(noise), float(signal / noise) if noise != 0 else float("inf"),
-                   tuple(float(v) for v in per_feature))
+    return Summary(
+        float(signal),
+        float(noise),
+        float(signal / noise) if noise != 0 else float("inf"),
+        tuple(float(v) for v in per_feature),
+    )
 
 
 def feature_columns(signal: np.ndarray) -> range:
@@ -129,51 +134,80 @@ class Diffusion:
         return (cfg.noise, cfg.objective, cfg.diffusion_times, cfg.scale)
 
     def eta_factor(self, cfg, data, d) -> float:
-        max_norm2 = max(np.max(np.einsum("ij,ij->i", data.x1, data.x1)), np.max(np.einsum("ij,ij->i", data.x2, data.x2)))
-        return diffusion.fit_curvature_factor(cfg.diffusion_times, cfg.objective, diffusion.output_scale(
-            cfg.m, cfg.scale), max_norm2)
+        max_norm2 = max(
+            np.max(np.einsum("ij,ij->i", data.x1, data.x1)),
+            np.max(np.einsum("ij,ij->i", data.x2, data.x2)),
+        )
+        return diffusion.fit_curvature_factor(
+            cfg.diffusion_times, cfg.objective, diffusion.output_scale(cfg.m, cfg.scale), max_norm2
+        )
 
     def expected(self, cfg):
         if cfg.noise == "fixed":
-            raise FldmError("the alignment ODE and the predictions follow the exact expected diffusion loss; "
-                            "use --noise exact (or resampled, whose mean flow it is)")
+            raise FldmError(
+                "the alignment ODE and the predictions follow the exact expected diffusion loss; "
+                "use --noise exact (or resampled, whose mean flow it is)"
+            )
         return cfg.replace(noise="exact")
 
     def deterministic(self, cfg):
         return cfg.replace(noise="exact") if cfg.noise == "resampled" else cfg
 
     def draws_curvature(self, cfg, draws: np.ndarray, n: int) -> float:
-        return diffusion.memorised_curvature(cfg.diffusion_times, cfg.objective,
-                                             diffusion.output_scale(cfg.m, cfg.scale), draws, n)
+        return diffusion.memorised_curvature(
+            cfg.diffusion_times, cfg.objective, diffusion.output_scale(cfg.m, cfg.scale), draws, n
+        )
 
-    def objective(self, cfg, x1, x2, y, d: int, rng: np.random.Generator, eps: np.ndarray | None = None):
+    def objective(
+        self, cfg, x1, x2, y, d: int, rng: np.random.Generator, eps: np.ndarray | None = None
+    ):
         times = cfg.diffusion_times
-        if cfg.noise == "exact":  # in r < d coordinates too: the loss holds b^2 d (sims.diffusion.exact_objective)
-            return diffusion.exact_objective(x1, x2, diffusion.targets_of(times, cfg.objective), scale=cfg.scale,
-                                             dim=d)
+        if (
+            cfg.noise == "exact"
+        ):  # in r < d coordinates too: the loss holds b^2 d (sims.diffusion.exact_objective)
+            return diffusion.exact_objective(
+                x1, x2, diffusion.targets_of(times, cfg.objective), scale=cfg.scale, dim=d
+            )
 
-        targets = [diffusion.objective_target(cfg.objective, alpha, beta) for alpha, beta, _ in times]
+        targets = [
+            diffusion.objective_target(cfg.objective, alpha, beta) for alpha, beta, _ in times
+        ]
 
         def over_draws(W, eps):
             return sampled.sum_over_times(
                 lambda alpha, beta: sampled.loss_and_grad_sampled(
-                    W, x1, x2, eps, alpha=alpha, beta=beta, scale=cfg.scale,
-                    target=diffusion.objective_target(cfg.objective, alpha, beta)), times)
+                    W,
+                    x1,
+                    x2,
+                    eps,
+                    alpha=alpha,
+                    beta=beta,
+                    scale=cfg.scale,
+                    target=diffusion.objective_target(cfg.objective, alpha, beta),
+                ),
+                times,
+            )
 
-        if cfg.noise == "fixed":  # the draws and the patches lie in the coordinates' span: no offset
+        if (
+            cfg.noise == "fixed"
+        ):  # the draws and the patches lie in the coordinates' span: no offset
             return lambda W: over_draws(W, eps)
         _full_coordinates(cfg, x1, d)
         if len(set(targets)) == 1:  # fresh draws: only the normals the loss and gradient depend on
-            return lambda W: sampled.loss_and_grad_resampled_times(W, x1, x2, cfg.noise_samples, rng, times,
-                                                                   scale=cfg.scale, target=targets[0])
-        shape = x1.shape[:-2] + self.draw_shape(cfg, x1.shape[-2], d)  # a target per time (v): direct draws
+            return lambda W: sampled.loss_and_grad_resampled_times(
+                W, x1, x2, cfg.noise_samples, rng, times, scale=cfg.scale, target=targets[0]
+            )
+        shape = x1.shape[:-2] + self.draw_shape(
+            cfg, x1.shape[-2], d
+        )  # a target per time (v): direct draws
         return lambda W: over_draws(W, rng.standard_normal(shape))
 
     def hessian_product(self, cfg, x1, x2, d: int):
         if cfg.noise != "exact":
             return None
-        return lambda W, V: diffusion.hessian_vector_product(W, V, x1, x2, cfg.diffusion_times, scale=cfg.scale,
-                                                             objective=cfg.objective)
+        return lambda W, V: diffusion.hessian_vector_product(
+            W, V, x1, x2, cfg.diffusion_times, scale=cfg.scale, objective=cfg.objective
+        )
 
     def summary(self, signal: np.ndarray, noise: np.ndarray, y: np.ndarray) -> Summary:
         """signal = mean_j max_r <w_r, mu_j>, noise = mean_i max_r <w_r, xi_i>, with signed alignments; per
@@ -186,7 +220,7 @@ class Diffusion:
         asymmetric stationary point a split-off neuron can hold a large negative alignment (m = 16,
         n SNR^2 = 67.5: noise -9.4), which this summary does not count: theory.stationary reports the
         |.| summary beside it (`summary_abs`; there the ratio is 0.94 against 2.43 signed)."""
-        per = [np.mean(signal[:, 2 * k:2 * k + 2].max(axis=0)) for k in feature_columns(signal)]
+        per = [np.mean(signal[:, 2 * k : 2 * k + 2].max(axis=0)) for k in feature_columns(signal)]
         return _summary(per, np.mean(noise.max(axis=0)))
 
     def metrics(self, cfg, W: np.ndarray, data, rng: np.random.Generator) -> dict:
@@ -214,11 +248,15 @@ class Classification:
 
     def check(self, cfg) -> None:
         if cfg.augment is None and cfg.noise != "exact":
-            raise FldmError(f"--noise {cfg.noise} for classification draws the noise of --augment ALPHA,BETA; "
-                            f"give --augment too")
+            raise FldmError(
+                f"--noise {cfg.noise} for classification draws the noise of --augment ALPHA,BETA; "
+                f"give --augment too"
+            )
         if self._noised(cfg) and cfg.noise == "exact":
-            raise FldmError("the noise-augmented classifier's logistic loss has no closed-form expectation: "
-                            "give --noise resampled or --noise fixed (and --noise-samples K)")
+            raise FldmError(
+                "the noise-augmented classifier's logistic loss has no closed-form expectation: "
+                "give --noise resampled or --noise fixed (and --noise-samples K)"
+            )
 
     def draw_shape(self, cfg, n: int, d: int) -> tuple | None:
         return (cfg.noise_samples, 2 * n, d) if self._noised(cfg) else None
@@ -254,18 +292,24 @@ class Classification:
         return max(1.0, alpha**2 + beta**2 * d / np.min(np.sum(data.x2**2, axis=1)))
 
     def draws_curvature(self, cfg, draws: np.ndarray, n: int) -> float:
-        return 0.0  # the logistic loss's curvature is at most that of its inputs: nothing to memorise
+        return (
+            0.0  # the logistic loss's curvature is at most that of its inputs: nothing to memorise
+        )
 
     def deterministic(self, cfg):
         return cfg if not (self._noised(cfg) and cfg.noise == "resampled") else None
 
     def expected(self, cfg):
         if self._noised(cfg):
-            raise FldmError("the noise-augmented classifier's logistic loss has no closed-form expectation, so "
-                            "there is no alignment ODE or prediction for it; use fldm train")
+            raise FldmError(
+                "the noise-augmented classifier's logistic loss has no closed-form expectation, so "
+                "there is no alignment ODE or prediction for it; use fldm train"
+            )
         return cfg.replace(noise="exact")
 
-    def objective(self, cfg, x1, x2, y, d: int, rng: np.random.Generator, eps: np.ndarray | None = None):
+    def objective(
+        self, cfg, x1, x2, y, d: int, rng: np.random.Generator, eps: np.ndarray | None = None
+    ):
         if cfg.augment is None:
             return lambda W: classification.loss_and_grad(W, x1, x2, y)
         alpha, beta = cfg.augment
@@ -273,10 +317,13 @@ class Classification:
             u1, u2 = alpha * x1, alpha * x2
             return lambda W: classification.loss_and_grad(W, u1, u2, y)
         if cfg.noise == "fixed":
-            return lambda W: classification.loss_and_grad_augmented(W, x1, x2, y, eps, alpha=alpha, beta=beta)
+            return lambda W: classification.loss_and_grad_augmented(
+                W, x1, x2, y, eps, alpha=alpha, beta=beta
+            )
         _full_coordinates(cfg, x1, d)
-        return lambda W: classification.loss_and_grad_augmented_resampled(W, x1, x2, y, cfg.noise_samples, rng,
-                                                                          alpha=alpha, beta=beta)
+        return lambda W: classification.loss_and_grad_augmented_resampled(
+            W, x1, x2, y, cfg.noise_samples, rng, alpha=alpha, beta=beta
+        )
 
     def hessian_product(self, cfg, x1, x2, d: int) -> None:
         return None
@@ -286,7 +333,10 @@ class Classification:
         even in each filter, so only |.| matters; own-class filters only); per feature k:
         mean_j max_r |<w_{j,r}, mu_{j,k}>|."""
         own = label_index(y)
-        per = [np.mean([np.abs(signal[j, :, 2 * k + j]).max() for j in (0, 1)]) for k in feature_columns(signal)]
+        per = [
+            np.mean([np.abs(signal[j, :, 2 * k + j]).max() for j in (0, 1)])
+            for k in feature_columns(signal)
+        ]
         noi = np.mean(np.abs(noise[own, :, np.arange(len(y))]).max(axis=1))
         return _summary(per, noi)
 
@@ -298,9 +348,13 @@ class Classification:
             bad = b.y * classification.output(W, b.x1, b.x2) <= 0
             wrong += np.bincount(label_index(b.y), weights=bad, minlength=2)
             count += np.bincount(label_index(b.y), minlength=2)
-        return {"test_error": float(wrong.sum() / cfg.n_test),
-                "test_error_by_class": [float(w / c) if c else float("nan") for w, c in zip(wrong, count)],
-                "train_error": classification.error_rate(W, data.x1, data.x2, data.y)}
+        return {
+            "test_error": float(wrong.sum() / cfg.n_test),
+            "test_error_by_class": [
+                float(w / c) if c else float("nan") for w, c in zip(wrong, count)
+            ],
+            "train_error": classification.error_rate(W, data.x1, data.x2, data.y),
+        }
 
 
 MODELS = {model.name: model for model in (Diffusion(), Classification())}

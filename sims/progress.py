@@ -5,6 +5,7 @@ never with --no-progress. Pipes, files and CI logs (stderr not a terminal) get n
     with counting(total, desc) as cb:   cb(k) moves a bar to position k (fldm train / ode: the step reached)
     with elapsed(desc):                 the elapsed time, for work of unknown length (fldm predict)
 """
+
 from __future__ import annotations
 
 import sys
@@ -13,16 +14,26 @@ from contextlib import contextmanager
 
 from tqdm import tqdm
 
-DELAY = 2.0     # seconds of work before a bar appears: quick commands print nothing
-TICK = 0.5      # seconds between redraws of an `elapsed` bar
+DELAY = 2.0  # seconds of work before a bar appears: quick commands print nothing
+TICK = 0.5  # seconds between redraws of an `elapsed` bar
 
 
-def bar(total: int | None, desc: str, *, enabled: bool = True, unit: str = "it", **options) -> tqdm | None:
+def bar(
+    total: int | None, desc: str, *, enabled: bool = True, unit: str = "it", **options
+) -> tqdm | None:
     """A tqdm bar (`options` go to tqdm), or None when disabled or when stderr is not a terminal."""
     if not enabled or not sys.stderr.isatty():
         return None
-    return tqdm(total=total, desc=desc, unit=unit, delay=DELAY, leave=False, file=sys.stderr, dynamic_ncols=True,
-                **options)
+    return tqdm(
+        total=total,
+        desc=desc,
+        unit=unit,
+        delay=DELAY,
+        leave=False,
+        file=sys.stderr,
+        dynamic_ncols=True,
+        **options,
+    )
 
 
 @contextmanager
@@ -38,6 +49,7 @@ def counting(total: int, desc: str, *, enabled: bool = True, unit: str = "step")
         k = min(int(k), total)
         if k > b.n:
             b.update(k - b.n)
+
     try:
         yield progress
     finally:

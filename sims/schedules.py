@@ -25,6 +25,7 @@ alpha/beta, t_k = beta_k / (alpha_k + beta_k). For the cosine schedule this is t
 distribution of Esser et al. 2024 (Stable Diffusion 3, Sec. 3.1), t = 1 - 1/(1 + tan(pi u / 2)).
 "single" is taken literally for every objective (velocity then needs alpha + beta = 1 itself).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -33,11 +34,13 @@ from sims import FldmError
 from sims.diffusion import check_objective
 
 KINDS = ("single", "ddpm-linear", "cosine")
-STEPS = 1000                       # training steps of both discrete schedules
-DDPM_BETAS = (1e-4, 0.02)          # DDPM linear schedule: first and last beta_s
-COSINE_S = 0.008                   # cosine schedule offset
-COSINE_MAX_BETA = 0.999            # cosine schedule clip on beta_t
-DEFAULT_NUM_TIMES = 10             # T when a discrete schedule is asked for without num_times (cost grows like T)
+STEPS = 1000  # training steps of both discrete schedules
+DDPM_BETAS = (1e-4, 0.02)  # DDPM linear schedule: first and last beta_s
+COSINE_S = 0.008  # cosine schedule offset
+COSINE_MAX_BETA = 0.999  # cosine schedule clip on beta_t
+DEFAULT_NUM_TIMES = (
+    10  # T when a discrete schedule is asked for without num_times (cost grows like T)
+)
 
 
 def alpha_bar(kind: str) -> np.ndarray:
@@ -53,8 +56,14 @@ def alpha_bar(kind: str) -> np.ndarray:
     return np.cumprod(1 - betas)
 
 
-def schedule_times(kind: str, num_times: int = 1, objective: str = "eps", *,
-                   alpha: float | None = None, beta: float | None = None) -> tuple:
+def schedule_times(
+    kind: str,
+    num_times: int = 1,
+    objective: str = "eps",
+    *,
+    alpha: float | None = None,
+    beta: float | None = None,
+) -> tuple:
     """((alpha, beta, weight), ...) of the schedule `kind` with num_times times and weights 1/num_times.
 
     alpha and beta are used by kind "single" only (its one time); see the module docstring for the rest.

@@ -2,6 +2,7 @@
 on disk, and exit codes 130, 143 and 129 (128 + the signal's number); files being written are removed as the
 stack unwinds (sims.io), or by a timer GRACE seconds later if the exception is lost.
 """
+
 from __future__ import annotations
 
 import os
@@ -63,7 +64,11 @@ class StopSignals:
 
     def stop(self, signum):
         name = signal.Signals(signum).name
-        line, code = ("fldm: interrupted", 130) if name == "SIGINT" else (f"fldm: stopped by {name}", SIGNALS[name])
+        line, code = (
+            ("fldm: interrupted", 130)
+            if name == "SIGINT"
+            else (f"fldm: stopped by {name}", SIGNALS[name])
+        )
         self.timers.append(threading.Timer(GRACE, self.exit_now, (line, code)))
         self.timers[-1].daemon = True
         self.timers[-1].start()
@@ -71,7 +76,10 @@ class StopSignals:
 
     def exit_now(self, line: str, code: int):
         import multiprocessing
-        for child in multiprocessing.active_children():  # pool workers, which would otherwise run on
+
+        for (
+            child
+        ) in multiprocessing.active_children():  # pool workers, which would otherwise run on
             child.terminate()
         io.abandon()
         print(f"{line}; {self.args.on_disk}", file=sys.stderr, flush=True)

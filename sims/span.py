@@ -11,6 +11,7 @@ The basis is B = [Q, V]: Q (d, k) spans the data, V (d, j) the part of W_0 ortho
 (theory.reduced writes W = A Q^T + R with R = Rc V^T). Noise drawn once for the whole run (fixed
 diffusion draws eps) enters the gradient like data, so its rows join Q.
 """
+
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -20,9 +21,13 @@ import numpy as np
 from sims.data import Dataset
 
 RANK_TOL = 1e-6  # singular value of the data rows scaled to unit norm below which a direction counts as dependent
-WELL_CONDITIONED = 1e-2  # smallest over largest eigenvalue of R0 R0^T for orthonormalising by Cholesky (`basis`)
-FILTER_TOL = 1e-10  # a filter's part outside the span of the data and the other filters, relative to its
-                    # own norm, below which it counts as dependent
+WELL_CONDITIONED = (
+    1e-2  # smallest over largest eigenvalue of R0 R0^T for orthonormalising by Cholesky (`basis`)
+)
+FILTER_TOL = (
+    1e-10  # a filter's part outside the span of the data and the other filters, relative to its
+)
+# own norm, below which it counts as dependent
 
 
 class Basis(NamedTuple):
@@ -32,17 +37,19 @@ class Basis(NamedTuple):
 
     rows: np.ndarray
     k: int
-    signal_copies: bool = False  # whether the signal patches x1 were copies of the signal vectors (`coordinates`)
+    signal_copies: bool = (
+        False  # whether the signal patches x1 were copies of the signal vectors (`coordinates`)
+    )
 
     @property
     def Q(self) -> np.ndarray:
         """The data span (d, k) (a view)."""
-        return self.rows[:self.k].T
+        return self.rows[: self.k].T
 
     @property
     def V(self) -> np.ndarray:
         """The filters' part outside the data span (d, j) (a view)."""
-        return self.rows[self.k:].T
+        return self.rows[self.k :].T
 
     @property
     def matrix(self) -> np.ndarray:
@@ -54,7 +61,9 @@ class Basis(NamedTuple):
         return self.rows.shape[0]
 
 
-def data_rows(data: Dataset, extra: np.ndarray | None = None, signal_copies: bool | None = None) -> np.ndarray:
+def data_rows(
+    data: Dataset, extra: np.ndarray | None = None, signal_copies: bool | None = None
+) -> np.ndarray:
     """Orthonormal rows Q^T (k, d) spanning the signal vectors (mu_+1, mu_-1, or every mu_{j,k}), the
     xi_i (and the x1 rows if they are not signal vectors, and the rows of `extra` (..., d) if given);
     dependent directions are dropped.
@@ -74,7 +83,9 @@ def data_rows(data: Dataset, extra: np.ndarray | None = None, signal_copies: boo
     if extra is not None:
         rows.append(extra.reshape(-1, data.d))
     Z = np.vstack(rows)
-    if Z.shape[0] > Z.shape[1]:  # more rows than dimensions (many fixed draws): the d x d Gram is smaller
+    if (
+        Z.shape[0] > Z.shape[1]
+    ):  # more rows than dimensions (many fixed draws): the d x d Gram is smaller
         norms = np.sqrt(np.einsum("ij,ij->i", Z, Z))
         Zu = Z[norms > 0] / norms[norms > 0, None]
         s2, V = np.linalg.eigh(Zu.T @ Zu)
@@ -127,19 +138,25 @@ def basis(data: Dataset, W0: np.ndarray | None = None, extra: np.ndarray | None 
     if np.any(r2 < f2 / 4):
         R0 -= (R0 @ Qt.T) @ Qt
     G = R0 @ R0.T
-    lam = np.linalg.eigvalsh(G) if np.all(np.isfinite(G)) else np.zeros(1)  # (huge filters overflow G)
+    lam = (
+        np.linalg.eigvalsh(G) if np.all(np.isfinite(G)) else np.zeros(1)
+    )  # (huge filters overflow G)
     scale = max(np.sqrt(np.max(f2)), 1e-300)
     rows = np.empty((k + F.shape[0], data.d))
     rows[:k] = Qt
-    if lam[0] > max(WELL_CONDITIONED * lam[-1], (FILTER_TOL * scale) ** 2):  # independent, well conditioned
+    if lam[0] > max(
+        WELL_CONDITIONED * lam[-1], (FILTER_TOL * scale) ** 2
+    ):  # independent, well conditioned
         np.matmul(np.linalg.inv(np.linalg.cholesky(G)), R0, out=rows[k:])
         return Basis(rows, k, copies)
-    unit = np.divide(1.0, np.sqrt(f2), out=np.zeros_like(f2), where=f2 > 0)  # each filter on its own scale
+    unit = np.divide(
+        1.0, np.sqrt(f2), out=np.zeros_like(f2), where=f2 > 0
+    )  # each filter on its own scale
     _, sv, Vt = np.linalg.svd(R0 * unit[:, None], full_matrices=False)
     Vt = Vt[sv > FILTER_TOL]
     V, _ = np.linalg.qr((Vt - (Vt @ Qt.T) @ Qt).T)
-    rows[k:k + V.shape[1]] = V.T
-    return Basis(rows[:k + V.shape[1]], k, copies)
+    rows[k : k + V.shape[1]] = V.T
+    return Basis(rows[: k + V.shape[1]], k, copies)
 
 
 def coordinates(B: Basis, data: Dataset, W0: np.ndarray, draws: np.ndarray | None = None) -> tuple:

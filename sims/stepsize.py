@@ -33,6 +33,7 @@ a rising loss or oscillating gradients when they happen.
 Everything here is computed from the run's data, initial weights and draws in an orthonormal basis of
 their span (sims.span), so every engine, the ODE and the predictions get the same eta.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -41,9 +42,9 @@ from sims import models, span
 from sims.config import auto_eta
 from sims.data import Dataset
 
-ETA_CURVATURE = 0.5    # eta * (estimated curvature) for the "initial" and "draws" limits
-POWER_STEPS = 40       # power-iteration steps of `top_curvature` (each phase)
-FD_STEP = 1e-6         # relative step of finite-difference Hessian-vector products
+ETA_CURVATURE = 0.5  # eta * (estimated curvature) for the "initial" and "draws" limits
+POWER_STEPS = 40  # power-iteration steps of `top_curvature` (each phase)
+FD_STEP = 1e-6  # relative step of finite-difference Hessian-vector products
 
 
 def top_curvature(objective, hessian_product, W: np.ndarray) -> float:
@@ -74,16 +75,19 @@ def top_curvature(objective, hessian_product, W: np.ndarray) -> float:
     return power(lam) if lam < 0 else lam
 
 
-def auto_step(cfg, data: Dataset, W0: np.ndarray, draws: np.ndarray | None,
-              coords: tuple | None = None) -> tuple[float, str]:
+def auto_step(
+    cfg, data: Dataset, W0: np.ndarray, draws: np.ndarray | None, coords: tuple | None = None
+) -> tuple[float, str]:
     """(eta, limit): the automatic step size of the module docstring and the name of the limit that sets it.
     `coords`: (data, W0, draws) in sims.span.basis(data, W0, draws) (sims.span.coordinates), if the caller
     has them (else they are computed here)."""
     model = models.get(cfg.model)
-    mean = model.deterministic(cfg)               # resampled draws: the curvature of the expected loss
-    if mean is not None and coords is None:       # (none in closed form: the augmented classifier's)
+    mean = model.deterministic(cfg)  # resampled draws: the curvature of the expected loss
+    if mean is not None and coords is None:  # (none in closed form: the augmented classifier's)
         coords = span.coordinates(span.basis(data, W0, draws), data, W0, draws)
-    small = data if coords is None else coords[0]  # norms and Gram (auto_eta, eta_factor) are the same in the basis
+    small = (
+        data if coords is None else coords[0]
+    )  # norms and Gram (auto_eta, eta_factor) are the same in the basis
     limits = {"data": auto_eta(small.x1, small.x2) / model.eta_factor(cfg, small, data.d)}
     if mean is not None:
         dc, Wc, draws_c = coords

@@ -16,6 +16,7 @@ vectors of the data (sims.data: column 2k + j is mu_{j,k}; F = 2, columns mu_{+1
   diffusion       signal (T, m, F) = <w_r, mu_f>,        noise (T, m, n) = <w_r, xi_i>
   classification  signal (T, 2, m, F) = <w_{j,r}, mu_f>, noise (T, 2, m, n) = <w_{j,r}, xi_i>
 """
+
 from __future__ import annotations
 
 import math
@@ -50,10 +51,17 @@ class Result:
     extra: dict = field(default_factory=dict)
 
     def summary(self) -> dict:
-        s = models.summarize(self.config.model, self.signal[-1], self.noise[-1], self.data.y)._asdict()
+        s = models.summarize(
+            self.config.model, self.signal[-1], self.noise[-1], self.data.y
+        )._asdict()
         s["per_feature"] = list(s["per_feature"])  # as JSON gives it back
-        s.update(converged=self.converged, steps_run=int(self.steps[-1]), final_loss=float(self.loss[-1]),
-                 final_grad_norm=float(self.grad_norm[-1]), **self.extra)
+        s.update(
+            converged=self.converged,
+            steps_run=int(self.steps[-1]),
+            final_loss=float(self.loss[-1]),
+            final_grad_norm=float(self.grad_norm[-1]),
+            **self.extra,
+        )
         return s
 
     def save(self, out: str | Path) -> None:
@@ -65,14 +73,28 @@ class Result:
         out = Path(out)
         config = self.config.to_dict()
         config["eta"] = self.extra.get("eta", self.config.eta)
-        arrays = dict(steps=self.steps, loss=self.loss, grad_norm=self.grad_norm, signal=self.signal,
-                      noise=self.noise, W=self.W)
+        arrays = dict(
+            steps=self.steps,
+            loss=self.loss,
+            grad_norm=self.grad_norm,
+            signal=self.signal,
+            noise=self.noise,
+            W=self.W,
+        )
         with io.claim(out):
             (out / "result.json").unlink(missing_ok=True)
             io.write_npz(out / "result.npz", **arrays)
-            io.write_json(out / "result.json", {"config": config, "eta_auto": self.config.eta is None,
-                                                "seed": self.config.seed, "version": __version__,
-                                                "summary": self.summary(), "arrays_sha256": io.arrays_sha256(arrays)})
+            io.write_json(
+                out / "result.json",
+                {
+                    "config": config,
+                    "eta_auto": self.config.eta is None,
+                    "seed": self.config.seed,
+                    "version": __version__,
+                    "summary": self.summary(),
+                    "arrays_sha256": io.arrays_sha256(arrays),
+                },
+            )
 
 
 class Run(NamedTuple):
@@ -85,22 +107,37 @@ class Run(NamedTuple):
     eta: float
     draws: np.ndarray | None = None
     eta_limit: str = "given"
-    basis: span.Basis | None = None  # of span(data, draws, W0), when the automatic step size needed it,
-    coords: tuple | None = None      # and (data, W0, draws) in it (sims.span.coordinates)
+    basis: span.Basis | None = (
+        None  # of span(data, draws, W0), when the automatic step size needed it,
+    )
+    coords: tuple | None = None  # and (data, W0, draws) in it (sims.span.coordinates)
 
 
 def seeds(seed: int) -> dict[str, np.random.Generator]:
     """Independent generators for data, initialisation, diffusion noise and test data."""
     names = ("data", "init", "noise", "test")
-    return {k: np.random.default_rng(s) for k, s in zip(names, np.random.SeedSequence(seed).spawn(len(names)))}
+    return {
+        k: np.random.default_rng(s)
+        for k, s in zip(names, np.random.SeedSequence(seed).spawn(len(names)))
+    }
 
 
 def build_data(cfg: TrainConfig, rng: np.random.Generator) -> Dataset:
     if cfg.data is not None:
         return load_npz(cfg.data)
-    return make_data(cfg.n, cfg.d, snr=cfg.snr_value, sigma_xi=cfg.sigma_xi, noise=cfg.data_noise,
-                     labels=cfg.labels, signal_cos=cfg.signal_cos, balance=cfg.balance, strengths=cfg.strengths,
-                     freqs=cfg.freqs, rng=rng)
+    return make_data(
+        cfg.n,
+        cfg.d,
+        snr=cfg.snr_value,
+        sigma_xi=cfg.sigma_xi,
+        noise=cfg.data_noise,
+        labels=cfg.labels,
+        signal_cos=cfg.signal_cos,
+        balance=cfg.balance,
+        strengths=cfg.strengths,
+        freqs=cfg.freqs,
+        rng=rng,
+    )
 
 
 def weight_shape(cfg: TrainConfig, d: int) -> tuple:
@@ -114,12 +151,16 @@ def load_weights(path: str | Path) -> np.ndarray:
         raise FldmError(f"init file {path} does not exist")
     kind = io.numpy_file_kind(path)
     if kind != "npy":
-        raise FldmError(f"{path} is {'an .npz archive' if kind else 'not a numpy file'}; --init takes one array "
-                        "saved with numpy.save (.npy)")
+        raise FldmError(
+            f"{path} is {'an .npz archive' if kind else 'not a numpy file'}; --init takes one array "
+            "saved with numpy.save (.npy)"
+        )
     try:
         with open(path, "rb") as fh:  # the handle closes on any error
             W = np.load(fh, allow_pickle=False)
-    except Exception as exc:  # truncated files, pickled objects, headers promising more than memory holds
+    except (
+        Exception
+    ) as exc:  # truncated files, pickled objects, headers promising more than memory holds
         raise FldmError(f"cannot read {path} as an .npy array: {exc}") from None
     return real_array(W, f"init weights in {path}")
 
@@ -130,7 +171,9 @@ def initial_weights(cfg: TrainConfig, d: int, rng: np.random.Generator) -> np.nd
         return cfg.sigma0 * rng.standard_normal(shape)
     W = load_weights(cfg.init)
     if W.shape != shape:
-        raise FldmError(f"init weights in {cfg.init} have shape {W.shape}; this run needs {shape} (m={cfg.m}, d={d})")
+        raise FldmError(
+            f"init weights in {cfg.init} have shape {W.shape}; this run needs {shape} (m={cfg.m}, d={d})"
+        )
     return W
 
 
@@ -143,16 +186,22 @@ def log_bytes(cfg: TrainConfig, n: int, signals: int = 2) -> tuple[int, int]:
     """(entries, bytes per entry) of the logged trajectories of a run, which are kept in memory; `signals`
     is the number of signal vectors logged."""
     filters = math.prod(weight_shape(cfg, 1))
-    return cfg.steps // cfg.log_every + 2, 8 * (3 + filters * (signals + n))  # step, loss, grad norm, alignments
+    return cfg.steps // cfg.log_every + 2, 8 * (
+        3 + filters * (signals + n)
+    )  # step, loss, grad norm, alignments
 
 
 def check_log_size(cfg: TrainConfig, n: int, signals: int = 2) -> None:
     """Refuse a run whose logged trajectories would exceed MAX_LOG_BYTES (they are kept in memory)."""
     entries, per_entry = log_bytes(cfg, n, signals)
-    if entries * per_entry > MAX_LOG_BYTES and 3 * per_entry <= MAX_LOG_BYTES:  # else no log_every helps
+    if (
+        entries * per_entry > MAX_LOG_BYTES and 3 * per_entry <= MAX_LOG_BYTES
+    ):  # else no log_every helps
         least = -(-cfg.steps * per_entry // (MAX_LOG_BYTES - 2 * per_entry))
-        raise FldmError(f"logging every {cfg.log_every} of {cfg.steps} steps would keep "
-                        f"{entries * per_entry / 1e9:.1f} GB of trajectories; set log_every to at least {least}")
+        raise FldmError(
+            f"logging every {cfg.log_every} of {cfg.steps} steps would keep "
+            f"{entries * per_entry / 1e9:.1f} GB of trajectories; set log_every to at least {least}"
+        )
 
 
 def memory_estimate(cfg: TrainConfig, n: int, d: int) -> int:
@@ -188,8 +237,10 @@ def check_memory(cfg: TrainConfig, n: int, d: int) -> None:
     """Refuse, before allocating anything, a run whose `memory_estimate` exceeds the machine's memory."""
     need, have = memory_estimate(cfg, n, d), machine_memory()
     if have is not None and need > have:
-        raise FldmError(f"this run needs about {need / 1e9:.3g} GB of memory (n={n}, d={d}, m={cfg.m}); this "
-                        f"machine has {have / 1e9:.3g} GB: lower n, d or m")
+        raise FldmError(
+            f"this run needs about {need / 1e9:.3g} GB of memory (n={n}, d={d}, m={cfg.m}); this "
+            f"machine has {have / 1e9:.3g} GB: lower n, d or m"
+        )
 
 
 def prepare(cfg: TrainConfig, data: Dataset | None = None, W0: np.ndarray | None = None) -> Run:
@@ -208,18 +259,27 @@ def prepare(cfg: TrainConfig, data: Dataset | None = None, W0: np.ndarray | None
     if cfg.eta is not None:
         return Run(rngs, data, W, cfg.eta, draws, "given")
     B = coords = None
-    if models.get(cfg.model).deterministic(cfg) is not None:  # the "initial" limit's curvature is computed
-        B = span.basis(data, W, draws)                         # in the basis the span engine uses
+    if (
+        models.get(cfg.model).deterministic(cfg) is not None
+    ):  # the "initial" limit's curvature is computed
+        B = span.basis(data, W, draws)  # in the basis the span engine uses
         coords = span.coordinates(B, data, W, draws)
     eta, limit = auto_step(cfg, data, W, draws, coords)
     return Run(rngs, data, W, eta, draws, limit, B, coords)
 
 
-def finish(cfg: TrainConfig, run: Run, W: np.ndarray, log: dict, converged: bool, checks: Checks = Checks()) -> Result:
+def finish(
+    cfg: TrainConfig, run: Run, W: np.ndarray, log: dict, converged: bool, checks: Checks = Checks()
+) -> Result:
     """The Result of a finished run: logged lists to arrays, the model's metrics (classifier errors), and the
     descent loop's checks with their sentence (`descent_note`, "" when descent behaved: sims.descent)."""
-    extra = {"eta": run.eta, "eta_limit": run.eta_limit, **checks._asdict(), "descent_note": check_note(checks),
-             **models.get(cfg.model).metrics(cfg, W, run.data, run.rngs["test"])}
+    extra = {
+        "eta": run.eta,
+        "eta_limit": run.eta_limit,
+        **checks._asdict(),
+        "descent_note": check_note(checks),
+        **models.get(cfg.model).metrics(cfg, W, run.data, run.rngs["test"]),
+    }
     arrays = {k: np.asarray(v, dtype=int if k == "steps" else float) for k, v in log.items()}
     return Result(config=cfg, W=W, data=run.data, converged=converged, extra=extra, **arrays)
 
@@ -239,21 +299,27 @@ def _coordinates(run: Run, B: span.Basis | None):
     """(data, W0, draws) of a run in the basis B (as they are when B is None)."""
     if B is None:
         return run.data, run.W0, run.draws
-    return run.coords if B is run.basis and run.coords is not None else span.coordinates(B, run.data, run.W0,
-                                                                                         run.draws)
+    return (
+        run.coords
+        if B is run.basis and run.coords is not None
+        else span.coordinates(B, run.data, run.W0, run.draws)
+    )
 
 
 def engine(cfg: TrainConfig) -> str:
     """The engine a run uses: "span" (descent in a basis of span(data, fixed draws, W0), exact) or "full"."""
     exact = models.get(cfg.model).stays_in_span(cfg)
     if cfg.engine == "span" and not exact:
-        raise FldmError("--engine span needs descent that stays in the span of the data: resampled noise "
-                        "draws new directions every step; use --engine full (or auto)")
+        raise FldmError(
+            "--engine span needs descent that stays in the span of the data: resampled noise "
+            "draws new directions every step; use --engine full (or auto)"
+        )
     return "span" if cfg.engine == "span" or (cfg.engine == "auto" and exact) else "full"
 
 
-def train(cfg: TrainConfig, data: Dataset | None = None, W0: np.ndarray | None = None,
-          progress=None) -> Result:
+def train(
+    cfg: TrainConfig, data: Dataset | None = None, W0: np.ndarray | None = None, progress=None
+) -> Result:
     """Run gradient descent as configured (`data` and `W0` override the configured ones), in a basis of the
     span of the data, fixed noise draws and W0 where that is exact (sims.span), else in d dimensions
     (`engine`); the result is the same to rounding either way, with W in d dimensions."""
@@ -261,17 +327,28 @@ def train(cfg: TrainConfig, data: Dataset | None = None, W0: np.ndarray | None =
     model = models.get(cfg.model)
     B = _basis(run) if engine(cfg) == "span" else None
     coords, Wc, draws_c = _coordinates(run, B)
-    fun = model.objective(cfg, coords.x1, coords.x2, coords.y, run.data.d, run.rngs["noise"], draws_c)
+    fun = model.objective(
+        cfg, coords.x1, coords.x2, coords.y, run.data.d, run.rngs["noise"], draws_c
+    )
 
     def objective(members):  # a stack of one
         def stacked(W):
             loss, grad = fun(W[0])
             return np.atleast_1d(loss), grad[None]
+
         return stacked
 
-    (outcome,) = descend(objective, Wc[None], run.eta, cfg.tol, steps=cfg.steps, log_every=cfg.log_every,
-                         align=lambda i, W: alignments(W, coords), progress=progress,
-                         check=model.deterministic(cfg) == cfg)
+    (outcome,) = descend(
+        objective,
+        Wc[None],
+        run.eta,
+        cfg.tol,
+        steps=cfg.steps,
+        log_every=cfg.log_every,
+        align=lambda i, W: alignments(W, coords),
+        progress=progress,
+        check=model.deterministic(cfg) == cfg,
+    )
     if isinstance(outcome, DivergenceError):
         raise outcome
     W = outcome.W if B is None else outcome.W @ B.matrix.T
@@ -311,8 +388,13 @@ def _separately(configs, datas, W0s, errors):
     return results
 
 
-def train_many(configs: list[TrainConfig], datas: list[Dataset | None] | None = None,
-               W0s: list[np.ndarray | None] | None = None, *, errors: str = "raise") -> list:
+def train_many(
+    configs: list[TrainConfig],
+    datas: list[Dataset | None] | None = None,
+    W0s: list[np.ndarray | None] | None = None,
+    *,
+    errors: str = "raise",
+) -> list:
     """Train every config; the result list is `[train(c, data, W0) ...]` (see the module docstring).
 
     errors="raise": a diverging member raises DivergenceError naming the member, its seed and the step;
@@ -323,7 +405,9 @@ def train_many(configs: list[TrainConfig], datas: list[Dataset | None] | None = 
     datas = [None] * S if datas is None else list(datas)
     W0s = [None] * S if W0s is None else list(W0s)
     if len(datas) != S or len(W0s) != S:
-        raise FldmError(f"got {S} configs, {len(datas)} datas and {len(W0s)} initial weights; give one each")
+        raise FldmError(
+            f"got {S} configs, {len(datas)} datas and {len(W0s)} initial weights; give one each"
+        )
     if errors not in ERRORS:
         raise FldmError(f"errors must be one of {ERRORS}, got {errors!r}")
     if S == 0:
@@ -346,9 +430,15 @@ def train_many(configs: list[TrainConfig], datas: list[Dataset | None] | None = 
     cfg0, d = configs[0], runs[0].data.d
     model = models.get(cfg0.model)
     objective = lambda members: model.objective(cfg0, X1[members], X2[members], Y[members], d, None)
-    outcomes = descend(objective, np.stack([_pad(W, width) for _, W in reduced]), [run.eta for run in runs],
-                       [c.tol for c in configs], steps=cfg0.steps, log_every=cfg0.log_every,
-                       align=lambda i, W: alignments(W, coords[i]))
+    outcomes = descend(
+        objective,
+        np.stack([_pad(W, width) for _, W in reduced]),
+        [run.eta for run in runs],
+        [c.tol for c in configs],
+        steps=cfg0.steps,
+        log_every=cfg0.log_every,
+        align=lambda i, W: alignments(W, coords[i]),
+    )
     results = []
     for i, (cfg, run, outcome) in enumerate(zip(configs, runs, outcomes)):
         if isinstance(outcome, DivergenceError):
@@ -357,7 +447,7 @@ def train_many(configs: list[TrainConfig], datas: list[Dataset | None] | None = 
             results.append(outcome)
             continue
         B = _basis(run)  # the same basis again: same input, same arithmetic
-        W = outcome.W.copy() if B is None else outcome.W[..., :B.dim] @ B.matrix.T
+        W = outcome.W.copy() if B is None else outcome.W[..., : B.dim] @ B.matrix.T
         results.append(finish(cfg, run, W, outcome.log, outcome.converged, outcome.checks))
         results[-1].extra["engine"] = "full" if B is None else "span"
     return results

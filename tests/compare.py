@@ -3,6 +3,7 @@
 pytest.approx takes a flat mapping of numbers only (from pytest 9.2 it refuses strings and nested lists,
 which `extra` holds: eta_limit, descent_note, test_error_by_class), so each value is compared by its kind.
 """
+
 import numbers
 
 import pytest

@@ -5,7 +5,9 @@ import pytest
 from hypothesis import settings
 
 # Derandomised property tests: the same examples on every run and machine.
-settings.register_profile("repro", derandomize=True, deadline=None, max_examples=25, print_blob=True)
+settings.register_profile(
+    "repro", derandomize=True, deadline=None, max_examples=25, print_blob=True
+)
 settings.load_profile("repro")
 
 # Under CI (CI=true), a test skipped because an optional dependency is missing (pytest.importorskip: torch
@@ -15,7 +17,11 @@ MISSING = "could not import"
 
 
 def _fail_missing_dependency(report):
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes") and report.skipped and MISSING in str(report.longrepr):
+    if (
+        os.environ.get("CI", "").lower() in ("1", "true", "yes")
+        and report.skipped
+        and MISSING in str(report.longrepr)
+    ):
         report.outcome = "failed"
         report.longrepr = f"skipped for a missing dependency under CI=true: {report.longrepr}"
 

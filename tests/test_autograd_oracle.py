@@ -6,21 +6,29 @@ every diffusion objective, an independent computation of the expectation by exac
 at (n, d, m) = (20, 200, 4). Tolerances: RTOL = 1e-10 for the closed-form oracles; QUAD_RTOL = 1e-12 for
 the rest, where the two computations agree to about 1e-15 (summation order only).
 """
+
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 
+from torch_oracle import (
+    TARGETS,
+    augmented_classification_loss,
+    classification_loss,
+    diffusion_loss,  # noqa: E402
+    diffusion_loss_times,
+    sampled_loss,
+)
+
 from sims import classification, diffusion, models, sampled  # noqa: E402
 from sims.config import TrainConfig  # noqa: E402
 from sims.data import make_data  # noqa: E402
 from sims.schedules import schedule_times  # noqa: E402
-from torch_oracle import (TARGETS, augmented_classification_loss, classification_loss, diffusion_loss,  # noqa: E402
-                          diffusion_loss_times, sampled_loss)
 
 RTOL = 1e-10
 QUAD_RTOL = 1e-12
-SIZES = [(4, 16, 3), (20, 200, 4)]   # (n, d, m): tiny, and the size of the studies' small runs
+SIZES = [(4, 16, 3), (20, 200, 4)]  # (n, d, m): tiny, and the size of the studies' small runs
 OBJECTIVES = tuple(TARGETS)
 # a time on the linear path (alpha + beta = 1) for every objective, so velocity can use it too
 ALPHA, BETA = 0.45, 0.55
@@ -42,11 +50,14 @@ def _data(n, d, seed, noise="isotropic"):
     return make_data(n, d, nsnr2=1.5, noise=noise, rng=rng), rng
 
 
-@pytest.mark.parametrize("n, d, m, alpha, beta, scale", [
-    (5, 30, 3, 0.7071067811865476, 0.7071067811865476, None),
-    (8, 50, 4, 0.9, 0.4, None),
-    (6, 40, 5, 0.6, 0.8, 0.3),
-])
+@pytest.mark.parametrize(
+    "n, d, m, alpha, beta, scale",
+    [
+        (5, 30, 3, 0.7071067811865476, 0.7071067811865476, None),
+        (8, 50, 4, 0.9, 0.4, None),
+        (6, 40, 5, 0.6, 0.8, 0.3),
+    ],
+)
 def test_diffusion_gradient_matches_autograd(n, d, m, alpha, beta, scale):
     data, rng = _data(n, d, seed=n + m)
     W = 1.5 * rng.standard_normal((m, d)) / np.sqrt(d)  # alignments of order one
@@ -68,15 +79,22 @@ def test_classification_gradient_matches_autograd(n, d, m, w_scale):
     assert _rel(grad, grad_t) <= RTOL
 
 
-@pytest.mark.parametrize("n, d, m, alpha, beta, scale", [(5, 12, 3, 0.7071067811865476, 0.7071067811865476, None),
-                                                         (6, 10, 4, 0.6, 0.8, 0.3)])
+@pytest.mark.parametrize(
+    "n, d, m, alpha, beta, scale",
+    [(5, 12, 3, 0.7071067811865476, 0.7071067811865476, None), (6, 10, 4, 0.6, 0.8, 0.3)],
+)
 def test_diffusion_hessian_matches_autograd(n, d, m, alpha, beta, scale):
     """The closed-form Hessian (all m d directions at once) against torch's Hessian of the literal loss."""
     data, rng = _data(n, d, seed=n * m)
     W = 1.5 * rng.standard_normal((m, d)) / np.sqrt(d)
     x1, x2 = torch.tensor(data.x1), torch.tensor(data.x2)
-    H_t = torch.autograd.functional.hessian(lambda Wt: diffusion_loss(Wt, x1, x2, alpha, beta, scale),
-                                            torch.tensor(W)).numpy().reshape(m * d, m * d)
+    H_t = (
+        torch.autograd.functional.hessian(
+            lambda Wt: diffusion_loss(Wt, x1, x2, alpha, beta, scale), torch.tensor(W)
+        )
+        .numpy()
+        .reshape(m * d, m * d)
+    )
     E = np.eye(m * d).reshape(m * d, m, d)
     H = diffusion.hessian_vector_product(W, E, data.x1, data.x2, ((alpha, beta, 1.0),), scale=scale)
     assert _rel(H.reshape(m * d, m * d), H_t) <= RTOL
@@ -88,7 +106,9 @@ def _tensors(*arrays):
 
 def _times(schedule, objective, T=3):
     """((alpha, beta, weight), ...): T times of a discrete schedule, or the one time (ALPHA, BETA)."""
-    return schedule_times(schedule, 1 if schedule == "single" else T, objective, alpha=ALPHA, beta=BETA)
+    return schedule_times(
+        schedule, 1 if schedule == "single" else T, objective, alpha=ALPHA, beta=BETA
+    )
 
 
 def _setup(n, d, m, seed):
@@ -98,14 +118,17 @@ def _setup(n, d, m, seed):
 
 @pytest.mark.parametrize("n, d, m", SIZES)
 @pytest.mark.parametrize("objective", OBJECTIVES)
-@pytest.mark.parametrize("schedule, scale", [("single", None), ("single", 0.3), ("ddpm-linear", None),
-                                             ("cosine", None)])
+@pytest.mark.parametrize(
+    "schedule, scale", [("single", None), ("single", 0.3), ("ddpm-linear", None), ("cosine", None)]
+)
 def test_exact_objective_matches_quadrature(n, d, m, objective, schedule, scale):
     """The exact loss (eq. T) and its gradient, every objective and schedule, against autograd of the
     expectation computed by quadrature."""
     data, rng, W = _setup(n, d, m, seed=n + m + len(objective))
     times = _times(schedule, objective)
-    loss, grad = diffusion.loss_and_grad_times(W, data.x1, data.x2, times, scale=scale, objective=objective)
+    loss, grad = diffusion.loss_and_grad_times(
+        W, data.x1, data.x2, times, scale=scale, objective=objective
+    )
     x1, x2 = _tensors(data.x1, data.x2)
     loss_t, grad_t = _autograd(diffusion_loss_times, W, x1, x2, times, objective, scale)
     assert abs(loss - loss_t) <= QUAD_RTOL * abs(loss_t)
@@ -113,8 +136,10 @@ def test_exact_objective_matches_quadrature(n, d, m, objective, schedule, scale)
 
 
 @pytest.mark.parametrize("n, d, m", SIZES)
-@pytest.mark.parametrize("objective, schedule", [("x0", "single"), ("v", "cosine"), ("velocity", "ddpm-linear"),
-                                                 ("eps", "cosine")])
+@pytest.mark.parametrize(
+    "objective, schedule",
+    [("x0", "single"), ("v", "cosine"), ("velocity", "ddpm-linear"), ("eps", "cosine")],
+)
 def test_hessian_product_matches_quadrature(n, d, m, objective, schedule):
     """The closed-form Hessian-vector product against torch's second derivative of the quadrature loss: the
     whole Hessian at the tiny size, a stack of three random directions at the larger one."""
@@ -128,7 +153,9 @@ def test_hessian_product_matches_quadrature(n, d, m, objective, schedule):
     V = np.eye(m * d).reshape(m * d, m, d) if m * d <= 64 else rng.standard_normal((3, m, d))
     Wt = torch.tensor(W, requires_grad=True)
     (g,) = torch.autograd.grad(loss_t(Wt), Wt, create_graph=True)
-    (H_t,) = torch.autograd.grad(g, Wt, torch.tensor(V), is_grads_batched=True)   # the Hessian applied to each V
+    (H_t,) = torch.autograd.grad(
+        g, Wt, torch.tensor(V), is_grads_batched=True
+    )  # the Hessian applied to each V
     H = diffusion.hessian_vector_product(W, V, data.x1, data.x2, times, objective=objective)
     assert _rel(H, H_t.numpy()) <= QUAD_RTOL
 
@@ -141,7 +168,9 @@ def test_sampled_loss_matches_autograd(n, d, m, objective):
     eps = rng.standard_normal((3, 2 * n, d))
     a, b = diffusion.objective_target(objective, ALPHA, BETA)
     assert (a, b) == TARGETS[objective](ALPHA, BETA)
-    loss, grad = sampled.loss_and_grad_sampled(W, data.x1, data.x2, eps, alpha=ALPHA, beta=BETA, target=(a, b))
+    loss, grad = sampled.loss_and_grad_sampled(
+        W, data.x1, data.x2, eps, alpha=ALPHA, beta=BETA, target=(a, b)
+    )
     x1, x2, e = _tensors(data.x1, data.x2, eps)
     loss_t, grad_t = _autograd(sampled_loss, W, x1, x2, e, ALPHA, BETA, a, b)
     assert abs(loss - loss_t) <= QUAD_RTOL * abs(loss_t)
@@ -156,7 +185,9 @@ def test_augmented_classifier_matches_autograd(n, d, m):
     W = rng.standard_normal((2, m, d)) / np.sqrt(d)
     eps = rng.standard_normal((3, 2 * n, d))
     alpha, beta = 0.8, 0.6
-    loss, grad = classification.loss_and_grad_augmented(W, data.x1, data.x2, data.y, eps, alpha=alpha, beta=beta)
+    loss, grad = classification.loss_and_grad_augmented(
+        W, data.x1, data.x2, data.y, eps, alpha=alpha, beta=beta
+    )
     x1, x2, y, e = _tensors(data.x1, data.x2, data.y, eps)
     loss_t, grad_t = _autograd(augmented_classification_loss, W, x1, x2, y, e, alpha, beta)
     assert abs(loss - loss_t) <= QUAD_RTOL * abs(loss_t)
@@ -169,12 +200,15 @@ def _span_coordinates(W, *blocks):
 
 
 @pytest.mark.parametrize("n, d, m", SIZES)
-@pytest.mark.parametrize("settings", [
-    dict(objective="v", schedule="cosine", num_times=3),
-    dict(objective="velocity", schedule="ddpm-linear", num_times=2, scale=0.4),
-    dict(objective="x0", noise="fixed", noise_samples=2, schedule="cosine", num_times=2),
-    dict(objective="v", noise="fixed", noise_samples=2, schedule="ddpm-linear", num_times=2),
-])
+@pytest.mark.parametrize(
+    "settings",
+    [
+        dict(objective="v", schedule="cosine", num_times=3),
+        dict(objective="velocity", schedule="ddpm-linear", num_times=2, scale=0.4),
+        dict(objective="x0", noise="fixed", noise_samples=2, schedule="cosine", num_times=2),
+        dict(objective="v", noise="fixed", noise_samples=2, schedule="ddpm-linear", num_times=2),
+    ],
+)
 def test_model_objective_in_span_coordinates_matches_oracle(n, d, m, settings):
     """What training runs: the registry's objective for a setting, in the coordinates of the span engine
     (an r-dimensional basis of the data, the draws and W, with the loss's d-dependence added back), against
@@ -184,18 +218,24 @@ def test_model_objective_in_span_coordinates_matches_oracle(n, d, m, settings):
     model = models.get("diffusion")
     eps = model.draws(cfg, n, d, rng)
     Q = _span_coordinates(W, data.x1, data.x2, *(() if eps is None else tuple(eps)))
-    assert Q.shape[1] < d or eps is not None     # fixed draws at the tiny size fill all d dimensions
+    assert Q.shape[1] < d or eps is not None  # fixed draws at the tiny size fill all d dimensions
     eps_q = None if eps is None else eps @ Q
     loss, grad_q = model.objective(cfg, data.x1 @ Q, data.x2 @ Q, data.y, d, rng, eps_q)(W @ Q)
     x1, x2 = _tensors(data.x1, data.x2)
     c = diffusion.output_scale(m, cfg.scale)
     if eps is None:
-        loss_t, grad_t = _autograd(diffusion_loss_times, W, x1, x2, cfg.diffusion_times, cfg.objective, c)
+        loss_t, grad_t = _autograd(
+            diffusion_loss_times, W, x1, x2, cfg.diffusion_times, cfg.objective, c
+        )
     else:
         e = torch.tensor(eps)
-        loss_t, grad_t = _autograd(lambda Wt: sum(
-            w * sampled_loss(Wt, x1, x2, e, al, be, *TARGETS[cfg.objective](al, be), c)
-            for al, be, w in cfg.diffusion_times), W)
+        loss_t, grad_t = _autograd(
+            lambda Wt: sum(
+                w * sampled_loss(Wt, x1, x2, e, al, be, *TARGETS[cfg.objective](al, be), c)
+                for al, be, w in cfg.diffusion_times
+            ),
+            W,
+        )
     assert abs(loss - loss_t) <= QUAD_RTOL * abs(loss_t)
     assert _rel(grad_q @ Q.T, grad_t) <= QUAD_RTOL
 
@@ -203,7 +243,9 @@ def test_model_objective_in_span_coordinates_matches_oracle(n, d, m, settings):
 @pytest.mark.parametrize("n, d, m", SIZES)
 def test_augmented_model_objective_matches_oracle(n, d, m):
     """The registry's augmented classifier with fixed draws (--augment, --noise fixed) against the oracle."""
-    cfg = TrainConfig(model="classification", n=n, d=d, m=m, augment=(0.7, 0.5), noise="fixed", noise_samples=2)
+    cfg = TrainConfig(
+        model="classification", n=n, d=d, m=m, augment=(0.7, 0.5), noise="fixed", noise_samples=2
+    )
     data, rng = _data(n, d, seed=13 * n + m, noise="projected")
     W = rng.standard_normal((2, m, d)) / np.sqrt(d)
     model = models.get("classification")

@@ -1,10 +1,10 @@
 """Logistic loss of f = F_{+1} - F_{-1} and its hand-derived gradient."""
+
 import numpy as np
 import pytest
+from test_diffusion import central_difference
 
 from sims import classification
-
-from test_diffusion import central_difference
 
 
 def loop_loss_and_grad(W, x1, x2, y):
@@ -27,8 +27,12 @@ def loop_loss_and_grad(W, x1, x2, y):
 
 
 def problem(rng, n=5, d=6, m=3):
-    return (0.5 * rng.standard_normal((2, m, d)), rng.standard_normal((n, d)), rng.standard_normal((n, d)),
-            rng.choice([1, -1], size=n))
+    return (
+        0.5 * rng.standard_normal((2, m, d)),
+        rng.standard_normal((n, d)),
+        rng.standard_normal((n, d)),
+        rng.choice([1, -1], size=n),
+    )
 
 
 def test_matches_plain_loop(rng):
@@ -42,8 +46,12 @@ def test_matches_plain_loop(rng):
 def test_gradient_matches_finite_differences(rng):
     W, x1, x2, y = problem(rng)
     fun = lambda V: classification.loss_and_grad(V, x1, x2, y)[0]
-    np.testing.assert_allclose(classification.loss_and_grad(W, x1, x2, y)[1], central_difference(fun, W),
-                               rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(
+        classification.loss_and_grad(W, x1, x2, y)[1],
+        central_difference(fun, W),
+        rtol=1e-6,
+        atol=1e-8,
+    )
 
 
 def test_loss_at_zero_is_log2(rng):

@@ -1,5 +1,6 @@
 """`fldm reproduce --scheduler ADDRESS` on a real dask.distributed cluster (worker processes): the cells and
 the report equal a local run's, and a worker killed mid-run loses nothing."""
+
 import json
 import os
 import signal
@@ -30,14 +31,33 @@ def _same_cells(a, b):
 
 def test_reproduce_on_a_cluster_equals_the_local_run_even_when_a_worker_dies(tmp_path):
     args = ["reproduce", "--preset", "tiny", "--no-progress"]
-    assert main(args + ["--out", str(tmp_path / "local"), "--cache", str(tmp_path / "local-cache")]) == 0
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as lc, \
-            distributed.Client(lc) as client:
+    assert (
+        main(args + ["--out", str(tmp_path / "local"), "--cache", str(tmp_path / "local-cache")])
+        == 0
+    )
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as lc,
+        distributed.Client(lc) as client,
+    ):
         pids = client.run(os.getpid)
         codes = []
-        run = threading.Thread(target=lambda: codes.append(main(
-            args + ["--scheduler", lc.scheduler_address, "--out", str(tmp_path / "dask"),
-                    "--cache", str(tmp_path / "dask-cache")])))
+        run = threading.Thread(
+            target=lambda: codes.append(
+                main(
+                    args
+                    + [
+                        "--scheduler",
+                        lc.scheduler_address,
+                        "--out",
+                        str(tmp_path / "dask"),
+                        "--cache",
+                        str(tmp_path / "dask-cache"),
+                    ]
+                )
+            )
+        )
         run.start()
         deadline = time.time() + 120
         while not list((tmp_path / "dask-cache").glob("*.json")) and time.time() < deadline:

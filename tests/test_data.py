@@ -1,4 +1,5 @@
 """The two-patch generator (Definition 2.1) and the .npz loader."""
+
 import numpy as np
 import pytest
 
@@ -52,15 +53,18 @@ def test_balanced_labels(rng):
     assert np.array_equal(label_index(np.array([1, -1, 1])), [0, 1, 0])
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(n=0, d=10, snr=1.0), "n must be"),
-    (dict(n=5, d=2, snr=1.0), "d must be"),
-    (dict(n=5, d=10, snr=-1.0), "snr must be"),
-    (dict(n=5, d=10, nsnr2=float("nan")), "nsnr2 must be"),
-    (dict(n=5, d=10, snr=1.0, sigma_xi=0.0), "sigma_xi must be"),
-    (dict(n=5, d=10, snr=1.0, noise="pink"), "noise must be"),
-    (dict(n=5, d=10, snr=1.0, labels="odd"), "labels must be"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(n=0, d=10, snr=1.0), "n must be"),
+        (dict(n=5, d=2, snr=1.0), "d must be"),
+        (dict(n=5, d=10, snr=-1.0), "snr must be"),
+        (dict(n=5, d=10, nsnr2=float("nan")), "nsnr2 must be"),
+        (dict(n=5, d=10, snr=1.0, sigma_xi=0.0), "sigma_xi must be"),
+        (dict(n=5, d=10, snr=1.0, noise="pink"), "noise must be"),
+        (dict(n=5, d=10, snr=1.0, labels="odd"), "labels must be"),
+    ],
+)
 def test_bad_generator_input(rng, kwargs, message):
     with pytest.raises(FldmError, match=message):
         make_data(rng=rng, **kwargs)
@@ -81,17 +85,22 @@ def test_npz_round_trip(tmp_path, rng):
     back = load_npz(tmp_path / "d.npz")
     for k in ("x1", "x2", "y", "mu"):
         assert np.array_equal(getattr(back, k), getattr(data, k))
-    assert back.snr == pytest.approx(np.linalg.norm(data.mu[0]) / np.sqrt(np.mean(np.sum(data.x2**2, 1))), rel=1e-12)
+    assert back.snr == pytest.approx(
+        np.linalg.norm(data.mu[0]) / np.sqrt(np.mean(np.sum(data.x2**2, 1))), rel=1e-12
+    )
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda a: a.pop("mu"), "lacks key"),
-    (lambda a: a.update(y=a["y"][:-1]), "y must have shape"),
-    (lambda a: a.update(y=2 * a["y"]), r"only \+1 and -1"),
-    (lambda a: a.update(x2=a["x2"][:, :-1]), "x1 and x2"),
-    (lambda a: a.update(mu=a["mu"][:1]), "mu must have shape"),
-    (lambda a: a["x1"].__setitem__((0, 0), np.nan), "NaN"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda a: a.pop("mu"), "lacks key"),
+        (lambda a: a.update(y=a["y"][:-1]), "y must have shape"),
+        (lambda a: a.update(y=2 * a["y"]), r"only \+1 and -1"),
+        (lambda a: a.update(x2=a["x2"][:, :-1]), "x1 and x2"),
+        (lambda a: a.update(mu=a["mu"][:1]), "mu must have shape"),
+        (lambda a: a["x1"].__setitem__((0, 0), np.nan), "NaN"),
+    ],
+)
 def test_npz_validation(tmp_path, rng, change, message):
     data = make_data(5, 8, snr=0.4, rng=rng)
     arrays = dict(x1=data.x1.copy(), x2=data.x2.copy(), y=data.y.copy(), mu=data.mu.copy())
@@ -105,7 +114,9 @@ def test_npz_unreadable(tmp_path):
     """Files that are not an .npz archive are named as such by their first bytes (numpy would call them
     pickled data and suggest loading them unsafely); a damaged archive is 'cannot read'."""
     (tmp_path / "junk.npz").write_text("not a zip")
-    with pytest.raises(FldmError, match="is not a numpy file; --data takes an .npz archive") as info:
+    with pytest.raises(
+        FldmError, match="is not a numpy file; --data takes an .npz archive"
+    ) as info:
         load_npz(tmp_path / "junk.npz")
     assert "pickle" not in str(info.value) and "unsafe" not in str(info.value)
     np.save(tmp_path / "one.npy", np.zeros((2, 3)))

@@ -1,4 +1,5 @@
 """The exact DDPM loss (eq. E of sims.diffusion) and its hand-derived gradient."""
+
 import numpy as np
 import pytest
 
@@ -23,18 +24,48 @@ def loop_loss_and_grad(W, x1, x2, alpha, beta, c):
                 dA[r] += -4 * c * alpha * beta * G[r, r]
                 dG[r, r] += -4 * c * alpha * beta * a[r]
                 for s in range(m):
-                    phi = (alpha**4 * a[r]**2 * a[s]**2
-                           + alpha**2 * beta**2 * (a[r]**2 * G[s, s] + a[s]**2 * G[r, r] + 4 * a[r] * a[s] * G[r, s])
-                           + beta**4 * (G[r, r] * G[s, s] + 2 * G[r, s]**2))
+                    phi = (
+                        alpha**4 * a[r] ** 2 * a[s] ** 2
+                        + alpha**2
+                        * beta**2
+                        * (a[r] ** 2 * G[s, s] + a[s] ** 2 * G[r, r] + 4 * a[r] * a[s] * G[r, s])
+                        + beta**4 * (G[r, r] * G[s, s] + 2 * G[r, s] ** 2)
+                    )
                     loss += c * c * G[r, s] * phi
                     # partial derivatives of c^2 G_rs phi_rs
-                    dA[r] += c * c * G[r, s] * (2 * alpha**4 * a[r] * a[s]**2
-                                                + alpha**2 * beta**2 * (2 * a[r] * G[s, s] + 4 * a[s] * G[r, s]))
-                    dA[s] += c * c * G[r, s] * (2 * alpha**4 * a[r]**2 * a[s]
-                                                + alpha**2 * beta**2 * (2 * a[s] * G[r, r] + 4 * a[r] * G[r, s]))
-                    dG[r, s] += c * c * (phi + G[r, s] * (4 * alpha**2 * beta**2 * a[r] * a[s] + 4 * beta**4 * G[r, s]))
-                    dG[s, s] += c * c * G[r, s] * (alpha**2 * beta**2 * a[r]**2 + beta**4 * G[r, r])
-                    dG[r, r] += c * c * G[r, s] * (alpha**2 * beta**2 * a[s]**2 + beta**4 * G[s, s])
+                    dA[r] += (
+                        c
+                        * c
+                        * G[r, s]
+                        * (
+                            2 * alpha**4 * a[r] * a[s] ** 2
+                            + alpha**2 * beta**2 * (2 * a[r] * G[s, s] + 4 * a[s] * G[r, s])
+                        )
+                    )
+                    dA[s] += (
+                        c
+                        * c
+                        * G[r, s]
+                        * (
+                            2 * alpha**4 * a[r] ** 2 * a[s]
+                            + alpha**2 * beta**2 * (2 * a[s] * G[r, r] + 4 * a[r] * G[r, s])
+                        )
+                    )
+                    dG[r, s] += (
+                        c
+                        * c
+                        * (
+                            phi
+                            + G[r, s]
+                            * (4 * alpha**2 * beta**2 * a[r] * a[s] + 4 * beta**4 * G[r, s])
+                        )
+                    )
+                    dG[s, s] += (
+                        c * c * G[r, s] * (alpha**2 * beta**2 * a[r] ** 2 + beta**4 * G[r, r])
+                    )
+                    dG[r, r] += (
+                        c * c * G[r, s] * (alpha**2 * beta**2 * a[s] ** 2 + beta**4 * G[s, s])
+                    )
             # chain rule: a_r = <w_r, z>, G_rs = <w_r, w_s>
             for k in range(m):
                 grad[k] += dA[k] * z
@@ -44,7 +75,11 @@ def loop_loss_and_grad(W, x1, x2, alpha, beta, c):
 
 
 def problem(rng, n=3, d=6, m=3, w_scale=0.5):
-    return (w_scale * rng.standard_normal((m, d)), rng.standard_normal((n, d)), rng.standard_normal((n, d)))
+    return (
+        w_scale * rng.standard_normal((m, d)),
+        rng.standard_normal((n, d)),
+        rng.standard_normal((n, d)),
+    )
 
 
 @pytest.mark.parametrize("scale", [None, 0.7])
@@ -84,8 +119,12 @@ def test_hessian_vector_product_matches_finite_differences_of_the_gradient(rng, 
     fd = np.stack([(grad(W + h * v) - grad(W - h * v)) / (2 * h) for v in V])
     hv = diffusion.hessian_vector_product(W, V, x1, x2, times, objective=objective)
     np.testing.assert_allclose(hv, fd, rtol=1e-6, atol=1e-6 * np.abs(fd).max())
-    np.testing.assert_allclose(diffusion.hessian_vector_product(W, V[0], x1, x2, times, objective=objective), hv[0],
-                               rtol=1e-12, atol=1e-12 * np.abs(hv).max())
+    np.testing.assert_allclose(
+        diffusion.hessian_vector_product(W, V[0], x1, x2, times, objective=objective),
+        hv[0],
+        rtol=1e-12,
+        atol=1e-12 * np.abs(hv).max(),
+    )
 
 
 def test_sampled_gradient_matches_finite_differences(rng):
@@ -128,8 +167,12 @@ def test_resampled_gradient_average_converges(rng):
     _, grad = diffusion.loss_and_grad(W, x1, x2, alpha=ALPHA, beta=BETA)
     errors = []
     for K in (100, 10_000):
-        means = [sampled.loss_and_grad_sampled(W, x1, x2, rng.standard_normal((K, 4, 5)), alpha=ALPHA, beta=BETA)[1]
-                 for _ in range(20)]
+        means = [
+            sampled.loss_and_grad_sampled(
+                W, x1, x2, rng.standard_normal((K, 4, 5)), alpha=ALPHA, beta=BETA
+            )[1]
+            for _ in range(20)
+        ]
         errors.append(np.mean([np.linalg.norm(g - grad) for g in means]))
     assert errors[1] < errors[0] / 5  # ideal factor 10
 
@@ -140,7 +183,9 @@ def test_several_times_is_weighted_sum(rng):
     loss, grad = diffusion.loss_and_grad_times(W, x1, x2, times)
     parts = [diffusion.loss_and_grad(W, x1, x2, alpha=a, beta=b) for a, b, _ in times]
     assert loss == pytest.approx(sum(w * p[0] for (_, _, w), p in zip(times, parts)), rel=1e-13)
-    np.testing.assert_allclose(grad, sum(w * p[1] for (_, _, w), p in zip(times, parts)), rtol=1e-12)
+    np.testing.assert_allclose(
+        grad, sum(w * p[1] for (_, _, w), p in zip(times, parts)), rtol=1e-12
+    )
 
 
 def test_denoise_is_the_network(rng):

@@ -1,5 +1,6 @@
 """What the README, the help and the report say agrees with the code: one stated run time for the quick
 study, the version, the walkthrough link, pytest's skip reasons."""
+
 import configparser
 import re
 import shlex
@@ -30,7 +31,10 @@ def test_quick_run_time_is_stated_once():
     assert QUICK_RUN_TIME in report_markdown([], [], meta)
     assert QUICK_RUN_TIME not in report_markdown([], [], {**meta, "preset": "tiny"})
     # no other run time of the quick study is stated in the README
-    assert not re.search(r"quick.{0,200}\b(under|about) (a|\d+) (minute|second)", flat(README).replace(QUICK_RUN_TIME, ""))
+    assert not re.search(
+        r"quick.{0,200}\b(under|about) (a|\d+) (minute|second)",
+        flat(README).replace(QUICK_RUN_TIME, ""),
+    )
 
 
 def test_version(capsys):
@@ -60,6 +64,7 @@ def test_mlxtend_is_not_a_dependency():
 
 def test_readme_states_the_progress_delay():
     from sims import progress
+
     assert f"progress bar on a terminal (after {progress.DELAY:g} s;" in flat(README)
 
 
@@ -68,7 +73,9 @@ def test_readme_numbers_are_the_committed_reports():
     committed figures/report.json: the synthetic study's paragraph and the further studies' paragraphs
     appear verbatim (regenerate them with `python -m sims.studies.findings figures/report.json`)."""
     import json
+
     from sims.studies.findings import paragraphs, synthetic
+
     report = json.loads((ROOT / "figures" / "report.json").read_text())
     text = flat(README)
     assert flat(synthetic(report)) in text
@@ -82,7 +89,9 @@ def test_readme_full_preset_section_is_the_committed_full_report():
     `preset_comparison` writes from the committed quick and full reports; regenerate it with
     `python -m sims.studies.findings figures/report.json figures/full/report.json`."""
     import json
+
     from sims.studies.findings import preset_comparison
+
     quick = json.loads((ROOT / "figures" / "report.json").read_text())
     full = json.loads((ROOT / "figures" / "full" / "report.json").read_text())
     assert full["meta"]["preset"] == "full"
@@ -93,16 +102,21 @@ def test_readme_full_preset_section_is_the_committed_full_report():
 
 
 def test_readme_figure_table_lists_every_figure_and_stated_constants():
+    import inspect
+
     from sims import io
     from sims.config import auto_eta
     from sims.stepsize import ETA_CURVATURE
     from sims.studies.figures import FIGURES
-    import inspect
+
     for make in FIGURES:
         assert f"(figures/{make.__name__}.png)" in README, make.__name__
     text = flat(README)
     assert f"rounded to {io.REPORT_DIGITS} significant digits" in text
-    assert f"{inspect.signature(auto_eta).parameters['eta0'].default:g} over the largest data curvature scale" in text
+    assert (
+        f"{inspect.signature(auto_eta).parameters['eta0'].default:g} over the largest data curvature scale"
+        in text
+    )
     assert f"{ETA_CURVATURE:g} over the Hessian's top eigenvalue" in text
     assert f"{ETA_CURVATURE:g} over the curvature of a memorised draw" in text
 
@@ -116,5 +130,6 @@ def test_every_command_takes_no_progress_as_the_readme_says():
 
 def test_mnist_help_names_the_shipped_digits():
     from sims.studies.mnist_data import SHIPPED_SOURCE
+
     text = subcommand_help("mnist")
     assert flat(SHIPPED_SOURCE) in text and "mlxtend" not in text

@@ -1,12 +1,12 @@
 """Stacked training (sims.train.train_many) equals separate runs of sims.train.train."""
+
 import numpy as np
 import pytest
+from compare import assert_extra_close
 
 from sims import DivergenceError, FldmError
 from sims.config import TrainConfig
 from sims.train import train, train_many
-
-from compare import assert_extra_close
 
 RTOL = 1e-10
 ARRAYS = ("loss", "grad_norm", "signal", "noise", "W")
@@ -27,7 +27,9 @@ def assert_same_run(a, b):
 def settings(model, **kw):
     base = dict(model=model, n=6, d=40, m=3, steps=150, log_every=7, n_test=50)
     base.update(kw)
-    return [TrainConfig(seed=s, nsnr2=v, **base) for s, v in ((0, 0.5), (1, 2.0), (2, 6.75), (3, 1.0))]
+    return [
+        TrainConfig(seed=s, nsnr2=v, **base) for s, v in ((0, 0.5), (1, 2.0), (2, 6.75), (3, 1.0))
+    ]
 
 
 @pytest.mark.parametrize("model", ["diffusion", "classification"])
@@ -60,7 +62,9 @@ def test_given_data_and_initial_weights():
     first = [train(c) for c in configs]
     datas = [r.data for r in first[::-1]]
     W0s = [0.5 * r.W for r in first]
-    for a, b in zip([train(c, d, w) for c, d, w in zip(configs, datas, W0s)], train_many(configs, datas, W0s)):
+    for a, b in zip(
+        [train(c, d, w) for c, d, w in zip(configs, datas, W0s)], train_many(configs, datas, W0s)
+    ):
         assert_same_run(a, b)
 
 
@@ -115,6 +119,7 @@ def test_bad_input():
 
 def test_stacked_losses_equal_member_losses(rng):
     from sims import classification, diffusion
+
     S, n, d, m = 3, 5, 30, 4
     x1, x2 = rng.standard_normal((2, S, n, d))
     y = rng.choice([-1.0, 1.0], size=(S, n))
@@ -124,7 +129,9 @@ def test_stacked_losses_equal_member_losses(rng):
     for s in range(S):
         l_d, g_d = diffusion.loss_and_grad(Wd[s], x1[s], x2[s], alpha=0.8, beta=0.6, scale=0.5)
         l_c, g_c = classification.loss_and_grad(Wc[s], x1[s], x2[s], y[s])
-        assert loss_d[s] == pytest.approx(l_d, rel=1e-13) and loss_c[s] == pytest.approx(l_c, rel=1e-13)
+        assert loss_d[s] == pytest.approx(l_d, rel=1e-13) and loss_c[s] == pytest.approx(
+            l_c, rel=1e-13
+        )
         np.testing.assert_allclose(grad_d[s], g_d, rtol=1e-12, atol=1e-14 * np.abs(g_d).max())
         np.testing.assert_allclose(grad_c[s], g_c, rtol=1e-12, atol=1e-14 * np.abs(g_c).max())
 
@@ -137,6 +144,7 @@ def test_logged_trajectories_are_bounded():
     with pytest.raises(FldmError, match="set log_every to at least"):
         train_many([cfg, cfg.replace(seed=1)])
     from sims.train import check_log_size
+
     message = None
     try:
         check_log_size(cfg, 6)

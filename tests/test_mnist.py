@@ -1,5 +1,6 @@
 """Noisy-MNIST: the IDX reader, the noise scale, the data split, the step size, a tiny end-to-end study, and
 its runs as cached sweep cells (reused on a rerun, the same with two workers)."""
+
 import dataclasses
 import gzip
 import json
@@ -36,7 +37,7 @@ def fake_mnist(per_digit=12, seed=0):
     for k in range(10):
         for _ in range(per_digit):
             img = rng.integers(0, 40, size=(28, 28))
-            img[2 * k:2 * k + 8, 4:24] = 255
+            img[2 * k : 2 * k + 8, 4:24] = 255
             images.append(img)
             labels.append(k)
     return np.array(images, dtype=np.uint8), np.array(labels, dtype=np.uint8)
@@ -45,7 +46,9 @@ def fake_mnist(per_digit=12, seed=0):
 def idx_folder(folder, per_digit=15, gz_images=True):
     images, labels = fake_mnist(per_digit)
     folder.mkdir(exist_ok=True)
-    write_idx(folder / ("train-images-idx3-ubyte" + (".gz" if gz_images else "")), images, gz=gz_images)
+    write_idx(
+        folder / ("train-images-idx3-ubyte" + (".gz" if gz_images else "")), images, gz=gz_images
+    )
     write_idx(folder / "train-labels.idx1-ubyte", labels)  # the dotted name some mirrors use
     return images, labels
 
@@ -54,9 +57,13 @@ def idx_folder(folder, per_digit=15, gz_images=True):
 @pytest.mark.parametrize("gz", [False, True])
 def test_read_idx_round_trip(tmp_path, gz):
     images, labels = fake_mnist(3)
-    got = mnist_data.read_idx(write_idx(tmp_path / "img", images, gz=gz), expect_magic=mnist_data.IMAGES_MAGIC)
+    got = mnist_data.read_idx(
+        write_idx(tmp_path / "img", images, gz=gz), expect_magic=mnist_data.IMAGES_MAGIC
+    )
     assert got.shape == (30, 28, 28) and np.array_equal(got, images)
-    got = mnist_data.read_idx(write_idx(tmp_path / "lab", labels, gz=gz), expect_magic=mnist_data.LABELS_MAGIC)
+    got = mnist_data.read_idx(
+        write_idx(tmp_path / "lab", labels, gz=gz), expect_magic=mnist_data.LABELS_MAGIC
+    )
     assert np.array_equal(got, labels)
 
 
@@ -69,24 +76,31 @@ def test_load_idx_dir(tmp_path):
     assert X[5, 28 * 3 + 7] == images[5, 3, 7]
 
 
-@pytest.mark.parametrize("case, message", [
-    ("type", "bad IDX magic"),            # 0x00000903: not unsigned bytes
-    ("swapped", "expected 0x00000803"),   # a labels file where images belong
-    ("truncated", "data bytes"),
-    ("long", "data bytes"),
-    ("short", "too short"),
-    ("header", "truncated IDX header"),
-    ("gzip", "corrupt gzip"),
-])
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("type", "bad IDX magic"),  # 0x00000903: not unsigned bytes
+        ("swapped", "expected 0x00000803"),  # a labels file where images belong
+        ("truncated", "data bytes"),
+        ("long", "data bytes"),
+        ("short", "too short"),
+        ("header", "truncated IDX header"),
+        ("gzip", "corrupt gzip"),
+    ],
+)
 def test_read_idx_malformed(tmp_path, case, message):
     images, _ = fake_mnist(1)
     path = tmp_path / "train-images-idx3-ubyte"
     good = struct.pack(">4i", 0x803, 10, 28, 28) + images.tobytes()
-    raw = {"type": struct.pack(">4i", 0x903, 10, 28, 28) + images.tobytes(),
-           "swapped": struct.pack(">2i", 0x801, 10) + bytes(10),
-           "truncated": good[:-1], "long": good + b"\0", "short": b"\0\0\x08",
-           "header": struct.pack(">2i", 0x803, 10),
-           "gzip": gzip.compress(good)[:-20]}[case]
+    raw = {
+        "type": struct.pack(">4i", 0x903, 10, 28, 28) + images.tobytes(),
+        "swapped": struct.pack(">2i", 0x801, 10) + bytes(10),
+        "truncated": good[:-1],
+        "long": good + b"\0",
+        "short": b"\0\0\x08",
+        "header": struct.pack(">2i", 0x803, 10),
+        "gzip": gzip.compress(good)[:-20],
+    }[case]
     path.write_bytes(raw)
     with pytest.raises(FldmError, match=message):
         mnist_data.read_idx(path, expect_magic=mnist_data.IMAGES_MAGIC)
@@ -117,7 +131,9 @@ def test_noise_scale_gives_the_requested_snr():
     images = rng.integers(0, 256, size=(400, 784)).astype(float)
     y = np.where(np.arange(400) < 200, 1, -1)
     for snr, sigma_xi in ((0.1936, 1.0), (0.58, 2.5)):
-        data = mnist_data.noisy_mnist(images, y, rng.standard_normal((400, 784)), snr=snr, sigma_xi=sigma_xi)
+        data = mnist_data.noisy_mnist(
+            images, y, rng.standard_normal((400, 784)), snr=snr, sigma_xi=sigma_xi
+        )
         # measured from the data: SNR = mean ||x1|| / (sigma_xi_hat sqrt(d)), sigma_xi_hat^2 = mean ||xi||^2 / d
         sigma_hat = np.sqrt(np.mean(np.sum(data.x2**2, axis=1)) / 784)
         measured = np.mean(np.linalg.norm(data.x1, axis=1)) / (sigma_hat * np.sqrt(784))
@@ -144,8 +160,15 @@ def test_class_means_point_along_the_mean_images():
         cos = data.mu[row] @ mean / (np.linalg.norm(data.mu[row]) * np.linalg.norm(mean))
         assert cos == pytest.approx(1.0, abs=1e-12)
     # held-out data carries the training set's mu
-    test = mnist_data.noisy_mnist(images[:4], y[:4], rng.standard_normal((4, 784)), snr=0.4, sigma_xi=1.0,
-                             mu_images=images, y_mu=y)
+    test = mnist_data.noisy_mnist(
+        images[:4],
+        y[:4],
+        rng.standard_normal((4, 784)),
+        snr=0.4,
+        sigma_xi=1.0,
+        mu_images=images,
+        y_mu=y,
+    )
     assert np.allclose(test.mu, data.mu)
 
 
@@ -198,13 +221,30 @@ def test_settings_validation():
 
 # ------------------------------------------------------------------------------------------ end to end
 TINY = StudySettings(n=6, steps=30, log_every=10, nsnr2=(0.75, 6.75), n_test=20)
-RUN_KEYS = {"model", "snr", "nsnr2", "signal", "noise", "ratio", "signal_init", "noise_init", "eta", "repeat"}
+RUN_KEYS = {
+    "model",
+    "snr",
+    "nsnr2",
+    "signal",
+    "noise",
+    "ratio",
+    "signal_init",
+    "noise_init",
+    "eta",
+    "repeat",
+}
 
 
 def check_study(out, result, settings, figures=True):
     on_disk = json.loads((out / "mnist.json").read_text())
-    rounded = {**result, "runs": io.rounded(result["runs"]), "comparison": io.rounded(result["comparison"])}
-    assert on_disk == json.loads(io.to_json(rounded))  # mnist.json is the returned dict, its measures rounded
+    rounded = {
+        **result,
+        "runs": io.rounded(result["runs"]),
+        "comparison": io.rounded(result["comparison"]),
+    }
+    assert on_disk == json.loads(
+        io.to_json(rounded)
+    )  # mnist.json is the returned dict, its measures rounded
     runs = result["runs"]
     assert len(runs) == 2 * len(settings.nsnr2) * settings.repeats
     for run in runs:
@@ -220,12 +260,17 @@ def check_study(out, result, settings, figures=True):
             assert "test_accuracy" not in run
     levels = {row["level"]: row for row in result["comparison"]}
     for level in ("low", "high"):
-        assert {"diffusion_ratio", "classification_ratio", "classification_test_accuracy"} <= set(levels[level])
+        assert {"diffusion_ratio", "classification_ratio", "classification_test_accuracy"} <= set(
+            levels[level]
+        )
     assert "LeCun" in result["data"]["credit"] and "CC BY-SA 3.0" in result["data"]["credit"]
     assert set(result["figures"]) == ({"filters", "alignment", "sweep"} if figures else set())
     for name in result["figures"].values():
         assert (out / name).read_bytes()[:8] == PNG
-        assert "LeCun" in result["captions"][next(k for k, v in result["figures"].items() if v == name)]
+        assert (
+            "LeCun"
+            in result["captions"][next(k for k, v in result["figures"].items() if v == name)]
+        )
     with np.load(out / "mnist.npz") as f:
         steps = f["diffusion_nsnr2=0.75_repeat=0/steps"]
         assert list(steps) == list(range(0, settings.steps + 1, settings.log_every))
@@ -234,7 +279,14 @@ def check_study(out, result, settings, figures=True):
 
 def study(tmp_path, out, cache, **kw):
     """The TINY study on the IDX folder tmp_path/idx, without figures unless asked, cached in tmp_path/cache."""
-    kw = {"seed": 3, "idx_dir": tmp_path / "idx", "settings": TINY, "figures": False, "progress": False, **kw}
+    kw = {
+        "seed": 3,
+        "idx_dir": tmp_path / "idx",
+        "settings": TINY,
+        "figures": False,
+        "progress": False,
+        **kw,
+    }
     return mnist.run_study(tmp_path / out, cache_dir=tmp_path / cache, **kw)
 
 
@@ -256,8 +308,9 @@ def test_tiny_study_on_idx_files(tmp_path):
 
 
 def test_tiny_study_on_shipped_images(tmp_path):
-    result = mnist.run_study(tmp_path, seed=0, settings=TINY, figures=False, cache_dir=tmp_path / "cache",
-                             progress=False)  # figures: checked above
+    result = mnist.run_study(
+        tmp_path, seed=0, settings=TINY, figures=False, cache_dir=tmp_path / "cache", progress=False
+    )  # figures: checked above
     check_study(tmp_path, result, TINY, figures=False)
     assert result["data"]["source"] == mnist_data.SHIPPED_SOURCE
 
@@ -290,7 +343,9 @@ def test_shipped_images_equal_mlxtends():
     for seed in range(3):
         ours = mnist_data.split(y, (0, 1), 20, 2000, np.random.default_rng(seed))
         theirs = mnist_data.split(y_ref, (0, 1), 20, 2000, np.random.default_rng(seed))
-        assert np.array_equal(X[ours[0]], X_ref[theirs[0]]) and np.array_equal(X[ours[2]], X_ref[theirs[2]])
+        assert np.array_equal(X[ours[0]], X_ref[theirs[0]]) and np.array_equal(
+            X[ours[2]], X_ref[theirs[2]]
+        )
         assert np.array_equal(ours[1], theirs[1]) and np.array_equal(ours[3], theirs[3])
 
 
@@ -322,14 +377,22 @@ def test_mnist_runs_are_cached_cells(tmp_path):
     idx_folder(tmp_path / "idx")
     first = study(tmp_path, "first", "cache")
     stamps = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "cache").iterdir()}
-    assert len(stamps) == 2 * 2 * len(TINY.nsnr2) * TINY.repeats  # an npz and a json per (model, n SNR^2, repeat)
+    assert (
+        len(stamps) == 2 * 2 * len(TINY.nsnr2) * TINY.repeats
+    )  # an npz and a json per (model, n SNR^2, repeat)
     second = study(tmp_path, "second", "cache")
-    assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "cache").iterdir()} == stamps  # nothing recomputed
+    assert {
+        p.name: p.stat().st_mtime_ns for p in (tmp_path / "cache").iterdir()
+    } == stamps  # nothing recomputed
     assert second["runs"] == first["runs"]
     a, b = npz(tmp_path / "first" / "mnist.npz"), npz(tmp_path / "second" / "mnist.npz")
     assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
     # the key hashes everything that identifies a run, the data included
-    (run,) = [c for c in mnist.cells(TINY, 3, tmp_path / "idx") if c.model == "diffusion" and c.nsnr2 == 0.75]
+    (run,) = [
+        c
+        for c in mnist.cells(TINY, 3, tmp_path / "idx")
+        if c.model == "diffusion" and c.nsnr2 == 0.75
+    ]
     assert run.idx_dir == str((tmp_path / "idx").resolve())
     assert run.idx_sha256 == mnist_data.idx_digest(tmp_path / "idx")
     key = cell_key(mnist.KIND, run)
@@ -337,9 +400,19 @@ def test_mnist_runs_are_cached_cells(tmp_path):
     (tmp_path / "idx2").mkdir()
     write_idx(tmp_path / "idx2" / "train-images-idx3-ubyte", images)
     write_idx(tmp_path / "idx2" / "train-labels-idx1-ubyte", labels)
-    changed = [dataclasses.replace(run, **change) for change in
-               ({"model": "classification"}, {"nsnr2": 6.75}, {"repeat": 1}, {"seed": 4}, {"steps": 31},
-                {"digits": (1, 0)}, {"sigma_xi": 2.0}, {"idx_dir": None, "idx_sha256": None})]
+    changed = [
+        dataclasses.replace(run, **change)
+        for change in (
+            {"model": "classification"},
+            {"nsnr2": 6.75},
+            {"repeat": 1},
+            {"seed": 4},
+            {"steps": 31},
+            {"digits": (1, 0)},
+            {"sigma_xi": 2.0},
+            {"idx_dir": None, "idx_sha256": None},
+        )
+    ]
     changed.append(dataclasses.replace(run, idx_sha256=mnist_data.idx_digest(tmp_path / "idx2")))
     assert len({key} | {cell_key(mnist.KIND, c) for c in changed}) == len(changed) + 1
 
@@ -349,13 +422,33 @@ def test_cli_mnist(tmp_path, monkeypatch, capsys):
     idx_folder(tmp_path / "idx")
     monkeypatch.setattr(StudySettings, "quick", classmethod(lambda cls: TINY))
     out = tmp_path / "out"
-    assert cli.main(["mnist", "--quick", "--out", str(out), "--idx-dir", str(tmp_path / "idx"), "--seed", "1",
-                     "--jobs", "2", "--cache", str(tmp_path / "cache2"), "--no-progress"]) == 0
+    assert (
+        cli.main(
+            [
+                "mnist",
+                "--quick",
+                "--out",
+                str(out),
+                "--idx-dir",
+                str(tmp_path / "idx"),
+                "--seed",
+                "1",
+                "--jobs",
+                "2",
+                "--cache",
+                str(tmp_path / "cache2"),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     assert "mnist.json" in capsys.readouterr().out
     assert json.loads((out / "mnist.json").read_text())["quick"] is True
     assert len(list((tmp_path / "cache2").glob("*.json"))) == 2 * len(TINY.nsnr2)
     one = study(tmp_path, "one", "cache1", seed=1)
-    assert json.loads((out / "mnist.json").read_text())["runs"] == json.loads(io.to_json(io.rounded(one["runs"])))
+    assert json.loads((out / "mnist.json").read_text())["runs"] == json.loads(
+        io.to_json(io.rounded(one["runs"]))
+    )
     a, b = npz(out / "mnist.npz"), npz(tmp_path / "one" / "mnist.npz")
     assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
     assert cli.main(["mnist", "--quick", "--idx-dir", str(tmp_path / "missing")]) == 2
@@ -376,10 +469,16 @@ def test_quick_study_separates_the_models(tmp_path):
         assert 0.5 < row["diffusion_ratio"] < 2.0
         assert row["diffusion_signal_gain"] > 5 and row["diffusion_noise_gain"] > 2
     # the numbers of the committed quick run (figures/mnist.json, its measures rounded: io.rounded)
-    committed = json.loads((Path(__file__).resolve().parents[1] / "figures" / "mnist.json").read_text())
-    assert committed["seed"] == 0 and committed["settings"] == json.loads(json.dumps(result["settings"]))
+    committed = json.loads(
+        (Path(__file__).resolve().parents[1] / "figures" / "mnist.json").read_text()
+    )
+    assert committed["seed"] == 0 and committed["settings"] == json.loads(
+        json.dumps(result["settings"])
+    )
     assert len(result["runs"]) == len(committed["runs"])
     for ours, theirs in zip(result["runs"], committed["runs"]):
         assert ours.keys() == theirs.keys()
         for k, v in theirs.items():
-            assert ours[k] == (pytest.approx(v, rel=10.0 ** (1 - io.REPORT_DIGITS)) if isinstance(v, float) else v), k
+            assert ours[k] == (
+                pytest.approx(v, rel=10.0 ** (1 - io.REPORT_DIGITS)) if isinstance(v, float) else v
+            ), k

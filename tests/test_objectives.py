@@ -4,6 +4,7 @@ Oracles: a plain loop differentiated by hand in W directly (not through a_r and 
 differences, Monte Carlo with explicit eps draws, sympy (Wick/Isserlis from first principles), and a
 frozen copy of the eps-prediction code as it was before the objectives were added (bit-for-bit).
 """
+
 import numpy as np
 import pytest
 import sympy as sp
@@ -11,11 +12,13 @@ import sympy as sp
 from sims import FldmError, diffusion, schedules
 from sims.diffusion import objective_target
 from theory import derive
-from theory.derive import alpha as s_alpha, beta as s_beta, c as s_c
+from theory.derive import alpha as s_alpha
+from theory.derive import beta as s_beta
+from theory.derive import c as s_c
 
 OBJECTIVES = ("eps", "x0", "v", "velocity")
-VP = (0.8, 0.6)          # alpha^2 + beta^2 = 1
-LINEAR = (0.35, 0.65)    # alpha + beta = 1, the velocity objective's path
+VP = (0.8, 0.6)  # alpha^2 + beta^2 = 1
+LINEAR = (0.35, 0.65)  # alpha + beta = 1, the velocity objective's path
 
 
 def time_for(objective):
@@ -23,7 +26,11 @@ def time_for(objective):
 
 
 def problem(rng, n=3, d=6, m=3, w_scale=0.5):
-    return (w_scale * rng.standard_normal((m, d)), rng.standard_normal((n, d)), rng.standard_normal((n, d)))
+    return (
+        w_scale * rng.standard_normal((m, d)),
+        rng.standard_normal((n, d)),
+        rng.standard_normal((n, d)),
+    )
 
 
 def loop_loss_and_grad(W, x1, x2, alpha, beta, c, a, b):
@@ -35,23 +42,34 @@ def loop_loss_and_grad(W, x1, x2, alpha, beta, c, a, b):
     for z in list(x1) + list(x2):
         al = [W[r] @ z for r in range(m)]
         G = [[W[r] @ W[s] for s in range(m)] for r in range(m)]
-        loss += b * b * d + a * a * (z @ z)                       # b^2 d + a^2 ||z||^2
+        loss += b * b * d + a * a * (z @ z)  # b^2 d + a^2 ||z||^2
         for r in range(m):
             # -2 b E<f, eps> = -4 c alpha beta b a_r G_rr
             loss += -4 * c * alpha * beta * b * al[r] * G[r][r]
             grad[r] += -4 * c * alpha * beta * b * (G[r][r] * z + 2 * al[r] * W[r])
             # -2 a E<f, z> = -2 a c (alpha^2 a_r^3 + beta^2 G_rr a_r)
-            loss += -2 * a * c * (alpha**2 * al[r]**3 + beta**2 * G[r][r] * al[r])
-            grad[r] += -2 * a * c * (3 * alpha**2 * al[r]**2 * z + beta**2 * (G[r][r] * z + 2 * al[r] * W[r]))
+            loss += -2 * a * c * (alpha**2 * al[r] ** 3 + beta**2 * G[r][r] * al[r])
+            grad[r] += (
+                -2
+                * a
+                * c
+                * (3 * alpha**2 * al[r] ** 2 * z + beta**2 * (G[r][r] * z + 2 * al[r] * W[r]))
+            )
             for s in range(m):
                 # E||f||^2 term c^2 F, F = G_rs phi_rs; partials in the slots a_r, a_s, G_rs, G_rr, G_ss
                 ar, as_, grs, grr, gss = al[r], al[s], G[r][s], G[r][r], G[s][s]
-                phi = (alpha**4 * ar**2 * as_**2
-                       + alpha**2 * beta**2 * (ar**2 * gss + as_**2 * grr + 4 * ar * as_ * grs)
-                       + beta**4 * (grr * gss + 2 * grs**2))
+                phi = (
+                    alpha**4 * ar**2 * as_**2
+                    + alpha**2 * beta**2 * (ar**2 * gss + as_**2 * grr + 4 * ar * as_ * grs)
+                    + beta**4 * (grr * gss + 2 * grs**2)
+                )
                 loss += c * c * grs * phi
-                d_ar = grs * (2 * alpha**4 * ar * as_**2 + alpha**2 * beta**2 * (2 * ar * gss + 4 * as_ * grs))
-                d_as = grs * (2 * alpha**4 * ar**2 * as_ + alpha**2 * beta**2 * (2 * as_ * grr + 4 * ar * grs))
+                d_ar = grs * (
+                    2 * alpha**4 * ar * as_**2 + alpha**2 * beta**2 * (2 * ar * gss + 4 * as_ * grs)
+                )
+                d_as = grs * (
+                    2 * alpha**4 * ar**2 * as_ + alpha**2 * beta**2 * (2 * as_ * grr + 4 * ar * grs)
+                )
                 d_grs = phi + grs * (4 * alpha**2 * beta**2 * ar * as_ + 4 * beta**4 * grs)
                 d_grr = grs * (alpha**2 * beta**2 * as_**2 + beta**4 * gss)
                 d_gss = grs * (alpha**2 * beta**2 * ar**2 + beta**4 * grr)
@@ -81,6 +99,7 @@ def sampled_target_loss(W, Z, eps, alpha, beta, c, a, b):
 
 
 # --- the objectives ---------------------------------------------------------------------------------
+
 
 def test_objective_targets():
     assert objective_target("eps", 0.8, 0.6) == (0.0, 1.0)
@@ -136,7 +155,7 @@ def test_exact_expectation_matches_monte_carlo(objective):
     Z = np.vstack([x1, x2])
     eps = rng.standard_normal((B, K, 2 * n, 5))
     losses, grads = sampled_target_loss(W, Z, eps, al, be, c, a, b)
-    losses, grads = losses.mean(axis=1) / (2 * n), grads.mean(axis=1) / (2 * n)   # per batch
+    losses, grads = losses.mean(axis=1) / (2 * n), grads.mean(axis=1) / (2 * n)  # per batch
     loss, grad = diffusion.loss_and_grad(W, x1, x2, alpha=al, beta=be, target=(a, b))
     assert abs(losses.mean() - loss) < 5 * losses.std(ddof=1) / np.sqrt(B)
     se = grads.std(axis=0, ddof=1) / np.sqrt(B)
@@ -151,13 +170,19 @@ def test_stacks_equal_separate_calls(rng, objective):
     X1, X2 = rng.standard_normal((S, n, d)), rng.standard_normal((S, n, d))
     times = schedules.schedule_times("ddpm-linear", 3, objective)
     loss, grad = diffusion.loss_and_grad_times(W, X1, X2, times, objective=objective, scale=0.4)
-    shared_loss, shared_grad = diffusion.loss_and_grad_times(W, X1[0], X2[0], times, objective=objective, scale=0.4)
+    shared_loss, shared_grad = diffusion.loss_and_grad_times(
+        W, X1[0], X2[0], times, objective=objective, scale=0.4
+    )
     assert loss.shape == shared_loss.shape == (S,)
     for s in range(S):
-        l_s, g_s = diffusion.loss_and_grad_times(W[s], X1[s], X2[s], times, objective=objective, scale=0.4)
+        l_s, g_s = diffusion.loss_and_grad_times(
+            W[s], X1[s], X2[s], times, objective=objective, scale=0.4
+        )
         assert loss[s] == pytest.approx(l_s, rel=1e-13)
         np.testing.assert_allclose(grad[s], g_s, rtol=1e-12, atol=1e-14)
-        l_s, g_s = diffusion.loss_and_grad_times(W[s], X1[0], X2[0], times, objective=objective, scale=0.4)
+        l_s, g_s = diffusion.loss_and_grad_times(
+            W[s], X1[0], X2[0], times, objective=objective, scale=0.4
+        )
         assert shared_loss[s] == pytest.approx(l_s, rel=1e-13)
         np.testing.assert_allclose(shared_grad[s], g_s, rtol=1e-12, atol=1e-14)
 
@@ -172,9 +197,16 @@ def test_loss_at_zero(rng):
             if objective == "velocity" and al + be != 1:
                 continue
             a, b = objective_target(objective, al, be)
-            loss, grad = diffusion.loss_and_grad(np.zeros((3, d)), x1, x2, alpha=al, beta=be, target=(a, b))
+            loss, grad = diffusion.loss_and_grad(
+                np.zeros((3, d)), x1, x2, alpha=al, beta=be, target=(a, b)
+            )
             assert np.all(grad == 0)
-            want = {"eps": d, "x0": mean_sq, "v": be**2 * mean_sq + al**2 * d, "velocity": mean_sq + d}[objective]
+            want = {
+                "eps": d,
+                "x0": mean_sq,
+                "v": be**2 * mean_sq + al**2 * d,
+                "velocity": mean_sq + d,
+            }[objective]
             assert loss == pytest.approx(want, rel=1e-14)
 
 
@@ -184,18 +216,27 @@ def test_reduced_coordinates_differ_by_noise_dimension_weight(rng, objective):
     noise_dimension_weight * (d - r), and the gradient is the full one in Q's coordinates."""
     d, r, n, m = 12, 5, 3, 2
     Q = np.linalg.qr(rng.standard_normal((d, r)))[0]
-    Wr, x1r, x2r = 0.5 * rng.standard_normal((m, r)), rng.standard_normal((n, r)), rng.standard_normal((n, r))
+    Wr, x1r, x2r = (
+        0.5 * rng.standard_normal((m, r)),
+        rng.standard_normal((n, r)),
+        rng.standard_normal((n, r)),
+    )
     times = schedules.schedule_times("cosine", 4, objective)
-    full, grad_full = diffusion.loss_and_grad_times(Wr @ Q.T, x1r @ Q.T, x2r @ Q.T, times, objective=objective)
+    full, grad_full = diffusion.loss_and_grad_times(
+        Wr @ Q.T, x1r @ Q.T, x2r @ Q.T, times, objective=objective
+    )
     red, grad_red = diffusion.loss_and_grad_times(Wr, x1r, x2r, times, objective=objective)
     weight = diffusion.noise_dimension_weight(times, objective)
-    b2 = {"eps": 1, "x0": 0, "v": sum(w * al**2 for al, _, w in times), "velocity": 1}[objective]   # sum_k w_k b_k^2
+    b2 = {"eps": 1, "x0": 0, "v": sum(w * al**2 for al, _, w in times), "velocity": 1}[
+        objective
+    ]  # sum_k w_k b_k^2
     assert weight == pytest.approx(b2)
     assert full == pytest.approx(red + weight * (d - r), rel=1e-12)
     np.testing.assert_allclose(grad_full, grad_red @ Q.T, rtol=1e-10, atol=1e-13)
 
 
 # --- eps prediction is the code before the objectives were added, to rounding -----------------------
+
 
 def _frozen_exact_terms(W, blocks, alpha, beta, c):
     """sims.diffusion._exact_terms as of commit c6fc2f5, verbatim."""
@@ -209,21 +250,32 @@ def _frozen_exact_terms(W, blocks, alpha, beta, c):
     G2 = G * G
     Gg = (G @ g[..., None])[..., 0]
     PG, AG2 = P @ G, A @ G2
-    k1, k2, k3, k4 = 4 * c * alpha * beta, c * c * alpha**4, c * c * alpha**2 * beta**2, N * c * c * beta**4
-    total = (-k1 * (a_sum * g).sum(axis=-1)
-             + k2 * (PG * P).sum(axis=(-2, -1))
-             + 2 * k3 * (p * Gg).sum(axis=-1)
-             + 4 * k3 * (AG2 * A).sum(axis=(-2, -1))
-             + k4 * ((g * Gg).sum(axis=-1) + 2 * (G2 * G).sum(axis=(-2, -1))))
+    k1, k2, k3, k4 = (
+        4 * c * alpha * beta,
+        c * c * alpha**4,
+        c * c * alpha**2 * beta**2,
+        N * c * c * beta**4,
+    )
+    total = (
+        -k1 * (a_sum * g).sum(axis=-1)
+        + k2 * (PG * P).sum(axis=(-2, -1))
+        + 2 * k3 * (p * Gg).sum(axis=-1)
+        + 4 * k3 * (AG2 * A).sum(axis=(-2, -1))
+        + k4 * ((g * Gg).sum(axis=-1) + 2 * (G2 * G).sum(axis=(-2, -1)))
+    )
     dA = A * (4 * k2 * PG + 4 * k3 * Gg[..., None, :]) + 8 * k3 * AG2 - k1 * g[..., None, :]
-    S = (k2 * (_T(P) @ P) + 2 * k3 * p[..., :, None] * g[..., None, :] + 8 * k3 * (_T(A) @ A) * G
-         + k4 * (g[..., :, None] * g[..., None, :] + 6 * G2))
+    S = (
+        k2 * (_T(P) @ P)
+        + 2 * k3 * p[..., :, None] * g[..., None, :]
+        + 8 * k3 * (_T(A) @ A) * G
+        + k4 * (g[..., :, None] * g[..., None, :] + 6 * G2)
+    )
     diag = np.arange(m)
     S[..., diag, diag] += -k1 * a_sum + 2 * k3 * (G @ p[..., None])[..., 0] + 2 * k4 * Gg
     grad = (S + _T(S)) @ W
     start = 0
     for Z in blocks:
-        grad += _T(dA[..., start:start + Z.shape[-2], :]) @ Z
+        grad += _T(dA[..., start : start + Z.shape[-2], :]) @ Z
         start += Z.shape[-2]
     return total, grad
 
@@ -236,36 +288,52 @@ def _frozen_loss_and_grad(W, x1, x2, *, alpha, beta, scale=None):
     return d + total / (2 * n), grad
 
 
-REGROUPED = 1e-13  # relative difference allowed between the regrouped terms and the frozen code (rounding)
+REGROUPED = (
+    1e-13  # relative difference allowed between the regrouped terms and the frozen code (rounding)
+)
 
 
-@pytest.mark.parametrize("seed, shape, scale, alpha, beta", [
-    (0, ((4,), (20,), 50), None, 2**-0.5, 2**-0.5),
-    (1, ((3,), (5,), 8), 0.7, 0.9, 0.4),
-    (2, ((2, 4), (2, 6), 10), None, 0.3, 0.95),
-    (3, ((3, 4), (6,), 10), 0.25, 0.6, 0.8),          # a stack of W on shared data
-])
+@pytest.mark.parametrize(
+    "seed, shape, scale, alpha, beta",
+    [
+        (0, ((4,), (20,), 50), None, 2**-0.5, 2**-0.5),
+        (1, ((3,), (5,), 8), 0.7, 0.9, 0.4),
+        (2, ((2, 4), (2, 6), 10), None, 0.3, 0.95),
+        (3, ((3, 4), (6,), 10), 0.25, 0.6, 0.8),  # a stack of W on shared data
+    ],
+)
 def test_eps_objective_is_the_previous_code_to_rounding(seed, shape, scale, alpha, beta):
     """Bit for bit until the terms were regrouped into fewer numpy calls and the times summed in the term
     weights (sims.diffusion.Weights, issue 12); since then equal to rounding (REGROUPED relative)."""
     rng = np.random.default_rng(seed)
     (*lead_w, m), (*lead_x, n), d = shape
-    W = 2 * rng.standard_normal((*lead_w, m, d)) / np.sqrt(d)   # alignments of order 2: the loss is not just d
+    W = (
+        2 * rng.standard_normal((*lead_w, m, d)) / np.sqrt(d)
+    )  # alignments of order 2: the loss is not just d
     x1, x2 = rng.standard_normal((*lead_x, n, d)), rng.standard_normal((*lead_x, n, d))
     want_loss, want_grad = _frozen_loss_and_grad(W, x1, x2, alpha=alpha, beta=beta, scale=scale)
     for kwargs in ({}, {"target": (0.0, 1.0)}, {"target": objective_target("eps", alpha, beta)}):
-        loss, grad = diffusion.loss_and_grad(W, x1, x2, alpha=alpha, beta=beta, scale=scale, **kwargs)
+        loss, grad = diffusion.loss_and_grad(
+            W, x1, x2, alpha=alpha, beta=beta, scale=scale, **kwargs
+        )
         np.testing.assert_allclose(loss, want_loss, rtol=REGROUPED)
-        np.testing.assert_allclose(grad, want_grad, rtol=REGROUPED, atol=REGROUPED * np.abs(want_grad).max())
+        np.testing.assert_allclose(
+            grad, want_grad, rtol=REGROUPED, atol=REGROUPED * np.abs(want_grad).max()
+        )
     times = ((alpha, beta, 0.3), (beta, alpha, 0.7))
     loss, grad = diffusion.loss_and_grad_times(W, x1, x2, times, scale=scale, objective="eps")
-    parts = [_frozen_loss_and_grad(W, x1, x2, alpha=al, beta=be, scale=scale) for al, be, _ in times]
+    parts = [
+        _frozen_loss_and_grad(W, x1, x2, alpha=al, beta=be, scale=scale) for al, be, _ in times
+    ]
     want_grad = 0.3 * parts[0][1] + 0.7 * parts[1][1]
     np.testing.assert_allclose(loss, 0.3 * parts[0][0] + 0.7 * parts[1][0], rtol=REGROUPED)
-    np.testing.assert_allclose(grad, want_grad, rtol=REGROUPED, atol=REGROUPED * np.abs(want_grad).max())
+    np.testing.assert_allclose(
+        grad, want_grad, rtol=REGROUPED, atol=REGROUPED * np.abs(want_grad).max()
+    )
 
 
 # --- sympy: eq. (T) from first principles ----------------------------------------------------------
+
 
 @pytest.mark.parametrize("m", [1, 2, 3])
 def test_wick_expectation_equals_target_closed_form(m):
@@ -282,8 +350,9 @@ def test_sympy_loss_and_gradient_equal_sims_diffusion(rng):
     W = rng.standard_normal((m, dim))
     x1, x2 = rng.standard_normal((1, dim)), rng.standard_normal((1, dim))
     al, be = float(point[0]), float(point[1])
-    loss, grad = diffusion.loss_and_grad(W, x1, x2, alpha=al, beta=be, scale=0.7,
-                                         target=objective_target(objective, al, be))
+    loss, grad = diffusion.loss_and_grad(
+        W, x1, x2, alpha=al, beta=be, scale=0.7, target=objective_target(objective, al, be)
+    )
     expr, w = derive.loss_in_weights(m, np.vstack([x1, x2]), target=target)
     expr = expr.subs({s_alpha: point[0], s_beta: point[1], s_c: sp.Rational(7, 10)})
     values = dict(zip(w, W.ravel()))
@@ -294,6 +363,7 @@ def test_sympy_loss_and_gradient_equal_sims_diffusion(rng):
 
 # --- schedules ----------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("kind", ["ddpm-linear", "cosine"])
 @pytest.mark.parametrize("num_times", [1, 3, 7, 1000])
 def test_schedule_weights_and_paths(kind, num_times):
@@ -302,21 +372,25 @@ def test_schedule_weights_and_paths(kind, num_times):
         al, be, w = times.T
         assert len(times) == num_times
         assert w.sum() == pytest.approx(1.0, rel=1e-12) and np.all(w == w[0])
-        assert np.all(np.diff(al) < 0) and np.all(np.diff(be) > 0)   # noise grows with t
+        assert np.all(np.diff(al) < 0) and np.all(np.diff(be) > 0)  # noise grows with t
         if objective == "velocity":
             np.testing.assert_allclose(al + be, 1.0, rtol=0, atol=1e-15)
         else:
             np.testing.assert_allclose(al**2 + be**2, 1.0, rtol=0, atol=1e-15)
     vp = np.array(schedules.schedule_times(kind, num_times, "eps"))
     lin = np.array(schedules.schedule_times(kind, num_times, "velocity"))
-    np.testing.assert_allclose(lin[:, 0] / lin[:, 1], vp[:, 0] / vp[:, 1], rtol=1e-12)  # same noise levels
+    np.testing.assert_allclose(
+        lin[:, 0] / lin[:, 1], vp[:, 0] / vp[:, 1], rtol=1e-12
+    )  # same noise levels
 
 
 def test_schedule_steps_are_bin_midpoints():
     abar = schedules.alpha_bar("ddpm-linear")
     al = np.array(schedules.schedule_times("ddpm-linear", 4))[:, 0]
-    np.testing.assert_array_equal(al, np.sqrt(abar[[124, 374, 624, 874]]))   # t = 125, 375, 625, 875
-    assert schedules.schedule_times("cosine", 1)[0][0] == np.sqrt(schedules.alpha_bar("cosine")[499])   # t = 500
+    np.testing.assert_array_equal(al, np.sqrt(abar[[124, 374, 624, 874]]))  # t = 125, 375, 625, 875
+    assert schedules.schedule_times("cosine", 1)[0][0] == np.sqrt(
+        schedules.alpha_bar("cosine")[499]
+    )  # t = 500
     every = np.array(schedules.schedule_times("ddpm-linear", 1000))[:, 0]
     np.testing.assert_array_equal(every, np.sqrt(abar))
 
@@ -337,32 +411,42 @@ def test_cosine_alpha_bar_is_the_closed_form_clipped_at_the_end():
     abar = schedules.alpha_bar("cosine")
     f = lambda t: np.cos((t / 1000 + 0.008) / 1.008 * np.pi / 2) ** 2
     t = np.arange(1, 1000)
-    np.testing.assert_allclose(abar[:-1], f(t) / f(0), rtol=1e-9)   # unclipped steps: alpha_bar(t) = f(t)/f(0)
-    assert abar[-1] == pytest.approx(abar[-2] * (1 - 0.999), rel=1e-12)  # beta_1000 = 1 clipped to 0.999
+    np.testing.assert_allclose(
+        abar[:-1], f(t) / f(0), rtol=1e-9
+    )  # unclipped steps: alpha_bar(t) = f(t)/f(0)
+    assert abar[-1] == pytest.approx(
+        abar[-2] * (1 - 0.999), rel=1e-12
+    )  # beta_1000 = 1 clipped to 0.999
     assert abar[0] == pytest.approx(f(1) / f(0), rel=1e-15)
 
 
 def test_single_schedule_is_the_given_time():
     assert schedules.schedule_times("single", 1, alpha=0.8, beta=0.6) == ((0.8, 0.6, 1.0),)
-    assert schedules.schedule_times("single", 1, "velocity", alpha=0.35, beta=0.65) == ((0.35, 0.65, 1.0),)
+    assert schedules.schedule_times("single", 1, "velocity", alpha=0.35, beta=0.65) == (
+        (0.35, 0.65, 1.0),
+    )
 
 
-@pytest.mark.parametrize("args, kwargs, message", [
-    (("linear", 3), {}, "unknown schedule 'linear'"),
-    (("cosine", 0), {}, "integer >= 1"),
-    (("cosine", 2.5), {}, "integer >= 1"),
-    (("cosine", True), {}, "integer >= 1"),
-    (("ddpm-linear", 1001), {}, "1000 steps"),
-    (("cosine", 3, "score"), {}, "unknown objective 'score'"),
-    (("single", 2), {"alpha": 0.8, "beta": 0.6}, "one time"),
-    (("single", 1), {}, "needs alpha and beta"),
-])
+@pytest.mark.parametrize(
+    "args, kwargs, message",
+    [
+        (("linear", 3), {}, "unknown schedule 'linear'"),
+        (("cosine", 0), {}, "integer >= 1"),
+        (("cosine", 2.5), {}, "integer >= 1"),
+        (("cosine", True), {}, "integer >= 1"),
+        (("ddpm-linear", 1001), {}, "1000 steps"),
+        (("cosine", 3, "score"), {}, "unknown objective 'score'"),
+        (("single", 2), {"alpha": 0.8, "beta": 0.6}, "one time"),
+        (("single", 1), {}, "needs alpha and beta"),
+    ],
+)
 def test_schedule_input_errors(args, kwargs, message):
     with pytest.raises(FldmError, match=message):
         schedules.schedule_times(*args, **kwargs)
 
 
 # --- the leading early rate for any target ------------------------------------------------------------
+
 
 def test_leading_rate_for_a_general_target():
     """d<w_r, z_k>/dtau at lowest order = [k1 (G_rr n_k ||z_k||^2 + 2 S_r a_kr) + 3 k5 n_k ||z_k||^2 a_kr^2] / (2n),

@@ -1,5 +1,6 @@
 """The linear probe (sims.studies.probe): the penalised logistic regression against an independent Newton
 solve, a separable toy case, and the out-of-distribution test law."""
+
 import numpy as np
 import pytest
 
@@ -51,12 +52,17 @@ def test_probe_features_are_squared_responses_per_patch(rng):
     W = rng.standard_normal((2, 3, 12))
     phi = features(W.reshape(-1, 12), data)
     assert phi.shape == (5, 12)
-    assert phi[2, 4] == pytest.approx((data.x1[2] @ W[1, 1]) ** 2) and phi[2, 10] == pytest.approx((data.x2[2] @ W[1, 1]) ** 2)
+    assert phi[2, 4] == pytest.approx((data.x1[2] @ W[1, 1]) ** 2) and phi[2, 10] == pytest.approx(
+        (data.x2[2] @ W[1, 1]) ** 2
+    )
 
 
 def test_out_of_distribution_law_has_only_the_last_feature(rng):
-    data = make_data(20, 30, snr=0.5, strengths=(1.0, 0.3), freqs=(0.9, 0.1), labels="balanced", rng=rng)
+    data = make_data(
+        20, 30, snr=0.5, strengths=(1.0, 0.3), freqs=(0.9, 0.1), labels="balanced", rng=rng
+    )
     from sims.data import fresh_samples
+
     test = fresh_samples(only_last_feature(data), 200, rng)
     assert np.all(test.feature // 2 == 1) and np.array_equal(test.x1, data.signals[test.feature])
 
@@ -64,7 +70,8 @@ def test_out_of_distribution_law_has_only_the_last_feature(rng):
 def test_response_asymmetry():
     """0 when every filter answers both classes alike, 1 when a filter answers one class only."""
     from sims.studies.beyond import response_asymmetry
-    alike = np.array([[[2.0, -2.0, 0.1, 0.1], [1.0, 1.0, 0.0, 0.0]]])       # (T=1, m=2, F=4): <w, mu_f>
+
+    alike = np.array([[[2.0, -2.0, 0.1, 0.1], [1.0, 1.0, 0.0, 0.0]]])  # (T=1, m=2, F=4): <w, mu_f>
     apart = np.array([[[2.0, 0.0, 0.1, 0.1], [1.0, 1.0, 0.0, 0.0]]])
     run = lambda s: {"arrays": {"signal": s}, "summary": {}}
     assert response_asymmetry([run(alike)], 0) == 0.0 and response_asymmetry([run(apart)], 0) == 1.0

@@ -1,11 +1,15 @@
 """Symmetries of both losses (hypothesis, derandomised): sample order, label swap, rotations."""
+
 import numpy as np
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sims import classification, diffusion
 from sims.data import make_data
 
-settings_ = dict(n=st.integers(2, 8), d=st.integers(4, 12), m=st.integers(1, 4), seed=st.integers(0, 2**32 - 1))
+settings_ = dict(
+    n=st.integers(2, 8), d=st.integers(4, 12), m=st.integers(1, 4), seed=st.integers(0, 2**32 - 1)
+)
 
 
 def draw(n, d, m, seed, classes=False):
@@ -57,7 +61,9 @@ def test_rotating_data_and_weights_together(n, d, m, seed):
     np.testing.assert_allclose(grad_q, grad @ Q, rtol=1e-8, atol=1e-10)
 
 
-@given(seed=st.integers(0, 2**32 - 1), noise=st.sampled_from(["projected", "isotropic", "orthogonal"]))
+@given(
+    seed=st.integers(0, 2**32 - 1), noise=st.sampled_from(["projected", "isotropic", "orthogonal"])
+)
 def test_same_seed_same_data(seed, noise):
     a = make_data(5, 12, snr=0.5, noise=noise, rng=np.random.default_rng(seed))
     b = make_data(5, 12, snr=0.5, noise=noise, rng=np.random.default_rng(seed))

@@ -1,5 +1,6 @@
 """Hostile input: whatever the arguments, files or faults, `fldm` ends with exit code 0 or 2 (1 would be an
 internal error, i.e. a bug), one line on stderr, no traceback, and no partial or mismatched output."""
+
 import contextlib
 import io
 import json
@@ -20,9 +21,37 @@ from sims.cli import main
 from sims.data import make_data, save_npz
 
 N, D, M = 4, 10, 2  # every run is tiny: the data and weight files below have these sizes
-BASE = {"train": ["--n", "4", "--d", "10", "--m", "2", "--steps", "4", "--log-every", "2", "--out", "OUT"],
-        "ode": ["--n", "4", "--d", "10", "--m", "2", "--steps", "4", "--log-every", "2", "--out", "OUT"],
-        "predict": ["--n", "4", "--d", "10", "--m", "2"]}
+BASE = {
+    "train": [
+        "--n",
+        "4",
+        "--d",
+        "10",
+        "--m",
+        "2",
+        "--steps",
+        "4",
+        "--log-every",
+        "2",
+        "--out",
+        "OUT",
+    ],
+    "ode": [
+        "--n",
+        "4",
+        "--d",
+        "10",
+        "--m",
+        "2",
+        "--steps",
+        "4",
+        "--log-every",
+        "2",
+        "--out",
+        "OUT",
+    ],
+    "predict": ["--n", "4", "--d", "10", "--m", "2"],
+}
 
 
 TRAIN = BASE["train"][:-2]  # without --out
@@ -34,13 +63,23 @@ def files(tmp_path_factory):
     root = tmp_path_factory.mktemp("files")
     data = make_data(N, D, snr=0.5, rng=np.random.default_rng(1))
     save_npz(data, root / "data.npz")
-    bad = {"zeros": dict(x1=0 * data.x1, x2=0 * data.x2), "zero_mu": dict(mu=0 * data.mu),
-           "complex": dict(x1=data.x1 + 0j), "bool": dict(x2=data.x2 > 0), "huge": dict(x2=1e200 * data.x2),
-           "tiny": dict(x2=1e-200 * data.x2), "nan": dict(x2=np.full_like(data.x2, np.nan)),
-           "y_bool": dict(y=data.y > 0), "y_three": dict(y=np.arange(N)), "d2": dict(mu=data.mu[:, :2]),
-           "text": dict(x1=np.array(["a"] * N))}
+    bad = {
+        "zeros": dict(x1=0 * data.x1, x2=0 * data.x2),
+        "zero_mu": dict(mu=0 * data.mu),
+        "complex": dict(x1=data.x1 + 0j),
+        "bool": dict(x2=data.x2 > 0),
+        "huge": dict(x2=1e200 * data.x2),
+        "tiny": dict(x2=1e-200 * data.x2),
+        "nan": dict(x2=np.full_like(data.x2, np.nan)),
+        "y_bool": dict(y=data.y > 0),
+        "y_three": dict(y=np.arange(N)),
+        "d2": dict(mu=data.mu[:, :2]),
+        "text": dict(x1=np.array(["a"] * N)),
+    }
     for name, change in bad.items():
-        np.savez(root / f"{name}.npz", **{**dict(x1=data.x1, x2=data.x2, y=data.y, mu=data.mu), **change})
+        np.savez(
+            root / f"{name}.npz", **{**dict(x1=data.x1, x2=data.x2, y=data.y, mu=data.mu), **change}
+        )
     (root / "empty.npz").write_bytes(b"")
     (root / "truncated.npz").write_bytes((root / "data.npz").read_bytes()[:100])
     rng = np.random.default_rng(2)
@@ -53,11 +92,21 @@ def files(tmp_path_factory):
     np.save(root / "W_1d.npy", np.ones(D))
     np.save(root / "W_scalar.npy", np.float64(1.0))
     np.savez(root / "W_npz.npz", W=np.zeros((M, D)))
-    tomls = {"good": "sigma_xi = 0.5\nseed = 3\n", "eta_auto": 'eta = "auto"\n', "twice": "sigma_xi = 1\nsigma-xi = 2\n",
-             "data_int": "data = 5\n", "times_int": "times = 5\n", "data_table": "[data]\nx = 1\n",
-             "times": "times = [[0.7, 0.7, 1.0], [0.9, 0.4, 0.5]]\n", "unknown": "learning_rate = 1\n",
-             "syntax": "n = \n", "model": 'model = "classification"\n', "n_conflict": "n = 7\n",
-             "other_model": "alpha = 0.5\nn_test = 10\n", "bad_utf8": None}
+    tomls = {
+        "good": "sigma_xi = 0.5\nseed = 3\n",
+        "eta_auto": 'eta = "auto"\n',
+        "twice": "sigma_xi = 1\nsigma-xi = 2\n",
+        "data_int": "data = 5\n",
+        "times_int": "times = 5\n",
+        "data_table": "[data]\nx = 1\n",
+        "times": "times = [[0.7, 0.7, 1.0], [0.9, 0.4, 0.5]]\n",
+        "unknown": "learning_rate = 1\n",
+        "syntax": "n = \n",
+        "model": 'model = "classification"\n',
+        "n_conflict": "n = 7\n",
+        "other_model": "alpha = 0.5\nn_test = 10\n",
+        "bad_utf8": None,
+    }
     for name, text in tomls.items():
         (root / f"{name}.toml").write_bytes(b"\xff\xfe" if text is None else text.encode())
     return root
@@ -67,37 +116,74 @@ def numbers(low=1e-3, high=1e3):
     """Numbers of every sign and size as text, text that is not a number, and (as often) a valid value."""
     valid = st.floats(low, high).map(repr)
     return st.one_of(
-        valid, valid, valid,
+        valid,
+        valid,
+        valid,
         st.floats(allow_nan=True, allow_infinity=True).map(repr),
-        st.integers(-10**30, 10**30).map(str),
-        st.sampled_from(["0", "-0", "1e-320", "1e308", "1e51", "1e-51", "2**3", "", " ", "abc", "auto", "1,5", "0x10"]))
+        st.integers(-(10**30), 10**30).map(str),
+        st.sampled_from(
+            [
+                "0",
+                "-0",
+                "1e-320",
+                "1e308",
+                "1e51",
+                "1e-51",
+                "2**3",
+                "",
+                " ",
+                "abc",
+                "auto",
+                "1,5",
+                "0x10",
+            ]
+        ),
+    )
 
 
 def small_ints(low, high):
     """A valid small value (as often as not), or an invalid one, which must be refused before any work: below
     the range, beyond the machine's memory or int64, or not an integer."""
     valid = st.integers(low, high).map(str)
-    return st.one_of(valid, valid, valid,
-                     st.integers(-10**20, low - 1).map(str),
-                     st.integers(10**12, 10**40).map(str),
-                     st.sampled_from(["1.5", "nan", "inf", "x", "", "1e3"]))
+    return st.one_of(
+        valid,
+        valid,
+        valid,
+        st.integers(-(10**20), low - 1).map(str),
+        st.integers(10**12, 10**40).map(str),
+        st.sampled_from(["1.5", "nan", "inf", "x", "", "1e3"]),
+    )
 
 
 def option_values(files):
     f = lambda name: str(files / name)
     return {
-        "--n": small_ints(1, 6), "--d": small_ints(3, 12), "--m": small_ints(1, 3),
-        "--steps": small_ints(1, 6), "--log-every": small_ints(1, 4), "--noise-samples": small_ints(1, 3),
-        "--n-test": small_ints(1, 50), "--seed": st.one_of(st.integers(-5, 2**70).map(str), numbers()),
-        **{opt: numbers() for opt in ("--snr", "--nsnr2", "--sigma-xi", "--alpha", "--beta", "--scale")},
-        "--sigma0": numbers(1e-4, 1.0), "--eta": numbers(1e-4, 10.0), "--tol": numbers(0.0, 1.0),
+        "--n": small_ints(1, 6),
+        "--d": small_ints(3, 12),
+        "--m": small_ints(1, 3),
+        "--steps": small_ints(1, 6),
+        "--log-every": small_ints(1, 4),
+        "--noise-samples": small_ints(1, 3),
+        "--n-test": small_ints(1, 50),
+        "--seed": st.one_of(st.integers(-5, 2**70).map(str), numbers()),
+        **{
+            opt: numbers()
+            for opt in ("--snr", "--nsnr2", "--sigma-xi", "--alpha", "--beta", "--scale")
+        },
+        "--sigma0": numbers(1e-4, 1.0),
+        "--eta": numbers(1e-4, 10.0),
+        "--tol": numbers(0.0, 1.0),
         "--noise": st.sampled_from(["exact", "resampled", "fixed", "other", ""]),
         "--engine": st.sampled_from(["auto", "span", "full", "gpu"]),
         "--data-noise": st.sampled_from(["projected", "isotropic", "orthogonal", "x"]),
         "--labels": st.sampled_from(["random", "balanced", "x"]),
-        "--data": st.sampled_from([f(p.name) for p in sorted(files.glob("*.npz")) if not p.name.startswith("W")]
-                                  + [f("missing.npz"), f("W_diffusion.npy"), str(files)]),
-        "--init": st.sampled_from([f(p.name) for p in sorted(files.glob("W*"))] + [f("missing.npy"), f("data.npz")]),
+        "--data": st.sampled_from(
+            [f(p.name) for p in sorted(files.glob("*.npz")) if not p.name.startswith("W")]
+            + [f("missing.npz"), f("W_diffusion.npy"), str(files)]
+        ),
+        "--init": st.sampled_from(
+            [f(p.name) for p in sorted(files.glob("W*"))] + [f("missing.npy"), f("data.npz")]
+        ),
         "--config": st.sampled_from([f(p.name) for p in sorted(files.glob("*.toml"))]),
         "--out": st.just("OUT"),
     }
@@ -108,9 +194,15 @@ def argument_vectors(draw, files):
     command = draw(st.sampled_from(["train", "ode", "predict"]))
     model = draw(st.sampled_from(["diffusion"] * 4 + ["classification"] * 4 + ["regression"]))
     values = option_values(files)
-    chosen = draw(st.lists(st.sampled_from(sorted(values)), max_size=5))  # repeats: the same option twice
+    chosen = draw(
+        st.lists(st.sampled_from(sorted(values)), max_size=5)
+    )  # repeats: the same option twice
     extra = [x for opt in chosen for x in (opt, draw(values[opt]))]
-    flags = draw(st.lists(st.sampled_from(["--no-progress"] + ["--json"] * (command == "predict")), max_size=2))
+    flags = draw(
+        st.lists(
+            st.sampled_from(["--no-progress"] + ["--json"] * (command == "predict")), max_size=2
+        )
+    )
     return [command, model, *BASE[command], *flags, *extra]
 
 
@@ -122,7 +214,11 @@ def npz_sha256(path):
 def run(argv):
     """main(argv) in this process: (exit code, stdout, stderr, warnings)."""
     out, err = io.StringIO(), io.StringIO()
-    with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+    with (
+        warnings.catch_warnings(record=True) as caught,
+        contextlib.redirect_stdout(out),
+        contextlib.redirect_stderr(err),
+    ):
         warnings.simplefilter("always")
         code = main(argv)
     return code, out.getvalue(), err.getvalue(), [str(w.message) for w in caught]
@@ -174,42 +270,96 @@ def test_many_argument_vectors_end_in_exit_0_or_2(files, tmp_path_factory, monke
     check_argument_vector(files, tmp_path_factory, monkeypatch, data)
 
 
-@pytest.mark.parametrize("args, message", [
-    (["train", "diffusion", "--n", "1000000000000"], r"needs about .* GB of memory .* this machine has"),
-    (["train", "diffusion", "--d", "10000000000", "--n", "5"], r"needs about .* GB of memory"),
-    (["train", "diffusion", "--snr", "1e308"], r"snr must be a positive finite number between 1e-50 and 1e\+50"),
-    (["train", "diffusion", "--alpha", "1e300"], "alpha must be"),
-    (["train", "diffusion", "--n", str(2**64)], r"n must be at most"),
-    (["train", "diffusion", "--data", "{huge.npz}"], r"x2: entries beyond 1e\+50"),
-    (["train", "diffusion", "--data", "{tiny.npz}"], r"x2 row 0 \(a noise patch\) is zero"),
-    (["predict", "diffusion", "--data", "{zeros.npz}"], r"x1 row 0 \(a signal patch\) is zero"),
-    (["train", "diffusion", "--data", "{zero_mu.npz}"], r"mu row 0 \(a signal\) is zero"),
-    (["train", "diffusion", "--data", "{complex.npz}"], "x1: must hold real numbers, got dtype complex128"),
-    (["train", "diffusion", "--data", "{bool.npz}"], "x2: must hold real numbers, got dtype bool"),
-    (["train", "diffusion", "--data", "{y_bool.npz}"], "y: must hold real numbers, got dtype bool"),
-    (["train", "diffusion", "--data", "{empty.npz}"], "is not a numpy file; --data takes an .npz archive"),
-    (["train", "diffusion", "--init", "{empty.npz}"], r"is not a numpy file; --init takes one array saved with numpy.save"),
-    (["train", "diffusion", "--data", "{data.npz}", "--init", "{W_npz.npz}"], r"\.npz archive; --init takes one array"),
-    (["train", "diffusion", "--data", "{data.npz}", "--init", "{W_complex.npy}"], "must hold real numbers"),
-    (["train", "diffusion", "--data", "{data.npz}", "--init", "{W_bool.npy}"], "must hold real numbers"),
-    (["train", "diffusion", "--data", "{data.npz}", "--init", "{W_1d.npy}"], r"a diffusion model needs \(m, d\)"),
-    (["train", "classification", "--data", "{data.npz}", "--init", "{W_diffusion.npy}"], r"needs \(2, m, d\)"),
-    (["train", "diffusion", "--data", "{data.npz}", "--n", "7"], "n = 7 conflicts with .*data.npz, which has n = 4"),
-    (["train", "diffusion", "--init", "{W_m3.npy}", "--m", "4"], "m = 4 conflicts with .*W_m3.npy, which has m = 3"),
-    (["train", "diffusion", "--data", "{data.npz}", "--snr", "2"], "--snr does not apply .*: the data file fixes"),
-    (["train", "classification", "--alpha", "0.5"], "--alpha does not apply to fldm train classification"),
-    (["train", "diffusion", "--noise-samples", "4"], "--noise-samples does not apply"),
-    (["ode", "diffusion", "--noise", "resampled"], "--noise does not apply to fldm ode"),
-    (["predict", "diffusion", "--out", "x"], "--out does not apply to fldm predict"),
-    (["predict", "diffusion", "--steps", "5"], "--steps does not apply to fldm predict"),
-    (["train", "diffusion", "--config", "{twice.toml}"], "sets sigma_xi twice"),
-    (["train", "diffusion", "--config", "{data_int.toml}"], "data must be a file name, got 5"),
-    (["train", "diffusion", "--config", "{data_table.toml}"], "data must be a file name"),
-    (["train", "diffusion", "--config", "{times_int.toml}"], "times must be a list"),
-    (["train", "diffusion", "--config", "{times.toml}", "--alpha", "0.5"], "--alpha does not apply"),
-    (["train", "diffusion", "--config", "{model.toml}"], "sets model = 'classification'"),
-    (["train", "diffusion", "--config", "{bad_utf8.toml}"], "cannot parse"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ["train", "diffusion", "--n", "1000000000000"],
+            r"needs about .* GB of memory .* this machine has",
+        ),
+        (["train", "diffusion", "--d", "10000000000", "--n", "5"], r"needs about .* GB of memory"),
+        (
+            ["train", "diffusion", "--snr", "1e308"],
+            r"snr must be a positive finite number between 1e-50 and 1e\+50",
+        ),
+        (["train", "diffusion", "--alpha", "1e300"], "alpha must be"),
+        (["train", "diffusion", "--n", str(2**64)], r"n must be at most"),
+        (["train", "diffusion", "--data", "{huge.npz}"], r"x2: entries beyond 1e\+50"),
+        (["train", "diffusion", "--data", "{tiny.npz}"], r"x2 row 0 \(a noise patch\) is zero"),
+        (["predict", "diffusion", "--data", "{zeros.npz}"], r"x1 row 0 \(a signal patch\) is zero"),
+        (["train", "diffusion", "--data", "{zero_mu.npz}"], r"mu row 0 \(a signal\) is zero"),
+        (
+            ["train", "diffusion", "--data", "{complex.npz}"],
+            "x1: must hold real numbers, got dtype complex128",
+        ),
+        (
+            ["train", "diffusion", "--data", "{bool.npz}"],
+            "x2: must hold real numbers, got dtype bool",
+        ),
+        (
+            ["train", "diffusion", "--data", "{y_bool.npz}"],
+            "y: must hold real numbers, got dtype bool",
+        ),
+        (
+            ["train", "diffusion", "--data", "{empty.npz}"],
+            "is not a numpy file; --data takes an .npz archive",
+        ),
+        (
+            ["train", "diffusion", "--init", "{empty.npz}"],
+            r"is not a numpy file; --init takes one array saved with numpy.save",
+        ),
+        (
+            ["train", "diffusion", "--data", "{data.npz}", "--init", "{W_npz.npz}"],
+            r"\.npz archive; --init takes one array",
+        ),
+        (
+            ["train", "diffusion", "--data", "{data.npz}", "--init", "{W_complex.npy}"],
+            "must hold real numbers",
+        ),
+        (
+            ["train", "diffusion", "--data", "{data.npz}", "--init", "{W_bool.npy}"],
+            "must hold real numbers",
+        ),
+        (
+            ["train", "diffusion", "--data", "{data.npz}", "--init", "{W_1d.npy}"],
+            r"a diffusion model needs \(m, d\)",
+        ),
+        (
+            ["train", "classification", "--data", "{data.npz}", "--init", "{W_diffusion.npy}"],
+            r"needs \(2, m, d\)",
+        ),
+        (
+            ["train", "diffusion", "--data", "{data.npz}", "--n", "7"],
+            "n = 7 conflicts with .*data.npz, which has n = 4",
+        ),
+        (
+            ["train", "diffusion", "--init", "{W_m3.npy}", "--m", "4"],
+            "m = 4 conflicts with .*W_m3.npy, which has m = 3",
+        ),
+        (
+            ["train", "diffusion", "--data", "{data.npz}", "--snr", "2"],
+            "--snr does not apply .*: the data file fixes",
+        ),
+        (
+            ["train", "classification", "--alpha", "0.5"],
+            "--alpha does not apply to fldm train classification",
+        ),
+        (["train", "diffusion", "--noise-samples", "4"], "--noise-samples does not apply"),
+        (["ode", "diffusion", "--noise", "resampled"], "--noise does not apply to fldm ode"),
+        (["predict", "diffusion", "--out", "x"], "--out does not apply to fldm predict"),
+        (["predict", "diffusion", "--steps", "5"], "--steps does not apply to fldm predict"),
+        (["train", "diffusion", "--config", "{twice.toml}"], "sets sigma_xi twice"),
+        (["train", "diffusion", "--config", "{data_int.toml}"], "data must be a file name, got 5"),
+        (["train", "diffusion", "--config", "{data_table.toml}"], "data must be a file name"),
+        (["train", "diffusion", "--config", "{times_int.toml}"], "times must be a list"),
+        (
+            ["train", "diffusion", "--config", "{times.toml}", "--alpha", "0.5"],
+            "--alpha does not apply",
+        ),
+        (["train", "diffusion", "--config", "{model.toml}"], "sets model = 'classification'"),
+        (["train", "diffusion", "--config", "{bad_utf8.toml}"], "cannot parse"),
+    ],
+)
 def test_refused_with_one_line(files, tmp_path, args, message):
     argv = [str(files / a[1:-1]) if a.startswith("{") else a for a in args]
     out = tmp_path / "out"
@@ -222,9 +372,22 @@ def test_refused_with_one_line(files, tmp_path, args, message):
 def test_inferred_sizes_and_resolved_eta(files, tmp_path):
     """n, d from --data and m from --init; a TOML `eta = "auto"`; result.json records the eta used."""
     out = tmp_path / "o"
-    code, _, stderr, _ = run(["train", "diffusion", "--data", str(files / "data.npz"), "--init",
-                              str(files / "W_m3.npy"), "--config", str(files / "eta_auto.toml"), "--steps", "2",
-                              "--out", str(out)])
+    code, _, stderr, _ = run(
+        [
+            "train",
+            "diffusion",
+            "--data",
+            str(files / "data.npz"),
+            "--init",
+            str(files / "W_m3.npy"),
+            "--config",
+            str(files / "eta_auto.toml"),
+            "--steps",
+            "2",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0, stderr
     meta = json.loads((out / "result.json").read_text())
     assert (meta["config"]["n"], meta["config"]["d"], meta["config"]["m"]) == (N, D, 3)
@@ -232,8 +395,17 @@ def test_inferred_sizes_and_resolved_eta(files, tmp_path):
 
 
 def test_toml_settings_for_other_models_are_said_and_ignored(files, tmp_path):
-    code, _, stderr, _ = run(["train", "diffusion", *TRAIN, "--config", str(files / "other_model.toml"),
-                              "--out", str(tmp_path / "o")])
+    code, _, stderr, _ = run(
+        [
+            "train",
+            "diffusion",
+            *TRAIN,
+            "--config",
+            str(files / "other_model.toml"),
+            "--out",
+            str(tmp_path / "o"),
+        ]
+    )
     assert code == 0 and "ignoring n_test" in stderr
     assert json.loads((tmp_path / "o" / "result.json").read_text())["config"]["alpha"] == 0.5
 
@@ -247,8 +419,10 @@ def test_replacing_a_result_is_said(tmp_path):
 
 def test_interrupt_says_truthfully_what_is_on_disk(tmp_path, monkeypatch):
     import sims.train
+
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
+
     monkeypatch.setattr(sims.train, "train", interrupted)
     code, _, stderr, _ = run(["train", "diffusion", *TRAIN, "--out", str(tmp_path / "o")])
     assert code == 130 and "nothing was written" in stderr and not (tmp_path / "o").exists()
@@ -256,13 +430,17 @@ def test_interrupt_says_truthfully_what_is_on_disk(tmp_path, monkeypatch):
 
 def test_internal_error_is_one_line_and_debug_shows_the_traceback(tmp_path, monkeypatch):
     import sims.train
+
     def broken(*args, **kwargs):
         raise ZeroDivisionError("deliberate")
+
     monkeypatch.setattr(sims.train, "train", broken)
     argv = ["train", "diffusion", *TRAIN, "--out", str(tmp_path / "o")]
     code, _, stderr, _ = run(argv)
-    assert code == 1 and stderr == ("fldm: internal error: ZeroDivisionError: deliberate; rerun with --debug for "
-                                    "the traceback\n")
+    assert code == 1 and stderr == (
+        "fldm: internal error: ZeroDivisionError: deliberate; rerun with --debug for "
+        "the traceback\n"
+    )
     code, _, stderr, _ = run(argv + ["--debug"])
     assert code == 1 and "Traceback" in stderr and not (tmp_path / "o").exists()
 
@@ -271,14 +449,24 @@ def test_a_second_run_into_a_held_folder_fails(tmp_path):
     """While one run holds its output folder (io.claim), a second run into it fails with one line and
     writes nothing; the pair it leaves is the first run's, intact."""
     out = tmp_path / "o"
-    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom sims import io\n"
-                               f"with io.claim({str(out)!r}):\n    print('held', flush=True)\n    sys.stdin.read()"],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\nfrom sims import io\n"
+            f"with io.claim({str(out)!r}):\n    print('held', flush=True)\n    sys.stdin.read()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline() == "held\n"
         code, _, stderr, _ = run(["train", "diffusion", *TRAIN, "--out", str(out)])
-        assert code == 2 and stderr == (f"fldm: error: {out} is being written by another run; wait for it to "
-                                        "finish or choose another output folder\n")
+        assert code == 2 and stderr == (
+            f"fldm: error: {out} is being written by another run; wait for it to "
+            "finish or choose another output folder\n"
+        )
         assert list(out.iterdir()) == []
     finally:
         holder.communicate("")
@@ -292,8 +480,16 @@ def test_concurrent_runs_leave_one_matching_pair(tmp_path):
     argv = [sys.executable, "-m", "sims", "train", "diffusion", *TRAIN, "--out", str(out)]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     for trial in range(3):
-        procs = [subprocess.Popen(argv + ["--seed", str(10 * trial + k)], env=env, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, text=True) for k in (1, 2)]
+        procs = [
+            subprocess.Popen(
+                argv + ["--seed", str(10 * trial + k)],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for k in (1, 2)
+        ]
         results = [p.communicate() + (p.returncode,) for p in procs]
         assert all(code in (0, 2) and "Traceback" not in err for _, err, code in results), results
         assert any(code == 0 for _, _, code in results)
@@ -311,13 +507,32 @@ def stop_a_run(tmp_path, name, script=None):
     holds its output folder, and return (exit code, stderr, output folder). The child is killed if it hangs."""
     import signal
     import time
+
     out = tmp_path / "o"
-    argv = ["train", "diffusion", "--n", "4", "--d", "10", "--steps", "10000000", "--log-every", "100000",
-            "--out", str(out)]
+    argv = [
+        "train",
+        "diffusion",
+        "--n",
+        "4",
+        "--d",
+        "10",
+        "--steps",
+        "10000000",
+        "--log-every",
+        "100000",
+        "--out",
+        str(out),
+    ]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     command = ["-m", "sims", *argv] if script is None else ["-c", script, *argv]
-    proc = subprocess.Popen([sys.executable, *command], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as in `cmd &`
+    proc = subprocess.Popen(
+        [sys.executable, *command],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )  # as in `cmd &`
     try:
         for _ in range(600):  # the run has started once it holds its output folder
             if out.exists():
@@ -359,14 +574,18 @@ def test_a_stop_signal_ends_the_run_even_if_its_exception_is_swallowed(tmp_path)
         sys.exit(sims.cli.main(sys.argv[1:]))
     """
     returncode, err, out = stop_a_run(tmp_path, "SIGTERM", script)
-    assert returncode == 143 and err == f"fldm: stopped by SIGTERM; nothing was written ({out} is as it was)\n"
+    assert (
+        returncode == 143
+        and err == f"fldm: stopped by SIGTERM; nothing was written ({out} is as it was)\n"
+    )
     assert not out.exists()
 
 
 def test_stop_signals_wait_while_a_result_pair_is_written():
     import argparse
     import signal
-    from sims.signals import StopSignals, Stopped
+
+    from sims.signals import Stopped, StopSignals
 
     stops = StopSignals(argparse.Namespace(on_disk="nothing was written"))
     stops.install()
@@ -385,10 +604,19 @@ def test_stop_signals_wait_while_a_result_pair_is_written():
 
 # ------------------------------------------------------------------------------------- sweeps and studies
 
+
 def sweep_cells(count=2, steps=20):
     from sims.config import TrainConfig
-    return [("train", TrainConfig(model=model, n=6, d=30, m=2, nsnr2=1.0, steps=steps, log_every=10, seed=k))
-            for k, model in enumerate(("diffusion", "classification", "diffusion", "classification")[:count])]
+
+    return [
+        (
+            "train",
+            TrainConfig(model=model, n=6, d=30, m=2, nsnr2=1.0, steps=steps, log_every=10, seed=k),
+        )
+        for k, model in enumerate(
+            ("diffusion", "classification", "diffusion", "classification")[:count]
+        )
+    ]
 
 
 def damage(kind: str, npz: Path, meta: Path, other_npz: Path) -> None:
@@ -411,20 +639,38 @@ def damage(kind: str, npz: Path, meta: Path, other_npz: Path) -> None:
         meta.write_bytes(b"\xff\xfe\x00")
 
 
-@pytest.mark.parametrize("kind", ["npz truncated", "npz empty", "npz missing", "npz of another cell",
-                                  "json empty object", "json truncated", "json not an object", "json not utf-8"])
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "npz truncated",
+        "npz empty",
+        "npz missing",
+        "npz of another cell",
+        "json empty object",
+        "json truncated",
+        "json not an object",
+        "json not utf-8",
+    ],
+)
 def test_a_damaged_cache_cell_is_recomputed_and_counted(tmp_path, capsys, kind):
     from sims.studies.sweep import Cache, cell_key, run_cells
+
     cells = sweep_cells()
     first = run_cells(cells, Cache(tmp_path), progress=False)
     keys = [cell_key(*c) for c in cells]
-    damage(kind, tmp_path / f"{keys[0]}.npz", tmp_path / f"{keys[0]}.json", tmp_path / f"{keys[1]}.npz")
+    damage(
+        kind, tmp_path / f"{keys[0]}.npz", tmp_path / f"{keys[0]}.json", tmp_path / f"{keys[1]}.npz"
+    )
     capsys.readouterr()
     again = run_cells(cells, Cache(tmp_path), progress=False)
-    assert capsys.readouterr().err == (f"fldm: note: 1 damaged cell(s) in {tmp_path} (unreadable, or not matching "
-                                       "their checksum): recomputing them\n")
+    assert capsys.readouterr().err == (
+        f"fldm: note: 1 damaged cell(s) in {tmp_path} (unreadable, or not matching "
+        "their checksum): recomputing them\n"
+    )
     for a, b in zip(first, again):
-        assert a["summary"] == b["summary"] and all(np.array_equal(a["arrays"][k], b["arrays"][k]) for k in a["arrays"])
+        assert a["summary"] == b["summary"] and all(
+            np.array_equal(a["arrays"][k], b["arrays"][k]) for k in a["arrays"]
+        )
     assert Cache(tmp_path).load(keys[0]) is not None  # repaired on disk
     run_cells(cells, Cache(tmp_path), progress=False)
     assert capsys.readouterr().err == ""
@@ -433,6 +679,7 @@ def test_a_damaged_cache_cell_is_recomputed_and_counted(tmp_path, capsys, kind):
 def test_an_unfinished_cell_is_not_counted_as_damaged(tmp_path, capsys):
     """An npz without its json is a cell killed in flight: recomputed without a note."""
     from sims.studies.sweep import Cache, cell_key, run_cells
+
     cells = sweep_cells(1)
     run_cells(cells, Cache(tmp_path), progress=False)
     (tmp_path / f"{cell_key(*cells[0])}.json").unlink()
@@ -464,6 +711,7 @@ def alive(pid: int) -> bool:
 def start_sweep(tmp_path, workers: int = 2):
     """A sweep of long cells on `workers` worker processes, in a child process; (process, its workers)."""
     import time
+
     script = f"""if True:
         import sys
         sys.path.insert(0, {os.path.dirname(__file__)!r})
@@ -472,11 +720,16 @@ def start_sweep(tmp_path, workers: int = 2):
         from sims.signals import StopSignals
         import argparse
         StopSignals(argparse.Namespace(on_disk="finished cells are kept")).install()
-        run_cells(sweep_cells(4, steps=10**7), Cache({str(tmp_path / 'cache')!r}), jobs={workers}, progress=False)
+        run_cells(sweep_cells(4, steps=10**7), Cache({str(tmp_path / "cache")!r}), jobs={workers}, progress=False)
     """
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    proc = subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.time() + 120
     while len(children(proc.pid)) < workers and time.time() < deadline:
         time.sleep(0.1)
@@ -491,6 +744,7 @@ def test_no_worker_outlives_a_stopped_sweep(tmp_path, name):
     gone and exit by themselves (within a few polls). Either way no worker survives."""
     import signal
     import time
+
     proc, workers = start_sweep(tmp_path)
     try:
         assert len(workers) >= 2
@@ -514,10 +768,29 @@ def test_reproduce_stopped_by_sigterm_ends_its_workers(tmp_path):
     """`fldm reproduce --jobs 2` stopped by SIGTERM: one line, exit code 143, no worker left."""
     import signal
     import time
+
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    proc = subprocess.Popen([sys.executable, "-m", "sims", "reproduce", "--preset", "tiny", "--jobs", "2",
-                             "--out", str(tmp_path / "out"), "--cache", str(tmp_path / "cache"), "--no-progress"],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sims",
+            "reproduce",
+            "--preset",
+            "tiny",
+            "--jobs",
+            "2",
+            "--out",
+            str(tmp_path / "out"),
+            "--cache",
+            str(tmp_path / "cache"),
+            "--no-progress",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     workers = set()
     try:
         deadline = time.time() + 120
@@ -528,8 +801,10 @@ def test_reproduce_stopped_by_sigterm_ends_its_workers(tmp_path):
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=60)
         assert proc.returncode == 143
-        assert err == (f"fldm: stopped by SIGTERM; finished cells are kept in {tmp_path / 'cache'}; a rerun "
-                       "resumes from them\n")
+        assert err == (
+            f"fldm: stopped by SIGTERM; finished cells are kept in {tmp_path / 'cache'}; a rerun "
+            "resumes from them\n"
+        )
         time.sleep(0.5)
         assert not [w for w in workers if alive(w)]
     finally:
@@ -543,20 +818,32 @@ def test_reproduce_stopped_by_sigterm_ends_its_workers(tmp_path):
 
 def test_idx_sizes_whose_product_wraps_int64_are_refused(tmp_path):
     import struct
+
     from sims import FldmError
     from sims.studies.mnist_data import read_idx
+
     path = tmp_path / "train-images-idx3-ubyte"
-    path.write_bytes(struct.pack(">iiii", 0x803, 2**30, 2**30, 16) + bytes(16))  # 2^64 bytes: wraps to 0 in int64
+    path.write_bytes(
+        struct.pack(">iiii", 0x803, 2**30, 2**30, 16) + bytes(16)
+    )  # 2^64 bytes: wraps to 0 in int64
     with pytest.raises(FldmError, match=r"need 18446744073709551616 data bytes, file has 16"):
         read_idx(path)
 
 
-@pytest.mark.parametrize("args, message", [
-    (["reproduce", "--seed", "-1"], "argument --seed: must be a non-negative integer, got '-1'"),
-    (["reproduce", "--jobs", "0"], "argument --jobs: must be a positive integer, got '0'"),
-    (["mnist", "--seed", "x"], "argument --seed: must be a non-negative integer, got 'x'"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ["reproduce", "--seed", "-1"],
+            "argument --seed: must be a non-negative integer, got '-1'",
+        ),
+        (["reproduce", "--jobs", "0"], "argument --jobs: must be a positive integer, got '0'"),
+        (["mnist", "--seed", "x"], "argument --seed: must be a non-negative integer, got 'x'"),
+    ],
+)
 def test_study_commands_refuse_bad_numbers_before_writing(tmp_path, args, message):
     out = tmp_path / "out"
     code, _, stderr, _ = run(args + ["--out", str(out), "--cache", str(tmp_path / "cache")])
-    assert code == 2 and message in stderr and not out.exists() and not (tmp_path / "cache").exists()
+    assert (
+        code == 2 and message in stderr and not out.exists() and not (tmp_path / "cache").exists()
+    )

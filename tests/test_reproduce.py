@@ -1,4 +1,5 @@
 """`fldm reproduce` on the tiny preset: report and figures, cache reuse, resume, and worker independence."""
+
 import json
 import signal
 import subprocess
@@ -20,7 +21,9 @@ RULES = {**claims.RULES, **beyond_claims.RULES, **research_claims.RULES, **d2_cl
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     root = tmp_path_factory.mktemp("tiny")
-    report = reproduce("tiny", out=root / "out", cache_dir=root / "cache", progress=False, log=lambda *_: None)
+    report = reproduce(
+        "tiny", out=root / "out", cache_dir=root / "cache", progress=False, log=lambda *_: None
+    )
     return root, report
 
 
@@ -28,8 +31,22 @@ def test_report_has_every_claim_with_a_verdict(tiny):
     root, report = tiny
     on_disk = json.loads((root / "out" / "report.json").read_text())
     # E2 needs the MNIST study; B1-B5, O1, O2, A1, R1 and R2 come from the further sections (sims.studies.sections)
-    assert [c["id"] for c in on_disk["claims"]] == ["D1", "D2", "C1", "E1", "B1", "B2", "B3", "B4", "B5",
-                                                    "O1", "O2", "A1", "R1", "R2"]
+    assert [c["id"] for c in on_disk["claims"]] == [
+        "D1",
+        "D2",
+        "C1",
+        "E1",
+        "B1",
+        "B2",
+        "B3",
+        "B4",
+        "B5",
+        "O1",
+        "O2",
+        "A1",
+        "R1",
+        "R2",
+    ]
     for claim in on_disk["claims"]:
         assert claim["verdict"] in VERDICTS
         assert claim["rule"] == RULES[claim["id"]] and claim["claim"] and claim["measured"]
@@ -46,12 +63,21 @@ def test_measured_numbers_come_from_the_runs(tiny):
     root, report = tiny
     e1 = next(c for c in report["claims"] if c["id"] == "E1")["measured"]
     cells = [json.loads(p.read_text()) for p in (root / "cache").glob("*.json")]
-    finals = {(c["config"]["model"], c["config"]["nsnr2"]): c["summary"]["ratio"] for c in cells
-              if c["kind"] == "train" and c["config"]["log_every"] > 1 and c["config"]["sigma0"] == 0.01
-              and c["config"]["n"] == 8 and c["config"]["nsnr2"] in (0.75, 6.75)
-              and c["config"]["signal_cos"] == 0 and c["config"]["balance"] == 0.5}
+    finals = {
+        (c["config"]["model"], c["config"]["nsnr2"]): c["summary"]["ratio"]
+        for c in cells
+        if c["kind"] == "train"
+        and c["config"]["log_every"] > 1
+        and c["config"]["sigma0"] == 0.01
+        and c["config"]["n"] == 8
+        and c["config"]["nsnr2"] in (0.75, 6.75)
+        and c["config"]["signal_cos"] == 0
+        and c["config"]["balance"] == 0.5
+    }
     for (model, nsnr2), ratio in finals.items():
-        assert e1[f"{model}_{nsnr2}"]["ratio"] == pytest.approx(ratio, rel=10.0 ** (1 - io.REPORT_DIGITS))  # rounded
+        assert e1[f"{model}_{nsnr2}"]["ratio"] == pytest.approx(
+            ratio, rel=10.0 ** (1 - io.REPORT_DIGITS)
+        )  # rounded
     assert len(finals) == 4
 
 
@@ -63,8 +89,11 @@ def test_research_sections_read_their_runs(tiny):
     for objective, check in claims["O1"]["measured"]["descent_check"].items():
         assert check["relative_gap"] < 1e-6 and check["descent_grad_norm"] < 1e-8, objective
     cells = [json.loads(p.read_text()) for p in (root / "cache").glob("*.json")]
-    augmented = {c["config"]["nsnr2"]: c["summary"]["ratio"] for c in cells
-                 if c["kind"] == "train" and c["config"]["augment"] is not None and c["config"]["n"] == 8}
+    augmented = {
+        c["config"]["nsnr2"]: c["summary"]["ratio"]
+        for c in cells
+        if c["kind"] == "train" and c["config"]["augment"] is not None and c["config"]["n"] == 8
+    }
     per = {r["nsnr2"]: r["ratio"] for r in claims["A1"]["measured"]["per_nsnr2"]}
     assert set(per) == set(augmented) == {0.1, 10.0}
     for nsnr2, ratio in augmented.items():
@@ -76,6 +105,7 @@ def test_d2_sections_read_their_runs(tiny):
     """R1's table has a row per series and its exact-loss ratios are the cached stationary cells'; R2's map
     states are the cached predict cells' and its figure is written."""
     from sims.studies import d2robust
+
     root, report = tiny
     claims = {c["id"]: c for c in report["claims"]}
     size = d2robust.SIZES["tiny"]
@@ -85,35 +115,55 @@ def test_d2_sections_read_their_runs(tiny):
     assert [line.split(" | ")[0].lstrip("| ") for line in table[2:]] == labels + longer
     assert set(claims["R1"]["measured"]["per_series"]) == set(labels)
     cells = [json.loads(p.read_text()) for p in (root / "cache").glob("*.json")]
-    exact = {c["config"]["nsnr2"]: c["summary"]["ratio"] for c in cells if c["kind"] == "stationary"
-             and c["config"]["n"] == 8 and c["config"]["m"] == 2 and c["config"]["d"] == 120
-             and c["config"]["alpha"] == c["config"]["beta"] and c["config"]["seed"] in
-             {d2robust.cell_seed(0, "d2-robustness", v) for v in size.nsnr2}}
+    exact = {
+        c["config"]["nsnr2"]: c["summary"]["ratio"]
+        for c in cells
+        if c["kind"] == "stationary"
+        and c["config"]["n"] == 8
+        and c["config"]["m"] == 2
+        and c["config"]["d"] == 120
+        and c["config"]["alpha"] == c["config"]["beta"]
+        and c["config"]["seed"] in {d2robust.cell_seed(0, "d2-robustness", v) for v in size.nsnr2}
+    }
     rows = {r["nsnr2"]: r["ratio"] for r in claims["R1"]["measured"]["rows"]["exact loss"]}
     assert set(exact) == set(rows) == set(size.nsnr2)
     for v in size.nsnr2:
         assert rows[v] == pytest.approx(exact[v], rel=10.0 ** (1 - io.REPORT_DIGITS))
     states = {(c["m"], c["nsnr2"]): c["state"] for c in claims["R2"]["measured"]["cells"]}
-    predicted = {(c["config"]["m"], c["config"]["nsnr2"]): d2_claims.state(c["summary"]["stationary"]) for c in cells
-                 if c["kind"] == "predict" and c["config"]["seed"] == d2robust.cell_seed(
-                     0, "branch-map", c["config"]["m"], c["config"]["nsnr2"])}
+    predicted = {
+        (c["config"]["m"], c["config"]["nsnr2"]): d2_claims.state(c["summary"]["stationary"])
+        for c in cells
+        if c["kind"] == "predict"
+        and c["config"]["seed"]
+        == d2robust.cell_seed(0, "branch-map", c["config"]["m"], c["config"]["nsnr2"])
+    }
     assert states == predicted and len(states) == 6
-    assert claims["R2"]["measured"]["where_symmetric_ends"] == report["figures"]["fig_branch_map.png"]
+    assert (
+        claims["R2"]["measured"]["where_symmetric_ends"] == report["figures"]["fig_branch_map.png"]
+    )
     assert {"fig_d2_robustness.png", "fig_branch_map.png"} <= set(report["figures"])
 
 
 def test_rerun_reuses_the_cache(tiny):
     root, report = tiny
     stamps = {p: p.stat().st_mtime_ns for p in (root / "cache").iterdir()}
-    again = reproduce("tiny", out=root / "again", cache_dir=root / "cache", progress=False, log=lambda *_: None)
+    again = reproduce(
+        "tiny", out=root / "again", cache_dir=root / "cache", progress=False, log=lambda *_: None
+    )
     assert {p: p.stat().st_mtime_ns for p in (root / "cache").iterdir()} == stamps
     assert again["ratio_table"] == report["ratio_table"]
 
 
 def test_one_and_two_workers_give_identical_results(tiny, tmp_path):
     root, report = tiny
-    two = reproduce("tiny", out=tmp_path / "out", cache_dir=tmp_path / "cache", jobs=2, progress=False,
-                    log=lambda *_: None)
+    two = reproduce(
+        "tiny",
+        out=tmp_path / "out",
+        cache_dir=tmp_path / "cache",
+        jobs=2,
+        progress=False,
+        log=lambda *_: None,
+    )
     assert two["ratio_table"] == report["ratio_table"]
     assert [c["verdict"] for c in two["claims"]] == [c["verdict"] for c in report["claims"]]
     for p in (root / "cache").glob("*.npz"):
@@ -122,8 +172,19 @@ def test_one_and_two_workers_give_identical_results(tiny, tmp_path):
 
 
 def test_killed_run_resumes_without_recomputing(tmp_path):
-    cmd = [sys.executable, "-m", "sims", "reproduce", "--preset", "tiny", "--out", str(tmp_path / "out"),
-           "--cache", str(tmp_path / "cache"), "--no-progress"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "sims",
+        "reproduce",
+        "--preset",
+        "tiny",
+        "--out",
+        str(tmp_path / "out"),
+        "--cache",
+        str(tmp_path / "cache"),
+        "--no-progress",
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     while len(list((tmp_path / "cache").glob("*.json"))) < 3 and time.time() < deadline:
@@ -150,20 +211,34 @@ class _Section:
 
     def cells(self, preset_name, seed):
         from sims.config import TrainConfig
-        return {("probe", seed): ("train", TrainConfig(n=4, d=20, m=1, steps=5, log_every=5, seed=seed))}
+
+        return {
+            ("probe", seed): ("train", TrainConfig(n=4, d=20, m=1, steps=5, log_every=5, seed=seed))
+        }
 
     def report(self, preset_name, results, out):
         (res,) = results.values()
-        entry = {"id": "P1", "claim": "probe", "rule": "holds if the run has a ratio", "verdict": "holds",
-                 "measured": {"ratio": res["summary"]["ratio"]}}
+        entry = {
+            "id": "P1",
+            "claim": "probe",
+            "rule": "holds if the run has a ratio",
+            "verdict": "holds",
+            "measured": {"ratio": res["summary"]["ratio"]},
+        }
         (out / "probe.txt").write_text("x")
         return [entry], [("probe.txt", f"preset {preset_name}")]
 
 
 def test_further_sections_reach_the_report(tiny):
     root, _ = tiny
-    report = reproduce("tiny", out=root / "sections", cache_dir=root / "cache", progress=False, log=lambda *_: None,
-                       sections=[_Section()])
+    report = reproduce(
+        "tiny",
+        out=root / "sections",
+        cache_dir=root / "cache",
+        progress=False,
+        log=lambda *_: None,
+        sections=[_Section()],
+    )
     entry = report["claims"][-1]
     assert entry["id"] == "P1" and np.isfinite(entry["measured"]["ratio"])
     assert report["figures"]["probe.txt"] == "preset tiny"
@@ -174,6 +249,7 @@ def test_readme_findings_are_written_from_the_report(tiny):
     """sims.studies.findings: one paragraph per B, O and A claim, with its verdict and numbers read from
     report.json."""
     from sims.studies.findings import paragraphs
+
     root, report = tiny
     text = paragraphs(json.loads((root / "out" / "report.json").read_text()))
     for e in report["claims"]:
@@ -189,7 +265,9 @@ def test_preset_comparison_lists_every_verdict_and_only_changed_paragraphs(tiny)
     """findings.preset_comparison: a table row per claim with both presets' verdicts; the paragraph of a
     further claim only where its verdict differs (here B1 and R2, changed by hand in a copy)."""
     import copy
+
     from sims.studies.findings import WRITERS, preset_comparison
+
     _, report = tiny
     other = copy.deepcopy(report)
     changed = {"B1": "does not hold in the tested range", "R2": "holds in part"}
@@ -203,21 +281,30 @@ def test_preset_comparison_lists_every_verdict_and_only_changed_paragraphs(tiny)
         assert f"| {e['id']} | {before[e['id']]} | {e['verdict']} |" in text
         if e["id"] in WRITERS:
             assert (WRITERS[e["id"]](e) in text) == (e["id"] in changed)
-    assert len(preset_comparison(report, report).split("\n\n")) == 2  # the table and the synthetic paragraph
+    assert (
+        len(preset_comparison(report, report).split("\n\n")) == 2
+    )  # the table and the synthetic paragraph
 
 
 def test_r1_paragraph_names_a_run_that_did_not_finish(tiny):
     """A diverged cell leaves its series without a slope (n/a); the paragraph says which run and why."""
     import copy
+
     from sims.studies.findings import r1
+
     _, report = tiny
     e = copy.deepcopy(next(c for c in report["claims"] if c["id"] == "R1"))
     for rows in e["measured"]["rows"].values():
         rows[:] = [r for r in rows if not r.get("not_reached")]
     name, rows = next((k, v) for k, v in e["measured"]["rows"].items() if v)
     assert "Not finished" not in r1(e)
-    rows[0] = {"nsnr2": rows[0]["nsnr2"], "ratio": None, "signal_gain": None, "noise_gain": None,
-               "not_reached": "gradient descent diverged at step 7 (loss = 1e+40); try a smaller eta (now 0.1)"}
+    rows[0] = {
+        "nsnr2": rows[0]["nsnr2"],
+        "ratio": None,
+        "signal_gain": None,
+        "noise_gain": None,
+        "not_reached": "gradient descent diverged at step 7 (loss = 1e+40); try a smaller eta (now 0.1)",
+    }
     assert f"Not finished (its series has no slope): {name} at n·SNR² = " in r1(e)
     assert "diverged at step 7." in r1(e)
 
@@ -229,19 +316,25 @@ def test_figure_summaries_quote_the_reports_numbers(tiny):
     from sims.studies.measures import TERMS, ratio_table, seed_curves
     from sims.studies.plan import E1_NSNR2, MODELS, PRESETS, Study
     from sims.studies.sweep import Cache
+
     root, report = tiny
     figs, c = report["figures"], {e["id"]: e["measured"] for e in report["claims"]}
     for model in MODELS:
         for v in E1_NSNR2:
             e1 = c["E1"][f"{model}_{v}"]
-            assert (f"{model} n·SNR²={v}: signal {e1['signal']:.3g}, noise {e1['noise']:.3g}, ratio {e1['ratio']:.3g}"
-                    in figs["fig_synthetic.png"])
+            assert (
+                f"{model} n·SNR²={v}: signal {e1['signal']:.3g}, noise {e1['noise']:.3g}, ratio {e1['ratio']:.3g}"
+                in figs["fig_synthetic.png"]
+            )
     assert f"diffusion_growth slope {c['D1']['growth_ratio_slope']:.2f}" in figs["fig_ratio.png"]
     assert f"diffusion_final slope {c['D2']['stationary_ratio_slope']:.2f}" in figs["fig_ratio.png"]
     agree = c["C1"]["phase_agreement"]
     assert f"in {agree['agree']}/{agree['cells']} classification cells" in figs["fig_phase.png"]
     for model in MODELS:
-        assert f"{model}: linearity index {c['D1']['linearity_index'][model]['index']:.2f}" in figs["fig_early_growth.png"]
+        assert (
+            f"{model}: linearity index {c['D1']['linearity_index'][model]['index']:.2f}"
+            in figs["fig_early_growth.png"]
+        )
     for name, slope in c["D2"]["slope_for_other_m_and_d"].items():
         assert f"{name} slope {slope:.2f}" in figs["fig_stationary.png"]
     md = (root / "out" / "REPORT.md").read_text()
@@ -255,6 +348,14 @@ def test_figure_summaries_quote_the_reports_numbers(tiny):
     for model in MODELS:
         for v in E1_NSNR2:
             curves = seed_curves(study, model, v)
-            assert curves["signal_mean"][-1] == pytest.approx(rows[(model, v)]["final_signal"], rel=1e-12)
-            assert curves["noise_mean"][-1] == pytest.approx(rows[(model, v)]["final_noise"], rel=1e-12)
-            assert rows[(model, v)]["final_ratio_min"] <= rows[(model, v)]["final_ratio"] <= rows[(model, v)]["final_ratio_max"]
+            assert curves["signal_mean"][-1] == pytest.approx(
+                rows[(model, v)]["final_signal"], rel=1e-12
+            )
+            assert curves["noise_mean"][-1] == pytest.approx(
+                rows[(model, v)]["final_noise"], rel=1e-12
+            )
+            assert (
+                rows[(model, v)]["final_ratio_min"]
+                <= rows[(model, v)]["final_ratio"]
+                <= rows[(model, v)]["final_ratio_max"]
+            )

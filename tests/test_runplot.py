@@ -1,5 +1,6 @@
 """`fldm plot`: runs read back from their result files give the summary sims.train computed, a train run
 and its ODE overlay in one PNG, and every bad input is one clear error."""
+
 import json
 
 import numpy as np
@@ -31,7 +32,9 @@ def test_loaded_curves_are_the_models_summary(tmp_path, model):
     result = saved(tmp_path, "run", model, seed=3)
     run = load_run(tmp_path / "run")
     for k in range(len(result.steps)):
-        s = summarize(model, result.signal[k], result.noise[k], result.data.y)  # the labels in memory
+        s = summarize(
+            model, result.signal[k], result.noise[k], result.data.y
+        )  # the labels in memory
         assert (run.signal[k], run.noise[k]) == pytest.approx((s.signal, s.noise), rel=1e-12)
     assert run.signal[-1] == pytest.approx(result.summary()["signal"], rel=1e-12)
     assert np.array_equal(run.steps, result.steps) and np.array_equal(run.loss, result.loss)
@@ -44,7 +47,9 @@ def test_plot_a_run_and_its_ode(tmp_path):
     assert load_run(tmp_path / "ode").ode
     path = plot_runs([tmp_path / "gd", tmp_path / "ode"], tmp_path / "both.png")
     assert path == tmp_path / "both.png" and path.read_bytes()[:8] == PNG
-    assert plot_runs([tmp_path / "gd"]) == tmp_path / "gd" / "plot.png"  # default: beside the first run
+    assert (
+        plot_runs([tmp_path / "gd"]) == tmp_path / "gd" / "plot.png"
+    )  # default: beside the first run
     assert (tmp_path / "gd" / "plot.png").read_bytes()[:8] == PNG
 
 
@@ -55,18 +60,30 @@ def test_plot_classification_from_a_data_file(tmp_path):
     saved(tmp_path, "clf2", "classification", data=str(tmp_path / "data.npz"), seed=1)
     assert plot_runs([tmp_path / "clf", tmp_path / "clf2"]).read_bytes()[:8] == PNG
     (tmp_path / "data.npz").unlink()
-    with pytest.raises(FldmError, match="the run's data are needed for its labels: data file .* does not exist"):
+    with pytest.raises(
+        FldmError, match="the run's data are needed for its labels: data file .* does not exist"
+    ):
         load_run(tmp_path / "clf")
 
 
 def test_settings_in_title_and_legend():
-    a, b = TrainConfig(model="diffusion", n=20, nsnr2=0.75), TrainConfig(model="diffusion", n=20, snr=0.75**0.5 / 20**0.5, seed=2)
+    a, b = (
+        TrainConfig(model="diffusion", n=20, nsnr2=0.75),
+        TrainConfig(model="diffusion", n=20, snr=0.75**0.5 / 20**0.5, seed=2),
+    )
     shared, own = settings_text([a, b])
-    assert "n=20" in shared and "nsnr2=0.75" in shared and "alpha=0.7071" in shared and "seed" not in shared
+    assert (
+        "n=20" in shared
+        and "nsnr2=0.75" in shared
+        and "alpha=0.7071" in shared
+        and "seed" not in shared
+    )
     assert own == ["seed=0", "seed=2"]
     shared, _ = settings_text([TrainConfig(model="classification")])
     assert "alpha" not in shared and "noise=" not in shared  # diffusion-only settings
-    shared, _ = settings_text([TrainConfig(model="classification", augment=(0.8, 0.6), noise="fixed")])
+    shared, _ = settings_text(
+        [TrainConfig(model="classification", augment=(0.8, 0.6), noise="fixed")]
+    )
     assert "augment=(0.8, 0.6)" in shared and "noise=fixed" in shared and "objective" not in shared
     shared, _ = settings_text([TrainConfig(objective="x0", schedule="cosine")])
     assert "objective=x0" in shared and "schedule=cosine" in shared and "augment" not in shared
@@ -76,11 +93,13 @@ def test_plot_errors(tmp_path):
     saved(tmp_path, "gd", "diffusion")
     saved(tmp_path, "clf", "classification")
     (tmp_path / "empty").mkdir()
-    cases = [([tmp_path / "nowhere"], None, "run folder .*nowhere does not exist"),
-             ([tmp_path / "empty"], None, "has no result.json and result.npz: give the --out folder"),
-             ([tmp_path / "gd", tmp_path / "clf"], None, "cannot overlay runs of different models"),
-             ([tmp_path / "gd"], tmp_path / "x.pdf", "must name a .png file"),
-             ([], None, "at least one run folder")]
+    cases = [
+        ([tmp_path / "nowhere"], None, "run folder .*nowhere does not exist"),
+        ([tmp_path / "empty"], None, "has no result.json and result.npz: give the --out folder"),
+        ([tmp_path / "gd", tmp_path / "clf"], None, "cannot overlay runs of different models"),
+        ([tmp_path / "gd"], tmp_path / "x.pdf", "must name a .png file"),
+        ([], None, "at least one run folder"),
+    ]
     for folders, out, message in cases:
         with pytest.raises(FldmError, match=message):
             plot_runs(folders, out)

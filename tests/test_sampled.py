@@ -9,6 +9,7 @@ file makes 713 comparisons that must pass (counted at CASES), so by Bonferroni t
 passes Z_MAX = 5 (two-sided p = 5.7e-7 each) is below 713 * 5.7e-7 = 4.1e-4. The generators are seeded,
 so every run makes the same draws.
 """
+
 import numpy as np
 import pytest
 
@@ -23,11 +24,15 @@ TARGETS = {"eps": (0.0, 1.0), "x0": (1.0, 0.0), "v": (-BETA, ALPHA), "flow": (-1
 
 def z_scores(A, B):
     """z-scores of the differences of column means and of second central moments of samples A, B (rows)."""
+
     def moments(S):
         C = S - S.mean(axis=0)
         iu = np.triu_indices(S.shape[1])
-        P = (C[:, :, None] * C[:, None, :])[:, iu[0], iu[1]]  # products whose means are the covariances
+        P = (C[:, :, None] * C[:, None, :])[
+            :, iu[0], iu[1]
+        ]  # products whose means are the covariances
         return np.concatenate([S, P], axis=1)
+
     MA, MB = moments(A), moments(B)
     se = np.sqrt(MA.var(axis=0, ddof=1) / len(MA) + MB.var(axis=0, ddof=1) / len(MB))
     return (MA.mean(axis=0) - MB.mean(axis=0)) / se
@@ -41,7 +46,9 @@ def problem(rng, n, d, m, weights, noise="projected", size=1.0):
     if weights == "small":
         W = 0.1 * rng.standard_normal((m, d)) / np.sqrt(d)
     elif weights in ("grown", "repeated"):
-        W = rng.standard_normal((m, d)) / np.sqrt(d) + rng.standard_normal((m, 2 * n)) @ Z / np.sqrt(2 * n)
+        W = rng.standard_normal((m, d)) / np.sqrt(d) + rng.standard_normal(
+            (m, 2 * n)
+        ) @ Z / np.sqrt(2 * n)
         if weights == "repeated":
             W[1] = W[0]
     else:
@@ -64,7 +71,11 @@ def direct(W, x1, x2, K, rng, times, target, draws=DRAWS, chunk=500):
     for start in range(0, draws, chunk):
         eps = rng.standard_normal((min(chunk, draws - start), K, 2 * n, d))
         loss, grad = sampled.sum_over_times(
-            lambda a, b: sampled.loss_and_grad_sampled(W, x1, x2, eps, alpha=a, beta=b, target=target), times)
+            lambda a, b: sampled.loss_and_grad_sampled(
+                W, x1, x2, eps, alpha=a, beta=b, target=target
+            ),
+            times,
+        )
         losses.append(loss)
         grads.append(grad)
     return np.concatenate(losses), np.concatenate(grads)
@@ -72,8 +83,9 @@ def direct(W, x1, x2, K, rng, times, target, draws=DRAWS, chunk=500):
 
 def resampled(W, x1, x2, K, rng, times, target, draws=DRAWS):
     """`draws` (loss, grad) of the resampled loss: one stacked call, each member its own draws."""
-    return sampled.loss_and_grad_resampled_times(np.broadcast_to(W, (draws,) + W.shape), x1, x2, K, rng, times,
-                                                   target=target)
+    return sampled.loss_and_grad_resampled_times(
+        np.broadcast_to(W, (draws,) + W.shape), x1, x2, K, rng, times, target=target
+    )
 
 
 def projections(rng, W, x1, x2):
@@ -161,11 +173,15 @@ def test_resampled_given_the_in_span_draws(name):
     for _ in range(DRAWS // 500):
         eps = rng.standard_normal((500, K, 2 * n, d))
         eps -= (eps @ Q) @ Q.T
-        loss, grad = sampled.loss_and_grad_sampled(W, x1, x2, eps, alpha=ALPHA, beta=BETA, target=TARGETS[target])
+        loss, grad = sampled.loss_and_grad_sampled(
+            W, x1, x2, eps, alpha=ALPHA, beta=BETA, target=TARGETS[target]
+        )
         losses.append(loss)
         grads.append(grad)
     A = statistics(np.concatenate(losses), np.concatenate(grads), P)
-    B = statistics(*resampled(W, x1, x2, K, InSpanZero(rng), ((ALPHA, BETA, 1.0),), TARGETS[target]), P)
+    B = statistics(
+        *resampled(W, x1, x2, K, InSpanZero(rng), ((ALPHA, BETA, 1.0),), TARGETS[target]), P
+    )
     z = z_scores(A, B)
     assert np.max(np.abs(z)) < Z_MAX, np.round(z, 2)
 
@@ -186,12 +202,19 @@ def test_stack_of_different_problems():
     """A stack alternating two problems (different data, weights and shapes of the span): each member has
     the law of direct draws of its own problem."""
     rng = np.random.default_rng(201)
-    problems = [problem(rng, 2, 8, 2, "grown", "isotropic"), problem(rng, 2, 8, 2, "span", "projected")]
+    problems = [
+        problem(rng, 2, 8, 2, "grown", "isotropic"),
+        problem(rng, 2, 8, 2, "span", "projected"),
+    ]
     stack = [np.stack([p[i] for p in problems] * (DRAWS // 2)) for i in range(3)]
-    loss, grad = sampled.loss_and_grad_resampled(*stack, 2, rng, alpha=ALPHA, beta=BETA, target=TARGETS["v"])
+    loss, grad = sampled.loss_and_grad_resampled(
+        *stack, 2, rng, alpha=ALPHA, beta=BETA, target=TARGETS["v"]
+    )
     for k, (W, x1, x2) in enumerate(problems):
         P = projections(rng, W, x1, x2)
-        A = statistics(*direct(W, x1, x2, 2, rng, ((ALPHA, BETA, 1.0),), TARGETS["v"], draws=DRAWS // 2), P)
+        A = statistics(
+            *direct(W, x1, x2, 2, rng, ((ALPHA, BETA, 1.0),), TARGETS["v"], draws=DRAWS // 2), P
+        )
         z = z_scores(A, statistics(loss[k::2], grad[k::2], P))
         assert np.max(np.abs(z)) < Z_MAX, np.round(z, 2)
 
@@ -204,8 +227,9 @@ def test_resampled_mean_is_the_exact_expectation(weights):
     W, x1, x2 = problem(rng, 2, 6, 2, "grown" if weights == "zero" else weights, "projected")
     if weights == "zero":
         W = np.zeros_like(W)
-    loss, grad = sampled.loss_and_grad_resampled(np.broadcast_to(W, (DRAWS,) + W.shape), x1, x2, 3, rng,
-                                                   alpha=ALPHA, beta=BETA)
+    loss, grad = sampled.loss_and_grad_resampled(
+        np.broadcast_to(W, (DRAWS,) + W.shape), x1, x2, 3, rng, alpha=ALPHA, beta=BETA
+    )
     exact_loss, exact_grad = diffusion.loss_and_grad(W, x1, x2, alpha=ALPHA, beta=BETA)
     samples = np.concatenate([loss[:, None], grad.reshape(DRAWS, -1)], axis=1)
     expected = np.concatenate([[exact_loss], exact_grad.ravel()])
@@ -220,12 +244,14 @@ def test_resampled_times_mean_is_the_exact_expectation():
     rng = np.random.default_rng(310)
     W, x1, x2 = problem(rng, 2, 6, 3, "grown", "isotropic")
     times = ((0.9, np.sqrt(1 - 0.81), 0.5), (ALPHA, BETA, 1.5))
-    loss, grad = sampled.loss_and_grad_resampled_times(np.broadcast_to(W, (DRAWS,) + W.shape), x1, x2, 2, rng,
-                                                         times)
+    loss, grad = sampled.loss_and_grad_resampled_times(
+        np.broadcast_to(W, (DRAWS,) + W.shape), x1, x2, 2, rng, times
+    )
     exact_loss, exact_grad = diffusion.loss_and_grad_times(W, x1, x2, times)
     samples = np.concatenate([loss[:, None], grad.reshape(DRAWS, -1)], axis=1)
     z = (samples.mean(axis=0) - np.concatenate([[exact_loss], exact_grad.ravel()])) / (
-        samples.std(axis=0, ddof=1) / np.sqrt(DRAWS))
+        samples.std(axis=0, ddof=1) / np.sqrt(DRAWS)
+    )
     assert np.max(np.abs(z)) < Z_MAX, np.round(z, 2)
 
 
@@ -253,7 +279,9 @@ def test_the_check_sees_a_wrong_orthogonal_part(factor):
     P = projections(rng, W, x1, x2)
     times = ((ALPHA, BETA, 1.0),)
     A = statistics(*direct(W, x1, x2, K, rng, times, TARGETS[target], draws=1000), P)
-    B = statistics(*resampled(W, x1, x2, K, ScaledPerp(rng, d, factor), times, TARGETS[target], draws=1000), P)
+    B = statistics(
+        *resampled(W, x1, x2, K, ScaledPerp(rng, d, factor), times, TARGETS[target], draws=1000), P
+    )
     assert np.max(np.abs(z_scores(A, B))) > 3 * Z_MAX
 
 
@@ -283,14 +311,21 @@ def test_default_target_gives_the_old_numbers_bit_for_bit(rng):
 
 def test_stacked_sampled_loss_equals_separate_calls(rng):
     S, n, d, m, K = 3, 4, 9, 3, 5
-    W, x1, x2 = rng.standard_normal((S, m, d)), rng.standard_normal((S, n, d)), rng.standard_normal((S, n, d))
+    W, x1, x2 = (
+        rng.standard_normal((S, m, d)),
+        rng.standard_normal((S, n, d)),
+        rng.standard_normal((S, n, d)),
+    )
     eps = rng.standard_normal((S, K, 2 * n, d))
     for target in TARGETS.values():
-        loss, grad = sampled.loss_and_grad_sampled(W, x1, x2, eps, alpha=ALPHA, beta=BETA, scale=0.3, target=target)
+        loss, grad = sampled.loss_and_grad_sampled(
+            W, x1, x2, eps, alpha=ALPHA, beta=BETA, scale=0.3, target=target
+        )
         assert loss.shape == (S,) and grad.shape == (S, m, d)
         for s in range(S):
-            l_s, g_s = sampled.loss_and_grad_sampled(W[s], x1[s], x2[s], eps[s], alpha=ALPHA, beta=BETA, scale=0.3,
-                                                       target=target)
+            l_s, g_s = sampled.loss_and_grad_sampled(
+                W[s], x1[s], x2[s], eps[s], alpha=ALPHA, beta=BETA, scale=0.3, target=target
+            )
             assert loss[s] == pytest.approx(l_s, rel=1e-13)
             np.testing.assert_allclose(grad[s], g_s, rtol=1e-12, atol=1e-13 * np.abs(g_s).max())
 
@@ -301,9 +336,19 @@ def test_sampled_loss_with_a_target_by_plain_loop(rng):
     eps = rng.standard_normal((3, 4, 5))
     a, b = TARGETS["v"]
     Z = np.concatenate([x1, x2])
-    loop = np.mean([np.sum((diffusion.denoise(W, ALPHA * Z[j] + BETA * eps[k, j]) - a * Z[j] - b * eps[k, j]) ** 2)
-                    for k in range(3) for j in range(4)])
-    fun = lambda V: sampled.loss_and_grad_sampled(V, x1, x2, eps, alpha=ALPHA, beta=BETA, target=(a, b))
+    loop = np.mean(
+        [
+            np.sum(
+                (diffusion.denoise(W, ALPHA * Z[j] + BETA * eps[k, j]) - a * Z[j] - b * eps[k, j])
+                ** 2
+            )
+            for k in range(3)
+            for j in range(4)
+        ]
+    )
+    fun = lambda V: sampled.loss_and_grad_sampled(
+        V, x1, x2, eps, alpha=ALPHA, beta=BETA, target=(a, b)
+    )
     loss, grad = fun(W)
     assert loss == pytest.approx(loop, rel=1e-13)
     h = 1e-6
@@ -315,14 +360,23 @@ def test_sampled_loss_with_a_target_by_plain_loop(rng):
     np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-8)
 
 
-@pytest.mark.parametrize("kind", ["generic", "short row", "zero row", "repeated row", "nearly parallel rows",
-                                  "more rows than columns"])
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "generic",
+        "short row",
+        "zero row",
+        "repeated row",
+        "nearly parallel rows",
+        "more rows than columns",
+    ],
+)
 def test_orthonormal_rows(rng, kind):
     """Orthonormal to rounding, and the rows of A lie in their span to rounding (nothing is near RANK_TOL).
     Nearly parallel rows (singular value 1e-5) need the second pass: the first leaves errors near 1e-6."""
-    A = rng.standard_normal((2, 5, 7))   # a stack of two
+    A = rng.standard_normal((2, 5, 7))  # a stack of two
     if kind == "short row":
-        A[:, 1] *= 1e-12                  # counts as much as a long one: its own direction is kept
+        A[:, 1] *= 1e-12  # counts as much as a long one: its own direction is kept
     elif kind == "zero row":
         A[:, 1] = 0.0
     elif kind == "repeated row":
@@ -332,36 +386,70 @@ def test_orthonormal_rows(rng, kind):
     elif kind == "more rows than columns":
         A = rng.standard_normal((2, 9, 7))
     Vt, Av, keep = sampled._orthonormal_rows(A)
-    rank = {"generic": 5, "short row": 5, "zero row": 4, "repeated row": 4, "nearly parallel rows": 5,
-            "more rows than columns": 7}[kind]
+    rank = {
+        "generic": 5,
+        "short row": 5,
+        "zero row": 4,
+        "repeated row": 4,
+        "nearly parallel rows": 5,
+        "more rows than columns": 7,
+    }[kind]
     assert np.all(keep.sum(axis=-1) == rank)
-    np.testing.assert_allclose(Vt @ np.swapaxes(Vt, -1, -2), np.eye(A.shape[1]) * keep[:, None, :], atol=1e-14)
+    np.testing.assert_allclose(
+        Vt @ np.swapaxes(Vt, -1, -2), np.eye(A.shape[1]) * keep[:, None, :], atol=1e-14
+    )
     norms = np.linalg.norm(A, axis=-1)
     for coordinates in (A @ np.swapaxes(Vt, -1, -2), Av):
         residual = A - coordinates @ Vt
         assert np.all(np.linalg.norm(residual, axis=-1) <= 1e-14 * norms)
 
 
-@pytest.mark.parametrize("objective, schedule", [("x0", "single"), ("v", "single"), ("v", "cosine"),
-                                                 ("velocity", "ddpm-linear"), ("eps", "cosine")])
+@pytest.mark.parametrize(
+    "objective, schedule",
+    [
+        ("x0", "single"),
+        ("v", "single"),
+        ("v", "cosine"),
+        ("velocity", "ddpm-linear"),
+        ("eps", "cosine"),
+    ],
+)
 def test_model_resampled_objective_averages_to_the_exact_one(objective, schedule):
     """The diffusion model's --noise resampled objective (the resampled loss where every time shares one
     target, direct draws for v over several times) averages to its --noise exact objective: loss and every
     gradient entry within Z_MAX standard errors."""
     from sims import models
     from sims.config import TrainConfig
+
     rng = np.random.default_rng(330)
     W, x1, x2 = problem(rng, 2, 6, 2, "grown", "projected")
-    extra = dict(num_times=3) if schedule != "single" else dict(alpha=0.5, beta=0.5) if objective == "velocity" else {}
-    cfg = TrainConfig(n=2, d=6, m=2, objective=objective, schedule=schedule, noise="resampled", noise_samples=2,
-                      **extra)
+    extra = (
+        dict(num_times=3)
+        if schedule != "single"
+        else dict(alpha=0.5, beta=0.5)
+        if objective == "velocity"
+        else {}
+    )
+    cfg = TrainConfig(
+        n=2,
+        d=6,
+        m=2,
+        objective=objective,
+        schedule=schedule,
+        noise="resampled",
+        noise_samples=2,
+        **extra,
+    )
     model = models.get("diffusion")
     fun = model.objective(cfg, x1, x2, np.ones(2), 6, rng)
-    exact_loss, exact_grad = model.objective(cfg.replace(noise="exact"), x1, x2, np.ones(2), 6, rng)(W)
+    exact_loss, exact_grad = model.objective(
+        cfg.replace(noise="exact"), x1, x2, np.ones(2), 6, rng
+    )(W)
     draws = [fun(W) for _ in range(DRAWS)]
     samples = np.array([np.concatenate([[l], g.ravel()]) for l, g in draws])
     z = (samples.mean(axis=0) - np.concatenate([[exact_loss], exact_grad.ravel()])) / (
-        samples.std(axis=0, ddof=1) / np.sqrt(DRAWS))
+        samples.std(axis=0, ddof=1) / np.sqrt(DRAWS)
+    )
     assert np.max(np.abs(z)) < Z_MAX, np.round(z, 2)
 
 
@@ -370,7 +458,7 @@ def test_orthonormal_rows_are_continuous_where_eigenvalues_cross(rng):
     eigenvector basis swaps its vectors; the canonical basis (lower-triangular coordinates, positive
     diagonal) moves by about the change of A."""
     a, b = rng.standard_normal((2, 9))
-    b -= (a @ b) / (a @ a) * a                        # cos(a, b) = 0
+    b -= (a @ b) / (a @ a) * a  # cos(a, b) = 0
     bases = [sampled._orthonormal_rows(np.stack([a, b + t * a]))[0] for t in (-1e-9, 1e-9)]
     assert np.abs(bases[0] - bases[1]).max() < 1e-7
 
@@ -380,7 +468,10 @@ def test_a_resampled_run_is_continuous_in_its_step_size():
     follow the weights continuously), not into another realisation (it moved 1.5-23% before)."""
     from sims.studies.d2robust import SECTION
     from sims.train import prepare, train
-    cfg = SECTION.cells("quick", 0)[("resampled", 1, 0.1)][1].replace(seed=3)   # K = 1, d = 120, 400 steps
+
+    cfg = SECTION.cells("quick", 0)[("resampled", 1, 0.1)][1].replace(
+        seed=3
+    )  # K = 1, d = 120, 400 steps
     eta = prepare(cfg).eta
     ratios = [train(cfg.replace(eta=e)).summary()["ratio"] for e in (eta, eta * (1 + 4e-16))]
     assert ratios[1] == pytest.approx(ratios[0], rel=1e-9)

@@ -1,4 +1,5 @@
 """The automatic step size (sims.stepsize) and the descent loop's checks (sims.descent)."""
+
 import numpy as np
 import pytest
 
@@ -15,18 +16,31 @@ def quadratic(eigenvalues, rng):
     return lambda W: (0.5 * W @ A @ W, A @ W)
 
 
-@pytest.mark.parametrize("eigenvalues, top", [((1.0, 2.0, 5.0), 5.0), ((-5.0, 1.0, 2.0), 2.0), ((-3.0, -1.0), -1.0)])
-def test_top_curvature_is_the_largest_eigenvalue_even_under_a_larger_negative_one(rng, eigenvalues, top):
+@pytest.mark.parametrize(
+    "eigenvalues, top", [((1.0, 2.0, 5.0), 5.0), ((-5.0, 1.0, 2.0), 2.0), ((-3.0, -1.0), -1.0)]
+)
+def test_top_curvature_is_the_largest_eigenvalue_even_under_a_larger_negative_one(
+    rng, eigenvalues, top
+):
     fun = quadratic(eigenvalues, rng)
-    assert stepsize.top_curvature(fun, None, rng.standard_normal(len(eigenvalues))) == pytest.approx(top, rel=1e-6)
+    assert stepsize.top_curvature(
+        fun, None, rng.standard_normal(len(eigenvalues))
+    ) == pytest.approx(top, rel=1e-6)
 
 
 def span_objective(cfg, run, W):
     """The run's objective in a basis of its span, and W there (the oracle builds its Hessian densely)."""
     M = span.basis(run.data, run.W0, run.draws).matrix
     model = models.get(cfg.model)
-    fun = model.objective(cfg, run.data.x1 @ M, run.data.x2 @ M, run.data.y, run.data.d, None,
-                          None if run.draws is None else run.draws @ M)
+    fun = model.objective(
+        cfg,
+        run.data.x1 @ M,
+        run.data.x2 @ M,
+        run.data.y,
+        run.data.d,
+        None,
+        None if run.draws is None else run.draws @ M,
+    )
     return fun, W @ M
 
 
@@ -36,7 +50,9 @@ def dense_top(fun, W, h=1e-6):
     for i in range(W.size):
         e = np.zeros(W.size)
         e[i] = h
-        cols.append(((fun(W + e.reshape(W.shape))[1] - fun(W - e.reshape(W.shape))[1]) / (2 * h)).ravel())
+        cols.append(
+            ((fun(W + e.reshape(W.shape))[1] - fun(W - e.reshape(W.shape))[1]) / (2 * h)).ravel()
+        )
     H = np.array(cols)
     return np.linalg.eigvalsh((H + H.T) / 2)[-1]
 
@@ -69,9 +85,15 @@ def test_one_fixed_draw_is_stable_with_the_default_step():
     assert run.eta_limit == "draws"
     result = train(cfg)
     s = result.summary()
-    assert result.converged and s["descent_note"] == "" and s["loss_rises"] == s["gradient_reversals"] == 0
+    assert (
+        result.converged
+        and s["descent_note"] == ""
+        and s["loss_rises"] == s["gradient_reversals"] == 0
+    )
     fun, W = span_objective(cfg, run, result.W)
-    ratio = stepsize.top_curvature(fun, None, W) / models.get("diffusion").draws_curvature(cfg, run.draws, cfg.n)
+    ratio = stepsize.top_curvature(fun, None, W) / models.get("diffusion").draws_curvature(
+        cfg, run.draws, cfg.n
+    )
     assert 0.5 < ratio < 2
     with pytest.raises(DivergenceError):
         train(cfg.replace(eta=auto_eta(run.data.x1, run.data.x2)))
@@ -80,29 +102,62 @@ def test_one_fixed_draw_is_stable_with_the_default_step():
 def test_a_two_cycle_is_reported():
     """The issue's --eta 5e-4 with one fixed draw settles into a 2-cycle: no divergence, but the summary says
     the gradients reversed."""
-    s = train(TrainConfig(noise="fixed", noise_samples=1, eta=5e-4, steps=1500, log_every=1500)).summary()
+    s = train(
+        TrainConfig(noise="fixed", noise_samples=1, eta=5e-4, steps=1500, log_every=1500)
+    ).summary()
     assert s["gradient_reversals"] > 100 and "reversed" in s["descent_note"]
 
 
-@pytest.mark.parametrize("eta_lambda, rises, reversals", [(0.5, False, False), (1.5, False, True), (2.5, True, True)])
+@pytest.mark.parametrize(
+    "eta_lambda, rises, reversals", [(0.5, False, False), (1.5, False, True), (2.5, True, True)]
+)
 def test_checks_on_a_quadratic(rng, eta_lambda, rises, reversals):
     """On L = lambda x^2 / 2, descent multiplies x by 1 - eta lambda: below 1 calm, between 1 and 2 the
     gradient flips sign each step while the loss falls, above 2 the loss rises too."""
     lam = 3.0
-    fun = lambda members: (lambda W: (0.5 * lam * np.sum(W * W, axis=1), lam * W))
-    (outcome,) = descend(fun, rng.standard_normal((1, 4)), eta_lambda / lam, 0.0, steps=10, log_every=10,
-                         align=lambda i, W: (W, W))
-    assert (outcome.checks.loss_rises > 0) == rises and (outcome.checks.gradient_reversals > 0) == reversals
+    fun = lambda members: lambda W: (0.5 * lam * np.sum(W * W, axis=1), lam * W)
+    (outcome,) = descend(
+        fun,
+        rng.standard_normal((1, 4)),
+        eta_lambda / lam,
+        0.0,
+        steps=10,
+        log_every=10,
+        align=lambda i, W: (W, W),
+    )
+    assert (outcome.checks.loss_rises > 0) == rises and (
+        outcome.checks.gradient_reversals > 0
+    ) == reversals
     if reversals:
         assert outcome.checks.first_gradient_reversal == 1
 
 
-@pytest.mark.parametrize("cfg", [
-    TrainConfig(model="diffusion", n=6, d=300, m=3, objective="x0", seed=2),
-    TrainConfig(model="diffusion", n=6, d=300, m=3, objective="v", schedule="cosine", num_times=3, seed=2),
-    TrainConfig(model="classification", n=6, d=300, m=3, augment=(0.6, 0.8), noise="fixed", noise_samples=2,
-                seed=2),
-])
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        TrainConfig(model="diffusion", n=6, d=300, m=3, objective="x0", seed=2),
+        TrainConfig(
+            model="diffusion",
+            n=6,
+            d=300,
+            m=3,
+            objective="v",
+            schedule="cosine",
+            num_times=3,
+            seed=2,
+        ),
+        TrainConfig(
+            model="classification",
+            n=6,
+            d=300,
+            m=3,
+            augment=(0.6, 0.8),
+            noise="fixed",
+            noise_samples=2,
+            seed=2,
+        ),
+    ],
+)
 def test_eta_factor_is_the_same_in_span_coordinates(cfg):
     """auto_step reads the model's eta_factor from the data in span coordinates (norms are preserved, no
     pass over d); the factor must not read the coordinates' width as d (the augmented classifier's uses d)."""

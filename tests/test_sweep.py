@@ -1,4 +1,5 @@
 """Sweeps: cache reuse, resume after a killed run, and results independent of the number of workers."""
+
 import json
 import os
 import signal
@@ -11,13 +12,35 @@ import numpy as np
 import pytest
 
 from sims.config import TrainConfig
-from sims.studies.sweep import DIVERGED, Cache, cell_key, cell_seed, completed, divergence, run_cells
+from sims.studies.sweep import (
+    DIVERGED,
+    Cache,
+    cell_key,
+    cell_seed,
+    completed,
+    divergence,
+    run_cells,
+)
 
 
 def cells(count=4, steps=40):
-    return [("train", TrainConfig(model=model, n=6, d=30, m=2, nsnr2=nsnr2, steps=steps, log_every=10,
-                                  seed=cell_seed(0, model, nsnr2)))
-            for model in ("diffusion", "classification") for nsnr2 in (0.5, 5.0)][:count]
+    return [
+        (
+            "train",
+            TrainConfig(
+                model=model,
+                n=6,
+                d=30,
+                m=2,
+                nsnr2=nsnr2,
+                steps=steps,
+                log_every=10,
+                seed=cell_seed(0, model, nsnr2),
+            ),
+        )
+        for model in ("diffusion", "classification")
+        for nsnr2 in (0.5, 5.0)
+    ][:count]
 
 
 def test_cell_seed_depends_on_identity_only():
@@ -44,13 +67,22 @@ def test_cache_is_reused(tmp_path):
 def test_a_diverged_cell_is_cached_and_read_back_as_diverged(tmp_path):
     """A run that diverges is a cell too: cached as {"diverged": message} (the format older caches hold),
     read back as diverged, and counted apart from a finished one."""
-    bad = ("train", TrainConfig(model="diffusion", n=6, d=30, m=2, eta=50.0, sigma0=0.3, steps=40, log_every=10))
+    bad = (
+        "train",
+        TrainConfig(
+            model="diffusion", n=6, d=30, m=2, eta=50.0, sigma0=0.3, steps=40, log_every=10
+        ),
+    )
     first = run_cells([bad, *cells(1)], Cache(tmp_path), progress=False)
     meta = json.loads((tmp_path / f"{cell_key(*bad)}.json").read_text())
     assert list(meta["summary"]) == [DIVERGED] and "diverged at step" in meta["summary"][DIVERGED]
     again = run_cells([bad, *cells(1)], Cache(tmp_path), progress=False)
     for out in (first, again):
-        assert not completed(out[0]) and divergence(out[0]) == meta["summary"][DIVERGED] and out[0]["arrays"] == {}
+        assert (
+            not completed(out[0])
+            and divergence(out[0]) == meta["summary"][DIVERGED]
+            and out[0]["arrays"] == {}
+        )
         assert completed(out[1]) and divergence(out[1]) is None
 
 
@@ -99,9 +131,15 @@ def test_resume_after_kill(tmp_path):
 
 def test_dask_executor(tmp_path):
     distributed = pytest.importorskip("dask.distributed")
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as lc, \
-            distributed.Client(lc) as client:
-        remote = run_cells(cells(2), Cache(tmp_path / "dask"), executor=client.get_executor(), progress=False)
+    with (
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as lc,
+        distributed.Client(lc) as client,
+    ):
+        remote = run_cells(
+            cells(2), Cache(tmp_path / "dask"), executor=client.get_executor(), progress=False
+        )
     local = run_cells(cells(2), Cache(tmp_path / "local"), progress=False)
     for a, b in zip(remote, local):
         assert np.array_equal(a["arrays"]["signal"], b["arrays"]["signal"])
@@ -110,6 +148,7 @@ def test_dask_executor(tmp_path):
 def test_cell_kinds_are_registered_once(tmp_path):
     from sims import FldmError
     from sims.studies import sweep
+
     with pytest.raises(FldmError, match="already taken"):
         sweep.register("ode", sweep.predict_cell)
     with pytest.raises(FldmError, match="already taken"):

@@ -1,4 +1,5 @@
 """The sympy derivations (theory.derive) against the closed forms in sims.diffusion and theory.predict."""
+
 import numpy as np
 import pytest
 import sympy as sp
@@ -40,7 +41,9 @@ def test_sympy_loss_and_gradient_equal_sims_diffusion(rng):
 def test_leading_rate_is_the_k1_term():
     G11, nk, zk2, n, S1, ak1 = sp.symbols("G11 n_k z_k2 n S1 a_k1")
     expected = 4 * c * alpha * beta / (2 * n) * (G11 * nk * zk2 + 2 * S1 * ak1)
-    got = derive.leading_rate().subs({sp.Symbol(s.name, positive=True): s for s in (nk, zk2, n, S1)})
+    got = derive.leading_rate().subs(
+        {sp.Symbol(s.name, positive=True): s for s in (nk, zk2, n, S1)}
+    )
     got = got.subs({sp.Symbol("G11", real=True): G11, sp.Symbol("a_k1", real=True): ak1})
     assert sp.simplify(got - expected) == 0
 

@@ -1,4 +1,5 @@
 """The alignment ODE (theory.ode): invariants, a closed-form special case, and agreement with descent."""
+
 import numpy as np
 import pytest
 from scipy import optimize, special
@@ -21,7 +22,9 @@ def test_at_tau_zero_the_ode_is_the_initial_state(model):
     cfg = TrainConfig(model=model, n=6, d=100, m=2, steps=20, log_every=10)
     ode, gd = run_ode(cfg), train(cfg)
     for key in ("signal", "noise", "loss", "grad_norm"):
-        np.testing.assert_allclose(getattr(ode, key)[0], getattr(gd, key)[0], rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(
+            getattr(ode, key)[0], getattr(gd, key)[0], rtol=1e-12, atol=1e-14
+        )
     red, Wr0, _, _ = reduced_setting(cfg)
     t, states, status = flow(red, Wr0, [0.0])
     assert status == "ok" and t[0] == 0 and np.array_equal(states[0], Wr0)
@@ -58,8 +61,8 @@ def test_closed_form_classification_special_case():
     xi[0, 2] = 2.0
     data = Dataset(x1=mu[:1], x2=xi, y=np.array([1]), mu=mu)
     W0 = np.zeros((2, 1, d))
-    W0[0, 0, 0] = np.sqrt(u0) / mu_norm               # <w, mu> = sqrt(m u0) with m = 1
-    W0[0, 0, 4] = 0.3                                 # a part orthogonal to all data: it never moves
+    W0[0, 0, 0] = np.sqrt(u0) / mu_norm  # <w, mu> = sqrt(m u0) with m = 1
+    W0[0, 0, 4] = 0.3  # a part orthogonal to all data: it never moves
     cfg = TrainConfig(model="classification", n=1, d=d, m=1)
     red, Wr0 = reduced.reduce(cfg, data, W0)
     kappa = 4 * mu_norm**2
@@ -67,9 +70,15 @@ def test_closed_form_classification_special_case():
     taus = np.linspace(0, 5.0, 41)
     _, states, _ = flow(red, Wr0, taus)
     u_ode = (reduced.alignments(red, states)[0][:, 0, 0, 0]) ** 2
-    u_true = np.array([optimize.brentq(lambda u: tau_of(u) - t, u0 * (1 - 1e-12), 50.0, xtol=1e-14)
-                       if t > 0 else u0 for t in taus])
-    assert u_true[-1] > 3                              # through the exponential phase into saturation
+    u_true = np.array(
+        [
+            optimize.brentq(lambda u: tau_of(u) - t, u0 * (1 - 1e-12), 50.0, xtol=1e-14)
+            if t > 0
+            else u0
+            for t in taus
+        ]
+    )
+    assert u_true[-1] > 3  # through the exponential phase into saturation
     atol, rtol = 1e-9, 1e-6
     assert np.max(np.abs(u_ode - u_true) / (atol + rtol * np.abs(u_true))) < 1
     np.testing.assert_allclose(reduced.lift(red, states[-1])[0, 0, 4], 0.3)
@@ -80,14 +89,22 @@ def ode_vs_gd(cfg, eta):
     and at the end."""
     ode, gd = run_ode(cfg.replace(eta=eta)), train(cfg.replace(eta=eta))
     assert np.array_equal(ode.steps, gd.steps)
-    gap = np.maximum(np.abs(ode.signal - gd.signal).reshape(len(gd.steps), -1).max(axis=1),
-                     np.abs(ode.noise - gd.noise).reshape(len(gd.steps), -1).max(axis=1))
+    gap = np.maximum(
+        np.abs(ode.signal - gd.signal).reshape(len(gd.steps), -1).max(axis=1),
+        np.abs(ode.noise - gd.noise).reshape(len(gd.steps), -1).max(axis=1),
+    )
     return gap.max(), gap[-1], gd
 
 
-@pytest.mark.parametrize("model,data_noise,d", [("diffusion", "orthogonal", 200), ("diffusion", "projected", 1500),
-                                                ("classification", "orthogonal", 200),
-                                                ("classification", "projected", 1500)])
+@pytest.mark.parametrize(
+    "model,data_noise,d",
+    [
+        ("diffusion", "orthogonal", 200),
+        ("diffusion", "projected", 1500),
+        ("classification", "orthogonal", 200),
+        ("classification", "projected", 1500),
+    ],
+)
 def test_ode_follows_gradient_descent_at_small_eta(model, data_noise, d):
     """Descent is forward Euler for the flow: the gap is O(eta) over a fixed tau, here tau = 25 (diffusion:
     growth and the stationary phase) or 2 (classification: exponential growth and saturation; its fast
@@ -106,7 +123,7 @@ def test_ode_follows_gradient_descent_at_small_eta(model, data_noise, d):
     # stated tolerance: 5 % of the alignment scale at the larger step size, and first order in eta
     assert gaps[0] < 0.05 * scale
     assert 0.4 < gaps[1] / gaps[0] < 0.6
-    if model == "diffusion":   # both reach the same stationary point
+    if model == "diffusion":  # both reach the same stationary point
         assert gd.grad_norm[-1] < 1e-5 * gd.grad_norm[0]
         assert ends[0] < 1e-6 * scale
 

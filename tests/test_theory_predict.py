@@ -1,4 +1,5 @@
 """Predictions (theory.predict) against closed forms and against gradient descent."""
+
 import json
 
 import numpy as np
@@ -18,7 +19,9 @@ def test_m1_stationary_point_is_the_closed_form_and_the_ratio_is_one():
     """m = 1: the surviving orthogonal part forces dL/d||w||^2 = 0, every patch alignment solves the same
     cubic, a* = (beta / (c alpha^3 (1 + sqrt 3)))^(1/3), ||w||^2 = alpha^2 a*^2 / (sqrt 3 beta^2)."""
     for nsnr2 in (0.1, 5.0):
-        cfg = TrainConfig(n=10, d=300, m=1, nsnr2=nsnr2, data_noise="orthogonal", alpha=0.8, beta=0.6)
+        cfg = TrainConfig(
+            n=10, d=300, m=1, nsnr2=nsnr2, data_noise="orthogonal", alpha=0.8, beta=0.6
+        )
         p = predict.predict(cfg).stationary
         a_star, g_star = derive.stationary_m1_closed_form(0.8, 0.6, 1.0)
         np.testing.assert_allclose(p.signal, a_star, rtol=1e-9)
@@ -26,7 +29,7 @@ def test_m1_stationary_point_is_the_closed_form_and_the_ratio_is_one():
         assert p.ratio == pytest.approx(1.0, abs=1e-9)
         assert p.stable and p.morse_index == 0 and p.max_eigenvalue < 0 and p.surviving_rank == 1
         assert p.branch == "symmetric" and p.dL_dG_on_surviving < 1e-8
-        W = train(cfg.replace(steps=20000, tol=1e-10)).W        # descent goes there too
+        W = train(cfg.replace(steps=20000, tol=1e-10)).W  # descent goes there too
         assert np.sum(W**2) == pytest.approx(g_star, rel=1e-7)
 
 
@@ -53,12 +56,14 @@ def test_each_patch_alignment_is_the_root_of_one_scalar_equation(m, nsnr2):
     assert eq.max_abs_error < 1e-9
     weights = np.concatenate([eq.signal_weights, eq.noise_weights])
     roots = np.concatenate([eq.signal_roots, eq.noise_roots])
-    assert np.all(np.diff(roots[np.argsort(weights)]) >= -1e-12)       # a(w) increases with w
+    assert np.all(np.diff(roots[np.argsort(weights)]) >= -1e-12)  # a(w) increases with w
     assert np.mean(eq.signal_roots) / np.mean(eq.noise_roots) == pytest.approx(stat.ratio, rel=1e-9)
 
 
 def test_classification_rates_are_the_exponential_growth_of_the_flow():
-    cfg = TrainConfig(model="classification", n=6, d=300, m=2, nsnr2=1.0, sigma0=1e-6, data_noise="orthogonal")
+    cfg = TrainConfig(
+        model="classification", n=6, d=300, m=2, nsnr2=1.0, sigma0=1e-6, data_noise="orthogonal"
+    )
     _, data, W0, eta, *_ = prepare(cfg)
     p = predict.predict(cfg)
     red, Wr0 = reduced.reduce(cfg, data, W0)
@@ -76,24 +81,52 @@ def test_classification_rates_are_the_exponential_growth_of_the_flow():
 def test_predict_output_and_command_line(capsys):
     p = predict.predict(TrainConfig(n=6, d=200, m=2))
     out = p.to_dict()
-    for key in ("initial_rates", "initial_rate_ratio", "linear_phase_tau", "linear_phase_steps", "stationary", "eta"):
+    for key in (
+        "initial_rates",
+        "initial_rate_ratio",
+        "linear_phase_tau",
+        "linear_phase_steps",
+        "stationary",
+        "eta",
+    ):
         assert key in out
     stat = out["stationary"]
     assert np.shape(stat["signal"]) == (2, 2) and np.shape(stat["noise"]) == (2, 6)
-    assert stat["stable"] and stat["found"] and stat["morse_index"] == 0 and stat["branch"] == "symmetric"
+    assert (
+        stat["stable"]
+        and stat["found"]
+        and stat["morse_index"] == 0
+        and stat["branch"] == "symmetric"
+    )
     assert stat["ratio"] == stat["summary"]["ratio"]
     assert 0 < out["linear_phase_tau"]["noise"] < stat["tau"]
     json.dumps(out)
     assert cli.main(["predict", "diffusion", "--n", "6", "--d", "200", "--m", "2", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["stationary"]["ratio"] == pytest.approx(stat["ratio"], rel=1e-12)
-    assert cli.main(["predict", "classification", "--n", "6", "--d", "200", "--nsnr2", "20", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["stationary"]["ratio"] == pytest.approx(
+        stat["ratio"], rel=1e-12
+    )
+    assert (
+        cli.main(["predict", "classification", "--n", "6", "--d", "200", "--nsnr2", "20", "--json"])
+        == 0
+    )
     out = json.loads(capsys.readouterr().out)
-    assert out["winner"] == "signal" and out["boundary_nsnr2"] < 20 and set(out["rates"]) == {"signal", "noise"}
-    assert predict.boundary_nsnr2(TrainConfig(model="classification", n=6, d=200)) == pytest.approx(out["boundary_nsnr2"], rel=0.3)
+    assert (
+        out["winner"] == "signal"
+        and out["boundary_nsnr2"] < 20
+        and set(out["rates"]) == {"signal", "noise"}
+    )
+    assert predict.boundary_nsnr2(TrainConfig(model="classification", n=6, d=200)) == pytest.approx(
+        out["boundary_nsnr2"], rel=0.3
+    )
 
 
 def test_ode_command_writes_the_train_keys(tmp_path):
-    assert cli.main(["ode", "diffusion", "--n", "5", "--d", "60", "--steps", "50", "--out", str(tmp_path)]) == 0
+    assert (
+        cli.main(
+            ["ode", "diffusion", "--n", "5", "--d", "60", "--steps", "50", "--out", str(tmp_path)]
+        )
+        == 0
+    )
     with np.load(tmp_path / "result.npz") as f:
         assert set(f.files) == {"steps", "loss", "grad_norm", "signal", "noise", "W"}
         assert f["W"].shape == (4, 60) and f["signal"].shape == (6, 4, 2)
@@ -102,11 +135,25 @@ def test_ode_command_writes_the_train_keys(tmp_path):
 
 # ------------------------------------------------------------------------------------- properties
 
+
 @settings(max_examples=8)
-@given(n=st.integers(4, 16), log_nsnr2=st.floats(np.log(0.1), np.log(10)), m=st.integers(1, 4),
-       seed=st.integers(0, 10_000))
+@given(
+    n=st.integers(4, 16),
+    log_nsnr2=st.floats(np.log(0.1), np.log(10)),
+    m=st.integers(1, 4),
+    seed=st.integers(0, 10_000),
+)
 def test_early_rate_ratio_matches_descent(n, log_nsnr2, m, seed):
-    cfg = TrainConfig(n=n, d=4000, m=m, nsnr2=float(np.exp(log_nsnr2)), sigma0=1e-3, seed=seed, steps=4, log_every=4)
+    cfg = TrainConfig(
+        n=n,
+        d=4000,
+        m=m,
+        nsnr2=float(np.exp(log_nsnr2)),
+        sigma0=1e-3,
+        seed=seed,
+        steps=4,
+        log_every=4,
+    )
     p = predict.predict(cfg)
     eta = p.eta / 10
     gd = train(cfg.replace(eta=eta))
@@ -119,13 +166,20 @@ def test_early_rate_ratio_matches_descent(n, log_nsnr2, m, seed):
 
 
 @settings(max_examples=6)
-@given(n=st.integers(6, 12), log_nsnr2=st.floats(np.log(0.2), np.log(5)), m=st.integers(1, 3),
-       seed=st.integers(0, 10_000), data_noise=st.sampled_from(["orthogonal", "projected"]))
+@given(
+    n=st.integers(6, 12),
+    log_nsnr2=st.floats(np.log(0.2), np.log(5)),
+    m=st.integers(1, 3),
+    seed=st.integers(0, 10_000),
+    data_noise=st.sampled_from(["orthogonal", "projected"]),
+)
 def test_stationary_ratio_matches_long_descent(n, log_nsnr2, m, seed, data_noise):
-    cfg = TrainConfig(n=n, d=400, m=m, nsnr2=float(np.exp(log_nsnr2)), seed=seed, data_noise=data_noise)
+    cfg = TrainConfig(
+        n=n, d=400, m=m, nsnr2=float(np.exp(log_nsnr2)), seed=seed, data_noise=data_noise
+    )
     stat = predict.predict(cfg).stationary
     assert stat.found and stat.stable
-    steps = int(3 * stat.steps)        # three times as long as the ODE needed to reach ||grad L|| = 1e-10
+    steps = int(3 * stat.steps)  # three times as long as the ODE needed to reach ||grad L|| = 1e-10
     gd = train(cfg.replace(steps=steps, log_every=steps, tol=1e-9))
     assert gd.converged
     assert gd.summary()["ratio"] == pytest.approx(stat.ratio, rel=1e-6)
@@ -134,10 +188,16 @@ def test_stationary_ratio_matches_long_descent(n, log_nsnr2, m, seed, data_noise
 
 
 @settings(max_examples=8)
-@given(n=st.integers(10, 30), m=st.integers(2, 4), seed=st.integers(0, 10_000),
-       factor=st.one_of(st.floats(0.15, 0.4), st.floats(2.5, 6.0)))
+@given(
+    n=st.integers(10, 30),
+    m=st.integers(2, 4),
+    seed=st.integers(0, 10_000),
+    factor=st.one_of(st.floats(0.15, 0.4), st.floats(2.5, 6.0)),
+)
 def test_classification_winner_matches_descent_away_from_boundary(n, m, seed, factor):
-    base = TrainConfig(model="classification", n=n, d=1000, m=m, seed=seed, steps=2000, log_every=2000)
+    base = TrainConfig(
+        model="classification", n=n, d=1000, m=m, seed=seed, steps=2000, log_every=2000
+    )
     cfg = base.replace(nsnr2=factor * predict.boundary_nsnr2(base))
     p = predict.predict(cfg)
     assert p.winner == ("signal" if factor > 1 else "noise")

@@ -1,4 +1,5 @@
 """The reduced coordinates (theory.reduced) reproduce d-dimensional gradient descent exactly."""
+
 import numpy as np
 import pytest
 
@@ -8,7 +9,9 @@ from theory import reduced
 
 
 def setting(**kw):
-    cfg = TrainConfig(**{"n": 8, "d": 120, "m": 3, "nsnr2": 1.5, "steps": 300, "log_every": 50, **kw})
+    cfg = TrainConfig(
+        **{"n": 8, "d": 120, "m": 3, "nsnr2": 1.5, "steps": 300, "log_every": 50, **kw}
+    )
     _, data, W0, *_ = prepare(cfg)
     return cfg, data, W0
 
@@ -25,7 +28,9 @@ def test_reduced_map_equals_full_gradient_descent(model, data_noise):
         signal, noise = reduced.alignments(red, Wr)
         np.testing.assert_allclose(signal, full.signal[i], rtol=0, atol=1e-10)
         np.testing.assert_allclose(noise, full.noise[i], rtol=0, atol=1e-10)
-        assert abs(reduced.loss_and_grad(red, Wr)[0] - full.loss[i]) <= 1e-10 * max(1.0, abs(full.loss[i]))
+        assert abs(reduced.loss_and_grad(red, Wr)[0] - full.loss[i]) <= 1e-10 * max(
+            1.0, abs(full.loss[i])
+        )
         Wr = reduced.gd_map(red, Wr, eta, cfg.log_every)
     Wr = reduced.gd_map(red, reduced.reduce(cfg, data, W0)[1], eta, cfg.steps)
     np.testing.assert_allclose(reduced.lift(red, Wr), full.W, rtol=0, atol=1e-10)
@@ -38,7 +43,9 @@ def test_lift_inverts_reduce_and_state_size_is_independent_of_d(model):
         cfg, data, W0 = setting(model=model, d=d, data_noise="projected")
         red, Wr = reduced.reduce(cfg, data, W0)
         np.testing.assert_allclose(reduced.lift(red, Wr), W0, atol=1e-14)
-        np.testing.assert_allclose(reduced.alignments(red, Wr)[1], alignments(W0, data)[1], atol=1e-13)
+        np.testing.assert_allclose(
+            reduced.alignments(red, Wr)[1], alignments(W0, data)[1], atol=1e-13
+        )
         sizes.add(Wr.size)
     assert sizes == {3 * (8 + 2) + 9} if model == "diffusion" else sizes == {2 * 3 * (8 + 2)}
 
@@ -49,11 +56,13 @@ def test_orthogonal_gram_is_R_R_transpose_and_gauge_leaves_loss_unchanged(rng):
     R = W0 - (W0 @ red.Q) @ red.Q.T
     np.testing.assert_allclose(reduced.orthogonal_gram(red, Wr), R @ R.T, atol=1e-14)
     gauge = reduced.gauge_directions(red, Wr)
-    assert gauge.shape == (3, Wr.size)                     # m (m - 1) / 2 rotations
+    assert gauge.shape == (3, Wr.size)  # m (m - 1) / 2 rotations
     grad = reduced.loss_and_grad(red, Wr)[1].ravel()
     np.testing.assert_allclose(gauge @ grad, 0, atol=1e-12)
     # a finite rotation Rc -> Rc O changes nothing either
     O, _ = np.linalg.qr(rng.standard_normal((3, 3)))
     turned = Wr.copy()
-    turned[:, red.k:] = Wr[:, red.k:] @ O
-    assert reduced.loss_and_grad(red, turned)[0] == pytest.approx(reduced.loss_and_grad(red, Wr)[0], abs=1e-12)
+    turned[:, red.k :] = Wr[:, red.k :] @ O
+    assert reduced.loss_and_grad(red, turned)[0] == pytest.approx(
+        reduced.loss_and_grad(red, Wr)[0], abs=1e-12
+    )

@@ -1,5 +1,6 @@
 """The stabilised explicit integrator (theory.rkc) on problems with exact solutions, and the long-time flow
 of the diffusion model (theory.ode.long_flow) built on it."""
+
 import numpy as np
 import pytest
 
@@ -25,10 +26,12 @@ def test_rkc_matches_the_exact_solution_of_a_stiff_linear_flow(rng, rtol):
     taus = np.concatenate([[0.0], np.geomspace(1e-4, 100.0, 60)])
     calls = []
     F = lambda y: calls.append(1) or -S @ y
-    t, Y, status, (nfev, steps, _) = rkc.integrate(F, y0, taus, lambda y: lam[-1], rtol=rtol, atol=1e-12)
+    t, Y, status, (nfev, steps, _) = rkc.integrate(
+        F, y0, taus, lambda y: lam[-1], rtol=rtol, atol=1e-12
+    )
     assert status == "ok" and np.array_equal(t, taus) and nfev == len(calls)
     err = max(np.abs(Y[i] - exact(tau, y0)).max() for i, tau in enumerate(taus))
-    assert err < 100 * rtol * np.abs(y0).max()              # the global error of a local-error control
+    assert err < 100 * rtol * np.abs(y0).max()  # the global error of a local-error control
 
 
 def test_rkc_cost_grows_like_the_square_root_of_the_stiffness(rng):
@@ -37,9 +40,13 @@ def test_rkc_cost_grows_like_the_square_root_of_the_stiffness(rng):
     for high in (1e3, 1e5):
         S, lam, _ = stiff_linear(np.random.default_rng(1), high=high)
         y0 = np.ones(S.shape[0])
-        work.append(rkc.integrate(lambda y: -S @ y, y0, [0.0, 50.0], lambda y: lam[-1], rtol=1e-6, atol=1e-12)[3][0])
+        work.append(
+            rkc.integrate(
+                lambda y: -S @ y, y0, [0.0, 50.0], lambda y: lam[-1], rtol=1e-6, atol=1e-12
+            )[3][0]
+        )
     assert work[1] / work[0] < 20
-    assert work[1] < 0.05 * 1e5 * 50 / 2                   # forward Euler: lambda_max tau / 2 evaluations
+    assert work[1] < 0.05 * 1e5 * 50 / 2  # forward Euler: lambda_max tau / 2 evaluations
 
 
 def test_rkc_dense_output_between_steps_is_third_order():
@@ -47,15 +54,18 @@ def test_rkc_dense_output_between_steps_is_third_order():
     y = lambda t: 1 - 2 * t + 0.5 * t**2 + 0.25 * t**3
     dy = lambda t: -2 + t + 0.75 * t**2
     for t in (0.3, 1.1, 1.9):
-        assert rkc.hermite(0.2, y(0.2), dy(0.2), 2.0, y(2.0), dy(2.0), t) == pytest.approx(y(t), rel=1e-13)
+        assert rkc.hermite(0.2, y(0.2), dy(0.2), 2.0, y(2.0), dy(2.0), t) == pytest.approx(
+            y(t), rel=1e-13
+        )
 
 
 def test_rkc_stops_where_stop_says(rng):
     S, lam, exact = stiff_linear(rng, p=6, high=10.0)
     y0 = rng.standard_normal(6)
     stop = lambda tau, y, Fy: "small" if np.linalg.norm(Fy) < 1e-3 else ""
-    t, Y, status, _ = rkc.integrate(lambda y: -S @ y, y0, [0.0, 1e4], lambda y: lam[-1], rtol=1e-8, atol=1e-12,
-                                    stop=stop)
+    t, Y, status, _ = rkc.integrate(
+        lambda y: -S @ y, y0, [0.0, 1e4], lambda y: lam[-1], rtol=1e-8, atol=1e-12, stop=stop
+    )
     assert status == "small" and np.linalg.norm(S @ Y[-1]) < 1e-3 and t[-1] < 1e4
 
 
@@ -68,7 +78,7 @@ def test_long_flow_follows_the_lsoda_flow():
     t, states, status, top = long_flow(red, Wr0, taus, gtol=0.0, eta=run.eta, rtol=1e-8, atol=1e-11)
     assert status == "ok" and np.array_equal(t, taus)
     np.testing.assert_allclose(states, lsoda, rtol=0, atol=1e-6 * np.abs(lsoda).max())
-    H = reduced.hessian(red, states[-1])                     # the top curvature it tracks
+    H = reduced.hessian(red, states[-1])  # the top curvature it tracks
     assert top == pytest.approx(np.linalg.eigvalsh(H)[-1], rel=1e-2)
 
 
@@ -78,14 +88,18 @@ def test_long_flow_stops_where_descent_with_eta_becomes_unstable_and_descent_doe
     cfg = TrainConfig(n=6, d=200, m=2, nsnr2=2.0)
     run = prepare(cfg)
     red, Wr0 = reduced.reduce(cfg, run.data, run.W0)
-    t, states, status, _ = long_flow(red, Wr0, [0.0, 1e5 * run.eta], gtol=1e-8, eta=run.eta, rtol=1e-7, atol=1e-10)
+    t, states, status, _ = long_flow(
+        red, Wr0, [0.0, 1e5 * run.eta], gtol=1e-8, eta=run.eta, rtol=1e-7, atol=1e-10
+    )
     assert status == "stationary"
     top = np.linalg.eigvalsh(reduced.hessian(red, states[-1]))[-1]
     eta = 3.0 / top
-    _, _, status, _ = long_flow(red, Wr0, [0.0, 1e5 * eta], gtol=1e-8, eta=eta, rtol=1e-7, atol=1e-10)
+    _, _, status, _ = long_flow(
+        red, Wr0, [0.0, 1e5 * eta], gtol=1e-8, eta=eta, rtol=1e-7, atol=1e-10
+    )
     assert status.startswith("unstable")
     try:
         gd = train(cfg.replace(eta=eta, steps=4000, log_every=4000))
         assert gd.summary()["descent_note"] != "" and not gd.converged
-    except Exception as exc:                                 # or it diverges outright
+    except Exception as exc:  # or it diverges outright
         assert "diverged" in str(exc)

@@ -1,5 +1,6 @@
 """Stationary points (theory.stationary): Morse index on a known saddle and a known minimum, branches, and
 where the scalar equation applies."""
+
 import numpy as np
 import pytest
 
@@ -26,8 +27,10 @@ def duplicated_m1_point(cfg):
     run = prepare(cfg)
     red, _ = reduced.reduce(cfg, run.data, run.W0)
     a_star, g_star = derive.stationary_m1_closed_form(cfg.alpha, cfg.beta, 2 * (1 / cfg.m))
-    A = sum(a_star * z / (z @ z) for z in np.vstack([red.mu, red.x2]))[:red.k]  # every alignment a*
-    w = np.concatenate([A, [np.sqrt(g_star - A @ A), 0.0]])                  # ||w||^2 = g*
+    A = sum(a_star * z / (z @ z) for z in np.vstack([red.mu, red.x2]))[
+        : red.k
+    ]  # every alignment a*
+    w = np.concatenate([A, [np.sqrt(g_star - A @ A), 0.0]])  # ||w||^2 = g*
     return red, run.data, run.eta, np.vstack([w, w])
 
 
@@ -42,15 +45,18 @@ def test_a_known_saddle_has_morse_index_one():
     loss, grad = reduced.loss_and_grad(red, Wr)
     assert np.linalg.norm(grad) < 1e-12
     D = np.zeros_like(Wr)
-    D[0, -1], D[1, -1] = 1 / np.sqrt(2), -1 / np.sqrt(2)                     # unit direction
+    D[0, -1], D[1, -1] = 1 / np.sqrt(2), -1 / np.sqrt(2)  # unit direction
     t = 1e-3
     curvature = 2 * (reduced.loss_and_grad(red, Wr + t * D)[0] - loss) / t**2
     assert curvature < -0.1
-    stat = stationary.analyse(SADDLE, data, red, Wr, predict.patch_weights(data), eta=eta, tau=0.0,
-                              reached_gtol=True)
+    stat = stationary.analyse(
+        SADDLE, data, red, Wr, predict.patch_weights(data), eta=eta, tau=0.0, reached_gtol=True
+    )
     assert stat.morse_index == 1 and not stat.stable
-    assert stat.max_eigenvalue == pytest.approx(-curvature, rel=1e-4)          # the flow's Jacobian is -H
-    assert stat.max_eigenvalue == max(stat.eigenvalues) and stat.min_eigenvalue == min(stat.eigenvalues)
+    assert stat.max_eigenvalue == pytest.approx(-curvature, rel=1e-4)  # the flow's Jacobian is -H
+    assert stat.max_eigenvalue == max(stat.eigenvalues) and stat.min_eigenvalue == min(
+        stat.eigenvalues
+    )
 
 
 def test_a_known_minimum_has_morse_index_zero():
@@ -66,7 +72,7 @@ def test_a_known_minimum_has_morse_index_zero():
     oracle = np.linalg.eigvalsh(fd_hessian(red, state_of(red, stat)))
     assert oracle[0] > 0
     assert stat.morse_index == 0 and stat.flat_directions == 0 and stat.stable
-    assert stat.max_eigenvalue == pytest.approx(-oracle[0], rel=1e-5)        # the largest flow eigenvalue
+    assert stat.max_eigenvalue == pytest.approx(-oracle[0], rel=1e-5)  # the largest flow eigenvalue
     assert stat.min_eigenvalue == pytest.approx(-oracle[-1], rel=1e-5)
     assert stat.max_eigenvalue == max(stat.eigenvalues) < 0
 
@@ -74,7 +80,7 @@ def test_a_known_minimum_has_morse_index_zero():
 def state_of(red, stat):
     """The reduced state with the alignments of stat (m = 1): A from the patch alignments, and the
     orthogonal coordinate from ||w||^2 = g*, which m = 1 fixes (theory.derive.stationary_m1)."""
-    Z = np.vstack([red.mu, red.x2])[:, :red.k]
+    Z = np.vstack([red.mu, red.x2])[:, : red.k]
     A = np.linalg.lstsq(Z, np.concatenate([stat.signal[0], stat.noise[0]]), rcond=None)[0]
     _, g_star = derive.stationary_m1_closed_form(0.8, 0.6, 1.0)
     return np.concatenate([A, [np.sqrt(g_star - A @ A)]])[None]
@@ -92,7 +98,9 @@ def test_an_asymmetric_branch_is_classified_and_the_scalar_equation_says_why_it_
     """Orthogonal data at n SNR^2 = 0.003 (m = 3): one neuron splits off from the other two (its alignments
     differ, as the rows of signal and noise show), the surviving rank is 1, and the scalar equation,
     which needs every neuron to share its data-span part, is not applied."""
-    stat = predict.predict(TrainConfig(n=8, d=300, m=3, nsnr2=0.003, data_noise="orthogonal")).stationary
+    stat = predict.predict(
+        TrainConfig(n=8, d=300, m=3, nsnr2=0.003, data_noise="orthogonal")
+    ).stationary
     align = np.hstack([stat.signal, stat.noise])
     odd = np.abs(align - np.median(align, axis=0)).max(axis=1) > 1e-3
     assert odd.sum() == 1 and stat.branch == "asymmetric" and stat.groups == [2, 1]
@@ -113,7 +121,12 @@ def test_the_issues_asymmetric_examples_agree_with_descent(m, nsnr2, groups):
     (Morse index 0), and long gradient descent converges to the same alignments."""
     cfg = TrainConfig(m=m, nsnr2=nsnr2)
     stat = predict.predict(cfg).stationary
-    assert stat.found and stat.branch == "asymmetric" and stat.groups == groups and stat.morse_index == 0
+    assert (
+        stat.found
+        and stat.branch == "asymmetric"
+        and stat.groups == groups
+        and stat.morse_index == 0
+    )
     steps = int(3 * stat.steps)
     gd = train(cfg.replace(steps=steps, log_every=steps, tol=1e-9))
     assert gd.converged and gd.summary()["descent_note"] == ""
@@ -131,4 +144,8 @@ def test_where_the_flow_reaches_no_stationary_point_descent_oscillates_where_pre
     steps = int(1.3 * stat.steps)
     s = train(cfg.replace(steps=steps, log_every=steps)).summary()
     assert s["gradient_reversals"] > 0
-    assert 0.8 * stat.steps < min(k for k in (s["first_loss_rise"], s["first_gradient_reversal"]) if k >= 0) < 1.2 * stat.steps
+    assert (
+        0.8 * stat.steps
+        < min(k for k in (s["first_loss_rise"], s["first_gradient_reversal"]) if k >= 0)
+        < 1.2 * stat.steps
+    )

@@ -1,4 +1,5 @@
 """Gradient descent: logging, stopping, divergence, seeds and the three diffusion noise modes."""
+
 import numpy as np
 import pytest
 
@@ -22,10 +23,13 @@ def test_logs_every_k_steps_and_the_last(tmp_path):
 
 
 def test_gradient_descent_by_hand():
-    cfg = TrainConfig(model="classification", eta=0.02, engine="full", **{**SMALL, "steps": 3, "log_every": 1})
+    cfg = TrainConfig(
+        model="classification", eta=0.02, engine="full", **{**SMALL, "steps": 3, "log_every": 1}
+    )
     r = train(cfg)
     # the initial weights: signal at step 0 is W0 @ mu.T; rebuild W0 from the seeded generator instead
     from sims.train import initial_weights, seeds
+
     W = initial_weights(cfg, r.data.d, seeds(cfg.seed)["init"])
     np.testing.assert_allclose(r.signal[0], W @ r.data.mu.T)
     for k in range(3):
@@ -60,7 +64,8 @@ def test_divergence_is_reported_with_the_step():
 
 
 def test_auto_eta_scales_with_the_largest_curvature(rng):
-    x1 = np.zeros((4, 10)); x1[:, 0] = 3.0  # all four share mu: 4 * 9 / 8
+    x1 = np.zeros((4, 10))
+    x1[:, 0] = 3.0  # all four share mu: 4 * 9 / 8
     x2 = np.eye(4, 10)[[0, 1, 2, 3]] * 2.0  # ||xi||^2 = 4: 4 / 8
     assert auto_eta(x1, x2) == pytest.approx(0.25 / (4 * 9 / 8))
     # two-patch data: lambda_max(X1^T X1) = max_j n_j ||mu_j||^2
@@ -78,13 +83,15 @@ def test_auto_eta_scales_with_the_largest_curvature(rng):
 @pytest.mark.parametrize("noise", ["resampled", "fixed"])
 def test_sampled_noise_modes_follow_the_exact_run(noise):
     """With many draws, the Monte Carlo objectives track the exact one through the growth phase."""
-    base = TrainConfig(model="diffusion", **{**SMALL, "n": 4, "d": 16, "m": 2, "steps": 60, "log_every": 60})
+    base = TrainConfig(
+        model="diffusion", **{**SMALL, "n": 4, "d": 16, "m": 2, "steps": 60, "log_every": 60}
+    )
     exact = train(base)
     mc = train(base.replace(noise=noise, noise_samples=1000))
     initial = train(base.replace(steps=1)).W
     moved = np.linalg.norm(exact.W - initial)
-    assert moved > 0.01 * np.linalg.norm(initial)          # the run really moved
-    assert np.linalg.norm(mc.W - exact.W) < 0.2 * moved    # and the sampled run moved the same way
+    assert moved > 0.01 * np.linalg.norm(initial)  # the run really moved
+    assert np.linalg.norm(mc.W - exact.W) < 0.2 * moved  # and the sampled run moved the same way
     assert not np.array_equal(mc.W, exact.W)
 
 
@@ -109,13 +116,20 @@ def test_init_file(tmp_path):
 
 def test_summary_definitions():
     y = np.array([1, -1, 1])
-    signal = np.array([[1.0, -2.0], [0.5, 3.0]])            # (m, 2)
+    signal = np.array([[1.0, -2.0], [0.5, 3.0]])  # (m, 2)
     noise = np.array([[1.0, 2.0, -5.0], [3.0, 0.0, -1.0]])  # (m, n)
     s = summarize("diffusion", signal, noise, y)
     assert s.signal == pytest.approx((1.0 + 3.0) / 2)
     assert s.noise == pytest.approx((3.0 + 2.0 - 1.0) / 3)
-    csig = np.zeros((2, 2, 2)); csig[0, :, 0] = [0.1, -0.4]; csig[1, :, 1] = [0.2, 0.3]; csig[0, :, 1] = 9.0
-    cnoi = np.zeros((2, 2, 3)); cnoi[0, :, 0] = [1, 2]; cnoi[1, :, 1] = [-3, 0]; cnoi[0, :, 2] = [0, -4]; cnoi[1, :, 0] = 99
+    csig = np.zeros((2, 2, 2))
+    csig[0, :, 0] = [0.1, -0.4]
+    csig[1, :, 1] = [0.2, 0.3]
+    csig[0, :, 1] = 9.0
+    cnoi = np.zeros((2, 2, 3))
+    cnoi[0, :, 0] = [1, 2]
+    cnoi[1, :, 1] = [-3, 0]
+    cnoi[0, :, 2] = [0, -4]
+    cnoi[1, :, 0] = 99
     c = summarize("classification", csig, cnoi, y)
     assert c.signal == pytest.approx((0.4 + 0.3) / 2)  # own-class filters only, |.|
     assert c.noise == pytest.approx((2 + 3 + 4) / 3)

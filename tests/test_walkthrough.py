@@ -5,6 +5,7 @@ the page's one-command-per-line form is checked), with small sizes: SMALL append
 predict (replacing the page's values), the tiny preset for `reproduce --quick`, a tiny study for `mnist --quick`;
 `python -c` commands run as they are, in a subprocess. Each must exit with 0 and write what it names.
 """
+
 import os
 import re
 import shlex
@@ -26,8 +27,12 @@ TINY_MNIST = StudySettings(n=6, steps=30, log_every=10, nsnr2=(0.75, 6.75), n_te
 def commands() -> list[str]:
     text = WALKTHROUGH.read_text()
     blocks = re.findall(r"^```bash\n(.*?)^```", text, flags=re.S | re.M)
-    return [line.strip() for block in blocks for line in block.splitlines()
-            if line.strip() and not line.strip().startswith("#")]
+    return [
+        line.strip()
+        for block in blocks
+        for line in block.splitlines()
+        if line.strip() and not line.strip().startswith("#")
+    ]
 
 
 def small(argv: list[str]) -> list[str]:
@@ -36,7 +41,10 @@ def small(argv: list[str]) -> list[str]:
         sizes = dict(zip(SMALL[::2], SMALL[1::2]))
         if argv[0] == "predict":
             del sizes["--steps"]
-        argv = [sizes.get(argv[i - 1], a) if i and argv[i - 1] in sizes else a for i, a in enumerate(argv)]
+        argv = [
+            sizes.get(argv[i - 1], a) if i and argv[i - 1] in sizes else a
+            for i, a in enumerate(argv)
+        ]
         return argv + [x for opt, v in sizes.items() if opt not in argv for x in (opt, v)]
     if argv[0] == "reproduce":
         return [x for a in argv for x in (["--preset", "tiny"] if a == "--quick" else [a])]
@@ -49,9 +57,16 @@ def test_walkthrough_lists_commands_for_every_claim():
     text = WALKTHROUGH.read_text()
     for claim in ("D1", "D2", "C1", "E1", "E2"):
         assert re.search(rf"^## \d+\. Claim {claim}\b", text, flags=re.M), claim
-    for cmd in cmds:  # one plain command per line: no pipes, redirections or chains for a reader to trip on
+    for cmd in (
+        cmds
+    ):  # one plain command per line: no pipes, redirections or chains for a reader to trip on
         argv = shlex.split(cmd)
-        assert argv[0] == "fldm" and not re.search(r"[|;&<>`$]", cmd) or argv[:2] == ["python", "-c"] and len(argv) == 3, cmd
+        assert (
+            argv[0] == "fldm"
+            and not re.search(r"[|;&<>`$]", cmd)
+            or argv[:2] == ["python", "-c"]
+            and len(argv) == 3
+        ), cmd
     # the figures it points to exist
     for name in re.findall(r"\(\.\./figures/([\w.]+\.png)\)", text):
         assert (ROOT / "figures" / name).is_file(), name
@@ -73,8 +88,14 @@ def run_walkthrough(tmp_path, monkeypatch, capsys, skip=()) -> list[str]:
                 args.append("--no-progress")
             assert cli.main(args) == 0, (cmd, capsys.readouterr().err)
         else:
-            done = subprocess.run([sys.executable, *argv[1:]], cwd=tmp_path, env=env, capture_output=True,
-                                  text=True, timeout=120)
+            done = subprocess.run(
+                [sys.executable, *argv[1:]],
+                cwd=tmp_path,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
             assert done.returncode == 0, (cmd, done.stderr)
         if "--out" in argv:
             out = Path(argv[argv.index("--out") + 1])

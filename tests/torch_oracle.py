@@ -7,6 +7,7 @@ are float64 tensors. `diffusion_loss` and `classification_loss` are the closed f
 moment formulas of sims.diffusion; `sampled_loss` and `augmented_classification_loss` are the plain Monte
 Carlo losses over given draws, one draw at a time.
 """
+
 from __future__ import annotations
 
 import torch
@@ -16,14 +17,16 @@ def diffusion_loss(W, x1, x2, alpha: float, beta: float, c: float | None = None)
     """1/(2n) sum over the 2n patches of E||f - eps||^2, eq. (E) of sims.diffusion, term by term."""
     n, d = x1.shape
     c = 1.0 / W.shape[0] if c is None else c
-    a = torch.cat([x1 @ W.T, x2 @ W.T])                  # a_kr = <w_r, z_k>, (2n, m)
+    a = torch.cat([x1 @ W.T, x2 @ W.T])  # a_kr = <w_r, z_k>, (2n, m)
     G = W @ W.T
     g = torch.diagonal(G)
-    ar, as_ = a[:, :, None], a[:, None, :]               # a_r, a_s broadcast to (2n, m, m)
+    ar, as_ = a[:, :, None], a[:, None, :]  # a_r, a_s broadcast to (2n, m, m)
     gr, gs = g[:, None], g[None, :]
-    bracket = (alpha**4 * ar**2 * as_**2
-               + alpha**2 * beta**2 * (ar**2 * gs + as_**2 * gr + 4 * ar * as_ * G)
-               + beta**4 * (gr * gs + 2 * G**2))
+    bracket = (
+        alpha**4 * ar**2 * as_**2
+        + alpha**2 * beta**2 * (ar**2 * gs + as_**2 * gr + 4 * ar * as_ * G)
+        + beta**4 * (gr * gs + 2 * G**2)
+    )
     per_patch = d - 4 * c * alpha * beta * (a * g).sum(dim=1) + c**2 * (G * bracket).sum(dim=(1, 2))
     return per_patch.sum() / (2 * n)
 
@@ -32,7 +35,9 @@ def classification_loss(W, x1, x2, y):
     """(1/n) sum_i log(1 + exp(-y_i f(W, x_i))), f = F_{+1} - F_{-1}, W of shape (2, m, d)."""
     two, m, d = W.shape
     Wf = W.reshape(two * m, d)
-    F = ((x1 @ Wf.T) ** 2 + (x2 @ Wf.T) ** 2).reshape(-1, two, m).sum(dim=2) / m   # (n, 2): F_{+1}, F_{-1}
+    F = ((x1 @ Wf.T) ** 2 + (x2 @ Wf.T) ** 2).reshape(-1, two, m).sum(
+        dim=2
+    ) / m  # (n, 2): F_{+1}, F_{-1}
     f = F[:, 0] - F[:, 1]
     return torch.nn.functional.softplus(-y * f).mean()
 
@@ -47,7 +52,7 @@ TARGETS = {
     "velocity": lambda alpha, beta: (-1.0, 1.0),
 }
 
-SQRT3 = 3.0 ** 0.5
+SQRT3 = 3.0**0.5
 
 
 def hermite_grid(m: int):
@@ -61,7 +66,9 @@ def hermite_grid(m: int):
     return nodes, weights
 
 
-def diffusion_loss_target(W, x1, x2, alpha: float, beta: float, a: float, b: float, c: float | None = None):
+def diffusion_loss_target(
+    W, x1, x2, alpha: float, beta: float, a: float, b: float, c: float | None = None
+):
     """1/(2n) sum over the 2n patches z of E_eps ||f(W, alpha z + beta eps) - a z - b eps||^2, eps ~ N(0, I_d).
 
     No Gaussian moment formula is used. Expand the square:
@@ -73,31 +80,35 @@ def diffusion_loss_target(W, x1, x2, alpha: float, beta: float, a: float, b: flo
     """
     m, d = W.shape
     c = 1.0 / m if c is None else c
-    Z = torch.cat([x1, x2])                                   # (2n, d)
+    Z = torch.cat([x1, x2])  # (2n, d)
     nodes, weights = hermite_grid(m)
-    Y = nodes @ torch.linalg.cholesky(W @ W.T).T              # y = W eps at each node, (Q, m)
-    H = alpha * (Z @ W.T)[:, None, :] + beta * Y[None]        # h = W u, (2n, Q, m)
-    R = c * (H * H) @ W - a * Z[:, None, :]                   # f - a z, (2n, Q, d)
+    Y = nodes @ torch.linalg.cholesky(W @ W.T).T  # y = W eps at each node, (Q, m)
+    H = alpha * (Z @ W.T)[:, None, :] + beta * Y[None]  # h = W u, (2n, Q, m)
+    R = c * (H * H) @ W - a * Z[:, None, :]  # f - a z, (2n, Q, d)
     per_node = (R * R).sum(dim=2) - 2 * b * c * (H * H * Y).sum(dim=2)
     return (per_node @ weights + b * b * d).mean()
 
 
 def diffusion_loss_times(W, x1, x2, times, objective: str, c: float | None = None):
     """sum_k weight_k * the loss of `objective` at (alpha_k, beta_k), times = ((alpha, beta, weight), ...)."""
-    return sum(weight * diffusion_loss_target(W, x1, x2, alpha, beta, *TARGETS[objective](alpha, beta), c)
-               for alpha, beta, weight in times)
+    return sum(
+        weight * diffusion_loss_target(W, x1, x2, alpha, beta, *TARGETS[objective](alpha, beta), c)
+        for alpha, beta, weight in times
+    )
 
 
-def sampled_loss(W, x1, x2, eps, alpha: float, beta: float, a: float, b: float, c: float | None = None):
+def sampled_loss(
+    W, x1, x2, eps, alpha: float, beta: float, a: float, b: float, c: float | None = None
+):
     """The plain Monte Carlo loss over given draws eps (K, 2n, d): the mean over draws k and patches j of
     ||f(W, alpha z_j + beta eps_kj) - a z_j - b eps_kj||^2, rows j < n of each draw noising x1, the rest x2."""
     m = W.shape[0]
     c = 1.0 / m if c is None else c
     Z = torch.cat([x1, x2])
     total = 0.0
-    for e in eps:                                             # one draw at a time, literally
+    for e in eps:  # one draw at a time, literally
         u = alpha * Z + beta * e
-        f = c * ((u @ W.T) ** 2) @ W                          # f(W, u) = c sum_r <w_r, u>^2 w_r
+        f = c * ((u @ W.T) ** 2) @ W  # f(W, u) = c sum_r <w_r, u>^2 w_r
         total = total + ((f - a * Z - b * e) ** 2).sum(dim=1).mean()
     return total / eps.shape[0]
 
@@ -106,5 +117,7 @@ def augmented_classification_loss(W, x1, x2, y, eps, alpha: float, beta: float):
     """The logistic loss on noised inputs, averaged over the draws eps (K, 2n, d): for each draw k the plain
     loss on (alpha x1 + beta eps_k[:n], alpha x2 + beta eps_k[n:]), then the mean over k."""
     n = x1.shape[0]
-    losses = [classification_loss(W, alpha * x1 + beta * e[:n], alpha * x2 + beta * e[n:], y) for e in eps]
+    losses = [
+        classification_loss(W, alpha * x1 + beta * e[:n], alpha * x2 + beta * e[n:], y) for e in eps
+    ]
     return torch.stack(losses).mean()

@@ -16,16 +16,17 @@
 3. The m = 1 stationary point: `stationary_m1()` solves dT/da = 0, dT/dg = 0 (every patch alignment
    equal), giving a*^3 = beta / (c alpha^3 (1 + sqrt 3)) and g* = ||w||^2 = alpha^2 a*^2 / (sqrt 3 beta^2).
 """
+
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from itertools import combinations_with_replacement
 
 import numpy as np
 import sympy as sp
 
 alpha, beta, c, d = sp.symbols("alpha beta c d", positive=True)
-x0_coef, eps_coef, z2 = sp.symbols("a b z2", real=True)   # the target a z + b eps, and ||z||^2
+x0_coef, eps_coef, z2 = sp.symbols("a b z2", real=True)  # the target a z + b eps, and ||z||^2
 
 
 def gram_symbols(m: int) -> sp.Matrix:
@@ -47,7 +48,7 @@ def isserlis(indices: tuple, G: sp.Matrix):
     if not indices:
         return sp.Integer(1)
     first, rest = indices[0], indices[1:]
-    return sum(G[first, rest[j]] * isserlis(rest[:j] + rest[j + 1:], G) for j in range(len(rest)))
+    return sum(G[first, rest[j]] * isserlis(rest[:j] + rest[j + 1 :], G) for j in range(len(rest)))
 
 
 def gaussian_expectation(expr, e: list, G: sp.Matrix):
@@ -70,18 +71,18 @@ def _moment(indices: tuple, G: sp.Matrix):
     return _moment_cache[key]
 
 
-@lru_cache(maxsize=None)
+@cache
 def expected_patch_loss(m: int):
     """E_eps ||f(W, alpha z + beta eps) - eps||^2 in terms of a_r = <w_r, z>, G = W W^T, alpha, beta, c, d."""
     a, G = align_symbols(m), gram_symbols(m)
     e = [sp.Symbol(f"e{r + 1}", real=True) for r in range(m)]
     h = [alpha * a[r] + beta * e[r] for r in range(m)]
-    f_norm2 = c**2 * sum(h[r]**2 * h[s]**2 * G[r, s] for r in range(m) for s in range(m))
-    f_dot_eps = c * sum(h[r]**2 * e[r] for r in range(m))     # <f, eps>, since <w_r, eps> = e_r
+    f_norm2 = c**2 * sum(h[r] ** 2 * h[s] ** 2 * G[r, s] for r in range(m) for s in range(m))
+    f_dot_eps = c * sum(h[r] ** 2 * e[r] for r in range(m))  # <f, eps>, since <w_r, eps> = e_r
     return gaussian_expectation(f_norm2 - 2 * f_dot_eps, e, G) + d
 
 
-@lru_cache(maxsize=None)
+@cache
 def expected_target_loss(m: int):
     """E_eps ||f(W, alpha z + beta eps) - a z - b eps||^2 in terms of a_r, G, ||z||^2 = z2, alpha, beta, c, d.
 
@@ -91,15 +92,15 @@ def expected_target_loss(m: int):
     al, G = align_symbols(m), gram_symbols(m)
     e = [sp.Symbol(f"e{r + 1}", real=True) for r in range(m)]
     zeta = sp.Symbol("zeta", real=True)
-    cov = sp.zeros(m + 1, m + 1)                                 # covariance of (e_1 .. e_m, zeta)
+    cov = sp.zeros(m + 1, m + 1)  # covariance of (e_1 .. e_m, zeta)
     cov[:m, :m] = G
     for r in range(m):
-        cov[r, m] = cov[m, r] = al[r]                            # E[<w_r, eps> <z, eps>] = <w_r, z>
+        cov[r, m] = cov[m, r] = al[r]  # E[<w_r, eps> <z, eps>] = <w_r, z>
     cov[m, m] = z2
     h = [alpha * al[r] + beta * e[r] for r in range(m)]
-    f_norm2 = c**2 * sum(h[r]**2 * h[s]**2 * G[r, s] for r in range(m) for s in range(m))
-    f_dot_z = c * sum(h[r]**2 * al[r] for r in range(m))
-    f_dot_eps = c * sum(h[r]**2 * e[r] for r in range(m))
+    f_norm2 = c**2 * sum(h[r] ** 2 * h[s] ** 2 * G[r, s] for r in range(m) for s in range(m))
+    f_dot_z = c * sum(h[r] ** 2 * al[r] for r in range(m))
+    f_dot_eps = c * sum(h[r] ** 2 * e[r] for r in range(m))
     a, b = x0_coef, eps_coef
     expr = f_norm2 - 2 * a * f_dot_z - 2 * b * f_dot_eps + a**2 * z2 + 2 * a * b * zeta
     return gaussian_expectation(expr, e + [zeta], cov) + b**2 * d
@@ -109,17 +110,28 @@ def _mean_f_norm2(al: list, G: sp.Matrix):
     """E||f||^2 = c^2 sum_{r,s} G_rs [alpha^4 a_r^2 a_s^2 + alpha^2 beta^2 (a_r^2 G_ss + a_s^2 G_rr
     + 4 a_r a_s G_rs) + beta^4 (G_rr G_ss + 2 G_rs^2)], the c^2 part of eq. (E)."""
     m = len(al)
-    return sum(c**2 * G[r, s] * (alpha**4 * al[r]**2 * al[s]**2
-                                 + alpha**2 * beta**2 * (al[r]**2 * G[s, s] + al[s]**2 * G[r, r] + 4 * al[r] * al[s] * G[r, s])
-                                 + beta**4 * (G[r, r] * G[s, s] + 2 * G[r, s]**2))
-               for r in range(m) for s in range(m))
+    return sum(
+        c**2
+        * G[r, s]
+        * (
+            alpha**4 * al[r] ** 2 * al[s] ** 2
+            + alpha**2
+            * beta**2
+            * (al[r] ** 2 * G[s, s] + al[s] ** 2 * G[r, r] + 4 * al[r] * al[s] * G[r, s])
+            + beta**4 * (G[r, r] * G[s, s] + 2 * G[r, s] ** 2)
+        )
+        for r in range(m)
+        for s in range(m)
+    )
 
 
 def paper_patch_loss(m: int):
     """Eq. (E): d - 4 c alpha beta sum_r a_r G_rr + c^2 sum_{r,s} G_rs [alpha^4 a_r^2 a_s^2
     + alpha^2 beta^2 (a_r^2 G_ss + a_s^2 G_rr + 4 a_r a_s G_rs) + beta^4 (G_rr G_ss + 2 G_rs^2)]."""
     al, G = align_symbols(m), gram_symbols(m)
-    return sp.expand(d - 4 * c * alpha * beta * sum(al[r] * G[r, r] for r in range(m)) + _mean_f_norm2(al, G))
+    return sp.expand(
+        d - 4 * c * alpha * beta * sum(al[r] * G[r, r] for r in range(m)) + _mean_f_norm2(al, G)
+    )
 
 
 def target_patch_loss(m: int):
@@ -127,9 +139,11 @@ def target_patch_loss(m: int):
     E<f, eps> = 2 c alpha beta sum_r a_r G_rr and E<f, z> = c sum_r (alpha^2 a_r^2 + beta^2 G_rr) a_r."""
     al, G = align_symbols(m), gram_symbols(m)
     f_dot_eps = 2 * c * alpha * beta * sum(al[r] * G[r, r] for r in range(m))
-    f_dot_z = c * sum((alpha**2 * al[r]**2 + beta**2 * G[r, r]) * al[r] for r in range(m))
+    f_dot_z = c * sum((alpha**2 * al[r] ** 2 + beta**2 * G[r, r]) * al[r] for r in range(m))
     a, b = x0_coef, eps_coef
-    return sp.expand(_mean_f_norm2(al, G) - 2 * b * f_dot_eps + b**2 * d - 2 * a * f_dot_z + a**2 * z2)
+    return sp.expand(
+        _mean_f_norm2(al, G) - 2 * b * f_dot_eps + b**2 * d - 2 * a * f_dot_z + a**2 * z2
+    )
 
 
 def loss_in_weights(m: int, Z: np.ndarray, target=None):
@@ -142,7 +156,9 @@ def loss_in_weights(m: int, Z: np.ndarray, target=None):
     if target is None:
         T = expected_patch_loss(m)
     else:
-        T = expected_target_loss(m).subs({x0_coef: target[0], eps_coef: target[1]}, simultaneous=True)
+        T = expected_target_loss(m).subs(
+            {x0_coef: target[0], eps_coef: target[1]}, simultaneous=True
+        )
     Gs, al = gram_symbols(m), align_symbols(m)
     loss = 0
     for z in Z:
@@ -179,10 +195,22 @@ def leading_rate(target: bool = False):
     dG11 = sp.diff(T, G[0, 0]).subs({a[0]: S1, a[1]: S2})
     dG12 = sp.diff(T, G[0, 1]).subs({a[0]: S1, a[1]: S2})
     ak1, ak2 = sp.symbols("a_k1 a_k2", real=True)
-    rate = -(nk * zk2 * dT_da1.subs({a[0]: ak1, a[1]: ak2})
-             + 2 * dG11.subs({a[0]: S1}) * ak1 + dG12 * ak2) / (2 * n)
-    scaled = rate.subs({ak1: s * ak1, ak2: s * ak2, S1: s * S1, S2: s * S2,
-                        G[0, 0]: s**2 * G[0, 0], G[0, 1]: s**2 * G[0, 1], G[1, 1]: s**2 * G[1, 1]})
+    rate = -(
+        nk * zk2 * dT_da1.subs({a[0]: ak1, a[1]: ak2})
+        + 2 * dG11.subs({a[0]: S1}) * ak1
+        + dG12 * ak2
+    ) / (2 * n)
+    scaled = rate.subs(
+        {
+            ak1: s * ak1,
+            ak2: s * ak2,
+            S1: s * S1,
+            S2: s * S2,
+            G[0, 0]: s**2 * G[0, 0],
+            G[0, 1]: s**2 * G[0, 1],
+            G[1, 1]: s**2 * G[1, 1],
+        }
+    )
     return sp.simplify(sp.expand(scaled).coeff(s, 2))
 
 

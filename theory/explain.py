@@ -14,6 +14,7 @@ to --json):
                      (the formula n_j‖μ‖²/‖ξ_i‖², the classification rates and boundary) are said not to apply
 Missing numbers (NaN, None) are said in words, never printed as "nan".
 """
+
 from __future__ import annotations
 
 import math
@@ -34,67 +35,106 @@ def _steps(v) -> str:
 
 def explain(p: dict) -> str:
     """A short readable summary of one prediction (see the module docstring for the keys it reads)."""
-    head = (f"{p['model'].capitalize()} model at n·SNR² = {p['nsnr2']:.4g} (step size η = {p['eta']:.4g}; "
-            f"time τ = η·step)")
+    head = (
+        f"{p['model'].capitalize()} model at n·SNR² = {p['nsnr2']:.4g} (step size η = {p['eta']:.4g}; "
+        f"time τ = η·step)"
+    )
     body = EXPLAINERS[p["model"]](p)
     beyond = p.get("not_definition_2_1") or []
     if beyond:
-        body = [f"- Data beyond Definition 2.1 ({'; '.join(beyond)}): the closed-form formulas below assume "
-                f"it and are for comparison only.", *body]
+        body = [
+            f"- Data beyond Definition 2.1 ({'; '.join(beyond)}): the closed-form formulas below assume "
+            f"it and are for comparison only.",
+            *body,
+        ]
     lines = [head, *body, "Every number, with eigenvalues and alignments: add --json."]
     return "\n".join(textwrap.fill(line, WIDTH, subsequent_indent="  ") for line in lines)
 
 
 def _diffusion(p: dict) -> list[str]:
     r, lin = p["initial_rates"], p["linear_phase_steps"]
-    lines = [f"- Early growth (claim D1): signal learning grows at {r['signal']:.4g} and noise learning at "
-             f"{r['noise']:.4g} per unit τ, a ratio of {p['initial_rate_ratio']:.4g}; the formula "
-             f"n_j‖μ‖²/‖ξ_i‖² gives {p['rate_ratio_formula']:.4g} (≈ n·SNR²/2 = {p['nsnr2'] / 2:.4g}: the "
-             f"paper's Θ(n·SNR²)).",
-             f"- Near-linear phase: the growth stays within {LINEAR_TOL:.0%} of a straight line for "
-             f"{_phase(lin['signal'])} (signal) and {_phase(lin['noise'])} (noise)."]
+    lines = [
+        f"- Early growth (claim D1): signal learning grows at {r['signal']:.4g} and noise learning at "
+        f"{r['noise']:.4g} per unit τ, a ratio of {p['initial_rate_ratio']:.4g}; the formula "
+        f"n_j‖μ‖²/‖ξ_i‖² gives {p['rate_ratio_formula']:.4g} (≈ n·SNR²/2 = {p['nsnr2'] / 2:.4g}: the "
+        f"paper's Θ(n·SNR²)).",
+        f"- Near-linear phase: the growth stays within {LINEAR_TOL:.0%} of a straight line for "
+        f"{_phase(lin['signal'])} (signal) and {_phase(lin['noise'])} (noise).",
+    ]
     s = p["stationary"]
     if not s.get("found"):
-        return lines + [f"- Stationary point (claim D2): none found ({s.get('reason', 'no reason given')})."]
-    reached = "reached" if s.get("reached_gtol") else "approached (the gradient tolerance was not reached)"
-    stable = ("stable (Morse index 0" if s["stable"] else
-              f"unstable: a saddle with {s['morse_index']} unstable direction(s) (Morse index {s['morse_index']}") \
-        + f"; largest flow eigenvalue {s['max_eigenvalue']:.3g})"
-    branch = ("symmetric branch (every neuron shares its data-span part)" if s["branch"] == "symmetric" else
-              f"asymmetric branch (neuron groups {s['groups']})")
-    lines.append(f"- Stationary point (claim D2), {reached} after {_steps(s.get('steps'))}: signal "
-                 f"{s['summary']['signal']:.4g}, noise {s['summary']['noise']:.4g}, ratio {s['ratio']:.4g}; "
-                 f"{stable}; {branch}.")
+        return lines + [
+            f"- Stationary point (claim D2): none found ({s.get('reason', 'no reason given')})."
+        ]
+    reached = (
+        "reached"
+        if s.get("reached_gtol")
+        else "approached (the gradient tolerance was not reached)"
+    )
+    stable = (
+        "stable (Morse index 0"
+        if s["stable"]
+        else f"unstable: a saddle with {s['morse_index']} unstable direction(s) (Morse index {s['morse_index']}"
+    ) + f"; largest flow eigenvalue {s['max_eigenvalue']:.3g})"
+    branch = (
+        "symmetric branch (every neuron shares its data-span part)"
+        if s["branch"] == "symmetric"
+        else f"asymmetric branch (neuron groups {s['groups']})"
+    )
+    lines.append(
+        f"- Stationary point (claim D2), {reached} after {_steps(s.get('steps'))}: signal "
+        f"{s['summary']['signal']:.4g}, noise {s['summary']['noise']:.4g}, ratio {s['ratio']:.4g}; "
+        f"{stable}; {branch}."
+    )
     eq = s.get("scalar_equation") or {}
     if eq.get("applies"):
-        lines.append(f"  every alignment there solves one scalar equation in its patch's weight n_z‖z‖² "
-                     f"(largest error {eq['max_abs_error']:.2g}): the ratio moves little with n·SNR².")
+        lines.append(
+            f"  every alignment there solves one scalar equation in its patch's weight n_z‖z‖² "
+            f"(largest error {eq['max_abs_error']:.2g}): the ratio moves little with n·SNR²."
+        )
     elif eq:
-        lines.append(f"  the scalar equation behind the near-1 ratio does not apply here: {eq['reason']}.")
+        lines.append(
+            f"  the scalar equation behind the near-1 ratio does not apply here: {eq['reason']}."
+        )
     return lines
 
 
 def _phase(steps) -> str:
-    return "the whole run (it never departs)" if _num(steps) is None else f"the first {steps:,.0f} steps"
+    return (
+        "the whole run (it never departs)"
+        if _num(steps) is None
+        else f"the first {steps:,.0f} steps"
+    )
 
 
 def _classification(p: dict) -> list[str]:
     r, t = p["rates"], p["time_to_order_one_steps"]
     b = _num(p.get("boundary_nsnr2"))
-    boundary = (f"no boundary: {p['boundary_not_applicable']}" if p.get("boundary_not_applicable") else
-                "no boundary (the noise is of order one at initialisation)" if b is None else
-                f"the predicted phase boundary is n·SNR² = {b}: below it the noise is memorised, above it the "
-                f"signal is learned")
+    boundary = (
+        f"no boundary: {p['boundary_not_applicable']}"
+        if p.get("boundary_not_applicable")
+        else "no boundary (the noise is of order one at initialisation)"
+        if b is None
+        else f"the predicted phase boundary is n·SNR² = {b}: below it the noise is memorised, above it the "
+        f"signal is learned"
+    )
     exact = ""
     if p.get("not_definition_2_1") and _num(p.get("linear_rate_ratio")) is not None:
-        exact = (f" For these data the linearised flow gives the signal rate {p['linear_rates']['signal']:.4g}, "
-                 f"a ratio of {p['linear_rate_ratio']:.4g}.")
-    return [f"- Early growth (claim C1): exponential, at rate {r['signal']:.4g} (signal) and {r['noise']:.4g} "
-            f"(noise) per unit τ, a ratio of {p['rate_ratio']:.4g} (= n_j‖μ‖²/‖ξ_i‖²).{exact}",
-            f"- Order one (one filter alone gives margin 1): the signal after {_steps(t['signal'])}, the noise "
-            f"after {_steps(t['noise'])}.",
-            f"- Winner: the {p['winner']} ({'learned' if p['winner'] == 'signal' else 'memorised'} first); "
-            f"{boundary}."]
+        exact = (
+            f" For these data the linearised flow gives the signal rate {p['linear_rates']['signal']:.4g}, "
+            f"a ratio of {p['linear_rate_ratio']:.4g}."
+        )
+    return [
+        f"- Early growth (claim C1): exponential, at rate {r['signal']:.4g} (signal) and {r['noise']:.4g} "
+        f"(noise) per unit τ, a ratio of {p['rate_ratio']:.4g} (= n_j‖μ‖²/‖ξ_i‖²).{exact}",
+        f"- Order one (one filter alone gives margin 1): the signal after {_steps(t['signal'])}, the noise "
+        f"after {_steps(t['noise'])}.",
+        f"- Winner: the {p['winner']} ({'learned' if p['winner'] == 'signal' else 'memorised'} first); "
+        f"{boundary}.",
+    ]
 
 
-EXPLAINERS = {"diffusion": _diffusion, "classification": _classification}  # as theory.predict.PREDICTORS
+EXPLAINERS = {
+    "diffusion": _diffusion,
+    "classification": _classification,
+}  # as theory.predict.PREDICTORS

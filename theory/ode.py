@@ -9,6 +9,7 @@ its cost does not depend on d (apart from building the basis once).
     flow(red, Wr0, taus)                                     the flow at given times (LSODA)
     long_flow(red, Wr0, taus, gtol, eta)                     the flow to its stationary point (RKC, theory.rkc)
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -23,18 +24,27 @@ from theory import reduced, rkc
 from theory.reduced import Reduced
 
 RTOL, ATOL = 1e-9, 1e-12
-POWER_ITERATIONS, POWER_TOL = 50, 1e-3   # the top curvature's power iteration (`TopCurvature`)
-RHO_EVERY = 5                            # long_flow re-estimates the top curvature every this many steps
+POWER_ITERATIONS, POWER_TOL = 50, 1e-3  # the top curvature's power iteration (`TopCurvature`)
+RHO_EVERY = 5  # long_flow re-estimates the top curvature every this many steps
 BIG = 1e8  # |weights| beyond this count as a blow-up
-MAX_EVALS = 10**5  # gradient evaluations after which the solver gives up (a flow too stiff to follow: minutes)
+MAX_EVALS = (
+    10**5
+)  # gradient evaluations after which the solver gives up (a flow too stiff to follow: minutes)
 
 
 class Flow:
     """dWr/dtau = -grad L(Wr) on flattened states, with terminal events for blow-up, for running out of
     MAX_EVALS gradient evaluations and (optionally) for reaching ||grad L|| < gtol."""
 
-    def __init__(self, red: Reduced, shape: tuple, loss0: float, gtol: float = 0.0, progress=None,
-                 end: float = 0.0):
+    def __init__(
+        self,
+        red: Reduced,
+        shape: tuple,
+        loss0: float,
+        gtol: float = 0.0,
+        progress=None,
+        end: float = 0.0,
+    ):
         self.red, self.shape, self.gtol, self.progress = red, shape, gtol, progress
         self.limit = EXPLODE * max(abs(loss0), 1.0)
         self._last = None
@@ -70,8 +80,17 @@ class Flow:
         return [blow_up, out_of_budget] + ([stationary] if self.gtol > 0 else [])
 
 
-def flow(red: Reduced, Wr0: np.ndarray, taus, *, gtol: float = 0.0, method: str = "LSODA",
-         rtol: float = RTOL, atol: float = ATOL, progress=None):
+def flow(
+    red: Reduced,
+    Wr0: np.ndarray,
+    taus,
+    *,
+    gtol: float = 0.0,
+    method: str = "LSODA",
+    rtol: float = RTOL,
+    atol: float = ATOL,
+    progress=None,
+):
     """The flow from Wr0 at the increasing times `taus` (taus[0] >= 0); progress(tau), if given, is called
     with the time of every evaluation of the velocity (the solver's trial times: not always increasing).
 
@@ -88,15 +107,25 @@ def flow(red: Reduced, Wr0: np.ndarray, taus, *, gtol: float = 0.0, method: str 
     if taus[-1] == 0:
         return taus, np.repeat(Wr0[None], taus.size, axis=0), "ok"
     f = Flow(red, Wr0.shape, reduced.loss_and_grad(red, Wr0)[0], gtol, progress, end=taus[-1])
-    sol = solve_ivp(f.velocity, (0.0, taus[-1]), y0, method=method, t_eval=taus, rtol=rtol, atol=atol,
-                    events=f.events())
+    sol = solve_ivp(
+        f.velocity,
+        (0.0, taus[-1]),
+        y0,
+        method=method,
+        t_eval=taus,
+        rtol=rtol,
+        atol=atol,
+        events=f.events(),
+    )
     t, Y = sol.t, sol.y.T
     status = "ok"
     if sol.status == 1 and sol.t_events[0].size:
         status = f"blow-up at tau={sol.t_events[0][0]:.6g}"
     elif sol.status == 1 and sol.t_events[1].size:
-        status = (f"solver gave up after {MAX_EVALS} gradient evaluations at tau={sol.t_events[1][0]:.6g} "
-                  f"(the flow is too stiff to follow at these scales)")
+        status = (
+            f"solver gave up after {MAX_EVALS} gradient evaluations at tau={sol.t_events[1][0]:.6g} "
+            f"(the flow is too stiff to follow at these scales)"
+        )
     elif sol.status == 1:
         t, Y = np.append(t, sol.t_events[2][0]), np.vstack([Y, sol.y_events[2][0]])
         status = "stationary"
@@ -134,8 +163,16 @@ class TopCurvature:
         return lam if lam is not None else 0.0
 
 
-def long_flow(red: Reduced, Wr0: np.ndarray, taus, *, gtol: float, eta: float, rtol: float = RTOL,
-              atol: float = ATOL):
+def long_flow(
+    red: Reduced,
+    Wr0: np.ndarray,
+    taus,
+    *,
+    gtol: float,
+    eta: float,
+    rtol: float = RTOL,
+    atol: float = ATOL,
+):
     """The flow from Wr0 at the increasing times `taus` with theory.rkc, for as long as it describes gradient
     descent with step size eta, until it is stationary.
 
@@ -173,8 +210,9 @@ def long_flow(red: Reduced, Wr0: np.ndarray, taus, *, gtol: float, eta: float, r
             return f"unstable at tau={tau:.6g}"
         return ""
 
-    t, Y, status, _ = rkc.integrate(velocity, np.asarray(Wr0, dtype=float).ravel(), taus, rho, rtol=rtol,
-                                    atol=atol, stop=stop)
+    t, Y, status, _ = rkc.integrate(
+        velocity, np.asarray(Wr0, dtype=float).ravel(), taus, rho, rtol=rtol, atol=atol, stop=stop
+    )
     return t, Y.reshape((-1,) + shape), status, last.get("top", float("nan"))
 
 
@@ -184,7 +222,9 @@ def logged_steps(steps: int, log_every: int) -> np.ndarray:
     return k if k[-1] == steps else np.append(k, steps)
 
 
-def run_ode(cfg: TrainConfig, data: Dataset | None = None, W0: np.ndarray | None = None, progress=None) -> Result:
+def run_ode(
+    cfg: TrainConfig, data: Dataset | None = None, W0: np.ndarray | None = None, progress=None
+) -> Result:
     """The reduced ODE for the setting of `cfg`, as a sims.train.Result that overlays train(cfg).
 
     Same data, W0 (from the same seeds as train, or the ones given) and eta (cfg.eta or auto_eta); the
@@ -211,15 +251,31 @@ def run_ode(cfg: TrainConfig, data: Dataset | None = None, W0: np.ndarray | None
     lg = [reduced.loss_and_grad(red, Wr) for Wr in states]
     signal, noise = reduced.alignments(red, states)
     W = reduced.lift(red, states[-1])
-    extra = {"eta": eta, "tau_end": float(taus[-1]), "ode_status": status, "reduced_dim": int(Wr0.size)}
+    extra = {
+        "eta": eta,
+        "tau_end": float(taus[-1]),
+        "ode_status": status,
+        "reduced_dim": int(Wr0.size),
+    }
     if cfg.model in REDUCED_METRICS:
         extra.update(REDUCED_METRICS[cfg.model](cfg, red, states[-1], data, rngs["test"]))
-    return Result(config=cfg, steps=steps.astype(int), loss=np.array([v[0] for v in lg]),
-                  grad_norm=np.array([np.linalg.norm(v[1]) for v in lg]), signal=signal, noise=noise,
-                  W=W, data=data, converged=converged, extra=extra)
+    return Result(
+        config=cfg,
+        steps=steps.astype(int),
+        loss=np.array([v[0] for v in lg]),
+        grad_norm=np.array([np.linalg.norm(v[1]) for v in lg]),
+        signal=signal,
+        noise=noise,
+        W=W,
+        data=data,
+        converged=converged,
+        extra=extra,
+    )
 
 
-def fresh_error_rate(red: Reduced, A: np.ndarray, data: Dataset, n_test: int, rng: np.random.Generator) -> float:
+def fresh_error_rate(
+    red: Reduced, A: np.ndarray, data: Dataset, n_test: int, rng: np.random.Generator
+) -> float:
     """Classification error on n_test fresh samples, drawn without forming d-dimensional vectors.
 
     A fresh sample has x1 = a signal vector of its class (mu_y for Definition 2.1; sims.data.draw_classes)
@@ -230,29 +286,31 @@ def fresh_error_rate(red: Reduced, A: np.ndarray, data: Dataset, n_test: int, rn
     same sample).
     """
     sigma_xi = data.noise_scale
-    Wf = A.reshape(-1, A.shape[-1])                                   # (2m, k) data-span part
+    Wf = A.reshape(-1, A.shape[-1])  # (2m, k) data-span part
     Rf = red.R.reshape(-1, red.d)
-    G = Wf @ Wf.T + Rf @ Rf.T                                         # exact: R is orthogonal to span(Q)
+    G = Wf @ Wf.T + Rf @ Rf.T  # exact: R is orthogonal to span(Q)
     if data.noise != "isotropic":
-        q, _ = np.linalg.qr(red.mu.T)                                 # the mu's, in reduced coordinates
+        q, _ = np.linalg.qr(red.mu.T)  # the mu's, in reduced coordinates
         Wq = Wf @ q
         G = G - Wq @ Wq.T
     cov = sigma_xi**2 * (G + G.T) / 2
     vals, vecs = np.linalg.eigh(cov)
     noise = rng.standard_normal((n_test, len(vals))) * np.sqrt(np.clip(vals, 0, None)) @ vecs.T
-    y, rows = draw_classes(data, n_test, rng)                         # the law of data's labels and features
+    y, rows = draw_classes(data, n_test, rng)  # the law of data's labels and features
     m = A.shape[1]
-    h = (red.mu[rows] @ Wf.T) ** 2 + noise**2                         # (n_test, 2m) squared responses
+    h = (red.mu[rows] @ Wf.T) ** 2 + noise**2  # (n_test, 2m) squared responses
     f = (h[:, :m].sum(axis=1) - h[:, m:].sum(axis=1)) / m
     return float(np.mean(y * f <= 0))
 
 
-
-def classification_metrics(cfg: TrainConfig, red: Reduced, A: np.ndarray, data: Dataset,
-                           rng: np.random.Generator) -> dict:
+def classification_metrics(
+    cfg: TrainConfig, red: Reduced, A: np.ndarray, data: Dataset, rng: np.random.Generator
+) -> dict:
     """The classifier's test error (fresh samples drawn in the reduced space) and training error."""
-    return {"test_error": fresh_error_rate(red, A, data, cfg.n_test, rng),
-            "train_error": classification.error_rate(A, red.x1, red.x2, red.y)}
+    return {
+        "test_error": fresh_error_rate(red, A, data, cfg.n_test, rng),
+        "train_error": classification.error_rate(A, red.x1, red.x2, red.y),
+    }
 
 
 # the models' metrics (sims.models: `metrics`), computed without d-dimensional vectors

@@ -38,6 +38,7 @@ Classification (logistic loss, F_j = (1/m) sum_r sum_p <w_{j,r}, x^(p)>^2):
     ||mu||^2 = (n SNR^2 / n) sigma_xi^2 d, ||xi||^2 = sigma_xi^2 d: the log factors move it away from
     n SNR^2 = 2.
 """
+
 from __future__ import annotations
 
 import math
@@ -57,11 +58,16 @@ from theory import reduced
 from theory.ode import long_flow
 from theory.stationary import Stationary, analyse
 
-LINEAR_TOL = 0.1        # a 10 % departure from the initial-rate line ends the near-linear phase
-GTOL = 1e-10            # ||grad L|| at which the ODE counts as stationary
-ENDGAME_GTOL = 1e-6     # ||grad L|| below which a state without unstable directions is refined by Newton
-RTOL, ATOL = 1e-7, 1e-10  # the long-time flow's tolerances: global error ~1e-5, far below descent's O(eta)
-HORIZON_STEPS = 1e7     # longest ODE time, in steps of the run's eta
+LINEAR_TOL = 0.1  # a 10 % departure from the initial-rate line ends the near-linear phase
+GTOL = 1e-10  # ||grad L|| at which the ODE counts as stationary
+ENDGAME_GTOL = (
+    1e-6  # ||grad L|| below which a state without unstable directions is refined by Newton
+)
+RTOL, ATOL = (
+    1e-7,
+    1e-10,
+)  # the long-time flow's tolerances: global error ~1e-5, far below descent's O(eta)
+HORIZON_STEPS = 1e7  # longest ODE time, in steps of the run's eta
 
 
 class Pair(NamedTuple):
@@ -74,7 +80,7 @@ class Pair(NamedTuple):
 class LinearRates(NamedTuple):
     """The classifier's exponential rates from the linearised flow (`linear_signal_rates`)."""
 
-    signal: float                 # mean over the classes
+    signal: float  # mean over the classes
     signal_by_class: np.ndarray
     noise: float
 
@@ -85,12 +91,12 @@ class DiffusionPrediction:
 
     nsnr2: float
     eta: float
-    initial: Pair                 # the summary alignments at tau = 0
-    initial_rates: Pair           # their exact d/dtau at tau = 0
+    initial: Pair  # the summary alignments at tau = 0
+    initial_rates: Pair  # their exact d/dtau at tau = 0
     initial_rate_ratio: float
-    leading_rates: Pair           # the lowest order in sigma0
-    rate_ratio_formula: float     # mean_j n_j ||mu_j||^2 / mean_i ||xi_i||^2 (Definition 2.1)
-    not_definition_2_1: list      # how the data depart from Definition 2.1 (`departures`)
+    leading_rates: Pair  # the lowest order in sigma0
+    rate_ratio_formula: float  # mean_j n_j ||mu_j||^2 / mean_i ||xi_i||^2 (Definition 2.1)
+    not_definition_2_1: list  # how the data depart from Definition 2.1 (`departures`)
     linear_phase_tau: Pair
     linear_phase_steps: Pair
     ode_status: str
@@ -108,16 +114,16 @@ class ClassificationPrediction:
 
     nsnr2: float
     eta: float
-    rates: Pair                   # the exponential rates lambda_s, lambda_n (class and sample means)
+    rates: Pair  # the exponential rates lambda_s, lambda_n (class and sample means)
     rate_ratio: float
-    initial: Pair                 # the typical initial own-class alignments
+    initial: Pair  # the typical initial own-class alignments
     order_one_level: float
     time_to_order_one_tau: Pair
     time_to_order_one_steps: Pair
     winner: str
     boundary_nsnr2: float | None  # None when the data depart from Definition 2.1 (then the reason:)
     boundary_not_applicable: str | None
-    linear_rates: LinearRates     # the exact rates of the linearised flow, for any signal patches
+    linear_rates: LinearRates  # the exact rates of the linearised flow, for any signal patches
     linear_rate_ratio: float
     not_definition_2_1: list
     model: str = "classification"
@@ -126,8 +132,9 @@ class ClassificationPrediction:
         return io.plain(self)
 
 
-def predict(cfg: TrainConfig, data: Dataset | None = None,
-            W0: np.ndarray | None = None) -> DiffusionPrediction | ClassificationPrediction:
+def predict(
+    cfg: TrainConfig, data: Dataset | None = None, W0: np.ndarray | None = None
+) -> DiffusionPrediction | ClassificationPrediction:
     """All predictions for the setting of cfg, from the run sims.train.prepare builds (`data` and `W0`
     override the configured ones)."""
     reduced.check(cfg)
@@ -144,6 +151,7 @@ def stationary_ratio(cfg: TrainConfig, data: Dataset | None = None) -> float:
 
 # ----------------------------------------------------------------------------------------- diffusion
 
+
 def patch_weights(data: Dataset) -> tuple[np.ndarray, np.ndarray]:
     """The weight n_z ||z||^2 of each patch direction z: (n_f ||mu_f||^2 per signal vector f, ||xi_i||^2 per
     sample i), n_f the number of samples whose signal patch is mu_f (n_j, the samples with label j, for
@@ -154,7 +162,10 @@ def patch_weights(data: Dataset) -> tuple[np.ndarray, np.ndarray]:
     return counts * np.sum(signals**2, axis=1), np.sum(data.x2**2, axis=1)
 
 
-HEADLINE = [0, 1]  # the signal columns of the headline summary: the first feature of each class (sims.models)
+HEADLINE = [
+    0,
+    1,
+]  # the signal columns of the headline summary: the first feature of each class (sims.models)
 
 
 def departures(cfg: TrainConfig, data: Dataset) -> list[str]:
@@ -188,7 +199,9 @@ def summary_rates(red, Wr, y) -> Pair:
     signal, noise = reduced.alignments(red, Wr)
     dsignal, dnoise = reduced.alignments(red, -reduced.loss_and_grad(red, Wr)[1])
     rs, rn = signal[:, HEADLINE].argmax(axis=0), noise.argmax(axis=0)
-    return Pair(float(np.mean(dsignal[rs, HEADLINE])), float(np.mean(dnoise[rn, np.arange(noise.shape[1])])))
+    return Pair(
+        float(np.mean(dsignal[rs, HEADLINE])), float(np.mean(dnoise[rn, np.arange(noise.shape[1])]))
+    )
 
 
 def leading_rates(cfg: TrainConfig, data: Dataset, W0: np.ndarray) -> Pair:
@@ -220,14 +233,22 @@ def linear_phase(taus, values, rate, value0) -> float:
 def stopped(red, Wr, status: str, tau: float, eta: float) -> Stationary | None:
     """The record of a flow that stopped before any stationary point (None if it did not)."""
     if status.startswith("blow-up"):
-        return Stationary(found=False, reason=f"the alignment ODE stopped: {status}", tau=tau, steps=tau / eta)
+        return Stationary(
+            found=False, reason=f"the alignment ODE stopped: {status}", tau=tau, steps=tau / eta
+        )
     if status.startswith("unstable"):
         signal, noise = reduced.alignments(red, Wr)
         biggest = max(np.abs(signal).max(), np.abs(noise).max())
-        return Stationary(found=False, tau=tau, steps=tau / eta, reason=(
-            f"gradient descent with eta = {eta:.4g} leaves the flow at step ~{tau / eta:.3g}: the largest "
-            f"curvature of the loss reaches 2/eta there (max |alignment| {biggest:.3g}), before any "
-            "stationary point; a smaller --eta follows the flow further"))
+        return Stationary(
+            found=False,
+            tau=tau,
+            steps=tau / eta,
+            reason=(
+                f"gradient descent with eta = {eta:.4g} leaves the flow at step ~{tau / eta:.3g}: the largest "
+                f"curvature of the loss reaches 2/eta there (max |alignment| {biggest:.3g}), before any "
+                "stationary point; a smaller --eta follows the flow further"
+            ),
+        )
     return None
 
 
@@ -250,15 +271,28 @@ def long_time_state(cfg, data, red, Wr, status: str, tau: float, eta: float) -> 
             grad = np.linalg.norm(reduced.loss_and_grad(red, Wr)[1])
             tau += max(math.log(grad / GTOL), 0.0) / slowest
             return replace(stat, tau=tau, steps=tau / eta)
-        t, states, status, _ = long_flow(red, Wr, [0.0, max(HORIZON_STEPS * eta - tau, 0.0)], gtol=GTOL,
-                                         eta=eta, rtol=RTOL, atol=ATOL)
+        t, states, status, _ = long_flow(
+            red,
+            Wr,
+            [0.0, max(HORIZON_STEPS * eta - tau, 0.0)],
+            gtol=GTOL,
+            eta=eta,
+            rtol=RTOL,
+            atol=ATOL,
+        )
         Wr, tau = states[-1], tau + float(t[-1])
         if (record := stopped(red, Wr, status, tau, eta)) is not None:
             return record
-    stat = analyse(cfg, data, red, Wr, weights, eta=eta, tau=tau, reached_gtol=status == "stationary")
+    stat = analyse(
+        cfg, data, red, Wr, weights, eta=eta, tau=tau, reached_gtol=status == "stationary"
+    )
     if status != "stationary" and stat.residual > GTOL:
-        stat = replace(stat, found=False, reason=f"no stationary point by step {HORIZON_STEPS:.3g} "
-                                                 f"(||grad L|| = {stat.residual:.3g} there)")
+        stat = replace(
+            stat,
+            found=False,
+            reason=f"no stationary point by step {HORIZON_STEPS:.3g} "
+            f"(||grad L|| = {stat.residual:.3g} there)",
+        )
     return stat
 
 
@@ -272,19 +306,33 @@ def predict_diffusion(cfg, data, W0, eta) -> DiffusionPrediction:
     # one flow on a log grid: the near-linear phase, then the long-time state
     horizon = HORIZON_STEPS * eta
     taus = np.concatenate([[0.0], np.geomspace(1e-3 * eta, horizon, 1200)])
-    t, states, status, _ = long_flow(red, Wr0, taus, gtol=ENDGAME_GTOL, eta=eta, rtol=RTOL, atol=ATOL)
+    t, states, status, _ = long_flow(
+        red, Wr0, taus, gtol=ENDGAME_GTOL, eta=eta, rtol=RTOL, atol=ATOL
+    )
     pairs = np.array([summary_pair(red, Wr, y) for Wr in states])
-    lin = Pair(linear_phase(t, pairs[:, 0], rates.signal, s0), linear_phase(t, pairs[:, 1], rates.noise, n0))
+    lin = Pair(
+        linear_phase(t, pairs[:, 0], rates.signal, s0),
+        linear_phase(t, pairs[:, 1], rates.noise, n0),
+    )
     return DiffusionPrediction(
-        nsnr2=data.nsnr2, eta=eta, initial=Pair(s0, n0), initial_rates=rates,
-        initial_rate_ratio=rates.signal / rates.noise, leading_rates=leading_rates(cfg, data, W0),
+        nsnr2=data.nsnr2,
+        eta=eta,
+        initial=Pair(s0, n0),
+        initial_rates=rates,
+        initial_rate_ratio=rates.signal / rates.noise,
+        leading_rates=leading_rates(cfg, data, W0),
         rate_ratio_formula=float(np.mean(w_signal[HEADLINE]) / np.mean(w_noise)),
-        not_definition_2_1=departures(cfg, data), linear_phase_tau=lin,
-        linear_phase_steps=Pair(lin.signal / eta, lin.noise / eta), ode_status=status, ode_tau_end=float(t[-1]),
-        stationary=long_time_state(cfg, data, red, states[-1], status, float(t[-1]), eta))
+        not_definition_2_1=departures(cfg, data),
+        linear_phase_tau=lin,
+        linear_phase_steps=Pair(lin.signal / eta, lin.noise / eta),
+        ode_status=status,
+        ode_tau_end=float(t[-1]),
+        stationary=long_time_state(cfg, data, red, states[-1], status, float(t[-1]), eta),
+    )
 
 
 # ------------------------------------------------------------------------------------ classification
+
 
 def expected_max_abs_normal(m: int) -> float:
     """kappa_m = E max_{r <= m} |g_r|, g_r i.i.d. N(0, 1)."""
@@ -336,27 +384,38 @@ def predict_classification(cfg, data, W0, eta) -> ClassificationPrediction:
     own = label_index(data.y)
     w_signal, w_noise = patch_weights(data)
     w_signal = w_signal[HEADLINE]
-    lam_s = w_signal / (m * n)                                         # per class j
-    lam_n = w_noise / (m * n)                                          # per sample i
+    lam_s = w_signal / (m * n)  # per class j
+    lam_n = w_noise / (m * n)  # per sample i
     signal0 = np.abs(np.einsum("jrd,jd->jr", W0, data.mu)).max(axis=1)  # max_r |<w_{j,r}, mu_j>|
     noise0 = np.abs(np.einsum("ird,id->ir", W0[own], data.x2)).max(axis=1)
     level = math.sqrt(m)
-    T_s = float(np.mean([order_one_time(a, l, level) for a, l in zip(signal0, lam_s) if l > 0] or [np.inf]))
+    T_s = float(
+        np.mean([order_one_time(a, l, level) for a, l in zip(signal0, lam_s) if l > 0] or [np.inf])
+    )
     T_n = float(np.mean([order_one_time(a, l, level) for a, l in zip(noise0, lam_n)]))
     lam_lin = linear_signal_rates(data, m)
     beyond = departures(cfg, data)
     return ClassificationPrediction(
-        nsnr2=data.nsnr2, eta=eta, rates=Pair(float(np.mean(lam_s)), float(np.mean(lam_n))),
+        nsnr2=data.nsnr2,
+        eta=eta,
+        rates=Pair(float(np.mean(lam_s)), float(np.mean(lam_n))),
         rate_ratio=float(np.mean(lam_s) / np.mean(lam_n)),
-        initial=Pair(float(np.mean(signal0)), float(np.mean(noise0))), order_one_level=level,
-        time_to_order_one_tau=Pair(T_s, T_n), time_to_order_one_steps=Pair(T_s / eta, T_n / eta),
+        initial=Pair(float(np.mean(signal0)), float(np.mean(noise0))),
+        order_one_level=level,
+        time_to_order_one_tau=Pair(T_s, T_n),
+        time_to_order_one_steps=Pair(T_s / eta, T_n / eta),
         winner="signal" if T_s < T_n else "noise",
         # the closed forms assume Definition 2.1: no number rather than a wrong one
         boundary_nsnr2=None if beyond else boundary_nsnr2(cfg, data),
-        boundary_not_applicable=("the boundary formula assumes Definition 2.1; these data have "
-                                 + "; ".join(beyond)) if beyond else None,
+        boundary_not_applicable=(
+            "the boundary formula assumes Definition 2.1; these data have " + "; ".join(beyond)
+        )
+        if beyond
+        else None,
         linear_rates=LinearRates(float(np.mean(lam_lin)), lam_lin, float(np.mean(lam_n))),
-        linear_rate_ratio=float(np.mean(lam_lin) / np.mean(lam_n)), not_definition_2_1=beyond)
+        linear_rate_ratio=float(np.mean(lam_lin) / np.mean(lam_n)),
+        not_definition_2_1=beyond,
+    )
 
 
 PREDICTORS = {"diffusion": predict_diffusion, "classification": predict_classification}

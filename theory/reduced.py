@@ -23,6 +23,7 @@ the same logistic loss on the patches Z Q.
 
 In continuous time tau = eta * step, descent becomes the gradient flow dWr/dtau = -grad L(Wr) (theory.ode).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -33,22 +34,28 @@ from sims import models, span
 from sims.config import TrainConfig
 from sims.data import Dataset
 
-FD_STEP = 1e-6  # central-difference step of `hessian_product` for models without a closed-form Hessian
+FD_STEP = (
+    1e-6  # central-difference step of `hessian_product` for models without a closed-form Hessian
+)
 
 
 @dataclass(frozen=True)
 class Reduced:
     """One setting in reduced coordinates: patches, signals and labels expressed in the basis [Q, V]."""
 
-    cfg: TrainConfig        # the run's settings (model, diffusion times, output scale)
-    x1: np.ndarray          # (n, p) signal patches in reduced coordinates
-    x2: np.ndarray          # (n, p) noise patches
-    mu: np.ndarray          # (F, p) signal vectors (sims.data `signals`: mu_+1, mu_-1 for Definition 2.1)
-    y: np.ndarray           # (n,) labels
-    d: int                  # the original patch dimension
-    Q: np.ndarray           # (d, k) orthonormal basis of the data span
-    V: np.ndarray | None    # (d, j) basis with R = Rc V^T, when the filters move outside the data; else None
-    R: np.ndarray | None    # the constant part of W outside the data span, when it does not move; else None
+    cfg: TrainConfig  # the run's settings (model, diffusion times, output scale)
+    x1: np.ndarray  # (n, p) signal patches in reduced coordinates
+    x2: np.ndarray  # (n, p) noise patches
+    mu: np.ndarray  # (F, p) signal vectors (sims.data `signals`: mu_+1, mu_-1 for Definition 2.1)
+    y: np.ndarray  # (n,) labels
+    d: int  # the original patch dimension
+    Q: np.ndarray  # (d, k) orthonormal basis of the data span
+    V: (
+        np.ndarray | None
+    )  # (d, j) basis with R = Rc V^T, when the filters move outside the data; else None
+    R: (
+        np.ndarray | None
+    )  # the constant part of W outside the data span, when it does not move; else None
 
     @property
     def k(self) -> int:
@@ -72,20 +79,20 @@ def reduce(cfg: TrainConfig, data: Dataset, W0: np.ndarray) -> tuple[Reduced, np
     exact expected loss (for --noise resampled, the mean flow; sims.models `expected`).
     """
     model = models.get(cfg.model)
-    cfg = model.expected(cfg)                     # a one-line error when there is no closed-form expectation
+    cfg = model.expected(cfg)  # a one-line error when there is no closed-form expectation
     moves = model.moves_outside_data(cfg)
     B = span.basis(data, W0 if moves else None)
     Q = B.Q
-    A0 = W0 @ Q                                   # (m, k) or (2, m, k)
-    R0 = W0 - A0 @ Q.T                            # the part of W0 outside the data span
+    A0 = W0 @ Q  # (m, k) or (2, m, k)
+    R0 = W0 - A0 @ Q.T  # the part of W0 outside the data span
     x1, x2, mu = data.x1 @ Q, data.x2 @ Q, data.signals @ Q
     common = dict(cfg=cfg, y=np.asarray(data.y), d=data.d, Q=Q)
     if not moves:
         return Reduced(x1=x1, x2=x2, mu=mu, V=None, R=R0, **common), A0
-    j = B.V.shape[1]                              # m, unless the initial filters are dependent
+    j = B.V.shape[1]  # m, unless the initial filters are dependent
     pad = lambda X: np.hstack([X, np.zeros((X.shape[0], j))])
     red = Reduced(x1=pad(x1), x2=pad(x2), mu=pad(mu), V=B.V, R=None, **common)
-    return red, np.hstack([A0, R0 @ B.V])         # R0 = Rc0 V^T
+    return red, np.hstack([A0, R0 @ B.V])  # R0 = Rc0 V^T
 
 
 def loss_and_grad(red: Reduced, Wr: np.ndarray):
@@ -105,8 +112,11 @@ def hessian_product(red: Reduced):
     def differences(Wr, V):
         V = np.asarray(V, dtype=float)
         h = FD_STEP * max(1.0, np.abs(Wr).max())
-        one = lambda v: (loss_and_grad(red, Wr + h * v)[1] - loss_and_grad(red, Wr - h * v)[1]) / (2 * h)
+        one = lambda v: (
+            (loss_and_grad(red, Wr + h * v)[1] - loss_and_grad(red, Wr - h * v)[1]) / (2 * h)
+        )
         return one(V) if V.shape == Wr.shape else np.stack([one(v) for v in V])
+
     return differences
 
 
@@ -134,12 +144,12 @@ def lift(red: Reduced, Wr: np.ndarray) -> np.ndarray:
     """The d-dimensional W = A Q^T + R of a reduced state."""
     if red.V is None:
         return Wr @ red.Q.T + red.R
-    return Wr[:, :red.k] @ red.Q.T + Wr[:, red.k:] @ red.V.T
+    return Wr[:, : red.k] @ red.Q.T + Wr[:, red.k :] @ red.V.T
 
 
 def orthogonal_gram(red: Reduced, Wr: np.ndarray) -> np.ndarray:
     """R R^T, the Gram matrix of the filters' parts orthogonal to all data (when they move)."""
-    Rc = Wr[:, red.k:]
+    Rc = Wr[:, red.k :]
     return Rc @ Rc.T
 
 
@@ -155,9 +165,9 @@ def gauge_directions(red: Reduced, Wr: np.ndarray) -> np.ndarray:
         return np.zeros((0, Wr.size))
     D = np.zeros((a.size,) + Wr.shape)
     pairs = np.arange(a.size)
-    D[pairs, :, k + b] = Rc[:, a].T                 # Omega_ab = 1, Omega_ba = -1: column b gains column a
-    D[pairs, :, k + a] = -Rc[:, b].T                 # and column a loses column b
+    D[pairs, :, k + b] = Rc[:, a].T  # Omega_ab = 1, Omega_ba = -1: column b gains column a
+    D[pairs, :, k + a] = -Rc[:, b].T  # and column a loses column b
     D = D.reshape(a.size, -1)
-    s2, U = np.linalg.eigh(D @ D.T)                  # orthonormalise through the small Gram matrix
+    s2, U = np.linalg.eigh(D @ D.T)  # orthonormalise through the small Gram matrix
     keep = s2 > 1e-18 * max(s2.max(), 1e-300)
     return (U[:, keep] / np.sqrt(s2[keep])).T @ D

@@ -17,25 +17,30 @@ Hessian) make a step as long as accuracy allows. The shifted Chebyshev recursion
 with the coefficients of `coefficients`, and the local error estimate
     est = 0.8 (y_n - y_{n+1}) + 0.4 h (F(y_n) + F(y_{n+1})).
 """
+
 from __future__ import annotations
 
 import math
-from functools import lru_cache
-from typing import Callable
+from collections.abc import Callable
+from functools import cache
 
 import numpy as np
 
-EPS = 2.0 / 13.0     # damping of the Chebyshev polynomial (the RKC default)
-BETA = 0.653         # stability interval [-BETA s^2, 0] of s stages (for EPS = 2/13)
-MAX_STAGES = 2000    # steps needing more stages are shortened
-SAFETY = 1.2         # rho is multiplied by this (an upper bound is needed, eigen-solvers give an estimate)
+EPS = 2.0 / 13.0  # damping of the Chebyshev polynomial (the RKC default)
+BETA = 0.653  # stability interval [-BETA s^2, 0] of s stages (for EPS = 2/13)
+MAX_STAGES = 2000  # steps needing more stages are shortened
+SAFETY = 1.2  # rho is multiplied by this (an upper bound is needed, eigen-solvers give an estimate)
 
 
-@lru_cache(maxsize=None)
+@cache
 def coefficients(s: int):
     """(mu, nu, mu~, gamma~) of the s-stage RKC recursion (index j = 1 .. s; entries 0 unused)."""
     w0 = 1.0 + EPS / s**2
-    T, dT, ddT = np.zeros(s + 1), np.zeros(s + 1), np.zeros(s + 1)   # Chebyshev T_j(w0) and derivatives
+    T, dT, ddT = (
+        np.zeros(s + 1),
+        np.zeros(s + 1),
+        np.zeros(s + 1),
+    )  # Chebyshev T_j(w0) and derivatives
     T[0], T[1], dT[1] = 1.0, w0, 1.0
     for j in range(2, s + 1):
         T[j] = 2 * w0 * T[j - 1] - T[j - 2]
@@ -66,8 +71,16 @@ def step(F: Callable, y: np.ndarray, F0: np.ndarray, h: float, s: int) -> np.nda
     mu, nu, mut, gam = coefficients(s)
     prev2, prev = y, y + mut[1] * h * F0
     for j in range(2, s + 1):
-        prev2, prev = prev, ((1 - mu[j] - nu[j]) * y + mu[j] * prev + nu[j] * prev2
-                             + mut[j] * h * F(prev) + gam[j] * h * F0)
+        prev2, prev = (
+            prev,
+            (
+                (1 - mu[j] - nu[j]) * y
+                + mu[j] * prev
+                + nu[j] * prev2
+                + mut[j] * h * F(prev)
+                + gam[j] * h * F0
+            ),
+        )
     return prev
 
 
@@ -75,12 +88,24 @@ def hermite(t0: float, y0, F0, t1: float, y1, F1, t: float) -> np.ndarray:
     """The cubic through (t0, y0) and (t1, y1) with slopes F0, F1, at t in [t0, t1] (dense output)."""
     h = t1 - t0
     x = (t - t0) / h
-    return ((1 + 2 * x) * (1 - x) ** 2 * y0 + x * (1 - x) ** 2 * h * F0
-            + x * x * (3 - 2 * x) * y1 + x * x * (x - 1) * h * F1)
+    return (
+        (1 + 2 * x) * (1 - x) ** 2 * y0
+        + x * (1 - x) ** 2 * h * F0
+        + x * x * (3 - 2 * x) * y1
+        + x * x * (x - 1) * h * F1
+    )
 
 
-def integrate(F: Callable, y0: np.ndarray, taus, rho: Callable, *, rtol: float, atol: float,
-              stop: Callable | None = None):
+def integrate(
+    F: Callable,
+    y0: np.ndarray,
+    taus,
+    rho: Callable,
+    *,
+    rtol: float,
+    atol: float,
+    stop: Callable | None = None,
+):
     """Integrate dy/dtau = F(y) from y0 at tau = 0, returning the states at the increasing times `taus`
     (between steps by cubic Hermite interpolation, `hermite`: the output times do not limit the steps).
 
@@ -110,12 +135,19 @@ def integrate(F: Callable, y0: np.ndarray, taus, rho: Callable, *, rtol: float, 
         s = stages(h, r)
         y_new = step(F, y, Fy, h, s)
         F_new = F(y_new)
-        nfev += s                            # stages 2..s and F(y_new); stage 1 reuses F0
+        nfev += s  # stages 2..s and F(y_new); stage 1 reuses F0
         est = 0.8 * (y - y_new) + 0.4 * h * (Fy + F_new)
-        err = float(np.sqrt(np.mean((est / (atol + rtol * np.maximum(np.abs(y), np.abs(y_new)))) ** 2)))
+        err = float(
+            np.sqrt(np.mean((est / (atol + rtol * np.maximum(np.abs(y), np.abs(y_new)))) ** 2))
+        )
         if not np.isfinite(err):
-            return np.array(out_t + [tau]), np.array(out_y + [y]), f"blow-up at tau={tau:.6g}", (nfev, accepted, rejected)
-        if err > 1.0:                        # reject: shorter step
+            return (
+                np.array(out_t + [tau]),
+                np.array(out_y + [y]),
+                f"blow-up at tau={tau:.6g}",
+                (nfev, accepted, rejected),
+            )
+        if err > 1.0:  # reject: shorter step
             rejected += 1
             h *= max(0.1, 0.8 / err ** (1 / 3))
             continue
@@ -128,7 +160,11 @@ def integrate(F: Callable, y0: np.ndarray, taus, rho: Callable, *, rtol: float, 
         err_prev, h_prev = max(err, 1e-10), h
         while i < taus.size and taus[i] <= tau_new:
             out_t.append(taus[i])
-            out_y.append(y_new.copy() if taus[i] == tau_new else hermite(tau, y, Fy, tau_new, y_new, F_new, taus[i]))
+            out_y.append(
+                y_new.copy()
+                if taus[i] == tau_new
+                else hermite(tau, y, Fy, tau_new, y_new, F_new, taus[i])
+            )
             i += 1
         tau, y, Fy = tau_new, y_new, F_new
         r = SAFETY * rho(y)

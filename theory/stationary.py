@@ -28,10 +28,11 @@ its premises hold (`ScalarEquation.applies`); otherwise `reason` names the first
 the order: the noise-prediction (eps) objective (it is derived for that one only), the symmetric branch,
 orthogonal patch directions, N 1 = nu 1.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import sympy as sp
@@ -43,11 +44,13 @@ from sims.diffusion import output_scale
 from sims.models import Summary, summarize
 from theory import derive, reduced
 
-MORSE_TOL = 1e-6       # |eig H| below this times max|eig H| counts as zero (flat)
-BRANCH_TOL = 1e-6      # neurons whose data-span parts differ by less than this (relative) form one group
-RANK_TOL = 1e-8        # eigenvalues of R R^T above this times the largest count as surviving
-ORTHO_TOL = 1e-9       # max |<z, z'>| / max ||z||^2 below which the patch directions count as orthogonal
-NEWTON_STEPS = 3       # chord-Newton steps that refine the flow's end point
+MORSE_TOL = 1e-6  # |eig H| below this times max|eig H| counts as zero (flat)
+BRANCH_TOL = (
+    1e-6  # neurons whose data-span parts differ by less than this (relative) form one group
+)
+RANK_TOL = 1e-8  # eigenvalues of R R^T above this times the largest count as surviving
+ORTHO_TOL = 1e-9  # max |<z, z'>| / max ||z||^2 below which the patch directions count as orthogonal
+NEWTON_STEPS = 3  # chord-Newton steps that refine the flow's end point
 
 
 @dataclass(frozen=True)
@@ -158,20 +161,33 @@ def dL_dG(red, Wr, eps: float = 1e-7) -> np.ndarray:
     """
     m = Wr.shape[0]
     pad = lambda X: np.hstack([X, np.zeros((X.shape[0], m))])
-    aug = reduced.Reduced(**{**red.__dict__, "x1": pad(red.x1), "x2": pad(red.x2), "mu": pad(red.mu)})
+    aug = reduced.Reduced(
+        **{**red.__dict__, "x1": pad(red.x1), "x2": pad(red.x2), "mu": pad(red.mu)}
+    )
     grad = reduced.loss_and_grad(aug, np.hstack([Wr, eps * np.eye(m)]))[1]
     return grad[:, -m:] / eps
 
 
-def analyse(cfg, data: Dataset, red, Wr_end: np.ndarray, weights, *, eta: float, tau: float,
-            reached_gtol: bool) -> Stationary:
+def analyse(
+    cfg,
+    data: Dataset,
+    red,
+    Wr_end: np.ndarray,
+    weights,
+    *,
+    eta: float,
+    tau: float,
+    reached_gtol: bool,
+) -> Stationary:
     """Refine the flow's end point to grad L = 0 and describe it (module docstring). weights = the patch
     weights (n_j ||mu_j||^2, ||xi_i||^2) of theory.predict.patch_weights."""
     Hs, g = gauge_shifted_hessian(red, Wr_end)
     Wr = refine(red, Wr_end, Hs)
     if Wr is not Wr_end:
         Hs, g = gauge_shifted_hessian(red, Wr)
-    eig = np.linalg.eigvalsh(Hs)[:Hs.shape[0] - g]     # ascending, without the shifted gauge directions
+    eig = np.linalg.eigvalsh(Hs)[
+        : Hs.shape[0] - g
+    ]  # ascending, without the shifted gauge directions
     residual = float(np.linalg.norm(reduced.loss_and_grad(red, Wr)[1]))
     index, flat = morse_index(eig)
     signal, noise = reduced.alignments(red, Wr)
@@ -181,19 +197,37 @@ def analyse(cfg, data: Dataset, red, Wr_end: np.ndarray, weights, *, eta: float,
     surviving = c_eig > RANK_TOL * max(c_eig.max(), 1e-300)
     N = dL_dG(red, Wr)
     S = c_vec[:, surviving]
-    sizes = groups(Wr[:, :red.k])
+    sizes = groups(Wr[:, : red.k])
     return Stationary(
-        found=True, tau=tau, steps=tau / eta, reached_gtol=reached_gtol, ratio=summary.ratio, signal=signal,
-        noise=noise, summary=summary, summary_abs=summarize(cfg.model, np.abs(signal), np.abs(noise), data.y),
-        residual=residual, refined=Wr is not Wr_end, morse_index=index, flat_directions=flat, stable=index == 0,
-        max_eigenvalue=float(-eig[0]), min_eigenvalue=float(-eig[-1]), eigenvalues=-eig,
-        descent_stable=bool(eta * eig[-1] < 2.0), branch="symmetric" if len(sizes) == 1 else "asymmetric",
-        groups=sizes, surviving_rank=int(surviving.sum()), orthogonal_gram_eigenvalues=c_eig, dL_dG=N,
+        found=True,
+        tau=tau,
+        steps=tau / eta,
+        reached_gtol=reached_gtol,
+        ratio=summary.ratio,
+        signal=signal,
+        noise=noise,
+        summary=summary,
+        summary_abs=summarize(cfg.model, np.abs(signal), np.abs(noise), data.y),
+        residual=residual,
+        refined=Wr is not Wr_end,
+        morse_index=index,
+        flat_directions=flat,
+        stable=index == 0,
+        max_eigenvalue=float(-eig[0]),
+        min_eigenvalue=float(-eig[-1]),
+        eigenvalues=-eig,
+        descent_stable=bool(eta * eig[-1] < 2.0),
+        branch="symmetric" if len(sizes) == 1 else "asymmetric",
+        groups=sizes,
+        surviving_rank=int(surviving.sum()),
+        orthogonal_gram_eigenvalues=c_eig,
+        dL_dG=N,
         dL_dG_on_surviving=float(np.linalg.norm(S.T @ N @ S)) if S.size else 0.0,
-        scalar_equation=scalar_equation(cfg, data, red, Wr, weights, sizes, N))
+        scalar_equation=scalar_equation(cfg, data, red, Wr, weights, sizes, N),
+    )
 
 
-@lru_cache(maxsize=None)
+@cache
 def one_patch_force(m: int):
     """dT/da_1 of the one-patch noise-prediction loss T (eq. E, theory.derive.paper_patch_loss) as a numpy
     function of (a_1..a_m, upper-triangle G entries, alpha, beta, c)."""
@@ -203,21 +237,31 @@ def one_patch_force(m: int):
     return sp.lambdify([a, upper, derive.alpha, derive.beta, derive.c], expr, "numpy")
 
 
-def scalar_equation(cfg, data: Dataset, red, Wr, weights, sizes: list, N: np.ndarray) -> ScalarEquation:
+def scalar_equation(
+    cfg, data: Dataset, red, Wr, weights, sizes: list, N: np.ndarray
+) -> ScalarEquation:
     """The scalar equation at the stationary point Wr where its premises hold (module docstring), else
     the first premise that fails."""
     objective = getattr(cfg, "objective", "eps")
     if objective != "eps":
-        return ScalarEquation(False, f"derived for the eps (noise-prediction) objective only, not {objective}")
+        return ScalarEquation(
+            False, f"derived for the eps (noise-prediction) objective only, not {objective}"
+        )
     if len(sizes) > 1:
-        return ScalarEquation(False, f"asymmetric branch: the neurons split into groups of {sizes}, so "
-                                     "the patch alignments do not share one equation")
+        return ScalarEquation(
+            False,
+            f"asymmetric branch: the neurons split into groups of {sizes}, so "
+            "the patch alignments do not share one equation",
+        )
     Z = np.vstack([data.signals, data.x2])
     K = Z @ Z.T
     off = np.abs(K - np.diag(np.diag(K))).max() / K.max()
     if off > ORTHO_TOL:
-        return ScalarEquation(False, f"the patch directions are not orthogonal (max |<z, z'>| / max ||z||^2 = "
-                                     f"{off:.2g} > {ORTHO_TOL:g}); it holds only approximately")
+        return ScalarEquation(
+            False,
+            f"the patch directions are not orthogonal (max |<z, z'>| / max ||z||^2 = "
+            f"{off:.2g} > {ORTHO_TOL:g}); it holds only approximately",
+        )
     m = Wr.shape[0]
     ones = np.ones(m)
     nu = float(ones @ N @ ones / m)

@@ -6,6 +6,7 @@ eta and steps, and the eps diffusion model's stationary point, over the n·SNR²
 also over the (n, SNR) phase grid. Claim A1 of `sims.studies.research_claims` (rule fixed before the
 numbers), one figure.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -34,14 +35,18 @@ class AugmentSection:
                 s = research.seed(seed, nsnr2, rep)
                 for kind, cfg in zip(KINDS, research.classifier_configs(size, nsnr2, s)):
                     cells[(kind, nsnr2, rep)] = ("train", cfg)
-                cells[("diffusion", nsnr2, rep)] = ("stationary", research.diffusion_config(size, "eps", "single",
-                                                                                           nsnr2, s))
+                cells[("diffusion", nsnr2, rep)] = (
+                    "stationary",
+                    research.diffusion_config(size, "eps", "single", nsnr2, s),
+                )
         if size.phase:
             p = size.preset
             for n in p.phase_n:
                 for snr in p.phase_snr:
                     nsnr2 = n * snr**2
-                    configs = research.classifier_configs(size, nsnr2, research.seed(seed, nsnr2, 0, n=n), n=n)
+                    configs = research.classifier_configs(
+                        size, nsnr2, research.seed(seed, nsnr2, 0, n=n), n=n
+                    )
                     for kind, cfg in zip(KINDS, configs):
                         cells[("phase", kind, n, snr)] = ("train", cfg)
         return cells
@@ -49,18 +54,33 @@ class AugmentSection:
     def report(self, preset_name: str, results: dict, out: Path) -> tuple[list, list]:
         size = SIZES[preset_name]
         reps = range(size.replicates)
-        rows = {kind: [aggregate(v, [train_row(results[(kind, v, r)], "classification") for r in reps])
-                       for v in size.nsnr2] for kind in KINDS}
-        rows["diffusion"] = [aggregate(v, [stationary_row(results[("diffusion", v, r)]) for r in reps])
-                             for v in size.nsnr2]
+        rows = {
+            kind: [
+                aggregate(v, [train_row(results[(kind, v, r)], "classification") for r in reps])
+                for v in size.nsnr2
+            ]
+            for kind in KINDS
+        }
+        rows["diffusion"] = [
+            aggregate(v, [stationary_row(results[("diffusion", v, r)]) for r in reps])
+            for v in size.nsnr2
+        ]
         entry = research_claims.augmented_verdict(rows["augmented"])
         entry["claim"] = preset_note(preset_name) + entry["claim"]
         grid = phase_grid(size, results) if size.phase else None
-        entry["measured"].update({
-            "crossing_nsnr2": {kind: crossing(rows[kind]) for kind in KINDS},
-            "test_error": {kind: {r["nsnr2"]: r.get("test_error") for r in rows[kind]} for kind in KINDS},
-            "plain_classifier": [{k: r[k] for k in ("nsnr2", "ratio", "signal_gain", "noise_gain")} for r in rows["plain"]],
-            "diffusion_eps_ratio": {r["nsnr2"]: r["ratio"] for r in rows["diffusion"]}})
+        entry["measured"].update(
+            {
+                "crossing_nsnr2": {kind: crossing(rows[kind]) for kind in KINDS},
+                "test_error": {
+                    kind: {r["nsnr2"]: r.get("test_error") for r in rows[kind]} for kind in KINDS
+                },
+                "plain_classifier": [
+                    {k: r[k] for k in ("nsnr2", "ratio", "signal_gain", "noise_gain")}
+                    for r in rows["plain"]
+                ],
+                "diffusion_eps_ratio": {r["nsnr2"]: r["ratio"] for r in rows["diffusion"]},
+            }
+        )
         if grid is not None:
             entry["measured"]["phase_grid_same_winner"] = grid["same_winner"]
         path, summary = fig_augment(size, rows, grid, out)
@@ -89,8 +109,13 @@ def phase_grid(size, results: dict) -> dict:
                 if row is not None:
                     ratio[kind][i, j] = row["ratio"]
     both = np.isfinite(ratio["plain"]) & np.isfinite(ratio["augmented"])
-    same = (ratio["plain"] > research_claims.WINNER_RATIO) == (ratio["augmented"] > research_claims.WINNER_RATIO)
-    return {"ratio": ratio, "same_winner": {"cells": int(both.sum()), "same": int((same & both).sum())}}
+    same = (ratio["plain"] > research_claims.WINNER_RATIO) == (
+        ratio["augmented"] > research_claims.WINNER_RATIO
+    )
+    return {
+        "ratio": ratio,
+        "same_winner": {"cells": int(both.sum()), "same": int((same & both).sum())},
+    }
 
 
 def fig_augment(size, rows: dict, grid: dict | None, out: Path):
@@ -102,29 +127,65 @@ def fig_augment(size, rows: dict, grid: dict | None, out: Path):
         ax = axes[0]
         for kind in KINDS:
             marker, color = MARKERS[kind]
-            ax.plot([r["nsnr2"] for r in rows[kind]], [r["ratio"] for r in rows[kind]], marker, color=color,
-                    mfc="none", label=f"{kind} classifier (descent)")
-        ax.plot([r["nsnr2"] for r in rows["diffusion"]], [r["ratio"] for r in rows["diffusion"]], "-",
-                color="tab:green", label="diffusion, eps (stationary point)")
+            ax.plot(
+                [r["nsnr2"] for r in rows[kind]],
+                [r["ratio"] for r in rows[kind]],
+                marker,
+                color=color,
+                mfc="none",
+                label=f"{kind} classifier (descent)",
+            )
+        ax.plot(
+            [r["nsnr2"] for r in rows["diffusion"]],
+            [r["ratio"] for r in rows["diffusion"]],
+            "-",
+            color="tab:green",
+            label="diffusion, eps (stationary point)",
+        )
         ax.axhline(research_claims.WINNER_RATIO, color="lightgray", lw=1)
-        ax.set(xscale="log", yscale="log", xlabel="n·SNR²", ylabel="signal / noise", title="(a) final ratio")
+        ax.set(
+            xscale="log",
+            yscale="log",
+            xlabel="n·SNR²",
+            ylabel="signal / noise",
+            title="(a) final ratio",
+        )
         ax.legend(fontsize=7)
         ax = axes[1]
         for kind in KINDS:
             marker, color = MARKERS[kind]
-            ax.plot([r["nsnr2"] for r in rows[kind]], [r.get("test_error", np.nan) for r in rows[kind]], marker + "-",
-                    color=color, mfc="none", label=f"{kind} classifier")
-        ax.set(xscale="log", xlabel="n·SNR²", ylabel="test error (clean inputs)", title="(b) test error")
+            ax.plot(
+                [r["nsnr2"] for r in rows[kind]],
+                [r.get("test_error", np.nan) for r in rows[kind]],
+                marker + "-",
+                color=color,
+                mfc="none",
+                label=f"{kind} classifier",
+            )
+        ax.set(
+            xscale="log",
+            xlabel="n·SNR²",
+            ylabel="test error (clean inputs)",
+            title="(b) test error",
+        )
         ax.legend(fontsize=7)
         if grid is not None:
             p = size.preset
             for ax, kind in zip(axes[2:], KINDS):
                 image = np.log10(grid["ratio"][kind])
-                im = ax.imshow(image, origin="lower", cmap="coolwarm", vmin=-2, vmax=2, aspect="auto")
+                im = ax.imshow(
+                    image, origin="lower", cmap="coolwarm", vmin=-2, vmax=2, aspect="auto"
+                )
                 ax.set_xticks(range(len(p.phase_n)), [str(n) for n in p.phase_n])
                 ax.set_yticks(range(len(p.phase_snr)), [f"{s:.2g}" for s in p.phase_snr])
-                ax.set(xlabel="n", ylabel="SNR", title=f"({'c' if kind == 'plain' else 'd'}) {kind}: log10 ratio")
+                ax.set(
+                    xlabel="n",
+                    ylabel="SNR",
+                    title=f"({'c' if kind == 'plain' else 'd'}) {kind}: log10 ratio",
+                )
             fig.colorbar(im, ax=axes[2:], shrink=0.8)
-    text = "; ".join(f"{kind}: ratio {min(r['ratio'] for r in rows[kind]):.3g} to {max(r['ratio'] for r in rows[kind]):.3g}"
-                     for kind in (*KINDS, "diffusion"))
+    text = "; ".join(
+        f"{kind}: ratio {min(r['ratio'] for r in rows[kind]):.3g} to {max(r['ratio'] for r in rows[kind]):.3g}"
+        for kind in (*KINDS, "diffusion")
+    )
     return path, text

@@ -4,6 +4,7 @@ read (sims.studies.beyond_claims states the rules and defines the measures in wo
 The sections (`correlated`, `imbalance`, `features`, `probe`) run on the presets of sims.studies.plan: the
 full preset runs their grids, quick and tiny one small cell of each (`small`).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -25,15 +26,33 @@ def steps_for(preset: Preset, strong: float, weak: float) -> int:
     return int(preset.base_steps * min(max(1.0, strong / 2.0, 0.1 / weak), preset.max_factor))
 
 
-def config(preset_name: str, model: str, nsnr2: float, seed: int, *, strong: float = 1.0, weak: float = 1.0,
-           **options) -> TrainConfig:
+def config(
+    preset_name: str,
+    model: str,
+    nsnr2: float,
+    seed: int,
+    *,
+    strong: float = 1.0,
+    weak: float = 1.0,
+    **options,
+) -> TrainConfig:
     """A run of the preset at n SNR^2 = nsnr2 (of ||mu||) with the data options given; strong and weak scale
     nsnr2 to the largest and smallest signal weight (see steps_for). With no options and strong = weak = 1
     it is the run sims.studies.plan.config makes (at another seed)."""
     p = PRESETS[preset_name]
     steps = steps_for(p, nsnr2 * strong, nsnr2 * weak)
-    return TrainConfig(model=model, n=p.n, d=p.d, m=p.m, nsnr2=nsnr2, sigma0=p.sigma0, steps=steps,
-                       log_every=max(1, steps // p.points_logged), seed=seed, **options)
+    return TrainConfig(
+        model=model,
+        n=p.n,
+        d=p.d,
+        m=p.m,
+        nsnr2=nsnr2,
+        sigma0=p.sigma0,
+        steps=steps,
+        log_every=max(1, steps // p.points_logged),
+        seed=seed,
+        **options,
+    )
 
 
 # ------------------------------------------------------------------------------------------- measures
@@ -59,8 +78,15 @@ def gain(model: str, runs: list[dict], columns: list[int]) -> float:
     runs = [r for r in runs if completed(r)]
     if not runs:
         return float("nan")
-    final = np.mean([np.mean([alignment(model, r["arrays"]["signal"][-1], c) for c in columns]) for r in runs])
-    first = np.mean([np.mean([alignment(model, r["arrays"]["signal"][0], c, True) for c in columns]) for r in runs])
+    final = np.mean(
+        [np.mean([alignment(model, r["arrays"]["signal"][-1], c) for c in columns]) for r in runs]
+    )
+    first = np.mean(
+        [
+            np.mean([alignment(model, r["arrays"]["signal"][0], c, True) for c in columns])
+            for r in runs
+        ]
+    )
     return float(final / first)
 
 
@@ -70,7 +96,9 @@ def noise_gain(model: str, runs: list[dict]) -> float:
     if not runs:
         return float("nan")
     final = np.mean([r["arrays"]["noise_max"][-1] for r in runs])
-    first = np.mean([noise_magnitude(model, r["arrays"]["noise"][0], r["arrays"]["noise_max"][0]) for r in runs])
+    first = np.mean(
+        [noise_magnitude(model, r["arrays"]["noise"][0], r["arrays"]["noise_max"][0]) for r in runs]
+    )
     return float(final / first)
 
 
@@ -94,6 +122,6 @@ def response_asymmetry(runs: list[dict], k: int) -> float:
     for r in runs:
         if completed(r):
             signal = r["arrays"]["signal"][-1]
-            sq = signal.reshape(-1, signal.shape[-1])[:, 2 * k:2 * k + 2] ** 2
+            sq = signal.reshape(-1, signal.shape[-1])[:, 2 * k : 2 * k + 2] ** 2
             values.append(np.abs(sq[:, 0] - sq[:, 1]).max() / max(sq.max(), 1e-300))
     return float(np.mean(values)) if values else float("nan")

@@ -3,6 +3,7 @@ widths m and n·SNR² (its branch, surviving rank and Morse index, or no station
 map, and where the symmetric branch ends along each m. Claim R2 of `sims.studies.d2_claims` (rule fixed
 before the numbers). Settings: n = 20, d = 2000, sigma0 = 0.01, the defaults otherwise; one seed per cell.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -32,25 +33,50 @@ class BranchMap:
         if preset_name not in GRIDS:
             return {}
         n, d, widths, values = GRIDS[preset_name]
-        return {("map", m, v): ("predict", TrainConfig(model="diffusion", n=n, d=d, m=m, nsnr2=v, sigma0=0.01,
-                                                       seed=cell_seed(seed, "branch-map", m, v)))
-                for m in widths for v in values}
+        return {
+            ("map", m, v): (
+                "predict",
+                TrainConfig(
+                    model="diffusion",
+                    n=n,
+                    d=d,
+                    m=m,
+                    nsnr2=v,
+                    sigma0=0.01,
+                    seed=cell_seed(seed, "branch-map", m, v),
+                ),
+            )
+            for m in widths
+            for v in values
+        }
 
     def report(self, preset_name: str, results: dict, out: Path) -> tuple[list, list]:
         n, d, widths, values = GRIDS[preset_name]
-        records = {(m, v): results[("map", m, v)]["summary"]["stationary"] for m in widths for v in values}
+        records = {
+            (m, v): results[("map", m, v)]["summary"]["stationary"] for m in widths for v in values
+        }
         grid = {k: dc.state(r) for k, r in records.items()}
         entry = dc.branch_verdict(grid)
         entry["measured"]["cells"] = [
-            {"m": m, "nsnr2": v, "state": grid[(m, v)], "groups": r.get("groups"),
-             "surviving_rank": r.get("surviving_rank"), "morse_index": r.get("morse_index"),
-             "signed_ratio": r.get("ratio"), "abs_ratio": (r.get("summary_abs") or {}).get("ratio"),
-             "reason": r.get("reason") or None}
-            for (m, v), r in records.items()]
+            {
+                "m": m,
+                "nsnr2": v,
+                "state": grid[(m, v)],
+                "groups": r.get("groups"),
+                "surviving_rank": r.get("surviving_rank"),
+                "morse_index": r.get("morse_index"),
+                "signed_ratio": r.get("ratio"),
+                "abs_ratio": (r.get("summary_abs") or {}).get("ratio"),
+                "reason": r.get("reason") or None,
+            }
+            for (m, v), r in records.items()
+        ]
         entry["measured"]["where_symmetric_ends"] = ends_text(entry["measured"]["per_m"])
         if preset_name != "full":
-            entry["claim"] = (f"[{preset_name} preset: a {len(widths)} x {len(values)} corner of the map (n = {n}, "
-                              f"d = {d}) to exercise the code; the map is the full preset's] " + entry["claim"])
+            entry["claim"] = (
+                f"[{preset_name} preset: a {len(widths)} x {len(values)} corner of the map (n = {n}, "
+                f"d = {d}) to exercise the code; the map is the full preset's] " + entry["claim"]
+            )
         path = Path(out) / FIGURE
         fig_map(widths, values, records, grid, path)
         return [entry], [(FIGURE, entry["measured"]["where_symmetric_ends"])]
@@ -69,8 +95,10 @@ def ends_text(per_m: dict) -> str:
         if r["ends_above"] is not None:
             ends.append(f"not at {r['ends_above']:g} above")
         gaps = "" if r["contiguous"] else " (with gaps)"
-        parts.append(f"m = {m}: symmetric from n·SNR² = {r['lowest']:g} to {r['highest']:g}{gaps}"
-                     + (f", {' and '.join(ends)}" if ends else ", at every value of the map"))
+        parts.append(
+            f"m = {m}: symmetric from n·SNR² = {r['lowest']:g} to {r['highest']:g}{gaps}"
+            + (f", {' and '.join(ends)}" if ends else ", at every value of the map")
+        )
     return "; ".join(parts)
 
 
@@ -79,21 +107,34 @@ def fig_map(widths, values, records: dict, grid: dict, path: Path) -> None:
     and Morse index."""
     codes = np.array([[STATES.index(grid[(m, v)]) for v in values] for m in widths])
     with figure(path, 1, 1, figsize=(1.0 * len(values) + 3, 0.7 * len(widths) + 2.5)) as (fig, ax):
-        ax.imshow(codes, cmap=ListedColormap(COLORS), vmin=-0.5, vmax=len(STATES) - 0.5, aspect="auto")
+        ax.imshow(
+            codes, cmap=ListedColormap(COLORS), vmin=-0.5, vmax=len(STATES) - 0.5, aspect="auto"
+        )
         for i, m in enumerate(widths):
             for j, v in enumerate(values):
                 r = records[(m, v)]
-                text = ("none" if not r.get("found") else
-                        f"{'+'.join(map(str, r['groups']))}\nrank {r['surviving_rank']}\nindex {r['morse_index']}")
+                text = (
+                    "none"
+                    if not r.get("found")
+                    else f"{'+'.join(map(str, r['groups']))}\nrank {r['surviving_rank']}\nindex {r['morse_index']}"
+                )
                 ax.text(j, i, text, ha="center", va="center", fontsize=6)
         ax.set_xticks(range(len(values)), [f"{v:g}" for v in values], fontsize=7)
         ax.set_yticks(range(len(widths)), [str(m) for m in widths])
-        ax.set(xlabel="n·SNR² (log-spaced grid)", ylabel="width m",
-               title="Stationary state of the exact gradient flow (theory.predict)\n"
-                     "cells: neuron group sizes, surviving rank of R Rᵀ, Morse index")
+        ax.set(
+            xlabel="n·SNR² (log-spaced grid)",
+            ylabel="width m",
+            title="Stationary state of the exact gradient flow (theory.predict)\n"
+            "cells: neuron group sizes, surviving rank of R Rᵀ, Morse index",
+        )
         handles = [ax.plot([], [], "s", color=c, ms=10)[0] for c in COLORS]
-        ax.legend(handles, [s if s != "none" else "no stationary point" for s in STATES], fontsize=7,
-                  loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        ax.legend(
+            handles,
+            [s if s != "none" else "no stationary point" for s in STATES],
+            fontsize=7,
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1.0),
+        )
 
 
 SECTION = BranchMap()

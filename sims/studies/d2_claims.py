@@ -29,71 +29,105 @@ d = 2000, seed per cell): its branch, surviving rank and Morse index, or "none" 
 stationary point. The quick and tiny presets run one small cell of each series kind (the tiny model, two
 n·SNR² values) and a 2 x 3 corner of the map, to exercise the code; the studies are the full preset's.
 """
+
 from __future__ import annotations
 
 from sims.studies.claims import DOES_NOT, HOLDS, IN_PART
 from sims.studies.measures import loglog_slope
 from sims.studies.plan import _logspace
-from sims.studies.research_claims import (BOTH_LEARNED_RATIO, LEARNED_GAIN, PART_SLOPE, THETA_SLOPE,
-                                          both_learned, outcome)
+from sims.studies.research_claims import (
+    BOTH_LEARNED_RATIO,
+    LEARNED_GAIN,
+    PART_SLOPE,
+    THETA_SLOPE,
+    both_learned,
+    outcome,
+)
 
 ALPHA_BETA = ((0.95, 0.31), (0.71, 0.71), (0.31, 0.95))
 WIDTHS = (1, 4, 16)
 DIMENSIONS = (500, 8000)
 RESAMPLED_K = (1, 16)
 FIXED_K = (1, 4, 16)
-NSNR2 = (0.05, 0.5, 5.0, 50.0)     # R1's sweep (full preset)
-MAX_DRAW_STEPS = 5000              # descent with drawn noise runs at most this many steps
-LAST_SHARE = 0.1                   # resampled draws: the mean over this last share of the logged points
+NSNR2 = (0.05, 0.5, 5.0, 50.0)  # R1's sweep (full preset)
+MAX_DRAW_STEPS = 5000  # descent with drawn noise runs at most this many steps
+LAST_SHARE = 0.1  # resampled draws: the mean over this last share of the logged points
 MAP_WIDTHS = (1, 2, 4, 8, 16, 32)
 MAP_NSNR2 = _logspace(1e-3, 1e3, 13)  # two per decade
-SYMMETRIC_SHARE = 0.5              # R2 in part: the symmetric branch at at least this share of the map
+SYMMETRIC_SHARE = 0.5  # R2 in part: the symmetric branch at at least this share of the map
 
-GROWTH = "growth phase"            # the one series that is not read at a stationary point / end of training
+GROWTH = "growth phase"  # the one series that is not read at a stationary point / end of training
 
-_BOTH = (f"both features learned at every n·SNR² (signal and noise alignments each > {LEARNED_GAIN:g}x their "
-         f"initial values, ratio between {BOTH_LEARNED_RATIO[0]:g} and {BOTH_LEARNED_RATIO[1]:g})")
+_BOTH = (
+    f"both features learned at every n·SNR² (signal and noise alignments each > {LEARNED_GAIN:g}x their "
+    f"initial values, ratio between {BOTH_LEARNED_RATIO[0]:g} and {BOTH_LEARNED_RATIO[1]:g})"
+)
 
 CLAIMS = {
     "R1": "D2 holds under some reasonable reading of the paper: with the resampled or fixed-draw loss, another "
-          "diffusion time (α, β), width m or dimension d, or the ratio read at the end of the growth phase, the "
-          "signal/noise ratio is Θ(n·SNR²) with both features learned.",
+    "diffusion time (α, β), width m or dimension d, or the ratio read at the end of the growth phase, the "
+    "signal/noise ratio is Θ(n·SNR²) with both features learned.",
     "R2": "The symmetric branch (all neurons share their data-span part, Morse index 0) is where the exact "
-          "gradient flow ends at every width m and n·SNR² of the map.",
+    "gradient flow ends at every width m and n·SNR² of the map.",
 }
 
 RULES = {
-    "R1": (f"for each series, the log-log slope of its ratio against n·SNR² over the sweep; holds if some series "
-           f"read at the stationary point or the end of training (every series but the {GROWTH}) has its slope "
-           f"in [{THETA_SLOPE[0]:g}, {THETA_SLOPE[1]:g}] and {_BOTH}; '{IN_PART}' if only the {GROWTH} series "
-           f"does, or some series has {_BOTH} and its slope in [{PART_SLOPE[0]:g}, {PART_SLOPE[1]:g}] "
-           f"(growing, not linearly); otherwise '{DOES_NOT}'."),
-    "R2": (f"holds if every cell of the map has a stationary point on the symmetric branch with Morse index 0; "
-           f"'{IN_PART}' if at least {SYMMETRIC_SHARE:.0%} of the cells do; otherwise '{DOES_NOT}'."),
+    "R1": (
+        f"for each series, the log-log slope of its ratio against n·SNR² over the sweep; holds if some series "
+        f"read at the stationary point or the end of training (every series but the {GROWTH}) has its slope "
+        f"in [{THETA_SLOPE[0]:g}, {THETA_SLOPE[1]:g}] and {_BOTH}; '{IN_PART}' if only the {GROWTH} series "
+        f"does, or some series has {_BOTH} and its slope in [{PART_SLOPE[0]:g}, {PART_SLOPE[1]:g}] "
+        f"(growing, not linearly); otherwise '{DOES_NOT}'."
+    ),
+    "R2": (
+        f"holds if every cell of the map has a stationary point on the symmetric branch with Morse index 0; "
+        f"'{IN_PART}' if at least {SYMMETRIC_SHARE:.0%} of the cells do; otherwise '{DOES_NOT}'."
+    ),
 }
 
 
 def _entry(claim: str, verdict: str, measured: dict) -> dict:
-    return {"id": claim, "verdict": verdict, "measured": measured, "claim": CLAIMS[claim], "rule": RULES[claim]}
+    return {
+        "id": claim,
+        "verdict": verdict,
+        "measured": measured,
+        "claim": CLAIMS[claim],
+        "rule": RULES[claim],
+    }
 
 
 def series_measures(rows: list) -> dict:
     """Slope, both-learned and outcomes of one series (rows with nsnr2, ratio, signal_gain, noise_gain)."""
-    return {"slope": loglog_slope([r["nsnr2"] for r in rows], [r["ratio"] for r in rows]),
-            "both_learned_everywhere": bool(rows) and all(both_learned(r) for r in rows),
-            "ratio_range": [min(r["ratio"] for r in rows), max(r["ratio"] for r in rows)] if rows else [],
-            "outcomes": {r["nsnr2"]: outcome(r) for r in rows}}
+    return {
+        "slope": loglog_slope([r["nsnr2"] for r in rows], [r["ratio"] for r in rows]),
+        "both_learned_everywhere": bool(rows) and all(both_learned(r) for r in rows),
+        "ratio_range": [min(r["ratio"] for r in rows), max(r["ratio"] for r in rows)]
+        if rows
+        else [],
+        "outcomes": {r["nsnr2"]: outcome(r) for r in rows},
+    }
 
 
 def robustness_verdict(series: dict) -> dict:
     """R1 from series = {label: [row per n·SNR²]}; the label GROWTH is the growth-phase reading."""
     per = {k: series_measures(rows) for k, rows in series.items()}
-    theta = [k for k, v in per.items() if v["both_learned_everywhere"] and THETA_SLOPE[0] <= v["slope"] <= THETA_SLOPE[1]]
-    growing = [k for k, v in per.items() if v["both_learned_everywhere"] and k not in theta
-               and PART_SLOPE[0] <= v["slope"] <= PART_SLOPE[1]]
+    theta = [
+        k
+        for k, v in per.items()
+        if v["both_learned_everywhere"] and THETA_SLOPE[0] <= v["slope"] <= THETA_SLOPE[1]
+    ]
+    growing = [
+        k
+        for k, v in per.items()
+        if v["both_learned_everywhere"]
+        and k not in theta
+        and PART_SLOPE[0] <= v["slope"] <= PART_SLOPE[1]
+    ]
     stationary_theta = [k for k in theta if k != GROWTH]
     verdict = HOLDS if stationary_theta else IN_PART if theta or growing else DOES_NOT
-    return _entry("R1", verdict, {"theta_series": theta, "growing_series": growing, "per_series": per})
+    return _entry(
+        "R1", verdict, {"theta_series": theta, "growing_series": growing, "per_series": per}
+    )
 
 
 def state(record: dict) -> str:
@@ -109,10 +143,18 @@ def symmetric_range(cells: list) -> dict:
     symmetric state, their lowest and highest, and the nearest non-symmetric value on each side."""
     cells = sorted(cells)
     sym = [v for v, s in cells if s == "symmetric"]
-    out = {"symmetric": sym, "lowest": min(sym) if sym else None, "highest": max(sym) if sym else None,
-           "contiguous": bool(sym) and [v for v, _ in cells if sym[0] <= v <= sym[-1]] == sym}
-    out["ends_below"] = max((v for v, s in cells if s != "symmetric" and sym and v < sym[0]), default=None)
-    out["ends_above"] = min((v for v, s in cells if s != "symmetric" and sym and v > sym[-1]), default=None)
+    out = {
+        "symmetric": sym,
+        "lowest": min(sym) if sym else None,
+        "highest": max(sym) if sym else None,
+        "contiguous": bool(sym) and [v for v, _ in cells if sym[0] <= v <= sym[-1]] == sym,
+    }
+    out["ends_below"] = max(
+        (v for v, s in cells if s != "symmetric" and sym and v < sym[0]), default=None
+    )
+    out["ends_above"] = min(
+        (v for v, s in cells if s != "symmetric" and sym and v > sym[-1]), default=None
+    )
     return out
 
 

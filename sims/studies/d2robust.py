@@ -4,6 +4,7 @@ for the exact loss, resampled and fixed noise draws, other diffusion times (α, 
 d, and the ratio at the end of the growth phase. Claim R1 of `sims.studies.d2_claims` (the design and the
 rule, fixed before the numbers), a table (REPORT.md's measured block and `TABLE`) and a figure.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -40,18 +41,39 @@ class Size:
     dimensions: tuple
     resampled: tuple
     fixed: tuple
-    long_steps: int    # the fixed-draw runs continued to this many steps (LONG_DRAW_STEPS; not in the rule)
+    long_steps: (
+        int  # the fixed-draw runs continued to this many steps (LONG_DRAW_STEPS; not in the rule)
+    )
 
     @property
     def preset(self) -> Preset:
         return PRESETS[self.model]
 
 
-_SMALL = dict(model="tiny", nsnr2=(0.1, 10.0), alpha_beta=dc.ALPHA_BETA[:1], widths=(1,), dimensions=(240,),
-              resampled=(1,), fixed=(1,), long_steps=2000)
-SIZES = {"tiny": Size(**_SMALL), "quick": Size(**_SMALL),
-         "full": Size("quick", dc.NSNR2, dc.ALPHA_BETA, dc.WIDTHS, dc.DIMENSIONS, dc.RESAMPLED_K, dc.FIXED_K,
-                     LONG_DRAW_STEPS)}
+_SMALL = dict(
+    model="tiny",
+    nsnr2=(0.1, 10.0),
+    alpha_beta=dc.ALPHA_BETA[:1],
+    widths=(1,),
+    dimensions=(240,),
+    resampled=(1,),
+    fixed=(1,),
+    long_steps=2000,
+)
+SIZES = {
+    "tiny": Size(**_SMALL),
+    "quick": Size(**_SMALL),
+    "full": Size(
+        "quick",
+        dc.NSNR2,
+        dc.ALPHA_BETA,
+        dc.WIDTHS,
+        dc.DIMENSIONS,
+        dc.RESAMPLED_K,
+        dc.FIXED_K,
+        LONG_DRAW_STEPS,
+    ),
+}
 
 
 def series_labels(size: Size) -> list[tuple]:
@@ -81,16 +103,26 @@ class D2Robustness:
             s = cell_seed(seed, "d2-robustness", v)
             base = config(p, "diffusion", v, s)
             cells[("exact", v)] = ("stationary", base)
-            cells[("growth", v)] = ("train", base.replace(steps=max(20, base.steps // 8), log_every=1))
+            cells[("growth", v)] = (
+                "train",
+                base.replace(steps=max(20, base.steps // 8), log_every=1),
+            )
             steps = draw_steps(base.steps)
             drawn = base.replace(steps=steps, log_every=max(1, steps // p.points_logged))
             for k in size.resampled:
-                cells[("resampled", k, v)] = ("train", drawn.replace(noise="resampled", noise_samples=k))
+                cells[("resampled", k, v)] = (
+                    "train",
+                    drawn.replace(noise="resampled", noise_samples=k),
+                )
             for k in size.fixed:
                 fixed = drawn.replace(noise="fixed", noise_samples=k, tol=DRAW_TOL)
                 cells[("fixed", k, v)] = ("train", fixed)
-                cells[("fixed-long", k, v)] = ("train", fixed.replace(
-                    steps=size.long_steps, log_every=max(1, size.long_steps // p.points_logged)))
+                cells[("fixed-long", k, v)] = (
+                    "train",
+                    fixed.replace(
+                        steps=size.long_steps, log_every=max(1, size.long_steps // p.points_logged)
+                    ),
+                )
             for a, b in size.alpha_beta:
                 cells[("ab", a, b, v)] = ("stationary", base.replace(alpha=a, beta=b))
             for m in size.widths:
@@ -114,7 +146,9 @@ class D2Robustness:
                 elif kind == "fixed":
                     row = train_row(cell, "diffusion")
                 else:
-                    row = stationary_row(cell) if cell["summary"]["status"] == "stationary" else None
+                    row = (
+                        stationary_row(cell) if cell["summary"]["status"] == "stationary" else None
+                    )
                 rows.append({"nsnr2": v, **(row or not_reached(cell))})
             series[label] = rows
         return series
@@ -125,18 +159,34 @@ class D2Robustness:
         entry = dc.robustness_verdict(series)
         entry["measured"]["rows"] = series
         if preset_name != "full":
-            entry["claim"] = (f"[{preset_name} preset: one small cell of each series kind (n·SNR² = "
-                              f"{', '.join(f'{v:g}' for v in size.nsnr2)}, the tiny model) to exercise the code; "
-                              f"the study is the full preset's] " + entry["claim"])
-        long = {LONG.format(f"fixed K = {k}", f"{size.long_steps:,}".replace(",", " ")):
-                [{"nsnr2": v, **(train_row(results[("fixed-long", k, v)], "diffusion")
-                                 or not_reached(results[("fixed-long", k, v)]))} for v in size.nsnr2]
-                for k in size.fixed}
+            entry["claim"] = (
+                f"[{preset_name} preset: one small cell of each series kind (n·SNR² = "
+                f"{', '.join(f'{v:g}' for v in size.nsnr2)}, the tiny model) to exercise the code; "
+                f"the study is the full preset's] " + entry["claim"]
+            )
+        long = {
+            LONG.format(f"fixed K = {k}", f"{size.long_steps:,}".replace(",", " ")): [
+                {
+                    "nsnr2": v,
+                    **(
+                        train_row(results[("fixed-long", k, v)], "diffusion")
+                        or not_reached(results[("fixed-long", k, v)])
+                    ),
+                }
+                for v in size.nsnr2
+            ]
+            for k in size.fixed
+        }
         entry["measured"]["fixed_draws_longer"] = {
             "note": "added after the numbers of R1 were seen; not in its rule",
-            "per_series": {k: dc.series_measures(rows) for k, rows in long.items()}, "rows": long}
+            "per_series": {k: dc.series_measures(rows) for k, rows in long.items()},
+            "rows": long,
+        }
         shown = {**series, **long}
-        per = {**entry["measured"]["per_series"], **entry["measured"]["fixed_draws_longer"]["per_series"]}
+        per = {
+            **entry["measured"]["per_series"],
+            **entry["measured"]["fixed_draws_longer"]["per_series"],
+        }
         Path(out).mkdir(parents=True, exist_ok=True)
         (Path(out) / TABLE).write_text(table(size, shown, per))
         return [entry], [(FIGURE, fig_robustness(size, shown, per, Path(out) / FIGURE))]
@@ -146,12 +196,22 @@ def not_reached(cell: dict) -> dict:
     """The row of a cell that reached no stationary point or diverged: no numbers, and why. (A stationary cell
     whose ODE solver gave up returns the state it stopped at, possibly the initial one: it is not read.)"""
     why = divergence(cell) or cell["summary"].get("status")
-    return {"ratio": float("nan"), "signal_gain": float("nan"), "noise_gain": float("nan"), "not_reached": why}
+    return {
+        "ratio": float("nan"),
+        "signal_gain": float("nan"),
+        "noise_gain": float("nan"),
+        "not_reached": why,
+    }
 
 
 def _gains(sig: np.ndarray, noi: np.ndarray, at) -> dict:
-    return {"ratio": float(sig[at] / noi[at]), "signal_gain": float(sig[at] / sig[0]),
-            "noise_gain": float(noi[at] / noi[0]), "signal": float(sig[at]), "noise": float(noi[at])}
+    return {
+        "ratio": float(sig[at] / noi[at]),
+        "signal_gain": float(sig[at] / sig[0]),
+        "noise_gain": float(noi[at] / noi[0]),
+        "signal": float(sig[at]),
+        "noise": float(noi[at]),
+    }
 
 
 def magnitude_series(arrays: dict) -> tuple[np.ndarray, np.ndarray]:
@@ -168,8 +228,11 @@ def resampled_row(cell: dict) -> dict | None:
     last = max(1, int(round(dc.LAST_SHARE * len(sig))))
     sig = np.append(sig, sig[-last:].mean())
     noi = np.append(noi, noi[-last:].mean())
-    return {**_gains(sig, noi, -1), "final_grad_norm": cell["summary"]["final_grad_norm"],
-            "steps_run": cell["summary"]["steps_run"]}
+    return {
+        **_gains(sig, noi, -1),
+        "final_grad_norm": cell["summary"]["final_grad_norm"],
+        "steps_run": cell["summary"]["steps_run"],
+    }
 
 
 def growth_row(early: dict, exact: dict) -> dict | None:
@@ -179,8 +242,11 @@ def growth_row(early: dict, exact: dict) -> dict | None:
         return None
     sig, noi = magnitude_series(early["arrays"])
     k = growth_window(sig, noi, exact["summary"]["signal"], exact["summary"]["noise"])
-    return {**_gains(sig, noi, k), "step": int(early["arrays"]["steps"][k]),
-            "increment_ratio": float((sig[k] - sig[0]) / (noi[k] - noi[0]))}
+    return {
+        **_gains(sig, noi, k),
+        "step": int(early["arrays"]["steps"][k]),
+        "increment_ratio": float((sig[k] - sig[0]) / (noi[k] - noi[0])),
+    }
 
 
 def _f(v) -> str:
@@ -190,13 +256,19 @@ def _f(v) -> str:
 def table(size: Size, series: dict, per: dict) -> str:
     """The section's table (markdown): per series, the slope, both-learned, and ratio (signal gain, noise gain)
     at each n·SNR²."""
-    head = "| series | slope | both learned everywhere | " + " | ".join(
-        f"n·SNR² = {v:g}: ratio (signal ×, noise ×)" for v in size.nsnr2) + " |"
+    head = (
+        "| series | slope | both learned everywhere | "
+        + " | ".join(f"n·SNR² = {v:g}: ratio (signal ×, noise ×)" for v in size.nsnr2)
+        + " |"
+    )
     lines = [head, "|" + "---|" * (3 + len(size.nsnr2))]
     for label, rows in series.items():
         cells = [f"{_f(r['ratio'])} ({_f(r['signal_gain'])}, {_f(r['noise_gain'])})" for r in rows]
-        lines.append(f"| {label} | {_f(per[label]['slope'])} | {per[label]['both_learned_everywhere']} | "
-                     + " | ".join(cells) + " |")
+        lines.append(
+            f"| {label} | {_f(per[label]['slope'])} | {per[label]['both_learned_everywhere']} | "
+            + " | ".join(cells)
+            + " |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -210,24 +282,59 @@ def fig_robustness(size: Size, series: dict, per: dict, path: Path) -> str:
         ax = axes[0]
         for label, rows in series.items():
             style = ":" if label == dc.GROWTH else "--" if "not in the rule" in label else "-"
-            ax.plot(x, [r["ratio"] for r in rows], style, marker="o", mfc="none", color=colors[label],
-                    label=f"{label} (slope {_f(per[label]['slope'])})")
+            ax.plot(
+                x,
+                [r["ratio"] for r in rows],
+                style,
+                marker="o",
+                mfc="none",
+                color=colors[label],
+                label=f"{label} (slope {_f(per[label]['slope'])})",
+            )
         guide = np.array([x[0], 10 * x[0]])
-        ax.plot(guide, guide / x[0] * series["exact loss"][0]["ratio"], color="gray", lw=1,
-                label="slope 1 (Θ(n·SNR²)) over one decade, from the exact loss's first point")
-        ax.set(xscale="log", yscale="log", xlabel="n·SNR² (log)", ylabel="signal / noise (magnitudes, log)",
-               title="(a) stationary / end-of-training ratio; dotted: end of the growth phase;\ndashed: fixed draws run longer (not in the rule)")
+        ax.plot(
+            guide,
+            guide / x[0] * series["exact loss"][0]["ratio"],
+            color="gray",
+            lw=1,
+            label="slope 1 (Θ(n·SNR²)) over one decade, from the exact loss's first point",
+        )
+        ax.set(
+            xscale="log",
+            yscale="log",
+            xlabel="n·SNR² (log)",
+            ylabel="signal / noise (magnitudes, log)",
+            title="(a) stationary / end-of-training ratio; dotted: end of the growth phase;\ndashed: fixed draws run longer (not in the rule)",
+        )
         ax.legend(fontsize=6)
         ax = axes[1]
         for label, rows in series.items():
             if label.startswith(("exact", "resampled", "fixed")):
-                ax.plot(x, [r["signal_gain"] for r in rows], "-", marker="o", color=colors[label],
-                        label=f"{label}: signal")
-                ax.plot(x, [r["noise_gain"] for r in rows], "--", marker="s", mfc="none", color=colors[label],
-                        label=f"{label}: noise")
+                ax.plot(
+                    x,
+                    [r["signal_gain"] for r in rows],
+                    "-",
+                    marker="o",
+                    color=colors[label],
+                    label=f"{label}: signal",
+                )
+                ax.plot(
+                    x,
+                    [r["noise_gain"] for r in rows],
+                    "--",
+                    marker="s",
+                    mfc="none",
+                    color=colors[label],
+                    label=f"{label}: noise",
+                )
         ax.axhline(dc.LEARNED_GAIN, color="gray", lw=1, ls=":", label="learned threshold")
-        ax.set(xscale="log", yscale="log", xlabel="n·SNR² (log)", ylabel="final / initial alignment (log)",
-               title="(b) gains over initialisation (ξ: the data's noise patches)")
+        ax.set(
+            xscale="log",
+            yscale="log",
+            xlabel="n·SNR² (log)",
+            ylabel="final / initial alignment (log)",
+            title="(b) gains over initialisation (ξ: the data's noise patches)",
+        )
         ax.legend(fontsize=6)
     return "slopes: " + ", ".join(f"{k} {_f(v['slope'])}" for k, v in per.items())
 

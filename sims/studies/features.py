@@ -6,6 +6,7 @@ linear probe of its features, which the downstream study reads): for both SCENAR
 shares (balanced labels). The second feature (k = 2) is the weak or rare one; its gain is the mean over
 the two classes (sims.studies.beyond.gain on columns 2, 3).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -34,20 +35,32 @@ def cells(preset_name: str, seed: int) -> dict:
     out = {}
     for scenario in scenarios:
         spec = SCENARIOS[scenario]
-        weights = [p * s**2 for s, p in zip(spec["strengths"], spec["freqs"])]  # n_f ||mu_f||^2 per class, / (n/2)
+        weights = [
+            p * s**2 for s, p in zip(spec["strengths"], spec["freqs"])
+        ]  # n_f ||mu_f||^2 per class, / (n/2)
         for model in MODELS:
             for nsnr2 in nsnr2_values:
                 for rep in range(reps):
-                    cfg = beyond.config(preset_name, model, nsnr2, cell_seed(seed, "features", scenario, model, nsnr2, rep),
-                                        strong=max(weights), weak=min(weights), labels="balanced",
-                                        features=len(weights), feature_strengths=spec["strengths"],
-                                        feature_freqs=spec["freqs"])
+                    cfg = beyond.config(
+                        preset_name,
+                        model,
+                        nsnr2,
+                        cell_seed(seed, "features", scenario, model, nsnr2, rep),
+                        strong=max(weights),
+                        weak=min(weights),
+                        labels="balanced",
+                        features=len(weights),
+                        feature_strengths=spec["strengths"],
+                        feature_freqs=spec["freqs"],
+                    )
                     out[("features", scenario, model, nsnr2, rep)] = (probe.KIND, cfg)
     return out
 
 
 def runs(preset_name: str, results: dict, scenario: str, model: str, nsnr2: float) -> list[dict]:
-    return [results[("features", scenario, model, nsnr2, rep)] for rep in range(grid(preset_name)[2])]
+    return [
+        results[("features", scenario, model, nsnr2, rep)] for rep in range(grid(preset_name)[2])
+    ]
 
 
 class Features:
@@ -80,24 +93,51 @@ class Features:
     def figure(self, rows: dict, path: Path) -> str:
         """Gain of the second (weak or rare) feature and of the strong one against n SNR^2, per scenario."""
         colors = {"diffusion": "tab:purple", "classification": "tab:orange"}
-        with figure(path, 1, len(rows), figsize=(5.5 * len(rows), 4.5), squeeze=False) as (fig, axes):
+        with figure(path, 1, len(rows), figsize=(5.5 * len(rows), 4.5), squeeze=False) as (
+            fig,
+            axes,
+        ):
             for ax, (scenario, table) in zip(axes[0], rows.items()):
                 x = [r["nsnr2"] for r in table]
                 for model in MODELS:
-                    ax.plot(x, [r[f"{model}_gain"] for r in table], "o-", color=colors[model],
-                            label=f"{model}: {scenario} feature")
-                    ax.plot(x, [r[f"{model}_strong_gain"] for r in table], "s--", mfc="none", color=colors[model],
-                            label=f"{model}: strong feature")
-                ax.axhline(LEARNED_GAIN, color="k", lw=0.8, ls=":", label=f"learned: gain > {LEARNED_GAIN:g}")
+                    ax.plot(
+                        x,
+                        [r[f"{model}_gain"] for r in table],
+                        "o-",
+                        color=colors[model],
+                        label=f"{model}: {scenario} feature",
+                    )
+                    ax.plot(
+                        x,
+                        [r[f"{model}_strong_gain"] for r in table],
+                        "s--",
+                        mfc="none",
+                        color=colors[model],
+                        label=f"{model}: strong feature",
+                    )
+                ax.axhline(
+                    LEARNED_GAIN,
+                    color="k",
+                    lw=0.8,
+                    ls=":",
+                    label=f"learned: gain > {LEARNED_GAIN:g}",
+                )
                 spec = SCENARIOS[scenario]
                 ax.set_xscale("log")
                 ax.set_yscale("log")
                 ax.set_xlabel("n·SNR² (of ||μ||, the strong feature)")
                 ax.set_ylabel("alignment gain over initialisation")
-                ax.set_title(f"{scenario}: strengths {spec['strengths']}, frequencies {spec['freqs']}", fontsize=9)
+                ax.set_title(
+                    f"{scenario}: strengths {spec['strengths']}, frequencies {spec['freqs']}",
+                    fontsize=9,
+                )
                 ax.legend(fontsize=6)
-        return "; ".join(f"{s} n·SNR²={r['nsnr2']:g}: second-feature gain diffusion {r['diffusion_gain']:.3g}, "
-                         f"classification {r['classification_gain']:.3g}" for s, t in rows.items() for r in t)
+        return "; ".join(
+            f"{s} n·SNR²={r['nsnr2']:g}: second-feature gain diffusion {r['diffusion_gain']:.3g}, "
+            f"classification {r['classification_gain']:.3g}"
+            for s, t in rows.items()
+            for r in t
+        )
 
 
 SECTION = Features()

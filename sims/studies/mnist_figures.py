@@ -7,6 +7,7 @@ X2^T b (a combination of noise patches) what it memorised, and `rest` (orthogona
 survives of the initialisation; gradient descent moves W only inside the data span for the classifier, and
 for the diffusion model outside it only by rescaling. `plot_filters` shows all four as 28 x 28 images.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -23,7 +24,12 @@ def decompose(w: np.ndarray, x1: np.ndarray, x2: np.ndarray) -> dict[str, np.nda
     coef, *_ = np.linalg.lstsq(np.vstack([x1, x2]).T, w, rcond=None)
     n = x1.shape[0]
     image_part, noise_part = x1.T @ coef[:n], x2.T @ coef[n:]
-    return {"filter": w, "image": image_part, "noise": noise_part, "rest": w - image_part - noise_part}
+    return {
+        "filter": w,
+        "image": image_part,
+        "noise": noise_part,
+        "rest": w - image_part - noise_part,
+    }
 
 
 def make_figures(out: Path, result: dict, arrays: dict, shown: list, digits: tuple) -> dict:
@@ -33,22 +39,30 @@ def make_figures(out: Path, result: dict, arrays: dict, shown: list, digits: tup
     plot_filters(out / "mnist_filters.png", arrays, shown, digits)
     plot_alignment(out / "mnist_alignment.png", arrays, shown, result["runs"])
     plot_sweep(out / "mnist_sweep.png", result["runs"], result["comparison"])
-    spread = (f"mean of {repeats} repeats, band: min-max over them" if repeats > 1 else "one repeat")
+    spread = f"mean of {repeats} repeats, band: min-max over them" if repeats > 1 else "one repeat"
     return {
-        "filters": ("mnist_filters.png",
-                    f"Learned filters (repeat 0) as {SIDE}×{SIDE} images at n·SNR² = {', '.join(f'{v:g}' for v in shown)}. "
-                    "Columns: the filter w, its image part (least-squares combination of the training images), "
-                    "its noise part (combination of the noise patches ξ_i), the rest (orthogonal to all data). "
-                    "Rows: diffusion (the neuron with the largest class-mean alignment), classification filters "
-                    f"of digit {digits[0]} and digit {digits[1]}. Percentages: share of ‖w‖². " + CREDIT + "."),
-        "alignment": ("mnist_alignment.png",
-                      "Signal learning (alignment with the class-mean images μ_j) and noise memorisation ⟨w, ξ_i⟩ "
-                      f"over the iterations of gradient descent ({spread}); diffusion on a linear axis, "
-                      "classification on a log axis. " + CREDIT + "."),
-        "sweep": ("mnist_sweep.png",
-                  "Final signal/noise ratio of both models and the classifier's held-out test accuracy against "
-                  f"n·SNR² (markers: each of the {repeats} repeat(s); line: median over them; dotted: chance, "
-                  "accuracy 0.5). " + CREDIT + "."),
+        "filters": (
+            "mnist_filters.png",
+            f"Learned filters (repeat 0) as {SIDE}×{SIDE} images at n·SNR² = {', '.join(f'{v:g}' for v in shown)}. "
+            "Columns: the filter w, its image part (least-squares combination of the training images), "
+            "its noise part (combination of the noise patches ξ_i), the rest (orthogonal to all data). "
+            "Rows: diffusion (the neuron with the largest class-mean alignment), classification filters "
+            f"of digit {digits[0]} and digit {digits[1]}. Percentages: share of ‖w‖². "
+            + CREDIT
+            + ".",
+        ),
+        "alignment": (
+            "mnist_alignment.png",
+            "Signal learning (alignment with the class-mean images μ_j) and noise memorisation ⟨w, ξ_i⟩ "
+            f"over the iterations of gradient descent ({spread}); diffusion on a linear axis, "
+            "classification on a log axis. " + CREDIT + ".",
+        ),
+        "sweep": (
+            "mnist_sweep.png",
+            "Final signal/noise ratio of both models and the classifier's held-out test accuracy against "
+            f"n·SNR² (markers: each of the {repeats} repeat(s); line: median over them; dotted: chance, "
+            "accuracy 0.5). " + CREDIT + ".",
+        ),
     }
 
 
@@ -67,13 +81,20 @@ def _top_filter(W: np.ndarray, mu: np.ndarray, model: str, j: int) -> np.ndarray
 
 
 def plot_filters(path: Path, arrays: dict, shown: list, digits: tuple) -> None:
-    kinds = [("diffusion", 0, "diffusion"), ("classification", 0, f"classif. digit {digits[0]}"),
-             ("classification", 1, f"classif. digit {digits[1]}")]
+    kinds = [
+        ("diffusion", 0, "diffusion"),
+        ("classification", 0, f"classif. digit {digits[0]}"),
+        ("classification", 1, f"classif. digit {digits[1]}"),
+    ]
     rows = [(v, *k) for v in shown for k in kinds]
     height = 2.1 * len(rows) + 0.9
-    with figure(path, len(rows), 4, figsize=(8.6, height), layout=None, squeeze=False) as (fig, axes):
-        fig.subplots_adjust(left=0.1, right=0.98, bottom=0.02, top=1 - 0.85 / height,
-                            wspace=0.25, hspace=0.45)  # a fixed layout: constrained layout costs ~3 s here
+    with figure(path, len(rows), 4, figsize=(8.6, height), layout=None, squeeze=False) as (
+        fig,
+        axes,
+    ):
+        fig.subplots_adjust(
+            left=0.1, right=0.98, bottom=0.02, top=1 - 0.85 / height, wspace=0.25, hspace=0.45
+        )  # a fixed layout: constrained layout costs ~3 s here
         for i, (nsnr2, model, j, label) in enumerate(rows):
             x1, x2, mu = (arrays[f"data_nsnr2={nsnr2:g}/{k}"] for k in ("x1", "x2", "mu"))
             w = _top_filter(arrays[f"{model}_nsnr2={nsnr2:g}_repeat=0/W"], mu, model, j)
@@ -81,18 +102,35 @@ def plot_filters(path: Path, arrays: dict, shown: list, digits: tuple) -> None:
             total = float(w @ w) or 1.0
             for col, key in enumerate(("filter", "image", "noise", "rest")):
                 ax = axes[i, col]
-                vmax = float(np.abs(parts[key]).max()) or 1.0  # each panel on its own symmetric scale
+                vmax = (
+                    float(np.abs(parts[key]).max()) or 1.0
+                )  # each panel on its own symmetric scale
                 ax.imshow(parts[key].reshape(SIDE, SIDE), cmap="RdBu_r", vmin=-vmax, vmax=vmax)
-                share = "" if key == "filter" else f" {100 * float(parts[key] @ parts[key]) / total:.0f}%"
-                ax.set_title({"filter": "filter w", "image": "image part", "noise": "noise part",
-                              "rest": "rest (init)"}[key] + f"{share}, ±{vmax:.2g}", fontsize=8)
+                share = (
+                    ""
+                    if key == "filter"
+                    else f" {100 * float(parts[key] @ parts[key]) / total:.0f}%"
+                )
+                ax.set_title(
+                    {
+                        "filter": "filter w",
+                        "image": "image part",
+                        "noise": "noise part",
+                        "rest": "rest (init)",
+                    }[key]
+                    + f"{share}, ±{vmax:.2g}",
+                    fontsize=8,
+                )
                 ax.set_xticks([])
                 ax.set_yticks([])
                 ax.set_xlabel("pixel column", fontsize=6)
                 if col == 0:
                     ax.set_ylabel(f"{label}\nn·SNR² = {nsnr2:g}\npixel row", fontsize=7)
-        fig.suptitle("Noisy-MNIST filters: red > 0, blue < 0, each panel scaled to its ± range; % = share of ‖w‖²\n"
-                     f"({CREDIT})", fontsize=9)
+        fig.suptitle(
+            "Noisy-MNIST filters: red > 0, blue < 0, each panel scaled to its ± range; % = share of ‖w‖²\n"
+            f"({CREDIT})",
+            fontsize=9,
+        )
 
 
 def plot_alignment(path: Path, arrays: dict, shown: list, runs: list = ()) -> None:
@@ -107,23 +145,45 @@ def plot_alignment(path: Path, arrays: dict, shown: list, runs: list = ()) -> No
                 for q, marker in (("signal", "o"), ("noise", "s")):
                     stack = np.array([arrays[f"{k}/{q}"] for k in keys])
                     if len(keys) > 1:
-                        ax.fill_between(steps, stack.min(axis=0), stack.max(axis=0), color=COLORS[q], alpha=0.15,
-                                        lw=0, label=f"{q}: min-max over {len(keys)} repeats")
+                        ax.fill_between(
+                            steps,
+                            stack.min(axis=0),
+                            stack.max(axis=0),
+                            color=COLORS[q],
+                            alpha=0.15,
+                            lw=0,
+                            label=f"{q}: min-max over {len(keys)} repeats",
+                        )
                     every = max(1, len(steps) // 40)
-                    ax.plot(steps[::every], stack.mean(axis=0)[::every], marker, ms=4, mfc="none", color=COLORS[q],
-                            label=f"{q} = {HEADLINE[model][q]}" + (f", mean of {len(keys)} repeats" if len(keys) > 1
-                                                                     else ", one repeat"))
+                    ax.plot(
+                        steps[::every],
+                        stack.mean(axis=0)[::every],
+                        marker,
+                        ms=4,
+                        mfc="none",
+                        color=COLORS[q],
+                        label=f"{q} = {HEADLINE[model][q]}"
+                        + (f", mean of {len(keys)} repeats" if len(keys) > 1 else ", one repeat"),
+                    )
                 if model == "classification":
                     ax.set_yscale("log")
-                etas = sorted({r["eta"] for r in runs if r["model"] == model and r["nsnr2"] == nsnr2})
-                eta = f" (η = {etas[0]:.3g})" if len(etas) == 1 else (
-                    f" (η = {etas[0]:.3g} to {etas[-1]:.3g})" if etas else "")
+                etas = sorted(
+                    {r["eta"] for r in runs if r["model"] == model and r["nsnr2"] == nsnr2}
+                )
+                eta = (
+                    f" (η = {etas[0]:.3g})"
+                    if len(etas) == 1
+                    else (f" (η = {etas[0]:.3g} to {etas[-1]:.3g})" if etas else "")
+                )
                 ax.set_title(f"{model}, n·SNR² = {nsnr2:g}{eta}", fontsize=9)
                 ax.set_xlabel("iteration")
                 ax.set_ylabel("alignment" + (" (log scale)" if model == "classification" else ""))
                 ax.legend(fontsize=6.5)
-        fig.suptitle(f"Noisy-MNIST alignment over training; μ_j: class-mean image; the panels' η differ: compare them in "
-                     f"τ = η·iteration\n({CREDIT})", fontsize=9)
+        fig.suptitle(
+            f"Noisy-MNIST alignment over training; μ_j: class-mean image; the panels' η differ: compare them in "
+            f"τ = η·iteration\n({CREDIT})",
+            fontsize=9,
+        )
 
 
 def plot_sweep(path: Path, runs: list, comparison: list) -> None:
@@ -133,10 +193,23 @@ def plot_sweep(path: Path, runs: list, comparison: list) -> None:
         for model, marker in (("diffusion", "o"), ("classification", "^")):
             sel = [r for r in runs if r["model"] == model]
             color = MODEL_COLORS[model]
-            ax_ratio.plot(x, [r[f"{model}_ratio"] for r in comparison], "-", lw=1, color=color,
-                          label=f"{model}: median of {repeats} repeat(s)")
-            ax_ratio.plot([r["nsnr2"] for r in sel], [r["ratio"] for r in sel], marker, color=color, mfc="none",
-                          ms=5, label=f"{model}: each repeat")
+            ax_ratio.plot(
+                x,
+                [r[f"{model}_ratio"] for r in comparison],
+                "-",
+                lw=1,
+                color=color,
+                label=f"{model}: median of {repeats} repeat(s)",
+            )
+            ax_ratio.plot(
+                [r["nsnr2"] for r in sel],
+                [r["ratio"] for r in sel],
+                marker,
+                color=color,
+                mfc="none",
+                ms=5,
+                label=f"{model}: each repeat",
+            )
         ax_ratio.axhline(1.0, color="grey", lw=0.6, ls=":", label="ratio 1")
         ax_ratio.set_xscale("log")
         ax_ratio.set_yscale("log")
@@ -145,10 +218,23 @@ def plot_sweep(path: Path, runs: list, comparison: list) -> None:
         ax_ratio.legend(fontsize=7)
         sel = [r for r in runs if r["model"] == "classification"]
         color = MODEL_COLORS["classification"]
-        ax_acc.plot(x, [r["classification_test_accuracy"] for r in comparison], "-", lw=1, color=color,
-                    label=f"median of {repeats} repeat(s)")
-        ax_acc.plot([r["nsnr2"] for r in sel], [r["test_accuracy"] for r in sel], "^", color=color, mfc="none", ms=5,
-                    label="each repeat")
+        ax_acc.plot(
+            x,
+            [r["classification_test_accuracy"] for r in comparison],
+            "-",
+            lw=1,
+            color=color,
+            label=f"median of {repeats} repeat(s)",
+        )
+        ax_acc.plot(
+            [r["nsnr2"] for r in sel],
+            [r["test_accuracy"] for r in sel],
+            "^",
+            color=color,
+            mfc="none",
+            ms=5,
+            label="each repeat",
+        )
         ax_acc.axhline(0.5, color="grey", lw=0.8, ls=":", label="chance (accuracy 0.5)")
         ax_acc.set_xscale("log")
         ax_acc.set_ylim(0.0, 1.02)

@@ -9,6 +9,7 @@ is fit on the training set (scipy.optimize, L-BFGS-B, exact gradient) and scored
 samples of the training law and on PROBE_TEST fresh samples whose signal patch is always the last feature
 (the weak or rare one of sims.studies.beyond_claims; the out-of-distribution test set).
 """
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -32,7 +33,9 @@ def features(filters: np.ndarray, data: Dataset) -> np.ndarray:
     return np.hstack([(data.x1 @ filters.T) ** 2, (data.x2 @ filters.T) ** 2])
 
 
-def fit_logistic(X: np.ndarray, y: np.ndarray, l2: float = PROBE_L2) -> tuple[np.ndarray, float, bool]:
+def fit_logistic(
+    X: np.ndarray, y: np.ndarray, l2: float = PROBE_L2
+) -> tuple[np.ndarray, float, bool]:
     """(v, b, converged): the minimiser of the penalised mean logistic loss above (labels y in {+1, -1})."""
     n, p = X.shape
     y = np.asarray(y, float)
@@ -45,8 +48,13 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, l2: float = PROBE_L2) -> tuple[np
         coef = -y * 0.5 * (1.0 - np.tanh(0.5 * margin)) / n
         return loss, np.append(X.T @ coef + l2 * v, coef.sum())
 
-    sol = optimize.minimize(loss_and_grad, np.zeros(p + 1), jac=True, method="L-BFGS-B",
-                            options={"maxiter": 10000, "gtol": 1e-10, "ftol": 1e-15})
+    sol = optimize.minimize(
+        loss_and_grad,
+        np.zeros(p + 1),
+        jac=True,
+        method="L-BFGS-B",
+        options={"maxiter": 10000, "gtol": 1e-10, "ftol": 1e-15},
+    )
     return sol.x[:p], float(sol.x[p]), bool(sol.success)
 
 
@@ -71,11 +79,19 @@ def probe(W: np.ndarray, data: Dataset, rng: np.random.Generator, n_test: int = 
     X = features(filters, data)
     scale = float(np.sqrt(np.mean(X**2))) or 1.0
     v, b, converged = fit_logistic(X / scale, data.y)
-    return {"train_accuracy": accuracy(filters, v, b, scale, [data]),
-            "in_distribution": accuracy(filters, v, b, scale, fresh_batches(data, n_test, rng, batch=256)),
-            "out_of_distribution": accuracy(filters, v, b, scale,
-                                            fresh_batches(only_last_feature(data), n_test, rng, batch=256)),
-            "converged": converged, "features": int(X.shape[1]), "l2": PROBE_L2, "n_test": n_test}
+    return {
+        "train_accuracy": accuracy(filters, v, b, scale, [data]),
+        "in_distribution": accuracy(
+            filters, v, b, scale, fresh_batches(data, n_test, rng, batch=256)
+        ),
+        "out_of_distribution": accuracy(
+            filters, v, b, scale, fresh_batches(only_last_feature(data), n_test, rng, batch=256)
+        ),
+        "converged": converged,
+        "features": int(X.shape[1]),
+        "l2": PROBE_L2,
+        "n_test": n_test,
+    }
 
 
 def probe_cell(cfg: TrainConfig) -> dict:

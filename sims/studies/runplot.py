@@ -17,6 +17,7 @@ The summary needs the labels y (classification counts only own-class filters); r
 them, so they are rebuilt from the saved config exactly as sims.train built the data (same seed), and
 checked against the saved final summary.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,11 +32,25 @@ from sims.studies.figures import COLORS, figure
 from sims.train import build_data, seeds
 
 ARRAYS = ("steps", "loss", "signal", "noise")
-MARKERS = ("o", "s", "^", "D", "v", "P")   # gradient descent runs, in order
-LINES = ("-", "--", ":", "-.")             # ODE runs, in order
-TITLE_FIELDS = ("n", "d", "m", "nsnr2", "sigma_xi", "sigma0", "steps", "seed", "alpha", "beta", "objective",
-                "schedule", "augment", "noise")
-MAX_MARKERS = 40                           # markers drawn per curve
+MARKERS = ("o", "s", "^", "D", "v", "P")  # gradient descent runs, in order
+LINES = ("-", "--", ":", "-.")  # ODE runs, in order
+TITLE_FIELDS = (
+    "n",
+    "d",
+    "m",
+    "nsnr2",
+    "sigma_xi",
+    "sigma0",
+    "steps",
+    "seed",
+    "alpha",
+    "beta",
+    "objective",
+    "schedule",
+    "augment",
+    "noise",
+)
+MAX_MARKERS = 40  # markers drawn per curve
 
 
 @dataclass(frozen=True)
@@ -46,10 +61,10 @@ class SavedRun:
     config: TrainConfig
     steps: np.ndarray
     loss: np.ndarray
-    signal: np.ndarray     # (T,) summary signal alignment at each logged step
-    noise: np.ndarray      # (T,) summary noise alignment
+    signal: np.ndarray  # (T,) summary signal alignment at each logged step
+    noise: np.ndarray  # (T,) summary noise alignment
     eta: float
-    ode: bool              # the reduced ODE (fldm ode) rather than gradient descent
+    ode: bool  # the reduced ODE (fldm ode) rather than gradient descent
 
     @property
     def tau(self) -> np.ndarray:
@@ -64,7 +79,9 @@ def load_run(folder: str | Path) -> SavedRun:
     js, npz = folder / "result.json", folder / "result.npz"
     if not js.is_file() or not npz.is_file():
         missing = " and ".join(p.name for p in (js, npz) if not p.is_file())
-        raise FldmError(f"{folder} has no {missing}: give the --out folder of `fldm train` or `fldm ode`")
+        raise FldmError(
+            f"{folder} has no {missing}: give the --out folder of `fldm train` or `fldm ode`"
+        )
     try:
         meta = json.loads(js.read_text())
         config, summary = TrainConfig.from_dict(meta["config"]), meta["summary"]
@@ -77,20 +94,35 @@ def load_run(folder: str | Path) -> SavedRun:
         raise FldmError(f"cannot read {npz} as an .npz file: {exc}") from None
     missing = [k for k in ARRAYS if k not in arrays]
     if missing:
-        raise FldmError(f"{npz} lacks {missing}; it is not a result file of `fldm train` or `fldm ode`")
+        raise FldmError(
+            f"{npz} lacks {missing}; it is not a result file of `fldm train` or `fldm ode`"
+        )
     T = len(arrays["steps"])
     if T == 0 or any(len(arrays[k]) != T for k in ARRAYS):
-        raise FldmError(f"{npz}: steps, loss, signal and noise must have the same (non-zero) length")
+        raise FldmError(
+            f"{npz}: steps, loss, signal and noise must have the same (non-zero) length"
+        )
     y = _labels(config, js)
     model = models.get(config.model)
-    curves = np.array([model.summary(s, x, y)[:2] for s, x in zip(arrays["signal"], arrays["noise"])])
+    curves = np.array(
+        [model.summary(s, x, y)[:2] for s, x in zip(arrays["signal"], arrays["noise"])]
+    )
     final = (summary.get("signal"), summary.get("noise"))
     if None not in final and not np.allclose(curves[-1], final, rtol=1e-9, atol=0):
-        raise FldmError(f"the labels rebuilt from {js} do not reproduce its saved summary; was the data "
-                        f"file {config.data} changed since the run?")
-    return SavedRun(folder=folder, config=config, steps=arrays["steps"], loss=arrays["loss"], signal=curves[:, 0],
-                    noise=curves[:, 1], eta=float(summary.get("eta", config.eta or np.nan)),
-                    ode="ode_status" in summary)
+        raise FldmError(
+            f"the labels rebuilt from {js} do not reproduce its saved summary; was the data "
+            f"file {config.data} changed since the run?"
+        )
+    return SavedRun(
+        folder=folder,
+        config=config,
+        steps=arrays["steps"],
+        loss=arrays["loss"],
+        signal=curves[:, 0],
+        noise=curves[:, 1],
+        eta=float(summary.get("eta", config.eta or np.nan)),
+        ode="ode_status" in summary,
+    )
 
 
 def _labels(config: TrainConfig, source: Path) -> np.ndarray:
@@ -105,13 +137,22 @@ def settings_text(configs: list[TrainConfig]) -> tuple[str, list[str]]:
     """(the settings every run shares, the settings that differ, for each run) as 'name=value' lists, named
     as the command-line options; the SNR as nsnr2 = n SNR^2 however it was given."""
     model = configs[0].model
-    names = [f.name for f in fields(TrainConfig) if f.name in TITLE_FIELDS and model in (f.metadata["only"] or (model,))
-             and any(getattr(c, f.name) is not None for c in configs)]
+    names = [
+        f.name
+        for f in fields(TrainConfig)
+        if f.name in TITLE_FIELDS
+        and model in (f.metadata["only"] or (model,))
+        and any(getattr(c, f.name) is not None for c in configs)
+    ]
     if all(c.model == "classification" and c.augment is None for c in configs):
         names.remove("noise")  # the classifier draws noise only with augment
     value = lambda cfg, k: cfg.n * cfg.snr_value**2 if k == "nsnr2" else getattr(cfg, k)
-    shown = lambda cfg, k: f"{k}={value(cfg, k):.4g}" if isinstance(value(cfg, k), float) else f"{k}={value(cfg, k)}"
-    common = [k for k in names if len({shown(c, k) for c in configs}) == 1]  # equal as shown (4 digits)
+    shown = lambda cfg, k: (
+        f"{k}={value(cfg, k):.4g}" if isinstance(value(cfg, k), float) else f"{k}={value(cfg, k)}"
+    )
+    common = [
+        k for k in names if len({shown(c, k) for c in configs}) == 1
+    ]  # equal as shown (4 digits)
     shared = ", ".join(shown(configs[0], k) for k in common)
     own = [", ".join(shown(c, k) for k in names if k not in common) for c in configs]
     return shared, own
@@ -126,7 +167,9 @@ def plot_runs(folders: list[str | Path], out: str | Path | None = None) -> Path:
     kinds = {r.config.model for r in runs}
     if len(kinds) > 1:
         listing = ", ".join(f"{r.folder} ({r.config.model})" for r in runs)
-        raise FldmError(f"cannot overlay runs of different models: {listing}; plot each model separately")
+        raise FldmError(
+            f"cannot overlay runs of different models: {listing}; plot each model separately"
+        )
     path = Path(out) if out is not None else runs[0].folder / "plot.png"
     if path.suffix.lower() != ".png":
         raise FldmError(f"--out must name a .png file, got {path}")
@@ -146,7 +189,9 @@ def plot_runs(folders: list[str | Path], out: str | Path | None = None) -> Path:
                 style, gd = dict(ls="", marker=MARKERS[gd % len(MARKERS)], ms=4, mfc="none"), gd + 1
                 every = max(1, len(x) // MAX_MARKERS)
             for q, curve in (("signal", run.signal), ("noise", run.noise)):
-                ax_align.plot(x[::every], curve[::every], color=COLORS[q], label=f"{q}, {name}", **style)
+                ax_align.plot(
+                    x[::every], curve[::every], color=COLORS[q], label=f"{q}, {name}", **style
+                )
             ax_loss.plot(x[::every], run.loss[::every], color="k", label=name, **style)
         xlabel = "iteration" if same_eta else "τ = η·iteration"
         ax_align.set_xlabel(xlabel)

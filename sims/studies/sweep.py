@@ -18,6 +18,7 @@
 - Any `concurrent.futures.Executor` runs the cells (a process pool by default; a dask.distributed
   client's `get_executor()` runs the same sweep on a cluster).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -36,8 +37,8 @@ from threadpoolctl import threadpool_limits
 
 from sims import FldmError, __version__, io
 from sims.config import TrainConfig
-from sims.progress import bar as progress_bar
 from sims.models import summarize
+from sims.progress import bar as progress_bar
 from sims.train import stack_signature, train_many
 from theory.ode import run_ode
 from theory.predict import predict
@@ -51,7 +52,9 @@ def cell_seed(base_seed: int, *identity) -> int:
 
 
 def cell_key(kind: str, cfg) -> str:
-    payload = json.dumps({"kind": kind, "config": cfg.to_dict(), "version": __version__}, sort_keys=True)
+    payload = json.dumps(
+        {"kind": kind, "config": cfg.to_dict(), "version": __version__}, sort_keys=True
+    )
     return hashlib.sha256(payload.encode()).hexdigest()[:24]
 
 
@@ -59,11 +62,16 @@ def pack(result, model: str) -> dict:
     """Arrays and summary of a sims.train.Result, with the headline summary at every logged step (and the
     signal summary of each feature, `feature_max` (T, K))."""
     per_step = [summarize(model, s, z, result.data.y) for s, z in zip(result.signal, result.noise)]
-    arrays = {"steps": result.steps, "loss": result.loss, "grad_norm": result.grad_norm,
-              "signal": result.signal, "noise": result.noise,
-              "signal_max": np.array([p.signal for p in per_step]),
-              "noise_max": np.array([p.noise for p in per_step]),
-              "feature_max": np.array([p.per_feature for p in per_step])}
+    arrays = {
+        "steps": result.steps,
+        "loss": result.loss,
+        "grad_norm": result.grad_norm,
+        "signal": result.signal,
+        "noise": result.noise,
+        "signal_max": np.array([p.signal for p in per_step]),
+        "noise_max": np.array([p.noise for p in per_step]),
+        "feature_max": np.array([p.per_feature for p in per_step]),
+    }
     return {"arrays": arrays, "summary": result.summary()}
 
 
@@ -92,8 +100,10 @@ def train_group(configs: list[TrainConfig]) -> list[dict]:
     """Runs of one shape in one stacked computation (sims.train.train_many, equal to separate runs
     to rounding); a diverged run becomes a cell whose summary says so."""
     results = train_many(configs, errors="return")
-    return [diverged_cell(str(r)) if isinstance(r, Exception) else pack(r, c.model)
-            for c, r in zip(configs, results)]
+    return [
+        diverged_cell(str(r)) if isinstance(r, Exception) else pack(r, c.model)
+        for c, r in zip(configs, results)
+    ]
 
 
 def ode_cell(cfg: TrainConfig) -> dict:
@@ -107,7 +117,10 @@ def predict_cell(cfg: TrainConfig) -> dict:
     return {"arrays": {}, "summary": predict(cfg).to_dict()}
 
 
-CELL_KINDS = {"ode": ode_cell, "predict": predict_cell}  # one cell at a time; "train" cells run in groups
+CELL_KINDS = {
+    "ode": ode_cell,
+    "predict": predict_cell,
+}  # one cell at a time; "train" cells run in groups
 
 
 def register(kind: str, run) -> None:
@@ -137,7 +150,9 @@ def _runner(kind: str):
     if kind == "train":
         return train_group
     if kind not in CELL_KINDS:
-        raise FldmError(f"unknown cell kind {kind!r}; known: train, {', '.join(sorted(CELL_KINDS))}")
+        raise FldmError(
+            f"unknown cell kind {kind!r}; known: train, {', '.join(sorted(CELL_KINDS))}"
+        )
     return CELL_KINDS[kind]
 
 
@@ -150,9 +165,13 @@ def _groups(todo: dict, cells: list) -> list[list[str]]:
         signature = stack_signature(cfg) if kind == "train" else None
         shape = (kind, signature, cfg.n, cfg.d, cfg.data) if signature is not None else (key,)
         by_shape.setdefault(shape, []).append(key)
-    groups = [g[i:i + GROUP_SIZE] for g in by_shape.values() for i in range(0, len(g), GROUP_SIZE)]
+    groups = [
+        g[i : i + GROUP_SIZE] for g in by_shape.values() for i in range(0, len(g), GROUP_SIZE)
+    ]
     # longest first, so a pool is not left waiting on one long group at the end
-    return sorted(groups, key=lambda g: -sum(cells[todo[k][0]][1].steps * cells[todo[k][0]][1].n for k in g))
+    return sorted(
+        groups, key=lambda g: -sum(cells[todo[k][0]][1].steps * cells[todo[k][0]][1].n for k in g)
+    )
 
 
 class Cache:
@@ -173,18 +192,30 @@ class Cache:
             meta = json.loads(meta_path.read_text())
             with open(arr_path, "rb") as fh, np.load(fh, allow_pickle=False) as f:
                 arrays = {k: f[k] for k in f.files}
-            if meta.get("arrays_sha256") not in (None, io.arrays_sha256(arrays)):  # None: cached before checksums
+            if meta.get("arrays_sha256") not in (
+                None,
+                io.arrays_sha256(arrays),
+            ):  # None: cached before checksums
                 raise ValueError("the arrays do not match the checksum")
             return {"arrays": arrays, "summary": dict(meta["summary"])}
-        except Exception:  # truncated or empty files, bad zip or JSON, missing keys, a mismatch: recompute
+        except (
+            Exception
+        ):  # truncated or empty files, bad zip or JSON, missing keys, a mismatch: recompute
             self.damaged.add(key)
             return None
 
     def save(self, key: str, kind: str, cfg, out: dict) -> None:
         io.write_npz(self.folder / f"{key}.npz", **out["arrays"])
-        io.write_json(self.folder / f"{key}.json", {"kind": kind, "config": cfg.to_dict(), "version": __version__,
-                                                    "summary": out["summary"],
-                                                    "arrays_sha256": io.arrays_sha256(out["arrays"])})
+        io.write_json(
+            self.folder / f"{key}.json",
+            {
+                "kind": kind,
+                "config": cfg.to_dict(),
+                "version": __version__,
+                "summary": out["summary"],
+                "arrays_sha256": io.arrays_sha256(out["arrays"]),
+            },
+        )
 
 
 PARENT_POLL = 0.5  # seconds between a worker's checks that the process that started it is alive
@@ -222,23 +253,34 @@ def stop_pool(pool: ProcessPoolExecutor, failed: bool) -> None:
     pool.shutdown(wait=not failed, cancel_futures=True)
 
 
-def run_cells(cells: list[tuple], cache: Cache, executor: Executor | None = None,
-              jobs: int = 1, progress: bool = True, label: str = "cells") -> list[dict]:
+def run_cells(
+    cells: list[tuple],
+    cache: Cache,
+    executor: Executor | None = None,
+    jobs: int = 1,
+    progress: bool = True,
+    label: str = "cells",
+) -> list[dict]:
     """Results of every (kind, config) cell, in order, computing only those not in the cache.
     `executor` (any concurrent.futures.Executor) runs them; else `jobs` > 1 processes, else this process."""
     keys = [cell_key(kind, cfg) for kind, cfg in cells]
     known = len(cache.damaged)
     results: list[dict | None] = [cache.load(k) for k in keys]
     if len(cache.damaged) > known:
-        print(f"fldm: note: {len(cache.damaged) - known} damaged cell(s) in {cache.folder} (unreadable, or not "
-              f"matching their checksum): recomputing them", file=sys.stderr)
+        print(
+            f"fldm: note: {len(cache.damaged) - known} damaged cell(s) in {cache.folder} (unreadable, or not "
+            f"matching their checksum): recomputing them",
+            file=sys.stderr,
+        )
     todo = {}
     for i, (key, res) in enumerate(zip(keys, results)):
         if res is None:
             todo.setdefault(key, []).append(i)  # identical cells are computed once
     if not todo:
         return results
-    bar = progress_bar(len(todo), label, enabled=progress, unit="cell")  # None in pipes and with progress off
+    bar = progress_bar(
+        len(todo), label, enabled=progress, unit="cell"
+    )  # None in pipes and with progress off
 
     def finish(group, outs):
         for key, out in zip(group, outs):
@@ -256,7 +298,9 @@ def run_cells(cells: list[tuple], cache: Cache, executor: Executor | None = None
         executor = own = worker_pool(jobs)
     failed = True
     try:
-        args = [(_runner(cells[todo[g[0]][0]][0]), [cells[todo[k][0]][1] for k in g]) for g in groups]
+        args = [
+            (_runner(cells[todo[g[0]][0]][0]), [cells[todo[k][0]][1] for k in g]) for g in groups
+        ]
         if executor is None:
             for group, (run, configs) in zip(groups, args):
                 finish(group, _run_group(run, configs))
