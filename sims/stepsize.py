@@ -43,6 +43,7 @@ from sims.config import auto_eta
 from sims.data import Dataset
 
 ETA_CURVATURE = 0.5  # eta * (estimated curvature) for the "initial" and "draws" limits
+ETA_STATIONARY = 1.0  # eta * (the curvature at the law's stationary filters) for the "stationary" limit
 POWER_STEPS = 40  # power-iteration steps of `top_curvature` (each phase)
 FD_STEP = 1e-6  # relative step of finite-difference Hessian-vector products
 
@@ -92,9 +93,13 @@ def auto_step(
     if mean is not None:
         dc, Wc, draws_c = coords
         fun = model.objective(mean, dc.x1, dc.x2, data.y, data.d, None, draws_c)
-        lam0 = top_curvature(fun, model.hessian_product(mean, dc.x1, dc.x2, data.d), Wc)
+        hvp = model.hessian_product(mean, dc.x1, dc.x2, data.d)
+        lam0 = top_curvature(fun, hvp, Wc)
         if lam0 > 0:
             limits["initial"] = ETA_CURVATURE / lam0
+        guess = model.stationary_filters(mean, dc)
+        if guess is not None and (lam := top_curvature(fun, hvp, guess)) > 0:
+            limits["stationary"] = ETA_STATIONARY / lam
     if draws is not None and (memorised := model.draws_curvature(cfg, draws, data.n)) > 0:
         limits["draws"] = ETA_CURVATURE / memorised
     limit = min(limits, key=limits.get)
