@@ -102,6 +102,7 @@ class Diffusion:
     """The tied quadratic denoiser on the denoising loss of its objective (sims.diffusion)."""
 
     name = "diffusion"
+    stationary_law = True  # theory.law describes its stationary ratio (eps objective, one time)
 
     def weight_shape(self, m: int, d: int) -> tuple:
         return (m, d)
@@ -248,6 +249,7 @@ class Classification:
     """
 
     name = "classification"
+    stationary_law = False
 
     @staticmethod
     def _noised(cfg) -> bool:

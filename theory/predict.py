@@ -68,7 +68,7 @@ RTOL, ATOL = (
     1e-10,
 )  # the long-time flow's tolerances: global error ~1e-5, far below descent's O(eta)
 HORIZON_STEPS = 1e7  # longest ODE time, in steps of the run's eta
-CONTINUE_FACTOR = 1e-3  # past descent's instability the flow is followed to curvature 2/(this eta)
+CONTINUE_FACTOR = 0.1  # past descent's instability the flow is followed to curvature 2/(this eta)
 
 
 class Pair(NamedTuple):
@@ -294,7 +294,9 @@ def long_time_state(
             stat,
             found=False,
             reason=f"no stationary point by step {HORIZON_STEPS:.3g} "
-            f"(||grad L|| = {stat.residual:.3g} there)",
+            f"(||grad L|| = {stat.residual:.3g} there)"
+            + ("" if leaves is None else f"; gradient descent with eta = {eta:.4g} leaves the flow at "
+               f"step ~{leaves:.3g}"),
         )
     return stat
 
