@@ -297,7 +297,7 @@ def cmd_predict(args) -> None:
 def cmd_plot(args) -> None:
     from sims.studies.runplot import plot_runs
 
-    print(f"wrote {plot_runs(args.runs, args.out)}")
+    print(f"wrote {plot_runs(args.runs, args.out, note=note)}")
 
 
 def cmd_reproduce(args) -> None:
@@ -374,13 +374,15 @@ def build_parser() -> Parser:
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser(
-        "plot", help="draw the alignments and the loss of finished train/ode runs, overlaid"
+        "plot",
+        help="draw the alignments and the loss of finished train/ode runs, overlaid, one column "
+        "per model",
     )
     p.add_argument(
         "runs",
         nargs="+",
         metavar="RUN_DIR",
-        help="--out folders of fldm train or fldm ode (same model)",
+        help="--out folders of fldm train or fldm ode (either model, or both side by side)",
     )
     p.add_argument(
         "--out", metavar="FILE.png", help="the figure (default: RUN_DIR/plot.png of the first run)"
