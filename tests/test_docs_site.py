@@ -162,3 +162,11 @@ def test_the_configuration_names_what_exists():
     assert {"sims.data", "sims.train", "theory.predict", "theory.ode"} <= set(modules)
     for name in modules:
         assert importlib.import_module(name).__doc__, name
+
+
+def test_the_front_pages_python_runs(capsys):
+    """The Python example of docs/index.md, run as written; it prints the run's final ratio."""
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "docs" / "index.md").read_text(), re.S)
+    assert len(blocks) == 1
+    exec(compile(blocks[0], "docs/index.md", "exec"), {})
+    assert float(capsys.readouterr().out) > 0
