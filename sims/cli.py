@@ -36,6 +36,7 @@ NOT_SETTINGS = {
     "_given",
     "stops",
     "no_progress",
+    "quiet",
     "json",
 }
 
@@ -164,8 +165,19 @@ def add_no_progress(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--no-progress",
         action="store_true",
-        help=f"no progress bar (one appears on a terminal after {progress.DELAY:g} s of work)",
+        help=f"no progress: no bar on a terminal (one appears after {progress.DELAY:g} s of work), "
+        f"no status lines elsewhere (one every {progress.EVERY:g} s of work, on stderr)",
     )
+    p.add_argument(
+        "--quiet",
+        action="store_true",
+        help="--no-progress, and no closing line of cells computed and cached; "
+        "errors and notes still print",
+    )
+
+
+def shows_progress(args) -> bool:
+    return not (args.no_progress or args.quiet)
 
 
 def note(text: str) -> None:
@@ -246,7 +258,7 @@ def run_and_save(args, run) -> None:
                 f"{out} holds an earlier result; this run replaces it (choose --out DIR to keep both)"
             )
         with progress.counting(
-            cfg.steps, f"{args.command} {cfg.model}", enabled=not args.no_progress
+            cfg.steps, f"{args.command} {cfg.model}", enabled=shows_progress(args)
         ) as at_step:
             result = run(cfg, data, W0, progress=at_step)
         with args.stops.deferred():
@@ -288,7 +300,7 @@ def cmd_predict(args) -> None:
             "redirect them (fldm predict ... > FILE)"
         )
     cfg, data, W0 = config_from_args(args)
-    with progress.elapsed(f"predict {cfg.model}", enabled=not args.no_progress):
+    with progress.elapsed(f"predict {cfg.model}", enabled=shows_progress(args)):
         prediction = predict(cfg, data, W0)
     print(io.to_json(prediction) if args.json else explain(prediction.to_dict()))
 
@@ -296,7 +308,7 @@ def cmd_predict(args) -> None:
 def cmd_plot(args) -> None:
     from sims.studies.runplot import plot_runs
 
-    print(f"wrote {plot_runs(args.runs, args.out)}")
+    print(f"wrote {plot_runs(args.runs, args.out, note=note)}")
 
 
 def cmd_reproduce(args) -> None:
@@ -315,7 +327,7 @@ def cmd_reproduce(args) -> None:
             jobs=args.jobs,
             executor=executor,
             seed=args.seed,
-            progress=not args.no_progress,
+            progress=shows_progress(args),
         )
     print(f"report: {args.out}/REPORT.md")
 
@@ -332,7 +344,7 @@ def cmd_mnist(args) -> None:
             idx_dir=args.idx_dir,
             cache_dir=args.cache,
             jobs=args.jobs,
-            progress=not args.no_progress,
+            progress=shows_progress(args),
             log=print,
         )
     print(format_table(result))
@@ -373,13 +385,15 @@ def build_parser() -> Parser:
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser(
-        "plot", help="draw the alignments and the loss of finished train/ode runs, overlaid"
+        "plot",
+        help="draw the alignments and the loss of finished train/ode runs, overlaid, one column "
+        "per model",
     )
     p.add_argument(
         "runs",
         nargs="+",
         metavar="RUN_DIR",
-        help="--out folders of fldm train or fldm ode (same model)",
+        help="--out folders of fldm train or fldm ode (either model, or both side by side)",
     )
     p.add_argument(
         "--out", metavar="FILE.png", help="the figure (default: RUN_DIR/plot.png of the first run)"
@@ -472,7 +486,8 @@ def main(argv=None) -> int:
     args.stops.install()
     try:
         args = build_parser().parse_args(argv, namespace=args)
-        args.func(args)
+        with progress.command(quiet=args.quiet):
+            args.func(args)
     except FldmError as exc:
         if debug:
             traceback.print_exc()

@@ -39,6 +39,7 @@ from sims import FldmError, __version__, io
 from sims.config import TrainConfig
 from sims.models import summarize
 from sims.progress import bar as progress_bar
+from sims.progress import record_cells
 from sims.train import stack_signature, train_many
 from theory.ode import run_ode
 from theory.predict import predict
@@ -276,11 +277,10 @@ def run_cells(
     for i, (key, res) in enumerate(zip(keys, results)):
         if res is None:
             todo.setdefault(key, []).append(i)  # identical cells are computed once
+    record_cells(set(todo), set(keys) - set(todo), damaged=cache.damaged & set(todo))
     if not todo:
         return results
-    bar = progress_bar(
-        len(todo), label, enabled=progress, unit="cell"
-    )  # None in pipes and with progress off
+    bar = progress_bar(len(todo), label, enabled=progress, unit="cell")  # None with progress off
 
     def finish(group, outs):
         for key, out in zip(group, outs):
