@@ -263,8 +263,8 @@ def scalar_equation(
     if off > APPROX_COS:
         return ScalarEquation(
             False,
-            f"the patch directions are far from orthogonal (max |<z, z'>| / max ||z||^2 = "
-            f"{off:.2g} > {APPROX_COS:g})",
+            f"the patch directions are not orthogonal (max |<z, z'>| / max ||z||^2 = "
+            f"{off:.2g} > {APPROX_COS:g}, too far for the approximation)",
         )
     m = Wr.shape[0]
     ones = np.ones(m)
