@@ -264,7 +264,18 @@ def run_and_save(args, run) -> None:
         with args.stops.deferred():
             result.save(out)
             args.on_disk = f"the result is in {out}"
-    print(io.to_json({"out": args.out, **result.summary()}))
+    print(io.to_json({"out": args.out, **result.summary(), **regime_summary(cfg, result.data)}))
+
+
+def regime_summary(cfg, data) -> dict:
+    """{"regime": where the setting stands against the stationary-ratio law (theory.law)} for a diffusion
+    setting the law covers, else {} (the classifier, other objectives and schedules)."""
+    from theory import law
+
+    regime = law.regime_of(cfg, data) if MODELS[cfg.model].stationary_law else None
+    if regime is None or regime.d2 is None:
+        return {}
+    return {"regime": {**regime.to_dict(), "in_words": regime.line()}}
 
 
 def cmd_train(args) -> None:
