@@ -54,14 +54,17 @@ first m rows.
 Span basis (proof). Both gradients are combinations of the rows of the patches, W and V:
 grad_W = dA^T Z + 2 S_G W + diag(s_C) V, grad_V = dQ^T Z + 2 S_H V + diag(s_C) W. A descent step
 keeps rows in span(data, rows of W_k and V_k) inside that span, so by induction every row of W_k and
-V_k lies in span(data, rows of W_0 and V_0) (fixed output: V_k = V_0, and the same holds). Not in
-span(data, rows of W_0) alone: s_C moves W into V_0's directions and V into W_0's. Eq. (U) depends
-on W, V and the data only through inner products (A, Q, G, H, C, ||z||^2) and b^2 d, which an
-orthonormal basis of that span preserves (b^2 d becomes b^2 r in an r-dimensional basis: `dim`
-restores it), so descent in its coordinates is descent in d dimensions, to rounding. With K fixed
-draws eps the sampled gradients below are combinations of the rows of W, V, the patches and the
-draws (u = alpha z + beta eps, e = f - a z - b eps): the draws join the span. Fresh draws add new
-directions at every step, which no basis fixed in advance holds (as for the tied model).
+V_k lies in span(data, rows of W_0 and V_0) (fixed output: V_k = V_0, and the same holds). Eq. (U)
+depends on W, V and the data only through inner products (A, Q, G, H, C, ||z||^2) and b^2 d, which
+an orthonormal basis of that span preserves (b^2 d becomes b^2 r in an r-dimensional basis: `dim`
+restores it), so descent in its coordinates is descent in d dimensions, to rounding. With an eps
+part in the target (k1e != 0) the rows do not stay in span(data, rows of W_0) alone: s_C moves W
+into V_0's directions and V into W_0's; with b = 0 (x0) each layer keeps to span(data, its own
+initial rows). With K fixed draws eps the sampled gradients below are combinations of the rows of
+V, the patches and the draws (u = alpha z + beta eps, e = f - a z - b eps): the draws join the span,
+and as grad_W is a combination of the inputs u alone, each layer keeps to span(data, draws, its own
+initial rows). Fresh draws add new directions at every step, which no basis fixed in advance holds
+(as for the tied model).
 
 Hessian-vector products: `hessian_vector_product`, every line of the gradient differentiated along
 a direction (tW, tV). The flow conserves ||w_r||^2 - 2 ||v_r||^2 for each neuron (f is invariant
