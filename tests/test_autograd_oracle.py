@@ -314,19 +314,18 @@ def test_untied_exact_objective_matches_quadrature(
 )
 def test_untied_hessian_product_matches_quadrature(n, d, m, objective, schedule, train_output):
     """The closed-form Hessian-vector product against torch's second derivative of the quadrature
-    loss: the whole Hessian at the tiny size, a stack of three random directions at the larger one.
-    Fixed output: the Hessian in W alone (V a constant)."""
+    loss: the whole Hessian where it has at most 64 trained directions (the fixed output at the
+    tiny size), else a stack of six random directions. Fixed output: the Hessian in W alone."""
     data, rng, WV = _untied_setup(n, d, m, seed=9 * n + m)
     times = _times(schedule, objective)
     x1, x2 = _tensors(data.x1, data.x2)
-    size = WV.size
-    T = (
-        np.eye(size).reshape((size,) + WV.shape)
-        if size <= 128
-        else rng.standard_normal((3,) + WV.shape)
-    )
-    if not train_output:
-        T[:, 1] = 0.0
+    free = WV.size if train_output else WV[0].size  # the directions the objective trains
+    if free <= 64:  # the whole Hessian in them
+        T = np.eye(WV.size)[:free].reshape((free,) + WV.shape)
+    else:
+        T = rng.standard_normal((6,) + WV.shape)
+        if not train_output:
+            T[:, 1] = 0.0
     Wt = torch.tensor(WV, requires_grad=True)
     loss = untied_loss_times(
         Wt[0], Wt[1] if train_output else Wt[1].detach(), x1, x2, times, objective
