@@ -27,13 +27,14 @@ Isserlis' theorem gives the moments (h is Gaussian, mean alpha a, covariance bet
 so, with E zeta = 0 and E||eps||^2 = d,
     E||f - a z - b eps||^2 = c^2 sum_rs H_rs M_rs - 4 b c alpha beta sum_r a_r C_rr
                   - 2 a c sum_r (alpha^2 a_r^2 + beta^2 G_rr) q_r + a^2 ||z||^2 + b^2 d.    (eq. U)
-The highest moment is of order six (E h_r^2 h_s^2 eta_t eta_u: the sextic term's pairings into H);
-theory.untied derives eq. (U) by Wick pairings in sympy, and the tests hold this module to it. V = W
-gives H = C = G, q = a: eq. (T) of sims.diffusion, so the tied loss is L(W, W), and its gradient is
-the sum of the two slots' gradients there. Eq. (U) splits the tied term weight k1 = 4 c alpha beta b
-+ 2 a c beta^2 (of -sum_r a_r G_rr) in two: k1e = 4 c alpha beta b of -sum_r a_r C_rr and
-k1x = 2 a c beta^2 of -sum_r G_rr q_r; k2, k3, k4, a^2, b^2 are the tied model's (`Weights`), and so
-is k5 = 2 a c alpha^2, now of -sum_r a_r^2 q_r.
+The moments are of order four in eps at most (E h_r^2 h_s^2; V enters ||f||^2 through H only),
+and the loss is of degree six in the weights (four in W, two in V). theory.untied derives eq. (U)
+by Wick pairings in sympy, and the tests hold this module to it. V = W gives H = C = G, q = a:
+eq. (T) of sims.diffusion, so the tied loss is L(W, W), and its gradient is the sum of the two
+slots' gradients there. Eq. (U) splits the tied term weight k1 = 4 c alpha beta b + 2 a c beta^2
+(of -sum_r a_r G_rr) in two: k1e = 4 c alpha beta b of -sum_r a_r C_rr and k1x = 2 a c beta^2 of
+-sum_r G_rr q_r; k2, k3, k4, a^2, b^2 are the tied model's (`Weights`), and so is k5 =
+2 a c alpha^2, now of -sum_r a_r^2 q_r.
 
 Summed over the N = 2n patches (rows of Z; A = Z W^T, Q = Z V^T, P = A * A, p = column sums of P,
 g = diag G, s_a and s_q the column sums of A and Q), (2n) L = cubic + sextic + constants with
