@@ -201,7 +201,7 @@ def test_rate_ratio_tends_to_the_tied_ratio():
             rates = tu.leading_rhs(
                 tu.Neurons(*(v[0] for v in flow)),
                 np.concatenate([x1, x2]) @ np.concatenate([x1, x2]).T,
-                tu._kappas(times, "eps", 3, len(y), None),
+                tu.kappas_of(times, "eps", 3, len(y), None),
             ).a
             r = np.argmax(np.abs(flow.C[0]))
             for j, label in enumerate((1, -1)):

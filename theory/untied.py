@@ -156,7 +156,8 @@ def invariants(WV: np.ndarray, x1: np.ndarray, x2: np.ndarray) -> Neurons:
     return Neurons(W @ Z.T, V @ Z.T, np.sum(W * V, 1), np.sum(W * W, 1), np.sum(V * V, 1))
 
 
-def _kappas(times, objective: str, m: int, n: int, scale: float | None):
+def kappas_of(times, objective: str, m: int, n: int, scale: float | None) -> tuple:
+    """(k1e, k1x, k5) / (2n): the cubic part's weights (sims.untied.untied_weights) per patch."""
     k = untied_weights(targets_of(times, objective), output_scale(m, scale))
     return k.k1e / (2 * n), k.k1x / (2 * n), k.k5 / (2 * n)
 
@@ -187,7 +188,7 @@ def leading_rates(
     """The lowest-order rates d/dtau of every invariant at WV (2, m, d): a_kr and q_kr at order
     sigma0^2, C, G, H at order sigma0^3 (the analogue of the tied k1/(2n) G_rr n_z ||z||^2)."""
     K = np.concatenate([x1, x2]) @ np.concatenate([x1, x2]).T
-    kappas = _kappas(times, objective, WV.shape[-2], x1.shape[0], scale)
+    kappas = kappas_of(times, objective, WV.shape[-2], x1.shape[0], scale)
     return leading_rhs(invariants(WV, x1, x2), K, kappas, train_output)
 
 
@@ -197,7 +198,7 @@ def leading_flow(
     """The invariants along the leading-order flow from WV at the times taus (each field with a
     leading axis over taus), by scipy's solve_ivp (DOP853, rtol; atol rtol times initial sizes)."""
     K = np.concatenate([x1, x2]) @ np.concatenate([x1, x2]).T
-    kappas = _kappas(times, objective, WV.shape[-2], x1.shape[0], scale)
+    kappas = kappas_of(times, objective, WV.shape[-2], x1.shape[0], scale)
     start = invariants(WV, x1, x2)
     shapes = [np.shape(v) for v in start]
     sizes = np.cumsum([0] + [int(np.prod(s)) for s in shapes])
@@ -232,7 +233,7 @@ def leading_flow(
 
 
 def _eps_only(times, objective, m, n, scale):
-    e, x, f = _kappas(times, objective, m, n, scale)
+    e, x, f = kappas_of(times, objective, m, n, scale)
     if x != 0 or f != 0:
         raise ValueError(
             f"the closed-form growth is for targets without an x0 part; {objective!r} has one "
