@@ -19,9 +19,8 @@ from contextlib import nullcontext
 from dataclasses import fields
 from pathlib import Path
 
-from sims import FldmError, __version__, io, progress
+from sims import FldmError, __version__, io, models, progress
 from sims.config import AUTO, TrainConfig, inapplicable, load_toml
-from sims.models import MODELS
 from sims.signals import Stopped, StopSignals
 from sims.studies import MNIST_QUICK_TIME, QUICK_RUN_TIME
 from sims.studies.mnist_data import SHIPPED_SOURCE
@@ -109,13 +108,13 @@ def add_run_options(p: argparse.ArgumentParser, command: str) -> None:
     (sims.config.option); defaults come from TrainConfig and are applied there, so that options left out
     do not override a --config file. Options of other commands are accepted but hidden, and refused with
     the reason (`config_from_args`)."""
-    p.add_argument("model", choices=tuple(MODELS))
+    p.add_argument("model", choices=tuple(models.MODELS))
     for f in fields(TrainConfig):
         meta = f.metadata
         if meta["kind"] == "none":
             continue
         default = AUTO if f.name == "eta" else f.default
-        notes = [f"{', '.join(meta['only'])} only"] if meta["only"] else []
+        notes = [f"{', '.join(models.taking(meta['group']))} only"] if meta["group"] else []
         notes += [condition(meta["applies"])] if meta["applies"] else []
         shown = (
             ""
@@ -218,7 +217,7 @@ def config_from_args(args: argparse.Namespace):
         if m < 1 or weight_shape(cfg.replace(m=m), d) != W0.shape:
             raise FldmError(
                 f"init weights in {cfg.init} have shape {W0.shape}; a {model} model needs "
-                f"({', '.join(map(str, MODELS[model].weight_shape('m', 'd')))}) (m filters of dimension d)"
+                f"({', '.join(map(str, models.get(model).weight_shape('m', 'd')))}) (m filters of dimension d)"
             )
         if "d" in found and found["d"][0] != d:
             raise FldmError(

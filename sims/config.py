@@ -46,24 +46,27 @@ def option(
     kind: str = "real",
     *,
     choices: tuple = (),
-    only: tuple = (),
+    group: str | None = None,
     commands: tuple = (),
     commands_why: str = "",
     applies: tuple = (),
     metavar=None,
 ):
     """A config field with its command-line description: `kind` in KINDS ("none": not an option),
-    `choices` for kind "choice", `only` the models and `commands` the commands it applies to (empty: all),
+    `choices` for kind "choice", `group` the option group (sims.models.OPTION_GROUPS) it belongs to, so it
+    applies only to the models that take that group (None: every model), `commands` the commands it
+    applies to (empty: all),
     `commands_why` the reason the other commands do not take it (said when refused),
     `applies` = (setting, values, why): it applies only while that other setting has one of those values."""
     assert kind in KINDS and set(commands) <= set(COMMANDS)
+    assert group is None or group in models.OPTION_GROUPS, group
     return field(
         default=default,
         metadata={
             "help": help,
             "kind": kind,
             "choices": choices,
-            "only": only,
+            "group": group,
             "commands": commands,
             "commands_why": commands_why,
             "applies": applies,
@@ -117,10 +120,16 @@ class TrainConfig:
     )
     seed: int = option(0, "random seed", "int")
     alpha: float = option(
-        VP, "diffusion x_t = alpha x0 + beta eps", only=("diffusion",), applies=SINGLE_TIME
+        VP,
+        "diffusion x_t = alpha x0 + beta eps",
+        group="diffusion time",
+        applies=SINGLE_TIME,
     )
     beta: float = option(
-        VP, "diffusion x_t = alpha x0 + beta eps", only=("diffusion",), applies=SINGLE_TIME
+        VP,
+        "diffusion x_t = alpha x0 + beta eps",
+        group="diffusion time",
+        applies=SINGLE_TIME,
     )
     objective: str = option(
         "eps",
@@ -128,7 +137,7 @@ class TrainConfig:
         "alpha), velocity (-1, 1; flow matching, needs alpha + beta = 1)",
         "choice",
         choices=tuple(OBJECTIVES),
-        only=("diffusion",),
+        group="objective",
     )
     schedule: str = option(
         "single",
@@ -136,28 +145,28 @@ class TrainConfig:
         "DDPM linear or the cosine schedule with weights 1/T (sims.schedules)",
         "choice",
         choices=schedules.KINDS,
-        only=("diffusion",),
+        group="diffusion time",
     )
     num_times: int | None = option(
         None,
         "T, the number of schedule times (default 1 for single, "
         f"{schedules.DEFAULT_NUM_TIMES} otherwise)",
         "int",
-        only=("diffusion",),
+        group="diffusion time",
     )
     times: tuple = option(
         (),
         "several diffusion times ((alpha, beta, weight), ...), TOML only",
         "none",
-        only=("diffusion",),
+        group="diffusion time",
     )
-    scale: float | None = option(None, "network output scale c (default 1/m)", only=("diffusion",))
+    scale: float | None = option(None, "network output scale c (default 1/m)", group="output scale")
     augment: tuple | None = option(
         None,
         "train the classifier on x_t = alpha x0 + beta eps instead of x0, "
         "Monte Carlo over --noise resampled/fixed draws",
         "reals",
-        only=("classification",),
+        group="augment",
         commands=("train",),
         commands_why=NO_CLOSED_FORM,
         metavar="ALPHA,BETA",
@@ -234,7 +243,7 @@ class TrainConfig:
         1000,
         "fresh samples for the classification test error",
         "int",
-        only=("classification",),
+        group="test set",
         commands=("train", "ode"),
     )
     data: str | None = option(
@@ -491,12 +500,18 @@ def load_toml(path: str | Path) -> dict:
     return settings
 
 
+def takes(model: str, name: str) -> bool:
+    """Whether `model` takes the setting `name`: it has no option group, or the model takes its group."""
+    group = {f.name: f.metadata for f in fields(TrainConfig)}[name]["group"]
+    return group is None or group in models.get(model).options
+
+
 def inapplicable(name: str, model: str, command: str, settings: dict) -> str | None:
     """Why the setting `name` does not apply to `fldm COMMAND MODEL` with these other settings (values
-    given, the rest default), or None if it applies: the field's `only`, `commands` and `applies`."""
+    given, the rest default), or None if it applies: the field's `group`, `commands` and `applies`."""
     meta = {f.name: f.metadata for f in fields(TrainConfig)}[name]
-    if meta["only"] and model not in meta["only"]:
-        return f"it applies to the {', '.join(meta['only'])} model only"
+    if not takes(model, name):
+        return f"it applies to the {', '.join(models.taking(meta['group']))} model only"
     if meta["commands"] and command not in meta["commands"]:
         why = f" ({meta['commands_why']})" if meta["commands_why"] else ""
         return f"it applies to fldm {' and '.join(meta['commands'])} only{why}"

@@ -1,62 +1,189 @@
-"""The two models behind one small interface, and the one registry that dispatches on the model's name.
+"""The models behind one interface (`Model`), and the one registry that dispatches on a model's name.
 
 Every model answers the same questions, so the descent loop, the span engine, the theory and the studies
-never compare model names:
+never compare model names: they ask the model. `Model` below lists every question once; `MODELS` holds
+one object per model, `get(name)` finds it, and `PAPER_PAIR` names the two models the paper compares.
 
-    weight_shape(m, d)              the shape of W (diffusion (m, d); classification (2, m, d))
-    check(cfg)                      a one-line FldmError for settings the model cannot train
-    objective(cfg, x1, x2, y, d, rng)
-                                    W -> (loss, grad L): the training objective on patches x1, x2 (leading
-                                    stack axes allowed) given in any orthonormal coordinates of a space
-                                    that holds the data and the filters; d is the patch dimension of the
-                                    full model (the diffusion loss has a constant that depends on it)
-    draws(cfg, n, d, rng)           noise drawn once for the whole run ((K, 2n, d) fixed draws of eps:
-                                    diffusion's, or the augmented classifier's), or None; `objective` then
-                                    takes them (in the same coordinates)
-    draw_shape(cfg, n, d)           the shape of the noise the objective draws at once (fixed, or fresh
-                                    every step), or None
-    work_floats(cfg, n, d)          how many floats the objective and the metrics hold at once beyond the
-                                    data and the weights (for the memory estimate of sims.train)
-    check(cfg)                      a one-line FldmError for a setting the model cannot run
-    stays_in_span(cfg)              whether descent keeps every filter in span(data, draws, initial
-                                    filters), so that it can run in a basis of that span (sims.span)
-    stackable(cfg)                  whether runs can share one stacked computation (no draws of their own)
-    moves_outside_data(cfg)         whether the filters' part orthogonal to the data changes (diffusion:
-                                    it is rescaled; classification: it never moves)
-    stack_key(cfg)                  the settings runs must share to be stacked into one computation
-    eta_factor(cfg, data, d)        how many times steeper than the data curvature scale of
-                                    sims.config.auto_eta the objective is (>= 1); the "data" limit of
-                                    sims.stepsize is divided by it (data may be in span coordinates: d is
-                                    the dimension of the patches)
-    draws_curvature(cfg, draws, n)  the curvature the objective can reach by memorising its fixed draws
-                                    (the "draws" limit of sims.stepsize), 0 when it has none
-    deterministic(cfg)              a setting whose objective is one fixed function of W with the same
-                                    curvature: cfg itself when the objective is the same function at every
-                                    step, the exact expectation for resampled draws where it has a closed
-                                    form, else None
-    expected(cfg)                   the setting whose exact objective is the expectation of cfg's over its
-                                    noise draws, which the ODE and the predictions follow; a one-line
-                                    FldmError when that expectation has no closed form (fixed draws, the
-                                    augmented classifier)
-    hessian_product(cfg, x1, x2, d) (W, V) -> the Hessian of `objective` at W applied to V (one direction
-                                    or a stack), where the model has it in closed form; else None
-    summary(signal, noise, y)       the headline alignments (Summary) at one logged step, with the signal
-                                    per feature (signal (..., F): columns 2k + j = mu_{j,k}, sims.data)
-    metrics(cfg, W, data, rng)      extra numbers of a finished run (the classifier's errors)
-
-To add a model: write its loss and hand-derived gradient in a module of its own, a class here, and one
-entry in MODELS.
+To add a model:
+1. Write its loss and hand-derived gradient in a module of its own (as `sims.diffusion`), tested as those
+   are: against a plain loop, finite differences and the autograd oracle.
+2. Write a class here that answers every member of `Model`, and add an instance to `MODELS`. Its `options`
+   name the option groups it takes (`OPTION_GROUPS`: a setting of another group is refused for it, with
+   the models that take it); its `look` says how the studies draw it (growth, axis, colour, words).
+3. Point its `theory` at the functions that predict it, put the predictions in words and compute its
+   metrics in the reduced space, as "module:function" names in one module of `theory/` (imported when
+   first called: the core imports no theory); leave a part None where the theory does not reach, and
+   `fldm predict` and `fldm ode` say so.
+Nothing else changes: the command line's model choices and option checks, the studies' colours and axes,
+and the tests parametrised over MODELS read this registry.
 """
 
 from __future__ import annotations
 
+import importlib
 import math
-from typing import NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple, Protocol
 
 import numpy as np
 
 from sims import FldmError, classification, diffusion, sampled
 from sims.data import fresh_batches, label_index
+
+
+# The option groups a model may take (sims.config tags each setting that belongs to one); a setting
+# with no group applies to every model.
+OPTION_GROUPS = {
+    "diffusion time": "the times x_t = alpha x0 + beta eps of a denoising loss (alpha, beta, schedule, times)",
+    "objective": "the target a x0 + b eps a denoiser regresses",
+    "output scale": "the network's output scale c",
+    "augment": "training on noised inputs x_t instead of x0",
+    "test set": "an error rate on fresh samples",
+}
+
+
+class Look(NamedTuple):
+    """How the studies draw and describe a model."""
+
+    growth: str  # "linear" or "exponential": the shape of its early growth (D1, C1)
+    log_axis: bool  # alignments and loss on a log axis
+    color: str  # its colour where several models share a panel
+    marker: str  # its marker there
+    signal: str  # its headline signal summary in words (`summary`)
+    noise: str  # ... and noise summary
+    filter: str  # a filter that answers class +1, in words (`class_alignments`)
+
+
+class Lazy:
+    """A function named "module:function", imported when first called (the core imports no theory)."""
+
+    def __init__(self, where: str):
+        self.where = where
+        self._function = None
+
+    def __call__(self, *args, **kwargs):
+        if self._function is None:
+            module, _, name = self.where.partition(":")
+            self._function = getattr(importlib.import_module(module), name)
+        return self._function(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"Lazy({self.where!r})"
+
+
+class Theory(NamedTuple):
+    """Where a model's theory lives (each part a `Lazy` function, or None where the theory does not reach).
+
+    predict          (cfg, data, W0, eta) -> a prediction record; its to_dict() is `fldm predict --json`
+    explain          a prediction's to_dict() -> the lines `fldm predict` prints after the heading
+    read             a prediction's to_dict() -> the typed numbers the studies read (a NamedTuple)
+    reduced_metrics  (cfg, red, Wr, data, rng) -> the model's `metrics`, computed in the reduced space
+    """
+
+    predict: Lazy | None = None
+    explain: Lazy | None = None
+    read: Lazy | None = None
+    reduced_metrics: Lazy | None = None
+
+
+class Model(Protocol):
+    """What every model answers. Settings `cfg` are sims.config.TrainConfig; patches x1, x2 (n, d) may carry
+    leading stack axes and be given in any orthonormal coordinates of a space that holds the data and the
+    filters (d is then still the patch dimension of the full model).
+
+    Attributes:
+        name        its name on the command line and in configurations
+        options     the option groups (OPTION_GROUPS) it takes
+        look        how the studies draw it (Look)
+        theory      where its theory lives (Theory)
+        signed      whether its headline summary reads signed alignments (else magnitudes |.|)
+    """
+
+    name: str
+    options: frozenset
+    look: Look
+    theory: Theory
+    signed: bool
+
+    def weight_shape(self, m: int, d: int) -> tuple:
+        """The shape of W (diffusion (m, d); classification (2, m, d))."""
+
+    def check(self, cfg) -> None:
+        """A one-line FldmError for a setting the model cannot run."""
+
+    def objective(self, cfg, x1, x2, y, d: int, rng, eps=None) -> Callable:
+        """W -> (loss, grad L): the training objective (the diffusion loss has a constant that depends on
+        d); `eps` the draws of `draws`, in the same coordinates."""
+
+    def draws(self, cfg, n: int, d: int, rng) -> np.ndarray | None:
+        """Noise drawn once for the whole run ((K, 2n, d) fixed draws of eps), or None."""
+
+    def draw_shape(self, cfg, n: int, d: int) -> tuple | None:
+        """The shape of the noise the objective draws at once (fixed, or fresh every step), or None."""
+
+    def work_floats(self, cfg, n: int, d: int) -> int:
+        """How many floats the objective and the metrics hold at once beyond the data and the weights
+        (the memory estimate of sims.train)."""
+
+    def stays_in_span(self, cfg) -> bool:
+        """Whether descent keeps every filter in span(data, draws, initial filters), so that it can run in
+        a basis of that span (sims.span)."""
+
+    def stackable(self, cfg) -> bool:
+        """Whether runs can share one stacked computation (no draws of their own)."""
+
+    def moves_outside_data(self, cfg) -> bool:
+        """Whether the filters' part orthogonal to the data changes (diffusion: it is rescaled;
+        classification: it never moves)."""
+
+    def stack_key(self, cfg) -> tuple:
+        """The settings runs must share to be stacked into one computation."""
+
+    def eta_factor(self, cfg, data, d: int) -> float:
+        """How many times steeper than the data curvature scale of sims.config.auto_eta the objective is
+        (>= 1); the "data" limit of sims.stepsize is divided by it (data may be in span coordinates)."""
+
+    def draws_curvature(self, cfg, draws: np.ndarray, n: int) -> float:
+        """The curvature the objective can reach by memorising its fixed draws (the "draws" limit of
+        sims.stepsize), 0 when it has none."""
+
+    def deterministic(self, cfg):
+        """A setting whose objective is one fixed function of W with the same curvature: cfg itself when
+        the objective is the same function at every step, the exact expectation for resampled draws
+        where it has a closed form, else None."""
+
+    def expected(self, cfg):
+        """The setting whose exact objective is the expectation of cfg's over its noise draws, which the
+        ODE and the predictions follow; a one-line FldmError when it has no closed form."""
+
+    def hessian_product(self, cfg, x1, x2, d: int) -> Callable | None:
+        """(W, V) -> the Hessian of `objective` at W applied to V (one direction or a stack), where the
+        model has it in closed form; else None."""
+
+    def summary(self, signal: np.ndarray, noise: np.ndarray, y: np.ndarray) -> Summary:
+        """The headline alignments at one logged step, with the signal per feature (signal (..., F):
+        columns 2k + j = mu_{j,k}, sims.data)."""
+
+    def metrics(self, cfg, W: np.ndarray, data, rng) -> dict:
+        """Extra numbers of a finished run (the classifier's errors)."""
+
+    def error_rate(self, W: np.ndarray, x1, x2, y) -> float | None:
+        """The share of samples (x1, x2, y) it classifies wrongly; None if it is not a classifier."""
+
+    def noise_is_drawn(self, cfg) -> bool:
+        """Whether cfg.noise means anything for it (it has noise to average or draw)."""
+
+    def feature_alignment(self, signal: np.ndarray, column: int, magnitude: bool = False) -> float:
+        """Its summary alignment with one signal vector (column of the logged signal array at one step),
+        as `summary` reads it (with |.| if `magnitude`)."""
+
+    def class_alignments(self, signal: np.ndarray, noise: np.ndarray) -> tuple:
+        """(signal, noise) alignments of the filters that answer class +1 (every filter of a denoiser),
+        logged arrays (T, ...) reduced to (T, m, F) and (T, m, n)."""
+
+    def top_filters(self, W: np.ndarray, mu: np.ndarray) -> list:
+        """The filters to show as pictures: the one most aligned with a class mean (a denoiser), or each
+        class's own (a classifier), signed so that the shown alignment is positive."""
 
 
 class Summary(NamedTuple):
@@ -102,6 +229,22 @@ class Diffusion:
     """The tied quadratic denoiser on the denoising loss of its objective (sims.diffusion)."""
 
     name = "diffusion"
+    options = frozenset({"diffusion time", "objective", "output scale"})
+    look = Look(
+        growth="linear",
+        log_axis=False,
+        color="tab:purple",
+        marker="o",
+        signal="mean_j max_r ⟨w_r, μ_j⟩",
+        noise="mean_i max_r ⟨w_r, ξ_i⟩",
+        filter="w_r",
+    )
+    theory = Theory(
+        predict=Lazy("theory.predict:predict_diffusion"),
+        explain=Lazy("theory.explain:diffusion_lines"),
+        read=Lazy("theory.predict:read_diffusion"),
+    )
+    signed = True  # the output is odd in W: learning pushes alignments up (`summary`)
 
     def weight_shape(self, m: int, d: int) -> tuple:
         return (m, d)
@@ -226,6 +369,24 @@ class Diffusion:
     def metrics(self, cfg, W: np.ndarray, data, rng: np.random.Generator) -> dict:
         return {}
 
+    def error_rate(self, W: np.ndarray, x1, x2, y) -> None:
+        return None  # a denoiser does not classify
+
+    def noise_is_drawn(self, cfg) -> bool:
+        return True  # the diffusion noise eps: its exact expectation, or draws
+
+    def feature_alignment(self, signal: np.ndarray, column: int, magnitude: bool = False) -> float:
+        """max_r <w_r, mu> (max_r |<w_r, mu>| if magnitude)."""
+        values = signal[:, column]
+        return float((np.abs(values) if magnitude else values).max())
+
+    def class_alignments(self, signal: np.ndarray, noise: np.ndarray) -> tuple:
+        return signal, noise  # every filter answers every class
+
+    def top_filters(self, W: np.ndarray, mu: np.ndarray) -> list:
+        """The neuron with the largest max_j <w_r, mu_j>."""
+        return [W[np.argmax((W @ mu.T).max(axis=1))]]
+
 
 class Classification:
     """The same network with a fixed +-1 second layer on the logistic loss (sims.classification); with
@@ -238,6 +399,23 @@ class Classification:
     """
 
     name = "classification"
+    options = frozenset({"augment", "test set"})
+    look = Look(
+        growth="exponential",
+        log_axis=True,
+        color="tab:orange",
+        marker="^",
+        signal="mean_j max_r |⟨w_(j,r), μ_j⟩|",
+        noise="mean_i max_r |⟨w_(y_i,r), ξ_i⟩|",
+        filter="w_(+1,r)",
+    )
+    theory = Theory(
+        predict=Lazy("theory.predict:predict_classification"),
+        explain=Lazy("theory.explain:classification_lines"),
+        read=Lazy("theory.predict:read_classification"),
+        reduced_metrics=Lazy("theory.ode:classification_metrics"),
+    )
+    signed = False  # the output is even in each filter: only |.| matters (`summary`)
 
     @staticmethod
     def _noised(cfg) -> bool:
@@ -356,16 +534,47 @@ class Classification:
             "train_error": classification.error_rate(W, data.x1, data.x2, data.y),
         }
 
+    def error_rate(self, W: np.ndarray, x1, x2, y) -> float:
+        return classification.error_rate(W, x1, x2, y)
+
+    def noise_is_drawn(self, cfg) -> bool:
+        return cfg.augment is not None  # only the augmented classifier draws noise
+
+    def feature_alignment(self, signal: np.ndarray, column: int, magnitude: bool = False) -> float:
+        """max_r |<w_{j,r}, mu>| over the filters of the vector's own class j = column % 2 (always |.|)."""
+        return float(np.abs(signal[column % 2, :, column]).max())
+
+    def class_alignments(self, signal: np.ndarray, noise: np.ndarray) -> tuple:
+        return signal[:, 0], noise[:, 0]  # the filters of class +1
+
+    def top_filters(self, W: np.ndarray, mu: np.ndarray) -> list:
+        """Each class j's filter with the largest |<w_{j,r}, mu_j>|, signed so that it is positive."""
+        shown = []
+        for j in (0, 1):
+            a = W[j] @ mu[j]
+            r = int(np.argmax(np.abs(a)))
+            shown.append(np.sign(a[r] or 1.0) * W[j, r])
+        return shown
+
 
 MODELS = {model.name: model for model in (Diffusion(), Classification())}
+PAPER_PAIR = (
+    MODELS["diffusion"],
+    MODELS["classification"],
+)  # the paper's comparison: denoiser, classifier
 
 
-def get(name: str):
+def get(name: str) -> Model:
     """The model called `name`."""
     try:
         return MODELS[name]
     except KeyError:
         raise FldmError(f"unknown model {name!r}; choose one of {tuple(MODELS)}") from None
+
+
+def taking(group: str) -> tuple:
+    """The names of the models that take the option group `group` (OPTION_GROUPS)."""
+    return tuple(name for name, model in MODELS.items() if group in model.options)
 
 
 def summarize(model: str, signal: np.ndarray, noise: np.ndarray, y: np.ndarray) -> Summary:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import textwrap
 
+from sims import models
 from theory.predict import LINEAR_TOL
 
 WIDTH = 100  # characters per printed line
@@ -39,7 +40,7 @@ def explain(p: dict) -> str:
         f"{p['model'].capitalize()} model at n·SNR² = {p['nsnr2']:.4g} (step size η = {p['eta']:.4g}; "
         f"time τ = η·step)"
     )
-    body = EXPLAINERS[p["model"]](p)
+    body = models.get(p["model"]).theory.explain(p)
     beyond = p.get("not_definition_2_1") or []
     if beyond:
         body = [
@@ -51,7 +52,7 @@ def explain(p: dict) -> str:
     return "\n".join(textwrap.fill(line, WIDTH, subsequent_indent="  ") for line in lines)
 
 
-def _diffusion(p: dict) -> list[str]:
+def diffusion_lines(p: dict) -> list[str]:
     r, lin = p["initial_rates"], p["linear_phase_steps"]
     lines = [
         f"- Early growth (claim D1): signal learning grows at {r['signal']:.4g} and noise learning at "
@@ -107,7 +108,7 @@ def _phase(steps) -> str:
     )
 
 
-def _classification(p: dict) -> list[str]:
+def classification_lines(p: dict) -> list[str]:
     r, t = p["rates"], p["time_to_order_one_steps"]
     b = _num(p.get("boundary_nsnr2"))
     boundary = (
@@ -132,9 +133,3 @@ def _classification(p: dict) -> list[str]:
         f"- Winner: the {p['winner']} ({'learned' if p['winner'] == 'signal' else 'memorised'} first); "
         f"{boundary}.",
     ]
-
-
-EXPLAINERS = {
-    "diffusion": _diffusion,
-    "classification": _classification,
-}  # as theory.predict.PREDICTORS

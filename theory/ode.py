@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from sims import DivergenceError, FldmError, classification
+from sims import DivergenceError, FldmError, classification, models
 from sims.config import TrainConfig
 from sims.data import Dataset, draw_classes
 from sims.descent import EXPLODE
@@ -232,7 +232,7 @@ def run_ode(
     full d-dimensional gradient, which equals the reduced one) and alignment arrays of the same shapes.
     W is the d-dimensional weight matrix at the end. cfg.tol > 0 stops once ||grad L|| < tol, as train does.
     Raises sims.DivergenceError if the flow blows up. extra: eta, tau_end, ode_status, reduced_dim, and
-    the model's metrics computed in the reduced space (`REDUCED_METRICS`). progress(k), if given, is
+    the model's metrics computed in the reduced space (its theory's `reduced_metrics`). progress(k), if given, is
     called with the step k = tau / eta the solver has reached, as sims.train.train calls it.
     """
     reduced.check(cfg)
@@ -257,8 +257,9 @@ def run_ode(
         "ode_status": status,
         "reduced_dim": int(Wr0.size),
     }
-    if cfg.model in REDUCED_METRICS:
-        extra.update(REDUCED_METRICS[cfg.model](cfg, red, states[-1], data, rngs["test"]))
+    metrics = models.get(cfg.model).theory.reduced_metrics
+    if metrics is not None:
+        extra.update(metrics(cfg, red, states[-1], data, rngs["test"]))
     return Result(
         config=cfg,
         steps=steps.astype(int),
@@ -311,7 +312,3 @@ def classification_metrics(
         "test_error": fresh_error_rate(red, A, data, cfg.n_test, rng),
         "train_error": classification.error_rate(A, red.x1, red.x2, red.y),
     }
-
-
-# the models' metrics (sims.models: `metrics`), computed without d-dimensional vectors
-REDUCED_METRICS = {"classification": classification_metrics}

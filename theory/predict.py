@@ -48,7 +48,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import integrate, optimize, stats
 
-from sims import io
+from sims import FldmError, io, models
 from sims.config import TrainConfig
 from sims.data import Dataset, label_index
 from sims.diffusion import output_scale
@@ -138,8 +138,13 @@ def predict(
     """All predictions for the setting of cfg, from the run sims.train.prepare builds (`data` and `W0`
     override the configured ones)."""
     reduced.check(cfg)
+    model = models.get(cfg.model)
+    if model.theory.predict is None:
+        raise FldmError(
+            f"the theory does not reach the {cfg.model} model: there is no prediction for it"
+        )
     run = prepare(cfg, data, W0)
-    return PREDICTORS[cfg.model](cfg, run.data, run.W0, run.eta)
+    return model.theory.predict(cfg, run.data, run.W0, run.eta)
 
 
 def stationary_ratio(cfg: TrainConfig, data: Dataset | None = None) -> float:
@@ -418,4 +423,38 @@ def predict_classification(cfg, data, W0, eta) -> ClassificationPrediction:
     )
 
 
-PREDICTORS = {"diffusion": predict_diffusion, "classification": predict_classification}
+# -------------------------------------------------------------------- what the studies read (typed)
+class DiffusionReading(NamedTuple):
+    """The numbers of a diffusion prediction (its to_dict()) that the studies read."""
+
+    growth_ratio: float | None  # initial_rate_ratio: the exact early rate ratio (D1)
+    stationary_ratio: float | None  # the stationary point's ratio (D2); None if there is none
+    early_rates: Pair  # initial_rates: the early growth is linear at these rates
+
+
+class ClassificationReading(NamedTuple):
+    """The numbers of a classification prediction (its to_dict()) that the studies read."""
+
+    winner: str | None  # "signal" or "noise"
+    boundary_nsnr2: float | None  # None where the data depart from Definition 2.1
+    rate_ratio: float | None  # lambda_s / lambda_n of Definition 2.1
+    linear_rate_ratio: float | None  # the same from the linearised flow, for any signal patches
+    early_rates: Pair  # rates: the early growth is exponential at these rates
+
+
+def read_diffusion(p: dict) -> DiffusionReading:
+    return DiffusionReading(
+        growth_ratio=p.get("initial_rate_ratio"),
+        stationary_ratio=p.get("stationary", {}).get("ratio"),
+        early_rates=Pair(**p["initial_rates"]),
+    )
+
+
+def read_classification(p: dict) -> ClassificationReading:
+    return ClassificationReading(
+        winner=p.get("winner"),
+        boundary_nsnr2=p.get("boundary_nsnr2"),
+        rate_ratio=p.get("rate_ratio"),
+        linear_rate_ratio=p.get("linear_rate_ratio"),
+        early_rates=Pair(**p["rates"]),
+    )

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from sims import FldmError, models
-from sims.config import TrainConfig
+from sims.config import TrainConfig, takes
 from sims.studies.figures import COLORS, figure
 from sims.train import build_data, seeds
 
@@ -141,11 +141,11 @@ def settings_text(configs: list[TrainConfig]) -> tuple[str, list[str]]:
         f.name
         for f in fields(TrainConfig)
         if f.name in TITLE_FIELDS
-        and model in (f.metadata["only"] or (model,))
+        and takes(model, f.name)
         and any(getattr(c, f.name) is not None for c in configs)
     ]
-    if all(c.model == "classification" and c.augment is None for c in configs):
-        names.remove("noise")  # the classifier draws noise only with augment
+    if not any(models.get(c.model).noise_is_drawn(c) for c in configs):
+        names.remove("noise")  # e.g. the classifier draws noise only with augment
     value = lambda cfg, k: cfg.n * cfg.snr_value**2 if k == "nsnr2" else getattr(cfg, k)
     shown = lambda cfg, k: (
         f"{k}={value(cfg, k):.4g}" if isinstance(value(cfg, k), float) else f"{k}={value(cfg, k)}"
@@ -200,7 +200,7 @@ def plot_runs(folders: list[str | Path], out: str | Path | None = None) -> Path:
         ax_loss.set_xlabel(xlabel)
         ax_loss.set_ylabel("training loss")
         ax_loss.set_title("loss", fontsize=9)
-        if model == "classification":  # exponential growth, loss decaying to 0
+        if models.get(model).look.log_axis:  # exponential growth, loss decaying to 0
             ax_align.set_yscale("log")
             ax_loss.set_yscale("log")
         ax_align.legend(fontsize=7)
