@@ -3,7 +3,7 @@ cells and extrapolate by their steps.
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/estimate_full.py [--probe 200] [--seed 0]
 
-Every cell of the full preset (the paper's study, the further sections and Noisy-MNIST) is listed and
+Every cell of the full preset (every study the claims read, Noisy-MNIST included) is listed and
 grouped by shape (kind, model, noise, objective, schedule, n, d, m, augment), and one representative of
 each shape (the cell with the median number of steps) is timed (CPU time, one BLAS thread, as the sweep
 runs it). A train cell with S steps costs t(1) + (S - 1) (t(probe) - t(1)) / (probe - 1), from runs of
@@ -28,19 +28,14 @@ os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
 from threadpoolctl import threadpool_limits  # noqa: E402
 
-from sims.studies import mnist  # noqa: E402
-from sims.studies.plan import PRESETS, Study  # noqa: E402
-from sims.studies.sections import SECTIONS  # noqa: E402
+from sims.studies.claims import CLAIMS  # noqa: E402
 from sims.studies.sweep import _runner  # noqa: E402
 
 
 def full_cells(seed: int) -> list[tuple[str, object]]:
-    """(kind, config) of every cell of the full preset."""
-    cells = list(Study(PRESETS["full"], seed, None).cells.values())
-    for section in SECTIONS:
-        cells += list(section.cells("full", seed).values())
-    cells += [(mnist.KIND, c) for c in mnist.cells(mnist.StudySettings.full(), seed)]
-    return cells
+    """(kind, config) of every cell of the full preset: each study the claims read, once."""
+    studies = {claim.STUDY.name: claim.STUDY for claim in CLAIMS}
+    return [cell for study in studies.values() for cell in study.cells("full", seed).values()]
 
 
 def shape(kind: str, cfg) -> tuple:

@@ -181,7 +181,7 @@ def config_from_args(args: argparse.Namespace):
     command, model = args.command, args.model
     given = {k: v for k, v in vars(args).items() if k not in NOT_SETTINGS and v is not None}
     toml = load_toml(args.config) if args.config else {}
-    if toml.get("model", model) != model:
+    if toml.get("model", model) != model:  # names, not dispatch
         raise FldmError(
             f"{args.config} sets model = {toml['model']!r}, but this is fldm {command} {model}"
         )

@@ -30,7 +30,6 @@ import numpy as np
 from sims import FldmError, classification, diffusion, sampled
 from sims.data import fresh_batches, label_index
 
-
 # The option groups a model may take (sims.config tags each setting that belongs to one); a setting
 # with no group applies to every model.
 OPTION_GROUPS = {

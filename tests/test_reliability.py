@@ -668,8 +668,8 @@ def test_a_damaged_cache_cell_is_recomputed_and_counted(tmp_path, capsys, kind):
         "their checksum): recomputing them\n"
     )
     for a, b in zip(first, again):
-        assert a["summary"] == b["summary"] and all(
-            np.array_equal(a["arrays"][k], b["arrays"][k]) for k in a["arrays"]
+        assert a.summary == b.summary and all(
+            np.array_equal(a.arrays[k], b.arrays[k]) for k in a.arrays
         )
     assert Cache(tmp_path).load(keys[0]) is not None  # repaired on disk
     run_cells(cells, Cache(tmp_path), progress=False)

@@ -466,12 +466,11 @@ def test_orthonormal_rows_are_continuous_where_eigenvalues_cross(rng):
 def test_a_resampled_run_is_continuous_in_its_step_size():
     """Same seed, step size changed in its last digit: the trajectory changes in its last digits (the draws
     follow the weights continuously), not into another realisation (it moved 1.5-23% before)."""
-    from sims.studies.d2robust import SECTION
+    from sims.studies import d2robust
     from sims.train import prepare, train
 
-    cfg = SECTION.cells("quick", 0)[("resampled", 1, 0.1)][1].replace(
-        seed=3
-    )  # K = 1, d = 120, 400 steps
+    cells = d2robust.cells("quick", 0)
+    cfg = cells[d2robust.Resampled(1, 0.1)][1].replace(seed=3)  # K = 1, d = 120, 400 steps
     eta = prepare(cfg).eta
     ratios = [train(cfg.replace(eta=e)).summary()["ratio"] for e in (eta, eta * (1 + 4e-16))]
     assert ratios[1] == pytest.approx(ratios[0], rel=1e-9)

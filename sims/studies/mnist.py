@@ -35,11 +35,14 @@ import time
 from dataclasses import asdict, dataclass, fields
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
-from sims import FldmError, __version__, classification, io
+from sims import FldmError, __version__, io, models
 from sims.config import TrainConfig, auto_eta
+from sims.studies import presets
+from sims.studies.cells import Outcome, Study, pack
 from sims.studies.mnist_data import (
     CREDIT,
     D,
@@ -52,15 +55,15 @@ from sims.studies.mnist_data import (
     split,
 )
 from sims.studies.mnist_figures import make_figures
-from sims.studies.plan import E1_NSNR2, MODELS
-from sims.studies.sweep import Cache, pack, register, run_cells
+from sims.studies.presets import E1_NSNR2
+from sims.studies.sweep import Cache, run_cells
 from sims.train import train
 
 STREAM_TAG = (
     0x6D6E6973  # "mnis": keeps the study's random streams apart from sims.train.seeds(seed)
 )
 LOW, HIGH = E1_NSNR2  # the study's "low" and "high" n SNR^2: the synthetic figure's two settings
-KIND = "mnist"  # the sweep cell kind
+KIND = "mnist"  # the sweep cell kind (sims.studies.sweep.CELL_KINDS)
 
 
 @dataclass(frozen=True)
@@ -105,11 +108,11 @@ class StudySettings:
 
     @classmethod
     def quick(cls) -> StudySettings:
-        return cls()
+        return cls(**presets.PRESETS["quick"].mnist)
 
     @classmethod
     def full(cls) -> StudySettings:
-        return cls(nsnr2=(0.75, 2.25, 6.75, 20.25, 60.75), steps=20000, log_every=100, repeats=5)
+        return cls(**presets.PRESETS["full"].mnist)
 
 
 @dataclass(frozen=True)
@@ -155,7 +158,7 @@ def cells(settings: StudySettings, seed: int, idx_dir: str | Path | None = None)
         MnistRun(model=model, nsnr2=nsnr2, repeat=repeat, seed=seed, **shared, **source)
         for repeat in range(settings.repeats)
         for nsnr2 in settings.nsnr2
-        for model in MODELS
+        for model in (m.name for m in models.PAPER_PAIR)
     ]
 
 
@@ -174,7 +177,7 @@ def _images(idx_dir: str | None, idx_sha256: str | None) -> tuple[np.ndarray, np
     return X, labels
 
 
-def run_cell(run: MnistRun) -> dict:
+def run_cell(run: MnistRun) -> Outcome:
     """Train one model at one n SNR^2 on one repeat's Noisy-MNIST data: the cell's arrays (the run's logged
     alignments and headline curves, `W`, and the data x1, x2, mu) and its summary (a row of mnist.json)."""
     X, labels = _images(run.idx_dir, run.idx_sha256)
@@ -200,7 +203,7 @@ def run_cell(run: MnistRun) -> dict:
         seed=rngs["train_seed"],
     )
     res = train(tc, data=data)
-    arrays = pack(res, run.model)["arrays"]
+    arrays = pack(res, run.model).arrays
     sig0, noi0 = float(arrays["signal_max"][0]), float(arrays["noise_max"][0])
     s = res.summary()
     row = {
@@ -223,17 +226,22 @@ def run_cell(run: MnistRun) -> dict:
         "final_loss": s["final_loss"],
         "final_grad_norm": s["final_grad_norm"],
     }
-    if run.model == "classification":
-        row["test_accuracy"] = 1.0 - classification.error_rate(res.W, test.x1, test.x2, test.y)
-        row["train_accuracy"] = 1.0 - classification.error_rate(res.W, data.x1, data.x2, data.y)
+    model = models.get(run.model)
+    test_error = model.error_rate(res.W, test.x1, test.x2, test.y)
+    if test_error is not None:  # a classifier: its accuracy on the held-out images
+        row["test_accuracy"] = 1.0 - test_error
+        row["train_accuracy"] = 1.0 - model.error_rate(res.W, data.x1, data.x2, data.y)
         row["n_test"] = int(len(te))
-    return {
-        "arrays": {**arrays, "W": res.W, "x1": data.x1, "x2": data.x2, "mu": data.mu},
-        "summary": row,
-    }
+    arrays = {**arrays, "W": res.W, "x1": data.x1, "x2": data.x2, "mu": data.mu}
+    return Outcome(row, arrays)
 
 
-register(KIND, run_cell)
+class MnistResult(NamedTuple):
+    """The study's record (mnist.json's content, its numbers unrounded) and its arrays (mnist.npz)."""
+
+    result: dict
+    arrays: dict
+    settings: StudySettings
 
 
 def run_study(
@@ -262,7 +270,6 @@ def run_study(
     if isinstance(jobs, bool) or not isinstance(jobs, (int, np.integer)) or jobs < 1:
         raise FldmError(f"--jobs must be a positive integer, got {jobs}")
     cfg = settings or (StudySettings.quick() if quick else StudySettings.full())
-    out = Path(out_dir)
     start = time.perf_counter()
     planned = cells(
         cfg, seed, idx_dir
@@ -275,10 +282,22 @@ def run_study(
         progress=progress,
         label="mnist",
     )
+    measured = collect(cfg, seed, quick, idx_dir, dict(zip(planned, results)))
+    if log is not None:
+        for run in measured.result["runs"]:
+            log(_run_line(run))
+    result = write(Path(out_dir), measured, figures=figures)
+    if log is not None:
+        log(f"mnist: done in {time.perf_counter() - start:.1f} s")
+    return result
+
+
+def collect(cfg: StudySettings, seed: int, quick: bool, idx_dir, results: dict) -> MnistResult:
+    """The study's record and arrays from its finished cells ({MnistRun: Cell}, in `cells` order)."""
     runs, arrays = [], {}
-    for c, res in zip(planned, results):
-        runs.append(res["summary"])
-        a, key = res["arrays"], f"{c.model}_nsnr2={c.nsnr2:g}_repeat={c.repeat}"
+    for c, res in results.items():
+        runs.append(res.summary)
+        a, key = res.arrays, f"{c.model}_nsnr2={c.nsnr2:g}_repeat={c.repeat}"
         arrays.update(
             {
                 f"{key}/steps": a["steps"],
@@ -290,8 +309,6 @@ def run_study(
         if c.repeat == 0:
             for name in ("x1", "x2", "mu"):
                 arrays.setdefault(f"data_nsnr2={c.nsnr2:g}/{name}", a[name])
-        if log is not None:
-            log(_run_line(res["summary"]))
     result = {
         "study": "noisy-mnist",
         "claim": "E2",
@@ -325,6 +342,14 @@ def run_study(
         "figures": {},
         "captions": {},
     }
+    return MnistResult(result, arrays, cfg)
+
+
+def write(out: Path, measured: MnistResult, figures: bool = True) -> dict:
+    """Write the figures (if `figures`), mnist.npz and mnist.json into `out`; return the record with the
+    figures' file names and captions."""
+    result, arrays, cfg = measured
+    result = dict(result)
     if figures:
         shown = [v for v in (LOW, HIGH) if v in cfg.nsnr2] or list(cfg.nsnr2[:2])
         made = make_figures(out, result, arrays, shown, cfg.digits)
@@ -334,15 +359,36 @@ def run_study(
     # the measured numbers rounded (the settings are exact), and no wall time: a rerun rewrites it unchanged
     io.write_json(
         out / "mnist.json",
-        {**result, "runs": io.rounded(runs), "comparison": io.rounded(result["comparison"])},
+        {
+            **result,
+            "runs": io.rounded(result["runs"]),
+            "comparison": io.rounded(result["comparison"]),
+        },
     )
-    if log is not None:
-        log(f"mnist: done in {time.perf_counter() - start:.1f} s")
     return result
+
+
+def study_cells(preset_name: str, seed: int) -> dict:
+    """The study's cells in a preset of `fldm reproduce` (none where the preset runs no Noisy-MNIST)."""
+    settings = presets.get(preset_name).mnist
+    if settings is None:
+        return {}
+    return {run: (KIND, run) for run in cells(StudySettings(**settings), seed)}
+
+
+def measure(preset_name: str, results: dict, seed: int = 0) -> MnistResult:
+    settings = StudySettings(**presets.get(preset_name).mnist)
+    return collect(settings, seed, preset_name != "full", None, results)
+
+
+STUDY = Study("noisy-mnist", study_cells, measure)
 
 
 def compare(runs: list[dict]) -> list[dict]:
     """Per n SNR^2, the medians over repeats of each model's headline numbers (the inputs of claim E2)."""
+    by_model: dict = {}
+    for r in runs:
+        by_model.setdefault(r["model"], []).append(r)
     rows = []
     for nsnr2 in sorted({r["nsnr2"] for r in runs}):
         row = {
@@ -350,11 +396,11 @@ def compare(runs: list[dict]) -> list[dict]:
             "snr": next(r["snr"] for r in runs if r["nsnr2"] == nsnr2),
             "level": "low" if nsnr2 == LOW else "high" if nsnr2 == HIGH else "extra",
         }
-        for model in MODELS:
-            sel = [r for r in runs if r["nsnr2"] == nsnr2 and r["model"] == model]
+        for model in models.PAPER_PAIR:
+            sel = [r for r in by_model[model.name] if r["nsnr2"] == nsnr2]
             keys = ["signal", "noise", "ratio", "signal_gain", "noise_gain"]
-            keys += ["test_accuracy"] if model == "classification" else []
-            row.update({f"{model}_{k}": float(np.median([r[k] for r in sel])) for k in keys})
+            keys += ["test_accuracy"] if all("test_accuracy" in r for r in sel) else []
+            row.update({f"{model.name}_{k}": float(np.median([r[k] for r in sel])) for k in keys})
         row["repeats"] = len(sel)
         rows.append(row)
     return rows

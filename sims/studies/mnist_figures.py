@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from sims.studies.figures import COLORS, HEADLINE, MODEL_COLORS, figure
+from sims.models import PAPER_PAIR
+from sims.studies.figures import COLORS, figure
 from sims.studies.mnist_data import CREDIT, SIDE
 
 
@@ -66,27 +67,27 @@ def make_figures(out: Path, result: dict, arrays: dict, shown: list, digits: tup
     }
 
 
+def _by_model(runs) -> dict:
+    """The runs (rows of mnist.json) of each model, by its name."""
+    out: dict = {}
+    for r in runs:
+        out.setdefault(r["model"], []).append(r)
+    return out
+
+
 def _repeats(arrays: dict) -> int:
     return len({k.split("_repeat=")[1].split("/")[0] for k in arrays if "_repeat=" in k})
 
 
-def _top_filter(W: np.ndarray, mu: np.ndarray, model: str, j: int) -> np.ndarray:
-    """Diffusion: the neuron with the largest max_j <w_r, mu_j>. Classification: class j's filter with the
-    largest |<w_{j,r}, mu_j>|, signed so that this alignment is positive (the classifier is even in w)."""
-    if model == "diffusion":
-        return W[np.argmax((W @ mu.T).max(axis=1))]
-    a = W[j] @ mu[j]
-    r = int(np.argmax(np.abs(a)))
-    return np.sign(a[r] or 1.0) * W[j, r]
-
-
 def plot_filters(path: Path, arrays: dict, shown: list, digits: tuple) -> None:
-    kinds = [
-        ("diffusion", 0, "diffusion"),
-        ("classification", 0, f"classif. digit {digits[0]}"),
-        ("classification", 1, f"classif. digit {digits[1]}"),
-    ]
-    rows = [(v, *k) for v in shown for k in kinds]
+    rows = []  # (n SNR^2, label, filter): each model's filters to show (its `top_filters`)
+    for nsnr2 in shown:
+        mu = arrays[f"data_nsnr2={nsnr2:g}/mu"]
+        for model in PAPER_PAIR:
+            filters = model.top_filters(arrays[f"{model.name}_nsnr2={nsnr2:g}_repeat=0/W"], mu)
+            for j, w in enumerate(filters):
+                label = model.name if len(filters) == 1 else f"{model.name}, digit {digits[j]}"
+                rows.append((nsnr2, label, w))
     height = 2.1 * len(rows) + 0.9
     with figure(path, len(rows), 4, figsize=(8.6, height), layout=None, squeeze=False) as (
         fig,
@@ -95,9 +96,8 @@ def plot_filters(path: Path, arrays: dict, shown: list, digits: tuple) -> None:
         fig.subplots_adjust(
             left=0.1, right=0.98, bottom=0.02, top=1 - 0.85 / height, wspace=0.25, hspace=0.45
         )  # a fixed layout: constrained layout costs ~3 s here
-        for i, (nsnr2, model, j, label) in enumerate(rows):
-            x1, x2, mu = (arrays[f"data_nsnr2={nsnr2:g}/{k}"] for k in ("x1", "x2", "mu"))
-            w = _top_filter(arrays[f"{model}_nsnr2={nsnr2:g}_repeat=0/W"], mu, model, j)
+        for i, (nsnr2, label, w) in enumerate(rows):
+            x1, x2 = (arrays[f"data_nsnr2={nsnr2:g}/{k}"] for k in ("x1", "x2"))
             parts = decompose(w, x1, x2)
             total = float(w @ w) or 1.0
             for col, key in enumerate(("filter", "image", "noise", "rest")):
@@ -135,10 +135,11 @@ def plot_filters(path: Path, arrays: dict, shown: list, digits: tuple) -> None:
 
 def plot_alignment(path: Path, arrays: dict, shown: list, runs: list = ()) -> None:
     repeats = _repeats(arrays)
+    by_model = _by_model(runs)
     with figure(path, 2, len(shown), figsize=(4.6 * len(shown), 6.8), squeeze=False) as (fig, axes):
         for col, nsnr2 in enumerate(shown):
-            for row, model in enumerate(("diffusion", "classification")):
-                keys = [f"{model}_nsnr2={nsnr2:g}_repeat={r}" for r in range(repeats)]
+            for row, model in enumerate(PAPER_PAIR):
+                keys = [f"{model.name}_nsnr2={nsnr2:g}_repeat={r}" for r in range(repeats)]
                 keys = [k for k in keys if f"{k}/steps" in arrays]
                 ax = axes[row, col]
                 steps = arrays[f"{keys[0]}/steps"]
@@ -162,22 +163,22 @@ def plot_alignment(path: Path, arrays: dict, shown: list, runs: list = ()) -> No
                         ms=4,
                         mfc="none",
                         color=COLORS[q],
-                        label=f"{q} = {HEADLINE[model][q]}"
+                        label=f"{q} = {getattr(model.look, q)}"
                         + (f", mean of {len(keys)} repeats" if len(keys) > 1 else ", one repeat"),
                     )
-                if model == "classification":
+                if model.look.log_axis:
                     ax.set_yscale("log")
                 etas = sorted(
-                    {r["eta"] for r in runs if r["model"] == model and r["nsnr2"] == nsnr2}
+                    {r["eta"] for r in by_model.get(model.name, []) if r["nsnr2"] == nsnr2}
                 )
                 eta = (
                     f" (η = {etas[0]:.3g})"
                     if len(etas) == 1
                     else (f" (η = {etas[0]:.3g} to {etas[-1]:.3g})" if etas else "")
                 )
-                ax.set_title(f"{model}, n·SNR² = {nsnr2:g}{eta}", fontsize=9)
+                ax.set_title(f"{model.name}, n·SNR² = {nsnr2:g}{eta}", fontsize=9)
                 ax.set_xlabel("iteration")
-                ax.set_ylabel("alignment" + (" (log scale)" if model == "classification" else ""))
+                ax.set_ylabel("alignment" + (" (log scale)" if model.look.log_axis else ""))
                 ax.legend(fontsize=6.5)
         fig.suptitle(
             f"Noisy-MNIST alignment over training; μ_j: class-mean image; the panels' η differ: compare them in "
@@ -190,25 +191,25 @@ def plot_sweep(path: Path, runs: list, comparison: list) -> None:
     repeats = max((r.get("repeats", 1) for r in comparison), default=1)
     with figure(path, 1, 2, figsize=(9.6, 3.8)) as (fig, (ax_ratio, ax_acc)):
         x = [r["nsnr2"] for r in comparison]
-        for model, marker in (("diffusion", "o"), ("classification", "^")):
-            sel = [r for r in runs if r["model"] == model]
-            color = MODEL_COLORS[model]
+        by_model = _by_model(runs)
+        for model in PAPER_PAIR:
+            sel = by_model.get(model.name, [])
             ax_ratio.plot(
                 x,
-                [r[f"{model}_ratio"] for r in comparison],
+                [r[f"{model.name}_ratio"] for r in comparison],
                 "-",
                 lw=1,
-                color=color,
-                label=f"{model}: median of {repeats} repeat(s)",
+                color=model.look.color,
+                label=f"{model.name}: median of {repeats} repeat(s)",
             )
             ax_ratio.plot(
                 [r["nsnr2"] for r in sel],
                 [r["ratio"] for r in sel],
-                marker,
-                color=color,
+                model.look.marker,
+                color=model.look.color,
                 mfc="none",
                 ms=5,
-                label=f"{model}: each repeat",
+                label=f"{model.name}: each repeat",
             )
         ax_ratio.axhline(1.0, color="grey", lw=0.6, ls=":", label="ratio 1")
         ax_ratio.set_xscale("log")
@@ -216,11 +217,13 @@ def plot_sweep(path: Path, runs: list, comparison: list) -> None:
         ax_ratio.set_xlabel("n·SNR² (log scale)")
         ax_ratio.set_ylabel("signal / noise learning, end (log scale)")
         ax_ratio.legend(fontsize=7)
-        sel = [r for r in runs if r["model"] == "classification"]
-        color = MODEL_COLORS["classification"]
+        # the classifier's held-out test accuracy
+        classifier = PAPER_PAIR[1]
+        sel = by_model.get(classifier.name, [])
+        color = classifier.look.color
         ax_acc.plot(
             x,
-            [r["classification_test_accuracy"] for r in comparison],
+            [r[f"{classifier.name}_test_accuracy"] for r in comparison],
             "-",
             lw=1,
             color=color,
@@ -229,7 +232,7 @@ def plot_sweep(path: Path, runs: list, comparison: list) -> None:
         ax_acc.plot(
             [r["nsnr2"] for r in sel],
             [r["test_accuracy"] for r in sel],
-            "^",
+            classifier.look.marker,
             color=color,
             mfc="none",
             ms=5,

@@ -11,16 +11,11 @@ import time
 import numpy as np
 import pytest
 
+from sims import io
 from sims.config import TrainConfig
-from sims.studies.sweep import (
-    DIVERGED,
-    Cache,
-    cell_key,
-    cell_seed,
-    completed,
-    divergence,
-    run_cells,
-)
+from sims.models import PAPER_PAIR
+from sims.studies.cells import DIVERGED, Cell, cell_key, cell_seed
+from sims.studies.sweep import CELL_KINDS, Cache, run_cells
 
 
 def cells(count=4, steps=40):
@@ -38,7 +33,7 @@ def cells(count=4, steps=40):
                 seed=cell_seed(0, model, nsnr2),
             ),
         )
-        for model in ("diffusion", "classification")
+        for model in (m.name for m in PAPER_PAIR)
         for nsnr2 in (0.5, 5.0)
     ][:count]
 
@@ -56,9 +51,9 @@ def test_cache_is_reused(tmp_path):
     second = run_cells(cells(), cache, progress=False)
     assert {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()} == stamps  # nothing rewritten
     for a, b in zip(first, second):
-        assert a["summary"] == b["summary"]
-        for k in a["arrays"]:
-            assert np.array_equal(a["arrays"][k], b["arrays"][k])
+        assert a.summary == b.summary
+        for k in a.arrays:
+            assert np.array_equal(a.arrays[k], b.arrays[k])
     # a changed setting is a new cell
     changed = [(k, c.replace(steps=41)) for k, c in cells(1)]
     assert cell_key(*changed[0]) != cell_key(*cells(1)[0])
@@ -79,11 +74,11 @@ def test_a_diverged_cell_is_cached_and_read_back_as_diverged(tmp_path):
     again = run_cells([bad, *cells(1)], Cache(tmp_path), progress=False)
     for out in (first, again):
         assert (
-            not completed(out[0])
-            and divergence(out[0]) == meta["summary"][DIVERGED]
-            and out[0]["arrays"] == {}
+            not out[0].finished
+            and out[0].message == meta["summary"][DIVERGED]
+            and out[0].arrays == {}
         )
-        assert completed(out[1]) and divergence(out[1]) is None
+        assert out[1].finished and out[1].message is None and isinstance(out[1], Cell)
 
 
 def test_damaged_cell_is_recomputed(tmp_path):
@@ -92,9 +87,9 @@ def test_damaged_cell_is_recomputed(tmp_path):
     key = cell_key(*cells(1)[0])
     (tmp_path / f"{key}.npz").write_bytes(b"garbage")
     (again,) = run_cells(cells(1), cache, progress=False)
-    assert np.array_equal(again["arrays"]["loss"], out["arrays"]["loss"])
+    assert np.array_equal(again.arrays["loss"], out.arrays["loss"])
     with np.load(tmp_path / f"{key}.npz") as f:  # and the damaged file was replaced
-        assert np.array_equal(f["loss"], out["arrays"]["loss"])
+        assert np.array_equal(f["loss"], out.arrays["loss"])
 
 
 @pytest.mark.parametrize("jobs", [2])
@@ -102,9 +97,9 @@ def test_same_results_with_one_or_two_workers(tmp_path, jobs):
     one = run_cells(cells(), Cache(tmp_path / "one"), jobs=1, progress=False)
     two = run_cells(cells(), Cache(tmp_path / "two"), jobs=jobs, progress=False)
     for a, b in zip(one, two):
-        assert a["summary"] == b["summary"]
-        for k in a["arrays"]:
-            assert np.array_equal(a["arrays"][k], b["arrays"][k])
+        assert a.summary == b.summary
+        for k in a.arrays:
+            assert np.array_equal(a.arrays[k], b.arrays[k])
 
 
 def test_resume_after_kill(tmp_path):
@@ -124,7 +119,7 @@ def test_resume_after_kill(tmp_path):
     done = {p.name: p.stat().st_mtime_ns for p in tmp_path.glob("*.json")}
     assert 1 <= len(done) < 4, "the kill should land between cells"
     results = run_cells(cells(4, steps=12000), Cache(tmp_path), progress=False)
-    assert all(r["summary"]["steps_run"] == 12000 for r in results)
+    assert all(r.run.steps_run == 12000 for r in results)
     assert {p.name: p.stat().st_mtime_ns for p in tmp_path.glob("*.json") if p.name in done} == done
     assert len(list(tmp_path.glob("*.json"))) == 4
 
@@ -142,17 +137,26 @@ def test_dask_executor(tmp_path):
         )
     local = run_cells(cells(2), Cache(tmp_path / "local"), progress=False)
     for a, b in zip(remote, local):
-        assert np.array_equal(a["arrays"]["signal"], b["arrays"]["signal"])
+        assert np.array_equal(a.trace.signal, b.trace.signal)
 
 
-def test_cell_kinds_are_registered_once(tmp_path):
+def test_every_cell_kind_is_in_one_table_and_names_a_function(tmp_path):
     from sims import FldmError
-    from sims.studies import sweep
+    from sims.studies.sweep import _runner
 
-    with pytest.raises(FldmError, match="already taken"):
-        sweep.register("ode", sweep.predict_cell)
-    with pytest.raises(FldmError, match="already taken"):
-        sweep.register("train", sweep.predict_cell)
-    sweep.register("ode", sweep.ode_cell)  # the same function again: a module imported twice
+    for kind in CELL_KINDS:
+        assert callable(_runner(kind)), kind
+    assert _runner("probe(l2=0.01,n_test=2000)") is _runner("probe")  # a kind with parameters
     with pytest.raises(FldmError, match="unknown cell kind 'nothing'"):
         run_cells([("nothing", cells(1)[0][1])], Cache(tmp_path), progress=False)
+
+
+def test_a_cell_record_reads_its_run(tmp_path):
+    """A finished train cell's typed summary and trace are its JSON summary and arrays, as stored."""
+    (cell,) = run_cells(cells(1), Cache(tmp_path), progress=False)
+    (again,) = run_cells(cells(1), Cache(tmp_path), progress=False)  # read back from disk
+    for c in (cell, again):
+        assert c.kind == "train" and c.config == io.plain(cells(1)[0][1].to_dict())
+        assert c.run.ratio == c.summary["ratio"] and c.run.steps_run == 40
+        assert np.array_equal(c.trace.signal_max, c.arrays["signal_max"])
+        assert c.run.test_error is None  # the denoiser reports none

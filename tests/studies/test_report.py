@@ -1,21 +1,25 @@
-"""`fldm reproduce` on the tiny preset: report and figures, cache reuse, resume, and worker independence."""
+"""`fldm reproduce` (sims.studies.report) on the tiny preset: every registered claim in the report with its
+figures, cache reuse, resume, worker independence, and a new claim reaching the report."""
 
 import json
 import signal
 import subprocess
 import sys
 import time
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from sims import io
 from sims.cli import main
-from sims.studies import beyond_claims, claims, d2_claims, research_claims
+from sims.studies.branchmap import Branch
+from sims.studies.cells import cell_seed
+from sims.studies.claims import CLAIMS
+from sims.studies.claims.base import VERDICTS
 from sims.studies.report import reproduce
 
-VERDICTS = {"holds", "holds in part", "does not hold in the tested range"}
-RULES = {**claims.RULES, **beyond_claims.RULES, **research_claims.RULES, **d2_claims.RULES}
+RULES = {claim.SPEC.id: claim.SPEC.rule for claim in CLAIMS}
 
 
 @pytest.fixture(scope="module")
@@ -30,32 +34,23 @@ def tiny(tmp_path_factory):
 def test_report_has_every_claim_with_a_verdict(tiny):
     root, report = tiny
     on_disk = json.loads((root / "out" / "report.json").read_text())
-    # E2 needs the MNIST study; B1-B5, O1, O2, A1, R1 and R2 come from the further sections (sims.studies.sections)
-    assert [c["id"] for c in on_disk["claims"]] == [
-        "D1",
-        "D2",
-        "C1",
-        "E1",
-        "B1",
-        "B2",
-        "B3",
-        "B4",
-        "B5",
-        "O1",
-        "O2",
-        "A1",
-        "R1",
-        "R2",
-    ]
+    # every registered claim whose study runs in the tiny preset (Noisy-MNIST does not), in registry order
+    ran = [c.SPEC.id for c in CLAIMS if c.STUDY.cells("tiny", 0)]
+    assert [c["id"] for c in on_disk["claims"]] == ran and "E2" not in ran and len(ran) == 14
     for claim in on_disk["claims"]:
-        assert claim["verdict"] in VERDICTS
+        assert claim["verdict"] in VERDICTS and claim["domain"] is None
         assert claim["rule"] == RULES[claim["id"]] and claim["claim"] and claim["measured"]
+        assert claim["origin"] == next(c.SPEC.origin for c in CLAIMS if c.SPEC.id == claim["id"])
     md = (root / "out" / "REPORT.md").read_text()
     for claim in on_disk["claims"]:
         assert f"## {claim['id']}: {claim['verdict']}" in md
+        assert f'<a id="{claim["id"].lower()}"></a>' in md
+    for cid, names in on_disk["claim_figures"].items():
+        assert set(names) <= set(on_disk["figures"]), cid
     for name in on_disk["figures"]:
         png = root / "out" / name
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+        assert f"![{name}]({name})" in md
 
 
 def test_measured_numbers_come_from_the_runs(tiny):
@@ -81,7 +76,7 @@ def test_measured_numbers_come_from_the_runs(tiny):
     assert len(finals) == 4
 
 
-def test_research_sections_read_their_runs(tiny):
+def test_research_claims_read_their_runs(tiny):
     """O1's descent check: gradient descent ends where the alignment ODE does; A1's ratios are the cached
     augmented runs' (magnitudes, one seed: the classifier's own summary)."""
     root, report = tiny
@@ -101,16 +96,17 @@ def test_research_sections_read_their_runs(tiny):
     assert {"fig_objectives.png", "fig_augment.png"} <= set(report["figures"])
 
 
-def test_d2_sections_read_their_runs(tiny):
+def test_d2_claims_read_their_runs(tiny):
     """R1's table has a row per series and its exact-loss ratios are the cached stationary cells'; R2's map
     states are the cached predict cells' and its figure is written."""
-    from sims.studies import d2robust
+    from sims.studies import d2robust, presets
+    from sims.studies.claims import r1
 
     root, report = tiny
     claims = {c["id"]: c for c in report["claims"]}
-    size = d2robust.SIZES["tiny"]
-    labels = [label for label, _ in d2robust.series_labels(size)]
-    table = (root / "out" / d2robust.TABLE).read_text().splitlines()
+    size = presets.get("tiny").robustness
+    labels = [label for label, _, _ in d2robust.series_labels(size)]
+    table = (root / "out" / r1.TABLE).read_text().splitlines()
     longer = list(claims["R1"]["measured"]["fixed_draws_longer"]["rows"])
     assert [line.split(" | ")[0].lstrip("| ") for line in table[2:]] == labels + longer
     assert set(claims["R1"]["measured"]["per_series"]) == set(labels)
@@ -123,7 +119,7 @@ def test_d2_sections_read_their_runs(tiny):
         and c["config"]["m"] == 2
         and c["config"]["d"] == 120
         and c["config"]["alpha"] == c["config"]["beta"]
-        and c["config"]["seed"] in {d2robust.cell_seed(0, "d2-robustness", v) for v in size.nsnr2}
+        and c["config"]["seed"] in {cell_seed(0, "d2-robustness", v) for v in size.nsnr2}
     }
     rows = {r["nsnr2"]: r["ratio"] for r in claims["R1"]["measured"]["rows"]["exact loss"]}
     assert set(exact) == set(rows) == set(size.nsnr2)
@@ -131,11 +127,11 @@ def test_d2_sections_read_their_runs(tiny):
         assert rows[v] == pytest.approx(exact[v], rel=10.0 ** (1 - io.REPORT_DIGITS))
     states = {(c["m"], c["nsnr2"]): c["state"] for c in claims["R2"]["measured"]["cells"]}
     predicted = {
-        (c["config"]["m"], c["config"]["nsnr2"]): d2_claims.state(c["summary"]["stationary"])
+        (c["config"]["m"], c["config"]["nsnr2"]): Branch.of(c["summary"]["stationary"]).state
         for c in cells
         if c["kind"] == "predict"
         and c["config"]["seed"]
-        == d2robust.cell_seed(0, "branch-map", c["config"]["m"], c["config"]["nsnr2"])
+        == cell_seed(0, "branch-map", c["config"]["m"], c["config"]["nsnr2"])
     }
     assert states == predicted and len(states) == 6
     assert (
@@ -204,133 +200,121 @@ def test_bad_reproduce_input(capsys):
     assert "--jobs: must be a positive integer" in capsys.readouterr().err
 
 
-class _Section:
-    """A further study with one cell: its entry and figure must reach the report."""
+def _made_up_claim():
+    """A claim module made up here: one cell, a rule, a figure and a paragraph. Passing it with the
+    registry is all it takes for its entry and figure to reach the report."""
+    from sims.config import TrainConfig
+    from sims.studies.cells import Study
+    from sims.studies.claims.base import HOLDS, PROJECT, Figure, Spec
 
-    name = "probe"
-
-    def cells(self, preset_name, seed):
-        from sims.config import TrainConfig
-
+    def cells(preset_name, seed):
         return {
-            ("probe", seed): ("train", TrainConfig(n=4, d=20, m=1, steps=5, log_every=5, seed=seed))
+            ("p1", seed): ("train", TrainConfig(n=4, d=20, m=1, steps=5, log_every=5, seed=seed))
         }
 
-    def report(self, preset_name, results, out):
-        (res,) = results.values()
-        entry = {
-            "id": "P1",
-            "claim": "probe",
-            "rule": "holds if the run has a ratio",
-            "verdict": "holds",
-            "measured": {"ratio": res["summary"]["ratio"]},
-        }
-        (out / "probe.txt").write_text("x")
-        return [entry], [("probe.txt", f"preset {preset_name}")]
+    def measure(preset_name, results, seed):
+        (cell,) = results.values()
+        return cell.run.ratio
+
+    spec = Spec("P1", "a made-up claim", "made up", "holds if the run has a ratio", PROJECT)
+
+    def figures(ratio, out):
+        (out / "p1.txt").write_text("x")
+        return [Figure("p1.txt", f"ratio {ratio:.3g}")]
+
+    return SimpleNamespace(
+        SPEC=spec,
+        STUDY=Study("p1", cells, measure),
+        verdict=lambda ratio: spec.entry(HOLDS, {"ratio": ratio}),
+        figures=figures,
+        paragraph=lambda e: f"The ratio is {e['measured']['ratio']:.3g}.",
+    )
 
 
-def test_further_sections_reach_the_report(tiny):
+def test_a_new_claim_reaches_the_report(tiny):
     root, _ = tiny
     report = reproduce(
         "tiny",
-        out=root / "sections",
+        out=root / "made-up",
         cache_dir=root / "cache",
         progress=False,
         log=lambda *_: None,
-        sections=[_Section()],
+        claims=(*CLAIMS[:1], _made_up_claim()),
     )
     entry = report["claims"][-1]
-    assert entry["id"] == "P1" and np.isfinite(entry["measured"]["ratio"])
-    assert report["figures"]["probe.txt"] == "preset tiny"
-    assert "## P1: holds" in (root / "sections" / "REPORT.md").read_text()
+    assert [e["id"] for e in report["claims"]] == ["D1", "P1"]
+    assert entry["origin"] == "project" and np.isfinite(entry["measured"]["ratio"])
+    assert report["figures"]["p1.txt"].startswith("ratio ") and report["claim_figures"]["P1"]
+    md = (root / "made-up" / "REPORT.md").read_text()
+    assert "## P1: holds" in md and "*In short.* The ratio is " in md
 
 
-def test_readme_findings_are_written_from_the_report(tiny):
-    """sims.studies.findings: one paragraph per B, O and A claim, with its verdict and numbers read from
-    report.json."""
-    from sims.studies.findings import paragraphs
-
+def test_every_paragraph_is_written_from_the_report(tiny):
+    """Each claim's paragraph writer reads report.json's entry (as the verdict table does) and quotes its
+    verdict's numbers."""
     root, report = tiny
-    text = paragraphs(json.loads((root / "out" / "report.json").read_text()))
-    for e in report["claims"]:
-        if e["id"][0] in "BOAR":
-            assert f"({e['id']}: {e['verdict']}" in text
-    a1 = next(e for e in report["claims"] if e["id"] == "A1")["measured"]
-    assert f"crosses 1 at n·SNR² = {a1['crossing_nsnr2']['augmented']:.3g}" in text
-    b5 = next(e for e in report["claims"] if e["id"] == "B5")["measured"]["per_cell"][0]
-    assert f"scores {b5['diffusion_ood']:.3g} on diffusion's features" in text
-
-
-def test_preset_comparison_lists_every_verdict_and_only_changed_paragraphs(tiny):
-    """findings.preset_comparison: a table row per claim with both presets' verdicts; the paragraph of a
-    further claim only where its verdict differs (here B1 and R2, changed by hand in a copy)."""
-    import copy
-
-    from sims.studies.findings import WRITERS, preset_comparison
-
-    _, report = tiny
-    other = copy.deepcopy(report)
-    changed = {"B1": "does not hold in the tested range", "R2": "holds in part"}
-    for e in other["claims"]:
-        if e["id"] in changed:
-            assert e["verdict"] != changed[e["id"]]
-            e["verdict"] = changed[e["id"]]
-    text = preset_comparison(report, other)
-    before = {e["id"]: e["verdict"] for e in report["claims"]}
-    for e in other["claims"]:
-        assert f"| {e['id']} | {before[e['id']]} | {e['verdict']} |" in text
-        if e["id"] in WRITERS:
-            assert (WRITERS[e["id"]](e) in text) == (e["id"] in changed)
-    assert (
-        len(preset_comparison(report, report).split("\n\n")) == 2
-    )  # the table and the synthetic paragraph
+    on_disk = json.loads((root / "out" / "report.json").read_text())
+    by_id = {c.SPEC.id: c for c in CLAIMS}
+    for e in on_disk["claims"]:
+        text = by_id[e["id"]].paragraph(e)
+        assert text.endswith(".") and len(text) > 40, e["id"]
+        assert text in (root / "out" / "REPORT.md").read_text()
+    paragraphs = {e["id"]: by_id[e["id"]].paragraph(e) for e in on_disk["claims"]}
+    a1 = next(e for e in on_disk["claims"] if e["id"] == "A1")["measured"]
+    assert f"crosses 1 at n·SNR² = {a1['crossing_nsnr2']['augmented']:.3g}" in paragraphs["A1"]
+    b5 = next(e for e in on_disk["claims"] if e["id"] == "B5")["measured"]["per_cell"][0]
+    assert f"scores {b5['diffusion_ood']:.3g} on diffusion's features" in paragraphs["B5"]
 
 
 def test_r1_paragraph_names_a_run_that_did_not_finish(tiny):
     """A diverged cell leaves its series without a slope (n/a); the paragraph says which run and why."""
     import copy
 
-    from sims.studies.findings import r1
+    from sims.studies.claims import r1
 
     _, report = tiny
     e = copy.deepcopy(next(c for c in report["claims"] if c["id"] == "R1"))
     for rows in e["measured"]["rows"].values():
         rows[:] = [r for r in rows if not r.get("not_reached")]
     name, rows = next((k, v) for k, v in e["measured"]["rows"].items() if v)
-    assert "Not finished" not in r1(e)
+    assert "Not finished" not in r1.paragraph(e)
+    why = "gradient descent diverged at step 7 (loss = 1e+40); try a smaller eta (now 0.1)"
     rows[0] = {
         "nsnr2": rows[0]["nsnr2"],
         "ratio": None,
         "signal_gain": None,
         "noise_gain": None,
-        "not_reached": "gradient descent diverged at step 7 (loss = 1e+40); try a smaller eta (now 0.1)",
+        "not_reached": why,
     }
-    assert f"Not finished (its series has no slope): {name} at n·SNR² = " in r1(e)
-    assert "diverged at step 7." in r1(e)
+    assert f"Not finished (its series has no slope): {name} at n·SNR² = " in r1.paragraph(e)
+    assert f": {why}." in r1.paragraph(e)
 
 
 def test_figure_summaries_quote_the_reports_numbers(tiny):
-    """The one-line summary of each figure (REPORT.md's figure list) quotes the numbers of the claims, and
-    fig_synthetic plots the seed means that it and E1 quote (seed_curves ends at ratio_table's means)."""
-    from sims.studies.findings import synthetic
-    from sims.studies.measures import TERMS, ratio_table, seed_curves
-    from sims.studies.plan import E1_NSNR2, MODELS, PRESETS, Study
-    from sims.studies.sweep import Cache
+    """The one-line summary of each figure quotes the numbers of the claims, and fig_synthetic plots the
+    seed means that it and E1 quote (seed_curves ends at the ratio table's means)."""
+    from sims.models import PAPER_PAIR
+    from sims.studies import synthetic
+    from sims.studies.claims import d2
+    from sims.studies.measures import TERMS
+    from sims.studies.presets import E1_NSNR2
+    from sims.studies.sweep import Cache, run_cells
 
     root, report = tiny
     figs, c = report["figures"], {e["id"]: e["measured"] for e in report["claims"]}
-    for model in MODELS:
+    models = [m.name for m in PAPER_PAIR]
+    for model in models:
         for v in E1_NSNR2:
             e1 = c["E1"][f"{model}_{v}"]
             assert (
-                f"{model} n·SNR²={v}: signal {e1['signal']:.3g}, noise {e1['noise']:.3g}, ratio {e1['ratio']:.3g}"
-                in figs["fig_synthetic.png"]
+                f"{model} n·SNR²={v}: signal {e1['signal']:.3g}, noise {e1['noise']:.3g}, "
+                f"ratio {e1['ratio']:.3g}" in figs["fig_synthetic.png"]
             )
     assert f"diffusion_growth slope {c['D1']['growth_ratio_slope']:.2f}" in figs["fig_ratio.png"]
     assert f"diffusion_final slope {c['D2']['stationary_ratio_slope']:.2f}" in figs["fig_ratio.png"]
     agree = c["C1"]["phase_agreement"]
     assert f"in {agree['agree']}/{agree['cells']} classification cells" in figs["fig_phase.png"]
-    for model in MODELS:
+    for model in models:
         assert (
             f"{model}: linearity index {c['D1']['linearity_index'][model]['index']:.2f}"
             in figs["fig_early_growth.png"]
@@ -339,23 +323,18 @@ def test_figure_summaries_quote_the_reports_numbers(tiny):
         assert f"{name} slope {slope:.2f}" in figs["fig_stationary.png"]
     md = (root / "out" / "REPORT.md").read_text()
     assert all(f"- *{name}*:" in md for name in TERMS)
-    text = synthetic(report)
-    assert f"log-log slope {c['D2']['stationary_ratio_slope']:.3g}" in text
-    assert f"{agree['agree']} of {agree['cells']} cells" in text
-    study = Study(PRESETS["tiny"], 0, Cache(root / "cache"), progress=False)
-    study.run()  # every cell is cached
-    rows = {(m, r["nsnr2"]): r for m, t in ratio_table(study).items() for r in t}
-    for model in MODELS:
+    d2_entry = next(e for e in report["claims"] if e["id"] == "D2")
+    assert f"log-log slope {c['D2']['stationary_ratio_slope']:.3g}" in d2.paragraph(d2_entry)
+    plan = synthetic.cells("tiny", 0)
+    names = list(plan)
+    results = run_cells([plan[k] for k in names], Cache(root / "cache"), progress=False)  # cached
+    s = synthetic.measure("tiny", dict(zip(names, results)))
+    for model in models:
+        rows = {r.nsnr2: r for r in s.rows[model]}
         for v in E1_NSNR2:
-            curves = seed_curves(study, model, v)
-            assert curves["signal_mean"][-1] == pytest.approx(
-                rows[(model, v)]["final_signal"], rel=1e-12
-            )
-            assert curves["noise_mean"][-1] == pytest.approx(
-                rows[(model, v)]["final_noise"], rel=1e-12
-            )
-            assert (
-                rows[(model, v)]["final_ratio_min"]
-                <= rows[(model, v)]["final_ratio"]
-                <= rows[(model, v)]["final_ratio_max"]
-            )
+            curves = s.seed_curves(model, v)
+            assert curves.signal_mean[-1] == pytest.approx(rows[v].final_signal, rel=1e-12)
+            assert curves.noise_mean[-1] == pytest.approx(rows[v].final_noise, rel=1e-12)
+            assert rows[v].final_ratio_min <= rows[v].final_ratio <= rows[v].final_ratio_max
+    table = {m: [r.to_dict() for r in rows] for m, rows in s.rows.items()}
+    assert json.loads(io.to_json(table)) == report["ratio_table"]  # the table the report holds

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from sims.data import make_data
+from sims.studies.cells import Cell, Outcome, Trace
 from sims.studies.probe import features, fit_logistic, only_last_feature, probe
-from sims.studies.sweep import diverged_cell
 
 
 def newton(X, y, l2, steps=50):
@@ -73,7 +73,11 @@ def test_response_asymmetry():
 
     alike = np.array([[[2.0, -2.0, 0.1, 0.1], [1.0, 1.0, 0.0, 0.0]]])  # (T=1, m=2, F=4): <w, mu_f>
     apart = np.array([[[2.0, 0.0, 0.1, 0.1], [1.0, 1.0, 0.0, 0.0]]])
-    run = lambda s: {"arrays": {"signal": s}, "summary": {}}
+
+    def run(signal):
+        return Cell("probe", {}, {}, {**{k: np.zeros(1) for k in Trace._fields}, "signal": signal})
+
     assert response_asymmetry([run(alike)], 0) == 0.0 and response_asymmetry([run(apart)], 0) == 1.0
     assert response_asymmetry([run(alike), run(apart)], 0) == 0.5
-    assert np.isnan(response_asymmetry([diverged_cell("x")], 0))  # no finished run
+    diverged = Cell("probe", {}, *Outcome.diverged("x"))
+    assert np.isnan(response_asymmetry([diverged], 0))  # no finished run
