@@ -1,4 +1,5 @@
-"""Judge only the claims on D2's other readings and the stationary branches (R1, R2) for one preset, timed.
+"""Judge only the claims on D2's other readings and the stationary branches (R1, R2) for one preset,
+timed.
 
 PYTHONPATH=$PWD python benchmarks/run_d2_sections.py --preset full --jobs 2 --out /tmp/d2map_full
 """

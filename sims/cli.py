@@ -1,13 +1,15 @@
 """The `fldm` command line (also `python -m sims`).
 
-Every user error is one line on stderr and exit code 2; an unexpected exception is one line ("internal
-error: ...") and exit code 1, with the traceback under --debug. SIGINT, SIGTERM and SIGHUP end a command
-with one line saying what is on disk, and exit codes 130, 143 and 129 (sims.signals).
+Every user error is one line on stderr and exit code 2; an unexpected exception is one line
+("internal error: ...") and exit code 1, with the traceback under --debug. SIGINT, SIGTERM and
+SIGHUP end a command with one line saying what is on disk, and exit codes 130, 143 and 129
+(sims.signals).
 
-`fldm train/ode/predict` take the settings of sims.config.TrainConfig, declared there with the models,
-commands and other settings they apply to: a setting given on the command line where it does not apply is
-refused; one in a --config TOML file (which may be shared between models and commands) is listed on stderr
-and ignored. n and d are read from --data, m and d from --init; a conflicting value is refused.
+`fldm train/ode/predict` take the settings of sims.config.TrainConfig, declared there with the
+models, commands and other settings they apply to: a setting given on the command line where it does
+not apply is refused; one in a --config TOML file (which may be shared between models and commands)
+is listed on stderr and ignored. n and d are read from --data, m and d from --init; a conflicting
+value is refused.
 """
 
 from __future__ import annotations
@@ -45,8 +47,8 @@ class Parser(argparse.ArgumentParser):
 
 
 class Once(argparse.Action):
-    """An option that may be given once (or repeated with the same value): a second, different value is
-    refused rather than silently replacing the first."""
+    """An option that may be given once (or repeated with the same value): a second, different value
+    is refused rather than silently replacing the first."""
 
     def __call__(self, parser, namespace, value, option_string=None):
         given = namespace.__dict__.setdefault("_given", {})
@@ -105,9 +107,9 @@ def condition(applies: tuple) -> str:
 
 def add_run_options(p: argparse.ArgumentParser, command: str) -> None:
     """The options of one run, one per TrainConfig field, described by the field's metadata
-    (sims.config.option); defaults come from TrainConfig and are applied there, so that options left out
-    do not override a --config file. Options of other commands are accepted but hidden, and refused with
-    the reason (`config_from_args`)."""
+    (sims.config.option); defaults come from TrainConfig and are applied there, so that options left
+    out do not override a --config file. Options of other commands are accepted but hidden, and
+    refused with the reason (`config_from_args`)."""
     p.add_argument("model", choices=tuple(models.MODELS))
     for f in fields(TrainConfig):
         meta = f.metadata
@@ -137,7 +139,8 @@ def add_run_options(p: argparse.ArgumentParser, command: str) -> None:
         "--config",
         action=Once,
         metavar="FILE.toml",
-        help="settings file (keys as the options, e.g. sigma_xi = 0.5); options given here override "
+        help="settings file (keys as the options, e.g. sigma_xi = 0.5); options given here "
+        "override "
         "it; its settings that do not apply are listed and ignored",
     )
     if command == "predict":
@@ -172,9 +175,9 @@ def note(text: str) -> None:
 
 
 def config_from_args(args: argparse.Namespace):
-    """(config, data, W0) for `fldm COMMAND MODEL ...`: the TOML file overlaid with the options given,
-    where they apply (module docstring); data is the loaded --data file (or the config file's `data`),
-    W0 the loaded --init file, else None. n and d come from the data, m and d from W0."""
+    """(config, data, W0) for `fldm COMMAND MODEL ...`: the TOML file overlaid with the options
+    given, where they apply (module docstring); data is the loaded --data file (or the config file's
+    `data`), W0 the loaded --init file, else None. n and d come from the data, m and d from W0."""
     from sims.data import load_npz
     from sims.train import load_weights, weight_shape
 
@@ -217,7 +220,8 @@ def config_from_args(args: argparse.Namespace):
         if m < 1 or weight_shape(cfg.replace(m=m), d) != W0.shape:
             raise FldmError(
                 f"init weights in {cfg.init} have shape {W0.shape}; a {model} model needs "
-                f"({', '.join(map(str, models.get(model).weight_shape('m', 'd')))}) (m filters of dimension d)"
+                f"({', '.join(map(str, models.get(model).weight_shape('m', 'd')))}) (m filters of "
+                f"dimension d)"
             )
         if "d" in found and found["d"][0] != d:
             raise FldmError(
@@ -235,14 +239,16 @@ def config_from_args(args: argparse.Namespace):
 
 
 def run_and_save(args, run) -> None:
-    """run(config, data, W0, progress=) -> sims.train.Result, saved into --out and summarised on stdout."""
+    """run(config, data, W0, progress=) -> sims.train.Result, saved into --out and summarised on
+    stdout."""
     cfg, data, W0 = config_from_args(args)
     out = Path(args.out)
     args.on_disk = f"nothing was written ({out} is as it was)"
     with io.claim(out):
         if (out / "result.json").exists() or (out / "result.npz").exists():
             note(
-                f"{out} holds an earlier result; this run replaces it (choose --out DIR to keep both)"
+                f"{out} holds an earlier result; this run replaces it (choose --out DIR to keep "
+                f"both)"
             )
         with progress.counting(
             cfg.steps, f"{args.command} {cfg.model}", enabled=not args.no_progress
@@ -345,7 +351,8 @@ def build_parser() -> Parser:
     p.set_defaults(func=cmd_train)
     p = sub.add_parser(
         "ode",
-        help="the reduced alignment ODE (theory.ode) for a train setting; same output files as train",
+        help="the reduced alignment ODE (theory.ode) for a train setting; same output files as "
+        "train",
     )
     add_run_options(p, "ode")
     p.set_defaults(func=cmd_ode)
@@ -492,7 +499,8 @@ def main(argv=None) -> int:
         if debug:
             traceback.print_exc()
         print(
-            f"fldm: internal error: {type(exc).__name__}: {one_line(exc)}; rerun with --debug for the traceback",
+            f"fldm: internal error: {type(exc).__name__}: {one_line(exc)}; rerun with --debug for "
+            f"the traceback",
             file=sys.stderr,
         )
         return 1

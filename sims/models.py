@@ -1,21 +1,24 @@
-"""The models behind one interface (`Model`), and the one registry that dispatches on a model's name.
+"""The models behind one interface (`Model`), and the one registry that dispatches on a model's
+name.
 
-Every model answers the same questions, so the descent loop, the span engine, the theory and the studies
-never compare model names: they ask the model. `Model` below lists every question once; `MODELS` holds
-one object per model, `get(name)` finds it, and `PAPER_PAIR` names the two models the paper compares.
+Every model answers the same questions, so the descent loop, the span engine, the theory and the
+studies never compare model names: they ask the model. `Model` below lists every question once;
+`MODELS` holds one object per model, `get(name)` finds it, and `PAPER_PAIR` names the two models the
+paper compares.
 
 To add a model:
-1. Write its loss and hand-derived gradient in a module of its own (as `sims.diffusion`), tested as those
-   are: against a plain loop, finite differences and the autograd oracle.
-2. Write a class here that answers every member of `Model`, and add an instance to `MODELS`. Its `options`
-   name the option groups it takes (`OPTION_GROUPS`: a setting of another group is refused for it, with
-   the models that take it); its `look` says how the studies draw it (growth, axis, colour, words).
+1. Write its loss and hand-derived gradient in a module of its own (as `sims.diffusion`), tested as
+   those are: against a plain loop, finite differences and the autograd oracle.
+2. Write a class here that answers every member of `Model`, and add an instance to `MODELS`. Its
+   `options` name the option groups it takes (`OPTION_GROUPS`: a setting of another group is refused
+   for it, with the models that take it); its `look` says how the studies draw it (growth, axis,
+   colour, words).
 3. Point its `theory` at the functions that predict it, put the predictions in words and compute its
-   metrics in the reduced space, as "module:function" names in one module of `theory/` (imported when
-   first called: the core imports no theory); leave a part None where the theory does not reach, and
-   `fldm predict` and `fldm ode` say so.
-Nothing else changes: the command line's model choices and option checks, the studies' colours and axes,
-and the tests parametrised over MODELS read this registry.
+   metrics in the reduced space, as "module:function" names in one module of `theory/` (imported
+   when first called: the core imports no theory); leave a part None where the theory does not
+   reach, and `fldm predict` and `fldm ode` say so.
+Nothing else changes: the command line's model choices and option checks, the studies' colours and
+axes, and the tests parametrised over MODELS read this registry.
 """
 
 from __future__ import annotations
@@ -33,7 +36,8 @@ from sims.data import fresh_batches, label_index
 # The option groups a model may take (sims.config tags each setting that belongs to one); a setting
 # with no group applies to every model.
 OPTION_GROUPS = {
-    "diffusion time": "the times x_t = alpha x0 + beta eps of a denoising loss (alpha, beta, schedule, times)",
+    "diffusion time": "the times x_t = alpha x0 + beta eps of a denoising loss (alpha, beta, "
+    "schedule, times)",
     "objective": "the target a x0 + b eps a denoiser regresses",
     "output scale": "the network's output scale c",
     "augment": "training on noised inputs x_t instead of x0",
@@ -54,7 +58,8 @@ class Look(NamedTuple):
 
 
 class Lazy:
-    """A function named "module:function", imported when first called (the core imports no theory)."""
+    """A function named "module:function", imported when first called (the core imports no
+    theory)."""
 
     def __init__(self, where: str):
         self.where = where
@@ -71,12 +76,15 @@ class Lazy:
 
 
 class Theory(NamedTuple):
-    """Where a model's theory lives (each part a `Lazy` function, or None where the theory does not reach).
+    """Where a model's theory lives (each part a `Lazy` function, or None where the theory does not
+    reach).
 
-    predict          (cfg, data, W0, eta) -> a prediction record; its to_dict() is `fldm predict --json`
+    predict          (cfg, data, W0, eta) -> a prediction record; its to_dict() is `fldm predict
+        --json`
     explain          a prediction's to_dict() -> the lines `fldm predict` prints after the heading
     read             a prediction's to_dict() -> the typed numbers the studies read (a NamedTuple)
-    reduced_metrics  (cfg, red, Wr, data, rng) -> the model's `metrics`, computed in the reduced space
+    reduced_metrics (cfg, red, Wr, data, rng) -> the model's `metrics`, computed in the reduced
+    space
     """
 
     predict: Lazy | None = None
@@ -86,9 +94,9 @@ class Theory(NamedTuple):
 
 
 class Model(Protocol):
-    """What every model answers. Settings `cfg` are sims.config.TrainConfig; patches x1, x2 (n, d) may carry
-    leading stack axes and be given in any orthonormal coordinates of a space that holds the data and the
-    filters (d is then still the patch dimension of the full model).
+    """What every model answers. Settings `cfg` are sims.config.TrainConfig; patches x1, x2 (n, d)
+    may carry leading stack axes and be given in any orthonormal coordinates of a space that holds
+    the data and the filters (d is then still the patch dimension of the full model).
 
     Attributes:
         name        its name on the command line and in configurations
@@ -111,22 +119,23 @@ class Model(Protocol):
         """A one-line FldmError for a setting the model cannot run."""
 
     def objective(self, cfg, x1, x2, y, d: int, rng, eps=None) -> Callable:
-        """W -> (loss, grad L): the training objective (the diffusion loss has a constant that depends on
-        d); `eps` the draws of `draws`, in the same coordinates."""
+        """W -> (loss, grad L): the training objective (the diffusion loss has a constant that
+        depends on d); `eps` the draws of `draws`, in the same coordinates."""
 
     def draws(self, cfg, n: int, d: int, rng) -> np.ndarray | None:
         """Noise drawn once for the whole run ((K, 2n, d) fixed draws of eps), or None."""
 
     def draw_shape(self, cfg, n: int, d: int) -> tuple | None:
-        """The shape of the noise the objective draws at once (fixed, or fresh every step), or None."""
+        """The shape of the noise the objective draws at once (fixed, or fresh every step), or
+        None."""
 
     def work_floats(self, cfg, n: int, d: int) -> int:
-        """How many floats the objective and the metrics hold at once beyond the data and the weights
-        (the memory estimate of sims.train)."""
+        """How many floats the objective and the metrics hold at once beyond the data and the
+        weights (the memory estimate of sims.train)."""
 
     def stays_in_span(self, cfg) -> bool:
-        """Whether descent keeps every filter in span(data, draws, initial filters), so that it can run in
-        a basis of that span (sims.span)."""
+        """Whether descent keeps every filter in span(data, draws, initial filters), so that it can
+        run in a basis of that span (sims.span)."""
 
     def stackable(self, cfg) -> bool:
         """Whether runs can share one stacked computation (no draws of their own)."""
@@ -139,25 +148,26 @@ class Model(Protocol):
         """The settings runs must share to be stacked into one computation."""
 
     def eta_factor(self, cfg, data, d: int) -> float:
-        """How many times steeper than the data curvature scale of sims.config.auto_eta the objective is
-        (>= 1); the "data" limit of sims.stepsize is divided by it (data may be in span coordinates)."""
+        """How many times steeper than the data curvature scale of sims.config.auto_eta the
+        objective is (>= 1); the "data" limit of sims.stepsize is divided by it (data may be in span
+        coordinates)."""
 
     def draws_curvature(self, cfg, draws: np.ndarray, n: int) -> float:
         """The curvature the objective can reach by memorising its fixed draws (the "draws" limit of
         sims.stepsize), 0 when it has none."""
 
     def deterministic(self, cfg):
-        """A setting whose objective is one fixed function of W with the same curvature: cfg itself when
-        the objective is the same function at every step, the exact expectation for resampled draws
-        where it has a closed form, else None."""
+        """A setting whose objective is one fixed function of W with the same curvature: cfg itself
+        when the objective is the same function at every step, the exact expectation for resampled
+        draws where it has a closed form, else None."""
 
     def expected(self, cfg):
-        """The setting whose exact objective is the expectation of cfg's over its noise draws, which the
-        ODE and the predictions follow; a one-line FldmError when it has no closed form."""
+        """The setting whose exact objective is the expectation of cfg's over its noise draws, which
+        the ODE and the predictions follow; a one-line FldmError when it has no closed form."""
 
     def hessian_product(self, cfg, x1, x2, d: int) -> Callable | None:
-        """(W, V) -> the Hessian of `objective` at W applied to V (one direction or a stack), where the
-        model has it in closed form; else None."""
+        """(W, V) -> the Hessian of `objective` at W applied to V (one direction or a stack), where
+        the model has it in closed form; else None."""
 
     def summary(self, signal: np.ndarray, noise: np.ndarray, y: np.ndarray) -> Summary:
         """The headline alignments at one logged step, with the signal per feature (signal (..., F):
@@ -167,29 +177,30 @@ class Model(Protocol):
         """Extra numbers of a finished run (the classifier's errors)."""
 
     def error_rate(self, W: np.ndarray, x1, x2, y) -> float | None:
-        """The share of samples (x1, x2, y) it classifies wrongly; None if it is not a classifier."""
+        """The share of samples (x1, x2, y) it classifies wrongly; None if it is not a
+        classifier."""
 
     def noise_is_drawn(self, cfg) -> bool:
         """Whether cfg.noise means anything for it (it has noise to average or draw)."""
 
     def feature_alignment(self, signal: np.ndarray, column: int, magnitude: bool = False) -> float:
-        """Its summary alignment with one signal vector (column of the logged signal array at one step),
-        as `summary` reads it (with |.| if `magnitude`)."""
+        """Its summary alignment with one signal vector (column of the logged signal array at one
+        step), as `summary` reads it (with |.| if `magnitude`)."""
 
     def class_alignments(self, signal: np.ndarray, noise: np.ndarray) -> tuple:
-        """(signal, noise) alignments of the filters that answer class +1 (every filter of a denoiser),
-        logged arrays (T, ...) reduced to (T, m, F) and (T, m, n)."""
+        """(signal, noise) alignments of the filters that answer class +1 (every filter of a
+        denoiser), logged arrays (T, ...) reduced to (T, m, F) and (T, m, n)."""
 
     def top_filters(self, W: np.ndarray, mu: np.ndarray) -> list:
-        """The filters to show as pictures: the one most aligned with a class mean (a denoiser), or each
-        class's own (a classifier), signed so that the shown alignment is positive."""
+        """The filters to show as pictures: the one most aligned with a class mean (a denoiser), or
+        each class's own (a classifier), signed so that the shown alignment is positive."""
 
 
 class Summary(NamedTuple):
     """Headline alignments at one logged step; ratio = signal / noise (inf when noise is 0).
 
-    `per_feature` (K values) is the signal summary of each feature k = 1..K, averaged over the two classes;
-    the headline `signal` is that of the first feature (the paper's quantity when K = 1).
+    `per_feature` (K values) is the signal summary of each feature k = 1..K, averaged over the two
+    classes; the headline `signal` is that of the first feature (the paper's quantity when K = 1).
     """
 
     signal: float
@@ -214,12 +225,14 @@ def feature_columns(signal: np.ndarray) -> range:
 
 
 def _fixed_draws(cfg, n: int, d: int, rng: np.random.Generator) -> np.ndarray | None:
-    """K fixed draws of eps (K, 2n, d) for --noise fixed (rows n..2n-1 noise the noise patches), else None."""
+    """K fixed draws of eps (K, 2n, d) for --noise fixed (rows n..2n-1 noise the noise patches),
+    else None."""
     return rng.standard_normal((cfg.noise_samples, 2 * n, d)) if cfg.noise == "fixed" else None
 
 
 def _full_coordinates(cfg, x1: np.ndarray, d: int) -> None:
-    """Fresh draws of eps (--noise resampled) point anywhere: they need the full d-dimensional coordinates."""
+    """Fresh draws of eps (--noise resampled) point anywhere: they need the full d-dimensional
+    coordinates."""
     if x1.shape[-1] != d:
         raise FldmError(f"resampled {cfg.model} noise needs the full d-dimensional coordinates")
 
@@ -258,12 +271,14 @@ class Diffusion:
         return _fixed_draws(cfg, n, d, rng)
 
     def work_floats(self, cfg, n: int, d: int) -> int:
-        # sampled loss: the draws, the noised inputs, the residuals and the gradient's product, each K x 2n x d
+        # sampled loss: the draws, the noised inputs, the residuals and the gradient's product, each
+        # K x 2n x d
         shape = self.draw_shape(cfg, n, d)
         return 0 if shape is None else 4 * math.prod(shape)
 
     def stays_in_span(self, cfg) -> bool:
-        # resampled noise adds the directions of new draws to every gradient; fixed draws join the span
+        # resampled noise adds the directions of new draws to every gradient; fixed draws join the
+        # span
         return cfg.noise != "resampled"
 
     def stackable(self, cfg) -> bool:
@@ -352,16 +367,17 @@ class Diffusion:
         )
 
     def summary(self, signal: np.ndarray, noise: np.ndarray, y: np.ndarray) -> Summary:
-        """signal = mean_j max_r <w_r, mu_j>, noise = mean_i max_r <w_r, xi_i>, with signed alignments; per
-        feature k: mean_j max_r <w_r, mu_{j,k}>.
+        """signal = mean_j max_r <w_r, mu_j>, noise = mean_i max_r <w_r, xi_i>, with signed
+        alignments; per feature k: mean_j max_r <w_r, mu_{j,k}>.
 
-        Signed, because the output is odd in W and learning pushes alignments up: the -4 c alpha beta
-        sum_r a_r G_rr term of eq. (E) rewards <w_r, z> > 0, so the largest positive alignment is the
-        feature learned. It is the paper's max_r <w_r, mu>, and what the early rates (D1) follow; with
-        |.| a neuron that starts at a negative alignment would count while learning shrinks it. At an
-        asymmetric stationary point a split-off neuron can hold a large negative alignment (m = 16,
-        n SNR^2 = 67.5: noise -9.4), which this summary does not count: theory.stationary reports the
-        |.| summary beside it (`summary_abs`; there the ratio is 0.94 against 2.43 signed)."""
+        Signed, because the output is odd in W and learning pushes alignments up: the -4 c alpha
+        beta sum_r a_r G_rr term of eq. (E) rewards <w_r, z> > 0, so the largest positive alignment
+        is the feature learned. It is the paper's max_r <w_r, mu>, and what the early rates (D1)
+        follow; with |.| a neuron that starts at a negative alignment would count while learning
+        shrinks it. At an asymmetric stationary point a split-off neuron can hold a large negative
+        alignment (m = 16, n SNR^2 = 67.5: noise -9.4), which this summary does not count:
+        theory.stationary reports the |.| summary beside it (`summary_abs`; there the ratio is 0.94
+        against 2.43 signed)."""
         per = [np.mean(signal[:, 2 * k : 2 * k + 2].max(axis=0)) for k in feature_columns(signal)]
         return _summary(per, np.mean(noise.max(axis=0)))
 
@@ -388,13 +404,14 @@ class Diffusion:
 
 
 class Classification:
-    """The same network with a fixed +-1 second layer on the logistic loss (sims.classification); with
-    cfg.augment = (alpha, beta), on the noised inputs x_t = alpha x0 + beta eps (Monte Carlo over draws).
+    """The same network with a fixed +-1 second layer on the logistic loss (sims.classification);
+    with cfg.augment = (alpha, beta), on the noised inputs x_t = alpha x0 + beta eps (Monte Carlo
+    over draws).
 
-    The augmented classifier is an option of this model, not a model of its own: it has the same weights,
-    alignments, summary and test error, and only its objective and draws differ, as diffusion's noise modes
-    do. With beta = 0 no noise enters, nothing is drawn, and the objective is the plain loss on alpha x0
-    (for alpha = 1 the same arithmetic as without augment).
+    The augmented classifier is an option of this model, not a model of its own: it has the same
+    weights, alignments, summary and test error, and only its objective and draws differ, as
+    diffusion's noise modes do. With beta = 0 no noise enters, nothing is drawn, and the objective
+    is the plain loss on alpha x0 (for alpha = 1 the same arithmetic as without augment).
     """
 
     name = "classification"
@@ -442,13 +459,15 @@ class Classification:
         return _fixed_draws(cfg, n, d, rng) if self._noised(cfg) else None
 
     def work_floats(self, cfg, n: int, d: int) -> int:
-        # test error: n_test labels, and (theory.ode) n_test x 2m filter responses, a few times over; the
-        # augmented loss: the draws, the noised inputs and their responses, each K x 2n x d at most
+        # test error: n_test labels, and (theory.ode) n_test x 2m filter responses, a few times
+        # over; the augmented loss: the draws, the noised inputs and their responses, each K x 2n x
+        # d at most
         shape = self.draw_shape(cfg, n, d)
         return cfg.n_test * (3 + 6 * cfg.m) + (0 if shape is None else 4 * math.prod(shape))
 
     def stays_in_span(self, cfg) -> bool:
-        # the gradient lies in the span of the inputs: the data and, when augmented, the draws of eps
+        # the gradient lies in the span of the inputs: the data and, when augmented, the draws of
+        # eps
         return not (self._noised(cfg) and cfg.noise == "resampled")
 
     def stackable(self, cfg) -> bool:
@@ -461,8 +480,8 @@ class Classification:
         return (cfg.augment,)
 
     def eta_factor(self, cfg, data, d) -> float:
-        """max(1, alpha^2 + beta^2 d / min_i ||xi_i||^2): a noised patch alpha z + beta eps has ||.||^2 about
-        alpha^2 ||z||^2 + beta^2 d, against ||xi_i||^2 in auto_eta's scale."""
+        """max(1, alpha^2 + beta^2 d / min_i ||xi_i||^2): a noised patch alpha z + beta eps has
+        ||.||^2 about alpha^2 ||z||^2 + beta^2 d, against ||xi_i||^2 in auto_eta's scale."""
         if cfg.augment is None:
             return 1.0
         alpha, beta = cfg.augment
@@ -506,8 +525,8 @@ class Classification:
         return None
 
     def summary(self, signal: np.ndarray, noise: np.ndarray, y: np.ndarray) -> Summary:
-        """signal = mean_j max_r |<w_{j,r}, mu_j>|, noise = mean_i max_r |<w_{y_i,r}, xi_i>| (the output is
-        even in each filter, so only |.| matters; own-class filters only); per feature k:
+        """signal = mean_j max_r |<w_{j,r}, mu_j>|, noise = mean_i max_r |<w_{y_i,r}, xi_i>| (the
+        output is even in each filter, so only |.| matters; own-class filters only); per feature k:
         mean_j max_r |<w_{j,r}, mu_{j,k}>|."""
         own = label_index(y)
         per = [
@@ -518,8 +537,8 @@ class Classification:
         return _summary(per, noi)
 
     def metrics(self, cfg, W: np.ndarray, data, rng: np.random.Generator) -> dict:
-        """Test error on cfg.n_test fresh samples (drawn 64 at a time), per true class too (nan for a class
-        with no test sample), and the training error."""
+        """Test error on cfg.n_test fresh samples (drawn 64 at a time), per true class too (nan for
+        a class with no test sample), and the training error."""
         wrong, count = np.zeros(2), np.zeros(2)
         for b in fresh_batches(data, cfg.n_test, rng):
             bad = b.y * classification.output(W, b.x1, b.x2) <= 0
@@ -540,14 +559,16 @@ class Classification:
         return cfg.augment is not None  # only the augmented classifier draws noise
 
     def feature_alignment(self, signal: np.ndarray, column: int, magnitude: bool = False) -> float:
-        """max_r |<w_{j,r}, mu>| over the filters of the vector's own class j = column % 2 (always |.|)."""
+        """max_r |<w_{j,r}, mu>| over the filters of the vector's own class j = column % 2 (always
+        |.|)."""
         return float(np.abs(signal[column % 2, :, column]).max())
 
     def class_alignments(self, signal: np.ndarray, noise: np.ndarray) -> tuple:
         return signal[:, 0], noise[:, 0]  # the filters of class +1
 
     def top_filters(self, W: np.ndarray, mu: np.ndarray) -> list:
-        """Each class j's filter with the largest |<w_{j,r}, mu_j>|, signed so that it is positive."""
+        """Each class j's filter with the largest |<w_{j,r}, mu_j>|, signed so that it is
+        positive."""
         shown = []
         for j in (0, 1):
             a = W[j] @ mu[j]

@@ -1,8 +1,10 @@
-"""Progress bars on stderr for long work: only on a terminal, only once the work has lasted DELAY seconds,
-never with --no-progress. Pipes, files and CI logs (stderr not a terminal) get no bar at all.
+"""Progress bars on stderr for long work: only on a terminal, only once the work has lasted DELAY
+seconds, never with --no-progress. Pipes, files and CI logs (stderr not a terminal) get no bar at
+all.
 
     bar(total, desc)                    a tqdm bar, or None (the sweeps of fldm reproduce / mnist)
-    with counting(total, desc) as cb:   cb(k) moves a bar to position k (fldm train / ode: the step reached)
+    with counting(total, desc) as cb:   cb(k) moves a bar to position k (fldm train / ode: the step
+        reached)
     with elapsed(desc):                 the elapsed time, for work of unknown length (fldm predict)
 """
 
@@ -38,8 +40,8 @@ def bar(
 
 @contextmanager
 def counting(total: int, desc: str, *, enabled: bool = True, unit: str = "step"):
-    """Yields progress(k), which moves a bar of `total` to position k (clipped to total; it never moves
-    back), or None when there is no bar."""
+    """Yields progress(k), which moves a bar of `total` to position k (clipped to total; it never
+    moves back), or None when there is no bar."""
     b = bar(total, desc, enabled=enabled, unit=unit)
     if b is None:
         yield None
@@ -58,8 +60,8 @@ def counting(total: int, desc: str, *, enabled: bool = True, unit: str = "step")
 
 @contextmanager
 def elapsed(desc: str, *, enabled: bool = True):
-    """A bar that shows the elapsed time, redrawn every TICK seconds by a background thread until the
-    block ends (for work whose length is not known in advance)."""
+    """A bar that shows the elapsed time, redrawn every TICK seconds by a background thread until
+    the block ends (for work whose length is not known in advance)."""
     b = bar(None, desc, enabled=enabled, bar_format="{desc}: working, {elapsed} elapsed")
     if b is None:
         yield

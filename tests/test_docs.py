@@ -1,5 +1,5 @@
-"""What the README, the help and the report say agrees with the code: one stated run time for the quick
-study, the version, the walkthrough link, pytest's skip reasons."""
+"""What the README, the help and the report say agrees with the code: one stated run time for the
+quick study, the version, the walkthrough link, pytest's skip reasons."""
 
 import configparser
 import re
@@ -70,8 +70,9 @@ def test_readme_states_the_progress_delay():
 
 def test_readme_verdict_table_is_the_committed_report():
     """The README carries no result paragraphs: one verdict table, one line per claim, written by
-    `python -m sims.studies.claims figures/report.json` from the committed quick report (a new claim needs
-    a quick rerun only), linking each claim's REPORT.md section; the full preset's report is linked."""
+    `python -m sims.studies.claims figures/report.json` from the committed quick report (a new claim
+    needs a quick rerun only), linking each claim's REPORT.md section; the full preset's report is
+    linked."""
     import json
 
     from sims.studies.claims import verdict_table
@@ -111,8 +112,8 @@ def test_readme_figure_table_lists_every_figure_and_stated_constants():
     text = flat(README)
     assert f"rounded to {io.REPORT_DIGITS} significant digits" in text
     assert (
-        f"{inspect.signature(auto_eta).parameters['eta0'].default:g} over the largest data curvature scale"
-        in text
+        f"{inspect.signature(auto_eta).parameters['eta0'].default:g} over the largest data "
+        f"curvature scale" in text
     )
     assert f"{ETA_CURVATURE:g} over the Hessian's top eigenvalue" in text
     assert f"{ETA_CURVATURE:g} over the curvature of a memorised draw" in text

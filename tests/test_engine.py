@@ -1,5 +1,5 @@
-"""The span engine (descent in a basis of span(data, fixed draws, W0), sims.span) equals d-dimensional
-descent: W (mapped back), loss and alignments to 1e-10 relative."""
+"""The span engine (descent in a basis of span(data, fixed draws, W0), sims.span) equals
+d-dimensional descent: W (mapped back), loss and alignments to 1e-10 relative."""
 
 import numpy as np
 import pytest
@@ -33,8 +33,8 @@ def test_span_engine_equals_full_descent(model, data_noise):
 
 
 def test_fixed_noise_draws_join_the_basis():
-    # eta below auto: with auto eta these few draws make descent chaotic (the loss jumps about), and then
-    # rounding alone separates any two computations
+    # eta below auto: with auto eta these few draws make descent chaotic (the loss jumps about), and
+    # then rounding alone separates any two computations
     cfg = TrainConfig(
         model="diffusion", noise="fixed", noise_samples=2, eta=0.01, **{**SMALL, "d": 80}
     )
@@ -85,9 +85,9 @@ def test_no_basis_when_the_span_fills_the_space():
     "filters", ["random", "dependent", "near_data", "in_data", "zero", "ill_conditioned", "short"]
 )
 def test_basis_is_orthonormal_and_holds_the_data_and_filters(rng, filters):
-    """Every way `span.basis` orthonormalises the filters (Cholesky when they are independent and well
-    conditioned, else QR; a second projection when a filter lies mostly in the data span) gives orthonormal
-    rows whose span holds every data row and filter, one row per independent filter."""
+    """Every way `span.basis` orthonormalises the filters (Cholesky when they are independent and
+    well conditioned, else QR; a second projection when a filter lies mostly in the data span) gives
+    orthonormal rows whose span holds every data row and filter, one row per independent filter."""
     data = make_data(6, 200, nsnr2=3.0, rng=rng)
     Z = np.vstack([data.mu, data.x2])
     W0 = {
@@ -118,10 +118,10 @@ def test_basis_is_orthonormal_and_holds_the_data_and_filters(rng, filters):
 
 @pytest.mark.parametrize("nsnr2", [1e14, 1e40])
 def test_small_rows_beside_large_ones_stay_in_the_basis(rng, nsnr2):
-    """A data row much shorter than another is not dependent on it: at n·SNR² = 1e14 the signals are 10^6.5
-    times longer than the noise patches, and the basis still holds every noise patch to rounding of its own
-    norm (the rank test once read singular values relative to the largest and dropped every noise patch).
-    Exactly repeated rows are still dropped."""
+    """A data row much shorter than another is not dependent on it: at n·SNR² = 1e14 the signals are
+    10^6.5 times longer than the noise patches, and the basis still holds every noise patch to
+    rounding of its own norm (the rank test once read singular values relative to the largest and
+    dropped every noise patch). Exactly repeated rows are still dropped."""
     data = make_data(6, 200, nsnr2=nsnr2, rng=rng)
     B = span.basis(data, 0.01 * rng.standard_normal((3, 200)))
     assert B.k == 2 + 6
@@ -136,8 +136,8 @@ def test_small_rows_beside_large_ones_stay_in_the_basis(rng, nsnr2):
 
 
 def test_more_rows_than_dimensions_span_what_the_rows_span(rng):
-    """With more rows than d (many fixed draws at small d) the basis comes from the d x d Gram of the unit
-    rows: every direction the rows reach, however short the rows that reach it."""
+    """With more rows than d (many fixed draws at small d) the basis comes from the d x d Gram of
+    the unit rows: every direction the rows reach, however short the rows that reach it."""
     data = make_data(3, 12, nsnr2=3.0, rng=rng)
     draws = rng.standard_normal((40, 12))
     assert span.data_rows(data, extra=draws).shape[0] == 12

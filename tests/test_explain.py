@@ -1,4 +1,5 @@
-"""`fldm predict` in words (theory.explain) and in full (--json): the words carry the prediction's numbers."""
+"""`fldm predict` in words (theory.explain) and in full (--json): the words carry the prediction's
+numbers."""
 
 import json
 import math
@@ -93,8 +94,8 @@ def test_missing_numbers_in_words(diffusion):
     s = {**diffusion["stationary"], "max_eigenvalue": 0.5, "morse_index": 1, "stable": False}
     flat = " ".join(explain({**diffusion, "stationary": s}).split())
     assert (
-        "unstable: a saddle with 1 unstable direction(s) (Morse index 1; largest flow eigenvalue 0.5)"
-        in flat
+        "unstable: a saddle with 1 unstable direction(s) (Morse index 1; largest flow eigenvalue "
+        "0.5)" in flat
     )
 
 
@@ -115,8 +116,8 @@ def test_command_line_words_and_json(capsys):
 
 
 def test_data_beyond_definition_2_1_in_words():
-    """Correlated signals: the words say the closed forms assume Definition 2.1, why there is no boundary,
-    and give the linearised flow's exact rate."""
+    """Correlated signals: the words say the closed forms assume Definition 2.1, why there is no
+    boundary, and give the linearised flow's exact rate."""
     p = predict.predict(
         TrainConfig(model="classification", n=6, d=200, m=2, signal_cos=0.5)
     ).to_dict()

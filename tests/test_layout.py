@@ -1,5 +1,5 @@
-"""The layering rule: the core imports neither the theory nor matplotlib, and a model is dispatched in one
-place (sims.models), never by comparing its name."""
+"""The layering rule: the core imports neither the theory nor matplotlib, and a model is dispatched
+in one place (sims.models), never by comparing its name."""
 
 import re
 import subprocess
@@ -48,7 +48,8 @@ COMPARISONS = [
     re.compile(rf"[\"']({NAMES})[\"']\s*(==|!=)"),
 ]
 FOR_HEAD = re.compile(r"\bfor\s+[\w\s,()]+?\s+in\b")
-ALLOWED = "# names, not dispatch"  # a user's two names held to each other (e.g. a file's against a command's)
+# a user's two names held to each other (e.g. a file's against a command's)
+ALLOWED = "# names, not dispatch"
 
 
 def compares_a_name(line: str) -> bool:
@@ -57,8 +58,8 @@ def compares_a_name(line: str) -> bool:
 
 
 def test_no_model_name_is_compared_outside_the_registry():
-    """No module of sims/ or theory/ (studies included) decides anything by a model's name: models answer
-    through sims.models, whose registry is the one place that maps names to models."""
+    """No module of sims/ or theory/ (studies included) decides anything by a model's name: models
+    answer through sims.models, whose registry is the one place that maps names to models."""
     root = Path(__file__).resolve().parents[1]
     files = sorted((root / "sims").rglob("*.py")) + sorted((root / "theory").rglob("*.py"))
     files = [p for p in files if p != root / "sims" / "models.py"]

@@ -1,6 +1,6 @@
 """The model interface (sims.models.Model): every registered model answers every member, its theory
-hooks name functions that exist, its option groups are known, and the command line refuses a setting of
-a group the model does not take."""
+hooks name functions that exist, its option groups are known, and the command line refuses a setting
+of a group the model does not take."""
 
 import inspect
 from dataclasses import fields
@@ -21,7 +21,8 @@ ATTRIBUTES = ("name", "options", "look", "theory", "signed")
 
 
 def test_the_protocol_lists_every_method_of_the_models():
-    """No model has a public method the interface does not document (the interface is the whole story)."""
+    """No model has a public method the interface does not document (the interface is the whole
+    story)."""
     documented = set(MEMBERS) | set(ATTRIBUTES)
     for model in MODELS:
         public = {n for n in dir(model) if not n.startswith("_")}

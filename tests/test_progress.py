@@ -1,5 +1,5 @@
-"""Progress bars: on a terminal after progress.DELAY seconds, never in pipes, never with --no-progress;
-the ODE reports the step it has reached as gradient descent does."""
+"""Progress bars: on a terminal after progress.DELAY seconds, never in pipes, never with
+--no-progress; the ODE reports the step it has reached as gradient descent does."""
 
 import io
 import sys

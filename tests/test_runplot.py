@@ -1,5 +1,5 @@
-"""`fldm plot`: runs read back from their result files give the summary sims.train computed, a train run
-and its ODE overlay in one PNG, and every bad input is one clear error."""
+"""`fldm plot`: runs read back from their result files give the summary sims.train computed, a train
+run and its ODE overlay in one PNG, and every bad input is one clear error."""
 
 import json
 
@@ -27,8 +27,8 @@ def saved(tmp_path, name, model, run=train, **kw):
 
 @pytest.mark.parametrize("model", ["diffusion", "classification"])
 def test_loaded_curves_are_the_models_summary(tmp_path, model):
-    """Every logged step's summary from the saved arrays (labels rebuilt from the seed) equals the one
-    sims.models.summarize gives on the run in memory; the last equals result.json's."""
+    """Every logged step's summary from the saved arrays (labels rebuilt from the seed) equals the
+    one sims.models.summarize gives on the run in memory; the last equals result.json's."""
     result = saved(tmp_path, "run", model, seed=3)
     run = load_run(tmp_path / "run")
     for k in range(len(result.steps)):

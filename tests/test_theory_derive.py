@@ -1,4 +1,5 @@
-"""The sympy derivations (theory.derive) against the closed forms in sims.diffusion and theory.predict."""
+"""The sympy derivations (theory.derive) against the closed forms in sims.diffusion and
+theory.predict."""
 
 import numpy as np
 import pytest

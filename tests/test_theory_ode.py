@@ -1,4 +1,5 @@
-"""The alignment ODE (theory.ode): invariants, a closed-form special case, and agreement with descent."""
+"""The alignment ODE (theory.ode): invariants, a closed-form special case, and agreement with
+descent."""
 
 import numpy as np
 import pytest
@@ -52,8 +53,9 @@ def test_many_times_at_once_equal_each_time_alone(model):
 
 
 def test_closed_form_classification_special_case():
-    """n = 1, m = 1, y = +1, the noise alignment and the class -1 filter at zero: with u = <w, mu>^2 / m,
-    du/dtau = kappa u / (1 + e^u), kappa = 4 ||mu||^2 / m, so tau(u) = (ln(u/u0) + Ei(u) - Ei(u0)) / kappa."""
+    """n = 1, m = 1, y = +1, the noise alignment and the class -1 filter at zero: with u = <w, mu>^2
+    / m, du/dtau = kappa u / (1 + e^u), kappa = 4 ||mu||^2 / m, so tau(u) = (ln(u/u0) + Ei(u) -
+    Ei(u0)) / kappa."""
     d, mu_norm, u0 = 6, 1.3, 0.01
     mu = np.zeros((2, d))
     mu[0, 0] = mu[1, 1] = mu_norm
@@ -72,7 +74,7 @@ def test_closed_form_classification_special_case():
     u_ode = (reduced.alignments(red, states)[0][:, 0, 0, 0]) ** 2
     u_true = np.array(
         [
-            optimize.brentq(lambda u: tau_of(u) - t, u0 * (1 - 1e-12), 50.0, xtol=1e-14)
+            optimize.brentq(lambda u, t=t: tau_of(u) - t, u0 * (1 - 1e-12), 50.0, xtol=1e-14)
             if t > 0
             else u0
             for t in taus
@@ -85,8 +87,8 @@ def test_closed_form_classification_special_case():
 
 
 def ode_vs_gd(cfg, eta):
-    """run_ode and train with step size eta, and their largest alignment difference: over the whole run
-    and at the end."""
+    """run_ode and train with step size eta, and their largest alignment difference: over the whole
+    run and at the end."""
     ode, gd = run_ode(cfg.replace(eta=eta)), train(cfg.replace(eta=eta))
     assert np.array_equal(ode.steps, gd.steps)
     gap = np.maximum(
@@ -106,9 +108,10 @@ def ode_vs_gd(cfg, eta):
     ],
 )
 def test_ode_follows_gradient_descent_at_small_eta(model, data_noise, d):
-    """Descent is forward Euler for the flow: the gap is O(eta) over a fixed tau, here tau = 25 (diffusion:
-    growth and the stationary phase) or 2 (classification: exponential growth and saturation; its fast
-    exponential rates need eta a quarter of the auto step for the same accuracy)."""
+    """Descent is forward Euler for the flow: the gap is O(eta) over a fixed tau, here tau = 25
+    (diffusion: growth and the stationary phase) or 2 (classification: exponential growth and
+    saturation; its fast exponential rates need eta a quarter of the auto step for the same
+    accuracy)."""
     base = TrainConfig(model=model, n=8, d=d, m=3, nsnr2=1.0, data_noise=data_noise)
     red, Wr0, data, eta0 = reduced_setting(base)
     tau, first = (25.0, 1.0) if model == "diffusion" else (2.0, 0.25)
@@ -132,8 +135,8 @@ def test_ode_follows_gradient_descent_at_small_eta(model, data_noise, d):
 @pytest.mark.parametrize("model", ["diffusion", "classification"])
 @pytest.mark.parametrize("nsnr2", [0.075, 0.75, 6.75])
 def test_ode_overlays_descent_at_the_default_setting(model, nsnr2):
-    """d = 2000, n = 20, m = 4, auto eta, 3000 steps: the summaries agree (diffusion: to 1e-3, both reach
-    the stationary point; classification: to 5 %, with the same winner)."""
+    """d = 2000, n = 20, m = 4, auto eta, 3000 steps: the summaries agree (diffusion: to 1e-3, both
+    reach the stationary point; classification: to 5 %, with the same winner)."""
     cfg = TrainConfig(model=model, nsnr2=nsnr2)
     ode, gd = run_ode(cfg).summary(), train(cfg).summary()
     if model == "diffusion":

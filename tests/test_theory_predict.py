@@ -16,8 +16,9 @@ from theory.ode import flow
 
 
 def test_m1_stationary_point_is_the_closed_form_and_the_ratio_is_one():
-    """m = 1: the surviving orthogonal part forces dL/d||w||^2 = 0, every patch alignment solves the same
-    cubic, a* = (beta / (c alpha^3 (1 + sqrt 3)))^(1/3), ||w||^2 = alpha^2 a*^2 / (sqrt 3 beta^2)."""
+    """m = 1: the surviving orthogonal part forces dL/d||w||^2 = 0, every patch alignment solves the
+    same cubic, a* = (beta / (c alpha^3 (1 + sqrt 3)))^(1/3), ||w||^2 = alpha^2 a*^2 / (sqrt 3
+    beta^2)."""
     for nsnr2 in (0.1, 5.0):
         cfg = TrainConfig(
             n=10, d=300, m=1, nsnr2=nsnr2, data_noise="orthogonal", alpha=0.8, beta=0.6
@@ -34,9 +35,9 @@ def test_m1_stationary_point_is_the_closed_form_and_the_ratio_is_one():
 
 
 def test_stationary_ratio_is_one_where_signal_and_noise_patches_weigh_the_same():
-    """With orthogonal data and balanced labels, n SNR^2 = 2 makes n_j ||mu||^2 = ||xi_i||^2: every patch
-    direction then obeys the same stationarity equation and the ratio is exactly 1 for any m; below it the
-    signal patches weigh less (ratio < 1), above it more (ratio > 1)."""
+    """With orthogonal data and balanced labels, n SNR^2 = 2 makes n_j ||mu||^2 = ||xi_i||^2: every
+    patch direction then obeys the same stationarity equation and the ratio is exactly 1 for any m;
+    below it the signal patches weigh less (ratio < 1), above it more (ratio > 1)."""
     base = TrainConfig(n=8, d=400, m=3, data_noise="orthogonal", labels="balanced")
     ratios = {x: predict.stationary_ratio(base.replace(nsnr2=x)) for x in (0.5, 2.0, 8.0)}
     assert ratios[2.0] == pytest.approx(1.0, abs=1e-9)
@@ -45,9 +46,10 @@ def test_stationary_ratio_is_one_where_signal_and_noise_patches_weigh_the_same()
 
 @pytest.mark.parametrize("m,nsnr2", [(3, 0.3), (4, 5.0)])
 def test_each_patch_alignment_is_the_root_of_one_scalar_equation(m, nsnr2):
-    """At the stationary point the neurons share their data-span part and each patch alignment is the
-    root a(w) of psi_w(a) = w/(2n) phi(a) + nu a, which depends on the patch only through its weight
-    w = n_z ||z||^2; the roots, found independently by brentq, are the stationary alignments."""
+    """At the stationary point the neurons share their data-span part and each patch alignment is
+    the root a(w) of psi_w(a) = w/(2n) phi(a) + nu a, which depends on the patch only through its
+    weight w = n_z ||z||^2; the roots, found independently by brentq, are the stationary
+    alignments."""
     cfg = TrainConfig(n=10, d=500, m=m, nsnr2=nsnr2, data_noise="orthogonal")
     stat = predict.predict(cfg).stationary
     eq = stat.scalar_equation
@@ -161,7 +163,8 @@ def test_early_rate_ratio_matches_descent(n, log_nsnr2, m, seed):
     slope_s = (last.signal - first.signal) / (4 * eta)
     slope_n = (last.noise - first.noise) / (4 * eta)
     assert slope_s / slope_n == pytest.approx(p.initial_rate_ratio, rel=1e-3)
-    # and the paper's n_j ||mu||^2 / ||xi||^2, up to the spread of ||w_r||^2 over neurons (~ sqrt(2/d))
+    # and the paper's n_j ||mu||^2 / ||xi||^2, up to the spread of ||w_r||^2 over neurons (~
+    # sqrt(2/d))
     assert slope_s / slope_n == pytest.approx(p.rate_ratio_formula, rel=0.15)
 
 

@@ -1,5 +1,5 @@
-"""The stabilised explicit integrator (theory.rkc) on problems with exact solutions, and the long-time flow
-of the diffusion model (theory.ode.long_flow) built on it."""
+"""The stabilised explicit integrator (theory.rkc) on problems with exact solutions, and the
+long-time flow of the diffusion model (theory.ode.long_flow) built on it."""
 
 import numpy as np
 import pytest
@@ -11,7 +11,8 @@ from theory.ode import flow, long_flow
 
 
 def stiff_linear(rng, p=12, low=1e-2, high=1e4):
-    """dy/dtau = -S y with S = U diag(lambda) U^T (spectrum from low to high): y(tau) = U e^{-lambda tau} U^T y0."""
+    """dy/dtau = -S y with S = U diag(lambda) U^T (spectrum from low to high): y(tau) = U e^{-lambda
+    tau} U^T y0."""
     U, _ = np.linalg.qr(rng.standard_normal((p, p)))
     lam = np.geomspace(low, high, p)
     S = U @ np.diag(lam) @ U.T
@@ -42,7 +43,12 @@ def test_rkc_cost_grows_like_the_square_root_of_the_stiffness(rng):
         y0 = np.ones(S.shape[0])
         work.append(
             rkc.integrate(
-                lambda y: -S @ y, y0, [0.0, 50.0], lambda y: lam[-1], rtol=1e-6, atol=1e-12
+                lambda y, S=S: -S @ y,
+                y0,
+                [0.0, 50.0],
+                lambda y, lam=lam: lam[-1],
+                rtol=1e-6,
+                atol=1e-12,
             )[3][0]
         )
     assert work[1] / work[0] < 20
@@ -83,8 +89,8 @@ def test_long_flow_follows_the_lsoda_flow():
 
 
 def test_long_flow_stops_where_descent_with_eta_becomes_unstable_and_descent_does():
-    """With eta above 2 / (largest curvature at the stationary point) the flow is not followed to the end,
-    and gradient descent with that eta indeed does not settle: its checks report it."""
+    """With eta above 2 / (largest curvature at the stationary point) the flow is not followed to
+    the end, and gradient descent with that eta indeed does not settle: its checks report it."""
     cfg = TrainConfig(n=6, d=200, m=2, nsnr2=2.0)
     run = prepare(cfg)
     red, Wr0 = reduced.reduce(cfg, run.data, run.W0)

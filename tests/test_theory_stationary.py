@@ -1,5 +1,5 @@
-"""Stationary points (theory.stationary): Morse index on a known saddle and a known minimum, branches, and
-where the scalar equation applies."""
+"""Stationary points (theory.stationary): Morse index on a known saddle and a known minimum,
+branches, and where the scalar equation applies."""
 
 import numpy as np
 import pytest
@@ -22,8 +22,9 @@ def fd_hessian(red, Wr, h=1e-6):
 
 
 def duplicated_m1_point(cfg):
-    """W = [w, w] with w the m = 1 stationary point of output scale 2c (theory.derive): exactly stationary
-    for m = 2 at scale c, since f(W) = 2c h^2 w is the m = 1 network. Returns (red, data, eta, Wr)."""
+    """W = [w, w] with w the m = 1 stationary point of output scale 2c (theory.derive): exactly
+    stationary for m = 2 at scale c, since f(W) = 2c h^2 w is the m = 1 network. Returns (red, data,
+    eta, Wr)."""
     run = prepare(cfg)
     red, _ = reduced.reduce(cfg, run.data, run.W0)
     a_star, g_star = derive.stationary_m1_closed_form(cfg.alpha, cfg.beta, 2 * (1 / cfg.m))
@@ -38,9 +39,9 @@ SADDLE = TrainConfig(n=6, d=200, m=2, nsnr2=1.0, data_noise="orthogonal", labels
 
 
 def test_a_known_saddle_has_morse_index_one():
-    """Two copies of the m = 1 stationary point: the gradient is zero, and moving the copies apart along
-    their unused orthogonal coordinate lowers the loss quadratically, so it is a saddle; the analysis
-    must say unstable, index 1, with the flow eigenvalue the quadratic's curvature."""
+    """Two copies of the m = 1 stationary point: the gradient is zero, and moving the copies apart
+    along their unused orthogonal coordinate lowers the loss quadratically, so it is a saddle; the
+    analysis must say unstable, index 1, with the flow eigenvalue the quadratic's curvature."""
     red, data, eta, Wr = duplicated_m1_point(SADDLE)
     loss, grad = reduced.loss_and_grad(red, Wr)
     assert np.linalg.norm(grad) < 1e-12
@@ -95,9 +96,9 @@ def test_groups_are_the_neurons_sharing_their_data_span_part(rng):
 
 @pytest.mark.slow
 def test_an_asymmetric_branch_is_classified_and_the_scalar_equation_says_why_it_does_not_apply():
-    """Orthogonal data at n SNR^2 = 0.003 (m = 3): one neuron splits off from the other two (its alignments
-    differ, as the rows of signal and noise show), the surviving rank is 1, and the scalar equation,
-    which needs every neuron to share its data-span part, is not applied."""
+    """Orthogonal data at n SNR^2 = 0.003 (m = 3): one neuron splits off from the other two (its
+    alignments differ, as the rows of signal and noise show), the surviving rank is 1, and the
+    scalar equation, which needs every neuron to share its data-span part, is not applied."""
     stat = predict.predict(
         TrainConfig(n=8, d=300, m=3, nsnr2=0.003, data_noise="orthogonal")
     ).stationary
@@ -117,8 +118,8 @@ def test_the_scalar_equation_needs_orthogonal_patches():
 @pytest.mark.slow
 @pytest.mark.parametrize("m, nsnr2, groups", [(4, 0.0075, [3, 1]), (32, 0.075, [31, 1])])
 def test_the_issues_asymmetric_examples_agree_with_descent(m, nsnr2, groups):
-    """The issue's defaults (n = 20, d = 2000, seed 0): predict finds one neuron split off, a minimum
-    (Morse index 0), and long gradient descent converges to the same alignments."""
+    """The issue's defaults (n = 20, d = 2000, seed 0): predict finds one neuron split off, a
+    minimum (Morse index 0), and long gradient descent converges to the same alignments."""
     cfg = TrainConfig(m=m, nsnr2=nsnr2)
     stat = predict.predict(cfg).stationary
     assert (
@@ -136,8 +137,8 @@ def test_the_issues_asymmetric_examples_agree_with_descent(m, nsnr2, groups):
 
 @pytest.mark.slow
 def test_where_the_flow_reaches_no_stationary_point_descent_oscillates_where_predicted():
-    """m = 32, n SNR^2 = 67.5: the flow's curvature passes 2 / eta at step ~1.5e5 before any stationary
-    point; descent with that eta starts oscillating there (its checks report it)."""
+    """m = 32, n SNR^2 = 67.5: the flow's curvature passes 2 / eta at step ~1.5e5 before any
+    stationary point; descent with that eta starts oscillating there (its checks report it)."""
     cfg = TrainConfig(m=32, nsnr2=67.5)
     stat = predict.predict(cfg).stationary
     assert not stat.found and "leaves the flow" in stat.reason

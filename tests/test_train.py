@@ -27,7 +27,8 @@ def test_gradient_descent_by_hand():
         model="classification", eta=0.02, engine="full", **{**SMALL, "steps": 3, "log_every": 1}
     )
     r = train(cfg)
-    # the initial weights: signal at step 0 is W0 @ mu.T; rebuild W0 from the seeded generator instead
+    # the initial weights: signal at step 0 is W0 @ mu.T; rebuild W0 from the seeded generator
+    # instead
     from sims.train import initial_weights, seeds
 
     W = initial_weights(cfg, r.data.d, seeds(cfg.seed)["init"])
@@ -74,7 +75,8 @@ def test_auto_eta_scales_with_the_largest_curvature(rng):
         counts = [np.sum(data.y == 1), np.sum(data.y == -1)]
         kappa = max(np.max(np.sum(data.x2**2, 1)), max(counts) * np.sum(data.mu[0] ** 2)) / 40
         assert auto_eta(data.x1, data.x2) == pytest.approx(0.25 / kappa, rel=1e-10)
-    # distinct but correlated signal patches (images): the top eigenvalue sets the step, not one row's norm
+    # distinct but correlated signal patches (images): the top eigenvalue sets the step, not one
+    # row's norm
     x1 = np.ones((10, 50)) + 0.01 * rng.standard_normal((10, 50))
     x2 = 0.1 * rng.standard_normal((10, 50))
     assert auto_eta(x1, x2) == pytest.approx(0.25 / (np.linalg.eigvalsh(x1.T @ x1)[-1] / 20))

@@ -1,9 +1,9 @@
 """The noise-augmented classifier: the study claim A1 reads.
 
 The classifier trained on x_t = alpha x0 + beta eps (research.AUGMENT, fresh draws every step;
-sims.classification.loss_and_grad_augmented_resampled) beside the plain classifier on the same data, with
-the same eta and steps, and the eps diffusion model's stationary point, over the preset's n·SNR² sweep
-(`presets.Research`); in the full preset also over the (n, SNR) phase grid. Cells:
+sims.classification.loss_and_grad_augmented_resampled) beside the plain classifier on the same data,
+with the same eta and steps, and the eps diffusion model's stationary point, over the preset's
+n·SNR² sweep (`presets.Research`); in the full preset also over the (n, SNR) phase grid. Cells:
 - Classifier(kind, nsnr2, rep) for kind in KINDS, Denoiser(nsnr2, rep): the sweep;
 - Phase(kind, n, snr): the phase grid.
 """
@@ -70,8 +70,8 @@ def cells(preset_name: str, seed: int) -> dict:
 
 
 class PhaseGrid(NamedTuple):
-    """Final ratio of each classifier over the (n, SNR) grid (rows: SNR, columns: n), and in how many cells
-    the plain and the augmented classifier have the same winner."""
+    """Final ratio of each classifier over the (n, SNR) grid (rows: SNR, columns: n), and in how
+    many cells the plain and the augmented classifier have the same winner."""
 
     ratio: dict  # kind -> (SNR, n) array
     same_winner: dict  # {"cells", "same"}

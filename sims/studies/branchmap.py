@@ -1,8 +1,8 @@
 """The stationary state theory.predict finds over widths m and n·SNR²: the study claim R2 reads.
 
-Cells Map(m, nsnr2) of the predict kind over the preset's grid (`presets.BranchGrid`: n, d, widths and
-n·SNR² values; sigma0 = 0.01, the defaults otherwise; one seed per cell). `measure` reads each cell's
-stationary record: its branch, surviving rank and Morse index, or no stationary point.
+Cells Map(m, nsnr2) of the predict kind over the preset's grid (`presets.BranchGrid`: n, d, widths
+and n·SNR² values; sigma0 = 0.01, the defaults otherwise; one seed per cell). `measure` reads each
+cell's stationary record: its branch, surviving rank and Morse index, or no stationary point.
 """
 
 from __future__ import annotations
@@ -70,8 +70,8 @@ class Branch(NamedTuple):
 
     @property
     def state(self) -> str:
-        """ "symmetric", "asymmetric" or "none" (no stationary point), and " saddle" appended when its
-        Morse index is not 0."""
+        """ "symmetric", "asymmetric" or "none" (no stationary point), and " saddle" appended when
+        its Morse index is not 0."""
         if not self.found:
             return "none"
         return self.branch + ("" if self.morse_index == 0 else " saddle")

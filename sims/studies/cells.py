@@ -1,10 +1,12 @@
-"""A sweep cell as a typed record: what one run of a study computed, as the cache stores and the studies read it.
+"""A sweep cell as a typed record: what one run of a study computed, as the cache stores and the
+studies read it.
 
-A cell is (kind, configuration): its kind names the function that computes it (`sims.studies.sweep`'s
-`CELL_KINDS`), its configuration (a TrainConfig, or a study's own frozen dataclass with `to_dict()`) says
-what to compute. The function returns an `Outcome` (a JSON-able summary and named arrays); the sweep keeps it
-as a `Cell` with the kind and the configuration. A run that diverged has no arrays and only the key
-DIVERGED in its summary, holding the error's message (the on-disk format of the cache, KEY.json + KEY.npz).
+A cell is (kind, configuration): its kind names the function that computes it
+(`sims.studies.sweep`'s `CELL_KINDS`), its configuration (a TrainConfig, or a study's own frozen
+dataclass with `to_dict()`) says what to compute. The function returns an `Outcome` (a JSON-able
+summary and named arrays); the sweep keeps it as a `Cell` with the kind and the configuration. A run
+that diverged has no arrays and only the key DIVERGED in its summary, holding the error's message
+(the on-disk format of the cache, KEY.json + KEY.npz).
 
 Studies read a finished train, ode or probe cell through `Cell.run` (the typed summary `Run`) and
 `Cell.trace` (the logged arrays `Trace`), never by string keys.
@@ -28,7 +30,8 @@ FINISHED = "finished"
 
 
 def cell_seed(base_seed: int, *identity) -> int:
-    """A 32-bit seed from the base seed and a JSON-able identity (e.g. ("ratio", "diffusion", 0.75, 1))."""
+    """A 32-bit seed from the base seed and a JSON-able identity (e.g. ("ratio", "diffusion", 0.75,
+    1))."""
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).digest()
     words = np.frombuffer(digest[:16], dtype=np.uint32).tolist()
     return int(np.random.SeedSequence([base_seed, *words]).generate_state(1)[0])
@@ -56,8 +59,8 @@ class Outcome(NamedTuple):
 
 class Run(NamedTuple):
     """The summary of a finished train, ode or probe cell (sims.train.Result.summary): the headline
-    alignments at the last logged step, and what descent did. Settings a model does not report are None
-    (test errors: the classifier's)."""
+    alignments at the last logged step, and what descent did. Settings a model does not report are
+    None (test errors: the classifier's)."""
 
     signal: float
     noise: float
@@ -101,9 +104,9 @@ class Trace(NamedTuple):
 
 @dataclass(frozen=True)
 class Cell:
-    """One computed cell: its kind, its configuration (as stored: the config's `to_dict()` in plain JSON
-    values), its JSON summary and its arrays; `status` is FINISHED or DIVERGED (then `message` says
-    why)."""
+    """One computed cell: its kind, its configuration (as stored: the config's `to_dict()` in plain
+    JSON values), its JSON summary and its arrays; `status` is FINISHED or DIVERGED (then `message`
+    says why)."""
 
     kind: str
     config: dict
@@ -135,8 +138,8 @@ class Cell:
 
 
 def pack(result, model: str) -> Outcome:
-    """Arrays and summary of a sims.train.Result, with the headline summary at every logged step (and the
-    signal summary of each feature, `feature_max` (T, K))."""
+    """Arrays and summary of a sims.train.Result, with the headline summary at every logged step
+    (and the signal summary of each feature, `feature_max` (T, K))."""
     per_step = [summarize(model, s, z, result.data.y) for s, z in zip(result.signal, result.noise)]
     arrays = {
         "steps": result.steps,
@@ -154,8 +157,8 @@ def pack(result, model: str) -> Outcome:
 class Study(NamedTuple):
     """The cells a group of claims reads, and the numbers it computes from them once.
 
-    cells(preset_name, seed) -> {name: (kind, config)}: the sweep cells for a preset (empty: not run)
-    measure(preset_name, results, seed) -> the study's numbers, from {name: Cell}
+    cells(preset_name, seed) -> {name: (kind, config)}: the sweep cells for a preset (empty: not
+    run) measure(preset_name, results, seed) -> the study's numbers, from {name: Cell}
     """
 
     name: str

@@ -1,13 +1,15 @@
 """Correlated signals, cos(mu_+1, mu_-1) = C: the study claims B1 and B2 read.
 
-Cells, for C and n SNR^2 of the preset (`presets.Beyond.correlated`: the full preset's grid is SIGNAL_COS
-at the paper's two settings; quick and tiny keep C = 0.5 at the lower one, one seed), both models:
-- Run(model, C, nsnr2, rep): the run (seeds shared across C: the same noise draws and initial weights at
-  every C, so that C alone changes);
+Cells, for C and n SNR^2 of the preset (`presets.Beyond.correlated`: the full preset's grid is
+SIGNAL_COS at the paper's two settings; quick and tiny keep C = 0.5 at the lower one, one seed),
+both models:
+- Run(model, C, nsnr2, rep): the run (seeds shared across C: the same noise draws and initial
+  weights at every C, so that C alone changes);
 - Early(model, C, nsnr2): the first eighth of seed 0's run, logged every step (growth phase);
-- Predict(model, C, nsnr2): the model's theory for seed 0 (exact for any data: the initial rates from the
-  gradient and the reduced ODE's stationary point).
-`measure` gives one `CorrelatedRow` per (C, n SNR^2): each model's measured and predicted ratios and gains.
+- Predict(model, C, nsnr2): the model's theory for seed 0 (exact for any data: the initial rates
+  from the gradient and the reduced ODE's stationary point).
+`measure` gives one `CorrelatedRow` per (C, n SNR^2): each model's measured and predicted ratios and
+gains.
 """
 
 from __future__ import annotations
@@ -63,8 +65,8 @@ def cells(preset_name: str, seed: int) -> dict:
 @dataclass(frozen=True)
 class ModelCell:
     """One model at one (C, n SNR^2): finished runs ('k/n'), final ratio (mean of the seeds), gains,
-    growth-phase ratio (seed 0), seed 0's final ratio and gradient norm, the mean test error of a model
-    that reports one, and its theory's reading of seed 0's prediction."""
+    growth-phase ratio (seed 0), seed 0's final ratio and gradient norm, the mean test error of a
+    model that reports one, and its theory's reading of seed 0's prediction."""
 
     runs: str
     ratio: float

@@ -1,13 +1,15 @@
 """D2 under other readings of the paper: the study claim R1 reads.
 
-The stationary (or end-of-training) signal/noise ratio against n·SNR² for the exact loss, resampled and
-fixed noise draws, other diffusion times (α, β), widths m and dimensions d, and the ratio at the end of the
-growth phase, for the preset's size (`presets.Robustness`). Cells, for each n·SNR² (one seed each, shared
-by every series of that n·SNR²; the width and dimension series draw their own data):
+The stationary (or end-of-training) signal/noise ratio against n·SNR² for the exact loss, resampled
+and fixed noise draws, other diffusion times (α, β), widths m and dimensions d, and the ratio at the
+end of the growth phase, for the preset's size (`presets.Robustness`). Cells, for each n·SNR² (one
+seed each, shared by every series of that n·SNR²; the width and dimension series draw their own
+data):
 - Exact(nsnr2), AlphaBeta(a, b, nsnr2), Width(m, nsnr2), Dimension(d, nsnr2): stationary cells;
 - Growth(nsnr2): descent on the exact loss logged every step over the first eighth of its run;
 - Resampled(k, nsnr2), Fixed(k, nsnr2): descent with K drawn noise samples, fresh or fixed;
-- FixedLong(k, nsnr2): the fixed-draw runs continued (added after R1's numbers were seen; in no rule).
+- FixedLong(k, nsnr2): the fixed-draw runs continued (added after R1's numbers were seen; in no
+  rule).
 `measure` reads every series as magnitudes, one `Reading` per n·SNR².
 """
 
@@ -163,9 +165,9 @@ class DrawnPoint(NamedTuple):
 
 
 class NotReached(NamedTuple):
-    """A cell that reached no stationary point or diverged: no numbers, and why (the ODE's status or the
-    divergence's message). (A stationary cell whose ODE solver gave up returns the state it stopped at,
-    possibly the initial one: it is not read.)"""
+    """A cell that reached no stationary point or diverged: no numbers, and why (the ODE's status or
+    the divergence's message). (A stationary cell whose ODE solver gave up returns the state it
+    stopped at, possibly the initial one: it is not read.)"""
 
     ratio: float
     signal_gain: float
@@ -213,7 +215,8 @@ def _gains(sig: np.ndarray, noi: np.ndarray, at) -> dict:
 
 
 def magnitude_series(cell: Cell) -> tuple[np.ndarray, np.ndarray]:
-    """Per logged step, (signal, noise) magnitudes of a diffusion train cell (research.magnitudes)."""
+    """Per logged step, (signal, noise) magnitudes of a diffusion train cell
+    (research.magnitudes)."""
     t = cell.trace
     pairs = np.array([magnitudes(s, z) for s, z in zip(t.signal, t.noise)])
     return pairs[:, 0], pairs[:, 1]

@@ -1,13 +1,14 @@
 """A strong common feature plus a weak or rare one: the study claims B4 and B5 read.
 
-Cells Run(scenario, model, nsnr2, rep) of the probe kind (sims.studies.probe: the run, and a linear probe
-of its features), for the scenarios and n SNR^2 of the preset (`presets.Beyond.features`: the full preset
-runs both SCENARIOS over FEATURE_NSNR2; quick and tiny the weak scenario at n SNR^2 = 10, one seed), both
-models, exact feature shares (balanced labels). The second feature (k = 2) is the weak or rare one; its
-gain is the mean over the two classes (sims.studies.beyond.gain on columns 2, 3).
+Cells Run(scenario, model, nsnr2, rep) of the probe kind (sims.studies.probe: the run, and a linear
+probe of its features), for the scenarios and n SNR^2 of the preset (`presets.Beyond.features`: the
+full preset runs both SCENARIOS over FEATURE_NSNR2; quick and tiny the weak scenario at n SNR^2 =
+10, one seed), both models, exact feature shares (balanced labels). The second feature (k = 2) is
+the weak or rare one; its gain is the mean over the two classes (sims.studies.beyond.gain on columns
+2, 3).
 
-`measure` gives, per scenario and n SNR^2, each model's gains (`GainCell`, B4) and its probe's accuracies
-and the filters' response asymmetry (`ProbeCell`, B5).
+`measure` gives, per scenario and n SNR^2, each model's gains (`GainCell`, B4) and its probe's
+accuracies and the filters' response asymmetry (`ProbeCell`, B5).
 """
 
 from __future__ import annotations
@@ -59,7 +60,8 @@ def cells(preset_name: str, seed: int) -> dict:
 
 @dataclass(frozen=True)
 class GainCell:
-    """One model at one (scenario, n SNR^2): the second and the strong feature's gains, the noise gain."""
+    """One model at one (scenario, n SNR^2): the second and the strong feature's gains, the noise
+    gain."""
 
     gain: float
     strong_gain: float
@@ -70,8 +72,8 @@ class GainCell:
 @dataclass(frozen=True)
 class ProbeCell:
     """One model at one (scenario, n SNR^2): its probe's mean accuracies (ood: only the weak or rare
-    feature), whether every probe fit converged, the mean test error of a model that reports one, and
-    how differently its filters answer the two classes' strong and second feature."""
+    feature), whether every probe fit converged, the mean test error of a model that reports one,
+    and how differently its filters answer the two classes' strong and second feature."""
 
     ood: float
     in_distribution: float
@@ -90,7 +92,8 @@ class FeatureRow:
     probes: dict  # model name -> ProbeCell
 
     def gain_dict(self) -> dict:
-        """B4's row as report.json holds it: n·SNR² and each model's gains, prefixed with its name."""
+        """B4's row as report.json holds it: n·SNR² and each model's gains, prefixed with its
+        name."""
         out = {"nsnr2": self.nsnr2}
         for name, cell in self.gains.items():
             out.update({f"{name}_{k}": v for k, v in vars(cell).items()})

@@ -1,8 +1,10 @@
-"""The one figure helper every study draws with (`figure`), and what the figures share: the colours of
-signal and noise, how a model's predicted early growth is drawn, text wrapping, cell text colours.
+"""The one figure helper every study draws with (`figure`), and what the figures share: the colours
+of signal and noise, how a model's predicted early growth is drawn, text wrapping, cell text
+colours.
 
-Theory (the models' predictions, the reduced ODE) is drawn as lines, simulation as markers. Each claim's
-figures are in its module (sims.studies.claims); Noisy-MNIST's in sims.studies.mnist_figures.
+Theory (the models' predictions, the reduced ODE) is drawn as lines, simulation as markers. Each
+claim's figures are in its module (sims.studies.claims); Noisy-MNIST's in
+sims.studies.mnist_figures.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from matplotlib.figure import Figure
 from sims import io
 
 COLORS = {"signal": "tab:red", "noise": "tab:blue"}
-# a model's predicted early growth (sims.models.Look.growth) from a0 at rate r per unit tau, and its label
+# a model's predicted early growth (sims.models.Look.growth) from a0 at rate r per unit tau, and its
+# label
 GROWTH = {
     "linear": (lambda a0, rate, tau: a0 + rate * tau, "predicted rate {rate:.3g} per unit τ"),
     "exponential": (lambda a0, rate, tau: a0 * np.exp(rate * tau), "predicted ∝ exp({rate:.3g} τ)"),
@@ -34,8 +37,9 @@ def figure(
     layout: str | None = "constrained",
     squeeze: bool = True,
 ):
-    """`with figure(path, rows, cols, figsize=...) as (fig, axes):` a new figure from matplotlib's object
-    API (no pyplot state, nothing to close), written atomically to `path` as PNG when the block ends."""
+    """`with figure(path, rows, cols, figsize=...) as (fig, axes):` a new figure from matplotlib's
+    object API (no pyplot state, nothing to close), written atomically to `path` as PNG when the
+    block ends."""
     fig = Figure(figsize=figsize, layout=layout)
     yield fig, fig.subplots(rows, cols, squeeze=squeeze)
     io.write_figure(path, fig)

@@ -1,9 +1,10 @@
 """Imbalanced classes, a fraction P of +1 labels: the study claim B3 reads.
 
-Cells Run(model, P, nsnr2, rep) for P and n SNR^2 of the preset (`presets.Beyond.imbalance`: the full
-preset's grid is BALANCE at the paper's two settings; quick and tiny keep P = 0.95 at the higher one, one
-seed), both models, with exactly round(P n) positives (balanced labels); seeds are shared across P. Class
--1 is the minority. Each class's signal gain is that of its own signal vector (sims.studies.beyond.gain).
+Cells Run(model, P, nsnr2, rep) for P and n SNR^2 of the preset (`presets.Beyond.imbalance`: the
+full preset's grid is BALANCE at the paper's two settings; quick and tiny keep P = 0.95 at the
+higher one, one seed), both models, with exactly round(P n) positives (balanced labels); seeds are
+shared across P. Class -1 is the minority. Each class's signal gain is that of its own signal vector
+(sims.studies.beyond.gain).
 """
 
 from __future__ import annotations
@@ -49,8 +50,8 @@ def cells(preset_name: str, seed: int) -> dict:
 
 @dataclass(frozen=True)
 class ModelCell:
-    """One model at one (P, n SNR^2): runs finished, each class's signal gain, the noise gain, the final
-    ratio, and the test error on each class of a model that reports one (else None)."""
+    """One model at one (P, n SNR^2): runs finished, each class's signal gain, the noise gain, the
+    final ratio, and the test error on each class of a model that reports one (else None)."""
 
     runs: str
     majority_gain: float

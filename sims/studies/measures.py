@@ -1,19 +1,20 @@
 """The measures the studies read from finished runs (their definitions in words: `TERMS`, printed in
 REPORT.md and on the figures that use them).
 
-- signal, noise: the headline alignments of the model's `summary` (sims.models; diffusion:
-  mean_j max_r <w_r, mu_j> and mean_i max_r <w_r, xi_i>; classification: the same with |.| and own-class
+- signal, noise: the headline alignments of the model's `summary` (sims.models; diffusion: mean_j
+  max_r <w_r, mu_j> and mean_i max_r <w_r, xi_i>; classification: the same with |.| and own-class
   filters); ratio = signal / noise.
-- growth-phase ratio: the increase of signal over the increase of noise between step 0 and the first step
-  where either has grown `GROWTH_FRACTION` of the way to its final value; measured on an "early" run that
-  repeats the first eighth of the main run logging every step.
-- linearity index: on a run from a `presets.EARLY_SIGMA0` times smaller initialisation (logged every step), the
-  increase over the second half of the window over the increase over its first half, the window ending
-  where the faster feature has grown `LINEAR_GROWTH` times: 1 for linear growth; e^{r T / 2} > 1 for
-  exponential growth at rate r.
+- growth-phase ratio: the increase of signal over the increase of noise between step 0 and the first
+  step where either has grown `GROWTH_FRACTION` of the way to its final value; measured on an
+  "early" run that repeats the first eighth of the main run logging every step.
+- linearity index: on a run from a `presets.EARLY_SIGMA0` times smaller initialisation (logged every
+  step), the increase over the second half of the window over the increase over its first half, the
+  window ending where the faster feature has grown `LINEAR_GROWTH` times: 1 for linear growth; e^{r
+  T / 2} > 1 for exponential growth at rate r.
 - winner: the signal wins where signal / noise > `WINNER_RATIO`, the noise where it is below.
-- local slope: the log-log slope between neighbouring points of a curve (`local_slopes`), shown where a
-  single fit over the whole sweep (`fitted_slopes`, read by the claims) would hide that a curve levels off.
+- local slope: the log-log slope between neighbouring points of a curve (`local_slopes`), shown
+  where a single fit over the whole sweep (`fitted_slopes`, read by the claims) would hide that a
+  curve levels off.
 """
 
 from __future__ import annotations
@@ -22,12 +23,15 @@ import numpy as np
 
 from sims.studies.cells import Trace
 
-TERMS = {  # the measures' definitions in words: printed in REPORT.md and on the figures that use them
+# the measures' definitions in words: printed in REPORT.md and on the figures that use them
+TERMS = {
     "linearity index": (
         "on a run from a small initialisation, a feature's rise over the second half of the early "
         "window over its rise over the first half (the window ends where the faster feature has "
-        "grown {LINEAR_GROWTH:g} times): 1 for linear growth, above 1 for growth faster than linear "
-        "(e^(rT/2) for exponential growth at rate r); the index is the larger of signal's and noise's"
+        "grown {LINEAR_GROWTH:g} times): 1 for linear growth, above 1 for growth faster than "
+        "linear "
+        "(e^(rT/2) for exponential growth at rate r); the index is the larger of signal's and "
+        "noise's"
     ),
     "growth-phase ratio": (
         "on seed 0, signal's rise over noise's rise from step 0 to the first step where either "
@@ -52,8 +56,8 @@ def term(name: str) -> str:
 def growth_window(
     signal: np.ndarray, noise: np.ndarray, final_signal: float, final_noise: float
 ) -> int:
-    """Index of the first logged step where signal or noise has grown GROWTH_FRACTION of the way from its
-    initial value to its final value (from the full-length run)."""
+    """Index of the first logged step where signal or noise has grown GROWTH_FRACTION of the way
+    from its initial value to its final value (from the full-length run)."""
     reached = ((signal - signal[0]) >= GROWTH_FRACTION * (final_signal - signal[0])) | (
         (noise - noise[0]) >= GROWTH_FRACTION * (final_noise - noise[0])
     )
@@ -69,13 +73,15 @@ def growth_ratio(early: Trace, final: Trace) -> float:
 
 
 def linearity(values: np.ndarray, k: int) -> float:
-    """Increase over the second half of [0, k] over the increase over the first half: 1 if linear."""
+    """Increase over the second half of [0, k] over the increase over the first half: 1 if
+    linear."""
     half = k // 2
     return float((values[k] - values[half]) / (values[half] - values[0]))
 
 
 def linear_window(trace: Trace) -> int:
-    """Up to where the faster-growing feature has multiplied LINEAR_GROWTH times (or the whole run)."""
+    """Up to where the faster-growing feature has multiplied LINEAR_GROWTH times (or the whole
+    run)."""
     grown = (trace.signal_max >= LINEAR_GROWTH * trace.signal_max[0]) | (
         trace.noise_max >= LINEAR_GROWTH * trace.noise_max[0]
     )
@@ -92,7 +98,8 @@ def loglog_slope(x, y) -> float:
 
 
 def local_slopes(x, y) -> tuple[np.ndarray, np.ndarray]:
-    """(geometric midpoints, log-log slopes) between neighbouring points with finite positive values."""
+    """(geometric midpoints, log-log slopes) between neighbouring points with finite positive
+    values."""
     x, y = np.asarray(x, float), np.asarray(y, float)
     keep = np.isfinite(x) & np.isfinite(y) & (x > 0) & (y > 0)
     lx, ly = np.log(x[keep]), np.log(y[keep])

@@ -1,32 +1,36 @@
-"""Noisy-MNIST: the paper's real-data study (claim E2) on real MNIST, offline, as cached sweep cells.
+"""Noisy-MNIST: the paper's real-data study (claim E2) on real MNIST, offline, as cached sweep
+cells.
 
 Task. Digit 0 (label y = +1) against digit 1 (y = -1). Of all 45 digit pairs, 0 and 1 have the most
 nearly orthogonal class means (cosine 0.43 on the first 500 images of each digit; 0.65-0.91 for the
-others), the closest real analogue of Definition 2.1's mu_{+1} ⊥ mu_{-1}, and they are visually distinct,
-so the class means are meaningful pictures. The package ships those images of digits 0 and 1 (MNIST by
-Y. LeCun and C. Cortes, CC BY-SA 3.0; `sims.studies.mnist_data`); other digits need --idx-dir. n training images (n/2 per digit, drawn at random, so n_j = n/2 as in the
-"balanced" labels of the synthetic study); every other image of the two digits is held out for testing.
-The samples are built by `sims.studies.mnist_data` (each image scaled to the norm ||mu|| that sets the SNR,
-an isotropic N(0, sigma_xi^2 I_784) noise patch); sigma_xi is 1, the synthetic study's default, so the noise
-patch has the per-coordinate scale of the diffusion noise eps. The same images and the same standard-normal
-draws serve every SNR of a repeat, so only the SNR changes between runs.
+others), the closest real analogue of Definition 2.1's mu_{+1} ⊥ mu_{-1}, and they are visually
+distinct, so the class means are meaningful pictures. The package ships those images of digits 0 and
+1 (MNIST by Y. LeCun and C. Cortes, CC BY-SA 3.0; `sims.studies.mnist_data`); other digits need
+--idx-dir. n training images (n/2 per digit, drawn at random, so n_j = n/2 as in the "balanced"
+labels of the synthetic study); every other image of the two digits is held out for testing. The
+samples are built by `sims.studies.mnist_data` (each image scaled to the norm ||mu|| that sets the
+SNR, an isotropic N(0, sigma_xi^2 I_784) noise patch); sigma_xi is 1, the synthetic study's default,
+so the noise patch has the per-coordinate scale of the diffusion noise eps. The same images and the
+same standard-normal draws serve every SNR of a repeat, so only the SNR changes between runs.
 
-Measures. `sims.train` logs signal learning <w_r, mu_j> (mu_j: the class-mean image at norm ||mu||, so the
-alignment of a filter with a class-mean image, on the scale of one image) and noise memorisation
-<w_r, xi_i>, summarised as in `sims.models.summarize`. The classifier's test accuracy is measured on the
-held-out images with fresh noise (`sims.data.fresh_samples` would draw test signal patches from mu itself,
-which is not MNIST).
+Measures. `sims.train` logs signal learning <w_r, mu_j> (mu_j: the class-mean image at norm ||mu||,
+so the alignment of a filter with a class-mean image, on the scale of one image) and noise
+memorisation <w_r, xi_i>, summarised as in `sims.models.summarize`. The classifier's test accuracy
+is measured on the held-out images with fresh noise (`sims.data.fresh_samples` would draw test
+signal patches from mu itself, which is not MNIST).
 
-Training. `sims.train.train` with the synthetic study's hyper-parameters: m = 4, sigma0 = 0.01, exact
-diffusion loss, alpha = beta = 1/sqrt(2). Step size: `sims.config.auto_eta`, whose curvature scale is
-the top eigenvalue of X1^T X1: MNIST images of one digit are distinct but correlated, so counting identical
-rows (as an earlier auto_eta did) underestimated the curvature along the class-mean direction by up to a
-factor n_j cos^2 (2.5x at n*SNR^2 = 6.75, where the diffusion run then oscillated).
+Training. `sims.train.train` with the synthetic study's hyper-parameters: m = 4, sigma0 = 0.01,
+exact diffusion loss, alpha = beta = 1/sqrt(2). Step size: `sims.config.auto_eta`, whose curvature
+scale is the top eigenvalue of X1^T X1: MNIST images of one digit are distinct but correlated, so
+counting identical rows (as an earlier auto_eta did) underestimated the curvature along the
+class-mean direction by up to a factor n_j cos^2 (2.5x at n*SNR^2 = 6.75, where the diffusion run
+then oscillated).
 
-Runs. n*SNR^2 = 0.75 (low) and 6.75 (high), as in the synthetic study, plus 2.25 and 20.25 (and 60.75 in
-the full run) to place the classifier's transition on real data. Both models at each; the full run uses
-more steps and several repeats (new images, noise and initialisation). Each (model, n SNR^2, repeat) is one
-sweep cell of kind "mnist" (`MnistRun`), cached and run on any executor like the synthetic study's cells.
+Runs. n*SNR^2 = 0.75 (low) and 6.75 (high), as in the synthetic study, plus 2.25 and 20.25 (and
+60.75 in the full run) to place the classifier's transition on real data. Both models at each; the
+full run uses more steps and several repeats (new images, noise and initialisation). Each (model, n
+SNR^2, repeat) is one sweep cell of kind "mnist" (`MnistRun`), cached and run on any executor like
+the synthetic study's cells.
 """
 
 from __future__ import annotations
@@ -117,9 +121,10 @@ class StudySettings:
 
 @dataclass(frozen=True)
 class MnistRun:
-    """One sweep cell: `model` trained at n SNR^2 = `nsnr2` on the images and noise of `repeat`, drawn from
-    `seed`, with the settings that shape one run (StudySettings without its lists of n SNR^2 and repeats).
-    The data source is part of it: `idx_dir` (None: the shipped subset) and the SHA-256 of its files."""
+    """One sweep cell: `model` trained at n SNR^2 = `nsnr2` on the images and noise of `repeat`,
+    drawn from `seed`, with the settings that shape one run (StudySettings without its lists of n
+    SNR^2 and repeats). The data source is part of it: `idx_dir` (None: the shipped subset) and the
+    SHA-256 of its files."""
 
     model: str
     nsnr2: float
@@ -163,7 +168,8 @@ def cells(settings: StudySettings, seed: int, idx_dir: str | Path | None = None)
 
 
 def _streams(seed: int, repeat: int) -> dict:
-    """Generators for image selection, training noise and test noise, and the training seed (init)."""
+    """Generators for image selection, training noise and test noise, and the training seed
+    (init)."""
     children = np.random.SeedSequence([STREAM_TAG, seed, repeat]).spawn(4)
     rngs = {k: np.random.default_rng(s) for k, s in zip(("select", "noise", "test"), children)}
     rngs["train_seed"] = int(children[3].generate_state(1)[0])
@@ -178,8 +184,9 @@ def _images(idx_dir: str | None, idx_sha256: str | None) -> tuple[np.ndarray, np
 
 
 def run_cell(run: MnistRun) -> Outcome:
-    """Train one model at one n SNR^2 on one repeat's Noisy-MNIST data: the cell's arrays (the run's logged
-    alignments and headline curves, `W`, and the data x1, x2, mu) and its summary (a row of mnist.json)."""
+    """Train one model at one n SNR^2 on one repeat's Noisy-MNIST data: the cell's arrays (the run's
+    logged alignments and headline curves, `W`, and the data x1, x2, mu) and its summary (a row of
+    mnist.json)."""
     X, labels = _images(run.idx_dir, run.idx_sha256)
     rngs = _streams(run.seed, run.repeat)
     tr, y, te, y_te = split(labels, run.digits, run.n, run.n_test, rngs["select"])
@@ -237,7 +244,8 @@ def run_cell(run: MnistRun) -> Outcome:
 
 
 class MnistResult(NamedTuple):
-    """The study's record (mnist.json's content, its numbers unrounded) and its arrays (mnist.npz)."""
+    """The study's record (mnist.json's content, its numbers unrounded) and its arrays
+    (mnist.npz)."""
 
     result: dict
     arrays: dict
@@ -258,12 +266,13 @@ def run_study(
     progress: bool = True,
     log=None,
 ) -> dict:
-    """Train both models on Noisy-MNIST at every n SNR^2; write mnist.json, mnist.npz and the figures.
+    """Train both models on Noisy-MNIST at every n SNR^2; write mnist.json, mnist.npz and the
+    figures.
 
     Returns the content of mnist.json (which holds the measured numbers rounded: io.rounded). Figure
-    paths in ["figures"] are relative to out_dir (empty when figures=False). `settings` overrides the
-    quick/full preset. The runs are sweep cells, cached in `cache_dir` and run on `executor` (else `jobs`
-    processes); `log` gets one line per run.
+    paths in ["figures"] are relative to out_dir (empty when figures=False). `settings` overrides
+    the quick/full preset. The runs are sweep cells, cached in `cache_dir` and run on `executor`
+    (else `jobs` processes); `log` gets one line per run.
     """
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise FldmError(f"seed must be a non-negative integer, got {seed!r}")
@@ -293,7 +302,8 @@ def run_study(
 
 
 def collect(cfg: StudySettings, seed: int, quick: bool, idx_dir, results: dict) -> MnistResult:
-    """The study's record and arrays from its finished cells ({MnistRun: Cell}, in `cells` order)."""
+    """The study's record and arrays from its finished cells ({MnistRun: Cell}, in `cells`
+    order)."""
     runs, arrays = [], {}
     for c, res in results.items():
         runs.append(res.summary)
@@ -331,7 +341,8 @@ def collect(cfg: StudySettings, seed: int, quick: bool, idx_dir, results: dict) 
             "diffusion_loss": "exact",
             "normalisation": "each image scaled to norm ||mu|| = sqrt(nsnr2/n) sigma_xi sqrt(784)",
             "noise_patch": "xi ~ N(0, sigma_xi^2 I_784), fresh noise for held-out test images",
-            "signal": "summarize(): mean_j max_r <w_r, mu_j> (diffusion), mean_j max_r |<w_jr, mu_j>| "
+            "signal": "summarize(): mean_j max_r <w_r, mu_j> (diffusion), mean_j max_r |<w_jr, "
+            "mu_j>| "
             "(classification), mu_j = class-mean image at norm ||mu||",
             "noise": "mean_i max_r <w_r, xi_i> (diffusion), mean_i max_r |<w_{y_i} r, xi_i>| "
             "(classification)",
@@ -346,8 +357,8 @@ def collect(cfg: StudySettings, seed: int, quick: bool, idx_dir, results: dict) 
 
 
 def write(out: Path, measured: MnistResult, figures: bool = True) -> dict:
-    """Write the figures (if `figures`), mnist.npz and mnist.json into `out`; return the record with the
-    figures' file names and captions."""
+    """Write the figures (if `figures`), mnist.npz and mnist.json into `out`; return the record with
+    the figures' file names and captions."""
     result, arrays, cfg = measured
     result = dict(result)
     if figures:
@@ -356,7 +367,8 @@ def write(out: Path, measured: MnistResult, figures: bool = True) -> dict:
         result["figures"] = {k: v[0] for k, v in made.items()}
         result["captions"] = {k: v[1] for k, v in made.items()}
     io.write_npz(out / "mnist.npz", **arrays)
-    # the measured numbers rounded (the settings are exact), and no wall time: a rerun rewrites it unchanged
+    # the measured numbers rounded (the settings are exact), and no wall time: a rerun rewrites it
+    # unchanged
     io.write_json(
         out / "mnist.json",
         {
@@ -369,7 +381,8 @@ def write(out: Path, measured: MnistResult, figures: bool = True) -> dict:
 
 
 def study_cells(preset_name: str, seed: int) -> dict:
-    """The study's cells in a preset of `fldm reproduce` (none where the preset runs no Noisy-MNIST)."""
+    """The study's cells in a preset of `fldm reproduce` (none where the preset runs no
+    Noisy-MNIST)."""
     settings = presets.get(preset_name).mnist
     if settings is None:
         return {}
@@ -385,7 +398,8 @@ STUDY = Study("noisy-mnist", study_cells, measure)
 
 
 def compare(runs: list[dict]) -> list[dict]:
-    """Per n SNR^2, the medians over repeats of each model's headline numbers (the inputs of claim E2)."""
+    """Per n SNR^2, the medians over repeats of each model's headline numbers (the inputs of claim
+    E2)."""
     by_model: dict = {}
     for r in runs:
         by_model.setdefault(r["model"], []).append(r)
@@ -409,7 +423,8 @@ def compare(runs: list[dict]) -> list[dict]:
 def _run_line(run: dict) -> str:
     acc = f"  test acc {run['test_accuracy']:.3f}" if "test_accuracy" in run else ""
     return (
-        f"{run['model']:<14} nSNR^2 {run['nsnr2']:>6g}  repeat {run['repeat']}  signal {run['signal']:.3f}"
+        f"{run['model']:<14} nSNR^2 {run['nsnr2']:>6g}  repeat {run['repeat']}  signal "
+        f"{run['signal']:.3f}"
         f"  noise {run['noise']:.3f}  ratio {run['ratio']:.3f}{acc}"
     )
 
@@ -423,7 +438,8 @@ def format_table(result: dict) -> str:
     lines = [f"Noisy-MNIST, digits {result['data']['digits']} ({result['data']['credit']})", head]
     for r in result["comparison"]:
         lines.append(
-            f"{r['nsnr2']:>7g} {r['snr']:>6.3f} | {r['diffusion_signal']:>11.3f} {r['diffusion_noise']:>6.3f} "
+            f"{r['nsnr2']:>7g} {r['snr']:>6.3f} | {r['diffusion_signal']:>11.3f} "
+            f"{r['diffusion_noise']:>6.3f} "
             f"{r['diffusion_ratio']:>6.3f} | {r['classification_signal']:>10.3f} "
             f"{r['classification_noise']:>6.3f} {r['classification_ratio']:>7.3f} "
             f"{r['classification_test_accuracy']:>8.3f}"

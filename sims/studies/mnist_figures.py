@@ -1,11 +1,13 @@
-"""The Noisy-MNIST figures: learned filters as images, alignments over training, and the n SNR^2 sweep.
+"""The Noisy-MNIST figures: learned filters as images, alignments over training, and the n SNR^2
+sweep.
 
-Filters. A filter w_r in R^784 acts on both patches, so its "signal half" and "noise half" are the parts
-of w_r that came from each patch: w_r = X1^T a + X2^T b + rest, solved by least squares over the 2n data
-rows (`decompose`). X1^T a (a combination of training images) is what the filter learned from the images,
-X2^T b (a combination of noise patches) what it memorised, and `rest` (orthogonal to all data) is what
-survives of the initialisation; gradient descent moves W only inside the data span for the classifier, and
-for the diffusion model outside it only by rescaling. `plot_filters` shows all four as 28 x 28 images.
+Filters. A filter w_r in R^784 acts on both patches, so its "signal half" and "noise half" are the
+parts of w_r that came from each patch: w_r = X1^T a + X2^T b + rest, solved by least squares over
+the 2n data rows (`decompose`). X1^T a (a combination of training images) is what the filter learned
+from the images, X2^T b (a combination of noise patches) what it memorised, and `rest` (orthogonal
+to all data) is what survives of the initialisation; gradient descent moves W only inside the data
+span for the classifier, and for the diffusion model outside it only by rescaling. `plot_filters`
+shows all four as 28 x 28 images.
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ from sims.studies.mnist_data import CREDIT, SIDE
 
 
 def decompose(w: np.ndarray, x1: np.ndarray, x2: np.ndarray) -> dict[str, np.ndarray]:
-    """w = X1^T a + X2^T b + rest by least squares over the 2n data rows: the filter's image part, noise
-    part and the remainder orthogonal to all data (the surviving initialisation)."""
+    """w = X1^T a + X2^T b + rest by least squares over the 2n data rows: the filter's image part,
+    noise part and the remainder orthogonal to all data (the surviving initialisation)."""
     coef, *_ = np.linalg.lstsq(np.vstack([x1, x2]).T, w, rcond=None)
     n = x1.shape[0]
     image_part, noise_part = x1.T @ coef[:n], x2.T @ coef[n:]
@@ -34,8 +36,8 @@ def decompose(w: np.ndarray, x1: np.ndarray, x2: np.ndarray) -> dict[str, np.nda
 
 
 def make_figures(out: Path, result: dict, arrays: dict, shown: list, digits: tuple) -> dict:
-    """{name: (file name relative to out, caption)} for the filter, alignment and sweep figures; filters and
-    alignments at the n SNR^2 values `shown`."""
+    """{name: (file name relative to out, caption)} for the filter, alignment and sweep figures;
+    filters and alignments at the n SNR^2 values `shown`."""
     repeats = _repeats(arrays)
     plot_filters(out / "mnist_filters.png", arrays, shown, digits)
     plot_alignment(out / "mnist_alignment.png", arrays, shown, result["runs"])
@@ -44,24 +46,31 @@ def make_figures(out: Path, result: dict, arrays: dict, shown: list, digits: tup
     return {
         "filters": (
             "mnist_filters.png",
-            f"Learned filters (repeat 0) as {SIDE}×{SIDE} images at n·SNR² = {', '.join(f'{v:g}' for v in shown)}. "
-            "Columns: the filter w, its image part (least-squares combination of the training images), "
-            "its noise part (combination of the noise patches ξ_i), the rest (orthogonal to all data). "
-            "Rows: diffusion (the neuron with the largest class-mean alignment), classification filters "
+            f"Learned filters (repeat 0) as {SIDE}×{SIDE} images at n·SNR² = "
+            f"{', '.join(f'{v:g}' for v in shown)}. "
+            "Columns: the filter w, its image part (least-squares combination of the training "
+            "images), "
+            "its noise part (combination of the noise patches ξ_i), the rest (orthogonal to all "
+            "data). "
+            "Rows: diffusion (the neuron with the largest class-mean alignment), classification "
+            "filters "
             f"of digit {digits[0]} and digit {digits[1]}. Percentages: share of ‖w‖². "
             + CREDIT
             + ".",
         ),
         "alignment": (
             "mnist_alignment.png",
-            "Signal learning (alignment with the class-mean images μ_j) and noise memorisation ⟨w, ξ_i⟩ "
+            "Signal learning (alignment with the class-mean images μ_j) and noise memorisation ⟨w, "
+            "ξ_i⟩ "
             f"over the iterations of gradient descent ({spread}); diffusion on a linear axis, "
             "classification on a log axis. " + CREDIT + ".",
         ),
         "sweep": (
             "mnist_sweep.png",
-            "Final signal/noise ratio of both models and the classifier's held-out test accuracy against "
-            f"n·SNR² (markers: each of the {repeats} repeat(s); line: median over them; dotted: chance, "
+            "Final signal/noise ratio of both models and the classifier's held-out test accuracy "
+            "against "
+            f"n·SNR² (markers: each of the {repeats} repeat(s); line: median over them; dotted: "
+            f"chance, "
             "accuracy 0.5). " + CREDIT + ".",
         ),
     }
@@ -127,7 +136,8 @@ def plot_filters(path: Path, arrays: dict, shown: list, digits: tuple) -> None:
                 if col == 0:
                     ax.set_ylabel(f"{label}\nn·SNR² = {nsnr2:g}\npixel row", fontsize=7)
         fig.suptitle(
-            "Noisy-MNIST filters: red > 0, blue < 0, each panel scaled to its ± range; % = share of ‖w‖²\n"
+            "Noisy-MNIST filters: red > 0, blue < 0, each panel scaled to its ± range; % = share "
+            "of ‖w‖²\n"
             f"({CREDIT})",
             fontsize=9,
         )
@@ -181,7 +191,8 @@ def plot_alignment(path: Path, arrays: dict, shown: list, runs: list = ()) -> No
                 ax.set_ylabel("alignment" + (" (log scale)" if model.look.log_axis else ""))
                 ax.legend(fontsize=6.5)
         fig.suptitle(
-            f"Noisy-MNIST alignment over training; μ_j: class-mean image; the panels' η differ: compare them in "
+            f"Noisy-MNIST alignment over training; μ_j: class-mean image; the panels' η differ: "
+            f"compare them in "
             f"τ = η·iteration\n({CREDIT})",
             fontsize=9,
         )

@@ -1,10 +1,10 @@
 """The diffusion objectives and schedules: the study claims O1 and O2 read.
 
 For each diffusion objective (eps, x0, v, velocity) and schedule (single time, DDPM linear, cosine;
-T = 10) of the preset (`presets.Research`), the stationary point of every n·SNR² and seed (the alignment
-ODE, `research.stationary_cell`), its signal/noise ratio and gains, and the early rate ratio; the plain
-classifier on the same data; gradient descent checked against the stationary point at one n·SNR²
-(`Research.check_nsnr2`). Cells:
+T = 10) of the preset (`presets.Research`), the stationary point of every n·SNR² and seed (the
+alignment ODE, `research.stationary_cell`), its signal/noise ratio and gains, and the early rate
+ratio; the plain classifier on the same data; gradient descent checked against the stationary point
+at one n·SNR² (`Research.check_nsnr2`). Cells:
 - Stationary(objective, schedule, nsnr2, rep), Classifier(nsnr2, rep): the sweep;
 - CheckStationary(objective), Check(objective): the check (stationary point, and descent to it).
 """
@@ -22,6 +22,7 @@ from sims.studies.research import (
     Mean,
     aggregate,
     stationary_point,
+    stationary_values,
     train_point,
 )
 
@@ -74,8 +75,9 @@ def cells(preset_name: str, seed: int) -> dict:
 
 @dataclass(frozen=True)
 class Objectives:
-    """The study's numbers: per (objective, schedule) a Mean per n·SNR² of the stationary points, the
-    plain classifier's Means, the descent check per objective, and the note of a small preset."""
+    """The study's numbers: per (objective, schedule) a Mean per n·SNR² of the stationary points,
+    the plain classifier's Means, the descent check per objective, and the note of a small
+    preset."""
 
     size: Research
     series: dict  # (objective, schedule) -> [Mean]
@@ -85,14 +87,15 @@ class Objectives:
 
 
 def descent_check(size: Research, results: dict) -> dict:
-    """Gradient descent against the stationary point, per objective: both ratios and their relative gap."""
+    """Gradient descent against the stationary point, per objective: both ratios and their relative
+    gap."""
     out = {}
     for objective in size.objectives:
         gd = train_point(results[Check(objective)], DENOISER)
         stationary = results[CheckStationary(objective)]
         ode = stationary_point(stationary)
         if ode is None:
-            out[objective] = {"stationary_not_reached": stationary.summary["status"]}
+            out[objective] = {"stationary_not_reached": stationary_values(stationary).status}
             continue
         if gd is None:
             out[objective] = {

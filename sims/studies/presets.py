@@ -1,11 +1,13 @@
-"""Every study's sizes, per preset of `fldm reproduce` ("tiny" for the tests, "quick", "full"), in one table.
+"""Every study's sizes, per preset of `fldm reproduce` ("tiny" for the tests, "quick", "full"), in
+one table.
 
-`PRESETS[name]` holds the synthetic study's model and grids (`Preset`) and, beside them, the size of each
-further study: the studies beyond Definition 2.1 (`Beyond`), the diffusion objectives and the noise-
-augmented classifier (`Research`), D2 under other readings (`Robustness`), the branch map (`BranchGrid`) and
-Noisy-MNIST (`mnist`: the settings of `sims.studies.mnist.StudySettings`, or None). The grids that a rule
-names (fixed with the rule, before its numbers) are the constants below; the quick and tiny presets keep a
-small slice of each further study to exercise its code, and the full preset runs the study.
+`PRESETS[name]` holds the synthetic study's model and grids (`Preset`) and, beside them, the size of
+each further study: the studies beyond Definition 2.1 (`Beyond`), the diffusion objectives and the
+noise- augmented classifier (`Research`), D2 under other readings (`Robustness`), the branch map
+(`BranchGrid`) and Noisy-MNIST (`mnist`: the settings of `sims.studies.mnist.StudySettings`, or
+None). The grids that a rule names (fixed with the rule, before its numbers) are the constants
+below; the quick and tiny presets keep a small slice of each further study to exercise its code, and
+the full preset runs the study.
 """
 
 from __future__ import annotations
@@ -54,7 +56,8 @@ DIMENSIONS = (500, 8000)
 RESAMPLED_K = (1, 16)
 FIXED_K = (1, 4, 16)
 R1_NSNR2 = (0.05, 0.5, 5.0, 50.0)  # R1's sweep (full preset)
-# Added after R1's numbers were seen, and in no rule: the fixed-draw runs continued to this many steps.
+# Added after R1's numbers were seen, and in no rule: the fixed-draw runs continued to this many
+# steps.
 LONG_DRAW_STEPS = 20_000
 MAP_WIDTHS = (1, 2, 4, 8, 16, 32)
 MAP_NSNR2 = logspace(1e-3, 1e3, 13)  # two per decade
@@ -139,7 +142,8 @@ class Preset:
         return sorted(set(self.ratio_nsnr2) | set(E1_NSNR2))
 
     def settings(self) -> dict:
-        """The synthetic study's settings (report.json's meta): the fields before the further studies."""
+        """The synthetic study's settings (report.json's meta): the fields before the further
+        studies."""
         names = (
             "n d m sigma0 base_steps max_factor points_logged ratio_nsnr2 replicates phase_n "
             "phase_snr vary_m vary_d vary_nsnr2"
@@ -148,11 +152,11 @@ class Preset:
 
 
 def steps_for(preset: Preset, nsnr2: float) -> int:
-    """Steps that reach the stationary phase at every n SNR^2. With the auto step size, eta shrinks like
-    1 / (n SNR^2) once the signal sets the curvature (sims.config.auto_eta), so the same time
-    tau = eta * step takes proportionally more steps at high n SNR^2; at low n SNR^2 the signal's own
-    growth rate falls like n SNR^2, so it needs more time there too (0.1 / n SNR^2 more, from where that
-    exceeds 1)."""
+    """Steps that reach the stationary phase at every n SNR^2. With the auto step size, eta shrinks
+    like 1 / (n SNR^2) once the signal sets the curvature (sims.config.auto_eta), so the same time
+    tau = eta * step takes proportionally more steps at high n SNR^2; at low n SNR^2 the signal's
+    own growth rate falls like n SNR^2, so it needs more time there too (0.1 / n SNR^2 more, from
+    where that exceeds 1)."""
     return int(preset.base_steps * min(max(1.0, nsnr2 / 2.0, 0.1 / nsnr2), preset.max_factor))
 
 

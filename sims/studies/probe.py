@@ -1,13 +1,14 @@
-"""A linear probe of the learned features, and the "probe" sweep cell that trains a model and probes it.
+"""A linear probe of the learned features, and the "probe" sweep cell that trains a model and probes
+it.
 
-Features of a sample x = [x^(1), x^(2)]: phi(x) = (<w, x^(1)>^2, <w, x^(2)>^2) for every filter w of the
-trained model (diffusion: its m filters; classification: all 2m), i.e. the network's feature map before
-the classifier's sum over patches. They are divided by one number, their root mean square on the training
-set, and a logistic regression with a bias,
+Features of a sample x = [x^(1), x^(2)]: phi(x) = (<w, x^(1)>^2, <w, x^(2)>^2) for every filter w of
+the trained model (diffusion: its m filters; classification: all 2m), i.e. the network's feature map
+before the classifier's sum over patches. They are divided by one number, their root mean square on
+the training set, and a logistic regression with a bias,
     minimise  (1/n) sum_i log(1 + exp(-y_i (phi_i . v + b))) + (PROBE_L2 / 2) ||v||^2,
 is fit on the training set (scipy.optimize, L-BFGS-B, exact gradient) and scored on PROBE_TEST fresh
-samples of the training law and on PROBE_TEST fresh samples whose signal patch is always the last feature
-(the weak or rare one of claims B4, B5; the out-of-distribution test set).
+samples of the training law and on PROBE_TEST fresh samples whose signal patch is always the last
+feature (the weak or rare one of claims B4, B5; the out-of-distribution test set).
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ KIND = parametrised("probe", l2=PROBE_L2, n_test=PROBE_TEST)
 
 
 class ProbeResult(NamedTuple):
-    """The probe of one run (`probe`): accuracies on the training set, fresh samples of the training law
-    (in distribution) and fresh samples carrying only the last feature (out of distribution)."""
+    """The probe of one run (`probe`): accuracies on the training set, fresh samples of the training
+    law (in distribution) and fresh samples carrying only the last feature (out of distribution)."""
 
     train_accuracy: float
     in_distribution: float
@@ -59,7 +60,8 @@ def features(filters: np.ndarray, data: Dataset) -> np.ndarray:
 def fit_logistic(
     X: np.ndarray, y: np.ndarray, l2: float = PROBE_L2
 ) -> tuple[np.ndarray, float, bool]:
-    """(v, b, converged): the minimiser of the penalised mean logistic loss above (labels y in {+1, -1})."""
+    """(v, b, converged): the minimiser of the penalised mean logistic loss above (labels y in {+1,
+    -1})."""
     n, p = X.shape
     y = np.asarray(y, float)
 
@@ -82,7 +84,8 @@ def fit_logistic(
 
 
 def accuracy(filters, v, b, scale, batches) -> float:
-    """Fraction of samples with sign(phi . v + b) = y (0 counts as wrong) over an iterable of Datasets."""
+    """Fraction of samples with sign(phi . v + b) = y (0 counts as wrong) over an iterable of
+    Datasets."""
     right = total = 0
     for batch in batches:
         right += int(np.sum(batch.y * (features(filters, batch) / scale @ v + b) > 0))
@@ -91,7 +94,8 @@ def accuracy(filters, v, b, scale, batches) -> float:
 
 
 def only_last_feature(data: Dataset) -> Dataset:
-    """The law of `data` with every signal patch the last feature of its class (freqs one-hot at k = K)."""
+    """The law of `data` with every signal patch the last feature of its class (freqs one-hot at k =
+    K)."""
     K = data.num_features
     return replace(data, freqs=tuple(1.0 if k == K - 1 else 0.0 for k in range(K)))
 
@@ -118,7 +122,8 @@ def probe(W: np.ndarray, data: Dataset, rng: np.random.Generator, n_test: int = 
 
 
 def probe_cell(cfg: TrainConfig) -> Outcome:
-    """Train cfg (sims.train.train), pack the run as a "train" cell does, and add the probe to its summary."""
+    """Train cfg (sims.train.train), pack the run as a "train" cell does, and add the probe to its
+    summary."""
     try:
         res = train(cfg)
     except DivergenceError as exc:

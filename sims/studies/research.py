@@ -1,12 +1,12 @@
-"""What the research studies share (the diffusion objectives and schedules, O1 and O2; the noise-augmented
-classifier, A1; D2 under other readings, R1): the configuration of each run, the "stationary" cell kind,
-and the points their rules read.
+"""What the research studies share (the diffusion objectives and schedules, O1 and O2; the
+noise-augmented classifier, A1; D2 under other readings, R1): the configuration of each run, the
+"stationary" cell kind, and the points their rules read.
 
 Every run of one n·SNR² and seed (each diffusion objective and schedule, the plain and the augmented
-classifier) is built from the same seed, hence the same data and the same initial weights (each model's
-own shape), so the rows compare paired runs. Alignments are read as magnitudes (research rules, amendment
-1): signal = mean_j max_r |<w_r, mu_j>|, noise = mean_i max_r |<w_r, xi_i>| (a summary that reads |.|, as
-the classifier's, already is one).
+classifier) is built from the same seed, hence the same data and the same initial weights (each
+model's own shape), so the rows compare paired runs. Alignments are read as magnitudes (research
+rules, amendment 1): signal = mean_j max_r |<w_r, mu_j>|, noise = mean_i max_r |<w_r, xi_i>| (a
+summary that reads |.|, as the classifier's, already is one).
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ CHECK_STEPS = 200_000  # ... or this many steps
 
 
 def seed(base: int, nsnr2: float, rep: int, n: int | None = None) -> int:
-    """The seed of every row at (n·SNR², rep) (and n for the phase grid): paired runs share data and W0."""
+    """The seed of every row at (n·SNR², rep) (and n for the phase grid): paired runs share data and
+    W0."""
     return (
         cell_seed(base, "research", nsnr2, rep)
         if n is None
@@ -46,14 +47,16 @@ def seed(base: int, nsnr2: float, rep: int, n: int | None = None) -> int:
 
 
 def preset_note(preset_name: str) -> str:
-    """A prefix for the claims of a preset that runs only a small cell of the study ('' for full)."""
+    """A prefix for the claims of a preset that runs only a small cell of the study ('' for
+    full)."""
     if preset_name == "full":
         return ""
     size = presets.get(preset_name).research
     return (
         f"[{preset_name} preset: a small cell of the study (n·SNR² = "
         f"{', '.join(f'{v:g}' for v in size.nsnr2)}; {', '.join(size.objectives)}; "
-        f"{', '.join(size.schedules)}; {size.replicates} seed) to exercise the code; the study is the "
+        f"{', '.join(size.schedules)}; {size.replicates} seed) to exercise the code; the study is "
+        f"the "
         f"full preset's] "
     )
 
@@ -95,26 +98,29 @@ def check_config(cfg: TrainConfig) -> TrainConfig:
 
 
 def classifier_configs(size: Research, nsnr2: float, seed_: int, n: int | None = None) -> tuple:
-    """(plain, augmented) classifiers on the same data, with the same eta (the augmented one's auto eta,
-    smaller by its eta_factor) and steps, so that both run for the same tau = eta * steps."""
+    """(plain, augmented) classifiers on the same data, with the same eta (the augmented one's auto
+    eta, smaller by its eta_factor) and steps, so that both run for the same tau = eta * steps."""
     plain = base_config(size, CLASSIFIER.name, nsnr2, seed_, n)
     augmented = plain.replace(augment=AUGMENT, noise="resampled", noise_samples=NOISE_SAMPLES)
     eta = prepare(augmented).eta
     return plain.replace(eta=eta), augmented.replace(eta=eta)
 
 
-# -------------------------------------------------------------------------------- the stationary cell
+# -------------------------------------------------------------------------------- the stationary
+# cell
 def magnitudes(signal: np.ndarray, noise: np.ndarray) -> tuple[float, float]:
-    """(mean_j max_r |<w_r, mu_j>|, mean_i max_r |<w_r, xi_i>|) of diffusion alignments (m, 2), (m, n)."""
+    """(mean_j max_r |<w_r, mu_j>|, mean_i max_r |<w_r, xi_i>|) of diffusion alignments (m, 2), (m,
+    n)."""
     return float(np.abs(signal).max(axis=0).mean()), float(np.abs(noise).max(axis=0).mean())
 
 
 def stationary_cell(cfg: TrainConfig) -> Outcome:
-    """The diffusion run's stationary point: the alignment ODE (exact gradient flow, theory.ode) from the
-    run's data and W0 until ||grad L|| < GTOL or tau = HORIZON_STEPS eta (as theory.predict), with the
-    initial and final magnitudes and the signed summary there. The early rate ratio is that of the paper's
-    claim D1 (theory.predict.summary_rates: the signed summaries' d/dtau at tau = 0); at initialisation the
-    largest |alignment| may be a negative one that first shrinks, so magnitudes have no useful early rate."""
+    """The diffusion run's stationary point: the alignment ODE (exact gradient flow, theory.ode)
+    from the run's data and W0 until ||grad L|| < GTOL or tau = HORIZON_STEPS eta (as
+    theory.predict), with the initial and final magnitudes and the signed summary there. The early
+    rate ratio is that of the paper's claim D1 (theory.predict.summary_rates: the signed summaries'
+    d/dtau at tau = 0); at initialisation the largest |alignment| may be a negative one that first
+    shrinks, so magnitudes have no useful early rate."""
     run = prepare(cfg)
     red, Wr0 = reduced.reduce(cfg, run.data, run.W0)
     taus, states, status = flow(
@@ -145,7 +151,8 @@ def stationary_cell(cfg: TrainConfig) -> Outcome:
     return Outcome(summary, {"signal0": s0, "noise0": z0, "signal": s1, "noise": z1})
 
 
-# ----------------------------------------------------------------------------------------------- points
+# -----------------------------------------------------------------------------------------------
+# points
 class TrainPoint(NamedTuple):
     """A finished train cell's final ratio and gains, as magnitudes (its last logged step), and what
     descent did; test_error for a model that reports one."""
@@ -210,14 +217,16 @@ def stationary_values(cell: Cell) -> StationaryPoint:
 
 
 def stationary_point(cell: Cell) -> StationaryPoint | None:
-    """The numbers of a stationary cell; None where the ODE stopped short (blow-up, or the solver gave
-    up), whose last state is wherever the solver stopped, possibly the initial one, and is not read."""
+    """The numbers of a stationary cell; None where the ODE stopped short (blow-up, or the solver
+    gave up), whose last state is wherever the solver stopped, possibly the initial one, and is not
+    read."""
     values = stationary_values(cell)
     return values if values.status in REACHED else None
 
 
 class Mean(NamedTuple):
-    """One n·SNR² of a series: the means over the seeds that finished (`aggregate`) of a point's fields."""
+    """One n·SNR² of a series: the means over the seeds that finished (`aggregate`) of a point's
+    fields."""
 
     nsnr2: float
     runs: int  # the seeds that finished
@@ -241,9 +250,9 @@ class Mean(NamedTuple):
 
 
 def aggregate(nsnr2: float, points: list) -> Mean:
-    """One n·SNR² for the rules: geometric means over seeds of ratio and gains (and of the other positive
-    numbers), arithmetic means of the rest; a text field is kept if the seeds agree, else listed; None
-    where no seed has the field; `runs` counts the points that were reached."""
+    """One n·SNR² for the rules: geometric means over seeds of ratio and gains (and of the other
+    positive numbers), arithmetic means of the rest; a text field is kept if the seeds agree, else
+    listed; None where no seed has the field; `runs` counts the points that were reached."""
     points = [p for p in points if p is not None]
     if not points:
         return Mean(nsnr2, 0, None)

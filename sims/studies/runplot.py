@@ -1,21 +1,24 @@
 """`fldm plot`: a quick look at finished runs, drawn from their result files.
 
-Every `fldm train` and `fldm ode` run writes RUN_DIR/result.npz (steps, loss, grad_norm, signal, noise, W)
-and RUN_DIR/result.json (config, seed, version, summary). `plot_runs` draws, for one or several such runs
-of the same model, the headline alignments over the iterations, as in the paper's Figure 2,
+Every `fldm train` and `fldm ode` run writes RUN_DIR/result.npz (steps, loss, grad_norm, signal,
+noise, W) and RUN_DIR/result.json (config, seed, version, summary). `plot_runs` draws, for one or
+several such runs of the same model, the headline alignments over the iterations, as in the paper's
+Figure 2,
 
-    signal = mean_j max_r <w_r, mu_j>,   noise = mean_i max_r <w_r, xi_i>     (sims.models.summarize;
-                                                                              |.| and own-class filters
-                                                                              for classification)
+    signal = mean_j max_r <w_r, mu_j>,   noise = mean_i max_r <w_r, xi_i>
+        (sims.models.summarize;
+                                                                              |.| and own-class
+                                                                              filters for
+                                                                              classification)
 
-and the training loss. Gradient descent is drawn with markers, the reduced ODE (theory, `fldm ode`) with
-lines, so a run and its ODE overlay directly; the settings the runs share go into the title, the ones
-that differ into each run's legend entry. The x axis is the iteration when the runs share their step size
-eta, else tau = eta * iteration (theory.ode's time).
+and the training loss. Gradient descent is drawn with markers, the reduced ODE (theory, `fldm ode`)
+with lines, so a run and its ODE overlay directly; the settings the runs share go into the title,
+the ones that differ into each run's legend entry. The x axis is the iteration when the runs share
+their step size eta, else tau = eta * iteration (theory.ode's time).
 
-The summary needs the labels y (classification counts only own-class filters); result.npz does not hold
-them, so they are rebuilt from the saved config exactly as sims.train built the data (same seed), and
-checked against the saved final summary.
+The summary needs the labels y (classification counts only own-class filters); result.npz does not
+hold them, so they are rebuilt from the saved config exactly as sims.train built the data (same
+seed), and checked against the saved final summary.
 """
 
 from __future__ import annotations
@@ -55,7 +58,8 @@ MAX_MARKERS = 40  # markers drawn per curve
 
 @dataclass(frozen=True)
 class SavedRun:
-    """One finished run read back from its folder: the config, the curves and how it was computed."""
+    """One finished run read back from its folder: the config, the curves and how it was
+    computed."""
 
     folder: Path
     config: TrainConfig
@@ -72,7 +76,8 @@ class SavedRun:
 
 
 def load_run(folder: str | Path) -> SavedRun:
-    """Read RUN_DIR/result.json and RUN_DIR/result.npz; every problem is one FldmError that names the file."""
+    """Read RUN_DIR/result.json and RUN_DIR/result.npz; every problem is one FldmError that names
+    the file."""
     folder = Path(folder)
     if not folder.is_dir():
         raise FldmError(f"run folder {folder} does not exist")
@@ -126,7 +131,8 @@ def load_run(folder: str | Path) -> SavedRun:
 
 
 def _labels(config: TrainConfig, source: Path) -> np.ndarray:
-    """The run's labels, from its data file or redrawn from its seed exactly as sims.train.prepare does."""
+    """The run's labels, from its data file or redrawn from its seed exactly as sims.train.prepare
+    does."""
     try:
         return build_data(config, seeds(config.seed)["data"]).y
     except FldmError as exc:
@@ -134,8 +140,8 @@ def _labels(config: TrainConfig, source: Path) -> np.ndarray:
 
 
 def settings_text(configs: list[TrainConfig]) -> tuple[str, list[str]]:
-    """(the settings every run shares, the settings that differ, for each run) as 'name=value' lists, named
-    as the command-line options; the SNR as nsnr2 = n SNR^2 however it was given."""
+    """(the settings every run shares, the settings that differ, for each run) as 'name=value'
+    lists, named as the command-line options; the SNR as nsnr2 = n SNR^2 however it was given."""
     model = configs[0].model
     names = [
         f.name
@@ -159,8 +165,8 @@ def settings_text(configs: list[TrainConfig]) -> tuple[str, list[str]]:
 
 
 def plot_runs(folders: list[str | Path], out: str | Path | None = None) -> Path:
-    """Draw the alignments and the loss of the runs in `folders` into `out` (default: the first run's
-    folder/plot.png); return the path written."""
+    """Draw the alignments and the loss of the runs in `folders` into `out` (default: the first
+    run's folder/plot.png); return the path written."""
     if not folders:
         raise FldmError("give at least one run folder")
     runs = [load_run(f) for f in folders]

@@ -1,20 +1,21 @@
-"""Sweeps: many cells (one run each), cached by a hash of their full configuration, run on any Executor.
+"""Sweeps: many cells (one run each), cached by a hash of their full configuration, run on any
+Executor.
 
-- A cell is (kind, config) (`sims.studies.cells`): kind names the function that computes it in the one
-  table `CELL_KINDS` ("train", "ode", "predict", and the studies' "stationary", "probe", "mnist"); each turns
-  its config (a TrainConfig, or any frozen dataclass with `to_dict()`, `steps` and `n`) into an `Outcome`
-  (a JSON summary and arrays), kept as a `Cell`. Its cache key hashes kind, the full config and the
-  package version. Train cells of one shape run as one stacked computation (`sims.train.train_many`), in
-  groups fixed by the cells alone, never by the workers.
-- Finished cells are written atomically as KEY.npz then KEY.json (the json marks completion and carries
-  a SHA-256 of the npz's arrays), by the main process as each one finishes, so a killed sweep loses only
-  the cells in flight and a rerun computes only what is missing. A cell whose files cannot be read, or
-  whose arrays do not match the json's checksum, counts as damaged: it is recomputed, and the rerun says
-  how many there were.
-- Worker processes (`worker_pool`) exit by themselves when the main process dies, and are stopped by it
-  when it stops on an error or a signal, so no worker outlives a sweep.
-- Seeds come from `cell_seed(base, identity)`: a SeedSequence of the base seed and the cell's identity,
-  so results do not depend on the order or number of workers.
+- A cell is (kind, config) (`sims.studies.cells`): kind names the function that computes it in the
+  one table `CELL_KINDS` ("train", "ode", "predict", and the studies' "stationary", "probe",
+  "mnist"); each turns its config (a TrainConfig, or any frozen dataclass with `to_dict()`, `steps`
+  and `n`) into an `Outcome` (a JSON summary and arrays), kept as a `Cell`. Its cache key hashes
+  kind, the full config and the package version. Train cells of one shape run as one stacked
+  computation (`sims.train.train_many`), in groups fixed by the cells alone, never by the workers.
+- Finished cells are written atomically as KEY.npz then KEY.json (the json marks completion and
+  carries a SHA-256 of the npz's arrays), by the main process as each one finishes, so a killed
+  sweep loses only the cells in flight and a rerun computes only what is missing. A cell whose files
+  cannot be read, or whose arrays do not match the json's checksum, counts as damaged: it is
+  recomputed, and the rerun says how many there were.
+- Worker processes (`worker_pool`) exit by themselves when the main process dies, and are stopped by
+  it when it stops on an error or a signal, so no worker outlives a sweep.
+- Seeds come from `cell_seed(base, identity)`: a SeedSequence of the base seed and the cell's
+  identity, so results do not depend on the order or number of workers.
 - Any `concurrent.futures.Executor` runs the cells (a process pool by default; a dask.distributed
   client's `get_executor()` runs the same sweep on a cluster).
 """
@@ -43,10 +44,11 @@ from sims.train import stack_signature, train_many
 from theory.ode import run_ode
 from theory.predict import predict
 
-# Every cell kind, by name: the function that computes a cell from its configuration, as "module:function"
-# (imported where the cell runs, so a worker needs no registry). "train" cells run in groups of one shape
-# (`train_group`); every other kind one cell at a time. A kind may carry parameters that belong in the cache
-# key after its name, as "probe(l2=0.01,n_test=2000)" (`parametrised`).
+# Every cell kind, by name: the function that computes a cell from its configuration, as
+# "module:function" (imported where the cell runs, so a worker needs no registry). "train" cells run
+# in groups of one shape (`train_group`); every other kind one cell at a time. A kind may carry
+# parameters that belong in the cache key after its name, as "probe(l2=0.01,n_test=2000)"
+# (`parametrised`).
 CELL_KINDS = {
     "train": "sims.studies.sweep:train_group",
     "ode": "sims.studies.sweep:ode_cell",
@@ -87,11 +89,12 @@ GROUP_SIZE = 16  # train cells of one shape run together, at most this many
 
 
 def _run_group(run, configs: list) -> list[dict]:
-    """One group of cells, on one BLAS thread wherever it runs (in this process, a pool, a dask worker):
-    OpenBLAS may round differently with another thread count, and results must not depend on the workers;
-    and N workers with several BLAS threads each oversubscribe the cores (seen: small products 60x slower).
-    `run` is `train_group` (the whole group at once) or a cell kind's function (one cell at a time); it is
-    passed itself, not by its kind, so a worker needs no registry (it imports the function's module)."""
+    """One group of cells, on one BLAS thread wherever it runs (in this process, a pool, a dask
+    worker): OpenBLAS may round differently with another thread count, and results must not depend
+    on the workers; and N workers with several BLAS threads each oversubscribe the cores (seen:
+    small products 60x slower). `run` is `train_group` (the whole group at once) or a cell kind's
+    function (one cell at a time); it is passed itself, not by its kind, so a worker needs no
+    registry (it imports the function's module)."""
     with threadpool_limits(1):
         if run is train_group:
             return train_group(configs)
@@ -108,8 +111,8 @@ def _runner(kind: str):
 
 
 def _groups(todo: dict, cells: list) -> list[list[str]]:
-    """Keys of the cells to compute, in groups: train cells that can share one stacked computation go
-    together (by cache key order, so the grouping never depends on the number of workers)."""
+    """Keys of the cells to compute, in groups: train cells that can share one stacked computation
+    go together (by cache key order, so the grouping never depends on the number of workers)."""
     by_shape: dict[tuple, list[str]] = {}
     for key in sorted(todo):
         kind, cfg = cells[todo[key][0]]
@@ -126,16 +129,16 @@ def _groups(todo: dict, cells: list) -> list[list[str]]:
 
 
 class Cache:
-    """Finished cells in a folder: KEY.npz (arrays) and KEY.json (kind, config, summary, the arrays' SHA-256;
-    written last). `damaged` collects the keys of cells found but unusable (see `load`)."""
+    """Finished cells in a folder: KEY.npz (arrays) and KEY.json (kind, config, summary, the arrays'
+    SHA-256; written last). `damaged` collects the keys of cells found but unusable (see `load`)."""
 
     def __init__(self, folder: str | Path):
         self.folder = Path(folder)
         self.damaged: set[str] = set()
 
     def load(self, key: str) -> Cell | None:
-        """The cell; None if it is not there (no json: never finished) or is damaged (its json or npz
-        cannot be read, or the arrays do not match the json's checksum), which is noted."""
+        """The cell; None if it is not there (no json: never finished) or is damaged (its json or
+        npz cannot be read, or the arrays do not match the json's checksum), which is noted."""
         meta_path, arr_path = self.folder / f"{key}.json", self.folder / f"{key}.npz"
         if not meta_path.is_file():
             return None
@@ -180,9 +183,9 @@ def _watch_parent(parent: int) -> None:
 
 
 def _start_worker(parent: int) -> None:
-    """A pool worker's set-up: the main process handles SIGINT (a terminal sends it to the whole group)
-    and stops the workers; SIGTERM and SIGHUP end a worker at once (no handler of the main process's
-    inherited); and the worker exits by itself if the main process dies."""
+    """A pool worker's set-up: the main process handles SIGINT (a terminal sends it to the whole
+    group) and stops the workers; SIGTERM and SIGHUP end a worker at once (no handler of the main
+    process's inherited); and the worker exits by itself if the main process dies."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for name in ("SIGTERM", "SIGHUP"):
         if hasattr(signal, name):
@@ -191,7 +194,8 @@ def _start_worker(parent: int) -> None:
 
 
 def worker_pool(jobs: int) -> ProcessPoolExecutor:
-    """`jobs` worker processes that exit by themselves when this process dies (`stop_pool` ends them)."""
+    """`jobs` worker processes that exit by themselves when this process dies (`stop_pool` ends
+    them)."""
     return ProcessPoolExecutor(max_workers=jobs, initializer=_start_worker, initargs=(os.getpid(),))
 
 
@@ -213,13 +217,15 @@ def run_cells(
     label: str = "cells",
 ) -> list[Cell]:
     """Results of every (kind, config) cell, in order, computing only those not in the cache.
-    `executor` (any concurrent.futures.Executor) runs them; else `jobs` > 1 processes, else this process."""
+    `executor` (any concurrent.futures.Executor) runs them; else `jobs` > 1 processes, else this
+    process."""
     keys = [cell_key(kind, cfg) for kind, cfg in cells]
     known = len(cache.damaged)
     results: list[Cell | None] = [cache.load(k) for k in keys]
     if len(cache.damaged) > known:
         print(
-            f"fldm: note: {len(cache.damaged) - known} damaged cell(s) in {cache.folder} (unreadable, or not "
+            f"fldm: note: {len(cache.damaged) - known} damaged cell(s) in {cache.folder} "
+            f"(unreadable, or not "
             f"matching their checksum): recomputing them",
             file=sys.stderr,
         )
@@ -271,8 +277,8 @@ def run_cells(
 
 @contextmanager
 def dask_executor(address: str):
-    """An Executor on the dask.distributed scheduler at `address` (needs the `dask` extra), for a `with`
-    block; the client is closed at its end."""
+    """An Executor on the dask.distributed scheduler at `address` (needs the `dask` extra), for a
+    `with` block; the client is closed at its end."""
     try:
         from dask.distributed import Client
     except ImportError:

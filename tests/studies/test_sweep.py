@@ -1,4 +1,5 @@
-"""Sweeps: cache reuse, resume after a killed run, and results independent of the number of workers."""
+"""Sweeps: cache reuse, resume after a killed run, and results independent of the number of
+workers."""
 
 import json
 import os
@@ -60,8 +61,8 @@ def test_cache_is_reused(tmp_path):
 
 
 def test_a_diverged_cell_is_cached_and_read_back_as_diverged(tmp_path):
-    """A run that diverges is a cell too: cached as {"diverged": message} (the format older caches hold),
-    read back as diverged, and counted apart from a finished one."""
+    """A run that diverges is a cell too: cached as {"diverged": message} (the format older caches
+    hold), read back as diverged, and counted apart from a finished one."""
     bad = (
         "train",
         TrainConfig(
@@ -152,7 +153,8 @@ def test_every_cell_kind_is_in_one_table_and_names_a_function(tmp_path):
 
 
 def test_a_cell_record_reads_its_run(tmp_path):
-    """A finished train cell's typed summary and trace are its JSON summary and arrays, as stored."""
+    """A finished train cell's typed summary and trace are its JSON summary and arrays, as
+    stored."""
     (cell,) = run_cells(cells(1), Cache(tmp_path), progress=False)
     (again,) = run_cells(cells(1), Cache(tmp_path), progress=False)  # read back from disk
     for c in (cell, again):

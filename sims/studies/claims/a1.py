@@ -2,10 +2,10 @@
 
 Read from the augment study (sims.studies.augment; the research rules' design and amendments:
 sims.studies.claims.o1): the augmented classifier at research.AUGMENT with fresh draws every step
-(--noise resampled, K = 16), the preset's n·SNR² sweep and seeds, run for the same tau = eta * steps as the
-plain classifier on the same data (its auto eta is smaller by the model's eta_factor); in the full preset
-also over the (n, SNR) phase grid, with the share of cells where the two winners agree. Figure: both
-classifiers' ratios and test errors, and their winners over the grid.
+(--noise resampled, K = 16), the preset's n·SNR² sweep and seeds, run for the same tau = eta * steps
+as the plain classifier on the same data (its auto eta is smaller by the model's eta_factor); in the
+full preset also over the (n, SNR) phase grid, with the share of cells where the two winners agree.
+Figure: both classifiers' ratios and test errors, and their winners over the grid.
 """
 
 from __future__ import annotations
@@ -39,19 +39,23 @@ from sims.studies.research import AUGMENT
 
 MARKERS = {"plain": ("s", "gray"), "augmented": ("o", "tab:blue")}
 BOTH = (
-    f"both features learned (each final alignment > {LEARNED_GAIN:g}x its initial value, ratio between "
+    f"both features learned (each final alignment > {LEARNED_GAIN:g}x its initial value, ratio "
+    f"between "
     f"{BOTH_LEARNED_RATIO[0]:g} and {BOTH_LEARNED_RATIO[1]:g})"
 )
 
 SPEC = Spec(
     id="A1",
     claim=f"Training the classifier on noised inputs x_t = α x0 + β ε (α = β = {AUGMENT[0]:.4g}, "
-    f"diffusion's default time; fresh draws every step) removes its phase transition: it learns both "
+    f"diffusion's default time; fresh draws every step) removes its phase transition: it learns "
+    f"both "
     f"features at every n·SNR², as diffusion does.",
     short="noise augmentation removes the classifier's phase transition",
     rule=(
-        f"holds if the augmented classifier has {BOTH} at every n·SNR² of the sweep; '{DOES_NOT}' if it "
-        f"keeps both ends of the plain classifier's transition: at the lowest n·SNR² the noise wins "
+        f"holds if the augmented classifier has {BOTH} at every n·SNR² of the sweep; '{DOES_NOT}' "
+        f"if it "
+        f"keeps both ends of the plain classifier's transition: at the lowest n·SNR² the noise "
+        f"wins "
         f"(ratio < {WINNER_RATIO:g}) and the signal is not learned, at the highest the signal wins "
         f"(ratio > {WINNER_RATIO:g}) and the noise is not learned; '{IN_PART}' otherwise (the "
         f"transition is moved or softened, but not removed)."
@@ -62,8 +66,8 @@ STUDY = augment.STUDY
 
 
 def judged(rows: list) -> Entry:
-    """The rule on the augmented classifier's rows (nsnr2, ratio, signal_gain, noise_gain), sorted by
-    n·SNR² here."""
+    """The rule on the augmented classifier's rows (nsnr2, ratio, signal_gain, noise_gain), sorted
+    by n·SNR² here."""
     rows = sorted(rows, key=lambda r: r.nsnr2)
     per = [
         {"nsnr2": r.nsnr2, "outcome": outcome(r), "ratio": r.ratio, "both_learned": both_learned(r)}
@@ -120,7 +124,8 @@ def paragraph(e: dict) -> str:
         f"{span(p['nsnr2'] for p in per)} (the plain classifier's "
         f"{span(p['ratio'] for p in m['plain_classifier'])}, eps diffusion's "
         f"{span(m['diffusion_eps_ratio'].values())}); its ratio crosses 1 at n·SNR² = "
-        f"{g(cross['augmented'])} against {g(cross['plain'])} for the plain classifier{grid_text}; both "
+        f"{g(cross['augmented'])} against {g(cross['plain'])} for the plain classifier{grid_text}; "
+        f"both "
         f"ends keep one feature alone: {m['keeps_both_ends']}."
     )
 
@@ -130,8 +135,9 @@ def figures(m: Augment, out: Path) -> list[Figure]:
 
 
 def fig_augment(m: Augment, out: Path) -> Figure:
-    """(a) final ratio against n·SNR²: plain and augmented classifier (descent: markers), eps diffusion
-    (stationary point: line); (b) their test errors; (c, d) winners over the (n, SNR) grid (full preset)."""
+    """(a) final ratio against n·SNR²: plain and augmented classifier (descent: markers), eps
+    diffusion (stationary point: line); (b) their test errors; (c, d) winners over the (n, SNR) grid
+    (full preset)."""
     path = out / "fig_augment.png"
     size, grid = m.size, m.grid
     rows = {**m.rows, "diffusion": m.denoiser}
@@ -198,7 +204,8 @@ def fig_augment(m: Augment, out: Path) -> Figure:
                 )
             fig.colorbar(im, ax=axes[2:], shrink=0.8)
     text = "; ".join(
-        f"{kind}: ratio {min(r.ratio for r in rows[kind]):.3g} to {max(r.ratio for r in rows[kind]):.3g}"
+        f"{kind}: ratio {min(r.ratio for r in rows[kind]):.3g} to "
+        f"{max(r.ratio for r in rows[kind]):.3g}"
         for kind in (*KINDS, "diffusion")
     )
     return Figure(path.name, text)

@@ -1,10 +1,11 @@
 """B1, the project's: the paper's contrast survives correlated signals, cos(μ₊₁, μ₋₁) = C ≠ 0.
 
-The abstract claims that diffusion models learn "more balanced and comprehensive representations" while
-classifiers "prioritize easy-to-learn components"; the paper tests it on one orthogonal signal pair. The
-rules B1-B5 test it beyond Definition 2.1, fixed (and committed) before their numbers were seen. Read from
-the correlated study (sims.studies.correlated): in each cell, whether diffusion learns both features and
-the classifier the one n·SNR² decides. Figure: both ratios against C, simulation and theory.
+The abstract claims that diffusion models learn "more balanced and comprehensive representations"
+while classifiers "prioritize easy-to-learn components"; the paper tests it on one orthogonal signal
+pair. The rules B1-B5 test it beyond Definition 2.1, fixed (and committed) before their numbers were
+seen. Read from the correlated study (sims.studies.correlated): in each cell, whether diffusion
+learns both features and the classifier the one n·SNR² decides. Figure: both ratios against C,
+simulation and theory.
 """
 
 from __future__ import annotations
@@ -43,18 +44,21 @@ BOTH = (
     f"{BOTH_LEARNED_RATIO[1]:g}), signal and noise gains > {LEARNED_GAIN:g})"
 )
 ONE = (
-    f"classification learns the noise at n·SNR² = {LOW} (ratio < {WINNER_RATIO:g}) and the signal at "
+    f"classification learns the noise at n·SNR² = {LOW} (ratio < {WINNER_RATIO:g}) and the signal "
+    f"at "
     f"{HIGH} (ratio > {WINNER_RATIO:g})"
 )
 
 SPEC = Spec(
     id="B1",
-    claim="Correlated signals: the paper's contrast survives cos(μ₊₁, μ₋₁) = C ≠ 0 — diffusion learns both "
+    claim="Correlated signals: the paper's contrast survives cos(μ₊₁, μ₋₁) = C ≠ 0 — diffusion "
+    "learns both "
     "signal and noise, classification learns one, as n·SNR² decides.",
     short="correlated signals: the contrast survives cos(μ₊₁, μ₋₁) ≠ 0",
     rule=(
         f"in every tested cell (C in {list(SIGNAL_COS)}, n·SNR² in {{{LOW}, {HIGH}}}), {BOTH}, and "
-        f"{ONE}. Holds if every cell passes; '{IN_PART}' if at least one cell passes, or one of the two "
+        f"{ONE}. Holds if every cell passes; '{IN_PART}' if at least one cell passes, or one of "
+        f"the two "
         f"models passes in every cell; {OTHERWISE}"
     ),
     origin=PROJECT,
@@ -137,7 +141,8 @@ def figures(rows: list[CorrelatedRow], out: Path) -> list[Figure]:
 
 
 def fig_correlated(rows: list[CorrelatedRow], out: Path) -> Figure:
-    """Growth-phase and final signal/noise ratios against C: simulation as markers, theory as lines."""
+    """Growth-phase and final signal/noise ratios against C: simulation as markers, theory as
+    lines."""
     path = out / "fig_correlated.png"
     colors = dict(zip(sorted({r.nsnr2 for r in rows}), ("tab:blue", "tab:red", "tab:green")))
     panels = (

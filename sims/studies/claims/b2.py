@@ -1,9 +1,9 @@
 """B2, the project's: the exact theory needs no orthogonality — with correlated signals, diffusion's
-growth-phase ratio follows the initial rate ratio from the gradient, and its stationary ratio the reduced
-ODE's stationary point.
+growth-phase ratio follows the initial rate ratio from the gradient, and its stationary ratio the
+reduced ODE's stationary point.
 
-Read from the correlated study (sims.studies.correlated), the denoiser's numbers in each cell. Its figure
-is B1's.
+Read from the correlated study (sims.studies.correlated), the denoiser's numbers in each cell. Its
+figure is B1's.
 """
 
 from __future__ import annotations
@@ -36,14 +36,17 @@ STATIONARY_GAP = (
 
 SPEC = Spec(
     id="B2",
-    claim="Correlated signals: the exact theory needs no orthogonality — diffusion's growth-phase ratio "
+    claim="Correlated signals: the exact theory needs no orthogonality — diffusion's growth-phase "
+    "ratio "
     "follows the initial rate ratio from the gradient, and its stationary ratio the reduced ODE's "
     "stationary point.",
     short="correlated signals: the exact theory still predicts diffusion",
     rule=(
         f"in every tested cell, diffusion's measured growth-phase ratio is within a factor "
-        f"{RATE_FACTOR:g} of the predicted initial rate ratio, and the final ratio of the seed-0 run is "
-        f"within {STATIONARY_GAP:.0%} of the predicted stationary ratio for the same data. Holds if both "
+        f"{RATE_FACTOR:g} of the predicted initial rate ratio, and the final ratio of the seed-0 "
+        f"run is "
+        f"within {STATIONARY_GAP:.0%} of the predicted stationary ratio for the same data. Holds "
+        f"if both "
         f"parts pass in every cell; '{IN_PART}' if one part passes in every cell; {OTHERWISE}"
     ),
     origin=PROJECT,
@@ -52,8 +55,8 @@ STUDY = correlated.STUDY
 
 
 def judged(cells: list[dict]) -> Entry:
-    """The rule on cells {"C", "nsnr2", "growth_ratio", "predicted_growth_ratio", "stationary_ratio",
-    "predicted_stationary_ratio"} (diffusion), one per tested (C, n·SNR²)."""
+    """The rule on cells {"C", "nsnr2", "growth_ratio", "predicted_growth_ratio",
+    "stationary_ratio", "predicted_stationary_ratio"} (diffusion), one per tested (C, n·SNR²)."""
 
     def within(measured, predicted, ok):
         return bool(
@@ -79,8 +82,8 @@ def judged(cells: list[dict]) -> Entry:
         )
         for c in cells
     ]
-    # The largest relative gap, from the unrounded ratios (report.json keeps 6 digits of each ratio, too
-    # few to recompute a gap of order 1e-10 from them).
+    # The largest relative gap, from the unrounded ratios (report.json keeps 6 digits of each ratio,
+    # too few to recompute a gap of order 1e-10 from them).
     gaps = [
         abs(c["stationary_ratio"] / c["predicted_stationary_ratio"] - 1)
         for c in cells
@@ -127,7 +130,8 @@ def paragraph(e: dict) -> str:
     ]
     return (
         f"Diffusion's growth-phase ratio over the predicted initial rate ratio is {span(growth)} "
-        f"(within a factor {RATE_FACTOR:g} in {m['growth_within_factor']} cells); the final ratio is "
+        f"(within a factor {RATE_FACTOR:g} in {m['growth_within_factor']} cells); the final ratio "
+        f"is "
         f"within {g(m['largest_stationary_gap'])} (relative) of the reduced ODE's stationary ratio "
         f"(within {STATIONARY_GAP:.0%} in {m['stationary_within_gap']} cells)."
     )

@@ -1,8 +1,8 @@
-"""B3, the project's: with imbalanced classes, diffusion learns the minority class's signal; the classifier,
-even where it learns the majority's signal, can leave the minority's unlearned.
+"""B3, the project's: with imbalanced classes, diffusion learns the minority class's signal; the
+classifier, even where it learns the majority's signal, can leave the minority's unlearned.
 
-Read from the imbalance study (sims.studies.imbalance): each class's signal gain per model. Figure: the
-gains against P.
+Read from the imbalance study (sims.studies.imbalance): each class's signal gain per model. Figure:
+the gains against P.
 """
 
 from __future__ import annotations
@@ -36,14 +36,16 @@ LOW, HIGH = (f"{v:g}" for v in E1_NSNR2)
 
 SPEC = Spec(
     id="B3",
-    claim="Imbalanced classes: diffusion learns the minority class's signal; the classifier, even where "
+    claim="Imbalanced classes: diffusion learns the minority class's signal; the classifier, even "
+    "where "
     "it learns the majority's signal, can leave the minority's unlearned.",
     short="imbalanced classes: diffusion learns the minority's signal, the classifier may not",
     rule=(
         f"over the tested cells (P = fraction of +1 labels in {list(BALANCE)}, n·SNR² in "
         f"{{{LOW}, {HIGH}}}; class -1 is the minority), (a) diffusion's minority-signal gain is > "
         f"{LEARNED_GAIN:g} in every cell, and (b) in at least one cell where the classifier's "
-        f"majority-signal gain is > {LEARNED_GAIN:g}, its minority-signal gain is <= {LEARNED_GAIN:g}. "
+        f"majority-signal gain is > {LEARNED_GAIN:g}, its minority-signal gain is <= "
+        f"{LEARNED_GAIN:g}. "
         f"Holds if (a) and (b); '{IN_PART}' if exactly one of them; {OTHERWISE}"
     ),
     origin=PROJECT,

@@ -1,8 +1,9 @@
-"""B4, the project's: diffusion learns a weak (s = 0.3) or rare (p = 0.1) second feature at a lower n·SNR²
-than the classifier ('comprehensive' against 'easy-to-learn components').
+"""B4, the project's: diffusion learns a weak (s = 0.3) or rare (p = 0.1) second feature at a lower
+n·SNR² than the classifier ('comprehensive' against 'easy-to-learn components').
 
-Read from the features study (sims.studies.features): each model's gain of the second feature over the
-n·SNR² sweep, and from it the n·SNR² from which the feature is learned. Figure: the gains against n·SNR².
+Read from the features study (sims.studies.features): each model's gain of the second feature over
+the n·SNR² sweep, and from it the n·SNR² from which the feature is learned. Figure: the gains
+against n·SNR².
 """
 
 from __future__ import annotations
@@ -34,15 +35,21 @@ from sims.studies.synthetic import CLASSIFIER, DENOISER
 
 SPEC = Spec(
     id="B4",
-    claim="Weak and rare features: diffusion learns a weak (s = 0.3) or rare (p = 0.1) second feature at "
+    claim="Weak and rare features: diffusion learns a weak (s = 0.3) or rare (p = 0.1) second "
+    "feature at "
     "a lower n·SNR² than the classifier ('comprehensive' against 'easy-to-learn components').",
     short="weak and rare features: diffusion learns them at a lower n·SNR²",
     rule=(
-        f"for each scenario (weak: strengths {WEAK['strengths']}, frequencies {WEAK['freqs']}; rare: "
-        f"strengths {RARE['strengths']}, frequencies {RARE['freqs']}; n·SNR² in {list(FEATURE_NSNR2)}, "
-        f"exact shares with balanced labels) and model, the learned-from n·SNR² of the second feature "
-        f"(gain > {LEARNED_GAIN:g} from there on; infinite if not learned at the largest tested n·SNR²). "
-        f"Holds if diffusion's is strictly lower than the classifier's in both scenarios; '{IN_PART}' if "
+        f"for each scenario (weak: strengths {WEAK['strengths']}, frequencies {WEAK['freqs']}; "
+        f"rare: "
+        f"strengths {RARE['strengths']}, frequencies {RARE['freqs']}; n·SNR² in "
+        f"{list(FEATURE_NSNR2)}, "
+        f"exact shares with balanced labels) and model, the learned-from n·SNR² of the second "
+        f"feature "
+        f"(gain > {LEARNED_GAIN:g} from there on; infinite if not learned at the largest tested "
+        f"n·SNR²). "
+        f"Holds if diffusion's is strictly lower than the classifier's in both scenarios; "
+        f"'{IN_PART}' if "
         f"in one; {OTHERWISE}"
     ),
     origin=PROJECT,
@@ -116,7 +123,8 @@ def figures(rows: list[FeatureRow], out: Path) -> list[Figure]:
 
 
 def fig_features(rows: list[FeatureRow], out: Path) -> Figure:
-    """Gain of the second (weak or rare) feature and of the strong one against n SNR^2, per scenario."""
+    """Gain of the second (weak or rare) feature and of the strong one against n SNR^2, per
+    scenario."""
     path = out / "fig_features.png"
     scenarios = list(dict.fromkeys(r.scenario for r in rows))
     with figure(path, 1, len(scenarios), figsize=(5.5 * len(scenarios), 4.5), squeeze=False) as (

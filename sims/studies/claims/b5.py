@@ -1,12 +1,12 @@
-"""B5, the project's: a linear probe on the diffusion model's learned features classifies samples that carry
-only the weak or rare feature better than a probe on the classifier's features.
+"""B5, the project's: a linear probe on the diffusion model's learned features classifies samples
+that carry only the weak or rare feature better than a probe on the classifier's features.
 
-Read from the features study (sims.studies.features): each model's probe accuracy on the weak/rare-only
-test set (sims.studies.probe: logistic regression with a bias on the features <w, x^(p)>^2 of every filter
-w and both patches p, scaled by their root mean square on the training set, with the penalty
-PROBE_L2 / 2 ||v||^2 on the mean logistic loss; fit on the training set, scored on PROBE_TEST fresh
-samples of the training law and PROBE_TEST fresh samples whose signal patch is the weak or rare feature).
-Figure: the probe accuracies against n·SNR².
+Read from the features study (sims.studies.features): each model's probe accuracy on the
+weak/rare-only test set (sims.studies.probe: logistic regression with a bias on the features <w,
+x^(p)>^2 of every filter w and both patches p, scaled by their root mean square on the training set,
+with the penalty PROBE_L2 / 2 ||v||^2 on the mean logistic loss; fit on the training set, scored on
+PROBE_TEST fresh samples of the training law and PROBE_TEST fresh samples whose signal patch is the
+weak or rare feature). Figure: the probe accuracies against n·SNR².
 """
 
 from __future__ import annotations
@@ -39,14 +39,19 @@ TESTS = {"in_distribution": "training law", "ood": "only the weak/rare feature"}
 
 SPEC = Spec(
     id="B5",
-    claim="Downstream: a linear probe on the diffusion model's learned features classifies samples that "
+    claim="Downstream: a linear probe on the diffusion model's learned features classifies samples "
+    "that "
     "carry only the weak or rare feature better than a probe on the classifier's features.",
     short="a linear probe: diffusion's features serve the weak/rare feature better",
     rule=(
-        f"in each tested cell (scenario, n·SNR²), diffusion's probe is better if its accuracy on the "
-        f"weak/rare-only test set exceeds the classifier probe's by more than {PROBE_MARGIN:g}, worse if "
-        f"it falls short by more than {PROBE_MARGIN:g} (probe: L2 penalty {PROBE_L2:g}, {PROBE_TEST} "
-        f"test samples). Holds if better in more than half the cells and worse in none; '{IN_PART}' if "
+        f"in each tested cell (scenario, n·SNR²), diffusion's probe is better if its accuracy on "
+        f"the "
+        f"weak/rare-only test set exceeds the classifier probe's by more than {PROBE_MARGIN:g}, "
+        f"worse if "
+        f"it falls short by more than {PROBE_MARGIN:g} (probe: L2 penalty {PROBE_L2:g}, "
+        f"{PROBE_TEST} "
+        f"test samples). Holds if better in more than half the cells and worse in none; "
+        f"'{IN_PART}' if "
         f"better in at least one; {OTHERWISE}"
     ),
     origin=PROJECT,
@@ -56,8 +61,8 @@ D, C = DENOISER.name, CLASSIFIER.name
 
 
 def judged(cells: list[dict]) -> Entry:
-    """The rule on cells {"scenario", "nsnr2", "diffusion_ood", "classification_ood"} (probe accuracies
-    on the weak/rare-only test set, and context such as the in-distribution ones)."""
+    """The rule on cells {"scenario", "nsnr2", "diffusion_ood", "classification_ood"} (probe
+    accuracies on the weak/rare-only test set, and context such as the in-distribution ones)."""
     better = [c[f"{D}_ood"] - c[f"{C}_ood"] > PROBE_MARGIN for c in cells]
     worse = [c[f"{C}_ood"] - c[f"{D}_ood"] > PROBE_MARGIN for c in cells]
     return SPEC.entry(
@@ -77,7 +82,8 @@ def verdict(rows: list[FeatureRow]) -> Entry:
 def paragraph(e: dict) -> str:
     rows = e["measured"]["per_cell"]
     return (
-        f"Over {tested(rows, 'scenario', 'nsnr2')}, the probe on the weak/rare-only test set scores "
+        f"Over {tested(rows, 'scenario', 'nsnr2')}, the probe on the weak/rare-only test set "
+        f"scores "
         f"{span(r[f'{D}_ood'] for r in rows)} on {D}'s features and "
         f"{span(r[f'{C}_ood'] for r in rows)} on the classifier's (training law: "
         f"{span(r[f'{D}_in_distribution'] for r in rows)} and "

@@ -1,18 +1,23 @@
 """What every claim module is made of: its statement (`Spec`), the study whose cells it reads
-(sims.studies.cells.Study), its verdict as a typed record (`Entry`), and the thresholds several rules
-share.
+(sims.studies.cells.Study), its verdict as a typed record (`Entry`), and the thresholds several
+rules share.
 
 A claim module (one per claim, listed in report order in `sims.studies.claims.CLAIMS`) defines
 
-    SPEC                          Spec: id, the claim, a few words for the verdict table, the rule (formatted
+    SPEC                          Spec: id, the claim, a few words for the verdict table, the rule
+        (formatted
                                   from the module's named thresholds), and whether the claim is the
                                   paper's or the project's own question
-    STUDY                         Study: the cells it needs for a preset, and `measure`, which computes the
-                                  study's numbers once from the finished cells (claims that share a study
-                                  share its cells and its numbers)
-    verdict(measures) -> Entry    the rule applied to the study's numbers (`SPEC.entry(verdict, measured)`)
-    figures(measures, out)        [Figure]: its figures written into `out`, each with a one-line summary
-    paragraph(entry) -> str       its result in a few sentences, from the entry as report.json holds it
+    STUDY                         Study: the cells it needs for a preset, and `measure`, which
+        computes the
+                                  study's numbers once from the finished cells (claims that share a
+                                  study share its cells and its numbers)
+    verdict(measures) -> Entry    the rule applied to the study's numbers (`SPEC.entry(verdict,
+        measured)`)
+    figures(measures, out)        [Figure]: its figures written into `out`, each with a one-line
+        summary
+    paragraph(entry) -> str       its result in a few sentences, from the entry as report.json holds
+        it
 
 To add a claim: write its module (a new study too if no study has its cells) and list it in CLAIMS.
 A verdict is "holds", "holds in part" or "does not hold in the tested range" (`verdict`).
@@ -53,7 +58,8 @@ def verdict(holds: bool, in_part: bool) -> str:
 
 
 def learned(gain: float) -> bool:
-    """A feature is learned when its gain over initialisation exceeds LEARNED_GAIN (nan: not learned)."""
+    """A feature is learned when its gain over initialisation exceeds LEARNED_GAIN (nan: not
+    learned)."""
     return bool(gain > LEARNED_GAIN)
 
 
@@ -62,7 +68,8 @@ def between(value: float, bounds: tuple) -> bool:
 
 
 def outcome(point) -> str:
-    """Which features a point (signal_gain, noise_gain) has learned: "both", "signal", "noise", "neither"."""
+    """Which features a point (signal_gain, noise_gain) has learned: "both", "signal", "noise",
+    "neither"."""
     s, z = learned(point.signal_gain), learned(point.noise_gain)
     return "both" if s and z else "signal" if s else "noise" if z else "neither"
 
@@ -74,10 +81,10 @@ def both_learned(point) -> bool:
 
 @dataclass(frozen=True)
 class Entry:
-    """A claim's verdict as report.json holds it: the claim (in full, and `short` in a few words) and its
-    rule, the verdict and the numbers the rule read (and a few more for context); `domain` is where the
-    verdict holds (None: not mapped), and `origin` whether the claim is the paper's (PAPER) or the
-    project's own question (PROJECT)."""
+    """A claim's verdict as report.json holds it: the claim (in full, and `short` in a few words)
+    and its rule, the verdict and the numbers the rule read (and a few more for context); `domain`
+    is where the verdict holds (None: not mapped), and `origin` whether the claim is the paper's
+    (PAPER) or the project's own question (PROJECT)."""
 
     id: str
     claim: str
@@ -91,7 +98,8 @@ class Entry:
 
 @dataclass(frozen=True)
 class Spec:
-    """A claim's statement: `claim` in full, `short` in a few words (the verdict table), and its `rule`."""
+    """A claim's statement: `claim` in full, `short` in a few words (the verdict table), and its
+    `rule`."""
 
     id: str
     claim: str
@@ -100,7 +108,8 @@ class Spec:
     origin: str
 
     def entry(self, verdict: str, measured: dict, note: str = "") -> Entry:
-        """The claim's Entry; `note` is put before the claim (e.g. a preset that runs a small slice)."""
+        """The claim's Entry; `note` is put before the claim (e.g. a preset that runs a small
+        slice)."""
         assert verdict in VERDICTS, verdict
         return Entry(
             self.id, note + self.claim, self.short, self.rule, verdict, measured, self.origin

@@ -1,9 +1,11 @@
-"""C1, the paper's: classification grows exponentially, and a phase transition in n·SNR² decides the winner
-(large: the signal is learned, small test error; small: the noise is memorised, high test error).
+"""C1, the paper's: classification grows exponentially, and a phase transition in n·SNR² decides the
+winner (large: the signal is learned, small test error; small: the noise is memorised, high test
+error).
 
-Read from the synthetic study (sims.studies.synthetic): the classifier's final ratio and test error at
-both ends of the n·SNR² sweep (relative to its predicted boundary), the predicted winner's agreement with
-simulation over the (n, SNR) grid, and the linearity index of both models. Figure (d), the phase diagram.
+Read from the synthetic study (sims.studies.synthetic): the classifier's final ratio and test error
+at both ends of the n·SNR² sweep (relative to its predicted boundary), the predicted winner's
+agreement with simulation over the (n, SNR) grid, and the linearity index of both models. Figure
+(d), the phase diagram.
 """
 
 from __future__ import annotations
@@ -41,16 +43,21 @@ LOW_TEST_ERROR = 0.25  # the noise wins with a test error above this
 
 SPEC = Spec(
     id="C1",
-    claim="Classification: exponential growth and a phase transition in n·SNR² (large: signal learned, "
+    claim="Classification: exponential growth and a phase transition in n·SNR² (large: signal "
+    "learned, "
     "small test error; small: noise memorised, high test error).",
     short="classification: exponential growth, a phase transition in n·SNR²",
     rule=(
         f"holds if classification's early growth is exponential (linearity index > "
-        f"{EXPONENTIAL_INDEX:g} and larger than diffusion's), the signal wins (ratio > {WINNER_RATIO:g}, "
-        f"test error < {HIGH_TEST_ERROR:g}) at every n·SNR² >= {END_FACTOR:g} x the predicted boundary, "
-        f"noise wins (ratio < {WINNER_RATIO:g}, test error > {LOW_TEST_ERROR:g}) at every n·SNR² <= "
+        f"{EXPONENTIAL_INDEX:g} and larger than diffusion's), the signal wins (ratio > "
+        f"{WINNER_RATIO:g}, "
+        f"test error < {HIGH_TEST_ERROR:g}) at every n·SNR² >= {END_FACTOR:g} x the predicted "
+        f"boundary, "
+        f"noise wins (ratio < {WINNER_RATIO:g}, test error > {LOW_TEST_ERROR:g}) at every n·SNR² "
+        f"<= "
         f"boundary / {END_FACTOR:g}, and the predicted winner agrees with simulation in >= "
-        f"{AGREEMENT:.0%} of the phase-diagram cells; '{IN_PART}' if the two ends are right but another "
+        f"{AGREEMENT:.0%} of the phase-diagram cells; '{IN_PART}' if the two ends are right but "
+        f"another "
         f"condition fails; {OTHERWISE}"
     ),
     origin=PAPER,
@@ -102,7 +109,8 @@ def paragraph(e: dict) -> str:
     return (
         f"Classification's early growth has linearity index {g(m['linearity_index']['index'])} "
         f"(exponential above {EXPONENTIAL_INDEX:g}); its predicted boundary is n·SNR² = "
-        f"{g(m['predicted_boundary_nsnr2'])}, and the predicted winner is right in {agree['agree']} of "
+        f"{g(m['predicted_boundary_nsnr2'])}, and the predicted winner is right in "
+        f"{agree['agree']} of "
         f"{agree['cells']} cells of the (n, SNR) grid."
     )
 
@@ -112,8 +120,9 @@ def figures(s: Synthetic, out: Path) -> list[Figure]:
 
 
 def fig_phase(s: Synthetic, out: Path) -> Figure:
-    """(d) phase diagram over (n, SNR): classification ratio and test error, diffusion ratio. Both ratio panels
-    share one logarithmic colour scale, centred on 1 and labelled in ratios (the numbers in the cells)."""
+    """(d) phase diagram over (n, SNR): classification ratio and test error, diffusion ratio. Both
+    ratio panels share one logarithmic colour scale, centred on 1 and labelled in ratios (the
+    numbers in the cells)."""
     path = out / "fig_phase.png"
     p, table = s.preset, s.phase
     ns, snrs = np.array(p.phase_n), np.array(p.phase_snr)
@@ -175,7 +184,8 @@ def fig_phase(s: Synthetic, out: Path) -> Figure:
                             fontsize=8,
                             color=colour,
                         )
-            # predicted boundary SNR = sqrt(b(n) / n), drawn in grid coordinates (log-spaced SNR axis)
+            # predicted boundary SNR = sqrt(b(n) / n), drawn in grid coordinates (log-spaced SNR
+            # axis)
             snr_b = np.sqrt(b / ns)
             yb = np.interp(np.log(snr_b), np.log(snrs), np.arange(len(snrs))) + 0.5
             ax.plot(np.arange(len(ns)) + 0.5, yb, "--", color="gold", lw=2.5)

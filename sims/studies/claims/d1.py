@@ -1,9 +1,9 @@
 """D1, the paper's: diffusion's early growth is near-linear, at rates whose ratio is Θ(n·SNR²).
 
-Read from the synthetic study (sims.studies.synthetic): the denoiser's growth-phase ratio against the
-predicted initial rate ratio at every n·SNR² of the sweep, its log-log slope, and the linearity index of
-both models' early growth. Figures (b), early growth against the predicted rates, and (c), the ratio
-against n·SNR² with its local slopes.
+Read from the synthetic study (sims.studies.synthetic): the denoiser's growth-phase ratio against
+the predicted initial rate ratio at every n·SNR² of the sweep, its log-log slope, and the linearity
+index of both models' early growth. Figures (b), early growth against the predicted rates, and (c),
+the ratio against n·SNR² with its local slopes.
 """
 
 from __future__ import annotations
@@ -47,14 +47,17 @@ LINEAR_INDEX = 1.5  # linearity index below this: near-linear growth
 
 SPEC = Spec(
     id="D1",
-    claim="Diffusion, early phase: signal and noise learning grow roughly linearly, at rates whose ratio "
+    claim="Diffusion, early phase: signal and noise learning grow roughly linearly, at rates whose "
+    "ratio "
     "is Θ(n·SNR²).",
     short="diffusion's early growth: near-linear, rate ratio Θ(n·SNR²)",
     rule=(
         f"holds if (i) the measured growth-phase ratio is within a factor {RATE_FACTOR:g} of the "
-        f"predicted initial rate ratio in every setting, (ii) its log-log slope against n·SNR² is in "
+        f"predicted initial rate ratio in every setting, (ii) its log-log slope against n·SNR² is "
+        f"in "
         f"[{SLOPE[0]:g}, {SLOPE[1]:g}] (Θ(n·SNR²)), and (iii) the diffusion growth is near-linear "
-        f"(linearity index < {LINEAR_INDEX:g}) while classification's is larger; '{IN_PART}' if (ii) "
+        f"(linearity index < {LINEAR_INDEX:g}) while classification's is larger; '{IN_PART}' if "
+        f"(ii) "
         f"holds but (i) or (iii) fails; {OTHERWISE}"
     ),
     origin=PAPER,
@@ -63,8 +66,8 @@ STUDY = synthetic.STUDY
 
 
 def judged(rows: list[RatioRow], slope: float, linearity: dict) -> Entry:
-    """The rule on the denoiser's rows of the ratio table, the growth-phase ratio's log-log slope, and
-    each model's linearity index (model name -> Linearity)."""
+    """The rule on the denoiser's rows of the ratio table, the growth-phase ratio's log-log slope,
+    and each model's linearity index (model name -> Linearity)."""
     factors = [
         r.growth_ratio / r.predicted.growth_ratio
         for r in rows
@@ -104,7 +107,8 @@ def paragraph(e: dict) -> str:
     lin, fac = m["linearity_index"], m["measured_over_predicted_growth_ratio"]
     return (
         f"Diffusion's growth-phase ratio over the predicted initial rate ratio n_j‖μ‖²/‖ξ_i‖² is "
-        f"{span([fac['min'], fac['max']])}, with log-log slope {g(m['growth_ratio_slope'])} against "
+        f"{span([fac['min'], fac['max']])}, with log-log slope {g(m['growth_ratio_slope'])} "
+        f"against "
         f"n·SNR²; the linearity index of the early growth is {g(lin[DENOISER.name]['index'])} for "
         f"diffusion and {g(lin[CLASSIFIER.name]['index'])} for classification (near-linear below "
         f"{LINEAR_INDEX:g})."
@@ -116,8 +120,8 @@ def figures(s: Synthetic, out: Path) -> list[Figure]:
 
 
 def fig_early_growth(s: Synthetic, out: Path) -> Figure:
-    """(b) early growth: near-linear (diffusion) against exponential (classification), with the predicted
-    rates."""
+    """(b) early growth: near-linear (diffusion) against exponential (classification), with the
+    predicted rates."""
     path = out / "fig_early_growth.png"
     lin = s.linearity
     with figure(path, 1, 2, figsize=(11, 4.8)) as (fig, axes):
@@ -153,7 +157,8 @@ def fig_early_growth(s: Synthetic, out: Path) -> Figure:
                 )
             cfg = s.cells[Linear(model.name)][1]
             ax.set_title(
-                f"{model.name}, n·SNR² = {E1_NSNR2[0]}, σ₀ = {cfg.sigma0:g}, seed 0: linearity index "
+                f"{model.name}, n·SNR² = {E1_NSNR2[0]}, σ₀ = {cfg.sigma0:g}, seed 0: linearity "
+                f"index "
                 f"{lin[model.name].index:.2f}",
                 fontsize=9,
             )
@@ -193,9 +198,9 @@ class _Series(NamedTuple):
 
 
 def fig_ratio(s: Synthetic, out: Path) -> Figure:
-    """(c) signal/noise ratio against n SNR^2 (diffusion growth phase and stationary, classification end)
-    with the seeds' spread and the theory; below, the local log-log slopes (the claims read one fit over
-    the sweep)."""
+    """(c) signal/noise ratio against n SNR^2 (diffusion growth phase and stationary, classification
+    end) with the seeds' spread and the theory; below, the local log-log slopes (the claims read one
+    fit over the sweep)."""
     path = out / "fig_ratio.png"
     rows, slopes, reps = s.rows, s.slopes, s.preset.replicates
     x = np.array([r.nsnr2 for r in rows[DENOISER.name]])
@@ -232,7 +237,8 @@ def fig_ratio(s: Synthetic, out: Path) -> Figure:
             "^",
             f"{CLASSIFIER.name}, end",
             f" (mean of {reps} seeds, bars: min-max)",
-            f"{CLASSIFIER.name}: predicted ratio of the exponential rates λ_s/λ_n, seed 0 (the theory "
+            f"{CLASSIFIER.name}: predicted ratio of the exponential rates λ_s/λ_n, seed 0 (the "
+            f"theory "
             "predicts the rates and the winner, not the final ratio)",
             "--",
             "classification_final",
@@ -297,7 +303,8 @@ def fig_ratio(s: Synthetic, out: Path) -> Figure:
         ax_s.axhline(0.0, color="k", lw=0.5)
         ax_s.set_ylabel("local log-log slope\n(between neighbouring points)")
         ax_s.set_title(
-            "Local slope of each measured curve: one straight-line fit hides a curve that levels off",
+            "Local slope of each measured curve: one straight-line fit hides a curve that levels "
+            "off",
             fontsize=9,
         )
         ax_s.legend(fontsize=6.5)

@@ -1,10 +1,10 @@
-"""D2, the paper's: diffusion reaches a stationary point where both features are learned, with signal/noise
-ratio Θ(n·SNR²).
+"""D2, the paper's: diffusion reaches a stationary point where both features are learned, with
+signal/noise ratio Θ(n·SNR²).
 
-Read from the synthetic study (sims.studies.synthetic): the denoiser's final ratio over the n·SNR² sweep
-(mean of the seeds) against the predicted stationary ratio, its log-log slope, the gains over
-initialisation, and the same slope for other widths m and dimensions d. Figure (f), the stationary ratio
-for several m and d.
+Read from the synthetic study (sims.studies.synthetic): the denoiser's final ratio over the n·SNR²
+sweep (mean of the seeds) against the predicted stationary ratio, its log-log slope, the gains over
+initialisation, and the same slope for other widths m and dimensions d. Figure (f), the stationary
+ratio for several m and d.
 """
 
 from __future__ import annotations
@@ -37,14 +37,18 @@ from sims.studies.synthetic import DENOISER, RatioRow, Synthetic
 
 SPEC = Spec(
     id="D2",
-    claim="Diffusion, end: gradient descent reaches a stationary point where both are learned, with "
+    claim="Diffusion, end: gradient descent reaches a stationary point where both are learned, "
+    "with "
     "signal/noise ratio Θ(n·SNR²).",
     short="diffusion's stationary point: both learned, ratio Θ(n·SNR²)",
     rule=(
         f"holds if the log-log slope of the measured stationary ratio against n·SNR² is in "
-        f"[{THETA_SLOPE[0]:g}, {THETA_SLOPE[1]:g}] and both signal and noise are learned (each final "
-        f"alignment > {LEARNED_GAIN:g}x its initial value) in every setting; '{IN_PART}' if both are "
-        f"learned and the slope is in [{PART_SLOPE[0]:g}, {THETA_SLOPE[0]:g}) or ({THETA_SLOPE[1]:g}, "
+        f"[{THETA_SLOPE[0]:g}, {THETA_SLOPE[1]:g}] and both signal and noise are learned (each "
+        f"final "
+        f"alignment > {LEARNED_GAIN:g}x its initial value) in every setting; '{IN_PART}' if both "
+        f"are "
+        f"learned and the slope is in [{PART_SLOPE[0]:g}, {THETA_SLOPE[0]:g}) or "
+        f"({THETA_SLOPE[1]:g}, "
         f"{PART_SLOPE[1]:g}] (the ratio grows with n·SNR², but not linearly); {OTHERWISE}"
     ),
     origin=PAPER,
@@ -53,8 +57,9 @@ STUDY = synthetic.STUDY
 
 
 def judged(rows: list[RatioRow], gains: list, slope: float, other_slopes: dict) -> Entry:
-    """The rule on the denoiser's rows of the ratio table, its (signal, noise) gains over initialisation
-    per row, the stationary ratio's log-log slope, and the same slope for other m and d."""
+    """The rule on the denoiser's rows of the ratio table, its (signal, noise) gains over
+    initialisation per row, the stationary ratio's log-log slope, and the same slope for other m and
+    d."""
     learned = all(g_s > LEARNED_GAIN and g_z > LEARNED_GAIN for g_s, g_z in gains)
     part = PART_SLOPE[0] <= slope < THETA_SLOPE[0] or THETA_SLOPE[1] < slope <= PART_SLOPE[1]
     theory_gap = max(

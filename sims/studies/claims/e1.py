@@ -1,9 +1,9 @@
-"""E1, the paper's: its synthetic figure, at n·SNR² = 0.75 and 6.75 — diffusion learns both features,
-classification learns one (the noise at the lower setting, the signal at the higher).
+"""E1, the paper's: its synthetic figure, at n·SNR² = 0.75 and 6.75 — diffusion learns both
+features, classification learns one (the noise at the lower setting, the signal at the higher).
 
-Read from the synthetic study (sims.studies.synthetic): both models' final ratio (mean of the seeds) at the
-paper's two settings. Figures (a), the paper's synthetic figure with the reduced ODE overlaid, and (e),
-the reduced ODE against gradient descent neuron by neuron.
+Read from the synthetic study (sims.studies.synthetic): both models' final ratio (mean of the seeds)
+at the paper's two settings. Figures (a), the paper's synthetic figure with the reduced ODE
+overlaid, and (e), the reduced ODE against gradient descent neuron by neuron.
 """
 
 from __future__ import annotations
@@ -38,12 +38,15 @@ LOW, HIGH = (f"{v:g}" for v in E1_NSNR2)
 
 SPEC = Spec(
     id="E1",
-    claim=f"Synthetic figure at n·SNR² = {LOW} and {HIGH}: diffusion learns both; classification learns "
+    claim=f"Synthetic figure at n·SNR² = {LOW} and {HIGH}: diffusion learns both; classification "
+    f"learns "
     f"one (noise at {LOW}, signal at {HIGH}).",
     short=f"the synthetic figure (n·SNR² = {LOW}, {HIGH}): diffusion both, classification one",
     rule=(
-        f"holds if at n·SNR² = {LOW} and {HIGH} diffusion learns both features ({BOTH_RATIO}) while "
-        f"classification learns noise at {LOW} (ratio < {WINNER_RATIO:g}) and signal at {HIGH} (ratio > "
+        f"holds if at n·SNR² = {LOW} and {HIGH} diffusion learns both features ({BOTH_RATIO}) "
+        f"while "
+        f"classification learns noise at {LOW} (ratio < {WINNER_RATIO:g}) and signal at {HIGH} "
+        f"(ratio > "
         f"{WINNER_RATIO:g}); '{IN_PART}' if only one model behaves as claimed; {OTHERWISE}"
     ),
     origin=PAPER,
@@ -52,7 +55,8 @@ STUDY = synthetic.STUDY
 
 
 def _at_e1(rows: dict) -> dict[tuple, RatioRow]:
-    """{(model name, n·SNR²): RatioRow} at the paper's two settings, from {model name: [RatioRow]}."""
+    """{(model name, n·SNR²): RatioRow} at the paper's two settings, from {model name:
+    [RatioRow]}."""
     return {
         (m.name, r.nsnr2): r
         for m in synthetic.PAPER_PAIR
@@ -62,7 +66,8 @@ def _at_e1(rows: dict) -> dict[tuple, RatioRow]:
 
 
 def judged(rows: dict) -> Entry:
-    """The rule on the ratio table ({model name: [RatioRow]}), which holds the paper's two settings."""
+    """The rule on the ratio table ({model name: [RatioRow]}), which holds the paper's two
+    settings."""
     at = _at_e1(rows)
     low, high = E1_NSNR2
     diff_ok = all(
@@ -107,7 +112,8 @@ def figures(s: Synthetic, out: Path) -> list[Figure]:
 
 
 def fig_synthetic(s: Synthetic, out: Path) -> Figure:
-    """(a) the headline alignments over iterations, both models, n SNR^2 = 0.75 and 6.75: the mean over seeds
+    """(a) the headline alignments over iterations, both models, n SNR^2 = 0.75 and 6.75: the mean
+    over seeds
     (markers) with its min-max band, and the reduced ODE of seed 0 (line)."""
     path = out / "fig_synthetic.png"
     with figure(path, 2, 2, figsize=(10, 7.4)) as (fig, axes):
@@ -168,7 +174,8 @@ def fig_synthetic(s: Synthetic, out: Path) -> Figure:
                     ax.set_yscale("log")
                 ax.legend(fontsize=6)
         fig.suptitle(
-            "Signal and noise learning (as in the paper's Figure 2). The panels' step sizes η differ (auto η "
+            "Signal and noise learning (as in the paper's Figure 2). The panels' step sizes η "
+            "differ (auto η "
             "shrinks as n·SNR² grows):\ncompare panels in τ = η·iteration, not in iterations",
             fontsize=9,
         )
@@ -182,9 +189,9 @@ def fig_synthetic(s: Synthetic, out: Path) -> Figure:
 
 
 def _drawn_alignments(model: Model, trace: Trace, reference: Trace) -> dict:
-    """The individual alignments fig_ode_vs_gd draws, (T, m) each, with their names: the alignment of every
-    filter that answers class +1 (`class_alignments`) with mu_{+1} and with the noise patch xi_i those
-    filters align with most (|.|) at the end of the `reference` run."""
+    """The individual alignments fig_ode_vs_gd draws, (T, m) each, with their names: the alignment
+    of every filter that answers class +1 (`class_alignments`) with mu_{+1} and with the noise patch
+    xi_i those filters align with most (|.|) at the end of the `reference` run."""
     sig, noi = model.class_alignments(trace.signal, trace.noise)
     i = int(
         np.argmax(
@@ -196,8 +203,8 @@ def _drawn_alignments(model: Model, trace: Trace, reference: Trace) -> dict:
 
 
 def fig_ode_vs_gd(s: Synthetic, out: Path) -> Figure:
-    """(e) reduced ODE against gradient descent (seed 0), individual alignments of every neuron, and their
-    residual ODE - GD, one setting per model."""
+    """(e) reduced ODE against gradient descent (seed 0), individual alignments of every neuron, and
+    their residual ODE - GD, one setting per model."""
     path = out / "fig_ode_vs_gd.png"
     nsnr2 = E1_NSNR2[0]
     notes = []
@@ -247,7 +254,8 @@ def fig_ode_vs_gd(s: Synthetic, out: Path) -> Figure:
                     gap = np.max(np.abs(ours - theirs))
                     scale = np.max(np.abs(ours)) + 1e-300
                     notes.append(
-                        f"{model.name}: max |ODE - GD| over every {q} alignment {gap:.3g} ({gap / scale:.2%} "
+                        f"{model.name}: max |ODE - GD| over every {q} alignment {gap:.3g} "
+                        f"({gap / scale:.2%} "
                         f"of its largest |alignment|)"
                     )
             m = s.preset.m

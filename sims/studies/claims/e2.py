@@ -1,5 +1,5 @@
-"""E2, the paper's: on Noisy-MNIST, diffusion learns both the signal and the noise; the classifier learns the
-signal at high n·SNR² and memorises the noise at low n·SNR².
+"""E2, the paper's: on Noisy-MNIST, diffusion learns both the signal and the noise; the classifier
+learns the signal at high n·SNR² and memorises the noise at low n·SNR².
 
 Read from the Noisy-MNIST study (sims.studies.mnist): each model's median ratio and gains, and the
 classifier's held-out test accuracy, at the study's "low" and "high" n·SNR². Its figures (filters,
@@ -35,15 +35,19 @@ HIGH_ACCURACY = 0.9  # high n SNR^2: above this
 
 SPEC = Spec(
     id="E2",
-    claim="Noisy-MNIST: diffusion learns both signal and noise; classification learns the signal at high "
+    claim="Noisy-MNIST: diffusion learns both signal and noise; classification learns the signal "
+    "at high "
     "n·SNR² and memorises noise at low.",
     short="Noisy-MNIST: diffusion both, classification one as n·SNR² decides",
     rule=(
-        f"holds if on Noisy-MNIST (the study's 'low' and 'high' n·SNR²) diffusion learns both features at "
-        f"both ({BOTH_RATIO}, signal and noise each grown > {LEARNED_GAIN:g}x from initialisation) while "
+        f"holds if on Noisy-MNIST (the study's 'low' and 'high' n·SNR²) diffusion learns both "
+        f"features at "
+        f"both ({BOTH_RATIO}, signal and noise each grown > {LEARNED_GAIN:g}x from initialisation) "
+        f"while "
         f"the classifier memorises noise at the low one (ratio < {WINNER_RATIO:g}, test accuracy < "
         f"{LOW_ACCURACY:g}) and learns the signal at the high one (ratio > {WINNER_RATIO:g}, test "
-        f"accuracy > {HIGH_ACCURACY:g}); '{IN_PART}' if only one model behaves as claimed; {OTHERWISE}"
+        f"accuracy > {HIGH_ACCURACY:g}); '{IN_PART}' if only one model behaves as claimed; "
+        f"{OTHERWISE}"
     ),
     origin=PAPER,
 )
@@ -51,8 +55,8 @@ STUDY = mnist.STUDY
 
 
 def judged(result: dict) -> Entry:
-    """The rule on the Noisy-MNIST record (mnist.json's content): its "comparison" rows at the levels
-    "low" and "high"."""
+    """The rule on the Noisy-MNIST record (mnist.json's content): its "comparison" rows at the
+    levels "low" and "high"."""
     rows = {r["level"]: r for r in result["comparison"] if r["level"] in ("low", "high")}
     lo, hi = rows["low"], rows["high"]
     d, c = DENOISER.name, CLASSIFIER.name

@@ -1,36 +1,37 @@
 """O1, the project's: does any diffusion objective or schedule make the stationary ratio Θ(n·SNR²)?
 
-The paper leaves the objective open; these questions (O1, O2, A1) were phrased as claims and given rules
-before their numbers were seen. Design, fixed with the rules:
+The paper leaves the objective open; these questions (O1, O2, A1) were phrased as claims and given
+rules before their numbers were seen. Design, fixed with the rules:
 - O1, O2: objectives eps, x0, v, velocity x schedules single, ddpm-linear, cosine (T = 10 times,
   sims.schedules.DEFAULT_NUM_TIMES); the single time is the default alpha = beta = 1/sqrt 2, and
-  alpha = beta = 1/2 for velocity (the point of its linear path with the same alpha/beta). The preset's n,
-  d, m, sigma0, n·SNR² sweep and seeds. The stationary point of each run is that of the alignment ODE
-  (theory.ode: the exact gradient flow of the exact loss in exact reduced coordinates) run to
-  ||grad L|| < 1e-10 or tau = 1e7 eta, as theory.predict does; gradient descent is checked against it on
-  one cell per objective. The early rate ratio (the exact d/dtau at tau = 0 of the two summaries) is
-  reported beside it, in no rule. O2 compares with the plain classifier's rows of the same sweep.
+  alpha = beta = 1/2 for velocity (the point of its linear path with the same alpha/beta). The
+  preset's n, d, m, sigma0, n·SNR² sweep and seeds. The stationary point of each run is that of the
+  alignment ODE (theory.ode: the exact gradient flow of the exact loss in exact reduced coordinates)
+  run to ||grad L|| < 1e-10 or tau = 1e7 eta, as theory.predict does; gradient descent is checked
+  against it on one cell per objective. The early rate ratio (the exact d/dtau at tau = 0 of the two
+  summaries) is reported beside it, in no rule. O2 compares with the plain classifier's rows of the
+  same sweep.
 - A1 (sims.studies.claims.a1): the augmented classifier beside the plain one.
-Amended after the rules, before the studies ran (found while timing single cells; commit "Research rules:
-magnitudes, ..."): (1) every series reads magnitudes, signal = mean_j max_r |<w_r, mu_j>| and noise =
-mean_i max_r |<w_r, xi_i>|: v and velocity learn negative alignments (their targets' x0 coefficient is
--beta or -1) and the patches that x0, v and velocity memorise have alignments of either sign, which the
-signed summary of sims.models reads as not learned (for eps every stationary alignment is positive). (2)
-The full preset of these studies uses the quick preset's model (n = 20, d = 2000, m = 4, sigma0 = 0.01),
-its n·SNR² sweep (15 values from 0.05 to 50) and 3 seeds, and every row (all objectives, the plain and
-the augmented classifier) of one n·SNR² and seed shares its data and initial weights; the plain
-classifier's rows of O2 and A1 are these paired runs (the paper's study uses a larger model in its full
-preset). Reason: cost, the 10-time schedules cost 10 single times per gradient. (3) The gradient-descent
-check runs to ||grad L|| < 1e-8 (at most 200 000 steps) at n·SNR² = 0.75, one seed, single time, each
-objective.
-Seen before these rules were written: in checking the step size, the x0 objective's stationary point at
-the default setting (seed 0) at n·SNR² = 0.75 (ratio 0.0011, signal not learned) and 7.5 (both
-learned); nothing else of these studies.
+Amended after the rules, before the studies ran (found while timing single cells; commit "Research
+rules: magnitudes, ..."): (1) every series reads magnitudes, signal = mean_j max_r |<w_r, mu_j>| and
+noise = mean_i max_r |<w_r, xi_i>|: v and velocity learn negative alignments (their targets' x0
+coefficient is -beta or -1) and the patches that x0, v and velocity memorise have alignments of
+either sign, which the signed summary of sims.models reads as not learned (for eps every stationary
+alignment is positive). (2) The full preset of these studies uses the quick preset's model (n = 20,
+d = 2000, m = 4, sigma0 = 0.01), its n·SNR² sweep (15 values from 0.05 to 50) and 3 seeds, and every
+row (all objectives, the plain and the augmented classifier) of one n·SNR² and seed shares its data
+and initial weights; the plain classifier's rows of O2 and A1 are these paired runs (the paper's
+study uses a larger model in its full preset). Reason: cost, the 10-time schedules cost 10 single
+times per gradient. (3) The gradient-descent check runs to ||grad L|| < 1e-8 (at most 200 000 steps)
+at n·SNR² = 0.75, one seed, single time, each objective. Seen before these rules were written: in
+checking the step size, the x0 objective's stationary point at the default setting (seed 0) at
+n·SNR² = 0.75 (ratio 0.0011, signal not learned) and 7.5 (both learned); nothing else of these
+studies.
 
 Inputs are rows aggregated over seeds (research.Mean), one per n·SNR² of the sweep: the final
 signal/noise ratio and the signal and noise gains (final summary alignment over its value at
-initialisation), geometric means over seeds. A feature is learned when its gain exceeds LEARNED_GAIN; a
-row's `outcome` is "both", "signal", "noise" or "neither" (which are learned).
+initialisation), geometric means over seeds. A feature is learned when its gain exceeds
+LEARNED_GAIN; a row's `outcome` is "both", "signal", "noise" or "neither" (which are learned).
 """
 
 from __future__ import annotations
@@ -65,20 +66,26 @@ from sims.studies.objectives import Objectives
 COLORS = {"eps": "tab:green", "x0": "tab:purple", "v": "tab:orange", "velocity": "tab:brown"}
 STYLES = {"single": "-", "ddpm-linear": "--", "cosine": ":"}
 BOTH = (
-    f"both features learned (each final alignment > {LEARNED_GAIN:g}x its initial value, ratio between "
+    f"both features learned (each final alignment > {LEARNED_GAIN:g}x its initial value, ratio "
+    f"between "
     f"{BOTH_LEARNED_RATIO[0]:g} and {BOTH_LEARNED_RATIO[1]:g})"
 )
 
 SPEC = Spec(
     id="O1",
-    claim="Some diffusion objective (eps, x0, v, velocity) or schedule (single time, DDPM linear, cosine) "
+    claim="Some diffusion objective (eps, x0, v, velocity) or schedule (single time, DDPM linear, "
+    "cosine) "
     "makes the stationary signal/noise ratio Θ(n·SNR²), with both features learned.",
     short="another diffusion objective or schedule makes the stationary ratio Θ(n·SNR²)",
     rule=(
-        f"for each objective and schedule, the log-log slope of the stationary ratio against n·SNR² over "
-        f"the sweep; holds if some series has its slope in [{THETA_SLOPE[0]:g}, {THETA_SLOPE[1]:g}] and "
-        f"{BOTH} at every n·SNR²; '{IN_PART}' if some series has both features learned (as above) at "
-        f"every n·SNR² and its slope in [{PART_SLOPE[0]:g}, {THETA_SLOPE[0]:g}) or ({THETA_SLOPE[1]:g}, "
+        f"for each objective and schedule, the log-log slope of the stationary ratio against "
+        f"n·SNR² over "
+        f"the sweep; holds if some series has its slope in [{THETA_SLOPE[0]:g}, "
+        f"{THETA_SLOPE[1]:g}] and "
+        f"{BOTH} at every n·SNR²; '{IN_PART}' if some series has both features learned (as above) "
+        f"at "
+        f"every n·SNR² and its slope in [{PART_SLOPE[0]:g}, {THETA_SLOPE[0]:g}) or "
+        f"({THETA_SLOPE[1]:g}, "
         f"{PART_SLOPE[1]:g}]; {OTHERWISE}"
     ),
     origin=PROJECT,
@@ -131,8 +138,8 @@ def verdict(m: Objectives) -> Entry:
 
 
 def _learned_from(outcomes: dict):
-    """(largest n·SNR² with one feature only, smallest n·SNR² from which both are learned at every larger
-    one)."""
+    """(largest n·SNR² with one feature only, smallest n·SNR² from which both are learned at every
+    larger one)."""
     points = sorted((float(x), o) for x, o in outcomes.items())
     alone = [x for x, o in points if o in ("signal", "noise")]
     both = [x for i, (x, _) in enumerate(points) if all(o == "both" for _, o in points[i:])]
@@ -157,7 +164,8 @@ def paragraph(e: dict) -> str:
             edges = [_learned_from(v["outcomes"]) for _, v in series]
             parts.append(
                 f"{objective}: slopes {slopes}, one feature alone up to n·SNR² = "
-                f"{span(a for a, _ in edges)} and both from {span(b for _, b in edges)}, ratio {ratios}"
+                f"{span(a for a, _ in edges)} and both from {span(b for _, b in edges)}, ratio "
+                f"{ratios}"
             )
     gaps = [c["relative_gap"] for c in m["descent_check"].values() if "relative_gap" in c]
     early = ", ".join(
@@ -168,8 +176,10 @@ def paragraph(e: dict) -> str:
     return (
         "Log-log slope of the stationary ratio against n·SNR²: "
         + "; ".join(parts)
-        + f". Gradient descent ends at the ODE's stationary point (largest relative gap in the ratio "
-        f"{g(max(gaps) if gaps else float('nan'))}). eps keeps D1's early rate ratio (log-log slope "
+        + f". Gradient descent ends at the ODE's stationary point (largest relative gap in the "
+        f"ratio "
+        f"{g(max(gaps) if gaps else float('nan'))}). eps keeps D1's early rate ratio (log-log "
+        f"slope "
         f"{early})."
     )
 
@@ -179,9 +189,9 @@ def figures(m: Objectives, out: Path) -> list[Figure]:
 
 
 def fig_objectives(m: Objectives, out: Path) -> Figure:
-    """(a) stationary ratio against n·SNR² per objective and schedule (ODE: lines, and a dot at the check's
-    setting; gradient descent there: circles),
-    with the plain classifier; (b) signal and noise gains of the single-time series; (c) early rate ratio."""
+    """(a) stationary ratio against n·SNR² per objective and schedule (ODE: lines, and a dot at the
+    check's setting; gradient descent there: circles), with the plain classifier; (b) signal and
+    noise gains of the single-time series; (c) early rate ratio."""
     path = out / "fig_objectives.png"
     size, series, classifier, check = m.size, m.series, m.classifier, m.check
     with figure(path, 1, 3, figsize=(16, 4.8)) as (fig, axes):

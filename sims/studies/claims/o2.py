@@ -1,9 +1,9 @@
-"""O2, the project's: does x0-prediction behave like the classifier (winner-take-all, with the classifier's
-winner)?
+"""O2, the project's: does x0-prediction behave like the classifier (winner-take-all, with the
+classifier's winner)?
 
-Read from the objectives study (sims.studies.objectives; its design and amendments: sims.studies.claims.o1):
-the x0 objective's stationary points at the single time against the plain classifier's runs on the same
-data. Its figure is O1's.
+Read from the objectives study (sims.studies.objectives; its design and amendments:
+sims.studies.claims.o1): the x0 objective's stationary points at the single time against the plain
+classifier's runs on the same data. Its figure is O1's.
 """
 
 from __future__ import annotations
@@ -29,17 +29,20 @@ from sims.studies.measures import WINNER_RATIO
 from sims.studies.objectives import Objectives
 
 WTA = (
-    f"winner-take-all (exactly one feature learned, i.e. grown > {LEARNED_GAIN:g}x, the other not; the "
+    f"winner-take-all (exactly one feature learned, i.e. grown > {LEARNED_GAIN:g}x, the other not; "
+    f"the "
     f"classifier's winner is the signal when its ratio > {WINNER_RATIO:g}, else the noise)"
 )
 
 SPEC = Spec(
     id="O2",
-    claim="x0-prediction (the default single time) behaves like the classifier: winner-take-all, with "
+    claim="x0-prediction (the default single time) behaves like the classifier: winner-take-all, "
+    "with "
     "the classifier's winner.",
     short="x0-prediction behaves like the classifier",
     rule=(
-        f"holds if x0-prediction is {WTA} at >= {AGREEMENT:.0%} of the sweep's n·SNR² values and its "
+        f"holds if x0-prediction is {WTA} at >= {AGREEMENT:.0%} of the sweep's n·SNR² values and "
+        f"its "
         f"winner is the classifier's at >= {AGREEMENT:.0%} of them; '{IN_PART}' if it is "
         f"winner-take-all at one n·SNR² or more; {OTHERWISE}"
     ),
@@ -53,8 +56,8 @@ def classifier_winner(ratio: float) -> str:
 
 
 def judged(x0_rows: list, classifier_rows: list) -> Entry:
-    """The rule on the x0-prediction rows and the plain classifier's rows at the same n·SNR² values (each
-    with nsnr2, ratio, signal_gain, noise_gain)."""
+    """The rule on the x0-prediction rows and the plain classifier's rows at the same n·SNR² values
+    (each with nsnr2, ratio, signal_gain, noise_gain)."""
     cls = {r.nsnr2: classifier_winner(r.ratio) for r in classifier_rows}
     per = [
         {"nsnr2": r.nsnr2, "outcome": outcome(r), "ratio": r.ratio, "classifier": cls.get(r.nsnr2)}
@@ -86,9 +89,12 @@ def paragraph(e: dict) -> str:
     wta = [p for p in per if p["outcome"] in ("signal", "noise")]
     both = [p for p in per if p["outcome"] == "both"]
     return (
-        f"x0-prediction is winner-take-all at {m['winner_take_all']} of {m['settings']} n·SNR² values "
-        f"(n·SNR² = {span(p['nsnr2'] for p in wta)}, ratio {span(p['ratio'] for p in wta)}), with the "
-        f"classifier's winner at {m['agrees_with_classifier']}; it learns both features at n·SNR² = "
+        f"x0-prediction is winner-take-all at {m['winner_take_all']} of {m['settings']} n·SNR² "
+        f"values "
+        f"(n·SNR² = {span(p['nsnr2'] for p in wta)}, ratio {span(p['ratio'] for p in wta)}), with "
+        f"the "
+        f"classifier's winner at {m['agrees_with_classifier']}; it learns both features at n·SNR² "
+        f"= "
         f"{span(p['nsnr2'] for p in both)} (ratio {span(p['ratio'] for p in both)})."
     )
 

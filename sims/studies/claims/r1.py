@@ -1,32 +1,34 @@
 """R1, the project's: would another reasonable reading of the paper make D2 hold?
 
-Asked after D2 failed, with its rule fixed (and committed) before its numbers were seen. Design, fixed
-with the rule (sims.studies.d2robust): the base setting is the research studies' model (the quick preset's
-n = 20, d = 2000, m = 4, sigma0 = 0.01; eps objective, single time alpha = beta = 1/sqrt 2), one seed per
-n·SNR², the same data and initial weights in every series of one n·SNR² (the width and dimension series
-draw their own). Series, each over the n·SNR² sweep:
+Asked after D2 failed, with its rule fixed (and committed) before its numbers were seen. Design,
+fixed with the rule (sims.studies.d2robust): the base setting is the research studies' model (the
+quick preset's n = 20, d = 2000, m = 4, sigma0 = 0.01; eps objective, single time alpha = beta =
+1/sqrt 2), one seed per n·SNR², the same data and initial weights in every series of one n·SNR² (the
+width and dimension series draw their own). Series, each over the n·SNR² sweep:
 - exact loss, (alpha, beta) in ALPHA_BETA, m in WIDTHS, d in DIMENSIONS: the stationary point of the
-  alignment ODE (research.stationary_cell: exact gradient flow of the exact loss to ||grad L|| < 1e-10);
+  alignment ODE (research.stationary_cell: exact gradient flow of the exact loss to ||grad L|| <
+  1e-10);
 - resampled draws, K in RESAMPLED_K: gradient descent for the exact-loss run's steps (at most
-  MAX_DRAW_STEPS), read as the mean over the last LAST_SHARE of the logged points (the iterates fluctuate);
-- fixed draws, K in FIXED_K: gradient descent on the fixed-draw loss for the same steps (stopping early at
-  ||grad L|| < 1e-8), read at the end, with its gradient norm;
-- growth phase: on the exact loss, descent logged every step over the first eighth of the run, read where
-  signal or noise has first grown GROWTH_FRACTION (sims.studies.measures) of the way to its stationary
-  value.
-Every series reads magnitudes (research rules, amendment 1): signal = mean_j max_r |<w_r, mu_j>|, noise =
-mean_i max_r |<w_r, xi_i>|; gains are these over their values at initialisation.
-Seen before this rule was written: the project's notes on the paper at the time ("slope <= 0.5 for the
-exact and resampled losses across (alpha, beta), m and d; only fixed draws steepen it"), and, while timing
-single cells (seed 1, quick model), the exact-loss stationary ratio at n·SNR² = 0.05 (0.46) and 50 (1.10),
-resampled K = 16 at both (0.45, 1.10, final iterate) and fixed K = 16 (0.069 after 20 000 steps, not
-converged) and K = 1 (0.049) at 0.05. MAX_DRAW_STEPS was set from those timings (20 000 steps of fixed
-K = 16 took ~10 minutes).
-Added after R1's numbers were seen, and in no rule: the fixed-draw runs of R1 (at most MAX_DRAW_STEPS) end
-with ||grad L|| of 1e-3 to 1 (K = 4, 16), so the same runs are continued to LONG_DRAW_STEPS steps (full
-preset) and reported beside R1, to show whether the fixed-draw reading moves with the length of training.
-The quick and tiny presets run one small cell of each series kind (the tiny model, two n·SNR² values).
-Outputs: a table (REPORT.md's measured block and TABLE) and a figure.
+  MAX_DRAW_STEPS), read as the mean over the last LAST_SHARE of the logged points (the iterates
+  fluctuate);
+- fixed draws, K in FIXED_K: gradient descent on the fixed-draw loss for the same steps (stopping
+  early at ||grad L|| < 1e-8), read at the end, with its gradient norm;
+- growth phase: on the exact loss, descent logged every step over the first eighth of the run, read
+  where signal or noise has first grown GROWTH_FRACTION (sims.studies.measures) of the way to its
+  stationary value.
+Every series reads magnitudes (research rules, amendment 1): signal = mean_j max_r |<w_r, mu_j>|,
+noise = mean_i max_r |<w_r, xi_i>|; gains are these over their values at initialisation. Seen before
+this rule was written: the project's notes on the paper at the time ("slope <= 0.5 for the exact and
+resampled losses across (alpha, beta), m and d; only fixed draws steepen it"), and, while timing
+single cells (seed 1, quick model), the exact-loss stationary ratio at n·SNR² = 0.05 (0.46) and 50
+(1.10), resampled K = 16 at both (0.45, 1.10, final iterate) and fixed K = 16 (0.069 after 20 000
+steps, not converged) and K = 1 (0.049) at 0.05. MAX_DRAW_STEPS was set from those timings (20 000
+steps of fixed K = 16 took ~10 minutes). Added after R1's numbers were seen, and in no rule: the
+fixed-draw runs of R1 (at most MAX_DRAW_STEPS) end with ||grad L|| of 1e-3 to 1 (K = 4, 16), so the
+same runs are continued to LONG_DRAW_STEPS steps (full preset) and reported beside R1, to show
+whether the fixed-draw reading moves with the length of training. The quick and tiny presets run one
+small cell of each series kind (the tiny model, two n·SNR² values). Outputs: a table (REPORT.md's
+measured block and TABLE) and a figure.
 """
 
 from __future__ import annotations
@@ -76,14 +78,19 @@ BOTH = (
 
 SPEC = Spec(
     id="R1",
-    claim="D2 holds under some reasonable reading of the paper: with the resampled or fixed-draw loss, "
-    "another diffusion time (α, β), width m or dimension d, or the ratio read at the end of the growth "
+    claim="D2 holds under some reasonable reading of the paper: with the resampled or fixed-draw "
+    "loss, "
+    "another diffusion time (α, β), width m or dimension d, or the ratio read at the end of the "
+    "growth "
     "phase, the signal/noise ratio is Θ(n·SNR²) with both features learned.",
     short="D2 under another reading (draws, times, m, d, growth phase)",
     rule=(
-        f"for each series, the log-log slope of its ratio against n·SNR² over the sweep; holds if some "
-        f"series read at the stationary point or the end of training (every series but the {GROWTH}) has "
-        f"its slope in [{THETA_SLOPE[0]:g}, {THETA_SLOPE[1]:g}] and {BOTH}; '{IN_PART}' if only the "
+        f"for each series, the log-log slope of its ratio against n·SNR² over the sweep; holds if "
+        f"some "
+        f"series read at the stationary point or the end of training (every series but the "
+        f"{GROWTH}) has "
+        f"its slope in [{THETA_SLOPE[0]:g}, {THETA_SLOPE[1]:g}] and {BOTH}; '{IN_PART}' if only "
+        f"the "
         f"{GROWTH} series does, or some series has {BOTH} and its slope in [{PART_SLOPE[0]:g}, "
         f"{PART_SLOPE[1]:g}] (growing, not linearly); otherwise '{DOES_NOT}'."
     ),
@@ -104,7 +111,8 @@ def series_measures(rows: list) -> dict:
 
 
 def judged(series: dict) -> Entry:
-    """The rule on series = {label: [row per n·SNR²]}; the label GROWTH is the growth-phase reading."""
+    """The rule on series = {label: [row per n·SNR²]}; the label GROWTH is the growth-phase
+    reading."""
     per = {k: series_measures(rows) for k, rows in series.items()}
     theta = [
         k
@@ -200,8 +208,8 @@ def _f(v) -> str:
 
 
 def table(size: Robustness, series: dict, per: dict) -> str:
-    """R1's table (markdown): per series, the slope, both-learned, and ratio (signal gain, noise gain) at
-    each n·SNR²."""
+    """R1's table (markdown): per series, the slope, both-learned, and ratio (signal gain, noise
+    gain) at each n·SNR²."""
     head = (
         "| series | slope | both learned everywhere | "
         + " | ".join(f"n·SNR² = {v:g}: ratio (signal ×, noise ×)" for v in size.nsnr2)
@@ -219,8 +227,8 @@ def table(size: Robustness, series: dict, per: dict) -> str:
 
 
 def fig_robustness(m: Robust, series: dict, per: dict, path: Path) -> str:
-    """(a) ratio against n·SNR² per series, with a slope-1 guide; (b) signal and noise gains of the exact,
-    resampled and fixed-draw series."""
+    """(a) ratio against n·SNR² per series, with a slope-1 guide; (b) signal and noise gains of the
+    exact, resampled and fixed-draw series."""
     cmap = matplotlib.colormaps["tab20"]
     colors = {label: cmap(i % 20) for i, label in enumerate(series)}
     x = np.array(m.size.nsnr2)

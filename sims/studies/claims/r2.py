@@ -1,11 +1,11 @@
-"""R2, the project's: is the symmetric branch (one group of neurons, Morse index 0) where the exact gradient
-flow ends, at every width m and n·SNR² of the map?
+"""R2, the project's: is the symmetric branch (one group of neurons, Morse index 0) where the exact
+gradient flow ends, at every width m and n·SNR² of the map?
 
 Its rule was fixed (and committed) before its numbers were seen. Read from the branch map
-(sims.studies.branchmap): theory.predict's stationary record over the map (m in MAP_WIDTHS, n·SNR² on
-MAP_NSNR2, n = 20, d = 2000, one seed per cell): its branch, surviving rank and Morse index, or "none" when
-the flow reaches no stationary point. The quick and tiny presets run a small corner of the map to exercise
-the code; the map is the full preset's. Figure: the states as a categorical map.
+(sims.studies.branchmap): theory.predict's stationary record over the map (m in MAP_WIDTHS, n·SNR²
+on MAP_NSNR2, n = 20, d = 2000, one seed per cell): its branch, surviving rank and Morse index, or
+"none" when the flow reaches no stationary point. The quick and tiny presets run a small corner of
+the map to exercise the code; the map is the full preset's. Figure: the states as a categorical map.
 """
 
 from __future__ import annotations
@@ -35,11 +35,13 @@ COLORS = ("tab:green", "tab:orange", "palegreen", "navajowhite", "lightgray")
 
 SPEC = Spec(
     id="R2",
-    claim="The symmetric branch (all neurons share their data-span part, Morse index 0) is where the exact "
+    claim="The symmetric branch (all neurons share their data-span part, Morse index 0) is where "
+    "the exact "
     "gradient flow ends at every width m and n·SNR² of the map.",
     short="the symmetric branch is where the flow ends, at every m and n·SNR²",
     rule=(
-        f"holds if every cell of the map has a stationary point on the symmetric branch with Morse index "
+        f"holds if every cell of the map has a stationary point on the symmetric branch with Morse "
+        f"index "
         f"0; '{IN_PART}' if at least {SYMMETRIC_SHARE:.0%} of the cells do; otherwise '{DOES_NOT}'."
     ),
     origin=PROJECT,
@@ -48,8 +50,9 @@ STUDY = branchmap.STUDY
 
 
 def symmetric_range(cells: list) -> dict:
-    """Where the symmetric branch is, along one m: cells = [(nsnr2, state)]; the n·SNR² values with a
-    stable symmetric state, their lowest and highest, and the nearest non-symmetric value on each side."""
+    """Where the symmetric branch is, along one m: cells = [(nsnr2, state)]; the n·SNR² values with
+    a stable symmetric state, their lowest and highest, and the nearest non-symmetric value on each
+    side."""
     cells = sorted(cells)
     sym = [v for v, s in cells if s == "symmetric"]
     out = {
@@ -129,7 +132,8 @@ def paragraph(e: dict) -> str:
     m = e["measured"]
     states = ", ".join(f"{k} {v}" for k, v in m["states"].items())
     return (
-        f"The exact flow ends on the symmetric branch with Morse index 0 at {m['symmetric_share']:.0%} "
+        f"The exact flow ends on the symmetric branch with Morse index 0 at "
+        f"{m['symmetric_share']:.0%} "
         f"of the m × n·SNR² map ({states}); {m['where_symmetric_ends']}."
     )
 
@@ -140,8 +144,8 @@ def figures(m: BranchMap, out: Path) -> list[Figure]:
 
 
 def fig_map(m: BranchMap, path: Path) -> None:
-    """The states as coloured cells (rows m, columns n·SNR²), each labelled with its groups, surviving
-    rank and Morse index."""
+    """The states as coloured cells (rows m, columns n·SNR²), each labelled with its groups,
+    surviving rank and Morse index."""
     widths, values = m.grid.widths, m.grid.nsnr2
     codes = np.array([[STATES.index(m.cells[(w, v)].state) for v in values] for w in widths])
     with figure(path, 1, 1, figsize=(1.0 * len(values) + 3, 0.7 * len(widths) + 2.5)) as (fig, ax):

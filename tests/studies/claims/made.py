@@ -1,4 +1,5 @@
-"""Made-up measurements for the rules' tests: rows of the ratio table, linearity indices, research rows."""
+"""Made-up measurements for the rules' tests: rows of the ratio table, linearity indices, research
+rows."""
 
 from typing import NamedTuple
 

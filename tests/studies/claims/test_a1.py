@@ -1,5 +1,5 @@
-"""A1's rule (sims.studies.claims.a1) on made-up rows: every verdict reachable, each for the reason its rule
-states."""
+"""A1's rule (sims.studies.claims.a1) on made-up rows: every verdict reachable, each for the reason
+its rule states."""
 
 from made import Row as row
 

@@ -1,6 +1,6 @@
 """B2's rule (sims.studies.claims.b2) from constructed measurements: every verdict, and each
-threshold at and just past its boundary. Thresholds are written out as numbers here (not read from the module), so a changed threshold
-or a flipped comparison fails a test."""
+threshold at and just past its boundary. Thresholds are written out as numbers here (not read from
+the module), so a changed threshold or a flipped comparison fails a test."""
 
 import math
 
@@ -45,8 +45,8 @@ def test_b2(growth, stat, verdict):
 
 
 def test_b2_reports_the_largest_gap_before_rounding():
-    """report.json keeps 6 significant digits of each ratio: a gap of 3e-10 must come from the unrounded
-    ratios (it once read 0 in a written paragraph)."""
+    """report.json keeps 6 significant digits of each ratio: a gap of 3e-10 must come from the
+    unrounded ratios (it once read 0 in a written paragraph)."""
     cells = [
         dict(b2_cell(), stationary_ratio=0.9 * (1 + 3e-10)),
         dict(b2_cell(), stationary_ratio=0.9 * (1 - 1e-12)),

@@ -1,6 +1,6 @@
 """B3's rule (sims.studies.claims.b3) from constructed measurements: every verdict, and each
-threshold at and just past its boundary. Thresholds are written out as numbers here (not read from the module), so a changed threshold
-or a flipped comparison fails a test."""
+threshold at and just past its boundary. Thresholds are written out as numbers here (not read from
+the module), so a changed threshold or a flipped comparison fails a test."""
 
 import pytest
 

@@ -1,5 +1,5 @@
-"""C1's rule (sims.studies.claims.c1) from constructed measurements: every verdict, and each threshold at
-and just past its boundary (numbers written out here, not read from the module)."""
+"""C1's rule (sims.studies.claims.c1) from constructed measurements: every verdict, and each
+threshold at and just past its boundary (numbers written out here, not read from the module)."""
 
 import pytest
 from made import classifier_row, lin

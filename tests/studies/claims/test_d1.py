@@ -1,6 +1,6 @@
-"""D1's rule (sims.studies.claims.d1) from constructed measurements: every verdict, and each threshold at
-and just past its boundary. The numbers are written out here (not read from the module), so a changed
-threshold or a flipped comparison fails a test."""
+"""D1's rule (sims.studies.claims.d1) from constructed measurements: every verdict, and each
+threshold at and just past its boundary. The numbers are written out here (not read from the
+module), so a changed threshold or a flipped comparison fails a test."""
 
 import math
 

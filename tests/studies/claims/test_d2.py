@@ -1,5 +1,5 @@
-"""D2's rule (sims.studies.claims.d2) from constructed measurements: every verdict, and each threshold at
-and just past its boundary (numbers written out here, not read from the module)."""
+"""D2's rule (sims.studies.claims.d2) from constructed measurements: every verdict, and each
+threshold at and just past its boundary (numbers written out here, not read from the module)."""
 
 import math
 

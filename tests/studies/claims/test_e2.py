@@ -1,4 +1,5 @@
-"""E2's rule (sims.studies.claims.e2) from constructed Noisy-MNIST records (numbers written out here)."""
+"""E2's rule (sims.studies.claims.e2) from constructed Noisy-MNIST records (numbers written out
+here)."""
 
 import pytest
 

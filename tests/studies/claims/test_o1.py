@@ -1,5 +1,5 @@
-"""O1's rule (sims.studies.claims.o1) on made-up rows: every verdict reachable, each for the reason its rule
-states."""
+"""O1's rule (sims.studies.claims.o1) on made-up rows: every verdict reachable, each for the reason
+its rule states."""
 
 import pytest
 from made import Row as row

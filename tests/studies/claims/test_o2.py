@@ -1,5 +1,5 @@
-"""O2's rule (sims.studies.claims.o2) on made-up rows: every verdict reachable, each for the reason its rule
-states."""
+"""O2's rule (sims.studies.claims.o2) on made-up rows: every verdict reachable, each for the reason
+its rule states."""
 
 from made import Row as row
 

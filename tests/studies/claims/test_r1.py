@@ -1,5 +1,5 @@
-"""R1's rule (sims.studies.claims.r1) on made-up measurements: every verdict reachable, at each boundary,
-for the reason its rule states."""
+"""R1's rule (sims.studies.claims.r1) on made-up measurements: every verdict reachable, at each
+boundary, for the reason its rule states."""
 
 import pytest
 from made import Row as row
@@ -59,7 +59,8 @@ def test_robustness(slopes, verdict):
 
 @pytest.mark.parametrize("gains", [dict(signal_gain=LEARNED_GAIN), dict(noise_gain=1.0)])
 def test_robustness_needs_both_features_learned(gains):
-    """A slope-1 series that has memorised its draws (a feature not grown past LEARNED_GAIN) does not count."""
+    """A slope-1 series that has memorised its draws (a feature not grown past LEARNED_GAIN) does
+    not count."""
     got = r1.judged({"fixed K = 16": series(1.0, **gains)})
     assert (
         got.verdict == DOES_NOT

@@ -1,5 +1,5 @@
-"""R2's rule (sims.studies.claims.r2) on made-up map states: every verdict reachable, at each boundary,
-for the reason its rule states."""
+"""R2's rule (sims.studies.claims.r2) on made-up map states: every verdict reachable, at each
+boundary, for the reason its rule states."""
 
 import pytest
 

@@ -1,6 +1,6 @@
-"""The claim registry (sims.studies.claims): every claim module is listed once, in report order, and each
-answers the claim interface (sims.studies.claims.base); its rule states its thresholds; the verdict table
-has one line per claim of a report, linked to its REPORT.md section."""
+"""The claim registry (sims.studies.claims): every claim module is listed once, in report order, and
+each answers the claim interface (sims.studies.claims.base); its rule states its thresholds; the
+verdict table has one line per claim of a report, linked to its REPORT.md section."""
 
 import ast
 from pathlib import Path
@@ -47,7 +47,8 @@ def own_constants(claim) -> dict:
 
 @pytest.mark.parametrize("claim", CLAIMS, ids=IDS)
 def test_rule_states_every_threshold_of_its_module(claim):
-    """Each number the module defines (a threshold: an upper-case constant) is printed in its rule."""
+    """Each number the module defines (a threshold: an upper-case constant) is printed in its
+    rule."""
     rule = claim.SPEC.rule
     assert f"'{IN_PART}'" in rule
     for name, value in own_constants(claim).items():
