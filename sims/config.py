@@ -1,8 +1,9 @@
-"""One validated configuration for a training run; every "(open)" detail of PAPER.md is a field
+"""One validated configuration for a training run; every open detail of theory/PAPER.md is a field
 here.
 
 Each field carries its command-line description in its metadata (`option`): the help text, the kind
-of value, and where it applies (the models, the commands, and a condition on the other settings).
+of value, and where it applies (its option group, which the models that take it declare; the
+commands; a condition on the other settings).
 `sims.cli` builds the options of `fldm train/ode/predict` from them and refuses a setting given
 where it does not apply (`inapplicable`), so a setting is declared once, here. Every value is
 checked by its kind and range in `TrainConfig.__post_init__`, whatever its source (command line,

@@ -1,7 +1,7 @@
 """The diffusion model: a tied two-layer network with quadratic activation, trained on a denoising
 loss.
 
-Network, per patch u in R^d (eq. for f_p in PAPER.md):
+Network, per patch u in R^d (eq. for f_p in theory/PAPER.md):
     f(W, u) = c * sum_r <w_r, u>^2 w_r,   W = [w_1 ... w_m] in R^{m x d},   c = 1/m by default.
 Loss at one diffusion time x_t = alpha x0 + beta eps, regressing the target a x0 + b eps:
     L(W) = 1/(2n) sum_i sum_{p=1,2} E_eps || f(W, alpha x_i^(p) + beta eps) - a x_i^(p) - b eps
@@ -135,7 +135,8 @@ def memorised_curvature(times, objective: str, c: float, draws: np.ndarray, n: i
 
 
 def output_scale(m: int, scale: float | None = None) -> float:
-    """The output scale c of the network: `scale` if given, else 1/m (the default of PAPER.md)."""
+    """The output scale c of the network: `scale` if given, else 1/m (the default of
+    theory/PAPER.md)."""
     return 1.0 / m if scale is None else scale
 
 

@@ -109,11 +109,6 @@ def _signal_rows(data: Dataset) -> bool:
     return all(np.array_equal(row, signals[j]) for row, j in zip(data.x1, index))
 
 
-def data_basis(data: Dataset, extra: np.ndarray | None = None) -> np.ndarray:
-    """The data span Q (d, k): `data_rows` as columns."""
-    return data_rows(data, extra).T
-
-
 def basis(data: Dataset, W0: np.ndarray | None = None, extra: np.ndarray | None = None) -> Basis:
     """The basis [Q, V] of span(data, rows of extra, rows of W0): Q spans the data and `extra` (e.g.
     fixed noise draws), V (d, j) is an orthonormal basis of the filters' parts R0 outside Q's span

@@ -45,6 +45,18 @@ def test_version(capsys):
     assert capsys.readouterr().out.strip() == f"fldm {__version__}"
 
 
+def test_the_paper_is_described_in_the_repository():
+    """Code and docs cite the project's own account of the paper (theory/PAPER.md), never a file
+    outside the repository."""
+    assert (ROOT / "theory" / "PAPER.md").is_file() and "(theory/PAPER.md)" in README
+    for path in [*ROOT.glob("sims/**/*.py"), *ROOT.glob("theory/*.py"), *ROOT.glob("*.md")]:
+        text = path.read_text()
+        assert "shared/PAPER.md" not in text, path
+        for i in range(len(text)):
+            if text.startswith("PAPER.md", i) and not text[:i].endswith("theory/"):
+                raise AssertionError(f"{path}: PAPER.md without its folder")
+
+
 def test_readme_links_the_walkthrough():
     assert "(theory/WALKTHROUGH.md)" in README and (ROOT / "theory" / "WALKTHROUGH.md").is_file()
 

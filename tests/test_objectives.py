@@ -311,8 +311,8 @@ REGROUPED = (
 )
 def test_eps_objective_is_the_previous_code_to_rounding(seed, shape, scale, alpha, beta):
     """Bit for bit until the terms were regrouped into fewer numpy calls and the times summed in the
-    term weights (sims.diffusion.Weights, issue 12); since then equal to rounding (REGROUPED
-    relative)."""
+    term weights (sims.diffusion.Weights, with the span engine's speed-ups); since then equal to
+    rounding (REGROUPED relative)."""
     rng = np.random.default_rng(seed)
     (*lead_w, m), (*lead_x, n), d = shape
     W = (

@@ -7,10 +7,10 @@
            E||eps||^2 = d.
    Expectations of products of e's follow from Isserlis' (Wick's) theorem: the sum over all pairings
    of the product of covariances. `expected_patch_loss(m)` does this for m symbolic neurons;
-   `paper_patch_loss(m)` is eq. (E) of PAPER.md / sims.diffusion; tests show they are equal. For a
-   general target a z + b eps (sims.diffusion, eq. T), `expected_target_loss(m)` expands ||f - a z -
-   b eps||^2 and takes the expectation with zeta = <z, eps> as one more Gaussian variable, jointly
-   Gaussian with e: Cov(e_r, zeta) = a_r, Var(zeta) = ||z||^2 (the symbol `z2`);
+   `paper_patch_loss(m)` is eq. (E) of theory/PAPER.md / sims.diffusion; tests show they are equal.
+   For a general target a z + b eps (sims.diffusion, eq. T), `expected_target_loss(m)` expands ||f -
+   a z - b eps||^2 and takes the expectation with zeta = <z, eps> as one more Gaussian variable,
+   jointly Gaussian with e: Cov(e_r, zeta) = a_r, Var(zeta) = ||z||^2 (the symbol `z2`);
    `target_patch_loss(m)` is the closed form of eq. (T); tests show they are equal.
 2. Early growth: `leading_rate()` is the lowest-order term (in the initialisation scale) of
    d<w_r, z_k>/dtau for orthogonal patches.

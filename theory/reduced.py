@@ -1,5 +1,5 @@
-"""The alignment dynamics: gradient descent on W written in a basis of the data (PAPER.md, "The
-alignment dynamics").
+"""The alignment dynamics: gradient descent on W written in a basis of the data (theory/PAPER.md,
+"The reduced dynamics").
 
 Let Q (d x k) be an orthonormal basis of span{signal vectors, xi_1 .. xi_n} (the actual data,
 orthogonal or not; sims.span) and write every filter matrix as
