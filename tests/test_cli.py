@@ -6,13 +6,14 @@ import sys
 
 import numpy as np
 import pytest
+from each import MODELS
 
 from sims.cli import main
 
 FAST = ["--n", "6", "--d", "30", "--m", "2", "--steps", "20", "--log-every", "5"]
 
 
-@pytest.mark.parametrize("model", ["diffusion", "classification"])
+@pytest.mark.parametrize("model", MODELS)
 def test_train_writes_result_files(tmp_path, model, capsys):
     assert main(["train", model, *FAST, "--out", str(tmp_path)]) == 0
     with np.load(tmp_path / "result.npz") as f:

@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 import pytest
+from each import MODELS, WITH_THEORY
 
 from sims import FldmError
 from sims.cli import build_parser, config_from_args
@@ -357,7 +358,7 @@ def test_signal_is_logged_per_feature(model, shape):
         assert summarize(model, cols, res.noise[-1], res.data.y).signal == s.per_feature[k]
 
 
-@pytest.mark.parametrize("model", ["diffusion", "classification"])
+@pytest.mark.parametrize("model", MODELS)
 def test_span_engine_is_exact_beyond_definition_2_1(model):
     cfg = TrainConfig(
         model=model,
@@ -437,7 +438,7 @@ def test_diffusion_predictions_for_correlated_data():
     )
 
 
-@pytest.mark.parametrize("model", ["diffusion", "classification"])
+@pytest.mark.parametrize("model", WITH_THEORY)
 def test_ode_overlays_descent_beyond_definition_2_1(model):
     """The reduced ODE logs the same per-feature arrays as descent and starts from the same
     state."""

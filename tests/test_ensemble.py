@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 from compare import assert_extra_close
+from each import MODELS
 
 from sims import DivergenceError, FldmError
 from sims.config import TrainConfig
@@ -32,7 +33,7 @@ def settings(model, **kw):
     ]
 
 
-@pytest.mark.parametrize("model", ["diffusion", "classification"])
+@pytest.mark.parametrize("model", MODELS)
 def test_equals_separate_runs(model):
     configs = settings(model)
     # one member stops early on its own tolerance, the others run on
@@ -93,7 +94,7 @@ def diverging(model):
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the overflow that makes the member diverge
-@pytest.mark.parametrize("model", ["diffusion", "classification"])
+@pytest.mark.parametrize("model", MODELS)
 def test_a_diverging_member_raises_by_name(model):
     configs, W0s = diverging(model)
     at_step = (
@@ -105,7 +106,7 @@ def test_a_diverging_member_raises_by_name(model):
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the overflow that makes the member diverge
-@pytest.mark.parametrize("model", ["diffusion", "classification"])
+@pytest.mark.parametrize("model", MODELS)
 def test_a_diverging_member_can_be_returned(model):
     configs, W0s = diverging(model)
     results = train_many(configs, W0s=W0s, errors="return")

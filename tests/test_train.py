@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from each import MODELS
 
 from sims import DivergenceError, FldmError, classification
 from sims.config import TrainConfig, auto_eta
@@ -41,14 +42,14 @@ def test_gradient_descent_by_hand():
     np.testing.assert_allclose(r.W, W, rtol=1e-14)
 
 
-def test_same_seed_same_numbers_other_seed_other_numbers():
-    for model in ("diffusion", "classification"):
-        a = train(TrainConfig(model=model, seed=3, **SMALL))
-        b = train(TrainConfig(model=model, seed=3, **SMALL))
-        c = train(TrainConfig(model=model, seed=4, **SMALL))
-        for key in ("loss", "signal", "noise", "W"):
-            assert np.array_equal(getattr(a, key), getattr(b, key))
-        assert not np.array_equal(a.W, c.W)
+@pytest.mark.parametrize("model", MODELS)
+def test_same_seed_same_numbers_other_seed_other_numbers(model):
+    a = train(TrainConfig(model=model, seed=3, **SMALL))
+    b = train(TrainConfig(model=model, seed=3, **SMALL))
+    c = train(TrainConfig(model=model, seed=4, **SMALL))
+    for key in ("loss", "signal", "noise", "W"):
+        assert np.array_equal(getattr(a, key), getattr(b, key))
+    assert not np.array_equal(a.W, c.W)
 
 
 def test_tolerance_stops_early():

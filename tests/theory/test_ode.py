@@ -3,6 +3,7 @@ descent."""
 
 import numpy as np
 import pytest
+from each import WITH_THEORY
 from scipy import optimize, special
 
 from sims.config import TrainConfig
@@ -18,7 +19,7 @@ def reduced_setting(cfg):
     return red, Wr0, data, eta
 
 
-@pytest.mark.parametrize("model", ["diffusion", "classification"])
+@pytest.mark.parametrize("model", WITH_THEORY)
 def test_at_tau_zero_the_ode_is_the_initial_state(model):
     cfg = TrainConfig(model=model, n=6, d=100, m=2, steps=20, log_every=10)
     ode, gd = run_ode(cfg), train(cfg)
@@ -40,7 +41,7 @@ def test_tol_stops_the_ode_where_descent_stops():
     assert ode.grad_norm[-1] == pytest.approx(1e-6, rel=1e-6)
 
 
-@pytest.mark.parametrize("model", ["diffusion", "classification"])
+@pytest.mark.parametrize("model", WITH_THEORY)
 def test_many_times_at_once_equal_each_time_alone(model):
     cfg = TrainConfig(model=model, n=6, d=100, m=2, nsnr2=2.0)
     red, Wr0, _, eta = reduced_setting(cfg)
@@ -132,7 +133,7 @@ def test_ode_follows_gradient_descent_at_small_eta(model, data_noise, d):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("model", ["diffusion", "classification"])
+@pytest.mark.parametrize("model", WITH_THEORY)
 @pytest.mark.parametrize("nsnr2", [0.075, 0.75, 6.75])
 def test_ode_overlays_descent_at_the_default_setting(model, nsnr2):
     """d = 2000, n = 20, m = 4, auto eta, 3000 steps: the summaries agree (diffusion: to 1e-3, both

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from each import WITH_THEORY
 
 from sims.config import TrainConfig, auto_eta
 from sims.train import alignments, prepare, train
@@ -16,7 +17,7 @@ def setting(**kw):
     return cfg, data, W0
 
 
-@pytest.mark.parametrize("model", ["diffusion", "classification"])
+@pytest.mark.parametrize("model", WITH_THEORY)
 @pytest.mark.parametrize("data_noise", ["orthogonal", "projected", "isotropic"])
 def test_reduced_map_equals_full_gradient_descent(model, data_noise):
     cfg, data, W0 = setting(model=model, data_noise=data_noise)
@@ -36,7 +37,7 @@ def test_reduced_map_equals_full_gradient_descent(model, data_noise):
     np.testing.assert_allclose(reduced.lift(red, Wr), full.W, rtol=0, atol=1e-10)
 
 
-@pytest.mark.parametrize("model", ["diffusion", "classification"])
+@pytest.mark.parametrize("model", WITH_THEORY)
 def test_lift_inverts_reduce_and_state_size_is_independent_of_d(model):
     sizes = set()
     for d in (60, 400):
