@@ -480,7 +480,7 @@ def test_quick_study_separates_the_models(tmp_path):
         assert row["diffusion_signal_gain"] > 5 and row["diffusion_noise_gain"] > 2
     # the numbers of the committed quick run (figures/mnist.json, its measures rounded: io.rounded)
     committed = json.loads(
-        (Path(__file__).resolve().parents[1] / "figures" / "mnist.json").read_text()
+        (Path(__file__).resolve().parents[2] / "figures" / "mnist.json").read_text()
     )
     assert committed["seed"] == 0 and committed["settings"] == json.loads(
         json.dumps(result["settings"])

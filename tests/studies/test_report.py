@@ -37,7 +37,7 @@ def test_report_has_every_claim_with_a_verdict(tiny):
     # every registered claim whose study runs in the tiny preset (Noisy-MNIST does not), in registry
     # order
     ran = [c.SPEC.id for c in CLAIMS if c.STUDY.cells("tiny", 0)]
-    assert [c["id"] for c in on_disk["claims"]] == ran and "E2" not in ran and len(ran) == 14
+    assert [c["id"] for c in on_disk["claims"]] == ran and "E2" not in ran
     for claim in on_disk["claims"]:
         assert claim["verdict"] in VERDICTS and claim["domain"] is None
         assert claim["rule"] == RULES[claim["id"]] and claim["claim"] and claim["measured"]
