@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from each import WITH_THEORY
 
+from sims import models
 from sims.config import TrainConfig, auto_eta
 from sims.train import alignments, prepare, train
 from theory import reduced
@@ -48,7 +49,11 @@ def test_lift_inverts_reduce_and_state_size_is_independent_of_d(model):
             reduced.alignments(red, Wr)[1], alignments(W0, data)[1], atol=1e-13
         )
         sizes.add(Wr.size)
-    assert sizes == {3 * (8 + 2) + 9} if model == "diffusion" else sizes == {2 * 3 * (8 + 2)}
+    # the data-span part A, and R R^T where the part outside the data moves (m = 3, n + 2 = 10
+    # directions)
+    model_ = models.get(model)
+    outside = 9 if model_.moves_outside_data(cfg) else 0
+    assert sizes == {int(np.prod(model_.weight_shape(3, 8 + 2))) + outside}
 
 
 def test_orthogonal_gram_is_R_R_transpose_and_gauge_leaves_loss_unchanged(rng):
