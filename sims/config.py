@@ -512,6 +512,14 @@ def load_toml(path: str | Path) -> dict:
     return settings
 
 
+def takers(group: str) -> str:
+    """The models that take an option group, in words: "the diffusion model", "the diffusion and
+    untied models"."""
+    names = models.taking(group)
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return f"the {listed} model{'s' if len(names) > 1 else ''}"
+
+
 def takes(model: str, name: str) -> bool:
     """Whether `model` takes the setting `name`: it has no option group, or the model takes its
     group."""
@@ -525,7 +533,7 @@ def inapplicable(name: str, model: str, command: str, settings: dict) -> str | N
     `applies`."""
     meta = {f.name: f.metadata for f in fields(TrainConfig)}[name]
     if not takes(model, name):
-        return f"it applies to the {', '.join(models.taking(meta['group']))} model only"
+        return f"it applies to {takers(meta['group'])} only"
     if meta["commands"] and command not in meta["commands"]:
         why = f" ({meta['commands_why']})" if meta["commands_why"] else ""
         return f"it applies to fldm {' and '.join(meta['commands'])} only{why}"

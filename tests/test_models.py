@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from sims import FldmError, models
-from sims.config import TrainConfig, inapplicable, takes
+from sims.config import TrainConfig, inapplicable, takers, takes
 
 MODELS = list(models.MODELS.values())
 MEMBERS = [
@@ -69,7 +69,8 @@ def test_a_setting_of_a_group_the_model_does_not_take_is_refused(model):
             assert takes(model.name, f.name)
         else:
             assert not takes(model.name, f.name)
-            assert why == f"it applies to the {', '.join(models.taking(group))} model only"
+            assert why == f"it applies to {takers(group)} only"
+            assert all(name in why for name in models.taking(group))
 
 
 def test_unknown_model_is_one_line():
@@ -93,3 +94,10 @@ def test_feature_alignment_reads_the_summary(model):
         assert summary.per_feature[k] == pytest.approx(per, rel=1e-15)
     sig, noi = model.class_alignments(signal[None], noise[None])
     assert sig.shape == (1, m, 4) and noi.shape == (1, m, n)
+
+
+def test_the_models_that_take_a_group_in_words(monkeypatch):
+    monkeypatch.setattr(models, "taking", lambda group: ("diffusion",))
+    assert takers("objective") == "the diffusion model"
+    monkeypatch.setattr(models, "taking", lambda group: ("diffusion", "untied", "fixed-output"))
+    assert takers("objective") == "the diffusion, untied and fixed-output models"

@@ -8,7 +8,7 @@ import pytest
 
 from sims import FldmError, diffusion, models, schedules
 from sims.cli import main
-from sims.config import VP, TrainConfig
+from sims.config import VP, TrainConfig, takers
 from sims.train import engine, prepare, train
 from theory.ode import run_ode
 
@@ -84,18 +84,18 @@ def test_command_line_options(tmp_path, capsys):
     for args, message in [
         (
             ["train", "classification", "--objective", "x0"],
-            "--objective does not apply to fldm train classification: it applies to the diffusion "
-            "model only",
+            "--objective does not apply to fldm train classification: it applies to "
+            f"{takers('objective')} only",
         ),
         (
             ["train", "classification", "--num-times", "3"],
-            "--num-times does not apply to fldm train classification: it applies to the diffusion "
-            "model only",
+            "--num-times does not apply to fldm train classification: it applies to "
+            f"{takers('diffusion time')} only",
         ),
         (
             ["train", "diffusion", "--augment", "1,0.5"],
-            "--augment does not apply to fldm train diffusion: it applies to the classification "
-            "model only",
+            "--augment does not apply to fldm train diffusion: it applies to "
+            f"{takers('augment')} only",
         ),
         (["train", "diffusion", "--objective", "velocity"], "alpha \\+ beta = 1"),
         (["train", "diffusion", "--schedule", "linear"], "invalid choice"),
