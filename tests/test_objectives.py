@@ -12,9 +12,7 @@ import sympy as sp
 from sims import FldmError, diffusion, schedules
 from sims.diffusion import objective_target
 from theory import derive
-from theory.derive import alpha as s_alpha
-from theory.derive import beta as s_beta
-from theory.derive import c as s_c
+from theory.derive import alpha as s_alpha, beta as s_beta, c as s_c
 
 OBJECTIVES = ("eps", "x0", "v", "velocity")
 VP = (0.8, 0.6)  # alpha^2 + beta^2 = 1

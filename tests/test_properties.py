@@ -1,8 +1,7 @@
 """Symmetries of both losses (hypothesis, derandomised): sample order, label swap, rotations."""
 
 import numpy as np
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from sims import classification, diffusion
 from sims.data import make_data

@@ -28,8 +28,6 @@ from sims.studies.claims.base import (
     learned,
     span,
     tested,
-)
-from sims.studies.claims.base import (
     verdict as judge,
 )
 from sims.studies.correlated import CorrelatedRow

@@ -23,8 +23,6 @@ from sims.studies.claims.base import (
     Spec,
     g,
     span,
-)
-from sims.studies.claims.base import (
     verdict as judge,
 )
 from sims.studies.correlated import CorrelatedRow

@@ -23,8 +23,6 @@ from sims.studies.claims.base import (
     learned,
     span,
     tested,
-)
-from sims.studies.claims.base import (
     verdict as judge,
 )
 from sims.studies.figures import figure

@@ -24,8 +24,6 @@ from sims.studies.claims.base import (
     Spec,
     span,
     tested,
-)
-from sims.studies.claims.base import (
     verdict as judge,
 )
 from sims.studies.features import FeatureRow

@@ -26,8 +26,6 @@ from sims.studies.claims.base import (
     Figure,
     Spec,
     g,
-)
-from sims.studies.claims.base import (
     verdict as judge,
 )
 from sims.studies.figures import figure, text_colour

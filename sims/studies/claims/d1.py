@@ -26,8 +26,6 @@ from sims.studies.claims.base import (
     between,
     g,
     span,
-)
-from sims.studies.claims.base import (
     verdict as judge,
 )
 from sims.studies.figures import COLORS, GROWTH, figure, wrap

@@ -28,8 +28,6 @@ from sims.studies.claims.base import (
     between,
     g,
     span,
-)
-from sims.studies.claims.base import (
     verdict as judge,
 )
 from sims.studies.figures import figure

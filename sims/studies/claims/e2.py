@@ -22,8 +22,6 @@ from sims.studies.claims.base import (
     Figure,
     Spec,
     g,
-)
-from sims.studies.claims.base import (
     verdict as judge,
 )
 from sims.studies.measures import WINNER_RATIO
