@@ -6,19 +6,7 @@ studies never compare model names: they ask the model. `Model` below lists every
 `MODELS` holds one object per model, `get(name)` finds it, and `PAPER_PAIR` names the two models the
 paper compares.
 
-To add a model:
-1. Write its loss and hand-derived gradient in a module of its own (as `sims.diffusion`), tested as
-   those are: against a plain loop, finite differences and the autograd oracle.
-2. Write a class here that answers every member of `Model`, and add an instance to `MODELS`. Its
-   `options` name the option groups it takes (`OPTION_GROUPS`: a setting of another group is refused
-   for it, with the models that take it); its `look` says how the studies draw it (growth, axis,
-   colour, words).
-3. Point its `theory` at the functions that predict it, put the predictions in words and compute its
-   metrics in the reduced space, as "module:function" names in one module of `theory/` (imported
-   when first called: the core imports no theory); leave a part None where the theory does not
-   reach, and `fldm predict` and `fldm ode` say so.
-Nothing else changes: the command line's model choices and option checks, the studies' colours and
-axes, and the tests parametrised over MODELS read this registry.
+To add a model: the numbered steps in `Model`'s docstring.
 """
 
 from __future__ import annotations
@@ -104,6 +92,21 @@ class Model(Protocol):
         look        how the studies draw it (Look)
         theory      where its theory lives (Theory)
         signed      whether its headline summary reads signed alignments (else magnitudes |.|)
+
+    To add a model:
+    1. Write its loss and hand-derived gradient in a module of its own (as `sims.diffusion`), tested
+       as those are: against a plain loop, finite differences and the autograd oracle.
+    2. Write a class here that answers every member of `Model`, and add an instance to `MODELS`. Its
+       `options` name the option groups it takes (`OPTION_GROUPS`: a setting of another group is
+       refused for it, with the models that take it); its `look` says how the studies draw it
+       (growth, axis, colour, words).
+    3. Point its `theory` at the functions that predict it, put the predictions in words and compute
+       its metrics in the reduced space, as "module:function" names in one module of `theory/`
+       (imported when first called: the core imports no theory); leave a part None where the theory
+       does not reach, and `fldm predict` and `fldm ode` say so.
+    That is three files (its module, this one, one of theory/) and its tests. Nothing else changes:
+    the command line's model choices and option checks, the studies' colours and axes, and the tests
+    parametrised over the registry (tests/each.py) read MODELS, and run the new model too.
     """
 
     name: str
