@@ -148,6 +148,7 @@ def verdict(m: Robust) -> Entry:
     entry = judged(m.series)
     measured = entry.measured
     measured["rows"] = {label: [r.to_dict() for r in rows] for label, rows in m.series.items()}
+    measured["fixed_draw_series"] = [label for label in m.series if m.kinds[label] is Fixed]
     measured["fixed_draws_longer"] = {
         "note": "added after the numbers of R1 were seen; not in its rule",
         "per_series": {k: series_measures(rows) for k, rows in m.longer.items()},
@@ -161,7 +162,7 @@ def paragraph(e: dict) -> str:
     per = m["per_series"]
     slopes = "; ".join(f"{k} {g(v['slope'])}" for k, v in per.items())
     both = [k for k, v in per.items() if v["both_learned_everywhere"]]
-    fixed = {k: rows for k, rows in m["rows"].items() if k.startswith("fixed")}
+    fixed = {k: m["rows"][k] for k in m.get("fixed_draw_series", [])}
     gains = "; ".join(
         f"{k}: signal {span(r['signal_gain'] for r in rows)}x, noise "
         f"{span(r['noise_gain'] for r in rows)}x"
