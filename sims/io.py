@@ -1,5 +1,6 @@
-"""Atomic result files: write to a temporary file in the same folder, then rename over the target; and
-`claim`, which holds an output folder for one writer, so that files written together stay together."""
+"""Atomic result files: write to a temporary file in the same folder, then rename over the target;
+and `claim`, which holds an output folder for one writer, so that files written together stay
+together."""
 
 from __future__ import annotations
 
@@ -56,8 +57,8 @@ def _remove_empty(folders: list) -> None:
 
 
 def abandon() -> None:
-    """Remove the temporary files being written and the empty folders claimed here: for a process about
-    to exit without unwinding (sims.cli, when a stop signal's exception was swallowed)."""
+    """Remove the temporary files being written and the empty folders claimed here: for a process
+    about to exit without unwinding (sims.cli, when a stop signal's exception was swallowed)."""
     for tmp in list(_WRITING):
         Path(tmp).unlink(missing_ok=True)
     for created in list(_HELD.values()):
@@ -66,10 +67,10 @@ def abandon() -> None:
 
 @contextmanager
 def claim(folder: str | Path):
-    """Hold `folder` while a run writes into it: it is created if missing (and removed again, with the
-    parents created for it, if it is still empty when released), and locked (flock on the folder) so that
-    a second process claiming it fails at once with "FOLDER is being written by another run". A process
-    may claim a folder it holds again (the inner claim does nothing)."""
+    """Hold `folder` while a run writes into it: it is created if missing (and removed again, with
+    the parents created for it, if it is still empty when released), and locked (flock on the
+    folder) so that a second process claiming it fails at once with "FOLDER is being written by
+    another run". A process may claim a folder it holds again (the inner claim does nothing)."""
     folder = Path(folder)
     key = os.path.realpath(folder)
     if key in _HELD or fcntl is None:
@@ -101,8 +102,8 @@ def claim(folder: str | Path):
 
 
 def arrays_sha256(arrays: dict) -> str:
-    """A SHA-256 of named arrays' contents (names, dtypes, shapes, bytes), as hex: the same for the same
-    arrays however they were saved (an .npz's own bytes carry zip timestamps)."""
+    """A SHA-256 of named arrays' contents (names, dtypes, shapes, bytes), as hex: the same for the
+    same arrays however they were saved (an .npz's own bytes carry zip timestamps)."""
     h = hashlib.sha256()
     for name in sorted(arrays):
         a = np.ascontiguousarray(arrays[name])
@@ -112,9 +113,9 @@ def arrays_sha256(arrays: dict) -> str:
 
 
 def numpy_file_kind(path: str | Path) -> str | None:
-    """ "npy" (numpy.save's header), "npz" (a zip archive, as numpy.savez writes) or None, from the file's
-    first bytes: checked before numpy reads a user's file, since numpy takes anything else for pickled data
-    and suggests loading it unsafely."""
+    """ "npy" (numpy.save's header), "npz" (a zip archive, as numpy.savez writes) or None, from the
+    file's first bytes: checked before numpy reads a user's file, since numpy takes anything else
+    for pickled data and suggests loading it unsafely."""
     with open(path, "rb") as fh:
         head = fh.read(6)
     return "npy" if head == b"\x93NUMPY" else "npz" if head.startswith(b"PK") else None
@@ -125,7 +126,8 @@ def write_npz(path: str | Path, **arrays: np.ndarray) -> None:
 
 
 def to_json(obj) -> str:
-    """Strict JSON text of `plain(obj)`, NaN and infinities written as null (strict JSON has no such numbers)."""
+    """Strict JSON text of `plain(obj)`, NaN and infinities written as null (strict JSON has no such
+    numbers)."""
     return json.dumps(_finite(plain(obj)), indent=2, sort_keys=True, allow_nan=False)
 
 
@@ -135,8 +137,8 @@ def write_json(path: str | Path, obj) -> None:
 
 
 def write_figure(path: str | Path, fig, dpi: int = 110) -> None:
-    """A matplotlib figure as PNG, the same bytes on every run: no software version in its metadata (and
-    PNGs carry no date)."""
+    """A matplotlib figure as PNG, the same bytes on every run: no software version in its metadata
+    (and PNGs carry no date)."""
     _atomic(
         Path(path), lambda f: fig.savefig(f, format="png", dpi=dpi, metadata={"Software": None})
     )
@@ -147,8 +149,9 @@ def write_text(path: str | Path, text: str) -> None:
 
 
 def plain(x):
-    """Nested dicts and lists of plain Python values: numpy arrays become lists, numpy scalars Python
-    numbers, tuples lists, named tuples and dataclasses dicts, paths strings (NaN stays a float)."""
+    """Nested dicts and lists of plain Python values: numpy arrays become lists, numpy scalars
+    Python numbers, tuples lists, named tuples and dataclasses dicts, paths strings (NaN stays a
+    float)."""
     if hasattr(x, "_asdict"):
         return plain(x._asdict())
     if dataclasses.is_dataclass(x) and not isinstance(x, type):
@@ -172,10 +175,10 @@ REPORT_DIGITS = 6  # significant digits of the numbers in a study's tracked repo
 
 
 def rounded(obj, digits: int = REPORT_DIGITS):
-    """obj with every float rounded to `digits` significant digits (dicts, lists and tuples kept as they
-    are; arrays, named tuples and dataclasses as `plain` makes them): a study's reported numbers, whose
-    last digits can vary with the platform and the order of floating-point operations, so that a rerun
-    writes the same text."""
+    """obj with every float rounded to `digits` significant digits (dicts, lists and tuples kept as
+    they are; arrays, named tuples and dataclasses as `plain` makes them): a study's reported
+    numbers, whose last digits can vary with the platform and the order of floating-point
+    operations, so that a rerun writes the same text."""
     if (
         isinstance(obj, (np.ndarray, np.generic))
         or hasattr(obj, "_asdict")

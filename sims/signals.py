@@ -1,6 +1,7 @@
-"""Stop signals for the command line: SIGINT, SIGTERM and SIGHUP end a command with one line saying what is
-on disk, and exit codes 130, 143 and 129 (128 + the signal's number); files being written are removed as the
-stack unwinds (sims.io), or by a timer GRACE seconds later if the exception is lost.
+"""Stop signals for the command line: SIGINT, SIGTERM and SIGHUP end a command with one line saying
+what is on disk, and exit codes 130, 143 and 129 (128 + the signal's number); files being written
+are removed as the stack unwinds (sims.io), or by a timer GRACE seconds later if the exception is
+lost.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ GRACE = 5.0  # seconds a stopped command has to unwind before it exits anyway
 
 
 class Stopped(BaseException):
-    """A termination signal, raised in the main thread so that files being written are cleaned up."""
+    """A termination signal, raised in the main thread so that files being written are cleaned
+    up."""
 
     def __init__(self, name: str, code: int):
         super().__init__(name)
@@ -27,13 +29,13 @@ class Stopped(BaseException):
 
 class StopSignals:
     """Handlers for SIGINT, SIGTERM and SIGHUP (those not ignored, e.g. by nohup) that raise
-    KeyboardInterrupt or Stopped, so that files being written are removed as the stack unwinds, and the
-    line printed says what is on disk (args.on_disk).
+    KeyboardInterrupt or Stopped, so that files being written are removed as the stack unwinds, and
+    the line printed says what is on disk (args.on_disk).
 
     Inside `deferred()` a signal waits until the block is done (a result pair is written whole). An
-    exception raised in a signal handler can be lost (inside an extension module's import, say), so each
-    stop also starts a timer that, GRACE seconds later, removes those files itself (io.abandon) and exits
-    with the same line and code.
+    exception raised in a signal handler can be lost (inside an extension module's import, say), so
+    each stop also starts a timer that, GRACE seconds later, removes those files itself (io.abandon)
+    and exits with the same line and code.
     """
 
     def __init__(self, args):
