@@ -106,8 +106,8 @@ def magnitudes(W: np.ndarray, data) -> tuple[float, float]:
 
 def point_cell(cfg: TrainConfig) -> Outcome:
     """A map point: theory.predict's stationary record on the run's data and initial weights, the
-    initial alignments' magnitudes, the setting's groups and the law's stationary ratio there."""
-    from sims import symmetric
+    initial alignments' magnitudes and the setting's groups (the law's ratio there is computed by
+    `measure`, from the groups)."""
     from sims.train import prepare
     from theory import law
     from theory.predict import predict
@@ -116,7 +116,6 @@ def point_cell(cfg: TrainConfig) -> Outcome:
     prediction = predict(cfg, run.data, run.W0)
     s = prediction.stationary
     G_s, G_n = law.setting_groups(cfg, run.data)
-    law_point = symmetric.stationary(G_s, G_n, cfg.m)
     s0, z0 = magnitudes(run.W0, run.data)
     summary = {
         "found": bool(s.found),
@@ -131,8 +130,6 @@ def point_cell(cfg: TrainConfig) -> Outcome:
         "initial_noise": z0,
         "G_s": G_s,
         "G_n": G_n,
-        "law_ratio": law_point.ratio,
-        "law_sum_mode": bool(law_point.sum_mode),
         "eta": prediction.eta,
         "steps": s.steps,
         "descent_leaves_at_step": s.descent_leaves_at_step,
@@ -159,6 +156,8 @@ class MapPoint(NamedTuple):
 
     @classmethod
     def of(cls, key: Point, s: dict) -> MapPoint:
+        from sims import symmetric
+
         nan = float("nan")
         return cls(
             key.m,
@@ -170,7 +169,7 @@ class MapPoint(NamedTuple):
             s["branch"],
             s["morse_index"],
             s["ratio"] if s["found"] else nan,
-            s["law_ratio"],
+            symmetric.stationary(s["G_s"], s["G_n"], key.m).ratio,
             s["signal"] / s["initial_signal"] if s["found"] else nan,
             s["noise"] / s["initial_noise"] if s["found"] else nan,
             s["reason"],

@@ -31,7 +31,9 @@ def verdict_table(report: dict, link: str = REPORT_LINK) -> str:
     for e in report["claims"]:
         whose = "the paper's" if e["origin"] == PAPER else "the project's"
         domain = e.get("domain") or {}
-        verdict = e["verdict"] + (f"; {domain['headline']}" if domain.get("headline") else "")
+        verdict = e["verdict"] + (
+            f". Domain: {domain['headline']}" if domain.get("headline") else ""
+        )
         lines.append(
             f"| [{e['id']}]({link}#{anchor(e['id'])}) | {e['short']} | {whose} | {verdict} |"
         )

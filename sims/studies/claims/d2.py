@@ -158,7 +158,31 @@ def paragraph(e: dict) -> str:
         f"log-log slope {g(m['stationary_ratio_slope'])} (Θ(n·SNR²) would be {THETA_SLOPE[0]:g} to "
         f"{THETA_SLOPE[1]:g}), and within "
         f"{m['largest_relative_gap_to_predicted_stationary_ratio']:.2%} of the reduced theory's "
-        f"stationary ratio at every n·SNR²."
+        f"stationary ratio at every n·SNR²." + domain_paragraph(e.get("domain"))
+    )
+
+
+def domain_paragraph(domain: dict | None) -> str:
+    """What the domain map adds: where this sweep lies, the classes of the map's cells, the law."""
+    if not domain:
+        return ""
+    place, law_ = domain["this_verdicts_sweep"], domain["law"]
+    counts = ", ".join(f"{r['where']} {r['cells']}" for r in domain["regions"])
+    slopes = place["law_slope"]
+    side = (
+        "beyond the law's boundary"
+        if max(slopes) < THETA_SLOPE[0]
+        else "within the law's boundary"
+        if min(slopes) >= THETA_SLOPE[0]
+        else "across the law's boundary"
+    )
+    return (
+        f" This sweep lies at the noise group G_n = {g(place['G_n'])} with the signal group G_s "
+        f"from {g(place['G_s'][0])} to {g(place['G_s'][1])}, where the law's local slope is "
+        f"{g(slopes[0])} to {g(slopes[1])}: {side}. Over the domain map's slope cells ({counts}) "
+        f"the law predicts the measured slope within {law_['predicted_within']:g} in "
+        f"{law_['predicted_share']:.0%} of the {law_['symmetric_cells']} cells on the symmetric "
+        f"branch."
     )
 
 
@@ -304,14 +328,19 @@ def scope(dm, entry: Entry) -> dict:
     per_nsnr2 = [r["nsnr2"] for r in entry.measured["per_nsnr2"]]
     grid = dm.grid
     law_share = len(predicted) / len(sym) if sym else float("nan")
+    place = sweep_place(presets.get(dm.preset_name), per_nsnr2)
+    lows = sorted(boundary.values())
+    law_range = g(lows[0]) if g(lows[0]) == g(lows[-1]) else f"{g(lows[0])} to {g(lows[-1])}"
+    widths = ", ".join(map(str, boundary))
+    most = g(max((c.G_s for c in holds), default=float("nan")))
+    least = g(min((c.G_s for c in saturated), default=float("nan")))
     headline = (
-        f"holds where the signal group G_s = (α/β)² n_j‖μ‖²/n is small (measured: up to G_s = "
-        f"{g(max((c.G_s for c in holds), default=float('nan')))}; the law's boundary at G_n = "
-        f"{small:g}: G_s ≈ {', '.join(f'{g(v)} (m = {m})' for m, v in boundary.items())}) with "
-        f"both "
-        f"features learned; does not hold where G_s is larger (the ratio saturates; measured from "
-        f"G_s = {g(min((c.G_s for c in saturated), default=float('nan')))}) nor where a feature is "
-        f"not learned"
+        f"holds where the signal group G_s = (α/β)² n_j‖μ‖²/n is below the law's boundary "
+        f"({law_range} for m = {widths} at G_n = {small:g}; measured Θ(n·SNR²) cells up to "
+        f"G_s = {most}) with both features learned; does not hold above it (the ratio saturates; "
+        f"saturating cells from G_s = {least}) nor where a feature is not learned; this verdict's "
+        f"sweep lies at G_n = {g(place['G_n'])}, G_s = {g(place['G_s'][0])} to "
+        f"{g(place['G_s'][1])}"
     )
     return {
         "groups": {
@@ -333,7 +362,7 @@ def scope(dm, entry: Entry) -> dict:
             "boundary_at_smallest_noise_group": {str(m): v for m, v in boundary.items()},
         },
         "descent_check": [c._asdict() for c in dm.checks],
-        "this_verdicts_sweep": sweep_place(presets.get(dm.preset_name), per_nsnr2),
+        "this_verdicts_sweep": place,
         "headline": headline,
     }
 

@@ -110,7 +110,10 @@ def test_domain_scope_regions_law_and_headline():
     assert domain["law"]["symmetric_cells"] == 3 and not domain["law"]["confirmed"]
     assert domain["law"]["predicted_share"] == pytest.approx(2 / 3)
     assert domain["law"]["boundary_at_smallest_noise_group"] == {"4": 0.99}
-    assert domain["headline"].startswith("holds where") and "0.99 (m = 4)" in domain["headline"]
+    assert (
+        domain["headline"].startswith("holds where")
+        and "(0.99 for m = 4 at G_n = 0.01" in domain["headline"]
+    )
     place = domain["this_verdicts_sweep"]
     assert place["G_n"] == pytest.approx((2000 - 2) / 20) and place["G_s"][0] < place["G_s"][1]
 
@@ -126,4 +129,4 @@ def test_verdict_table_shows_the_domain():
         "domain": {"headline": "holds where G_s is small"},
     }
     line = verdict_table({"claims": [entry]}).splitlines()[-1]
-    assert line.endswith("| holds in part; holds where G_s is small |")
+    assert line.endswith("| holds in part. Domain: holds where G_s is small |")
