@@ -67,6 +67,7 @@ MIN_START = (
     1e-3  # the minimisation starts from X = MIN_START * sqrt(G), P = P1 = MIN_START (small weights)
 )
 GTOL = 1e-13  # ||grad|| at which the Newton polish stops
+GTOL_ACCEPT = 1e-9  # a minimisation that ends above this ||grad|| is restarted from another start
 NEWTON_STEPS = 30
 
 
@@ -174,17 +175,16 @@ def _polish(v: np.ndarray, G_s: float, G_n: float, m: int, free: np.ndarray) -> 
     return best
 
 
-def stationary(G_s: float, G_n: float, m: int) -> SymmetricPoint:
-    """The stationary point the symmetric flow reaches from small weights: the minimum of the scaled
-    loss over X_s, X_n > 0, P, P1 >= 0 (L-BFGS-B from small values, then Newton on the free
-    variables). P1 is free: where the loss falls along the sum mode (dL/dP1 < 0 at P1 = 0) it
-    survives and the all-ones vector's condition dL/dlambda1 = 0 makes every patch solve one
-    equation (ratio 1); where it rises, P1 = 0 (the sum mode of R dies out)."""
-    _check(G_s, G_n, m)
-    start = np.array([MIN_START * math.sqrt(G_s), MIN_START * math.sqrt(G_n), MIN_START, MIN_START])
-    bounds = [(1e-300, None), (1e-300, None), (0.0, None), (0.0, None) if m > 0 else (0.0, 0.0)]
-    if m == 1:  # no complement of 1: P does not exist
-        start[2], bounds[2] = 0.0, (0.0, 0.0)
+def _minimise(G_s: float, G_n: float, m: int, start: np.ndarray, sum_mode: bool) -> np.ndarray:
+    """L-BFGS-B from `start` over X_s, X_n > 0, P >= 0 (fixed at 0 for m = 1) and P1 >= 0 (fixed at
+    0 unless `sum_mode`), then Newton on the free variables."""
+    bounds = [
+        (1e-300, None),
+        (1e-300, None),
+        (0.0, None) if m > 1 else (0.0, 0.0),
+        (0.0, None) if sum_mode else (0.0, 0.0),
+    ]
+    start = np.where([True, True, m > 1, sum_mode], start, 0.0)
     sol = optimize.minimize(
         lambda v: loss_and_grad(v, G_s, G_n, m),
         start,
@@ -194,13 +194,75 @@ def stationary(G_s: float, G_n: float, m: int) -> SymmetricPoint:
         options={"ftol": 1e-16, "gtol": 1e-14, "maxiter": 50_000, "maxcor": 20},
     )
     v = sol.x
-    free = np.array([True, True, m > 1 and v[2] > 0, v[3] > 0])
-    v = _polish(v, G_s, G_n, m, free)
+    return _polish(v, G_s, G_n, m, _free(v, m))
+
+
+def _free(v: np.ndarray, m: int) -> np.ndarray:
+    return np.array([True, True, m > 1 and v[2] > 0, v[3] > 0])
+
+
+def _residual(v, G_s, G_n, m) -> float:
+    """||grad L|| on the free variables, relative to the gradient's scale (the linear term's 4)."""
+    return float(np.linalg.norm(loss_and_grad(v, G_s, G_n, m)[1][_free(v, m)]))
+
+
+def stationary(
+    G_s: float, G_n: float, m: int, near: SymmetricPoint | None = None
+) -> SymmetricPoint:
+    """The stationary point the symmetric flow reaches from small weights: the minimum of the scaled
+    loss over X_s, X_n > 0, P >= 0 with the sum mode dead (P1 = 0), found by L-BFGS-B from small
+    values and Newton steps; then the sum mode's test: where the loss falls along it there
+    (dL/dP1 < 0), R's all-ones component survives, the minimum is sought with P1 free, and the
+    all-ones condition dL/dlambda1 = 0 makes every patch solve one equation (ratio 1); where it
+    rises, P1 = 0 (the sum mode dies out). Each minimisation restarts from other small starts if it
+    ends with ||grad L|| above GTOL_ACCEPT; a ValueError if none converges. `near`: the point at
+    nearby groups (e.g. for a derivative), from which Newton steps alone are tried first, kept if
+    they converge with the same sum mode and pass its test."""
+    _check(G_s, G_n, m)
+    if near is not None:
+        v = np.array([near.X_s, near.X_n, near.P, near.P1])
+        v = _polish(v, G_s, G_n, m, _free(v, m))
+        grad = loss_and_grad(v, G_s, G_n, m)[1]
+        if (
+            _residual(v, G_s, G_n, m) <= GTOL_ACCEPT
+            and (v[3] > 0) == near.sum_mode
+            and (near.sum_mode or grad[3] >= 0)
+        ):
+            return _point(v, G_s, G_n, m)
+    base = np.array([MIN_START * math.sqrt(G_s), MIN_START * math.sqrt(G_n), MIN_START, MIN_START])
+    starts = [base * f for f in (1.0, 10.0, 0.1, 100.0)]
+
+    def converged(sum_mode: bool, first: np.ndarray | None = None) -> np.ndarray:
+        tried = ([first] if first is not None else []) + starts
+        best = None
+        for start in tried:
+            v = _minimise(G_s, G_n, m, start, sum_mode)
+            if _residual(v, G_s, G_n, m) <= GTOL_ACCEPT:
+                return v
+            if (
+                best is None
+                or loss_and_grad(v, G_s, G_n, m)[0] < loss_and_grad(best, G_s, G_n, m)[0]
+            ):
+                best = v
+        raise ValueError(
+            f"the symmetric loss's minimisation did not converge at G_s = {G_s:g}, G_n = {G_n:g}, "
+            f"m = {m} (||grad L|| = {_residual(best, G_s, G_n, m):.2g})"
+        )
+
+    v = converged(False)
+    if loss_and_grad(v, G_s, G_n, m)[1][3] < 0:  # the loss falls along the sum mode: it survives
+        trial = v.copy()
+        trial[3] = MIN_START * max(abs(v[2]), MIN_START)
+        v = converged(True, trial)
+    return _point(v, G_s, G_n, m)
+
+
+def _point(v: np.ndarray, G_s: float, G_n: float, m: int) -> SymmetricPoint:
     loss, grad = loss_and_grad(v, G_s, G_n, m)
     X_s, X_n, P, P1 = (float(t) for t in v)
     Q = X_s**2 / G_s + X_n**2 / G_n
     return SymmetricPoint(
-        X_s, X_n, Q, P, P1, X_s / X_n, loss, float(np.linalg.norm(grad[free])), P1 > 0
+        X_s, X_n, Q, P, P1, X_s / X_n, loss, float(np.linalg.norm(grad[_free(v, m)])), P1 > 0
     )
 
 

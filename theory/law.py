@@ -118,8 +118,9 @@ def linear_boundary(m: int) -> float:
 def local_slope(G_s: float, G_n: float, m: int) -> float:
     """d log R / d log G_s at fixed G_n: the local log-log slope of the stationary ratio against
     n·SNR²."""
-    up = symmetric.stationary(G_s * math.exp(SLOPE_STEP), G_n, m).ratio
-    down = symmetric.stationary(G_s * math.exp(-SLOPE_STEP), G_n, m).ratio
+    center = symmetric.stationary(G_s, G_n, m)
+    up = symmetric.stationary(G_s * math.exp(SLOPE_STEP), G_n, m, near=center).ratio
+    down = symmetric.stationary(G_s * math.exp(-SLOPE_STEP), G_n, m, near=center).ratio
     return (math.log(up) - math.log(down)) / (2 * SLOPE_STEP)
 
 
@@ -169,15 +170,15 @@ def law(G_s: float, G_n: float, m: int) -> Law:
     )
 
 
-def boundary(G_n: float, m: int, lo: float = 1e-6, hi: float = 1e6) -> float:
+def boundary(G_n: float, m: int, lo: float = 1e-6, hi: float = 1e6, per_decade: int = 4) -> float:
     """The smallest G_s in [lo, hi] at which the law's local slope falls below THETA_SLOPE[0] at
-    this G_n (scanning a log grid of 8 points a decade, then bisecting); nan if it never does
-    there."""
-    grid = np.logspace(math.log10(lo), math.log10(hi), 8 * round(math.log10(hi / lo)) + 1)
-    below = [local_slope(g, G_n, m) < THETA_SLOPE[0] for g in grid]
-    if not any(below):
+    this G_n (scanning a log grid of `per_decade` points a decade, then bisecting to 1e-4
+    relative); nan if it never does there."""
+    grid = np.logspace(math.log10(lo), math.log10(hi), per_decade * round(math.log10(hi / lo)) + 1)
+    below = (k for k, g in enumerate(grid) if local_slope(g, G_n, m) < THETA_SLOPE[0])
+    k = next(below, None)
+    if k is None:
         return float("nan")
-    k = below.index(True)
     if k == 0:
         return float(grid[0])
     return float(
@@ -186,7 +187,7 @@ def boundary(G_n: float, m: int, lo: float = 1e-6, hi: float = 1e6) -> float:
                 lambda x: local_slope(math.exp(x), G_n, m) - THETA_SLOPE[0],
                 math.log(grid[k - 1]),
                 math.log(grid[k]),
-                xtol=1e-6,
+                xtol=1e-4,
             )
         )
     )

@@ -61,6 +61,10 @@ R1_NSNR2 = (0.05, 0.5, 5.0, 50.0)  # R1's sweep (full preset)
 LONG_DRAW_STEPS = 20_000
 MAP_WIDTHS = (1, 2, 4, 8, 16, 32)
 MAP_NSNR2 = logspace(1e-3, 1e3, 13)  # two per decade
+# D2's domain (sims.studies.d2domain): the (n·SNR², G_n) plane for three widths
+DOMAIN_WIDTHS = (1, 4, 16)
+DOMAIN_NOISE_GROUPS = logspace(1e-2, 1e2, 5)  # G_n = (alpha/beta)^2 ||xi||^2 / n, one per decade
+DOMAIN_NSNR2 = logspace(1e-2, 1e2, 9)  # two per decade
 
 
 # --------------------------------------------------------------------------------- the sizes
@@ -113,6 +117,21 @@ class BranchGrid:
 
 
 @dataclass(frozen=True)
+class DomainGrid:
+    """D2's domain map: the model (n, d, sigma0), widths m, noise groups G_n and n·SNR² values, and
+    the cells (m, G_n, n·SNR²) that gradient descent checks."""
+
+    n: int
+    d: int
+    sigma0: float
+    widths: tuple
+    noise_groups: tuple
+    nsnr2: tuple
+    checks: tuple
+    boundary_per_decade: int = 0  # the law's boundary at this many G_n a decade (0: the grid's)
+
+
+@dataclass(frozen=True)
 class Preset:
     """The synthetic study's model and grids, and the size of every further study."""
 
@@ -135,6 +154,7 @@ class Preset:
     research: Research
     robustness: Robustness
     branch: BranchGrid
+    d2domain: DomainGrid | None = None
 
     @property
     def sweep_nsnr2(self) -> list:
@@ -197,6 +217,7 @@ PRESETS = {
         research=Research("tiny", (0.1, 10.0), 1, ("eps", "x0"), ("single",), False, 0.1),
         robustness=_SMALL_ROBUSTNESS,
         branch=BranchGrid(8, 120, (1, 2), (0.1, 1.0, 10.0)),
+        d2domain=DomainGrid(6, 40, 0.01, (2,), (0.01, 100.0), (0.3, 3.0), ((2, 0.01, 0.3),)),
     ),
     "quick": Preset(
         n=20,
@@ -222,6 +243,7 @@ PRESETS = {
         research=Research("quick", E1_NSNR2, 1, ("eps", "x0"), ("single",), False, E1_NSNR2[0]),
         robustness=_SMALL_ROBUSTNESS,
         branch=BranchGrid(20, 2000, (1, 2), (1e-3, 1.0, 1e3)),
+        d2domain=DomainGrid(8, 60, 0.01, (4,), (0.01, 100.0), (0.3, 3.0), ((4, 0.01, 0.3),)),
     ),
     "full": Preset(
         n=20,
@@ -265,6 +287,17 @@ PRESETS = {
             LONG_DRAW_STEPS,
         ),
         branch=BranchGrid(20, 2000, MAP_WIDTHS, MAP_NSNR2),
+        d2domain=DomainGrid(
+            8,
+            60,
+            0.01,
+            DOMAIN_WIDTHS,
+            DOMAIN_NOISE_GROUPS,
+            DOMAIN_NSNR2,
+            # one cell of each width where the law is linear and one where it saturates
+            tuple((m, g, v) for m in DOMAIN_WIDTHS for g, v in ((0.01, 1.0), (100.0, 10.0))),
+            boundary_per_decade=4,
+        ),
     ),
 }
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from sims import FldmError, __version__, io
@@ -29,8 +30,8 @@ def measure_studies(
     """{study name: its numbers} for every study the claims read that runs in this preset, each
     computed once, in the order the claims first name them."""
     measured = {}
-    for claim in claims:
-        study = claim.STUDY
+    studies = [c.STUDY for c in claims] + [c.DOMAIN.study for c in claims if hasattr(c, "DOMAIN")]
+    for study in studies:
         if study.name in measured:
             continue
         cells = study.cells(preset_name, seed)
@@ -92,12 +93,30 @@ def report_markdown(report: dict, measured: dict | None = None, claims=CLAIMS) -
         ]
         if e["id"] in by_id:
             lines += [f"*In short.* {by_id[e['id']].paragraph(e)}", ""]
+        if e.get("domain"):
+            lines += domain_lines(e["domain"])
         block = _format(measured.get(e["id"], e["measured"]))
         lines += ["*Measured.*", "", "```", block, "```", ""]
         for name in report.get("claim_figures", {}).get(e["id"], []):
             lines += [f"- `{name}`: {report['figures'][name]}", f"  ![{name}]({name})"]
         lines += [""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def domain_lines(domain: dict) -> list[str]:
+    """A claim's domain in REPORT.md: the headline, the groups, what the map covers, its regions."""
+    lines = [f"*Domain.* {domain['headline']}.", ""]
+    lines += [f"- {name} = {text}" for name, text in domain.get("groups", {}).items()]
+    if domain.get("measured_over"):
+        lines += [f"- mapped over: {domain['measured_over']}"]
+    for r in domain.get("regions", []):
+        bounds = "; ".join(
+            f"{k} {_fmt(v[0])} to {_fmt(v[-1])}" if len(v) > 1 and k != "m" else f"{k} {v}"
+            for k, v in r["bounds"].items()
+            if v
+        )
+        lines += [f"- {r['where']} ({r['verdict']}): {r['cells']} cells, {bounds}"]
+    return [*lines, ""]
 
 
 def _format(obj, indent=0) -> str:
@@ -170,8 +189,13 @@ def reproduce(
         if claim.STUDY.name not in measured:
             continue
         numbers = measured[claim.STUDY.name]
-        entries.append(claim.verdict(numbers))
+        entry = claim.verdict(numbers)
         made = claim.figures(numbers, out)
+        domain = getattr(claim, "DOMAIN", None)
+        if domain is not None and domain.study.name in measured:
+            entry = replace(entry, domain=domain.scope(measured[domain.study.name], entry))
+            made = [*made, *domain.figures(measured[domain.study.name], out)]
+        entries.append(entry)
         claim_figures[claim.SPEC.id] = [f.name for f in made]
         for f in made:
             figures[f.name] = f.summary

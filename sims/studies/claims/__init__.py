@@ -25,11 +25,16 @@ def anchor(claim_id: str) -> str:
 
 def verdict_table(report: dict, link: str = REPORT_LINK) -> str:
     """One markdown line per claim of the report: its id (linked to its REPORT.md section), the
-    claim in a few words, whose question it is, and its verdict."""
-    lines = ["| claim | in a few words | question | verdict |", "|---|---|---|---|"]
+    claim in a few words, whose question it is, and its verdict with its domain where one was
+    mapped (the domain's headline: where it holds and where it does not)."""
+    lines = ["| claim | in a few words | question | verdict and domain |", "|---|---|---|---|"]
     for e in report["claims"]:
         whose = "the paper's" if e["origin"] == PAPER else "the project's"
+        domain = e.get("domain") or {}
+        verdict = e["verdict"] + (
+            f". Domain: {domain['headline']}" if domain.get("headline") else ""
+        )
         lines.append(
-            f"| [{e['id']}]({link}#{anchor(e['id'])}) | {e['short']} | {whose} | {e['verdict']} |"
+            f"| [{e['id']}]({link}#{anchor(e['id'])}) | {e['short']} | {whose} | {verdict} |"
         )
     return "\n".join(lines)

@@ -26,6 +26,7 @@ A verdict is "holds", "holds in part" or "does not hold in the tested range" (`v
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -114,6 +115,19 @@ class Spec:
         return Entry(
             self.id, note + self.claim, self.short, self.rule, verdict, measured, self.origin
         )
+
+
+class Domain(NamedTuple):
+    """Where a claim's verdict holds: the study that maps it over the groups that decide it
+    (sims.studies.cells.Study), `scope`(its numbers, the claim's Entry) -> the entry's `domain`, and
+    `figures`(its numbers, out) -> [Figure]. The `domain` dict holds "groups" (the named groups and
+    their definitions), "regions" (each with "where" in words, its "bounds" in the groups and its
+    "verdict"), "headline" ("holds where ...; does not hold where ...") and "measured_over" (the
+    settings the map covers)."""
+
+    study: object
+    scope: Callable
+    figures: Callable
 
 
 class Figure(NamedTuple):
