@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from sims import FldmError, __version__, io
@@ -29,8 +30,8 @@ def measure_studies(
     """{study name: its numbers} for every study the claims read that runs in this preset, each
     computed once, in the order the claims first name them."""
     measured = {}
-    for claim in claims:
-        study = claim.STUDY
+    studies = [s for c in claims for s in (c.STUDY, *((c.DOMAIN.study,) if domain_of(c) else ()))]
+    for study in studies:
         if study.name in measured:
             continue
         cells = study.cells(preset_name, seed)
@@ -47,6 +48,11 @@ def measure_studies(
         )
         measured[study.name] = study.measure(preset_name, dict(zip(names, results)), seed)
     return measured
+
+
+def domain_of(claim):
+    """The claim module's DomainMap (sims.studies.claims.base), or None."""
+    return getattr(claim, "DOMAIN", None)
 
 
 def report_markdown(report: dict, measured: dict | None = None, claims=CLAIMS) -> str:
@@ -92,8 +98,22 @@ def report_markdown(report: dict, measured: dict | None = None, claims=CLAIMS) -
         ]
         if e["id"] in by_id:
             lines += [f"*In short.* {by_id[e['id']].paragraph(e)}", ""]
+        if e.get("domain"):
+            dom = e["domain"]
+            groups = "; ".join(f"{k}: {v}" for k, v in dom["groups"].items())
+            lines += [
+                f"*Where it holds* (the map `{dom['study']}`). {dom['text']}.",
+                "",
+                f"*Groups.* {groups}.",
+                "",
+                f"*Domain rule.* {dom['rule']}",
+                "",
+            ]
         block = _format(measured.get(e["id"], e["measured"]))
         lines += ["*Measured.*", "", "```", block, "```", ""]
+        if e.get("domain"):
+            lines += ["*Measured over the map.*", "", "```", _format(e["domain"]["measured"])]
+            lines += ["```", ""]
         for name in report.get("claim_figures", {}).get(e["id"], []):
             lines += [f"- `{name}`: {report['figures'][name]}", f"  ![{name}]({name})"]
         lines += [""]
@@ -170,8 +190,12 @@ def reproduce(
         if claim.STUDY.name not in measured:
             continue
         numbers = measured[claim.STUDY.name]
-        entries.append(claim.verdict(numbers))
+        entry = claim.verdict(numbers)
         made = claim.figures(numbers, out)
+        if (dm := domain_of(claim)) is not None and dm.study.name in measured:
+            entry = replace(entry, domain=dm.judge(measured[dm.study.name]))
+            made = made + dm.figures(measured[dm.study.name], out)
+        entries.append(entry)
         claim_figures[claim.SPEC.id] = [f.name for f in made]
         for f in made:
             figures[f.name] = f.summary

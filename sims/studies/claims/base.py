@@ -21,13 +21,25 @@ A claim module (one per claim, listed in report order in `sims.studies.claims.CL
 
 To add a claim: write its module (a new study too if no study has its cells) and list it in CLAIMS.
 A verdict is "holds", "holds in part" or "does not hold in the tested range" (`verdict`).
+
+Where a verdict holds. A claim module may also define
+
+    DOMAIN                        DomainMap: the study that maps where the claim holds, `judge`
+                                  (its numbers -> the Entry's `domain`, a `domain_record`) and
+                                  `figures` (its numbers, out -> [Figure])
+
+and `fldm reproduce` runs that study too and fills the entry's `domain`: the groups that decide the
+claim, the regions of their plane with each one's bounds and verdict, and the same in words
+("holds where ...; does not hold where ..."), which the verdict table and REPORT.md print beside
+the verdict.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 HOLDS, IN_PART, DOES_NOT = "holds", "holds in part", "does not hold in the tested range"
 VERDICTS = (HOLDS, IN_PART, DOES_NOT)
@@ -121,6 +133,83 @@ class Figure(NamedTuple):
 
     name: str
     summary: str
+
+
+class DomainMap(NamedTuple):
+    """Where a claim holds (module docstring): the study mapping it, the rule that reads its
+    numbers into a `domain_record`, and its figures."""
+
+    study: Any  # sims.studies.cells.Study
+    judge: Callable[[Any], dict]
+    figures: Callable[[Any, Any], list]
+
+
+class Region(NamedTuple):
+    """A region of a claim's domain: the verdict there and its bounds, {group: (lo, hi)} with None
+    for an open end."""
+
+    verdict: str
+    bounds: dict
+
+
+def reach(values, ok) -> float | None:
+    """The last of the ordered `values` up to which ok(v) holds for every value (None if it fails
+    at the first): how far a region extends along a grid."""
+    last = None
+    for v in values:
+        if not ok(v):
+            break
+        last = v
+    return last
+
+
+def bounds_words(bounds: dict) -> str:
+    """'Λ <= 0.1 and 0.01 <= I0 <= 1' for {"Λ": (None, 0.1), "I0": (0.01, 1)}."""
+    parts = []
+    for name, (lo, hi) in bounds.items():
+        if lo is not None and hi is not None:
+            parts.append(f"{g(lo)} ≤ {name} ≤ {g(hi)}")
+        elif hi is not None:
+            parts.append(f"{name} ≤ {g(hi)}")
+        elif lo is not None:
+            parts.append(f"{name} ≥ {g(lo)}")
+    return " and ".join(parts) or "everywhere mapped"
+
+
+def domain_record(
+    study: str, groups: dict, regions: list[Region], rule: str, measured: dict, note: str = ""
+) -> dict:
+    """A claim's domain as report.json holds it: the groups (name -> definition), the regions, the
+    rule that drew them, the numbers it read, and the regions in words: `text` ("holds where ...;
+    does not hold where ...") and `short` (a few words, for the verdict table)."""
+    by = {v: [bounds_words(r.bounds) for r in regions if r.verdict == v] for v in VERDICTS}
+    text = "; ".join(
+        f"{'does not hold' if v == DOES_NOT else v} where {' or where '.join(w)}"
+        for v, w in by.items()
+        if w
+    )
+    short = "; ".join(
+        f"{'not' if v == DOES_NOT else 'in part' if v == IN_PART else 'holds'}: {' or '.join(w)}"
+        for v, w in by.items()
+        if w
+    )
+    return {
+        "study": study,
+        "groups": groups,
+        "regions": [
+            {"verdict": r.verdict, "bounds": {k: list(b) for k, b in r.bounds.items()}}
+            for r in regions
+        ],
+        "text": note + (text or "not decided by the map"),
+        "short": short or "not decided by the map",
+        "rule": rule,
+        "measured": measured,
+    }
+
+
+def where(e: dict) -> str:
+    """' Where it holds: ...' from an entry's domain (report.json's), or '' without one."""
+    return f" Where it holds: {e['domain']['text']}." if e.get("domain") else ""
 
 
 # --------------------------------------------------------------------- paragraphs' number formats
