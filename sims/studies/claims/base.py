@@ -181,7 +181,8 @@ def domain_record(
 ) -> dict:
     """A claim's domain as report.json holds it: the groups (name -> definition), the regions, the
     rule that drew them, the numbers it read, and the regions in words: `text` ("holds where ...;
-    does not hold where ...") and `short` (a few words, for the verdict table)."""
+    does not hold where ...") and `short` (a few words, for the verdict table). `note` (a preset
+    that runs a slice of the map) goes before the text, and `short` then says "slice only"."""
     by = {v: [bounds_words(r.bounds) for r in regions if r.verdict == v] for v in VERDICTS}
     text = "; ".join(
         f"{'does not hold' if v == DOES_NOT else v} where {' or where '.join(w)}"
@@ -201,7 +202,7 @@ def domain_record(
             for r in regions
         ],
         "text": note + (text or "not decided by the map"),
-        "short": short or "not decided by the map",
+        "short": ("slice only: " if note else "") + (short or "not decided by the map"),
         "rule": rule,
         "measured": measured,
     }
