@@ -24,6 +24,12 @@ blow-up time, against 0.4 % and 2.3 % for the others), unchanged with the flow's
 out of the flow's horizon (1e7 steps), so the grid stops at 1e-6 (leading-order blow-up at 1.2e6
 to 3.2e6 steps); and I0 over the branch map's cells at sigma0 = 0.01 (0.13 to 0.17 at m = 4, 0.05
 to 0.06 at m = 16).
+
+Amendment 1 (in `DOMAIN_RULE`), made while writing the rule's tests, after the window map's and the
+boundary map's numbers were seen and before the race map's: the test of "B decides the lower
+transition" counted the cells up to B_b, which are by construction a non-symmetric run followed by
+a symmetric one, so one threshold always split them (a test that could not fail); it counts the
+cells below B_up instead.
 """
 
 from __future__ import annotations
@@ -222,8 +228,11 @@ DOMAIN_RULE = (
     f"smallest B_b), '{DOES_NOT}' where B <= the smallest B_lo and where B >= the largest B_up "
     f"(with its I0), '{IN_PART}' at the cells between (the B they span), and '{DOES_NOT}' at an "
     f"n·SNR² with no symmetric cell. B decides the lower transition if one threshold in B "
-    f"puts >= {AGREEMENT:.0%} of the cells with B <= B_b on the right side, for every n·SNR²; the "
-    f"same share for one threshold in σ₀ is reported beside it."
+    f"puts >= {AGREEMENT:.0%} of the cells below B_up (all of them where there is none) on the "
+    f"right side, for every n·SNR² with a symmetric cell; the same share for one threshold in σ₀ "
+    f"is reported beside it. (Amendment 1, made before the race map's numbers were seen and "
+    f"after the window and boundary maps' were: 'the cells below B_up' replaces 'the cells with "
+    f"B <= B_b', which one threshold always splits.)"
 )
 
 
@@ -253,16 +262,13 @@ def line_bounds(cells: list) -> dict:
         up = reach(range(len(order) - 1, last, -1), lambda k: not sym[k])
         out.update(B_a=B[first], B_b=B[last], B_up=None if up is None else B[up])
         out["I0_up"] = None if up is None else order[up].init_ratio
+    # amendment 1: the cells below the upper end B_up (all of them without one), not those up to
+    # B_b, which one threshold always splits
     below = [
-        (c.race_group, s)
-        for c, s in zip(order, sym)
-        if out["B_b"] is None or c.race_group <= out["B_b"]
+        (c, s) for c, s in zip(order, sym) if out["B_up"] is None or c.race_group < out["B_up"]
     ]
-    by_sigma0 = [
-        (c.sigma0, s)
-        for c, s in zip(order, sym)
-        if out["B_b"] is None or c.race_group <= out["B_b"]
-    ]
+    by_sigma0 = [(c.sigma0, s) for c, s in below]
+    below = [(c.race_group, s) for c, s in below]
     out["threshold_share_B"] = split(below)
     out["threshold_share_sigma0"] = split(by_sigma0)
     return out
