@@ -164,10 +164,13 @@ def reach(values, ok) -> float | None:
 
 
 def bounds_words(bounds: dict) -> str:
-    """'Λ <= 0.1 and 0.01 <= I0 <= 1' for {"Λ": (None, 0.1), "I0": (0.01, 1)}."""
+    """'Λ <= 0.1 and 0.01 <= I0 <= 1' for {"Λ": (None, 0.1), "I0": (0.01, 1)} ('m = 4' for
+    (4, 4))."""
     parts = []
     for name, (lo, hi) in bounds.items():
-        if lo is not None and hi is not None:
+        if lo is not None and lo == hi:
+            parts.append(f"{name} = {g(lo)}")
+        elif lo is not None and hi is not None:
             parts.append(f"{g(lo)} ≤ {name} ≤ {g(hi)}")
         elif hi is not None:
             parts.append(f"{name} ≤ {g(hi)}")
@@ -177,19 +180,26 @@ def bounds_words(bounds: dict) -> str:
 
 
 def domain_record(
-    study: str, groups: dict, regions: list[Region], rule: str, measured: dict, note: str = ""
+    study: str,
+    groups: dict,
+    regions: list[Region],
+    rule: str,
+    measured: dict,
+    note: str = "",
+    short: str = "",
 ) -> dict:
     """A claim's domain as report.json holds it: the groups (name -> definition), the regions, the
     rule that drew them, the numbers it read, and the regions in words: `text` ("holds where ...;
     does not hold where ...") and `short` (a few words, for the verdict table). `note` (a preset
-    that runs a slice of the map) goes before the text, and `short` then says "slice only"."""
+    that runs a slice of the map) goes before the text, and `short` then says "slice only";
+    `short` replaces the one made from the regions where those are too many for a few words."""
     by = {v: [bounds_words(r.bounds) for r in regions if r.verdict == v] for v in VERDICTS}
     text = "; ".join(
         f"{'does not hold' if v == DOES_NOT else v} where {' or where '.join(w)}"
         for v, w in by.items()
         if w
     )
-    short = "; ".join(
+    short = short or "; ".join(
         f"{'not' if v == DOES_NOT else 'in part' if v == IN_PART else 'holds'}: {' or '.join(w)}"
         for v, w in by.items()
         if w

@@ -30,10 +30,19 @@ boundary map's numbers were seen and before the race map's: the test of "B decid
 transition" counted the cells up to B_b, which are by construction a non-symmetric run followed by
 a symmetric one, so one threshold always split them (a test that could not fail); it counts the
 cells below B_up instead.
+
+Amendment 2, made after the race map's numbers were seen: the rule's pooled regions (all n·SNR²
+together) came out empty. The lines' thresholds in B differ by orders of magnitude (n·SNR² = 1 is
+symmetric down to the smallest B mapped, 2e-4; 0.1 turns between B = 0.11 and 0.26), and at n·SNR²
+= 10 one seed's cell out of place ends the run of symmetric cells read up from the first one. The
+regions are now given per n·SNR², the symmetric run read down from the upper end; the pooled ones
+are kept in the measured numbers. Also fixed then: a threshold's share (`split`) was counted at
+cuts between equal values (two seeds at one sigma0), which overstated the share for sigma0.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -53,6 +62,7 @@ from sims.studies.claims.base import (
     Region,
     Spec,
     domain_record,
+    g,
     reach,
     where,
 )
@@ -232,7 +242,13 @@ DOMAIN_RULE = (
     f"right side, for every n·SNR² with a symmetric cell; the same share for one threshold in σ₀ "
     f"is reported beside it. (Amendment 1, made before the race map's numbers were seen and "
     f"after the window and boundary maps' were: 'the cells below B_up' replaces 'the cells with "
-    f"B <= B_b', which one threshold always splits.)"
+    f"B <= B_b', which one threshold always splits.) Amendment 2, made after the race map's "
+    f"numbers were seen: the pooled regions above were empty (the lines' thresholds differ by "
+    f"orders of magnitude, and one out-of-place cell breaks the run read up from the first "
+    f"symmetric cell), so the regions are given per n·SNR²: '{DOES_NOT}' up to its B_lo, "
+    f"'{HOLDS}' on its run of symmetric cells read down from its upper end (from B_hold to "
+    f"B_top), '{IN_PART}' at its cells between, '{DOES_NOT}' from its B_up; the pooled regions "
+    f"are reported beside them; a threshold's share is counted between distinct values only."
 )
 
 
@@ -243,25 +259,32 @@ def split(points: list) -> float:
     if not points:
         return float("nan")
     best = 0
-    for k in range(len(points) + 1):  # the first k below the threshold
+    for k in range(len(points) + 1):  # the first k below the threshold, between distinct x only
+        if 0 < k < len(points) and points[k - 1][0] == points[k][0]:
+            continue
         right = sum(not s for _, s in points[:k]) + sum(s for _, s in points[k:])
         best = max(best, right)
     return best / len(points)
 
 
 def line_bounds(cells: list) -> dict:
-    """B_lo, B_a, B_b, B_up along one n·SNR² (cells: racemap.Racer that reached an end)."""
+    """B_lo, B_a, B_b, B_up along one n·SNR² (cells: racemap.Racer that reached an end), and
+    (amendment 2) B_hold to B_top, the run of symmetric cells read down from the upper end."""
     order = sorted(cells, key=lambda c: c.race_group)
     sym = [c.state == "symmetric" for c in order]
     B = [c.race_group for c in order]
     lo = reach(range(len(order)), lambda k: not sym[k])
     first = next((k for k, s in enumerate(sym) if s), None)
     out = {"B_lo": None if lo is None else B[lo], "B_a": None, "B_b": None, "B_up": None}
+    out.update(I0_up=None, B_hold=None, B_top=None)
     if first is not None:
         last = reach(range(first, len(order)), lambda k: sym[k])
         up = reach(range(len(order) - 1, last, -1), lambda k: not sym[k])
         out.update(B_a=B[first], B_b=B[last], B_up=None if up is None else B[up])
         out["I0_up"] = None if up is None else order[up].init_ratio
+        top = len(order) - 1 if up is None else up - 1
+        hold = reach(range(top, -1, -1), lambda k: sym[k])
+        out.update(B_hold=None if hold is None else B[hold], B_top=None if hold is None else B[top])
     # amendment 1: the cells below the upper end B_up (all of them without one), not those up to
     # B_b, which one threshold always splits
     below = [
@@ -271,6 +294,29 @@ def line_bounds(cells: list) -> dict:
     below = [(c.race_group, s) for c, s in below]
     out["threshold_share_B"] = split(below)
     out["threshold_share_sigma0"] = split(by_sigma0)
+    return out
+
+
+def line_regions(v: float, b: dict, cells: list) -> list[Region]:
+    """Amendment 2: the regions along one n·SNR² = v (b: its line_bounds): not symmetric up to
+    B_lo, symmetric from B_hold to B_top, the cells between in part, not symmetric from B_up."""
+    at = {"n·SNR²": (v, v)}
+    if b["B_hold"] is None:
+        return [Region(DOES_NOT, at)]
+
+    def spread(lo, hi):  # the B of this line's cells strictly between lo and hi
+        inside = [c.race_group for c in cells if lo < c.race_group < hi]
+        return (min(inside), max(inside)) if inside else None
+
+    out = []
+    if b["B_lo"] is not None:
+        out.append(Region(DOES_NOT, {"B": (None, b["B_lo"]), **at}))
+    low = b["B_lo"] if b["B_lo"] is not None else -math.inf
+    if gap := spread(low, b["B_hold"]):
+        out.append(Region(IN_PART, {"B": gap, **at}))
+    out.append(Region(HOLDS, {"B": (b["B_hold"], b["B_top"]), **at}))
+    if b["B_up"] is not None:
+        out.append(Region(DOES_NOT, {"B": (b["B_up"], None), "I0": (b["I0_up"], None), **at}))
     return out
 
 
@@ -292,23 +338,32 @@ def domain_judged(cells: list, note: str = "") -> dict:
         inside = [c.race_group for c in reached if lo < c.race_group < hi]
         return (min(inside), max(inside)) if inside else None
 
-    regions = []
+    pooled = []  # the regions of the rule as first committed (all n·SNR² together)
     if b_lo is not None:
-        regions.append(Region(DOES_NOT, {"B": (None, b_lo)}))
+        pooled.append(Region(DOES_NOT, {"B": (None, b_lo)}))
     if b_lo is not None and b_a is not None and (gap := spread(b_lo, b_a)):
-        regions.append(Region(IN_PART, {"B": gap}))
+        pooled.append(Region(IN_PART, {"B": gap}))
     if b_a is not None and b_b is not None and b_a <= b_b:
-        regions.append(Region(HOLDS, {"B": (b_a, b_b)}))
+        pooled.append(Region(HOLDS, {"B": (b_a, b_b)}))
     if b_b is not None and b_up is not None and (gap := spread(b_b, b_up)):
-        regions.append(Region(IN_PART, {"B": gap}))
+        pooled.append(Region(IN_PART, {"B": gap}))
     if b_up is not None:
         i0 = min(b["I0_up"] for b in found.values() if b.get("I0_up") is not None)
-        regions.append(Region(DOES_NOT, {"B": (b_up, None), "I0": (i0, None)}))
+        pooled.append(Region(DOES_NOT, {"B": (b_up, None), "I0": (i0, None)}))
     for v in sorted(set(lines) - set(found)):
-        regions.append(Region(DOES_NOT, {"n·SNR²": (v, v)}))
+        pooled.append(Region(DOES_NOT, {"n·SNR²": (v, v)}))
+    regions = [
+        r
+        for v, b in lines.items()
+        for r in line_regions(v, b, [c for c in reached if c.nsnr2 == v])
+    ]
     decides = bool(found) and all(b["threshold_share_B"] >= AGREEMENT for b in found.values())
     measured = {
         "per_nsnr2": {f"{v:g}": b for v, b in lines.items()},
+        "pooled_regions_as_first_committed": [
+            {"verdict": r.verdict, "bounds": {k: list(x) for k, x in r.bounds.items()}}
+            for r in pooled
+        ],
         "B_decides_lower_transition": decides,
         "left_out": [
             {"nsnr2": c.nsnr2, "rep": c.rep, "sigma0": c.sigma0, "reason": c.reason}
@@ -329,7 +384,18 @@ def domain_judged(cells: list, note: str = "") -> dict:
             for c in cells
         ],
     }
-    return domain_record(racemap.STUDY.name, GROUPS, regions, DOMAIN_RULE, measured, note)
+    return domain_record(
+        racemap.STUDY.name, GROUPS, regions, DOMAIN_RULE, measured, note, short_words(lines)
+    )
+
+
+def short_words(lines: dict) -> str:
+    """The regions in a few words: per n·SNR², where the symmetric run starts and where the map
+    stops finding a symmetric cell below it."""
+    values = ", ".join(f"{v:g}" for v in lines)
+    hold = ", ".join("none" if b.get("B_hold") is None else g(b["B_hold"]) for b in lines.values())
+    lo = ", ".join("none" if b["B_lo"] is None else g(b["B_lo"]) for b in lines.values())
+    return f"at n·SNR² = {values}: holds from B = {hold}; not up to B = {lo}"
 
 
 def domain(rm) -> dict:

@@ -118,7 +118,7 @@ def test_domain_regions_in_z_and_routes():
     ]
     assert rec["measured"]["routes_agree"] == {"0.001": True}
     assert rec["text"] == (
-        "holds where Z ≤ 0.001; holds in part where 0.3 ≤ Z ≤ 0.3; does not hold where Z ≥ 3"
+        "holds where Z ≤ 0.001; holds in part where Z = 0.3; does not hold where Z ≥ 3"
     )
     late = c1.domain_judged([column(1e-3), column(1e-3, via="sigma_xi", flip=50.0)], 4)
     assert late["measured"]["routes_agree"] == {"0.001": False}

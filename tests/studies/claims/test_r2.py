@@ -113,12 +113,24 @@ def test_domain_regions_along_b():
         5.0,
         30.0,
     )
-    assert [(r["verdict"], r["bounds"]) for r in rec["regions"]] == [
+    pooled = rec["measured"]["pooled_regions_as_first_committed"]
+    assert [(r["verdict"], r["bounds"]) for r in pooled] == [
         (DOES_NOT, {"B": [None, 1e-3]}),
         (IN_PART, {"B": [2e-3, 1e-2]}),  # the cells strictly between B_lo = 1e-3 and max B_a
         (IN_PART, {"B": [5e-3, 10.0]}),  # ... and between min B_b = 3e-3 and max B_up = 30
         (DOES_NOT, {"B": [30.0, None], "I0": [(3 * 0.01 * 10.0) ** 2, None]}),
     ]  # no common symmetric run (B_a = 2e-2 > B_b = 3e-3): no region holds
+    # amendment 2: per n·SNR², the symmetric run read down from the upper end
+    at1, at10 = {"n·SNR²": [1.0, 1.0]}, {"n·SNR²": [10.0, 10.0]}
+    assert [(r["verdict"], r["bounds"]) for r in rec["regions"]] == [
+        (DOES_NOT, {"B": [None, 1e-3], **at1}),
+        (IN_PART, {"B": [3e-3, 2e-2], **at1}),
+        (HOLDS, {"B": [1.0, 1.0], **at1}),
+        (DOES_NOT, {"B": [10.0, None], "I0": [(3 * 0.01 * 10.0) ** 2, None], **at1}),
+        (DOES_NOT, {"B": [None, 2e-3], **at10}),
+        (HOLDS, {"B": [2e-2, 5.0], **at10}),
+        (DOES_NOT, {"B": [30.0, None], "I0": [(3 * 0.01 * 30.0) ** 2, None], **at10}),
+    ]
     assert rec["measured"]["B_decides_lower_transition"] is False
     assert len(rec["measured"]["left_out"]) == 1
 
@@ -128,9 +140,18 @@ def test_domain_holds_region_and_a_line_without_symmetric_cells():
     cells += [racer(b, "asymmetric", nsnr2=0.1) for b in (1e-3, 1.0)]
     rec = r2.domain_judged(cells)
     assert [(r["verdict"], r["bounds"]) for r in rec["regions"]] == [
-        (DOES_NOT, {"B": [None, 3e-3]}),
-        (HOLDS, {"B": [0.1, 1.0]}),
         (DOES_NOT, {"n·SNR²": [0.1, 0.1]}),
+        (DOES_NOT, {"B": [None, 3e-3], "n·SNR²": [1.0, 1.0]}),
+        (HOLDS, {"B": [0.1, 1.0], "n·SNR²": [1.0, 1.0]}),
+    ]
+    assert [r["verdict"] for r in rec["measured"]["pooled_regions_as_first_committed"]] == [
+        DOES_NOT,
+        HOLDS,
+        DOES_NOT,
     ]
     assert rec["measured"]["B_decides_lower_transition"] is True
-    assert rec["text"].startswith("holds where 0.1 ≤ B ≤ 1; does not hold where B ≤ 0.003")
+    assert rec["text"] == (
+        "holds where 0.1 ≤ B ≤ 1 and n·SNR² = 1; does not hold where n·SNR² = 0.1 or where "
+        "B ≤ 0.003 and n·SNR² = 1"
+    )
+    assert rec["short"] == "at n·SNR² = 0.1, 1: holds from B = none, 0.1; not up to B = 1, 0.003"
