@@ -13,10 +13,10 @@ One cell per (n·SNR², d, I0), kind "window" (`window_cell`): gradient descent 
 (exact loss, the default data), logged every step, with a step size that puts WINDOW_STEPS steps in
 the leading-order window of a typical draw (at most the data limit of sims.config.auto_eta) and
 RUN_FACTOR windows in all; it keeps the headline summaries at every step and, on the same data,
-initial weights and steps, the leading-order flow's summaries (theory.early.leading_alignments),
-the run's window groups, the exact initial rates (theory.predict.summary_rates) and I0.
-`measure` reads each cell's linearity index and rate ratio over its window (sims.studies.measures),
-measured and leading-order.
+initial weights and steps up to its first blow-up, the leading-order flow's summaries
+(theory.early.leading_alignments), the run's window groups, the exact initial rates
+(theory.predict.summary_rates) and I0. `measure` reads each cell's linearity index and rate ratio
+over its window (sims.studies.measures), measured and leading-order.
 """
 
 from __future__ import annotations
@@ -104,7 +104,10 @@ def window_cell(cfg: TrainConfig) -> Outcome:
     data, W0 = run.data, run.W0
     out = pack(result, cfg.model)
     taus = cfg.eta * out.arrays["steps"]
-    lead = _summaries(cfg.model, *early.leading_alignments(cfg, data, W0, taus), data.y)
+    signal, noise = early.leading_alignments(cfg, data, W0, taus)
+    before = np.isfinite(signal).all(axis=(1, 2)) & np.isfinite(noise).all(axis=(1, 2))
+    before = np.logical_and.accumulate(before)  # up to the first neuron's blow-up
+    lead = _summaries(cfg.model, signal[before], noise[before], data.y)
     measured = np.stack([out.arrays["signal_max"], out.arrays["noise_max"]], axis=1)
     groups = early.window_groups(data, W0, *measured[0])
     red, Wr = reduced.reduce(cfg, data, W0)
@@ -165,8 +168,7 @@ def growth(name: Window, cell: Cell) -> Growth:
     s, a = cell.summary, cell.arrays
     measured, lead = a["measured"], a["leading"]
     reached, k, index = _index(measured)
-    finite = np.isfinite(lead).all(axis=1)
-    _, _, leading_index = _index(lead[finite])
+    _, _, leading_index = _index(lead)
     g = s["groups"]
     lams = [x for x in (g["signal"], g["noise"]) if x > 0]
     closed = early.linearity_index(lams, LINEAR_GROWTH)[1] if lams else float("nan")

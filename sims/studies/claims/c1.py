@@ -407,7 +407,9 @@ def domain_figures(bm, out: Path) -> list[Figure]:
             yscale="log",
             xlabel="Z = σ₀ σ_ξ √d (log; squares drawn ×1.25)",
             ylabel="n·SNR² (log)",
-            title=f"Classifier's winner (n = {grid.n}, d = {grid.d}, m = {grid.m}, auto η)",
+            title=f"Classifier's winner: n = {grid.n}, d = {grid.d}, m = {grid.m}, auto η, "
+            f"{grid.base_steps:g} to {grid.base_steps * grid.max_factor:g} steps,\none seed per "
+            "(route, n·SNR²), the same at every Z of a route",
         )
         ax.legend(fontsize=6.5)
         colours = {HOLDS: "tab:green", IN_PART: "tab:orange", DOES_NOT: "tab:red"}
@@ -427,7 +429,7 @@ def domain_figures(bm, out: Path) -> list[Figure]:
             yscale="log",
             xlabel="Z (log)",
             ylabel="simulated transition: last noise win (blue) to first signal win (red)",
-            title="Where C1 holds: " + record["short"],
+            title="C1's domain: " + record["short"],
         )
         ax2.legend(fontsize=6.5)
     return [Figure(DOMAIN_FIGURE, record["text"])]

@@ -559,8 +559,8 @@ def domain_figures(wm, out: Path) -> list[Figure]:
             yscale="log",
             xlabel="window group Λ of the run (log)",
             ylabel="linearity index (log); band: near-linear",
-            title=f"Linearity index over D1's window (n = {grid.n}, m = {grid.m}; filled: the "
-            f"cell holds)",
+            title="Linearity index over D1's window: descent (markers; filled: the cell holds)\n"
+            "and the leading-order closed form (lines)",
         )
         ax.legend(fontsize=6.5)
         main = [c for c in wm.cells if c.nsnr2 == grid.paths[0][0]]
@@ -590,10 +590,16 @@ def domain_figures(wm, out: Path) -> list[Figure]:
             yscale="log",
             xlabel="typical window group Λ of the setting (log; d varies)",
             ylabel="I0 = σ₀²d / G_rr* (log; σ₀ varies)",
-            title=f"Where D1 holds: n·SNR² = {grid.paths[0][0]:g}, default data, η: "
-            f"{earlymap.WINDOW_STEPS} steps per typical window",
+            title=wrap(f"Where D1 holds, n·SNR² = {grid.paths[0][0]:g}: " + record["short"], 75),
         )
         ax2.legend(fontsize=6.5)
+        fig.suptitle(
+            f"Diffusion's early growth, n = {grid.n}, m = {grid.m}, σ_ξ = 1, α = β = 1/√2, "
+            f"default (projected) noise, one seed per (n·SNR², d); η puts "
+            f"{earlymap.WINDOW_STEPS:g} steps in a typical window, {earlymap.RUN_FACTOR:g} windows "
+            "per run; σ₀ from I0",
+            fontsize=8,
+        )
     return [Figure(DOMAIN_FIGURE, record["text"])]
 
 

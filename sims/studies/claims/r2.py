@@ -66,7 +66,7 @@ from sims.studies.claims.base import (
     reach,
     where,
 )
-from sims.studies.figures import figure
+from sims.studies.figures import figure, wrap
 
 SYMMETRIC_SHARE = 0.5  # R2 in part: the symmetric branch at at least this share of the map
 FIGURE = "fig_branch_map.png"
@@ -411,13 +411,29 @@ def domain(rm) -> dict:
 
 def domain_figures(rm, out: Path) -> list[Figure]:
     """The state of every cell (markers, by colour) against its race group B (x) on one row per
-    n·SNR² and seed, with the derived scale B = 1 and the map's bounds (lines)."""
+    n·SNR² and seed, the regions of the domain rule as bands over their rows, and the derived scale
+    B = 1 (a line)."""
     path = Path(out) / DOMAIN_FIGURE
     record = domain(rm)
     g = rm.grid
     rows = sorted({(c.nsnr2, c.rep) for c in rm.cells})
     colour = dict(zip(STATES, COLORS))
+    band = {HOLDS: "tab:green", IN_PART: "tab:orange", DOES_NOT: "tab:red"}
+    Bs = [c.race_group for c in rm.cells]
+    left, right = min(Bs) / 3, max(Bs) * 3
     with figure(path, 1, 1, figsize=(10, 0.45 * len(rows) + 3)) as (fig, ax):
+        for r in record["regions"]:
+            v = r["bounds"]["n·SNR²"][0]
+            ys = [k for k, (w, _) in enumerate(rows) if w == v]
+            lo, hi = r["bounds"].get("B", (None, None))
+            ax.fill_betweenx(
+                [min(ys) - 0.4, max(ys) + 0.4],
+                left if lo is None else lo,
+                right if hi is None else hi,
+                color=band[r["verdict"]],
+                alpha=0.15,
+                lw=0,
+            )
         for c in rm.cells:
             y = rows.index((c.nsnr2, c.rep))
             ax.plot(
@@ -444,20 +460,24 @@ def domain_figures(rm, out: Path) -> list[Figure]:
             lw=1,
             label="B = 1: the first saturates as the last blows up (theory's scale)",
         )
-        for r in record["regions"]:
-            for x in r["bounds"].get("B", (None, None)):
-                if x is not None:
-                    ax.axvline(x, color="gray", ls=":", lw=1)
         for s, col in colour.items():
             ax.plot([], [], "o", color=col, mec="k", mew=0.5, label=s)
         ax.plot([], [], "x", color="k", label="ran out of the flow's horizon (left out)")
+        for v, col in band.items():
+            ax.fill_between([], [], color=col, alpha=0.15, label=f"region: {v}")
         ax.set_yticks(range(len(rows)), [f"n·SNR² = {v:g}, seed {r}" for v, r in rows], fontsize=7)
         ax.set(
             xscale="log",
+            xlim=(left, right),
             xlabel="race group B = sqrt(I0) / (3 Δ) (log); labels: σ₀",
-            title=f"Where the exact flow ends (theory.predict), n = {g.n}, d = {g.d}, m = {g.m}; "
-            "dotted: the map's bounds\n" + record["short"],
+            title=wrap(
+                f"Where the exact flow ends (theory.predict, auto η), n = {g.n}, d = {g.d}, m = "
+                f"{g.m}; a seed fixes the data and the standard normal draw of the initial "
+                f"weights, σ₀ scales it. {record['short']}",
+                100,
+            ),
         )
+        ax.title.set_fontsize(8)
         ax.legend(fontsize=6.5, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return [Figure(DOMAIN_FIGURE, record["text"])]
 
