@@ -277,7 +277,7 @@ PRESETS = {
         branch=BranchGrid(20, 2000, (1, 2), (1e-3, 1.0, 1e3)),
         # a small slice of each domain map, to exercise its code
         early=EarlyGrid(20, 4, ((E1_NSNR2[0], (50, 5000), (1e-3, 1.0)),)),
-        boundary=BoundaryGrid(20, 2000, 4, (1e-3,), (1.0,), 0.01, (0.1, 10.0), 500, 1),
+        boundary=BoundaryGrid(20, 2000, 4, (1e-3,), (1.0,), 0.01, (0.1, 100.0), 500, 1),
         race=RaceGrid(8, 120, 2, (1.0,), (1e-2, 1e-5), 1),
     ),
     "full": Preset(

@@ -89,7 +89,8 @@ def report_markdown(report: dict, measured: dict | None = None, claims=CLAIMS) -
         lines += [
             f'<a id="{anchor(e["id"])}"></a>',
             "",
-            f"## {e['id']}: {e['verdict']}",
+            f"## {e['id']}: {e['verdict']}"
+            + (f" (where: {e['domain']['short']})" if e.get("domain") else ""),
             "",
             f"*Claim* ({whose}). {e['claim']}",
             "",

@@ -218,11 +218,6 @@ def domain_record(
     }
 
 
-def where(e: dict) -> str:
-    """' Where it holds: ...' from an entry's domain (report.json's), or '' without one."""
-    return f" Where it holds: {e['domain']['text']}." if e.get("domain") else ""
-
-
 # --------------------------------------------------------------------- paragraphs' number formats
 def g(v) -> str:
     """A number to 3 significant digits; "n/a" for None or nan."""

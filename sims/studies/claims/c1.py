@@ -49,7 +49,6 @@ from sims.studies.claims.base import (
     g,
     reach,
     verdict as judge,
-    where,
 )
 from sims.studies.figures import figure, text_colour
 from sims.studies.measures import WINNER_RATIO
@@ -133,7 +132,7 @@ def paragraph(e: dict) -> str:
         f"(exponential above {EXPONENTIAL_INDEX:g}); its predicted boundary is n·SNR² = "
         f"{g(m['predicted_boundary_nsnr2'])}, and the predicted winner is right in "
         f"{agree['agree']} of "
-        f"{agree['cells']} cells of the (n, SNR) grid." + where(e)
+        f"{agree['cells']} cells of the (n, SNR) grid."
     )
 
 
@@ -408,7 +407,8 @@ def domain_figures(bm, out: Path) -> list[Figure]:
             xlabel="Z = σ₀ σ_ξ √d (log; squares drawn ×1.25)",
             ylabel="n·SNR² (log)",
             title=f"Classifier's winner: n = {grid.n}, d = {grid.d}, m = {grid.m}, auto η, "
-            f"{grid.base_steps:g} to {grid.base_steps * grid.max_factor:g} steps,\none seed per "
+            f"{boundarymap.steps(grid, min(grid.nsnr2)):g} to "
+            f"{max(boundarymap.steps(grid, x) for x in grid.nsnr2):g} steps,\none seed per "
             "(route, n·SNR²), the same at every Z of a route",
         )
         ax.legend(fontsize=6.5)

@@ -54,7 +54,6 @@ from sims.studies.claims.base import (
     reach,
     span,
     verdict as judge,
-    where,
 )
 from sims.studies.figures import COLORS, GROWTH, figure, wrap
 from sims.studies.measures import LINEAR_GROWTH, local_slopes, term
@@ -138,7 +137,7 @@ def paragraph(e: dict) -> str:
         f"against "
         f"n·SNR²; the linearity index of the early growth is {g(lin[DENOISER.name]['index'])} for "
         f"diffusion and {g(lin[CLASSIFIER.name]['index'])} for classification (near-linear below "
-        f"{LINEAR_INDEX:g})." + where(e)
+        f"{LINEAR_INDEX:g})."
     )
 
 
@@ -541,14 +540,9 @@ def domain_figures(wm, out: Path) -> list[Figure]:
             )
         for v in i0s:
             ax.plot([], [], "o", color=colour[v], label=f"descent, I0 = {v:g}")
-        ax.plot(
-            [],
-            [],
-            "s",
-            color="gray",
-            mfc="none",
-            label="second path (n·SNR² = " + ", ".join(f"{p[0]:g}" for p in grid.paths[1:]) + ")",
-        )
+        if grid.paths[1:]:
+            others = ", ".join(f"{p[0]:g}" for p in grid.paths[1:])
+            ax.plot([], [], "s", color="gray", mfc="none", label=f"other path (n·SNR² = {others})")
         for y in NEAR_LINEAR:
             ax.axhline(y, color="gray", ls=":", lw=1)
         ax.axvline(

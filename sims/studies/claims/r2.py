@@ -64,7 +64,6 @@ from sims.studies.claims.base import (
     domain_record,
     g,
     reach,
-    where,
 )
 from sims.studies.figures import figure, wrap
 
@@ -174,7 +173,7 @@ def paragraph(e: dict) -> str:
     return (
         f"The exact flow ends on the symmetric branch with Morse index 0 at "
         f"{m['symmetric_share']:.0%} "
-        f"of the m × n·SNR² map ({states}); {m['where_symmetric_ends']}." + where(e)
+        f"of the m × n·SNR² map ({states}); {m['where_symmetric_ends']}."
     )
 
 
