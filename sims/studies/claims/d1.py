@@ -584,7 +584,7 @@ def domain_figures(wm, out: Path) -> list[Figure]:
             yscale="log",
             xlabel="typical window group Λ of the setting (log; d varies)",
             ylabel="I0 = σ₀²d / G_rr* (log; σ₀ varies)",
-            title=wrap(f"Where D1 holds, n·SNR² = {grid.paths[0][0]:g}: " + record["short"], 75),
+            title=wrap(f"Where D1 holds, n·SNR² = {grid.paths[0][0]:g}: " + record["short"], 62),
         )
         ax2.legend(fontsize=6.5)
         fig.suptitle(
