@@ -579,6 +579,7 @@ def domain_figures(wm, out: Path) -> list[Figure]:
             ax2.axhline(
                 b["I0_fail"], color="tab:red", ls=":", lw=1, label=f"I0_fail = {b['I0_fail']:g}"
             )
+        ax2.set_ylim(min(i0s) / 3, max(i0s) * 3)  # one I0 (a slice) would give an empty range
         ax2.set(
             xscale="log",
             yscale="log",
