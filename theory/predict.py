@@ -52,7 +52,6 @@ from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 import numpy as np
-from scipy import integrate, optimize, stats
 
 from sims import FldmError, io, models
 from sims.config import TrainConfig
@@ -60,7 +59,7 @@ from sims.data import Dataset, label_index
 from sims.diffusion import output_scale
 from sims.models import summarize
 from sims.train import prepare
-from theory import law, reduced
+from theory import early, law, reduced
 from theory.ode import long_flow
 from theory.stationary import Stationary, analyse
 
@@ -399,12 +398,6 @@ def predict_diffusion(cfg, data, W0, eta) -> DiffusionPrediction:
 # classification
 
 
-def expected_max_abs_normal(m: int) -> float:
-    """kappa_m = E max_{r <= m} |g_r|, g_r i.i.d. N(0, 1)."""
-    # P(max |g| <= t) = (2 Phi(t) - 1)^m
-    return float(integrate.quad(lambda t: 1.0 - (2 * stats.norm.cdf(t) - 1.0) ** m, 0, np.inf)[0])
-
-
 def order_one_time(a0: float, rate: float, level: float) -> float:
     """T = log(level / a0) / rate: exponential growth from a0 to the order-one level (0 if already
     there)."""
@@ -415,25 +408,14 @@ def boundary_nsnr2(cfg: TrainConfig, data: Dataset | None = None) -> float:
     """The n SNR^2 at which signal and noise reach order one at the same time (module docstring).
 
     Uses the class-averaged n_j / n = 1/2, n, d and the noise scale of `data` if given (else of
-    cfg), and the typical initial sizes sigma0 ||z|| kappa_m. nan if the noise is already of order
-    one at initialisation.
+    cfg), and the typical initial sizes sigma0 ||z|| kappa_m: it depends on them only through the
+    initial-alignment group Z = sigma0 sigma_xi sqrt(d), n and m (theory.early.boundary_of). nan if
+    the noise is already of order one at initialisation.
     """
-    n, d, m, sigma_xi = cfg.n, cfg.d, cfg.m, cfg.sigma_xi
-    frac = 0.5
+    n, d, sigma_xi = cfg.n, cfg.d, cfg.sigma_xi
     if data is not None:  # its noise scale: the generator's, or estimated from loaded noise patches
         n, d, sigma_xi = data.n, data.d, data.noise_scale
-    kappa, level = expected_max_abs_normal(m), math.sqrt(m)
-    a0_noise = cfg.sigma0 * sigma_xi * math.sqrt(d) * kappa
-    log_noise = math.log(level / a0_noise)
-    if log_noise <= 0:
-        return float("nan")
-
-    def gap(log_x):  # lambda_s/lambda_n * log(level/a0_n) - log(level/a0_s): increasing in x
-        x = math.exp(log_x)
-        a0_signal = cfg.sigma0 * sigma_xi * math.sqrt(x * d / n) * kappa
-        return frac * x * log_noise - math.log(level / a0_signal)
-
-    return float(math.exp(optimize.brentq(gap, math.log(1e-12), math.log(1e12), xtol=1e-14)))
+    return early.boundary_of(cfg.sigma0 * sigma_xi * math.sqrt(d), n, cfg.m)
 
 
 def linear_signal_rates(data: Dataset, m: int) -> np.ndarray:

@@ -65,6 +65,15 @@ MAP_NSNR2 = logspace(1e-3, 1e3, 13)  # two per decade
 DOMAIN_WIDTHS = (1, 4, 16)
 DOMAIN_NOISE_GROUPS = logspace(1e-2, 1e2, 5)  # G_n = (alpha/beta)^2 ||xi||^2 / n, one per decade
 DOMAIN_NSNR2 = logspace(1e-2, 1e2, 9)  # two per decade
+# the domains of D1, C1 and R2 (sims.studies.earlymap, boundarymap, racemap), fixed with their rules
+INIT_RATIOS = (1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)  # D1: I0 = sigma0^2 d / G_rr*
+WINDOW_D = (50, 150, 500, 1500, 5000, 15000, 50000, 150000)  # D1: d at n·SNR² = 0.75 (Lambda)
+WINDOW_CHECK = (0.1, (50, 500, 5000, 50000), (1e-4,))  # D1: a second path (n·SNR², d, I0)
+ALIGNMENT_Z = (1e-5, 1e-3, 1e-2, 0.1, 0.3, 1.0, 3.0)  # C1: Z = sigma0 sigma_xi sqrt(d), by sigma0
+ALIGNMENT_Z_XI = (1e-3, 0.3, 1.0)  # C1: the same group reached through sigma_xi
+BOUNDARY_NSNR2 = logspace(0.1, 100, 10)
+RACE_SIGMA0 = (0.03, 0.01, 1e-3, 1e-4, 3e-5, 1e-5, 3e-6, 1e-6)  # R2: sigma0 (the race group B)
+RACE_NSNR2 = (0.1, 1.0, 10.0)
 
 
 # --------------------------------------------------------------------------------- the sizes
@@ -132,6 +141,44 @@ class DomainGrid:
 
 
 @dataclass(frozen=True)
+class EarlyGrid:
+    """D1's window map (sims.studies.earlymap): n, m and paths (n·SNR², d values, I0 values)."""
+
+    n: int
+    m: int
+    paths: tuple
+
+
+@dataclass(frozen=True)
+class BoundaryGrid:
+    """C1's boundary map (sims.studies.boundarymap): the model, the values of Z reached through
+    sigma0 (sigma_xi = 1) and through sigma_xi (sigma0 = `sigma0`), the n·SNR² sweep and the
+    steps (`steps_for` with these)."""
+
+    n: int
+    d: int
+    m: int
+    by_sigma0: tuple
+    by_sigma_xi: tuple
+    sigma0: float
+    nsnr2: tuple
+    base_steps: int
+    max_factor: float
+
+
+@dataclass(frozen=True)
+class RaceGrid:
+    """R2's race map (sims.studies.racemap): n, d, m, n·SNR² values, sigma0 values, seeds."""
+
+    n: int
+    d: int
+    m: int
+    nsnr2: tuple
+    sigma0: tuple
+    replicates: int
+
+
+@dataclass(frozen=True)
 class Preset:
     """The synthetic study's model and grids, and the size of every further study."""
 
@@ -155,6 +202,9 @@ class Preset:
     robustness: Robustness
     branch: BranchGrid
     d2domain: DomainGrid | None = None
+    early: EarlyGrid | None = None  # the domain maps of D1, C1 and R2 (None: not run)
+    boundary: BoundaryGrid | None = None
+    race: RaceGrid | None = None
 
     @property
     def sweep_nsnr2(self) -> list:
@@ -218,6 +268,9 @@ PRESETS = {
         robustness=_SMALL_ROBUSTNESS,
         branch=BranchGrid(8, 120, (1, 2), (0.1, 1.0, 10.0)),
         d2domain=DomainGrid(6, 40, 0.01, (2,), (0.01, 100.0), (0.3, 3.0), ((2, 0.01, 0.3),)),
+        early=EarlyGrid(8, 2, ((E1_NSNR2[0], (120,), (1e-3,)),)),
+        boundary=BoundaryGrid(8, 120, 2, (1e-3,), (), 0.01, (0.1, 10.0), 200, 1),
+        race=RaceGrid(8, 120, 2, (1.0,), (1e-2,), 1),
     ),
     "quick": Preset(
         n=20,
@@ -244,6 +297,10 @@ PRESETS = {
         robustness=_SMALL_ROBUSTNESS,
         branch=BranchGrid(20, 2000, (1, 2), (1e-3, 1.0, 1e3)),
         d2domain=DomainGrid(8, 60, 0.01, (4,), (0.01, 100.0), (0.3, 3.0), ((4, 0.01, 0.3),)),
+        # a small slice of each domain map, to exercise its code
+        early=EarlyGrid(20, 4, ((E1_NSNR2[0], (50, 5000), (1e-3, 1.0)),)),
+        boundary=BoundaryGrid(20, 2000, 4, (1e-3,), (1.0,), 0.01, (0.1, 100.0), 500, 1),
+        race=RaceGrid(8, 120, 2, (1.0,), (1e-2, 1e-5), 1),
     ),
     "full": Preset(
         n=20,
@@ -298,6 +355,11 @@ PRESETS = {
             tuple((m, g, v) for m in DOMAIN_WIDTHS for g, v in ((0.01, 1.0), (100.0, 10.0))),
             boundary_per_decade=4,
         ),
+        early=EarlyGrid(20, 4, ((E1_NSNR2[0], WINDOW_D, INIT_RATIOS), WINDOW_CHECK)),
+        boundary=BoundaryGrid(
+            20, 2000, 4, ALIGNMENT_Z, ALIGNMENT_Z_XI, 0.01, BOUNDARY_NSNR2, 2000, 4
+        ),
+        race=RaceGrid(20, 2000, 4, RACE_NSNR2, RACE_SIGMA0, 2),
     ),
 }
 

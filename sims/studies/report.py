@@ -30,7 +30,7 @@ def measure_studies(
     """{study name: its numbers} for every study the claims read that runs in this preset, each
     computed once, in the order the claims first name them."""
     measured = {}
-    studies = [c.STUDY for c in claims] + [c.DOMAIN.study for c in claims if hasattr(c, "DOMAIN")]
+    studies = [s for c in claims for s in (c.STUDY, *((c.DOMAIN.study,) if domain_of(c) else ()))]
     for study in studies:
         if study.name in measured:
             continue
@@ -48,6 +48,11 @@ def measure_studies(
         )
         measured[study.name] = study.measure(preset_name, dict(zip(names, results)), seed)
     return measured
+
+
+def domain_of(claim):
+    """The claim module's DomainMap (sims.studies.claims.base), or None."""
+    return getattr(claim, "DOMAIN", None)
 
 
 def report_markdown(report: dict, measured: dict | None = None, claims=CLAIMS) -> str:
@@ -84,7 +89,8 @@ def report_markdown(report: dict, measured: dict | None = None, claims=CLAIMS) -
         lines += [
             f'<a id="{anchor(e["id"])}"></a>',
             "",
-            f"## {e['id']}: {e['verdict']}",
+            f"## {e['id']}: {e['verdict']}"
+            + (f" (where: {e['domain']['short']})" if e.get("domain") else ""),
             "",
             f"*Claim* ({whose}). {e['claim']}",
             "",
@@ -94,9 +100,21 @@ def report_markdown(report: dict, measured: dict | None = None, claims=CLAIMS) -
         if e["id"] in by_id:
             lines += [f"*In short.* {by_id[e['id']].paragraph(e)}", ""]
         if e.get("domain"):
-            lines += domain_lines(e["domain"])
+            dom = e["domain"]
+            groups = "; ".join(f"{k}: {v}" for k, v in dom["groups"].items())
+            lines += [
+                f"*Where it holds* (the map `{dom['study']}`). {dom['text']}.",
+                "",
+                f"*Groups.* {groups}.",
+                "",
+                f"*Domain rule.* {dom['rule']}",
+                "",
+            ]
         block = _format(measured.get(e["id"], e["measured"]))
         lines += ["*Measured.*", "", "```", block, "```", ""]
+        if e.get("domain"):
+            lines += ["*Measured over the map.*", "", "```", _format(e["domain"]["measured"])]
+            lines += ["```", ""]
         for name in report.get("claim_figures", {}).get(e["id"], []):
             lines += [f"- `{name}`: {report['figures'][name]}", f"  ![{name}]({name})"]
         lines += [""]
@@ -191,10 +209,9 @@ def reproduce(
         numbers = measured[claim.STUDY.name]
         entry = claim.verdict(numbers)
         made = claim.figures(numbers, out)
-        domain = getattr(claim, "DOMAIN", None)
-        if domain is not None and domain.study.name in measured:
-            entry = replace(entry, domain=domain.scope(measured[domain.study.name], entry))
-            made = [*made, *domain.figures(measured[domain.study.name], out)]
+        if (dm := domain_of(claim)) is not None and dm.study.name in measured:
+            entry = replace(entry, domain=dm.judge(measured[dm.study.name]))
+            made = made + dm.figures(measured[dm.study.name], out)
         entries.append(entry)
         claim_figures[claim.SPEC.id] = [f.name for f in made]
         for f in made:

@@ -38,20 +38,22 @@ def test_report_has_every_claim_with_a_verdict(tiny):
     # order
     ran = [c.SPEC.id for c in CLAIMS if c.STUDY.cells("tiny", 0)]
     assert [c["id"] for c in on_disk["claims"]] == ran and "E2" not in ran
+    mapped = {c.SPEC.id for c in CLAIMS if getattr(c, "DOMAIN", None) is not None}
     for claim in on_disk["claims"]:
-        mapped = hasattr(next(c for c in CLAIMS if c.SPEC.id == claim["id"]), "DOMAIN")
-        assert claim["verdict"] in VERDICTS and (claim["domain"] is not None) == mapped
-        if mapped:
-            assert claim["domain"]["headline"].startswith("holds where")
-            assert (
-                f"*Domain.* {claim['domain']['headline']}."
-                in (root / "out" / "REPORT.md").read_text()
-            )
+        assert claim["verdict"] in VERDICTS
+        if claim["id"] in mapped:  # where it holds: regions, in words, from a slice of its map
+            dom = claim["domain"]
+            assert dom["regions"] and dom["text"].startswith("[tiny preset: ")
+            assert dom["short"].startswith("slice only: ") and dom["rule"] and dom["measured"]
+        else:
+            assert claim["domain"] is None
         assert claim["rule"] == RULES[claim["id"]] and claim["claim"] and claim["measured"]
         assert claim["origin"] == next(c.SPEC.origin for c in CLAIMS if c.SPEC.id == claim["id"])
     md = (root / "out" / "REPORT.md").read_text()
     for claim in on_disk["claims"]:
         assert f"## {claim['id']}: {claim['verdict']}" in md
+        if claim["domain"]:
+            assert f"*Where it holds* (the map `{claim['domain']['study']}`)" in md
         assert f'<a id="{claim["id"].lower()}"></a>' in md
     for cid, names in on_disk["claim_figures"].items():
         assert set(names) <= set(on_disk["figures"]), cid

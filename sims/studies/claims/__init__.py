@@ -25,16 +25,17 @@ def anchor(claim_id: str) -> str:
 
 def verdict_table(report: dict, link: str = REPORT_LINK) -> str:
     """One markdown line per claim of the report: its id (linked to its REPORT.md section), the
-    claim in a few words, whose question it is, and its verdict with its domain where one was
-    mapped (the domain's headline: where it holds and where it does not)."""
-    lines = ["| claim | in a few words | question | verdict and domain |", "|---|---|---|---|"]
+    claim in a few words, whose question it is, its verdict, and where it holds (its domain in a
+    few words, for a claim whose domain was mapped; else "not mapped")."""
+    lines = [
+        "| claim | in a few words | question | verdict | where (domain) |",
+        "|---|---|---|---|---|",
+    ]
     for e in report["claims"]:
         whose = "the paper's" if e["origin"] == PAPER else "the project's"
-        domain = e.get("domain") or {}
-        verdict = e["verdict"] + (
-            f". Domain: {domain['headline']}" if domain.get("headline") else ""
-        )
+        where = e["domain"]["short"] if e.get("domain") else "not mapped"
         lines.append(
-            f"| [{e['id']}]({link}#{anchor(e['id'])}) | {e['short']} | {whose} | {verdict} |"
+            f"| [{e['id']}]({link}#{anchor(e['id'])}) | {e['short']} | {whose} | {e['verdict']} "
+            f"| {where} |"
         )
     return "\n".join(lines)

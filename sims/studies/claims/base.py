@@ -4,23 +4,31 @@ rules share.
 
 A claim module (one per claim, listed in report order in `sims.studies.claims.CLAIMS`) defines
 
-    SPEC                          Spec: id, the claim, a few words for the verdict table, the rule
-        (formatted
-                                  from the module's named thresholds), and whether the claim is the
-                                  paper's or the project's own question
-    STUDY                         Study: the cells it needs for a preset, and `measure`, which
-        computes the
-                                  study's numbers once from the finished cells (claims that share a
-                                  study share its cells and its numbers)
-    verdict(measures) -> Entry    the rule applied to the study's numbers (`SPEC.entry(verdict,
-        measured)`)
-    figures(measures, out)        [Figure]: its figures written into `out`, each with a one-line
-        summary
-    paragraph(entry) -> str       its result in a few sentences, from the entry as report.json holds
-        it
+    SPEC                      Spec: id, the claim, a few words for the verdict table, the rule
+                              (formatted from the module's named thresholds), and whether the
+                              claim is the paper's or the project's own question
+    STUDY                     Study: the cells it needs for a preset, and `measure`, which computes
+                              the study's numbers once from the finished cells (claims that share a
+                              study share its cells and its numbers)
+    verdict(measures) -> Entry
+                              the rule applied to the study's numbers (`SPEC.entry(verdict,
+                              measured)`)
+    figures(measures, out)    [Figure]: its figures written into `out`, each with a one-line summary
+    paragraph(entry) -> str   its result in a few sentences, from the entry as report.json holds it
 
 To add a claim: write its module (a new study too if no study has its cells) and list it in CLAIMS.
 A verdict is "holds", "holds in part" or "does not hold in the tested range" (`verdict`).
+
+Where a verdict holds. A claim module may also define
+
+    DOMAIN                        DomainMap: the study that maps where the claim holds, `judge`
+                                  (its numbers -> the Entry's `domain`, a `domain_record`) and
+                                  `figures` (its numbers, out -> [Figure])
+
+and `fldm reproduce` runs that study too and fills the entry's `domain`: the groups that decide the
+claim, the regions of their plane with each one's bounds and verdict, and the same in words
+("holds where ...; does not hold where ..."), which the verdict table and REPORT.md print beside
+the verdict.
 """
 
 from __future__ import annotations
@@ -28,7 +36,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 HOLDS, IN_PART, DOES_NOT = "holds", "holds in part", "does not hold in the tested range"
 VERDICTS = (HOLDS, IN_PART, DOES_NOT)
@@ -117,24 +125,94 @@ class Spec:
         )
 
 
-class Domain(NamedTuple):
-    """Where a claim's verdict holds: the study that maps it over the groups that decide it
-    (sims.studies.cells.Study), `scope`(its numbers, the claim's Entry) -> the entry's `domain`, and
-    `figures`(its numbers, out) -> [Figure]. The `domain` dict holds "groups" (the named groups and
-    their definitions), "regions" (each with "where" in words, its "bounds" in the groups and its
-    "verdict"), "headline" ("holds where ...; does not hold where ...") and "measured_over" (the
-    settings the map covers)."""
-
-    study: object
-    scope: Callable
-    figures: Callable
-
-
 class Figure(NamedTuple):
     """A figure a claim wrote: its file name (in the output folder) and a one-line summary."""
 
     name: str
     summary: str
+
+
+class DomainMap(NamedTuple):
+    """Where a claim holds (module docstring): the study mapping it, the rule that reads its
+    numbers into a `domain_record`, and its figures."""
+
+    study: Any  # sims.studies.cells.Study
+    judge: Callable[[Any], dict]
+    figures: Callable[[Any, Any], list]
+
+
+class Region(NamedTuple):
+    """A region of a claim's domain: the verdict there and its bounds, {group: (lo, hi)} with None
+    for an open end."""
+
+    verdict: str
+    bounds: dict
+
+
+def reach(values, ok) -> float | None:
+    """The last of the ordered `values` up to which ok(v) holds for every value (None if it fails
+    at the first): how far a region extends along a grid."""
+    last = None
+    for v in values:
+        if not ok(v):
+            break
+        last = v
+    return last
+
+
+def bounds_words(bounds: dict) -> str:
+    """'Λ <= 0.1 and 0.01 <= I0 <= 1' for {"Λ": (None, 0.1), "I0": (0.01, 1)} ('m = 4' for
+    (4, 4))."""
+    parts = []
+    for name, (lo, hi) in bounds.items():
+        if lo is not None and lo == hi:
+            parts.append(f"{name} = {g(lo)}")
+        elif lo is not None and hi is not None:
+            parts.append(f"{g(lo)} ≤ {name} ≤ {g(hi)}")
+        elif hi is not None:
+            parts.append(f"{name} ≤ {g(hi)}")
+        elif lo is not None:
+            parts.append(f"{name} ≥ {g(lo)}")
+    return " and ".join(parts) or "everywhere mapped"
+
+
+def domain_record(
+    study: str,
+    groups: dict,
+    regions: list[Region],
+    rule: str,
+    measured: dict,
+    note: str = "",
+    short: str = "",
+) -> dict:
+    """A claim's domain as report.json holds it: the groups (name -> definition), the regions, the
+    rule that drew them, the numbers it read, and the regions in words: `text` ("holds where ...;
+    does not hold where ...") and `short` (a few words, for the verdict table). `note` (a preset
+    that runs a slice of the map) goes before the text, and `short` then says "slice only";
+    `short` replaces the one made from the regions where those are too many for a few words."""
+    by = {v: [bounds_words(r.bounds) for r in regions if r.verdict == v] for v in VERDICTS}
+    text = "; ".join(
+        f"{'does not hold' if v == DOES_NOT else v} where {' or where '.join(w)}"
+        for v, w in by.items()
+        if w
+    )
+    short = short or "; ".join(
+        f"{'not' if v == DOES_NOT else 'in part' if v == IN_PART else 'holds'}: {' or '.join(w)}"
+        for v, w in by.items()
+        if w
+    )
+    return {
+        "study": study,
+        "groups": groups,
+        "regions": [
+            {"verdict": r.verdict, "bounds": {k: list(b) for k, b in r.bounds.items()}}
+            for r in regions
+        ],
+        "text": note + (text or "not decided by the map"),
+        "short": ("slice only: " if note else "") + (short or "not decided by the map"),
+        "rule": rule,
+        "measured": measured,
+    }
 
 
 # --------------------------------------------------------------------- paragraphs' number formats

@@ -46,23 +46,28 @@ from matplotlib import colormaps
 
 from sims.studies import d2domain, presets, synthetic
 from sims.studies.claims.base import (
+    DOES_NOT,
+    HOLDS,
     IN_PART,
     LEARNED_GAIN,
     OTHERWISE,
     PAPER,
     PART_SLOPE,
     THETA_SLOPE,
-    Domain,
+    DomainMap,
     Entry,
     Figure,
+    Region,
     Spec,
     between,
+    domain_record,
     g,
     span,
     verdict as judge,
 )
 from sims.studies.figures import figure
 from sims.studies.synthetic import DENOISER, RatioRow, Synthetic
+from theory.law import linear_boundary
 
 SLOPE_AGREEMENT = 0.05  # the law predicts a slope cell within this of the measured slope
 LAW_AGREEMENT = 0.9  # ... the map confirms the law where it predicts at least this share of cells
@@ -89,18 +94,21 @@ SPEC = Spec(
         f"are "
         f"learned and the slope is in [{PART_SLOPE[0]:g}, {THETA_SLOPE[0]:g}) or "
         f"({THETA_SLOPE[1]:g}, "
-        f"{PART_SLOPE[1]:g}] (the ratio grows with n·SNR², but not linearly); {OTHERWISE} "
-        f"Domain (added with the domain map, before its numbers): a slope cell of the map (n·SNR², "
-        f"G_n) holds where both features are learned at both ends (gains > {LEARNED_GAIN:g}) and "
-        f"its "
-        f"local slope is in [{THETA_SLOPE[0]:g}, {THETA_SLOPE[1]:g}], saturates below, is steeper "
-        f"above, is not learned where a gain is at most {LEARNED_GAIN:g}; the law predicts a "
-        f"symmetric-branch cell when its slope is within {SLOPE_AGREEMENT:g} of the measured one, "
-        f"and the map confirms the law where it predicts at least {LAW_AGREEMENT:.0%} of them."
+        f"{PART_SLOPE[1]:g}] (the ratio grows with n·SNR², but not linearly); {OTHERWISE}"
     ),
     origin=PAPER,
 )
 STUDY = synthetic.STUDY
+DOMAIN_RULE = (
+    f" Where it holds (the domain map, rule added with the map before its numbers): a slope "
+    f"cell of the map (n·SNR², G_n) holds where both features are learned at both ends (gains > "
+    f"{LEARNED_GAIN:g}) and its local slope is in [{THETA_SLOPE[0]:g}, {THETA_SLOPE[1]:g}], "
+    f"saturates below, is steeper above, is not learned where a gain is at most {LEARNED_GAIN:g}; "
+    f"the law predicts a symmetric-branch cell when its slope is within {SLOPE_AGREEMENT:g} of the "
+    f"measured one, and the map confirms the law where it predicts at least {LAW_AGREEMENT:.0%} of "
+    f"them. The regions are read in the law's own coordinate G_s/G_s*(G_n, m), G_s* the law's "
+    f"boundary (its slope {THETA_SLOPE[0]:g}) at the cell's noise group and width."
+)
 
 
 def judged(rows: list[RatioRow], gains: list, slope: float, other_slopes: dict) -> Entry:
@@ -166,8 +174,9 @@ def domain_paragraph(domain: dict | None) -> str:
     """What the domain map adds: where this sweep lies, the classes of the map's cells, the law."""
     if not domain:
         return ""
-    place, law_ = domain["this_verdicts_sweep"], domain["law"]
-    counts = ", ".join(f"{r['where']} {r['cells']}" for r in domain["regions"])
+    m = domain["measured"]
+    place, law_ = m["this_verdicts_sweep"], m["law"]
+    counts = ", ".join(f"{k} {v}" for k, v in m["cells"].items() if v)
     slopes = place["law_slope"]
     side = (
         "beyond the law's boundary"
@@ -293,78 +302,92 @@ def sweep_place(preset, nsnr2: list) -> dict:
     }
 
 
-def scope(dm, entry: Entry) -> dict:
-    """D2's domain from the map (module docstring): the groups, the regions (each class's cells with
-    their bounds), the law's agreement and boundary, where this verdict's own sweep lies, and the
-    headline."""
+def relative_signal(dm, cell) -> float:
+    """G_s / G_s*(G_n, m): the cell's signal group over the law's boundary at its noise group and
+    width (log-log interpolation of the map's boundary; 0 where the law's slope stays in its
+    band)."""
+    pairs = [(gn, gs) for gn, gs in dm.boundary[cell.m] if np.isfinite(gs)]
+    if not pairs:
+        return 0.0
+    gn, gs = np.log(np.array(pairs)).T
+    return float(cell.G_s / np.exp(np.interp(math.log(cell.noise_group), gn, gs)))
+
+
+def domain(dm) -> dict:
+    """D2's domain from the map (module docstring and DOMAIN_RULE): the regions in the law's own
+    coordinate G_s/G_s*, the law's agreement and boundary, the other cells' classes, and where this
+    verdict's own sweep lies."""
     states = {c: cell_state(c) for c in dm.slopes}
     sym = [c for c in dm.slopes if symmetric(c) and np.isfinite(c.law_slope)]
     predicted = [c for c in sym if abs(c.slope - c.law_slope) <= SLOPE_AGREEMENT]
-    regions = []
-    for state in CELL_STATES:
-        cells = [c for c in dm.slopes if states[c] == state]
-        if not cells:
-            continue
-        regions.append(
-            {
-                "where": state,
-                "verdict": "holds" if state == HOLDS_CELL else "does not hold",
-                "cells": len(cells),
-                "asymmetric_cells": sum(not symmetric(c) for c in cells),
-                "bounds": {
-                    "G_s": _bounds(cells, "G_s"),
-                    "G_n": _bounds(cells, "noise_group"),
-                    "m": sorted({c.m for c in cells}),
-                },
-            }
-        )
-    small = min(dm.grid.noise_groups)
-    boundary = {
-        m: dict(pairs)[small] if small in dict(pairs) else pairs[0][1]
-        for m, pairs in dm.boundary.items()
-    }
+    h = {c: relative_signal(dm, c) for c in dm.slopes}
     holds = [c for c in dm.slopes if states[c] == HOLDS_CELL]
-    saturated = [c for c in dm.slopes if states[c] == SATURATES]
-    per_nsnr2 = [r["nsnr2"] for r in entry.measured["per_nsnr2"]]
+    beyond = [c for c in dm.slopes if states[c] in (SATURATES, STEEPER)]
+    regions = []
+    if holds:
+        regions.append(Region(HOLDS, {"G_s/G_s*": (None, max(h[c] for c in holds))}))
+    if beyond:
+        regions.append(Region(DOES_NOT, {"G_s/G_s*": (min(h[c] for c in beyond), None)}))
+    small = min(dm.grid.noise_groups)
+    boundary = {m: pairs[0][1] for m, pairs in dm.boundary.items()}  # at the smallest G_n
+    p = presets.get(dm.preset_name)
+    place = sweep_place(p, p.sweep_nsnr2)
     grid = dm.grid
-    law_share = len(predicted) / len(sym) if sym else float("nan")
-    place = sweep_place(presets.get(dm.preset_name), per_nsnr2)
     lows = sorted(boundary.values())
     law_range = g(lows[0]) if g(lows[0]) == g(lows[-1]) else f"{g(lows[0])} to {g(lows[-1])}"
-    widths = ", ".join(map(str, boundary))
-    most = g(max((c.G_s for c in holds), default=float("nan")))
-    least = g(min((c.G_s for c in saturated), default=float("nan")))
-    headline = (
-        f"holds where the signal group G_s = (α/β)² n_j‖μ‖²/n is below the law's boundary "
-        f"({law_range} for m = {widths} at G_n = {small:g}; measured Θ(n·SNR²) cells up to "
-        f"G_s = {most}) with both features learned; does not hold above it (the ratio saturates; "
-        f"saturating cells from G_s = {least}) nor where a feature is not learned; this verdict's "
-        f"sweep lies at G_n = {g(place['G_n'])}, G_s = {g(place['G_s'][0])} to "
-        f"{g(place['G_s'][1])}"
-    )
-    return {
-        "groups": {
-            "G_s": "(α/β)² n_j‖μ‖²/n, the signal group: it sets the local slope",
-            "G_n": "(α/β)² ‖ξ‖²/n, the noise group: it sets the level; G_s/G_n = n·SNR²/2",
-        },
-        "measured_over": (
+    counts = {state: sum(s == state for s in states.values()) for state in CELL_STATES}
+    measured = {
+        "over": (
             f"n = {grid.n}, d = {grid.d}, σ₀ = {grid.sigma0:g}, α = β, orthogonal noise patches of "
             f"one norm, balanced labels; m in {list(grid.widths)}; G_n in "
             f"{[float(f'{v:g}') for v in grid.noise_groups]}; n·SNR² in "
             f"{[float(f'{v:g}') for v in grid.nsnr2]}; the exact reduced flow (theory.predict)"
         ),
-        "regions": regions,
+        "cells": counts,
+        "asymmetric_cells": {
+            st: sum(not symmetric(c) for c in dm.slopes if states[c] == st)
+            for st in CELL_STATES
+            if counts[st]
+        },
+        "holds_G_s": [
+            min((c.G_s for c in holds), default=None),
+            max((c.G_s for c in holds), default=None),
+        ],
+        "saturates_G_s": [
+            min((c.G_s for c in beyond), default=None),
+            max((c.G_s for c in beyond), default=None),
+        ],
+        "not_learned_G_s": [c.G_s for c in dm.slopes if states[c] == NOT_LEARNED],
         "law": {
             "symmetric_cells": len(sym),
             "predicted_within": SLOPE_AGREEMENT,
-            "predicted_share": law_share,
-            "confirmed": bool(sym) and law_share >= LAW_AGREEMENT,
+            "predicted_share": len(predicted) / len(sym) if sym else float("nan"),
+            "confirmed": bool(sym) and len(predicted) >= LAW_AGREEMENT * len(sym),
             "boundary_at_smallest_noise_group": {str(m): v for m, v in boundary.items()},
+            "first_order_boundary": {str(m): linear_boundary(m) for m in grid.widths},
         },
         "descent_check": [c._asdict() for c in dm.checks],
         "this_verdicts_sweep": place,
-        "headline": headline,
     }
+    note = (
+        f"[{dm.preset_name} preset: a {len(grid.noise_groups)} x {len(grid.nsnr2)} slice of the "
+        f"map; the map is the full preset's] "
+        if dm.preset_name != "full"
+        else ""
+    )
+    short = (
+        f"holds where G_s = (α/β)² n_j‖μ‖²/n is below the law's boundary G_s* ({law_range} for "
+        f"m = {', '.join(map(str, boundary))} at G_n = {small:g}), not above it (the ratio "
+        f"saturates); this sweep: G_n = {g(place['G_n'])}, G_s ≥ {g(place['G_s'][0])}"
+    )
+    return domain_record(d2domain.STUDY.name, GROUPS, regions, DOMAIN_RULE, measured, note, short)
+
+
+GROUPS = {
+    "G_s": "(α/β)² n_j‖μ‖²/n, the signal group: it sets the local slope",
+    "G_n": "(α/β)² ‖ξ‖²/n, the noise group: it sets the level (G_s/G_n = n·SNR²/2)",
+    "G_s/G_s*": "the signal group over the law's boundary at the cell's G_n and m (theory.law)",
+}
 
 
 def domain_figures(dm, out: Path) -> list[Figure]:
@@ -438,8 +461,6 @@ def fig_domain(dm, out: Path) -> Figure:
                     label=f"law: slope {THETA_SLOPE[0]:g} (G_s = G_s*(G_n))",
                 )
             gn_line = np.geomspace(g_edges[0], g_edges[-1], 50)
-            from theory.law import linear_boundary
-
             ax.plot(
                 2 * linear_boundary(m) / gn_line,
                 gn_line,
@@ -505,4 +526,4 @@ def fig_domain(dm, out: Path) -> Figure:
     )
 
 
-DOMAIN = Domain(d2domain.STUDY, scope, domain_figures)
+DOMAIN = DomainMap(d2domain.STUDY, domain, domain_figures)

@@ -68,3 +68,57 @@ def test_rule_text():
         in c1.SPEC.rule
     )
     assert "(ratio < 1, test error > 0.25) at every n·SNR² <= boundary / 4" in c1.SPEC.rule
+
+
+# ------------------------------------------------------------------------ where C1 holds (domain)
+def column(z, via="sigma0", boundary=4.0, index=2.5, flip=None, errors=(0.4, 0.01), swap=()):
+    """A made-up boundary-map column: the noise wins below the boundary (or below `flip`), the
+    signal above (the other way round at the n·SNR² in `swap`), with test errors errors[0] (noise
+    won) and errors[1] (signal won)."""
+    from sims.studies.boundarymap import Column, Row, transition
+
+    cut = boundary if flip is None else flip
+    rows = []
+    for x in (0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0):
+        signal = (x > cut) != (x in swap)
+        predicted = None if boundary != boundary else ("signal" if x > boundary else "noise")
+        rows.append(Row(x, 3.0 if signal else 0.1, errors[1] if signal else errors[0], predicted))
+    return Column(via, z, 0.0, 1.0, 1.0, boundary, rows, transition(rows), index)
+
+
+def test_column_verdicts():
+    nan = float("nan")
+    assert c1.column_verdict(column(1e-3)) == HOLDS
+    assert c1.column_verdict(column(1e-3, index=2.0)) == IN_PART  # not exponential (> 2)
+    assert c1.column_verdict(column(1e-3, flip=0.2)) == DOES_NOT  # the noise loses at b / 4
+    assert c1.column_verdict(column(1e-3, errors=(0.25, 0.01))) == DOES_NOT  # error not > 0.25
+    assert c1.column_verdict(column(1e-3, errors=(0.4, 0.1))) == DOES_NOT  # error not < 0.1
+    # ends right (n·SNR² <= 1 and >= 16); one cell of 7 wrong still agrees (>= 80%), two do not
+    assert c1.column_verdict(column(1e-3, swap=(10.0,))) == HOLDS
+    assert c1.column_verdict(column(1e-3, swap=(3.0, 10.0))) == IN_PART
+    assert c1.column_verdict(column(3.0, boundary=nan, flip=4.0)) == IN_PART  # none predicted
+    assert c1.column_verdict(column(3.0, boundary=nan, flip=1000)) == DOES_NOT
+
+
+def test_domain_regions_in_z_and_routes():
+    cols = [
+        column(1e-5),
+        column(1e-3),
+        column(1e-3, via="sigma_xi"),
+        column(0.3, index=1.5),
+        column(3.0, boundary=float("nan"), flip=1000),
+        column(10.0, boundary=float("nan"), flip=1000),
+    ]
+    rec = c1.domain_judged(cols, 4)
+    assert rec["measured"]["bounds"] == {"Z_hold": 1e-3, "Z_fail": 3.0}
+    assert [(r["verdict"], r["bounds"]) for r in rec["regions"]] == [
+        (HOLDS, {"Z": [None, 1e-3]}),
+        (IN_PART, {"Z": [0.3, 0.3]}),
+        (DOES_NOT, {"Z": [3.0, None]}),
+    ]
+    assert rec["measured"]["routes_agree"] == {"0.001": True}
+    assert rec["text"] == (
+        "holds where Z ≤ 0.001; holds in part where Z = 0.3; does not hold where Z ≥ 3"
+    )
+    late = c1.domain_judged([column(1e-3), column(1e-3, via="sigma_xi", flip=50.0)], 4)
+    assert late["measured"]["routes_agree"] == {"0.001": False}

@@ -3,6 +3,7 @@ threshold at and just past its boundary (numbers written out here, not read from
 
 import math
 
+import numpy as np
 import pytest
 from made import diffusion_row
 
@@ -95,38 +96,27 @@ def test_domain_cell_states(cell, state):
     assert d2.cell_state(cell) == state
 
 
-def test_domain_scope_regions_law_and_headline():
+def test_domain_regions_law_and_words():
+    """The regions read in G_s/G_s*, the law's agreement (2 of 3 symmetric cells predicted: 67%, not
+    the 90% that confirms it), the boundary at the smallest G_n, and where the sweep lies."""
     cells = [slope_cell(1.0), slope_cell(0.9), slope_cell(0.1, law_slope=0.3)]
     cells += [slope_cell(1.0, branch="asymmetric", law_slope=0.0)]
     grid = presets.get("quick").d2domain
     dm = d2domain.DomainMap(grid, {}, cells, [], {4: [(0.01, 0.99), (100.0, 2.0)]}, "quick")
-    entry = d2.judged(rows(), [(10.0, 10.0)] * 3, 1.0, {})
-    domain = d2.scope(dm, entry)
-    regions = {r["where"]: r for r in domain["regions"]}
-    assert regions[d2.HOLDS_CELL]["cells"] == 3 and regions[d2.HOLDS_CELL]["verdict"] == "holds"
-    assert regions[d2.HOLDS_CELL]["asymmetric_cells"] == 1
-    assert regions[d2.SATURATES]["verdict"] == "does not hold"
-    # the law predicts 2 of the 3 symmetric cells (0.1 against 0.3 is past 0.05): 67% < 90%
-    assert domain["law"]["symmetric_cells"] == 3 and not domain["law"]["confirmed"]
-    assert domain["law"]["predicted_share"] == pytest.approx(2 / 3)
-    assert domain["law"]["boundary_at_smallest_noise_group"] == {"4": 0.99}
+    record = d2.domain(dm)
+    regions = {r["verdict"]: r for r in record["regions"]}
+    h = 0.5 / math.exp(np.interp(0.0, np.log([0.01, 100.0]), np.log([0.99, 2.0])))  # G_n = 1
+    assert regions[HOLDS]["bounds"] == {"G_s/G_s*": [None, pytest.approx(h)]}
+    assert regions[DOES_NOT]["bounds"] == {"G_s/G_s*": [pytest.approx(h), None]}
+    m = record["measured"]
+    assert m["cells"][d2.HOLDS_CELL] == 3 and m["asymmetric_cells"][d2.HOLDS_CELL] == 1
+    assert m["law"]["symmetric_cells"] == 3 and not m["law"]["confirmed"]
+    assert m["law"]["predicted_share"] == pytest.approx(2 / 3)
+    assert m["law"]["boundary_at_smallest_noise_group"] == {"4": 0.99}
     assert (
-        domain["headline"].startswith("holds where")
-        and "(0.99 for m = 4 at G_n = 0.01" in domain["headline"]
+        record["short"].startswith("slice only: holds where G_s")
+        and "(0.99 for m = 4" in record["short"]
     )
-    place = domain["this_verdicts_sweep"]
+    assert record["text"].startswith("[quick preset") and "holds where G_s/G_s*" in record["text"]
+    place = m["this_verdicts_sweep"]
     assert place["G_n"] == pytest.approx((2000 - 2) / 20) and place["G_s"][0] < place["G_s"][1]
-
-
-def test_verdict_table_shows_the_domain():
-    from sims.studies.claims import verdict_table
-
-    entry = {
-        "id": "D2",
-        "short": "x",
-        "origin": "paper",
-        "verdict": "holds in part",
-        "domain": {"headline": "holds where G_s is small"},
-    }
-    line = verdict_table({"claims": [entry]}).splitlines()[-1]
-    assert line.endswith("| holds in part. Domain: holds where G_s is small |")
