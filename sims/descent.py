@@ -76,13 +76,36 @@ def diverged(loss, grad_norm, loss0):
     )  # NaN compares False
 
 
-def divergence_message(k: int, loss: float, eta: float) -> str:
+# what set an automatic step size, by the name sims.stepsize gives its limit
+LIMIT_WORDS = {
+    "data": "the data's curvature scale",
+    "initial": "the curvature at the initial weights",
+    "draws": "the curvature of memorised noise draws",
+}
+
+
+def divergence_message(
+    k: int, loss: float, eta: float, limit: str = "given", norms: tuple = ()
+) -> str:
+    """Why descent stopped at step k. `limit`: what set eta (sims.stepsize's limit name, "given" when
+    the user did); `norms`: ||grad L|| at step 0 and at step k - 1."""
     if k == 0:  # no step taken yet: the scales, not eta, are to blame
         return (
             f"the loss or its gradient is not finite at the initial weights (loss = {loss:.4g}): the data and "
             f"weights are too large for float64; lower sigma0, sigma_xi or snr (or rescale the files)"
         )
-    return f"gradient descent diverged at step {k} (loss = {loss:.4g}); try a smaller eta (now {eta:g})"
+    start = f"gradient descent diverged at step {k} (loss = {loss:.4g})"
+    if limit not in LIMIT_WORDS:
+        return f"{start}; try a smaller eta (now {eta:g})"
+    grew = (
+        f" (||grad L|| went from {norms[0]:.3g} at step 0 to {norms[1]:.3g} at step {k - 1})"
+        if len(norms) == 2
+        else ""
+    )
+    return (
+        f"{start}; the automatic step size eta = {eta:.4g}, set by {LIMIT_WORDS[limit]}, was too "
+        f"large for the curvature met later{grew}: set a step size with --eta, smaller than that"
+    )
 
 
 @np.errstate(
@@ -99,6 +122,7 @@ def descend(
     align: Callable,
     progress: Callable | None = None,
     check: bool = True,
+    limits=None,
 ) -> list:
     """Run the stack W (S, ...) and return, per member, its Outcome or the DivergenceError that stopped it.
 
@@ -107,8 +131,11 @@ def descend(
     only when members leave. align(i, W_i) -> (signal, noise) alignments of member i's weights.
     eta and tol are per member (S,). progress(k) is called after each step. check: run the checks of the
     module docstring (only meaningful when the objective is the same function at every step).
+    limits: what set each member's eta (sims.stepsize's limit names, or "given"), for the message of a
+    divergence (`divergence_message`).
     """
     S = W.shape[0]
+    limits = ["given"] * S if limits is None else list(limits)
     eta, tol = (
         np.broadcast_to(np.asarray(eta, float), (S,)).copy(),
         np.broadcast_to(np.asarray(tol, float), (S,)).copy(),
@@ -123,7 +150,7 @@ def descend(
     active = np.arange(S)  # members still running, in stack order
     fun = objective(active)
     step = eta[expand]
-    loss0 = prev_loss = prev_flat = prev_norm = floor = None
+    loss0 = norm0 = prev_loss = prev_flat = prev_norm = floor = None
     # the loop costs per step what a small objective does (span coordinates): few numpy calls on the
     # common path, sums of squares as einsum dot products, the bookkeeping only on steps that need it
     for k in range(steps + 1):
@@ -132,6 +159,7 @@ def descend(
         # not np.linalg.norm: its BLAS dot stalled under a loaded process pool
         grad_norm = np.sqrt(np.einsum("ij,ij->i", flat, flat))
         loss0 = np.abs(loss) if loss0 is None else loss0
+        norm0 = grad_norm if norm0 is None else norm0
         if check and prev_loss is not None:
             rose = loss > prev_loss + RISE_TOL * np.maximum(1.0, np.abs(prev_loss))
             big = (grad_norm > floor) & (prev_norm > floor)
@@ -149,7 +177,10 @@ def descend(
         if k % log_every == 0 or k == steps or (bad | converged).any():
             done = bad | converged | (k == steps)
             for j in np.flatnonzero(bad):
-                outcomes[active[j]] = DivergenceError(divergence_message(k, loss[j], eta[j]))
+                norms = () if prev_norm is None else (norm0[j], prev_norm[j])
+                outcomes[active[j]] = DivergenceError(
+                    divergence_message(k, loss[j], eta[j], limits[active[j]], norms)
+                )
             for j in np.flatnonzero(~bad & (converged | (k % log_every == 0) | (k == steps))):
                 i = active[j]
                 signal, noise = align(i, W[j])
@@ -169,13 +200,14 @@ def descend(
                 break
             if done.any():  # the finished members leave the stack
                 keep = ~done
-                active, W, grad, eta, tol, loss0 = (
+                active, W, grad, eta, tol, loss0, norm0 = (
                     active[keep],
                     W[keep],
                     grad[keep],
                     eta[keep],
                     tol[keep],
                     loss0[keep],
+                    norm0[keep],
                 )
                 loss, grad_norm, floor, flat = loss[keep], grad_norm[keep], floor[keep], flat[keep]
                 step = eta[expand]

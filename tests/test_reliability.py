@@ -802,7 +802,8 @@ def test_reproduce_stopped_by_sigterm_ends_its_workers(tmp_path):
         _, err = proc.communicate(timeout=60)
         assert proc.returncode == 143
         assert err == (
-            f"fldm: stopped by SIGTERM; finished cells are kept in {tmp_path / 'cache'}; a rerun "
+            f"fldm: stopped by SIGTERM; {tmp_path / 'out'} is as it was; finished cells are kept in "
+            f"{tmp_path / 'cache'}; a rerun "
             "resumes from them\n"
         )
         time.sleep(0.5)

@@ -13,6 +13,7 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 
+from sims import io
 from sims.studies import d2_claims as dc
 from sims.studies.figures import figure
 from sims.studies.measures import growth_window
@@ -187,8 +188,7 @@ class D2Robustness:
             **entry["measured"]["per_series"],
             **entry["measured"]["fixed_draws_longer"]["per_series"],
         }
-        Path(out).mkdir(parents=True, exist_ok=True)
-        (Path(out) / TABLE).write_text(table(size, shown, per))
+        io.write_text(Path(out) / TABLE, table(size, shown, per))  # with the report's files
         return [entry], [(FIGURE, fig_robustness(size, shown, per, Path(out) / FIGURE))]
 
 
