@@ -43,6 +43,7 @@ NOT_SETTINGS = {
     "stops",
     "no_progress",
     "json",
+    "until_stationary",
 }
 
 
@@ -285,9 +286,11 @@ def run_and_save(args, run) -> None:
 
 
 def cmd_train(args) -> None:
+    from functools import partial
+
     from sims.train import train
 
-    run_and_save(args, train)
+    run_and_save(args, partial(train, until_stationary=args.until_stationary))
 
 
 def cmd_ode(args) -> None:
@@ -386,6 +389,12 @@ def build_parser() -> Parser:
         "train", help="gradient descent on one model; writes DIR/result.npz and DIR/result.json"
     )
     add_run_options(p, "train")
+    p.add_argument(
+        "--until-stationary",
+        action="store_true",
+        help="stop once the run is stationary (||grad L|| at most 1e-6 times its largest value on "
+        "the run), at most --steps steps; every run says whether it got there (reached_stationary)",
+    )
     p.set_defaults(func=cmd_train)
     p = sub.add_parser(
         "ode",

@@ -30,7 +30,7 @@ import numpy as np
 from sims import DivergenceError, FldmError, __version__, io, models, span
 from sims.config import TrainConfig
 from sims.data import Dataset, load_npz, make_data, real_array
-from sims.descent import EXPLODE, Checks, check_note, descend
+from sims.descent import EXPLODE, Outcome, check_note, descend, stationarity
 from sims.stepsize import FD_STEP, auto_step
 
 ERRORS = ("raise", "return")
@@ -51,12 +51,24 @@ class Result:
     extra: dict = field(default_factory=dict)
 
     def summary(self) -> dict:
+        """The headline numbers of the last step (sims.models.summarize), and:
+        converged: whether the run stopped at ||grad L|| < tol (never with the default tol = 0);
+        reached_stationary: whether ||grad L|| at the last step is at most 1e-6 times its largest
+        value on the run (sims.descent.stationarity: a scale-free criterion, needing no tol), with
+        stationarity (that ratio), steps_to_stationary (the steps still needed at this eta, from the
+        recent decay of ||grad L||; None when reached or not falling) and stationary_note (the
+        sentence, "" when reached); steps_run, final_loss, final_grad_norm; and `extra` (eta and
+        what set it, the descent checks, the model's metrics)."""
         s = models.summarize(
             self.config.model, self.signal[-1], self.noise[-1], self.data.y
         )._asdict()
         s["per_feature"] = list(s["per_feature"])  # as JSON gives it back
+        eta = self.extra.get("eta", self.config.eta)
         s.update(
             converged=self.converged,
+            **stationarity(
+                self.steps, self.grad_norm, self.extra.get("grad_norm_max", math.nan), eta
+            ),
             steps_run=int(self.steps[-1]),
             final_loss=float(self.loss[-1]),
             final_grad_norm=float(self.grad_norm[-1]),
@@ -278,7 +290,8 @@ def check_float_range(cfg: TrainConfig, data: Dataset, W0, draws, coords) -> Non
     curvature product H v (the automatic step size's and the ODE's; for objectives with one closed
     form), each below FLOAT_ROOM. Settings within their own ranges (sims.config) can still multiply
     beyond it: sigma0 = 1e50 makes the diffusion loss about 1e300, snr = 1e40 its gradient about 1e157.
-    The message names the product, its size and the limit."""
+    The message names the product, its size and the limit. A DivergenceError: a sweep records such a
+    run as diverged (sims.studies.sweep), as it did when descent found the overflow at step 0."""
     model = models.get(cfg.model)
     mean = model.deterministic(cfg)
     with np.errstate(all="ignore"):  # overflow is what is measured here
@@ -303,27 +316,31 @@ def check_float_range(cfg: TrainConfig, data: Dataset, W0, draws, coords) -> Non
     for name, size in sizes.items():
         if not size <= limit:
             value = "beyond float64's range" if size == math.inf else f"about 1e{size:.0f}"
-            raise FldmError(
+            raise DivergenceError(
                 f"at the initial weights {name} is {value}; a run needs it below {FLOAT_ROOM:.1e} "
                 "(float64's largest number over the growth a loss may take before it counts as "
                 "diverged): lower sigma0, sigma_xi or snr (or rescale the files)"
             )
 
 
-def finish(
-    cfg: TrainConfig, run: Run, W: np.ndarray, log: dict, converged: bool, checks: Checks = Checks()
-) -> Result:
-    """The Result of a finished run: logged lists to arrays, the model's metrics (classifier errors), and the
-    descent loop's checks with their sentence (`descent_note`, "" when descent behaved: sims.descent)."""
+def finish(cfg: TrainConfig, run: Run, W: np.ndarray, outcome: Outcome) -> Result:
+    """The Result of a finished run (W in d dimensions, the rest from the descent loop's Outcome):
+    logged lists to arrays, the model's metrics (classifier errors), the largest ||grad L|| of any step,
+    and the descent loop's checks with their sentence (`descent_note`, "" when descent behaved:
+    sims.descent)."""
+    checks, log = outcome.checks, outcome.log
     extra = {
         "eta": run.eta,
         "eta_limit": run.eta_limit,
+        "grad_norm_max": outcome.grad_max,
         **checks._asdict(),
         "descent_note": check_note(checks),
         **models.get(cfg.model).metrics(cfg, W, run.data, run.rngs["test"]),
     }
     arrays = {k: np.asarray(v, dtype=int if k == "steps" else float) for k, v in log.items()}
-    return Result(config=cfg, W=W, data=run.data, converged=converged, extra=extra, **arrays)
+    return Result(
+        config=cfg, W=W, data=run.data, converged=outcome.converged, extra=extra, **arrays
+    )
 
 
 def _basis(run: Run) -> span.Basis | None:
@@ -360,11 +377,17 @@ def engine(cfg: TrainConfig) -> str:
 
 
 def train(
-    cfg: TrainConfig, data: Dataset | None = None, W0: np.ndarray | None = None, progress=None
+    cfg: TrainConfig,
+    data: Dataset | None = None,
+    W0: np.ndarray | None = None,
+    progress=None,
+    until_stationary: bool = False,
 ) -> Result:
     """Run gradient descent as configured (`data` and `W0` override the configured ones), in a basis of the
     span of the data, fixed noise draws and W0 where that is exact (sims.span), else in d dimensions
-    (`engine`); the result is the same to rounding either way, with W in d dimensions."""
+    (`engine`); the result is the same to rounding either way, with W in d dimensions.
+    until_stationary: stop as soon as the run is stationary (sims.descent.stationarity), at most
+    cfg.steps steps."""
     run = prepare(cfg, data, W0)
     model = models.get(cfg.model)
     B = _basis(run) if engine(cfg) == "span" else None
@@ -391,11 +414,12 @@ def train(
         progress=progress,
         check=model.deterministic(cfg) == cfg,
         limits=[run.eta_limit],
+        until_stationary=until_stationary,
     )
     if isinstance(outcome, DivergenceError):
         raise outcome
     W = outcome.W if B is None else outcome.W @ B.matrix.T
-    result = finish(cfg, run, W, outcome.log, outcome.converged, outcome.checks)
+    result = finish(cfg, run, W, outcome)
     result.extra["engine"] = "full" if B is None else "span"
     return result
 
@@ -461,7 +485,10 @@ def train_many(
     # The bases are not kept (each is as large as its member's data); finishing recomputes them.
     runs, reduced = [], []
     for cfg, data, W0 in zip(configs, datas, W0s):
-        run = prepare(cfg, data, W0)
+        try:
+            run = prepare(cfg, data, W0)
+        except DivergenceError:  # beyond float64 from the start: separately, each as errors says
+            return _separately(configs, datas, W0s, errors)
         reduced.append(_coordinates(run, _basis(run))[:2])
         runs.append(run._replace(basis=None, coords=None))
     if len({run.data.x1.shape for run in runs}) > 1:
@@ -492,6 +519,6 @@ def train_many(
             continue
         B = _basis(run)  # the same basis again: same input, same arithmetic
         W = outcome.W.copy() if B is None else outcome.W[..., : B.dim] @ B.matrix.T
-        results.append(finish(cfg, run, W, outcome.log, outcome.converged, outcome.checks))
+        results.append(finish(cfg, run, W, outcome))
         results[-1].extra["engine"] = "full" if B is None else "span"
     return results
