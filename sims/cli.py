@@ -27,6 +27,7 @@ from pathlib import Path  # noqa: E402
 
 from sims import FldmError, __version__, io, progress  # noqa: E402
 from sims.config import AUTO, TrainConfig, inapplicable, load_toml  # noqa: E402
+from sims.descent import STATIONARY_RTOL  # noqa: E402
 from sims.models import MODELS  # noqa: E402
 from sims.signals import Stopped, StopSignals  # noqa: E402
 from sims.studies import MNIST_QUICK_TIME, QUICK_RUN_TIME  # noqa: E402
@@ -100,7 +101,8 @@ def reals(text: str) -> tuple:
 
 
 def path_text(text: str) -> str:
-    """A file or folder name: not empty (an empty name would mean the current folder, or be ignored)."""
+    """A file or folder name: not empty (an empty name would mean the current folder, or be
+    ignored)."""
     if text == "":
         raise argparse.ArgumentTypeError("is empty; give a name")
     return text
@@ -322,13 +324,14 @@ def cmd_plot(args) -> None:
 
 @contextmanager
 def study_outputs(args, what: str):
-    """The block that writes a study's outputs into --out, which it holds (io.claim): they replace the
-    earlier ones only once all are complete (io.together; `what` marks the set complete), the renames
-    with stop signals deferred."""
+    """The block that writes a study's outputs into --out, which it holds (io.claim): they replace
+    the earlier ones only once all are complete (io.together; `what` marks the set complete), the
+    renames with stop signals deferred."""
     io.check_folder(args.out, "--out")
     io.check_folder(args.cache, "--cache")
     args.on_disk = (
-        f"{args.out} is as it was; finished cells are kept in {args.cache}; a rerun resumes from them"
+        f"{args.out} is as it was; finished cells are kept in {args.cache}; a rerun resumes from "
+        "them"
     )
     with io.claim(args.out), io.together(Path(args.out) / what, guard=args.stops.deferred):
         yield
@@ -392,8 +395,9 @@ def build_parser() -> Parser:
     p.add_argument(
         "--until-stationary",
         action="store_true",
-        help="stop once the run is stationary (||grad L|| at most 1e-6 times its largest value on "
-        "the run), at most --steps steps; every run says whether it got there (reached_stationary)",
+        help=f"stop once the run is stationary (||grad L|| at most {STATIONARY_RTOL:g} times its "
+        "largest value on the run), at most --steps steps; every run says whether it got there "
+        "(reached_stationary)",
     )
     p.set_defaults(func=cmd_train)
     p = sub.add_parser(
@@ -520,8 +524,8 @@ def one_line(exc: BaseException) -> str:
 
 
 class OutputFailed(Exception):
-    """Writing to stdout failed (a full disk, a closed pipe): the command's files are written all the
-    same, and the line says so."""
+    """Writing to stdout failed (a full disk, a closed pipe): the command's files are written all
+    the same, and the line says so."""
 
 
 class Output:

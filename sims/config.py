@@ -477,7 +477,9 @@ def load_toml(path: str | Path) -> dict:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise FldmError(f"cannot parse {path} as TOML: {exc}") from None
     except RecursionError:  # the parser recurses into nested arrays and tables
-        raise FldmError(f"cannot parse {path} as TOML: it nests arrays or tables too deeply") from None
+        raise FldmError(
+            f"cannot parse {path} as TOML: it nests arrays or tables too deeply"
+        ) from None
     settings = {}
     for key, v in values.items():
         name = key.replace("-", "_")

@@ -426,9 +426,9 @@ DATA_KEYS = ("x1", "x2", "y", "mu", "features", "feature")  # the arrays of a da
 
 
 def check_npz_shapes(path: Path, arrays: dict) -> None:
-    """Refuse a data file from its arrays' headers ({key: (shape, dtype)}, io.npz_arrays), before any
-    array is inflated: the keys, the shapes of x1 (n, d), x2 (n, d), y (n,), mu (2, d), and the memory
-    the arrays would take."""
+    """Refuse a data file from its arrays' headers ({key: (shape, dtype)}, io.npz_arrays), before
+    any array is inflated: the keys, the shapes of x1 (n, d), x2 (n, d), y (n,), mu (2, d), and the
+    memory the arrays would take."""
     missing = [k for k in ("x1", "x2", "y", "mu") if k not in arrays]
     if missing:
         raise FldmError(

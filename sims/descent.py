@@ -13,16 +13,16 @@ point against each other. Each member counts the steps where
     valley: an oscillation), counted only while ||g|| > GRAD_FLOOR max(1, ||g_0||), above rounding,
 and `check_note` turns the counts into the sentence a run's summary carries.
 
-Stationarity (`stationarity`): a run has reached a stationary point when ||grad L|| at its last step is
-at most STATIONARY_RTOL = 1e-6 times the largest ||grad L|| of the run. The criterion is scale-free: it
-does not change when the loss is multiplied by a constant or the weights are rescaled (the gradient then
-scales as a whole), so no tolerance has to be chosen per setting, unlike `tol`. Measured against the
-largest gradient rather than the initial one, since runs from small weights start near a saddle where
-the gradient is tiny and grows first. 1e-6 lies far above rounding (the gradient stops falling at 2e-14
-to 5e-14 of its largest value in the four diffusion runs measured: defaults; n SNR^2 = 6.75; m = 8 at
-0.25; d = 500, n = 10) and there the headline signal, noise and ratio agree with those of a 10 times
-longer run to 1e-8 (relative). The classifier's logistic loss has no stationary point at finite
-weights: its runs never reach one, and say so.
+Stationarity (`stationarity`): a run has reached a stationary point when ||grad L|| at its last step
+is at most STATIONARY_RTOL = 1e-6 times the largest ||grad L|| of the run. The criterion is
+scale-free: it does not change when the loss is multiplied by a constant or the weights are rescaled
+(the gradient then scales as a whole), so no tolerance has to be chosen per setting, unlike `tol`.
+Measured against the largest gradient rather than the initial one, since runs from small weights
+start near a saddle where the gradient is tiny and grows first. 1e-6 lies far above rounding (the
+gradient stops falling at 2e-14 to 5e-14 of its largest value in the four diffusion runs measured:
+defaults; n SNR^2 = 6.75; m = 8 at 0.25; d = 500, n = 10) and there the headline signal, noise and
+ratio agree with those of a 10 times longer run to 1e-8 (relative). The classifier's logistic loss
+has no stationary point at finite weights: its runs never reach one, and say so.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ LOGGED = ("steps", "loss", "grad_norm", "signal", "noise")
 RISE_TOL = 1e-11  # a loss rise smaller than this (relative to max(1, |loss|)) is rounding
 REVERSAL_COS = -0.5  # consecutive gradients with a cosine below this count as a reversal
 GRAD_FLOOR = 1e-8  # gradients below this times max(1, ||g_0||) are not compared (rounding)
-STATIONARY_RTOL = 1e-6  # stationary: ||grad L|| at most this times the run's largest (`stationarity`)
+STATIONARY_RTOL = 1e-6  # stationary: ||grad L|| at most this times its largest (`stationarity`)
 
 
 class Checks(NamedTuple):
@@ -53,9 +53,9 @@ class Checks(NamedTuple):
 
 
 class Outcome(NamedTuple):
-    """One member's final weights (in the loop's coordinates), its log (lists keyed by LOGGED), whether
-    it stopped by reaching ||grad L|| < tol, its Checks, and the largest ||grad L|| of any of its steps
-    (logged or not: the scale `stationarity` measures the last one against)."""
+    """One member's final weights (in the loop's coordinates), its log (lists keyed by LOGGED),
+    whether it stopped by reaching ||grad L|| < tol, its Checks, and the largest ||grad L|| of any
+    of its steps (logged or not: the scale `stationarity` measures the last one against)."""
 
     W: np.ndarray
     log: dict
@@ -86,12 +86,13 @@ def check_note(checks: Checks) -> str:
 
 def stationarity(steps, grad_norm, grad_max: float, eta: float) -> dict:
     """Whether a run reached a stationary point (module docstring), from its logged steps and
-    ||grad L|| and the largest ||grad L|| of all its steps; if not, how far it is and roughly how many
-    more steps it needs at this eta, from the decay of ||grad L|| over the second half of the run:
-    exponential (a straight line in log ||grad L|| against the step) or, when that decay slows down
-    (a classifier's, about 1 / step), a power of the step, whichever predicts the middle of that half
-    better. Keys: reached_stationary, stationarity (last / largest ||grad L||), steps_to_stationary
-    (None when reached, or when ||grad L|| is not falling), stationary_note ("" when reached)."""
+    ||grad L||, and the largest ||grad L|| of all its steps; if not, how far it is and roughly how
+    many more steps it needs at this eta, from the decay of ||grad L|| over the second half of the
+    run: exponential (a straight line in log ||grad L|| against the step) or, when that decay slows
+    down (a classifier's, about 1 / step), a power of the step, whichever predicts the middle of
+    that half better. Keys: reached_stationary, stationarity (last / largest ||grad L||),
+    steps_to_stationary (None when reached, or when ||grad L|| is not falling), stationary_note
+    ("" when reached)."""
     steps, g = np.asarray(steps, dtype=float), np.asarray(grad_norm, dtype=float)
     top = max(float(grad_max), float(np.max(g))) if np.isfinite(grad_max) else float(np.max(g))
     last = float(g[-1])
@@ -101,8 +102,8 @@ def stationarity(steps, grad_norm, grad_max: float, eta: float) -> dict:
     if out["reached_stationary"]:
         return out
     far = (
-        f"not at a stationary point: ||grad L|| = {last:.3g} is {ratio:.2g} of its largest value on "
-        f"this run (stationary: at most {STATIONARY_RTOL:g})"
+        f"not at a stationary point: ||grad L|| = {last:.3g} is {ratio:.2g} of its largest value "
+        f"on this run (stationary: at most {STATIONARY_RTOL:g})"
     )
     half = (steps >= steps[-1] / 2) & (g > 0)
     k, gh = steps[half], g[half]
@@ -151,8 +152,8 @@ LIMIT_WORDS = {
 def divergence_message(
     k: int, loss: float, eta: float, limit: str = "given", norms: tuple = ()
 ) -> str:
-    """Why descent stopped at step k. `limit`: what set eta (sims.stepsize's limit name, "given" when
-    the user did); `norms`: ||grad L|| at step 0 and at step k - 1."""
+    """Why descent stopped at step k. `limit`: what set eta (sims.stepsize's limit name, "given"
+    when the user did); `norms`: ||grad L|| at step 0 and at step k - 1."""
     if k == 0:  # no step taken yet: the scales, not eta, are to blame
         return (
             f"the loss or its gradient is not finite at the initial weights (loss = {loss:.4g}): the data and "
@@ -196,8 +197,8 @@ def descend(
     only when members leave. align(i, W_i) -> (signal, noise) alignments of member i's weights.
     eta and tol are per member (S,). progress(k) is called after each step. check: run the checks of the
     module docstring (only meaningful when the objective is the same function at every step).
-    limits: what set each member's eta (sims.stepsize's limit names, or "given"), for the message of a
-    divergence (`divergence_message`). until_stationary: a member also stops once it is stationary
+    limits: what set each member's eta (sims.stepsize's limit names, or "given"), for the message of
+    a divergence (`divergence_message`). until_stationary: a member also stops once it is stationary
     (||grad L|| <= STATIONARY_RTOL times its largest ||grad L|| so far; `stationarity`).
     """
     S = W.shape[0]

@@ -1,7 +1,7 @@
 """Atomic result files: write to a temporary file in the same folder, then rename over the target;
-`together`, which replaces a set of files only once every new one is complete; `claim`, which holds an
-output folder for one writer, so that files written together stay together; and the checks of a user's
-paths and numpy files made before anything is read or written (`regular_file`, `make_folder`,
+`together`, which replaces a set of files only once every new one is complete; `claim`, which holds
+an output folder for one writer, so that files written together stay together; and the checks of a
+user's paths and numpy files made before anything is read or written (`regular_file`, `make_folder`,
 `npz_arrays`, `npy_array`). An error writing a file names the file, never its temporary name."""
 
 from __future__ import annotations
@@ -75,16 +75,16 @@ def _atomic(path: Path, write, now: bool = False) -> None:
 
 @contextmanager
 def together(marker: str | Path | None = None, guard=nullcontext):
-    """Write the files of the block as one set: each write (but those made with now=True, e.g. cache
-    cells) goes to a complete temporary file beside its target, and the targets are replaced only when
-    the block ends without an error; on an error (a full disk, a signal) the temporary files are
-    removed and every earlier file stays as it was. Nested blocks join the outermost one.
+    """Write the files of the block as one set: each write (but those made with now=True, e.g.
+    cache cells) goes to a complete temporary file beside its target, and the targets are replaced
+    only when the block ends without an error; on an error (a full disk, a signal) the temporary
+    files are removed and every earlier file stays as it was. Nested blocks join the outermost one.
 
-    `marker` is the file that says the set is complete (a result pair's json): an earlier one is removed
-    before the first rename and the new one is renamed last, so that at every instant a reader sees the
-    earlier set, or no marker (a set being replaced), or the new set; a process killed while renaming
-    (a few milliseconds, inside `guard()`, e.g. with stop signals deferred) leaves no marker, and the
-    temporary files of the renames not done.
+    `marker` is the file that says the set is complete (a result pair's json): an earlier one is
+    removed before the first rename and the new one is renamed last, so that at every instant a
+    reader sees the earlier set, or no marker (a set being replaced), or the new set; a process
+    killed while renaming (a few milliseconds, inside `guard()`, e.g. with stop signals deferred)
+    leaves no marker, and the temporary files of the renames not done.
     """
     global _STAGED
     if _STAGED is not None:  # the outer block commits
@@ -116,65 +116,80 @@ def together(marker: str | Path | None = None, guard=nullcontext):
             raise _named(exc, Path(exc.filename2 or exc.filename or "")) from None
 
 
-def make_folder(folder: str | Path) -> None:
-    """Create `folder` and its parents, or raise FldmError naming the file that stands in the way."""
-    folder = Path(folder)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        return
-    except (FileExistsError, NotADirectoryError):
-        pass
-    for p in (folder, *folder.parents):
-        if p.exists() or p.is_symlink():
-            if p.is_dir():
-                break
-            what = "" if p == folder else f"; it would hold {folder}"
-            raise FldmError(f"{p} is a file, not a folder{what}: choose another folder") from None
-    raise FldmError(f"cannot create the folder {folder}") from None
-
-
-def check_folder(folder: str | Path, what: str) -> None:
-    """Refuse, before any work, a folder that could not be created: empty, or a file in its way."""
-    if str(folder) == "":
-        raise FldmError(f"{what} is empty; give a folder name")
-    folder = Path(folder)
-    for p in (folder, *folder.parents):
-        if p.exists() or p.is_symlink():
-            if not p.is_dir():
-                where = "" if p == folder else f"; it would hold {folder}"
-                raise FldmError(f"{what} {p} is a file, not a folder{where}: choose another folder")
-            return
-
-
-def regular_file(path: str | Path, what: str) -> Path:
-    """`path` if it names a regular file (or a link to one); else FldmError saying what it is: missing,
-    a folder, a pipe, a device, a broken or looping symbolic link. A pipe or a device is refused because
-    reading one may never end (/dev/zero)."""
-    if str(path) == "":
-        raise FldmError(f"{what} is empty; give a file name")
-    path = Path(path)
+def describe(path: Path) -> str | None:
+    """What `path` is, in words ("a folder", "a file", "a pipe (fifo)", "a device", "a socket", "a
+    symbolic link to a missing file", "a loop of symbolic links"), or None if nothing is there."""
     try:
         mode = os.stat(path).st_mode
     except FileNotFoundError:
-        if path.is_symlink():
-            raise FldmError(f"{what} {path} is a symbolic link to a missing file") from None
-        raise FldmError(f"{what} {path} does not exist") from None
+        return "a symbolic link to a missing file" if path.is_symlink() else None
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            raise FldmError(f"{what} {path} is a loop of symbolic links") from None
+            return "a loop of symbolic links"
         if exc.errno == errno.ENOTDIR:
-            raise FldmError(f"{what} {path}: a folder on its path is a file") from None
-        raise FldmError(f"{what} {path} cannot be read: {exc.strerror}") from None
+            return None  # a file on its way: said of that file
+        raise
     kinds = {
         stat.S_ISDIR: "a folder",
+        stat.S_ISREG: "a file",
         stat.S_ISFIFO: "a pipe (fifo)",
         stat.S_ISCHR: "a device",
         stat.S_ISBLK: "a device",
         stat.S_ISSOCK: "a socket",
     }
-    for test, name in kinds.items():
-        if test(mode):
-            raise FldmError(f"{what} {path} is {name}, not a file")
+    return next(name for test, name in kinds.items() if test(mode))
+
+
+def _in_the_way(folder: Path) -> str | None:
+    """Why `folder` cannot be created (or used): the nearest existing path on it is no folder."""
+    for p in (folder, *folder.parents):
+        what = describe(p)
+        if what == "a folder":
+            return None
+        if what is not None:
+            where = "" if p == folder else f"; it would hold {folder}"
+            return f"{p} is {what}, not a folder{where}: choose another folder"
+    return None
+
+
+def make_folder(folder: str | Path) -> None:
+    """Create `folder` and its parents, or raise FldmError naming what stands in the way."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        return
+    except (FileExistsError, NotADirectoryError, OSError) as exc:
+        why = _in_the_way(folder)
+        if why is None:
+            raise _named(exc, folder) from None
+    raise FldmError(why)
+
+
+def check_folder(folder: str | Path, what: str) -> None:
+    """Refuse, before any work, a folder that could not be created: empty, or something other than
+    a folder in its way."""
+    if str(folder) == "":
+        raise FldmError(f"{what} is empty; give a folder name")
+    why = _in_the_way(Path(folder))
+    if why is not None:
+        raise FldmError(f"{what} {why}")
+
+
+def regular_file(path: str | Path, what: str) -> Path:
+    """`path` if it names a regular file (or a link to one); else FldmError saying what it is:
+    missing, a folder, a pipe, a device, a broken or looping symbolic link. A pipe or a device is
+    refused because reading one may never end (/dev/zero)."""
+    if str(path) == "":
+        raise FldmError(f"{what} is empty; give a file name")
+    path = Path(path)
+    try:
+        kind = describe(path)
+    except OSError as exc:
+        raise FldmError(f"{what} {path} cannot be read: {exc.strerror}") from None
+    if kind is None:
+        raise FldmError(f"{what} {path} does not exist")
+    if kind != "a file":
+        raise FldmError(f"{what} {path} is {kind}, not a file")
     return path
 
 
@@ -187,8 +202,8 @@ def _remove_empty(folders: list) -> None:
 
 
 def abandon() -> None:
-    """Remove the temporary files being written and the empty folders claimed here: for a process about
-    to exit without unwinding (sims.cli, when a stop signal's exception was swallowed)."""
+    """Remove the temporary files being written and the empty folders claimed here: for a process
+    about to exit without unwinding (sims.cli, when a stop signal's exception was swallowed)."""
     for tmp in list(_WRITING):
         Path(tmp).unlink(missing_ok=True)
     for created in list(_HELD.values()):
@@ -197,10 +212,10 @@ def abandon() -> None:
 
 @contextmanager
 def claim(folder: str | Path):
-    """Hold `folder` while a run writes into it: it is created if missing (and removed again, with the
-    parents created for it, if it is still empty when released), and locked (flock on the folder) so that
-    a second process claiming it fails at once with "FOLDER is being written by another run". A process
-    may claim a folder it holds again (the inner claim does nothing)."""
+    """Hold `folder` while a run writes into it: it is created if missing (and removed again, with
+    the parents created for it, if it is still empty when released), and locked (flock on the
+    folder) so that a second process claiming it fails at once with "FOLDER is being written by
+    another run". A process may claim a folder it holds again (the inner claim does nothing)."""
     folder = Path(folder)
     key = os.path.realpath(folder)
     if key in _HELD or fcntl is None:
@@ -235,8 +250,8 @@ def machine_memory() -> int | None:
 
 
 def arrays_sha256(arrays: dict) -> str:
-    """A SHA-256 of named arrays' contents (names, dtypes, shapes, bytes), as hex: the same for the same
-    arrays however they were saved (an .npz's own bytes carry zip timestamps)."""
+    """A SHA-256 of named arrays' contents (names, dtypes, shapes, bytes), as hex: the same for the
+    same arrays however they were saved (an .npz's own bytes carry zip timestamps)."""
     h = hashlib.sha256()
     for name in sorted(arrays):
         a = np.ascontiguousarray(arrays[name])
@@ -246,9 +261,9 @@ def arrays_sha256(arrays: dict) -> str:
 
 
 def numpy_file_kind(path: str | Path) -> str | None:
-    """ "npy" (numpy.save's header), "npz" (a zip archive, as numpy.savez writes) or None, from the file's
-    first bytes: checked before numpy reads a user's file, since numpy takes anything else for pickled data
-    and suggests loading it unsafely."""
+    """ "npy" (numpy.save's header), "npz" (a zip archive, as numpy.savez writes) or None, from the
+    file's first bytes: checked before numpy reads a user's file, since numpy takes anything else
+    for pickled data and suggests loading it unsafely."""
     with open(path, "rb") as fh:
         head = fh.read(6)
     zipped = head[:4] in (b"PK\x03\x04", b"PK\x05\x06")  # a local file header, or an empty archive
@@ -259,7 +274,10 @@ def _header(f, where: str) -> tuple[tuple, np.dtype, int]:
     """(shape, dtype, bytes of the array) from the .npy header at f's position."""
     try:
         version = np.lib.format.read_magic(f)
-        read = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+        read = {
+            (1, 0): np.lib.format.read_array_header_1_0,
+            (2, 0): np.lib.format.read_array_header_2_0,
+        }
         shape, _, dtype = read[version](f) if version in read else read[(2, 0)](f)
     except Exception as exc:  # not an .npy header, an unknown version, a malformed header
         raise FldmError(f"{where} is not an array saved by numpy ({exc})") from None
@@ -285,9 +303,9 @@ def npy_array(path: Path) -> tuple[tuple, np.dtype]:
 
 def npz_arrays(path: Path, keys=None) -> dict[str, tuple[tuple, np.dtype] | None]:
     """{key: (shape, dtype)} of the arrays in an .npz archive, read from the .npy headers inside it
-    without inflating the arrays (a small archive can inflate to gigabytes): each member's stated size
-    must be its header's. Only the `keys` given (all if None) are read; the others map to None. The
-    caller checks keys and shapes before loading anything."""
+    without inflating the arrays (a small archive can inflate to gigabytes): each member's stated
+    size must be its header's. Only the `keys` given (all if None) are read; the others map to None.
+    The caller checks keys and shapes before loading anything."""
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
@@ -320,7 +338,8 @@ def write_npz(path: str | Path, now: bool = False, **arrays: np.ndarray) -> None
 
 
 def to_json(obj) -> str:
-    """Strict JSON text of `plain(obj)`, NaN and infinities written as null (strict JSON has no such numbers)."""
+    """Strict JSON text of `plain(obj)`, NaN and infinities written as null (strict JSON has no such
+    numbers)."""
     return json.dumps(_finite(plain(obj)), indent=2, sort_keys=True, allow_nan=False)
 
 
@@ -329,21 +348,21 @@ def write_json(path: str | Path, obj, now: bool = False) -> None:
     _atomic(Path(path), lambda f: f.write(text.encode()), now)
 
 
-def write_figure(path: str | Path, fig, dpi: int = 110) -> None:
-    """A matplotlib figure as PNG, the same bytes on every run: no software version in its metadata (and
-    PNGs carry no date)."""
-    _atomic(
-        Path(path), lambda f: fig.savefig(f, format="png", dpi=dpi, metadata={"Software": None})
-    )
+def write_figure(path: str | Path, fig, dpi: int = 110, now: bool = False) -> None:
+    """A matplotlib figure as PNG, the same bytes on every run: no software version in its metadata
+    (and PNGs carry no date)."""
+    save = lambda f: fig.savefig(f, format="png", dpi=dpi, metadata={"Software": None})
+    _atomic(Path(path), save, now)
 
 
-def write_text(path: str | Path, text: str) -> None:
-    _atomic(Path(path), lambda f: f.write(text.encode()))
+def write_text(path: str | Path, text: str, now: bool = False) -> None:
+    _atomic(Path(path), lambda f: f.write(text.encode()), now)
 
 
 def plain(x):
-    """Nested dicts and lists of plain Python values: numpy arrays become lists, numpy scalars Python
-    numbers, tuples lists, named tuples and dataclasses dicts, paths strings (NaN stays a float)."""
+    """Nested dicts and lists of plain Python values: numpy arrays become lists, numpy scalars
+    Python numbers, tuples lists, named tuples and dataclasses dicts, paths strings (NaN stays a
+    float)."""
     if hasattr(x, "_asdict"):
         return plain(x._asdict())
     if dataclasses.is_dataclass(x) and not isinstance(x, type):
@@ -367,10 +386,10 @@ REPORT_DIGITS = 6  # significant digits of the numbers in a study's tracked repo
 
 
 def rounded(obj, digits: int = REPORT_DIGITS):
-    """obj with every float rounded to `digits` significant digits (dicts, lists and tuples kept as they
-    are; arrays, named tuples and dataclasses as `plain` makes them): a study's reported numbers, whose
-    last digits can vary with the platform and the order of floating-point operations, so that a rerun
-    writes the same text."""
+    """obj with every float rounded to `digits` significant digits (dicts, lists and tuples kept as
+    they are; arrays, named tuples and dataclasses as `plain` makes them): a study's reported
+    numbers, whose last digits can vary with the platform and the order of floating-point
+    operations, so that a rerun writes the same text."""
     if (
         isinstance(obj, (np.ndarray, np.generic))
         or hasattr(obj, "_asdict")

@@ -1,24 +1,26 @@
-"""Stop signals for the command line: SIGINT, SIGTERM and SIGHUP end a command with one line saying what is
-on disk, and exit codes 130, 143 and 129 (128 + the signal's number), whenever they arrive.
+"""Stop signals for the command line: SIGINT, SIGTERM and SIGHUP end a command with one line saying
+what is on disk, and exit codes 130, 143 and 129 (128 + the signal's number), whenever they arrive.
 
-This module imports only the standard library, so that `fldm` installs its handlers (`install_early`)
-before it imports numpy and the rest (sims.cli when it is the `fldm` program, sims/__main__.py for
-`python -m sims`): a signal during those imports ends the command with its line, not a traceback. The
-signals stay blocked during those imports and are unblocked when the command starts (`unblock`), so
-that the threads the imports start (OpenBLAS's) inherit them blocked and every signal reaches the main
-thread: CPython (3.11) loses a signal whose C handler runs in a thread that never runs Python, which
-two signals 1 ms apart made happen (the process ran on, ignoring both). A signal sent during the
-imports is handled when they are done, a fraction of a second later. The interpreter's own start-up
-(its `site` module, tens of milliseconds) comes before any of this and keeps Python's default handlers.
+This module imports only the standard library, so that `fldm` installs its handlers
+(`install_early`) before it imports numpy and the rest (sims.cli when it is the `fldm` program,
+sims/__main__.py for `python -m sims`): a signal during those imports ends the command with its
+line, not a traceback. The signals stay blocked during those imports and are unblocked when the
+command starts (`unblock`), so that the threads the imports start (OpenBLAS's) inherit them blocked
+and every signal reaches the main thread: CPython (3.11) loses a signal whose C handler runs in a
+thread that never runs Python, which two signals 1 ms apart made happen (the process ran on,
+ignoring both). A signal sent during the imports is handled when they are done, a fraction of a
+second later. The interpreter's own start-up (its `site` module, tens of milliseconds) comes before
+any of this and keeps Python's default handlers.
 
 What a signal does depends on where the command is:
-  * inside the command (`StopSignals.raising`): it raises KeyboardInterrupt or Stopped in the main thread,
-    so that files being written are removed as the stack unwinds (sims.io) and sims.cli prints the line;
-    inside `deferred()` it waits until the block is done (a result pair is written whole). An exception
-    raised in a handler can be lost (inside an extension module's import, say), so each stop also starts
-    a timer that, GRACE seconds later, removes those files itself (io.abandon) and exits.
-  * before (imports, parsing) or after it (the outcome is printed): it prints the line and exits at once;
-    nothing is being written then.
+  * inside the command (`StopSignals.raising`): it raises KeyboardInterrupt or Stopped in the main
+    thread, so that files being written are removed as the stack unwinds (sims.io) and sims.cli
+    prints the line; inside `deferred()` it waits until the block is done (a result pair is written
+    whole). An exception raised in a handler can be lost (inside an extension module's import, say),
+    so each stop also starts a timer that, GRACE seconds later, removes those files itself
+    (io.abandon) and exits.
+  * before (imports, parsing) or after it (the outcome is printed): it prints the line and exits at
+    once; nothing is being written then.
 Only the first signal counts: one arriving while the command stops (two signals 1 ms apart, say) is
 ignored, so the line is printed once and no handler raises into the code printing it.
 """
@@ -30,15 +32,15 @@ import os
 import signal
 import sys
 import threading
-from types import SimpleNamespace
 from contextlib import contextmanager
+from types import SimpleNamespace
 
 SIGNALS = {"SIGINT": 130, "SIGTERM": 143, "SIGHUP": 129}  # exit code 128 + signal number
 GRACE = 5.0  # seconds a stopped command has to unwind before it exits anyway
 
 
 class Stopped(BaseException):
-    """A termination signal, raised in the main thread so that files being written are cleaned up."""
+    """A termination signal, raised in the main thread so files being written are cleaned up."""
 
     def __init__(self, name: str, code: int):
         super().__init__(name)
@@ -59,8 +61,9 @@ class StopSignals:
         self.args = args if args is not None else SimpleNamespace(on_disk="nothing was written")
         self.timers, self.previous = [], {}
         self.deferring, self.pending, self.raising = False, None, raising
-        self.arrivals = itertools.count()  # next() is one C call: a re-entered handler sees 1, 2, ...
-        self.first = None  # the name of the first signal, once one has arrived
+        self.arrivals = (
+            itertools.count()
+        )  # next() is one C call: a re-entered handler sees 1, 2, ...
 
     def install(self) -> None:
         for name in SIGNALS:
@@ -86,7 +89,7 @@ class StopSignals:
     def handle(self, signum, frame):
         if next(self.arrivals):  # not the first: the command is already stopping
             return
-        name = self.first = signal.Signals(signum).name
+        name = signal.Signals(signum).name
         if not self.raising:
             self.exit_now(name)
         elif self.deferring:
@@ -102,8 +105,8 @@ class StopSignals:
         raise KeyboardInterrupt if name == "SIGINT" else Stopped(name, SIGNALS[name])
 
     def exit_now(self, name: str):
-        """Print the line and exit with the signal's code, without unwinding: end the pool workers and
-        remove the temporary files being written (sims.io), if those modules were imported."""
+        """Print the line and exit with the signal's code, without unwinding: end the pool workers
+        and remove the temporary files being written (sims.io), if those modules were imported."""
         if "multiprocessing" in sys.modules:  # pool workers, which would otherwise run on
             for child in sys.modules["multiprocessing"].active_children():
                 child.terminate()

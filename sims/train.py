@@ -77,14 +77,15 @@ class Result:
         return s
 
     def save(self, out: str | Path) -> None:
-        """Write out/result.npz and out/result.json as one pair (io.together): both are written whole to
-        temporary files first, and only then does an earlier result.json go, the new npz replace the
-        earlier one and the new json, which marks the pair complete and carries the SHA-256 of the npz's
-        arrays (io.arrays_sha256), come last. A save that fails (a full disk) leaves the earlier pair as
-        it was; at any instant a reader sees the earlier pair, an npz without json (a pair being
-        replaced) or the new pair. The folder is held (io.claim) meanwhile, so a concurrent run fails
-        instead of mixing its files in (the command line defers stop signals while it saves). The
-        config records the eta the run used (eta_auto: whether auto_eta chose it)."""
+        """Write out/result.npz and out/result.json as one pair (io.together): both are written whole
+        to temporary files first, and only then does an earlier result.json go, the new npz replace
+        the earlier one and the new json, which marks the pair complete and carries the SHA-256 of
+        the npz's arrays (io.arrays_sha256), come last. A save that fails (a full disk) leaves the
+        earlier pair as it was; at any instant a reader sees the earlier pair, an npz without json
+        (a pair being replaced) or the new pair. The folder is held (io.claim) meanwhile, so a
+        concurrent run fails instead of mixing its files in (the command line defers stop signals
+        while it saves). The config records the eta the run used (eta_auto: whether auto_eta chose
+        it)."""
         out = Path(out)
         config = self.config.to_dict()
         config["eta"] = self.extra.get("eta", self.config.eta)
@@ -270,8 +271,8 @@ def prepare(cfg: TrainConfig, data: Dataset | None = None, W0: np.ndarray | None
     return Run(rngs, data, W, eta, draws, limit, B, coords)
 
 
-# The products a run computes from its initial weights must stay below this: float64's largest number
-# over the growth sims.descent allows a loss before it counts as divergence (EXPLODE).
+# The products a run computes from its initial weights must stay below this: float64's largest
+# number over the growth sims.descent allows a loss before it counts as divergence (EXPLODE).
 FLOAT_ROOM = np.finfo(float).max / EXPLODE
 
 
@@ -289,8 +290,8 @@ def check_float_range(cfg: TrainConfig, data: Dataset, W0, draws, coords) -> Non
     the loss, the squared norm of its gradient (the descent loop's) and the squared norm of a
     curvature product H v (the automatic step size's and the ODE's; for objectives with one closed
     form), each below FLOAT_ROOM. Settings within their own ranges (sims.config) can still multiply
-    beyond it: sigma0 = 1e50 makes the diffusion loss about 1e300, snr = 1e40 its gradient about 1e157.
-    The message names the product, its size and the limit. A DivergenceError: a sweep records such a
+    beyond it: sigma0 = 1e50 makes the diffusion loss about 1e300, snr = 1e40 its gradient about
+    1e157. The message names the product, its size and the limit. A DivergenceError: a sweep records such a
     run as diverged (sims.studies.sweep), as it did when descent found the overflow at step 0."""
     model = models.get(cfg.model)
     mean = model.deterministic(cfg)
@@ -325,8 +326,8 @@ def check_float_range(cfg: TrainConfig, data: Dataset, W0, draws, coords) -> Non
 
 def finish(cfg: TrainConfig, run: Run, W: np.ndarray, outcome: Outcome) -> Result:
     """The Result of a finished run (W in d dimensions, the rest from the descent loop's Outcome):
-    logged lists to arrays, the model's metrics (classifier errors), the largest ||grad L|| of any step,
-    and the descent loop's checks with their sentence (`descent_note`, "" when descent behaved:
+    logged lists to arrays, the model's metrics (classifier errors), the largest ||grad L|| of any
+    step, and the descent loop's checks with their sentence (`descent_note`, "" when descent behaved:
     sims.descent)."""
     checks, log = outcome.checks, outcome.log
     extra = {

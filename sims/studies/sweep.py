@@ -6,12 +6,12 @@
   summary. Its cache key hashes kind, the full config and the package version. Train cells of one shape
   run as one stacked computation (`sims.train.train_many`), in groups fixed by the cells alone, never by
   the workers.
-- Finished cells are written atomically as KEY.npz then KEY.json (the json marks completion and carries
-  a SHA-256 of the npz's arrays and one of its own content), by the main process as each one finishes,
-  so a killed sweep loses only the cells in flight and a rerun computes only what is missing. A cell
-  whose files cannot be read, whose json or arrays do not match their checksums, or whose kind and
-  config give another key than its file name, counts as damaged: it is recomputed. Each sweep ends
-  with a note of the cells it reused, recomputed (damaged) and computed (missing).
+- Finished cells are written atomically as KEY.npz then KEY.json (the json marks completion and
+  carries a SHA-256 of the npz's arrays and one of its own content), by the main process as each one
+  finishes, so a killed sweep loses only the cells in flight and a rerun computes only what is
+  missing. A cell whose files cannot be read, whose json or arrays do not match their checksums, or
+  whose kind and config give another key than its file name, counts as damaged: it is recomputed.
+  Each sweep ends with a note of the cells it reused, recomputed (damaged) and computed (missing).
 - Worker processes (`worker_pool`) exit by themselves when the main process dies, and are stopped by it
   when it stops on an error or a signal, so no worker outlives a sweep.
 - Seeds come from `cell_seed(base, identity)`: a SeedSequence of the base seed and the cell's identity,
@@ -57,8 +57,8 @@ def cell_key(kind: str, cfg) -> str:
 
 
 def _key(kind: str, config: dict, version: str) -> str:
-    """The cache key of a cell from its kind, its config as a dict (as `to_dict()` gives it, or as the
-    cell's json holds it: the same JSON text) and the package version."""
+    """The cache key of a cell from its kind, its config as a dict (as `to_dict()` gives it, or as
+    the cell's json holds it: the same JSON text) and the package version."""
     payload = json.dumps({"kind": kind, "config": config, "version": version}, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:24]
 
@@ -181,29 +181,29 @@ def _groups(todo: dict, cells: list) -> list[list[str]]:
 
 def _content_sha256(meta: dict) -> str:
     """SHA-256 of a cell json's content (kind, config, version, summary, the arrays' checksum) as
-    canonical JSON: keys sorted, no spaces, floats as Python writes them (they read back exact), so a
-    reformatted file keeps its checksum and an edited value does not."""
+    canonical JSON: keys sorted, no spaces, floats as Python writes them (they read back exact), so
+    a reformatted file keeps its checksum and an edited value does not."""
     content = {k: v for k, v in meta.items() if k != "sha256"}
     text = json.dumps(content, sort_keys=True, separators=(",", ":"), allow_nan=False)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
 class Cache:
-    """Finished cells in a folder: KEY.npz (arrays) and KEY.json (kind, config, version, summary, the
-    arrays' SHA-256, and `sha256`, a checksum of all of these; written last). `damaged` collects the
-    keys of cells found but unusable (see `load`)."""
+    """Finished cells in a folder: KEY.npz (arrays) and KEY.json (kind, config, version, summary,
+    the arrays' SHA-256, and `sha256`, a checksum of all of these; written last). `damaged` collects
+    the keys of cells found but unusable (see `load`)."""
 
     def __init__(self, folder: str | Path):
         self.folder = Path(folder)
         self.damaged: set[str] = set()
 
     def load(self, key: str) -> dict | None:
-        """The cell's result; None if it is not there (no json: never finished) or is damaged, which is
-        noted: a cell is used only if every byte its verdicts read is covered. Damaged: its json or npz
-        cannot be read; the json's content does not match its checksum (an edited summary or config)
-        or has none (written before there was one); the key computed from its kind, config and
-        version is not its file name (a json copied from another cell); or the arrays do not match
-        their checksum."""
+        """The cell's result; None if it is not there (no json: never finished) or is damaged, which
+        is noted: a cell is used only if every byte its verdicts read is covered. Damaged: its json
+        or npz cannot be read; the json's content does not match its checksum (an edited summary or
+        config) or has none (written before there was one); the key computed from its kind, config
+        and version is not its file name (a json copied from another cell); or the arrays do not
+        match their checksum."""
         meta_path, arr_path = self.folder / f"{key}.json", self.folder / f"{key}.npz"
         if not meta_path.is_file():
             return None
@@ -235,7 +235,8 @@ class Cache:
             "arrays_sha256": io.arrays_sha256(out["arrays"]),
         }
         meta = json.loads(io.to_json(meta))  # as it will read back: NaN as null, tuples as lists
-        io.write_json(self.folder / f"{key}.json", {**meta, "sha256": _content_sha256(meta)}, now=True)
+        meta["sha256"] = _content_sha256(meta)
+        io.write_json(self.folder / f"{key}.json", meta, now=True)
 
 
 PARENT_POLL = 0.5  # seconds between a worker's checks that the process that started it is alive
@@ -282,9 +283,10 @@ def run_cells(
     label: str = "cells",
 ) -> list[dict]:
     """Results of every (kind, config) cell, in order, computing only those not in the cache.
-    `executor` (any concurrent.futures.Executor) runs them; else `jobs` > 1 processes, else this process.
-    At the end a note on stderr says how many distinct cells were reused from the cache, recomputed
-    because damaged (`Cache.load`) and computed because missing (never run, or killed in flight)."""
+    `executor` (any concurrent.futures.Executor) runs them; else `jobs` > 1 processes, else this
+    process. At the end a note on stderr says how many distinct cells were reused from the cache,
+    recomputed because damaged (`Cache.load`) and computed because missing (never run, or killed in
+    flight)."""
     keys = [cell_key(kind, cfg) for kind, cfg in cells]
     known = set(cache.damaged)
     results: list[dict | None] = [cache.load(k) for k in keys]
