@@ -43,6 +43,7 @@ NOT_SETTINGS = {
     "_given",
     "stops",
     "no_progress",
+    "quiet",
     "json",
     "until_stationary",
 }
@@ -189,8 +190,19 @@ def add_no_progress(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--no-progress",
         action="store_true",
-        help=f"no progress bar (one appears on a terminal after {progress.DELAY:g} s of work)",
+        help=f"no progress: no bar on a terminal (one appears after {progress.DELAY:g} s of work), "
+        f"no status lines elsewhere (one every {progress.EVERY:g} s of work, on stderr)",
     )
+    p.add_argument(
+        "--quiet",
+        action="store_true",
+        help="--no-progress, and no closing line of cells computed and cached; "
+        "errors and notes still print",
+    )
+
+
+def shows_progress(args) -> bool:
+    return not (args.no_progress or args.quiet)
 
 
 def note(text: str) -> None:
@@ -272,7 +284,7 @@ def run_and_save(args, run) -> None:
                 f"{out} holds an earlier result; this run replaces it (choose --out DIR to keep both)"
             )
         with progress.counting(
-            cfg.steps, f"{args.command} {cfg.model}", enabled=not args.no_progress
+            cfg.steps, f"{args.command} {cfg.model}", enabled=shows_progress(args)
         ) as at_step:
             result = run(cfg, data, W0, progress=at_step)
         with args.stops.deferred():
@@ -284,7 +296,18 @@ def run_and_save(args, run) -> None:
                     f"({Path(exc.filename or '').name}); {args.on_disk}"
                 ) from None
             args.on_disk = f"the result is in {out}"
-    print(io.to_json({"out": args.out, **result.summary()}))
+    print(io.to_json({"out": args.out, **result.summary(), **regime_summary(cfg, result.data)}))
+
+
+def regime_summary(cfg, data) -> dict:
+    """{"regime": where the setting stands against the stationary-ratio law (theory.law)} for a diffusion
+    setting the law covers, else {} (the classifier, other objectives and schedules)."""
+    from theory import law
+
+    regime = law.regime_of(cfg, data) if MODELS[cfg.model].stationary_law else None
+    if regime is None or regime.d2 is None:
+        return {}
+    return {"regime": {**regime.to_dict(), "in_words": regime.line()}}
 
 
 def cmd_train(args) -> None:
@@ -311,7 +334,7 @@ def cmd_predict(args) -> None:
             "redirect them (fldm predict ... > FILE)"
         )
     cfg, data, W0 = config_from_args(args)
-    with progress.elapsed(f"predict {cfg.model}", enabled=not args.no_progress):
+    with progress.elapsed(f"predict {cfg.model}", enabled=shows_progress(args)):
         prediction = predict(cfg, data, W0)
     print(io.to_json(prediction) if args.json else explain(prediction.to_dict()))
 
@@ -319,7 +342,7 @@ def cmd_predict(args) -> None:
 def cmd_plot(args) -> None:
     from sims.studies.runplot import plot_runs
 
-    print(f"wrote {plot_runs(args.runs, args.out)}")
+    print(f"wrote {plot_runs(args.runs, args.out, note=note)}")
 
 
 @contextmanager
@@ -352,7 +375,7 @@ def cmd_reproduce(args) -> None:
             jobs=args.jobs,
             executor=executor,
             seed=args.seed,
-            progress=not args.no_progress,
+            progress=shows_progress(args),
         )
     args.on_disk = f"the report is in {args.out}"
     print(f"report: {args.out}/REPORT.md")
@@ -369,7 +392,7 @@ def cmd_mnist(args) -> None:
             idx_dir=args.idx_dir,
             cache_dir=args.cache,
             jobs=args.jobs,
-            progress=not args.no_progress,
+            progress=shows_progress(args),
             log=print,
         )
     args.on_disk = f"the result is in {args.out}"
@@ -418,13 +441,15 @@ def build_parser() -> Parser:
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser(
-        "plot", help="draw the alignments and the loss of finished train/ode runs, overlaid"
+        "plot",
+        help="draw the alignments and the loss of finished train/ode runs, overlaid, one column "
+        "per model",
     )
     p.add_argument(
         "runs",
         nargs="+",
         metavar="RUN_DIR",
-        help="--out folders of fldm train or fldm ode (same model)",
+        help="--out folders of fldm train or fldm ode (either model, or both side by side)",
     )
     p.add_argument(
         "--out", metavar="FILE.png", help="the figure (default: RUN_DIR/plot.png of the first run)"
@@ -583,7 +608,8 @@ def main(argv=None) -> int:
     try:
         with stops.running():
             args = build_parser().parse_args(argv, namespace=args)
-            args.func(args)
+            with progress.command(quiet=args.quiet):
+                args.func(args)
             sys.stdout.flush()
     except OutputFailed as exc:
         discard_output(stdout)

@@ -55,7 +55,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from sims import FldmError, classification, diffusion, sampled
+from sims import FldmError, classification, diffusion, sampled, symmetric
 from sims.data import fresh_batches, label_index
 
 
@@ -102,6 +102,7 @@ class Diffusion:
     """The tied quadratic denoiser on the denoising loss of its objective (sims.diffusion)."""
 
     name = "diffusion"
+    stationary_law = True  # theory.law describes its stationary ratio (eps objective, one time)
 
     def weight_shape(self, m: int, d: int) -> tuple:
         return (m, d)
@@ -226,6 +227,16 @@ class Diffusion:
     def metrics(self, cfg, W: np.ndarray, data, rng: np.random.Generator) -> dict:
         return {}
 
+    def stationary_filters(self, cfg, data) -> np.ndarray | None:
+        """The symmetric law's stationary filters for `data` (sims.symmetric), for the exact (or resampled)
+        eps objective at one diffusion time; None otherwise (fixed draws are memorised: another point)."""
+        times = cfg.diffusion_times
+        if cfg.noise == "fixed" or cfg.objective != "eps" or len(times) != 1 or data.num_features > 1:
+            return None
+        alpha, beta, _ = times[0]
+        c = diffusion.output_scale(cfg.m, cfg.scale)
+        return symmetric.stationary_filters(alpha, beta, c, cfg.m, data)
+
 
 class Classification:
     """The same network with a fixed +-1 second layer on the logistic loss (sims.classification); with
@@ -238,6 +249,7 @@ class Classification:
     """
 
     name = "classification"
+    stationary_law = False
 
     @staticmethod
     def _noised(cfg) -> bool:
@@ -327,6 +339,9 @@ class Classification:
 
     def hessian_product(self, cfg, x1, x2, d: int) -> None:
         return None
+
+    def stationary_filters(self, cfg, data) -> None:
+        return None  # no law of its stationary point
 
     def summary(self, signal: np.ndarray, noise: np.ndarray, y: np.ndarray) -> Summary:
         """signal = mean_j max_r |<w_{j,r}, mu_j>|, noise = mean_i max_r |<w_{y_i,r}, xi_i>| (the output is

@@ -1,10 +1,11 @@
 """Hand-derived losses, gradients and Hessian products against PyTorch autograd (float64).
 
-Two kinds of oracle (tests/torch_oracle.py): the literal closed forms (eq. E, the logistic loss), and, for
-every diffusion objective, an independent computation of the expectation by exact Gauss-Hermite quadrature
-(no moment formula) and the literal Monte Carlo losses over given draws. Each is checked at a tiny size and
-at (n, d, m) = (20, 200, 4). Tolerances: RTOL = 1e-10 for the closed-form oracles; QUAD_RTOL = 1e-12 for
-the rest, where the two computations agree to about 1e-15 (summation order only).
+Two kinds of oracle (tests/torch_oracle.py): the literal closed forms (eq. E, the logistic loss),
+and, for every diffusion objective of the tied, the untied and the fixed-output denoiser, an
+independent computation of the expectation by exact Gauss-Hermite quadrature (no moment formula)
+and the literal Monte Carlo losses over given draws. Each is checked at a tiny size and at
+(n, d, m) = (20, 200, 4). Tolerances: RTOL = 1e-10 for the closed-form oracles; QUAD_RTOL = 1e-12
+for the rest, where the two computations agree to about 1e-15 (summation order only).
 """
 
 import numpy as np
@@ -19,9 +20,11 @@ from torch_oracle import (
     diffusion_loss,  # noqa: E402
     diffusion_loss_times,
     sampled_loss,
+    untied_loss_times,
+    untied_sampled_loss,
 )
 
-from sims import classification, diffusion, models, sampled  # noqa: E402
+from sims import classification, diffusion, models, sampled, untied  # noqa: E402
 from sims.config import TrainConfig  # noqa: E402
 from sims.data import make_data  # noqa: E402
 from sims.schedules import schedule_times  # noqa: E402
@@ -255,3 +258,155 @@ def test_augmented_model_objective_matches_oracle(n, d, m):
     loss_t, grad_t = _autograd(augmented_classification_loss, W, x1, x2, y, e, 0.7, 0.5)
     assert abs(loss - loss_t) <= QUAD_RTOL * abs(loss_t)
     assert _rel(grad, grad_t) <= QUAD_RTOL
+
+
+# ---- the untied and the fixed-output denoiser (sims.untied) -------------------------------------
+
+
+def _untied_setup(n, d, m, seed):
+    """Data and weights WV (2, m, d): both layers independent, alignments of order one."""
+    data, rng = _data(n, d, seed=seed)
+    return data, rng, 1.5 * rng.standard_normal((2, m, d)) / np.sqrt(d)
+
+
+def _autograd_untied(loss_fn, WV, train_output):
+    """(loss, grad (2, m, d)) by autograd; train_output False: V a constant, its slot 0."""
+    W = torch.tensor(WV[0], requires_grad=True)
+    V = torch.tensor(WV[1], requires_grad=train_output)
+    loss = loss_fn(W, V)
+    loss.backward()
+    grad_V = V.grad.numpy() if train_output else np.zeros_like(WV[1])
+    return loss.item(), np.stack([W.grad.numpy(), grad_V])
+
+
+@pytest.mark.parametrize("train_output", [True, False], ids=["untied", "fixed-output"])
+@pytest.mark.parametrize("n, d, m", SIZES)
+@pytest.mark.parametrize("objective", OBJECTIVES)
+@pytest.mark.parametrize(
+    "schedule, scale", [("single", None), ("single", 0.3), ("ddpm-linear", None), ("cosine", None)]
+)
+def test_untied_exact_objective_matches_quadrature(
+    n, d, m, objective, schedule, scale, train_output
+):
+    """Eq. (U) and its gradients, every objective and schedule, against autograd of the expectation
+    computed by quadrature from the network's definition; the fixed-output V-gradient is exactly 0."""
+    data, rng, WV = _untied_setup(n, d, m, seed=n + 2 * m + len(objective))
+    times = _times(schedule, objective)
+    loss, grad = untied.loss_and_grad_times(
+        WV, data.x1, data.x2, times, scale=scale, objective=objective, train_output=train_output
+    )
+    x1, x2 = _tensors(data.x1, data.x2)
+    c = diffusion.output_scale(m, scale)
+    loss_t, grad_t = _autograd_untied(
+        lambda W, V: untied_loss_times(W, V, x1, x2, times, objective, c), WV, train_output
+    )
+    assert abs(loss - loss_t) <= QUAD_RTOL * abs(loss_t)
+    assert _rel(grad, grad_t) <= QUAD_RTOL
+    if not train_output:
+        assert not np.any(grad[1])
+
+
+@pytest.mark.parametrize("train_output", [True, False], ids=["untied", "fixed-output"])
+@pytest.mark.parametrize("n, d, m", SIZES)
+@pytest.mark.parametrize(
+    "objective, schedule",
+    [("x0", "single"), ("v", "cosine"), ("velocity", "ddpm-linear"), ("eps", "cosine")],
+)
+def test_untied_hessian_product_matches_quadrature(n, d, m, objective, schedule, train_output):
+    """The closed-form Hessian-vector product against torch's second derivative of the quadrature
+    loss: the whole Hessian where it has at most 64 trained directions (the fixed output at the
+    tiny size), else a stack of six random directions. Fixed output: the Hessian in W alone."""
+    data, rng, WV = _untied_setup(n, d, m, seed=9 * n + m)
+    times = _times(schedule, objective)
+    x1, x2 = _tensors(data.x1, data.x2)
+    free = WV.size if train_output else WV[0].size  # the directions the objective trains
+    if free <= 64:  # the whole Hessian in them
+        T = np.eye(WV.size)[:free].reshape((free,) + WV.shape)
+    else:
+        T = rng.standard_normal((6,) + WV.shape)
+        if not train_output:
+            T[:, 1] = 0.0
+    Wt = torch.tensor(WV, requires_grad=True)
+    loss = untied_loss_times(
+        Wt[0], Wt[1] if train_output else Wt[1].detach(), x1, x2, times, objective
+    )
+    (g,) = torch.autograd.grad(loss, Wt, create_graph=True)
+    (H_t,) = torch.autograd.grad(g, Wt, torch.tensor(T), is_grads_batched=True)
+    H = untied.hessian_vector_product(
+        WV, T, data.x1, data.x2, times, objective=objective, train_output=train_output
+    )
+    assert _rel(H, H_t.numpy()) <= QUAD_RTOL
+    if not train_output:
+        assert not np.any(H[:, 1])
+
+
+@pytest.mark.parametrize("train_output", [True, False], ids=["untied", "fixed-output"])
+@pytest.mark.parametrize("n, d, m", SIZES)
+@pytest.mark.parametrize("objective", OBJECTIVES)
+def test_untied_sampled_loss_matches_autograd(n, d, m, objective, train_output):
+    """The Monte Carlo loss over given draws (two times sharing them) against autograd of the plain
+    loop over draws."""
+    data, rng, WV = _untied_setup(n, d, m, seed=3 * n + m + 1)
+    eps = rng.standard_normal((3, 2 * n, d))
+    times = _times("cosine", objective, T=2)
+    loss, grad = untied.loss_and_grad_sampled_times(
+        WV, data.x1, data.x2, eps, times, objective=objective, train_output=train_output
+    )
+    x1, x2, e = _tensors(data.x1, data.x2, eps)
+    loss_t, grad_t = _autograd_untied(
+        lambda W, V: sum(
+            w * untied_sampled_loss(W, V, x1, x2, e, al, be, *TARGETS[objective](al, be))
+            for al, be, w in times
+        ),
+        WV,
+        train_output,
+    )
+    assert abs(loss - loss_t) <= QUAD_RTOL * abs(loss_t)
+    assert _rel(grad, grad_t) <= QUAD_RTOL
+
+
+@pytest.mark.parametrize("train_output", [True, False], ids=["untied", "fixed-output"])
+@pytest.mark.parametrize("n, d, m", SIZES)
+@pytest.mark.parametrize("objective, fixed", [("v", False), ("x0", True), ("eps", True)])
+def test_untied_objective_in_span_coordinates_matches_oracle(
+    n, d, m, objective, fixed, train_output
+):
+    """What a span engine would run: the objective in the coordinates of an r-dimensional basis of
+    the data, both layers' rows (and fixed draws), with the loss's d-dependence restored by `dim`,
+    against the oracle in the full d dimensions; the gradient maps back by the basis."""
+    data, rng, WV = _untied_setup(n, d, m, seed=11 * n + m + 5)
+    times = _times("ddpm-linear", objective, T=2)
+    eps = rng.standard_normal((2, 2 * n, d)) if fixed else None
+    Q = _span_coordinates(WV, data.x1, data.x2, *(() if eps is None else tuple(eps)))
+    if eps is None:
+        assert Q.shape[1] < d
+        fun = untied.exact_objective(
+            data.x1 @ Q,
+            data.x2 @ Q,
+            diffusion.targets_of(times, objective),
+            dim=d,
+            train_output=train_output,
+        )
+    else:
+        fun = lambda X: untied.loss_and_grad_sampled_times(
+            X,
+            data.x1 @ Q,
+            data.x2 @ Q,
+            eps @ Q,
+            times,
+            objective=objective,
+            train_output=train_output,
+        )
+    loss, grad_q = fun(WV @ Q)
+    x1, x2 = _tensors(data.x1, data.x2)
+    if eps is None:
+        oracle = lambda W, V: untied_loss_times(W, V, x1, x2, times, objective)
+    else:
+        e = torch.tensor(eps)
+        oracle = lambda W, V: sum(
+            w * untied_sampled_loss(W, V, x1, x2, e, al, be, *TARGETS[objective](al, be))
+            for al, be, w in times
+        )
+    loss_t, grad_t = _autograd_untied(oracle, WV, train_output)
+    assert abs(loss - loss_t) <= QUAD_RTOL * abs(loss_t)
+    assert _rel(grad_q @ Q.T, grad_t) <= QUAD_RTOL

@@ -65,7 +65,8 @@ def test_mlxtend_is_not_a_dependency():
 def test_readme_states_the_progress_delay():
     from sims import progress
 
-    assert f"progress bar on a terminal (after {progress.DELAY:g} s;" in flat(README)
+    assert f"progress bar on a terminal (after {progress.DELAY:g} s)" in flat(README)
+    assert f"a status line at most every {progress.EVERY:g} s" in flat(README)
 
 
 def test_readme_numbers_are_the_committed_reports():
@@ -122,7 +123,8 @@ def test_readme_figure_table_lists_every_figure_and_stated_constants():
 
 
 def test_every_command_takes_no_progress_as_the_readme_says():
-    assert "`--no-progress` turns it off in every command" in flat(README)
+    assert "`--no-progress` turns the bar and the status lines off" in flat(README)
+    assert "in every command" in flat(README)
     parser = cli.build_parser()
     for name, sub in parser._subparsers._group_actions[0].choices.items():
         assert "--no-progress" in sub._option_string_actions, name

@@ -41,7 +41,9 @@ def test_diffusion_in_words(diffusion):
     )
     assert "symmetric branch" in flat
     assert "D1" in flat and "D2" in flat and "nan" not in flat.lower()
-    assert max(len(line) for line in text.splitlines()) <= 100 and len(text.splitlines()) < 15
+    assert f"Regime: groups G_s = {p['regime']['groups']['G_s']:.3g}" in flat
+    assert f"D2 {p['regime']['d2']}" in flat and "initialisation small" in flat
+    assert max(len(line) for line in text.splitlines()) <= 100 and len(text.splitlines()) < 16
 
 
 def classification(**changes):

@@ -170,3 +170,26 @@ def test_eta_factor_is_the_same_in_span_coordinates(cfg):
     assert model.eta_factor(cfg, small, run.data.d) == pytest.approx(direct, rel=1e-12)
     if cfg.augment is not None:
         assert direct > 1.0
+
+
+def test_auto_eta_reaches_the_stationary_point_with_short_patches():
+    """n = 10, d = 1000, m = 2, sigma_xi = 0.03, n SNR^2 = 0.2, seed 3: the data limit alone gave eta =
+    3.67, with which descent leaves the flow at step ~5 (the curvature at the stationary point is 0.82);
+    the "stationary" limit sets eta, predict finds the point, and descent at that eta reaches it."""
+    from theory.predict import predict
+
+    cfg = TrainConfig(n=10, d=1000, m=2, sigma_xi=0.03, seed=3, nsnr2=0.2)
+    run = prepare(cfg)
+    assert run.eta_limit == "stationary" and run.eta < 2.0
+    stat = predict(cfg).stationary
+    assert stat.found and stat.descent_leaves_at_step is None and stat.descent_stable
+    assert run.eta * -stat.eigenvalues[-1] < 1.2  # eta lambda* ~ 1 at the true point (the law's: 1)
+    res = train(cfg.replace(steps=40_000, log_every=40_000, tol=1e-9))
+    assert res.summary()["final_grad_norm"] < 1e-9
+    # within ||grad L|| / lambda_min of the point (lambda_min ~ 6e-4 here): 1e-9 / 6e-4 ~ 2e-6 in W
+    assert res.summary()["ratio"] == pytest.approx(stat.ratio, rel=1e-4)
+    # the flow's point does not depend on eta: with eta = 4, descent leaves the flow but predict still
+    # reports the same point, with the step where descent leaves
+    wild = predict(cfg.replace(eta=4.0)).stationary
+    assert wild.found and wild.ratio == pytest.approx(stat.ratio, rel=1e-9)
+    assert 1 < wild.descent_leaves_at_step < 20 and not wild.descent_stable

@@ -1,12 +1,12 @@
 """The losses written independently in PyTorch, for autograd to differentiate.
 
-An independent oracle for the hand-derived gradients and Hessian products of sims.diffusion and
-sims.classification: it lives with the tests (and the gradient benchmarks), never in the library. Inputs
-are float64 tensors. `diffusion_loss` and `classification_loss` are the closed forms written literally;
-`diffusion_loss_target` computes the expected loss of any objective by exact quadrature, without the
-moment formulas of sims.diffusion; `sampled_loss` and `augmented_classification_loss` are the plain Monte
-Carlo losses over given draws, one draw at a time.
-"""
+An independent oracle for the hand-derived gradients and Hessian products of sims.diffusion,
+sims.untied and sims.classification: it lives with the tests (and the gradient benchmarks), never
+in the library. Inputs are float64 tensors. `diffusion_loss` and `classification_loss` are the
+closed forms written literally; `diffusion_loss_target` and `untied_loss_target` compute the
+expected loss of any objective by exact quadrature, without the moment formulas of sims.diffusion
+and sims.untied; `sampled_loss`, `untied_sampled_loss` and `augmented_classification_loss` are the
+plain Monte Carlo losses over given draws, one draw at a time."""
 
 from __future__ import annotations
 
@@ -121,3 +121,65 @@ def augmented_classification_loss(W, x1, x2, y, eps, alpha: float, beta: float):
         classification_loss(W, alpha * x1 + beta * e[:n], alpha * x2 + beta * e[n:], y) for e in eps
     ]
     return torch.stack(losses).mean()
+
+
+# ---- the untied and the fixed-output denoiser, from their definition ---------------------------
+# f(W, V, u) = c sum_r <w_r, u>^2 v_r: first layer W, output layer V (both m x d). The fixed-output
+# denoiser is the same loss with V a constant (no gradient asked of it).
+
+
+def untied_network(W, V, u, c: float):
+    """f(W, V, u) = c sum_r <w_r, u>^2 v_r for each row of u."""
+    return c * ((u @ W.T) ** 2) @ V
+
+
+def untied_loss_target(
+    W, V, x1, x2, alpha: float, beta: float, a: float, b: float, c: float | None = None
+):
+    """1/(2n) sum over the 2n patches z of E_eps ||f(W, V, alpha z + beta eps) - a z - b eps||^2.
+
+    No moment formula. Expand the square: ||f - a z||^2 - 2 b <f, eps> + 2 a b <z, eps>
+    + b^2 ||eps||^2, with E<z, eps> = 0 and E||eps||^2 = d. The first term sees eps only through
+    y = W eps ~ N(0, W W^T): quadrature over m standard normals (y = L g). <f, eps> =
+    c sum_r h_r^2 <v_r, eps> sees the pair (W eps, V eps) ~ N(0, X X^T), X = [W; V]: quadrature over
+    2m standard normals. Both integrands are polynomials of degree <= 4 in each normal, which
+    `hermite_grid` integrates exactly. (Needs W and [W; V] of full row rank.)
+    """
+    m, d = W.shape
+    c = 1.0 / m if c is None else c
+    Z = torch.cat([x1, x2])
+    Zw = Z @ W.T  # <w_r, z>, (2n, m)
+    nodes, weights = hermite_grid(m)
+    Y = nodes @ torch.linalg.cholesky(W @ W.T).T  # W eps at each node, (Q, m)
+    H = alpha * Zw[:, None, :] + beta * Y[None]  # h = W u, (2n, Q, m)
+    R = c * (H * H) @ V - a * Z[:, None, :]  # f - a z, (2n, Q, d)
+    fit = (R * R).sum(dim=2) @ weights
+    X = torch.cat([W, V])
+    nodes2, weights2 = hermite_grid(2 * m)
+    Y2 = nodes2 @ torch.linalg.cholesky(X @ X.T).T  # (W eps, V eps) at each node, (Q2, 2m)
+    H2 = alpha * Zw[:, None, :] + beta * Y2[None, :, :m]
+    f_eps = c * (H2 * H2 * Y2[None, :, m:]).sum(dim=2) @ weights2  # E<f, eps>
+    return (fit - 2 * b * f_eps + b * b * d).mean()
+
+
+def untied_loss_times(W, V, x1, x2, times, objective: str, c: float | None = None):
+    """sum_k weight_k * the untied loss of `objective` at (alpha_k, beta_k)."""
+    return sum(
+        weight * untied_loss_target(W, V, x1, x2, alpha, beta, *TARGETS[objective](alpha, beta), c)
+        for alpha, beta, weight in times
+    )
+
+
+def untied_sampled_loss(
+    W, V, x1, x2, eps, alpha: float, beta: float, a: float, b: float, c: float | None = None
+):
+    """The plain Monte Carlo loss of the untied network over given draws eps (K, 2n, d), one draw
+    at a time: the mean over draws k and patches j of
+    ||f(W, V, alpha z_j + beta eps_kj) - a z_j - b eps_kj||^2."""
+    c = 1.0 / W.shape[0] if c is None else c
+    Z = torch.cat([x1, x2])
+    total = 0.0
+    for e in eps:
+        f = untied_network(W, V, alpha * Z + beta * e, c)
+        total = total + ((f - a * Z - b * e) ** 2).sum(dim=1).mean()
+    return total / eps.shape[0]

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import textwrap
 
+from theory.law import regime_line
 from theory.predict import LINEAR_TOL
 
 WIDTH = 100  # characters per printed line
@@ -47,6 +48,8 @@ def explain(p: dict) -> str:
             f"it and are for comparison only.",
             *body,
         ]
+    if p.get("regime") and p["regime"].get("d2") is not None:
+        body.append("- " + regime_line(p["regime"]))
     lines = [head, *body, "Every number, with eigenvalues and alignments: add --json."]
     return "\n".join(textwrap.fill(line, WIDTH, subsequent_indent="  ") for line in lines)
 
@@ -90,11 +93,16 @@ def _diffusion(p: dict) -> list[str]:
     if eq.get("applies"):
         lines.append(
             f"  every alignment there solves one scalar equation in its patch's weight n_z‖z‖² "
-            f"(largest error {eq['max_abs_error']:.2g}): the ratio moves little with n·SNR²."
+            f"(largest error {eq['max_abs_error']:.2g}); how the ratio moves with n·SNR² is decided by "
+            f"the groups of the regime line."
         )
     elif eq:
+        lines.append(f"  the scalar equation behind the stationary ratio does not apply here: {eq['reason']}.")
+    leaves = s.get("descent_leaves_at_step")
+    if leaves is not None:
         lines.append(
-            f"  the scalar equation behind the near-1 ratio does not apply here: {eq['reason']}."
+            f"  Gradient descent with η = {p['eta']:.4g} does not reach it: it leaves the flow at step "
+            f"~{leaves:.3g}, where the loss's curvature passes 2/η; a smaller --eta reaches it."
         )
     return lines
 

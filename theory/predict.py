@@ -54,7 +54,7 @@ from sims.data import Dataset, label_index
 from sims.diffusion import output_scale
 from sims.models import summarize
 from sims.train import prepare
-from theory import reduced
+from theory import law, reduced
 from theory.ode import long_flow
 from theory.stationary import Stationary, analyse
 
@@ -68,6 +68,7 @@ RTOL, ATOL = (
     1e-10,
 )  # the long-time flow's tolerances: global error ~1e-5, far below descent's O(eta)
 HORIZON_STEPS = 1e7  # longest ODE time, in steps of the run's eta
+CONTINUE_FACTOR = 0.1  # past descent's instability the flow is followed to curvature 2/(this eta)
 
 
 class Pair(NamedTuple):
@@ -102,6 +103,7 @@ class DiffusionPrediction:
     ode_status: str
     ode_tau_end: float
     stationary: Stationary
+    regime: law.Regime  # where the setting stands against the stationary-ratio law (theory.law)
     model: str = "diffusion"
 
     def to_dict(self) -> dict:
@@ -126,6 +128,7 @@ class ClassificationPrediction:
     linear_rates: LinearRates  # the exact rates of the linearised flow, for any signal patches
     linear_rate_ratio: float
     not_definition_2_1: list
+    regime: law.Regime  # not covered: the stationary-ratio law is the diffusion model's
     model: str = "classification"
 
     def to_dict(self) -> dict:
@@ -230,12 +233,12 @@ def linear_phase(taus, values, rate, value0) -> float:
     return float(taus[np.argmax(off)]) if off.any() else float("nan")
 
 
-def stopped(red, Wr, status: str, tau: float, eta: float) -> Stationary | None:
-    """The record of a flow that stopped before any stationary point (None if it did not)."""
+def stopped(red, Wr, status: str, tau: float, eta: float, leaves: float | None) -> Stationary | None:
+    """The record of a flow that stopped before any stationary point (None if it did not). `leaves`: the
+    step at which descent with this eta leaves the flow (None if it does not before this point)."""
     if status.startswith("blow-up"):
-        return Stationary(
-            found=False, reason=f"the alignment ODE stopped: {status}", tau=tau, steps=tau / eta
-        )
+        return Stationary(found=False, reason=f"the alignment ODE stopped: {status}", tau=tau,
+                          steps=tau / eta, descent_leaves_at_step=leaves)
     if status.startswith("unstable"):
         signal, noise = reduced.alignments(red, Wr)
         biggest = max(np.abs(signal).max(), np.abs(noise).max())
@@ -243,16 +246,20 @@ def stopped(red, Wr, status: str, tau: float, eta: float) -> Stationary | None:
             found=False,
             tau=tau,
             steps=tau / eta,
+            descent_leaves_at_step=leaves,
             reason=(
-                f"gradient descent with eta = {eta:.4g} leaves the flow at step ~{tau / eta:.3g}: the largest "
-                f"curvature of the loss reaches 2/eta there (max |alignment| {biggest:.3g}), before any "
-                "stationary point; a smaller --eta follows the flow further"
+                f"gradient descent with eta = {eta:.4g} leaves the flow at step ~{leaves:.3g} (the largest "
+                f"curvature of the loss reaches 2/eta there), and the flow reaches no stationary point "
+                f"before its curvature passes 2/({CONTINUE_FACTOR:g} eta) at step ~{tau / eta:.3g} (max "
+                f"|alignment| {biggest:.3g}): its alignments grow without bound"
             ),
         )
     return None
 
 
-def long_time_state(cfg, data, red, Wr, status: str, tau: float, eta: float) -> Stationary:
+def long_time_state(
+    cfg, data, red, Wr, status: str, tau: float, eta: float, leaves: float | None = None
+) -> Stationary:
     """What the flow's long-time state is: a stationary point (theory.stationary) or why there is none.
 
     The flow is followed to ||grad L|| < ENDGAME_GTOL. If the state there has no unstable direction
@@ -260,8 +267,9 @@ def long_time_state(cfg, data, red, Wr, status: str, tau: float, eta: float) -> 
     Newton steps (theory.stationary.refine) reach the point the flow converges to; the flow's remaining
     time to ||grad L|| = GTOL, log(||grad L|| / GTOL) / lambda_min (its slowest decay rate), is added to
     `tau` and `steps`. Otherwise (a plateau near a saddle) the flow is followed on to ||grad L|| < GTOL.
+    `leaves`: the step where descent with eta left the flow on the way (`follow`), or None.
     """
-    if (record := stopped(red, Wr, status, tau, eta)) is not None:
+    if (record := stopped(red, Wr, status, tau, eta, leaves)) is not None:
         return record
     weights = patch_weights(data)
     if status == "stationary":
@@ -270,30 +278,47 @@ def long_time_state(cfg, data, red, Wr, status: str, tau: float, eta: float) -> 
         if stat.morse_index == 0 and stat.residual <= GTOL and slowest > 0:
             grad = np.linalg.norm(reduced.loss_and_grad(red, Wr)[1])
             tau += max(math.log(grad / GTOL), 0.0) / slowest
-            return replace(stat, tau=tau, steps=tau / eta)
-        t, states, status, _ = long_flow(
-            red,
-            Wr,
-            [0.0, max(HORIZON_STEPS * eta - tau, 0.0)],
-            gtol=GTOL,
-            eta=eta,
-            rtol=RTOL,
-            atol=ATOL,
-        )
+            return replace(stat, tau=tau, steps=tau / eta, descent_leaves_at_step=leaves)
+        t, states, status, more = follow(red, Wr, [0.0, max(HORIZON_STEPS * eta - tau, 0.0)], GTOL,
+                                         eta, leaves is not None)
+        leaves = leaves if more is None else tau / eta + more
         Wr, tau = states[-1], tau + float(t[-1])
-        if (record := stopped(red, Wr, status, tau, eta)) is not None:
+        if (record := stopped(red, Wr, status, tau, eta, leaves)) is not None:
             return record
     stat = analyse(
         cfg, data, red, Wr, weights, eta=eta, tau=tau, reached_gtol=status == "stationary"
     )
+    stat = replace(stat, descent_leaves_at_step=leaves)
     if status != "stationary" and stat.residual > GTOL:
         stat = replace(
             stat,
             found=False,
             reason=f"no stationary point by step {HORIZON_STEPS:.3g} "
-            f"(||grad L|| = {stat.residual:.3g} there)",
+            f"(||grad L|| = {stat.residual:.3g} there)"
+            + ("" if leaves is None else f"; gradient descent with eta = {eta:.4g} leaves the flow at "
+               f"step ~{leaves:.3g}"),
         )
     return stat
+
+
+def follow(red, Wr0, taus, gtol: float, eta: float, past: bool):
+    """The flow at the times `taus` (theory.ode.long_flow) to ||grad L|| < gtol. The stationary point it
+    reaches does not depend on eta; descent with step eta follows it only while the largest curvature
+    stays below 2/eta. Where it passes that, the step is noted and the flow is followed on while its
+    curvature stays below 2/(CONTINUE_FACTOR eta) (`past`: it already passed, follow at that limit).
+    Returns (taus, states, status, the step where descent leaves the flow or None)."""
+    limit = CONTINUE_FACTOR * eta if past else eta
+    t, states, status, _ = long_flow(red, Wr0, taus, gtol=gtol, eta=limit, rtol=RTOL, atol=ATOL)
+    if past or not status.startswith("unstable"):
+        return t, states, status, None
+    leaves = float(t[-1]) / eta
+    later = np.asarray(taus, dtype=float)
+    later = np.concatenate([[0.0], later[later > t[-1]] - t[-1]])
+    if len(later) == 1:  # the horizon is reached
+        return t, states, status, leaves
+    t2, states2, status, _ = long_flow(red, states[-1], later, gtol=gtol, eta=CONTINUE_FACTOR * eta,
+                                       rtol=RTOL, atol=ATOL)
+    return (np.concatenate([t, t[-1] + t2[1:]]), np.concatenate([states, states2[1:]]), status, leaves)
 
 
 def predict_diffusion(cfg, data, W0, eta) -> DiffusionPrediction:
@@ -306,9 +331,7 @@ def predict_diffusion(cfg, data, W0, eta) -> DiffusionPrediction:
     # one flow on a log grid: the near-linear phase, then the long-time state
     horizon = HORIZON_STEPS * eta
     taus = np.concatenate([[0.0], np.geomspace(1e-3 * eta, horizon, 1200)])
-    t, states, status, _ = long_flow(
-        red, Wr0, taus, gtol=ENDGAME_GTOL, eta=eta, rtol=RTOL, atol=ATOL
-    )
+    t, states, status, leaves = follow(red, Wr0, taus, ENDGAME_GTOL, eta, False)
     pairs = np.array([summary_pair(red, Wr, y) for Wr in states])
     lin = Pair(
         linear_phase(t, pairs[:, 0], rates.signal, s0),
@@ -327,7 +350,8 @@ def predict_diffusion(cfg, data, W0, eta) -> DiffusionPrediction:
         linear_phase_steps=Pair(lin.signal / eta, lin.noise / eta),
         ode_status=status,
         ode_tau_end=float(t[-1]),
-        stationary=long_time_state(cfg, data, red, states[-1], status, float(t[-1]), eta),
+        stationary=long_time_state(cfg, data, red, states[-1], status, float(t[-1]), eta, leaves),
+        regime=law.regime_of(cfg, data),
     )
 
 
@@ -415,6 +439,7 @@ def predict_classification(cfg, data, W0, eta) -> ClassificationPrediction:
         linear_rates=LinearRates(float(np.mean(lam_lin)), lam_lin, float(np.mean(lam_n))),
         linear_rate_ratio=float(np.mean(lam_lin) / np.mean(lam_n)),
         not_definition_2_1=beyond,
+        regime=law.not_covered("the stationary-ratio law is the diffusion model's (D2)"),
     )
 
 

@@ -50,6 +50,7 @@ BRANCH_TOL = (
 )
 RANK_TOL = 1e-8  # eigenvalues of R R^T above this times the largest count as surviving
 ORTHO_TOL = 1e-9  # max |<z, z'>| / max ||z||^2 below which the patch directions count as orthogonal
+APPROX_COS = 0.2  # ... below which the scalar equation is solved as an approximation (`approximate`)
 NEWTON_STEPS = 3  # chord-Newton steps that refine the flow's end point
 
 
@@ -66,6 +67,8 @@ class ScalarEquation:
     signal_roots: np.ndarray | None = None
     noise_roots: np.ndarray | None = None
     max_abs_error: float = float("nan")
+    approximate: bool = False  # the patches are orthogonal only to max_cosine: the roots approximate
+    max_cosine: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,7 @@ class Stationary:
     dL_dG: np.ndarray | None = None
     dL_dG_on_surviving: float = float("nan")
     scalar_equation: ScalarEquation | None = None
+    descent_leaves_at_step: float | None = None  # descent with the run's eta leaves the flow here first
 
     def to_dict(self) -> dict:
         return io.plain(self)
@@ -256,11 +260,11 @@ def scalar_equation(
     Z = np.vstack([data.signals, data.x2])
     K = Z @ Z.T
     off = np.abs(K - np.diag(np.diag(K))).max() / K.max()
-    if off > ORTHO_TOL:
+    if off > APPROX_COS:
         return ScalarEquation(
             False,
             f"the patch directions are not orthogonal (max |<z, z'>| / max ||z||^2 = "
-            f"{off:.2g} > {ORTHO_TOL:g}); it holds only approximately",
+            f"{off:.2g} > {APPROX_COS:g}, too far for the approximation)",
         )
     m = Wr.shape[0]
     ones = np.ones(m)
@@ -290,4 +294,5 @@ def scalar_equation(
         return ScalarEquation(False, f"psi_w has no positive root (nu = {nu:.3g})", nu)
     present = w_signal > 0
     err = max(np.abs(roots_s[present] - signal[0, present]).max(), np.abs(roots_n - noise[0]).max())
-    return ScalarEquation(True, "", nu, w_signal, w_noise, roots_s, roots_n, float(err))
+    return ScalarEquation(True, "", nu, w_signal, w_noise, roots_s, roots_n, float(err),
+                          bool(off > ORTHO_TOL), float(off))

@@ -11,7 +11,7 @@
   finishes, so a killed sweep loses only the cells in flight and a rerun computes only what is
   missing. A cell whose files cannot be read, whose json or arrays do not match their checksums, or
   whose kind and config give another key than its file name, counts as damaged: it is recomputed.
-  Each sweep ends with a note of the cells it reused, recomputed (damaged) and computed (missing).
+  The command's closing line (sims.progress) counts the cells computed, damaged and read back.
 - Worker processes (`worker_pool`) exit by themselves when the main process dies, and are stopped by it
   when it stops on an error or a signal, so no worker outlives a sweep.
 - Seeds come from `cell_seed(base, identity)`: a SeedSequence of the base seed and the cell's identity,
@@ -40,6 +40,7 @@ from sims import FldmError, __version__, io
 from sims.config import TrainConfig
 from sims.models import summarize
 from sims.progress import bar as progress_bar
+from sims.progress import record_cells
 from sims.train import stack_signature, train_many
 from theory.ode import run_ode
 from theory.predict import predict
@@ -284,9 +285,9 @@ def run_cells(
 ) -> list[dict]:
     """Results of every (kind, config) cell, in order, computing only those not in the cache.
     `executor` (any concurrent.futures.Executor) runs them; else `jobs` > 1 processes, else this
-    process. At the end a note on stderr says how many distinct cells were reused from the cache,
-    recomputed because damaged (`Cache.load`) and computed because missing (never run, or killed in
-    flight)."""
+    process. The cells read from the cache, recomputed because damaged (`Cache.load`) and computed
+    because missing (never run, or killed in flight) go to the running command's tally
+    (sims.progress.record_cells), whose closing line says how many of each."""
     keys = [cell_key(kind, cfg) for kind, cfg in cells]
     known = set(cache.damaged)
     results: list[dict | None] = [cache.load(k) for k in keys]
@@ -301,17 +302,10 @@ def run_cells(
     for i, (key, res) in enumerate(zip(keys, results)):
         if res is None:
             todo.setdefault(key, []).append(i)  # identical cells are computed once
-    reused = len(set(keys)) - len(todo)
-    counts = (
-        f"fldm: note: {label} in {cache.folder}: {reused} reused, {len(damaged & set(todo))} "
-        f"recomputed (damaged), {len(set(todo) - damaged)} computed (missing)"
-    )
+    record_cells(set(todo), set(keys) - set(todo), damaged=cache.damaged & set(todo))
     if not todo:
-        print(counts, file=sys.stderr)
         return results
-    bar = progress_bar(
-        len(todo), label, enabled=progress, unit="cell"
-    )  # None in pipes and with progress off
+    bar = progress_bar(len(todo), label, enabled=progress, unit="cell")  # None with progress off
 
     def finish(group, outs):
         for key, out in zip(group, outs):
@@ -345,7 +339,6 @@ def run_cells(
             stop_pool(own, failed)
         if bar is not None:
             bar.close()
-    print(counts, file=sys.stderr)
     return results
 
 
