@@ -3,6 +3,7 @@ odd paths, leaked warnings, misleading advice, runs that did not finish): each i
 true line, or handled, and nothing already on disk is lost. The random families are in
 test_reliability.py."""
 
+import contextlib
 import errno
 import json
 import os
@@ -91,9 +92,20 @@ def rerun(cells, tmp_path, capsys):
     from sims.studies.sweep import Cache, run_cells
 
     capsys.readouterr()
-    with progress.command():
+    with getattr(progress, "command", contextlib.nullcontext)():  # the command's closing line
         again = run_cells(cells, Cache(tmp_path), progress=False)
     return again, capsys.readouterr().err
+
+
+def test_the_cache_counts_come_from_the_sweep(tmp_path):
+    """What the closing line counts is what run_cells found: damaged cells among the computed."""
+    from sims.studies.sweep import Cache, run_cells
+
+    cells, first, keys = cached(tmp_path)
+    edit_json(tmp_path / f"{keys[1]}.json", EDITS["a summary value"])
+    cache = Cache(tmp_path)
+    run_cells(cells, cache, progress=False)
+    assert cache.damaged == {keys[1]}
 
 
 def same_cells(a, b):
