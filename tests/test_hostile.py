@@ -418,15 +418,17 @@ def test_the_handler_ignores_a_signal_arriving_while_the_command_stops():
     from sims.signals import Stopped, StopSignals
 
     stops = StopSignals(Namespace(on_disk="nothing was written"))
-    with pytest.raises(Stopped):
-        stops.handle(signal.SIGTERM, None)
-    for timer in stops.timers:
-        timer.cancel()
     try:
-        second = stops.handle(signal.SIGINT, None)
-    except KeyboardInterrupt:
-        pytest.fail("a second signal raised again while the command was stopping")
-    assert second is None
+        with pytest.raises(Stopped):
+            stops.handle(signal.SIGTERM, None)
+        try:
+            second = stops.handle(signal.SIGINT, None)
+        except KeyboardInterrupt:
+            pytest.fail("a second signal raised again while the command was stopping")
+        assert second is None
+    finally:
+        for timer in stops.timers:  # each stop's GRACE timer would end this process
+            timer.cancel()
 
 
 # -------------------------------------------------------------------------- 7. empty and odd paths
