@@ -565,7 +565,10 @@ def test_a_divergence_with_the_automatic_step_size_says_what_set_it(tmp_path, mo
 
     monkeypatch.setattr(sims.train, "auto_step", lambda *args, **kwargs: (0.5, limit))
     code, _, err, _ = run(["train", "diffusion", "--no-progress", "--out", str(tmp_path / "o")])
-    words = {"data": "the data's curvature scale", "initial": "the curvature at the initial weights"}
+    words = {
+        "data": "the data's curvature scale",
+        "initial": "the curvature at the initial weights",
+    }
     line = one_error_line(
         code,
         err,
