@@ -146,6 +146,7 @@ LIMIT_WORDS = {
     "data": "the data's curvature scale",
     "initial": "the curvature at the initial weights",
     "draws": "the curvature of memorised noise draws",
+    "stationary": "the curvature at the predicted stationary point",
 }
 
 

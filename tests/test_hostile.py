@@ -21,6 +21,12 @@ from test_reliability import CODES, TRAIN, run, run_hooked, sweep_cells
 
 from sims import io as sio
 
+LIMIT_WORDS = {  # sims.descent.LIMIT_WORDS: what set an automatic step size
+    "data": "the data's curvature scale",
+    "initial": "the curvature at the initial weights",
+    "draws": "the curvature of memorised noise draws",
+    "stationary": "the curvature at the predicted stationary point",
+}
 STATIONARY_RTOL = 1e-6  # sims.descent.STATIONARY_RTOL, as the README states it (tested below)
 
 ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
@@ -556,23 +562,25 @@ def test_a_long_value_is_shortened_in_the_message(tmp_path, monkeypatch, argv):
 # ---------------------------------------------------------------------------- 9. misleading advice
 
 
-@pytest.mark.parametrize("limit", ["data", "initial"])
+@pytest.mark.parametrize("limit", sorted(LIMIT_WORDS))
 def test_a_divergence_with_the_automatic_step_size_says_what_set_it(tmp_path, monkeypatch, limit):
     """An automatic eta too large for the curvature met later (here made so: the issue's case was
     tiny data and weights, whose eta of 1e97 the step size now avoids): the user set no eta, and is
     told what set it and how the gradient grew, not to "try a smaller eta"."""
     import sims.train
 
+    import inspect
+
+    import sims.stepsize
+
+    named = set(re.findall(r'limits\["(\w+)"\]', inspect.getsource(sims.stepsize.auto_step)))
+    assert named | {"data"} == set(LIMIT_WORDS)  # every limit auto_step can name has words
     monkeypatch.setattr(sims.train, "auto_step", lambda *args, **kwargs: (0.5, limit))
     code, _, err, _ = run(["train", "diffusion", "--no-progress", "--out", str(tmp_path / "o")])
-    words = {
-        "data": "the data's curvature scale",
-        "initial": "the curvature at the initial weights",
-    }
     line = one_error_line(
         code,
         err,
-        rf"diverged at step \d+ .*; the automatic step size eta = 0\.5, set by {words[limit]}, was "
+        rf"diverged at step \d+ .*; the automatic step size eta = 0\.5, set by {LIMIT_WORDS[limit]}, was "
         r"too large for the curvature met later \(\|\|grad L\|\| went from .* at step 0 to .*\): "
         r"set a step size with --eta",
     )
