@@ -2,11 +2,12 @@
 
     python benchmarks/bench_ensemble.py [--S 32] [--steps 3000] [--repeats 3]
 
-S small settings (n = 20, d = 2000, m = 4; seeds 0..S-1, n SNR^2 cycling through 0.25, 0.75, 2.25, 6.75),
-both models, numpy's BLAS at two threads. Each repeat times the S separate runs and the one stacked
-call back to back; medians are reported, with the largest relative difference between the two results.
-The times include everything a run does: data, initialisation, gradient descent, logging and, for the
-classifier, its test error on n_test = 1000 fresh samples per run (an equal cost on both sides).
+S small settings (n = 20, d = 2000, m = 4; seeds 0..S-1, n SNR^2 cycling through 0.25, 0.75, 2.25,
+6.75), both models, numpy's BLAS at two threads. Each repeat times the S separate runs and the one
+stacked call back to back; medians are reported, with the largest relative difference between the
+two results. The times include everything a run does: data, initialisation, gradient descent,
+logging and, for the classifier, its test error on n_test = 1000 fresh samples per run (an equal
+cost on both sides).
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     print(f"load average before: {os.getloadavg()}")
     print(
-        "| model | S | steps | separate (s) | train_many (s) | throughput ratio | largest relative difference |"
+        "| model | S | steps | separate (s) | train_many (s) | throughput ratio | largest relative "
+        "difference |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|")
     with threadpool_limits(2, user_api="blas"):
@@ -71,7 +73,8 @@ def main(argv=None):
                 diff = max(diff, largest_difference(separate, stacked))
             a, b = float(np.median(t_sep)), float(np.median(t_many))
             print(
-                f"| {model} | {args.S} | {args.steps} | {a:.2f} | {b:.2f} | {a / b:.1f}x | {diff:.1e} |"
+                f"| {model} | {args.S} | {args.steps} | {a:.2f} | {b:.2f} | {a / b:.1f}x | "
+                f"{diff:.1e} |"
             )
     print(f"load average after: {os.getloadavg()}")
 

@@ -1,25 +1,27 @@
-"""One exact loss-and-gradient evaluation: hand-derived numpy against PyTorch autograd, and the roofline.
+"""One exact loss-and-gradient evaluation: hand-derived numpy against PyTorch autograd, and the
+roofline.
 
     python benchmarks/bench_grad.py [--repeats 60]
 
 float64, two threads for both numpy's BLAS (threadpoolctl) and torch. Every timed call of every case
 runs interleaved in one loop (round r times each case once), so a busy neighbour slows all of them
 alike; each timed call follows an untimed one of the same case (warm caches, as in training, where
-every step reuses the data). Worker threads sleep as soon as a call ends (OPENBLAS_THREAD_TIMEOUT=4, OMP_WAIT_POLICY=PASSIVE, set
-below unless already set), else the two libraries' spinning threads slow each other several-fold.
-Medians are reported. The machine's limits are measured in the same loop: the float64 matmul rate of a
-square numpy product and the memory read bandwidth of a sum over a 256 MB array. The roofline time of an
-evaluation is max(flops / matmul rate, bytes / bandwidth); flops count the matrix products, bytes the
-compulsory traffic (each data matrix read twice: once for the forward products, once for the gradient).
-Torch: pip install torch==2.13.0 (the `bench` extra).
+every step reuses the data). Worker threads sleep as soon as a call ends (OPENBLAS_THREAD_TIMEOUT=4,
+OMP_WAIT_POLICY=PASSIVE, set below unless already set), else the two libraries' spinning threads
+slow each other several-fold. Medians are reported. The machine's limits are measured in the same
+loop: the float64 matmul rate of a square numpy product and the memory read bandwidth of a sum over
+a 256 MB array. The roofline time of an evaluation is max(flops / matmul rate, bytes / bandwidth);
+flops count the matrix products, bytes the compulsory traffic (each data matrix read twice: once for
+the forward products, once for the gradient). Torch: pip install torch==2.13.0 (the `bench` extra).
 """
 
 from __future__ import annotations
 
 import os
 
-# Two thread pools (numpy's OpenBLAS, torch's OpenMP) share two cores here; by default each spins after
-# its calls and slows the other one's next call several-fold. Let both go to sleep at once instead.
+# Two thread pools (numpy's OpenBLAS, torch's OpenMP) share two cores here; by default each spins
+# after its calls and slows the other one's next call several-fold. Let both go to sleep at once
+# instead.
 os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
@@ -44,7 +46,8 @@ THREADS = 2
 
 
 def diffusion_counts(n, d, m):
-    """(flops, bytes) of diffusion.loss_and_grad: products Z W^T, W W^T, dA^T Z, S W and the (2n, m) x (m, m) ones."""
+    """(flops, bytes) of diffusion.loss_and_grad: products Z W^T, W W^T, dA^T Z, S W and the (2n, m)
+    x (m, m) ones."""
     N = 2 * n
     flops = 2 * N * d * m * 2 + 2 * m * m * d * 2 + 2 * N * m * m * 4
     nbytes = 8 * (
@@ -54,14 +57,16 @@ def diffusion_counts(n, d, m):
 
 
 def classification_counts(n, d, m):
-    """(flops, bytes) of classification.loss_and_grad: 2m filters against both patches, forward and back."""
+    """(flops, bytes) of classification.loss_and_grad: 2m filters against both patches, forward and
+    back."""
     flops = 4 * 2 * n * d * (2 * m)
     nbytes = 8 * (4 * n * d + 2 * (2 * m) * d + (2 * m) * d)
     return flops, nbytes
 
 
 def cases(seed):
-    """(name, size, numpy call, torch call, flops, bytes) for each size and model; checks agreement first."""
+    """(name, size, numpy call, torch call, flops, bytes) for each size and model; checks agreement
+    first."""
     rng = np.random.default_rng(seed)
     out = []
     for n, d, m in SIZES:
@@ -104,7 +109,8 @@ def cases(seed):
 
 
 def machine_probes(rng):
-    """Timed callables for the matmul rate (1000 x 1000 by 1000 x 1000) and the memory read bandwidth."""
+    """Timed callables for the matmul rate (1000 x 1000 by 1000 x 1000) and the memory read
+    bandwidth."""
     a = rng.standard_normal((1000, 1000))
     big = rng.standard_normal(32_000_000)  # 256 MB, far beyond the caches
     return {
@@ -127,7 +133,8 @@ def main(argv=None):
             if i["user_api"] == "blas"
         ]
         print(
-            f"numpy {np.__version__} BLAS {blas}; torch {torch.__version__} threads {torch.get_num_threads()}"
+            f"numpy {np.__version__} BLAS {blas}; torch {torch.__version__} threads "
+            f"{torch.get_num_threads()}"
         )
         env = {
             k: os.environ.get(k)
@@ -165,11 +172,14 @@ def main(argv=None):
         f"(medians of {args.repeats}, {THREADS} threads)"
     )
     print(
-        f"fastest of {args.repeats}: matmul {probes['matmul 1000x1000 (flops)'][1] / low['matmul 1000x1000 (flops)'] / 1e9:.1f}"
-        f" GFLOP/s, read bandwidth {probes['sum of 256 MB (bytes)'][1] / low['sum of 256 MB (bytes)'] / 1e9:.1f} GB/s\n"
+        f"fastest of {args.repeats}: matmul "
+        f"{probes['matmul 1000x1000 (flops)'][1] / low['matmul 1000x1000 (flops)'] / 1e9:.1f}"
+        f" GFLOP/s, read bandwidth "
+        f"{probes['sum of 256 MB (bytes)'][1] / low['sum of 256 MB (bytes)'] / 1e9:.1f} GB/s\n"
     )
     print(
-        "| model | (n, d, m) | numpy (ms) | autograd (ms) | speedup | GFLOP/s | GB/s | roofline (ms) | time / roofline "
+        "| model | (n, d, m) | numpy (ms) | autograd (ms) | speedup | GFLOP/s | GB/s | roofline "
+        "(ms) | time / roofline "
         "| fastest numpy / autograd (ms) |"
     )
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
@@ -178,7 +188,8 @@ def main(argv=None):
         bound = max(flops / peak_flops, nbytes / peak_bw)
         print(
             f"| {name} | {size} | {t_np * 1e3:.3f} | {t_t * 1e3:.3f} | {t_t / t_np:.1f}x | "
-            f"{flops / t_np / 1e9:.1f} | {nbytes / t_np / 1e9:.2f} | {bound * 1e3:.3f} | {t_np / bound:.2f} | "
+            f"{flops / t_np / 1e9:.1f} | {nbytes / t_np / 1e9:.2f} | {bound * 1e3:.3f} | "
+            f"{t_np / bound:.2f} | "
             f"{low[f'{name} {size} numpy'] * 1e3:.3f} / {low[f'{name} {size} torch'] * 1e3:.3f} |"
         )
 

@@ -1,14 +1,16 @@
-"""Wall time of `fldm predict diffusion` (theory.predict.predict) for m up to 32 and n up to 40, split into
-the long-time flow (theory.ode.long_flow, the Runge-Kutta-Chebyshev integrator of theory.rkc) and the
-stationary-point analysis (theory.stationary.analyse: closed-form Hessian, its spectrum, Newton refinement).
+"""Wall time of `fldm predict diffusion` (theory.predict.predict) for m up to 32 and n up to 40,
+split into the long-time flow (theory.ode.long_flow, the Runge-Kutta-Chebyshev integrator of
+theory.rkc) and the stationary-point analysis (theory.stationary.analyse: closed-form Hessian, its
+spectrum, Newton refinement).
 
-    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_predict.py [--cases M,N,NSNR2 ...]
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_predict.py [--cases
+    M,N,NSNR2 ...]
         [--lsoda M,N,NSNR2]
 
-Defaults: d = 2000, seed 0, auto eta, and the issue's cases. --lsoda also times the previous long-time
-integration (LSODA with finite-difference Jacobians, theory.ode.flow with the same times and tolerances)
-for one case, capped at --lsoda-cap seconds. The machine may be shared: the load average is printed
-before and after, and times are single runs.
+Defaults: d = 2000, seed 0, auto eta, and the issue's cases. --lsoda also times the previous
+long-time integration (LSODA with finite-difference Jacobians, theory.ode.flow with the same times
+and tolerances) for one case, capped at --lsoda-cap seconds. The machine may be shared: the load
+average is printed before and after, and times are single runs.
 """
 
 from __future__ import annotations
@@ -65,8 +67,8 @@ class Cap(Exception):
 
 
 def lsoda_time(cfg: TrainConfig, cap: float) -> str:
-    """The previous long-time integration of predict (LSODA, rtol 1e-8, atol 1e-11, to ||grad L|| < 1e-10),
-    stopped after `cap` seconds."""
+    """The previous long-time integration of predict (LSODA, rtol 1e-8, atol 1e-11, to ||grad L|| <
+    1e-10), stopped after `cap` seconds."""
     run = prepare(cfg)
     red, Wr0 = reduced.reduce(cfg, run.data, run.W0)
     taus = np.concatenate(
@@ -112,7 +114,8 @@ def main(argv=None):
     )
     times = timed_parts()
     print(
-        f"{'m':>3} {'n':>3} {'nSNR2':>7} | {'total (s)':>9} | {'flow (s)':>8} | {'analysis (s)':>12} | "
+        f"{'m':>3} {'n':>3} {'nSNR2':>7} | {'total (s)':>9} | {'flow (s)':>8} | "
+        f"{'analysis (s)':>12} | "
         f"{'state size':>10} | result"
     )
     for case in args.cases:

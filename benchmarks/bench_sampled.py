@@ -1,23 +1,26 @@
-"""One resampled-noise step against one exact step: direct draws versus drawing only what the result needs.
+"""One resampled-noise step against one exact step: direct draws versus drawing only what the result
+needs.
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_sampled.py [--repeats 200]
 
-Four loss-and-gradient evaluations of the diffusion loss (alpha = beta = 1/sqrt 2, K = 16 draws per patch),
-at (n, d, m) = (20, 2000, 4) and (100, 10000, 20):
+Four loss-and-gradient evaluations of the diffusion loss (alpha = beta = 1/sqrt 2, K = 16 draws per
+patch), at (n, d, m) = (20, 2000, 4) and (100, 10000, 20):
   exact      sims.diffusion.loss_and_grad (the expectation in closed form),
   direct     rng.standard_normal((K, 2n, d)) then sims.sampled.loss_and_grad_sampled (what `--noise
              resampled` does now),
   resampled  sims.sampled.loss_and_grad_resampled (the same law, m (2nK + d) + 2 normals),
   flow       the same with the flow-matching target (a, b) = (-1, 1), whose loss has a cross term
-             (another route: an orthonormal basis of the draws' coefficients instead of a square root).
-Weights are sigma0 = 0.01 initial weights plus a grown part in the data span. Two BLAS threads (--threads).
-All cases run interleaved, round by round (a busy neighbour slows all alike), each timed call after an
-untimed one; medians (and the fastest) are reported. `--clock cpu` times the process's CPU time instead of
-the wall clock: with `--threads 1` that is the work of the one thread, which a busy neighbour changes less
-(the wall clock of a two-thread OpenBLAS call can grow ten-fold on a loaded machine). The direct case at
-the large size draws 3.2e7 normals a call, so it runs only every `--direct-every` rounds. The BLAS kernel
-comes from threadpoolctl; the machines here set OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE, which slow current
-OpenBLAS, so unset them for this command only (never in the tests).
+             (another route: an orthonormal basis of the draws' coefficients instead of a square
+             root).
+Weights are sigma0 = 0.01 initial weights plus a grown part in the data span. Two BLAS threads
+(--threads). All cases run interleaved, round by round (a busy neighbour slows all alike), each
+timed call after an untimed one; medians (and the fastest) are reported. `--clock cpu` times the
+process's CPU time instead of the wall clock: with `--threads 1` that is the work of the one thread,
+which a busy neighbour changes less (the wall clock of a two-thread OpenBLAS call can grow ten-fold
+on a loaded machine). The direct case at the large size draws 3.2e7 normals a call, so it runs only
+every `--direct-every` rounds. The BLAS kernel comes from threadpoolctl; the machines here set
+OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE, which slow current OpenBLAS, so unset them for this command
+only (never in the tests).
 """
 
 from __future__ import annotations
@@ -59,21 +62,21 @@ def cases(seed):
             (
                 "direct",
                 (n, d, m),
-                lambda W=W, x1=x1, x2=x2, n=n, d=d: sampled.loss_and_grad_sampled(
+                lambda W=W, x1=x1, x2=x2, n=n, d=d, noise=noise: sampled.loss_and_grad_sampled(
                     W, x1, x2, noise.standard_normal((K, 2 * n, d)), alpha=VP, beta=VP
                 ),
             ),
             (
                 "resampled",
                 (n, d, m),
-                lambda W=W, x1=x1, x2=x2: sampled.loss_and_grad_resampled(
+                lambda W=W, x1=x1, x2=x2, noise=noise: sampled.loss_and_grad_resampled(
                     W, x1, x2, K, noise, alpha=VP, beta=VP
                 ),
             ),
             (
                 "flow",
                 (n, d, m),
-                lambda W=W, x1=x1, x2=x2: sampled.loss_and_grad_resampled(
+                lambda W=W, x1=x1, x2=x2, noise=noise: sampled.loss_and_grad_resampled(
                     W, x1, x2, K, noise, alpha=VP, beta=VP, target=(-1.0, 1.0)
                 ),
             ),
@@ -111,12 +114,15 @@ def main(argv=None):
                 f()
                 times[name, size].append(clock() - t0)
     print(
-        f"load average after: {os.getloadavg()}; {args.clock} clock, {args.threads} BLAS thread(s)\n"
+        f"load average after: {os.getloadavg()}; {args.clock} clock, {args.threads} BLAS "
+        f"thread(s)\n"
     )
     names = ("exact", "direct", "resampled", "flow")
     print(
-        f"| (n, d, m), K = {K} | exact (ms) | direct resampled (ms) | new resampled (ms) | new / exact "
-        f"| direct / new | new, flow target (ms) | flow / exact | fastest exact / direct / new / flow (ms) |"
+        f"| (n, d, m), K = {K} | exact (ms) | direct resampled (ms) | new resampled (ms) | new / "
+        f"exact "
+        f"| direct / new | new, flow target (ms) | flow / exact | fastest exact / direct / new / "
+        f"flow (ms) |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for size in SIZES:
@@ -126,7 +132,8 @@ def main(argv=None):
             f"| {size} | {med['exact']:.3f} | {med['direct']:.1f} | {med['resampled']:.3f} | "
             f"{med['resampled'] / med['exact']:.2f}x | {med['direct'] / med['resampled']:.0f}x | "
             f"{med['flow']:.3f} | {med['flow'] / med['exact']:.2f}x | "
-            f"{low['exact']:.3f} / {low['direct']:.1f} / {low['resampled']:.3f} / {low['flow']:.3f} |"
+            f"{low['exact']:.3f} / {low['direct']:.1f} / {low['resampled']:.3f} / "
+            f"{low['flow']:.3f} |"
         )
     print(f"\nrounds: {args.repeats} (large direct case: {len(times['direct', SIZES[1]])})")
 

@@ -1,20 +1,23 @@
 """A whole gradient-descent trajectory at growing d: the span engine against d-dimensional descent.
 
-    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_trajectory.py [--dims 1e3 1e4 1e5 1e6]
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_trajectory.py [--dims 1e3
+    1e4 1e5 1e6]
 
 The run: the exact diffusion loss, n = 20, m = 4, n SNR^2 = 0.75, 3000 steps logged every 30, with
 sigma0^2 d fixed (sigma0 = 0.01 sqrt(2000 / d), so every d follows the same trajectory). For each d:
 - data: generating the data alone (sims.train.build_data), the floor of any run;
-- span: `fldm train`'s default engine, the whole run (data, basis, 3000 steps, logging, the weights mapped
-  back to d dimensions), and its cost per step (from a run of 3000 steps minus one of 1 step);
+- span: `fldm train`'s default engine, the whole run (data, basis, 3000 steps, logging, the weights
+  mapped back to d dimensions), and its cost per step (from a run of 3000 steps minus one of 1
+  step);
 - full: the same run in d dimensions (sims.train with engine "full");
-- torch: descent with PyTorch autograd of the same closed-form loss (tests/torch_oracle.py), float64;
+- torch: descent with PyTorch autograd of the same closed-form loss (tests/torch_oracle.py),
+  float64;
 - jax: the same with jax.jit(jax.value_and_grad(...)), float64 (if jax is installed).
-`--parts`: instead, where a span run's time goes at each d (data, initial weights, basis, coordinates, step
-size, the 3000 steps, the whole run), each the minimum of `--repeats` calls.
-The d-dimensional methods run `--probe` steps (after one warm-up step) and are extrapolated to 3000 (marked
-*); data generation is counted once in each. Two BLAS threads; each figure is the minimum of `--repeats`
-runs (the machine is shared: the minimum is the run least slowed by neighbours).
+`--parts`: instead, where a span run's time goes at each d (data, initial weights, basis,
+coordinates, step size, the 3000 steps, the whole run), each the minimum of `--repeats` calls. The
+d-dimensional methods run `--probe` steps (after one warm-up step) and are extrapolated to 3000
+(marked *); data generation is counted once in each. Two BLAS threads; each figure is the minimum of
+`--repeats` runs (the machine is shared: the minimum is the run least slowed by neighbours).
 Install: pip install -e ".[bench]" (torch==2.13.0; jax if it installs).
 """
 
@@ -65,7 +68,8 @@ def best_time(fun, repeats: int) -> float:
 
 
 def torch_descent(cfg: TrainConfig, steps: int):
-    """A function running `steps` steps of autograd descent (the data and W0 of cfg's run), and its eta."""
+    """A function running `steps` steps of autograd descent (the data and W0 of cfg's run), and its
+    eta."""
     import torch
     from torch_oracle import diffusion_loss
 
@@ -186,18 +190,21 @@ def print_table(args) -> None:
     except ImportError:
         have_jax = False
     print(
-        f"{'d':>9} | {'data':>7} | {'span run':>8} | {'span/data':>9} | {'per step':>9} | {'full run':>9} | "
+        f"{'d':>9} | {'data':>7} | {'span run':>8} | {'span/data':>9} | {'per step':>9} | "
+        f"{'full run':>9} | "
         f"{'torch run':>9} | {'jax run':>9} | {'torch/span':>10}"
     )
     for d in (int(v) for v in args.dims):
         cfg = config(d)
-        t_data = best_time(lambda: build_data(cfg, seeds(cfg.seed)["data"]), args.repeats)
-        t_span = best_time(lambda: train(cfg), args.repeats)
-        t_one = best_time(lambda: train(cfg.replace(steps=1, log_every=1)), args.repeats)
+        t_data = best_time(lambda cfg=cfg: build_data(cfg, seeds(cfg.seed)["data"]), args.repeats)
+        t_span = best_time(lambda cfg=cfg: train(cfg), args.repeats)
+        t_one = best_time(lambda cfg=cfg: train(cfg.replace(steps=1, log_every=1)), args.repeats)
         per_step = (t_span - t_one) / (STEPS - 1)
         probe = cfg.replace(steps=args.probe, log_every=args.probe, engine="full")
-        t_probe = best_time(lambda: train(probe), args.repeats)
-        t_full1 = best_time(lambda: train(probe.replace(steps=1, log_every=1)), args.repeats)
+        t_probe = best_time(lambda probe=probe: train(probe), args.repeats)
+        t_full1 = best_time(
+            lambda probe=probe: train(probe.replace(steps=1, log_every=1)), args.repeats
+        )
         t_full = t_full1 + (t_probe - t_full1) * (STEPS - 1) / (args.probe - 1)
         t_torch = t_jax = float("nan")
         if not args.no_torch:

@@ -1,18 +1,20 @@
-"""An estimate of `fldm reproduce --full`'s time without running it: time short versions of representative
-cells and extrapolate by their steps.
+"""An estimate of `fldm reproduce --full`'s time without running it: time short versions of
+representative cells and extrapolate by their steps.
 
-    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/estimate_full.py [--probe 200] [--seed 0]
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/estimate_full.py [--probe 200]
+    [--seed 0]
 
-Every cell of the full preset (the paper's study, the further sections and Noisy-MNIST) is listed and
-grouped by shape (kind, model, noise, objective, schedule, n, d, m, augment), and one representative of
-each shape (the cell with the median number of steps) is timed (CPU time, one BLAS thread, as the sweep
-runs it). A train cell with S steps costs t(1) + (S - 1) (t(probe) - t(1)) / (probe - 1), from runs of
-1 and `--probe` steps; the other kinds (predict, ode, stationary, probe, mnist), whose cost is not
-proportional to their steps (a prediction follows the flow to its stationary point), are timed whole and
-counted once per cell. Summed over all cells that is the CPU time of the run (fresh cache); divided by the
-workers, its wall time on free cores. It overestimates where train cells of one shape run stacked (up to
-16 at once: one loop for all) and where a run stops early at convergence, and it is only as good as one
-representative per shape. The cells' work is the run's work: figures and the report add seconds.
+Every cell of the full preset (every study the claims read, Noisy-MNIST included) is listed and
+grouped by shape (kind, model, noise, objective, schedule, n, d, m, augment), and one representative
+of each shape (the cell with the median number of steps) is timed (CPU time, one BLAS thread, as the
+sweep runs it). A train cell with S steps costs t(1) + (S - 1) (t(probe) - t(1)) / (probe - 1), from
+runs of 1 and `--probe` steps; the other kinds (predict, ode, stationary, probe, mnist), whose cost
+is not proportional to their steps (a prediction follows the flow to its stationary point), are
+timed whole and counted once per cell. Summed over all cells that is the CPU time of the run (fresh
+cache); divided by the workers, its wall time on free cores. It overestimates where train cells of
+one shape run stacked (up to 16 at once: one loop for all) and where a run stops early at
+convergence, and it is only as good as one representative per shape. The cells' work is the run's
+work: figures and the report add seconds.
 """
 
 from __future__ import annotations
@@ -28,19 +30,14 @@ os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
 from threadpoolctl import threadpool_limits  # noqa: E402
 
-from sims.studies import mnist  # noqa: E402
-from sims.studies.plan import PRESETS, Study  # noqa: E402
-from sims.studies.sections import SECTIONS  # noqa: E402
+from sims.studies.claims import CLAIMS  # noqa: E402
 from sims.studies.sweep import _runner  # noqa: E402
 
 
 def full_cells(seed: int) -> list[tuple[str, object]]:
-    """(kind, config) of every cell of the full preset."""
-    cells = list(Study(PRESETS["full"], seed, None).cells.values())
-    for section in SECTIONS:
-        cells += list(section.cells("full", seed).values())
-    cells += [(mnist.KIND, c) for c in mnist.cells(mnist.StudySettings.full(), seed)]
-    return cells
+    """(kind, config) of every cell of the full preset: each study the claims read, once."""
+    studies = {claim.STUDY.name: claim.STUDY for claim in CLAIMS}
+    return [cell for study in studies.values() for cell in study.cells("full", seed).values()]
 
 
 def shape(kind: str, cfg) -> tuple:
@@ -95,7 +92,7 @@ def main(argv=None):
         )
         print(f"{key}: {len(cells)} cells, {sum(steps)} steps, {each} -> {cost:.0f} s", flush=True)
     print(f"\n{sum(r[1] for r in rows)} cells in {len(rows)} shapes; the largest:")
-    for cost, count, median, t1, per_step, key in sorted(rows, reverse=True)[:10]:
+    for cost, count, _median, _t1, _per_step, key in sorted(rows, reverse=True)[:10]:
         print(f"  {cost:7.0f} s  {count:4d} cells  {key}")
     print(
         f"estimated CPU time {total:.0f} s ({total / 3600:.2f} h); wall on {args.jobs} free cores "

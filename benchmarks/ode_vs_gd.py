@@ -1,16 +1,17 @@
-"""Wall time of the reduced alignment ODE (theory.ode.run_ode) against d-dimensional gradient descent
-(sims.train.train) for the same setting, at d = 1e3, 1e5, 1e6.
+"""Wall time of the reduced alignment ODE (theory.ode.run_ode) against d-dimensional gradient
+descent (sims.train.train) for the same setting, at d = 1e3, 1e5, 1e6.
 
     python benchmarks/ode_vs_gd.py [--model diffusion] [--steps 3000] [--gd-steps 3000 300 30]
 
-Defaults: n = 20, m = 4, n SNR^2 = 0.75, auto eta, 3000 steps logged every 10, and sigma0 = 0.01 sqrt(2000 / d)
-so that ||w_r||^2 ~ sigma0^2 d = 0.2 as in the default d = 2000 setting (with sigma0 = 0.01 at d >= 1e5 the
-initial weights are large, ||w_r||^2 >= 10, and their curvature sets a much smaller auto eta). Gradient
-descent costs O(d) per step, so at large d it runs fewer steps (--gd-steps, one per d) and its time for
-all the steps is extrapolated linearly (marked "*"); the ODE always covers the full run. The ODE's time
-is split into the setup (the data basis, O(d k^2), and the lift of W back to d dimensions) and the
-integration, which does not depend on d. The last column compares both at the last step GD ran.
-Times are medians of --repeats runs (the machine may be shared).
+Defaults: n = 20, m = 4, n SNR^2 = 0.75, auto eta, 3000 steps logged every 10, and sigma0 = 0.01
+sqrt(2000 / d) so that ||w_r||^2 ~ sigma0^2 d = 0.2 as in the default d = 2000 setting (with sigma0
+= 0.01 at d >= 1e5 the initial weights are large, ||w_r||^2 >= 10, and their curvature sets a much
+smaller auto eta). Gradient descent costs O(d) per step, so at large d it runs fewer steps
+(--gd-steps, one per d) and its time for all the steps is extrapolated linearly (marked "*"); the
+ODE always covers the full run. The ODE's time is split into the setup (the data basis, O(d k^2),
+and the lift of W back to d dimensions) and the integration, which does not depend on d. The last
+column compares both at the last step GD ran. Times are medians of --repeats runs (the machine may
+be shared).
 """
 
 from __future__ import annotations
@@ -59,17 +60,25 @@ def main(argv=None):
             sigma0=0.01 * np.sqrt(2000 / d),
         )
         rngs = seeds(cfg.seed)
-        t_data, data = timed(lambda: build_data(cfg, rngs["data"]), 1)
+        t_data, data = timed(lambda cfg=cfg, rngs=rngs: build_data(cfg, rngs["data"]), 1)
         W0 = initial_weights(cfg, d, rngs["init"])
         short = cfg.replace(steps=min(gd_steps, args.steps), log_every=min(gd_steps, args.steps))
-        t_gd, gd = timed(lambda: train(short, data=data, W0=W0), args.repeats if d < 1e5 else 1)
+        t_gd, gd = timed(
+            lambda short=short, data=data, W0=W0: train(short, data=data, W0=W0),
+            args.repeats if d < 1e5 else 1,
+        )
         t_gd_all = t_gd * args.steps / short.steps
-        t_ode, ode = timed(lambda: run_ode(cfg, data=data, W0=W0), args.repeats)
+        t_ode, ode = timed(
+            lambda cfg=cfg, data=data, W0=W0: run_ode(cfg, data=data, W0=W0), args.repeats
+        )
         # the d-independent part alone: integrate the already reduced system
         red, Wr0 = reduced.reduce(cfg, data, W0)
         eta = gd.extra["eta"]
         t_int, _ = timed(
-            lambda: flow(red, Wr0, eta * logged_steps(cfg.steps, cfg.log_every)), args.repeats
+            lambda red=red, Wr0=Wr0, eta=eta, cfg=cfg: flow(
+                red, Wr0, eta * logged_steps(cfg.steps, cfg.log_every)
+            ),
+            args.repeats,
         )
         i = int(np.searchsorted(ode.steps, short.steps))
         gap = max(
@@ -77,8 +86,10 @@ def main(argv=None):
         )
         mark = "*" if short.steps < args.steps else " "
         print(
-            f"{d:>9} | {t_data:8.2f} | {short.steps:>8} | {t_gd_all:8.2f}{mark} | {t_ode - t_int:9.2f} | "
-            f"{t_int:9.2f} | {t_ode:9.2f} | {t_gd_all / t_ode:7.0f}x | {gap:.2e} (step {short.steps})"
+            f"{d:>9} | {t_data:8.2f} | {short.steps:>8} | {t_gd_all:8.2f}{mark} | "
+            f"{t_ode - t_int:9.2f} | "
+            f"{t_int:9.2f} | {t_ode:9.2f} | {t_gd_all / t_ode:7.0f}x | {gap:.2e} (step "
+            f"{short.steps})"
         )
 
 

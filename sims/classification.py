@@ -5,9 +5,10 @@
     L(W) = (1/n) sum_i log(1 + exp(-y_i f(W, x_i))).
 W has shape (2, m, d): W[0] holds the filters w_{+1,r}, W[1] the filters w_{-1,r}.
 
-Noise augmentation (`loss_and_grad_augmented`): the same loss on the noised inputs x_t = alpha x + beta eps,
-patch by patch, averaged over K draws of eps. The logistic loss has no closed-form expectation over eps,
-so the draws are explicit (Monte Carlo), resampled every step or fixed for the whole run (sims.models).
+Noise augmentation (`loss_and_grad_augmented`): the same loss on the noised inputs x_t = alpha x +
+beta eps, patch by patch, averaged over K draws of eps. The logistic loss has no closed-form
+expectation over eps, so the draws are explicit (Monte Carlo), resampled every step or fixed for the
+whole run (sims.models).
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ def output(W: np.ndarray, x1: np.ndarray, x2: np.ndarray) -> np.ndarray:
 def loss_and_grad(W: np.ndarray, x1: np.ndarray, x2: np.ndarray, y: np.ndarray):
     """(loss, grad): the logistic loss (a float) and its gradient; stable for large margins.
 
-    Stacks work too: W of shape (S, 2, m, d) with x1, x2 (S, n, d) and y (S, n) give S losses and gradients.
+    Stacks work too: W of shape (S, 2, m, d) with x1, x2 (S, n, d) and y (S, n) give S losses and
+    gradients.
     """
     n = x1.shape[-2]
     two, m, d = W.shape[-3:]
@@ -42,7 +44,8 @@ def loss_and_grad(W: np.ndarray, x1: np.ndarray, x2: np.ndarray, y: np.ndarray):
     f = ((A1 * A1 + A2 * A2) @ sign) / m
     margin = y * f
     loss = np.mean(np.logaddexp(0.0, -margin), axis=-1)
-    # dL/df_i = -y_i sigmoid(-y_i f_i) / n;  df_i / dw_{j,r} = (2/m) sign_j sum_p <w_{j,r}, x_i^(p)> x_i^(p)
+    # dL/df_i = -y_i sigmoid(-y_i f_i) / n; df_i / dw_{j,r} = (2/m) sign_j sum_p <w_{j,r}, x_i^(p)>
+    # x_i^(p)
     dl_df = -y * _sigmoid(-margin) / n
     coef = (2.0 / m) * sign * dl_df[..., None]
     grad = np.swapaxes(coef * A1, -1, -2) @ x1 + np.swapaxes(coef * A2, -1, -2) @ x2
@@ -59,14 +62,16 @@ def loss_and_grad_augmented(
     alpha: float,
     beta: float,
 ):
-    """(loss, grad): the logistic loss on noised inputs averaged over K draws eps (K, 2n, d), and its gradient.
+    """(loss, grad): the logistic loss on noised inputs averaged over K draws eps (K, 2n, d), and
+    its gradient.
 
         L(W) = 1/K sum_k 1/n sum_i log(1 + exp(-y_i f(W, u_ki))),
         u_ki^(1) = alpha x_i^(1) + beta eps_k[i],   u_ki^(2) = alpha x_i^(2) + beta eps_k[n + i].
-    This is the plain loss (`loss_and_grad`) on the K n samples (u_ki, y_i): the mean over k of means over i
-    is the mean over all K n of them. The draws do not depend on W, so the gradient is the plain gradient on
-    those samples, dL/dw_{j,r} = 1/(K n) sum_{k,i} (-y_i sigmoid(-y_i f_ki)) (2/m) sign_j
-    sum_p <w_{j,r}, u_ki^(p)> u_ki^(p). One draw with beta = 0 and alpha = 1 is the plain loss, bit for bit.
+    This is the plain loss (`loss_and_grad`) on the K n samples (u_ki, y_i): the mean over k of
+    means over i is the mean over all K n of them. The draws do not depend on W, so the gradient is
+    the plain gradient on those samples, dL/dw_{j,r} = 1/(K n) sum_{k,i} (-y_i sigmoid(-y_i f_ki))
+    (2/m) sign_j sum_p <w_{j,r}, u_ki^(p)> u_ki^(p). One draw with beta = 0 and alpha = 1 is the
+    plain loss, bit for bit.
     """
     K = eps.shape[0]
     n, d = x1.shape
@@ -86,18 +91,22 @@ def loss_and_grad_augmented_resampled(
     alpha: float,
     beta: float,
 ):
-    """`loss_and_grad_augmented` on K fresh draws eps (K, 2n, d), drawing 2m (2nK + d) normals instead of 2nK d.
+    """`loss_and_grad_augmented` on K fresh draws eps (K, 2n, d), drawing 2m (2nK + d) normals
+    instead of 2nK d.
 
-    Same joint law of (loss, gradient). Let Q (d, 2m) be orthonormal with the filters' rows in its span
-    (a QR of W^T) and P = I - Q Q^T; each draw splits into independent parts eps = Q g + P e, g ~ N(0, I_2m),
-    e ~ N(0, I_d). The filter responses <w_{j,r}, u> = alpha <w_{j,r}, z> + beta (W Q g)_{j,r}, hence f, the
-    loss and the coefficients c_{(k,i,p), jr} = (-y_i sigmoid(-y_i f_ki) / (K n)) (2/m) sign_j <w_{j,r}, u>
-    of the gradient sum_(k,i,p) c u^T depend on g alone, and e enters linearly:
-        grad = sum c (alpha z + beta Q g)^T + beta C^T E P,   C (2nK, 2m) the coefficients, E the rows e.
-    Given g, C^T E (2m, d) has independent columns N(0, C^T C), i.e. the law of S Z for any S with
-    S S^T = C^T C and Z (2m, d) standard normal: so g and Z are all that is drawn. Q (signs fixed by a
-    positive diagonal of R) and S (the symmetric root) are unique, so the draws move continuously with W: a
-    change of W in its last digit changes a trajectory in its last digits, not into another realisation.
+    Same joint law of (loss, gradient). Let Q (d, 2m) be orthonormal with the filters' rows in its
+    span (a QR of W^T) and P = I - Q Q^T; each draw splits into independent parts eps = Q g + P e, g
+    ~ N(0, I_2m), e ~ N(0, I_d). The filter responses <w_{j,r}, u> = alpha <w_{j,r}, z> + beta (W Q
+    g)_{j,r}, hence f, the loss and the coefficients c_{(k,i,p), jr} = (-y_i sigmoid(-y_i f_ki) / (K
+    n)) (2/m) sign_j <w_{j,r}, u> of the gradient sum_(k,i,p) c u^T depend on g alone, and e enters
+    linearly:
+        grad = sum c (alpha z + beta Q g)^T + beta C^T E P,   C (2nK, 2m) the coefficients, E the
+            rows e.
+    Given g, C^T E (2m, d) has independent columns N(0, C^T C), i.e. the law of S Z for any S with S
+    S^T = C^T C and Z (2m, d) standard normal: so g and Z are all that is drawn. Q (signs fixed by a
+    positive diagonal of R) and S (the symmetric root) are unique, so the draws move continuously
+    with W: a change of W in its last digit changes a trajectory in its last digits, not into
+    another realisation.
     """
     two, m, d = W.shape
     n = x1.shape[0]

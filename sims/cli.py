@@ -1,13 +1,15 @@
 """The `fldm` command line (also `python -m sims`).
 
-Every user error is one line on stderr and exit code 2; an unexpected exception is one line ("internal
-error: ...") and exit code 1, with the traceback under --debug. SIGINT, SIGTERM and SIGHUP end a command
-with one line saying what is on disk, and exit codes 130, 143 and 129 (sims.signals).
+Every user error is one line on stderr and exit code 2; an unexpected exception is one line
+("internal error: ...") and exit code 1, with the traceback under --debug. SIGINT, SIGTERM and
+SIGHUP end a command with one line saying what is on disk, and exit codes 130, 143 and 129
+(sims.signals).
 
-`fldm train/ode/predict` take the settings of sims.config.TrainConfig, declared there with the models,
-commands and other settings they apply to: a setting given on the command line where it does not apply is
-refused; one in a --config TOML file (which may be shared between models and commands) is listed on stderr
-and ignored. n and d are read from --data, m and d from --init; a conflicting value is refused.
+`fldm train/ode/predict` take the settings of sims.config.TrainConfig, declared there with the
+models, commands and other settings they apply to: a setting given on the command line where it does
+not apply is refused; one in a --config TOML file (which may be shared between models and commands)
+is listed on stderr and ignored. n and d are read from --data, m and d from --init; a conflicting
+value is refused.
 """
 
 from __future__ import annotations
@@ -25,10 +27,9 @@ from contextlib import contextmanager, nullcontext  # noqa: E402
 from dataclasses import fields  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from sims import FldmError, __version__, io, progress  # noqa: E402
+from sims import FldmError, __version__, io, models, progress  # noqa: E402
 from sims.config import AUTO, TrainConfig, inapplicable, load_toml  # noqa: E402
 from sims.descent import STATIONARY_RTOL  # noqa: E402
-from sims.models import MODELS  # noqa: E402
 from sims.signals import Stopped, StopSignals  # noqa: E402
 from sims.studies import MNIST_QUICK_TIME, QUICK_RUN_TIME  # noqa: E402
 from sims.studies.mnist_data import SHIPPED_SOURCE  # noqa: E402
@@ -55,8 +56,8 @@ class Parser(argparse.ArgumentParser):
 
 
 class Once(argparse.Action):
-    """An option that may be given once (or repeated with the same value): a second, different value is
-    refused rather than silently replacing the first."""
+    """An option that may be given once (or repeated with the same value): a second, different value
+    is refused rather than silently replacing the first."""
 
     def __call__(self, parser, namespace, value, option_string=None):
         given = namespace.__dict__.setdefault("_given", {})
@@ -130,16 +131,16 @@ def condition(applies: tuple) -> str:
 
 def add_run_options(p: argparse.ArgumentParser, command: str) -> None:
     """The options of one run, one per TrainConfig field, described by the field's metadata
-    (sims.config.option); defaults come from TrainConfig and are applied there, so that options left out
-    do not override a --config file. Options of other commands are accepted but hidden, and refused with
-    the reason (`config_from_args`)."""
-    p.add_argument("model", choices=tuple(MODELS))
+    (sims.config.option); defaults come from TrainConfig and are applied there, so that options left
+    out do not override a --config file. Options of other commands are accepted but hidden, and
+    refused with the reason (`config_from_args`)."""
+    p.add_argument("model", choices=tuple(models.MODELS))
     for f in fields(TrainConfig):
         meta = f.metadata
         if meta["kind"] == "none":
             continue
         default = AUTO if f.name == "eta" else f.default
-        notes = [f"{', '.join(meta['only'])} only"] if meta["only"] else []
+        notes = [f"{', '.join(models.taking(meta['group']))} only"] if meta["group"] else []
         notes += [condition(meta["applies"])] if meta["applies"] else []
         shown = (
             ""
@@ -163,7 +164,8 @@ def add_run_options(p: argparse.ArgumentParser, command: str) -> None:
         action=Once,
         type=path_text,
         metavar="FILE.toml",
-        help="settings file (keys as the options, e.g. sigma_xi = 0.5); options given here override "
+        help="settings file (keys as the options, e.g. sigma_xi = 0.5); options given here "
+        "override "
         "it; its settings that do not apply are listed and ignored",
     )
     if command == "predict":
@@ -210,16 +212,16 @@ def note(text: str) -> None:
 
 
 def config_from_args(args: argparse.Namespace):
-    """(config, data, W0) for `fldm COMMAND MODEL ...`: the TOML file overlaid with the options given,
-    where they apply (module docstring); data is the loaded --data file (or the config file's `data`),
-    W0 the loaded --init file, else None. n and d come from the data, m and d from W0."""
+    """(config, data, W0) for `fldm COMMAND MODEL ...`: the TOML file overlaid with the options
+    given, where they apply (module docstring); data is the loaded --data file (or the config file's
+    `data`), W0 the loaded --init file, else None. n and d come from the data, m and d from W0."""
     from sims.data import load_npz
     from sims.train import load_weights, weight_shape
 
     command, model = args.command, args.model
     given = {k: v for k, v in vars(args).items() if k not in NOT_SETTINGS and v is not None}
     toml = load_toml(args.config) if args.config else {}
-    if toml.get("model", model) != model:
+    if toml.get("model", model) != model:  # names, not dispatch
         raise FldmError(
             f"{args.config} sets model = {toml['model']!r}, but this is fldm {command} {model}"
         )
@@ -255,7 +257,8 @@ def config_from_args(args: argparse.Namespace):
         if m < 1 or weight_shape(cfg.replace(m=m), d) != W0.shape:
             raise FldmError(
                 f"init weights in {cfg.init} have shape {W0.shape}; a {model} model needs "
-                f"({', '.join(map(str, MODELS[model].weight_shape('m', 'd')))}) (m filters of dimension d)"
+                f"({', '.join(map(str, models.get(model).weight_shape('m', 'd')))}) (m filters of "
+                f"dimension d)"
             )
         if "d" in found and found["d"][0] != d:
             raise FldmError(
@@ -273,7 +276,8 @@ def config_from_args(args: argparse.Namespace):
 
 
 def run_and_save(args, run) -> None:
-    """run(config, data, W0, progress=) -> sims.train.Result, saved into --out and summarised on stdout."""
+    """run(config, data, W0, progress=) -> sims.train.Result, saved into --out and summarised on
+    stdout."""
     cfg, data, W0 = config_from_args(args)
     out = Path(args.out)
     io.check_folder(out, "--out")
@@ -281,7 +285,8 @@ def run_and_save(args, run) -> None:
     with io.claim(out):
         if (out / "result.json").exists() or (out / "result.npz").exists():
             note(
-                f"{out} holds an earlier result; this run replaces it (choose --out DIR to keep both)"
+                f"{out} holds an earlier result; this run replaces it (choose --out DIR to keep "
+                f"both)"
             )
         with progress.counting(
             cfg.steps, f"{args.command} {cfg.model}", enabled=shows_progress(args)
@@ -300,11 +305,10 @@ def run_and_save(args, run) -> None:
 
 
 def regime_summary(cfg, data) -> dict:
-    """{"regime": where the setting stands against the stationary-ratio law (theory.law)} for a diffusion
-    setting the law covers, else {} (the classifier, other objectives and schedules)."""
-    from theory import law
-
-    regime = law.regime_of(cfg, data) if MODELS[cfg.model].stationary_law else None
+    """{"regime": where the setting stands against the law of the model's stationary point (its
+    theory's `regime`, e.g. theory.law for diffusion)} where a law covers the setting, else {}."""
+    find = models.get(cfg.model).theory.regime
+    regime = find(cfg, data) if find is not None else None
     if regime is None or regime.d2 is None:
         return {}
     return {"regime": {**regime.to_dict(), "in_words": regime.line()}}
@@ -425,7 +429,8 @@ def build_parser() -> Parser:
     p.set_defaults(func=cmd_train)
     p = sub.add_parser(
         "ode",
-        help="the reduced alignment ODE (theory.ode) for a train setting; same output files as train",
+        help="the reduced alignment ODE (theory.ode) for a train setting; same output files as "
+        "train",
     )
     add_run_options(p, "ode")
     p.set_defaults(func=cmd_ode)

@@ -1,10 +1,13 @@
-"""One validated configuration for a training run; every "(open)" detail of PAPER.md is a field here.
+"""One validated configuration for a training run; every open detail of theory/PAPER.md is a field
+here.
 
-Each field carries its command-line description in its metadata (`option`): the help text, the kind of
-value, and where it applies (the models, the commands, and a condition on the other settings).
-`sims.cli` builds the options of `fldm train/ode/predict` from them and refuses a setting given where it
-does not apply (`inapplicable`), so a setting is declared once, here. Every value is checked by its kind
-and range in `TrainConfig.__post_init__`, whatever its source (command line, TOML file, Python).
+Each field carries its command-line description in its metadata (`option`): the help text, the kind
+of value, and where it applies (its option group, which the models that take it declare; the
+commands; a condition on the other settings).
+`sims.cli` builds the options of `fldm train/ode/predict` from them and refuses a setting given
+where it does not apply (`inapplicable`), so a setting is declared once, here. Every value is
+checked by its kind and range in `TrainConfig.__post_init__`, whatever its source (command line,
+TOML file, Python).
 """
 
 from __future__ import annotations
@@ -46,24 +49,27 @@ def option(
     kind: str = "real",
     *,
     choices: tuple = (),
-    only: tuple = (),
+    group: str | None = None,
     commands: tuple = (),
     commands_why: str = "",
     applies: tuple = (),
     metavar=None,
 ):
     """A config field with its command-line description: `kind` in KINDS ("none": not an option),
-    `choices` for kind "choice", `only` the models and `commands` the commands it applies to (empty: all),
-    `commands_why` the reason the other commands do not take it (said when refused),
-    `applies` = (setting, values, why): it applies only while that other setting has one of those values."""
+    `choices` for kind "choice", `group` the option group (sims.models.OPTION_GROUPS) it belongs to,
+    so it applies only to the models that take that group (None: every model), `commands` the
+    commands it applies to (empty: all), `commands_why` the reason the other commands do not take it
+    (said when refused), `applies` = (setting, values, why): it applies only while that other
+    setting has one of those values."""
     assert kind in KINDS and set(commands) <= set(COMMANDS)
+    assert group is None or group in models.OPTION_GROUPS, group
     return field(
         default=default,
         metadata={
             "help": help,
             "kind": kind,
             "choices": choices,
-            "only": only,
+            "group": group,
             "commands": commands,
             "commands_why": commands_why,
             "applies": applies,
@@ -77,7 +83,8 @@ EXPECTED = (
     "the ODE and the predictions follow the exact expected loss"  # why ode/predict take no draws
 )
 NO_CLOSED_FORM = (
-    "the noise-augmented logistic loss has no closed-form expectation over the noise, which the ODE "
+    "the noise-augmented logistic loss has no closed-form expectation over the noise, which the "
+    "ODE "
     "and the predictions would need"
 )
 SINGLE_TIME = ("times", ((),), "times gives every diffusion time's alpha and beta")
@@ -88,14 +95,14 @@ DRAWN = ("noise", ("resampled", "fixed"), "only --noise resampled or fixed draws
 class TrainConfig:
     """A run of full-batch gradient descent on one model (the fields' help texts say what each is).
 
-    Diffusion: regress the target of `objective` (sims.diffusion.OBJECTIVES) from x_t = alpha x0 + beta eps
-    at the times of `schedule` (sims.schedules; "single": the one time (alpha, beta)), or at the TOML list
-    `times` = ((alpha, beta, weight), ...) instead; `noise` = "exact" expectation, "resampled" K =
-    noise_samples fresh draws per step, or "fixed" K draws for the whole run. Classification: `augment` =
-    (alpha, beta) trains on x_t = alpha x0 + beta eps instead of x0, with `noise` resampled or fixed draws.
-    Descent: W <- W - eta grad L for `steps` steps (eta None: the automatic step
-    size of sims.stepsize), logging
-    every `log_every`; stop early when ||grad L|| < tol (tol = 0: never).
+    Diffusion: regress the target of `objective` (sims.diffusion.OBJECTIVES) from x_t = alpha x0 +
+    beta eps at the times of `schedule` (sims.schedules; "single": the one time (alpha, beta)), or
+    at the TOML list `times` = ((alpha, beta, weight), ...) instead; `noise` = "exact" expectation,
+    "resampled" K = noise_samples fresh draws per step, or "fixed" K draws for the whole run.
+    Classification: `augment` = (alpha, beta) trains on x_t = alpha x0 + beta eps instead of x0,
+    with `noise` resampled or fixed draws. Descent: W <- W - eta grad L for `steps` steps (eta None:
+    the automatic step size of sims.stepsize), logging every `log_every`; stop early when ||grad L||
+    < tol (tol = 0: never).
     """
 
     model: str = option("diffusion", "the model", "none")
@@ -117,10 +124,16 @@ class TrainConfig:
     )
     seed: int = option(0, "random seed", "int")
     alpha: float = option(
-        VP, "diffusion x_t = alpha x0 + beta eps", only=("diffusion",), applies=SINGLE_TIME
+        VP,
+        "diffusion x_t = alpha x0 + beta eps",
+        group="diffusion time",
+        applies=SINGLE_TIME,
     )
     beta: float = option(
-        VP, "diffusion x_t = alpha x0 + beta eps", only=("diffusion",), applies=SINGLE_TIME
+        VP,
+        "diffusion x_t = alpha x0 + beta eps",
+        group="diffusion time",
+        applies=SINGLE_TIME,
     )
     objective: str = option(
         "eps",
@@ -128,7 +141,7 @@ class TrainConfig:
         "alpha), velocity (-1, 1; flow matching, needs alpha + beta = 1)",
         "choice",
         choices=tuple(OBJECTIVES),
-        only=("diffusion",),
+        group="objective",
     )
     schedule: str = option(
         "single",
@@ -136,28 +149,28 @@ class TrainConfig:
         "DDPM linear or the cosine schedule with weights 1/T (sims.schedules)",
         "choice",
         choices=schedules.KINDS,
-        only=("diffusion",),
+        group="diffusion time",
     )
     num_times: int | None = option(
         None,
         "T, the number of schedule times (default 1 for single, "
         f"{schedules.DEFAULT_NUM_TIMES} otherwise)",
         "int",
-        only=("diffusion",),
+        group="diffusion time",
     )
     times: tuple = option(
         (),
         "several diffusion times ((alpha, beta, weight), ...), TOML only",
         "none",
-        only=("diffusion",),
+        group="diffusion time",
     )
-    scale: float | None = option(None, "network output scale c (default 1/m)", only=("diffusion",))
+    scale: float | None = option(None, "network output scale c (default 1/m)", group="output scale")
     augment: tuple | None = option(
         None,
         "train the classifier on x_t = alpha x0 + beta eps instead of x0, "
         "Monte Carlo over --noise resampled/fixed draws",
         "reals",
-        only=("classification",),
+        group="augment",
         commands=("train",),
         commands_why=NO_CLOSED_FORM,
         metavar="ALPHA,BETA",
@@ -234,7 +247,7 @@ class TrainConfig:
         1000,
         "fresh samples for the classification test error",
         "int",
-        only=("classification",),
+        group="test set",
         commands=("train", "ode"),
     )
     data: str | None = option(
@@ -292,21 +305,24 @@ class TrainConfig:
         ):
             if given and len(given) != self.features:
                 raise FldmError(
-                    f"{name} has {len(given)} values for features = {self.features}; give one per feature"
+                    f"{name} has {len(given)} values for features = {self.features}; give one per "
+                    f"feature"
                 )
         check_signal_options(self.d, self.signal_cos, self.balance, self.strengths, self.freqs)
         object.__setattr__(self, "times", _check_times(self.times))
         dims = 2 * self.features
         if self.data_noise == "orthogonal" and self.data is None and self.d < self.n + dims:
             raise FldmError(
-                f"orthogonal data needs d >= n + {dims} (got n={self.n}, d={self.d}); raise d or lower n"
+                f"orthogonal data needs d >= n + {dims} (got n={self.n}, d={self.d}); raise d or "
+                f"lower n"
             )
         self._check_diffusion_times()
         self._check_augment()
         models.get(self.model).check(self)  # what the model itself cannot train
 
     def _check_diffusion_times(self) -> None:
-        """The objective, schedule and times go together: one set of times, each valid for the objective."""
+        """The objective, schedule and times go together: one set of times, each valid for the
+        objective."""
         if self.num_times is not None and (
             isinstance(self.num_times, bool)
             or not isinstance(self.num_times, (int, np.integer))
@@ -320,7 +336,8 @@ class TrainConfig:
         if (self.times or self.schedule != "single") and (self.alpha, self.beta) != (VP, VP):
             source = "the times list" if self.times else f"the {self.schedule} schedule"
             raise FldmError(
-                f"alpha and beta set the single diffusion time; {source} sets its own: leave them out"
+                f"alpha and beta set the single diffusion time; {source} sets its own: leave them "
+                f"out"
             )
         if (
             self.objective == "velocity"
@@ -329,8 +346,10 @@ class TrainConfig:
             and abs(self.alpha + self.beta - 1) > PATH_TOL
         ):
             raise FldmError(
-                f"the velocity objective needs the linear path x_t = (1 - t) x0 + t eps: give alpha "
-                f"and beta with alpha + beta = 1 (e.g. --alpha 0.5 --beta 0.5; now {self.alpha:.4g} and "
+                f"the velocity objective needs the linear path x_t = (1 - t) x0 + t eps: give "
+                f"alpha "
+                f"and beta with alpha + beta = 1 (e.g. --alpha 0.5 --beta 0.5; now "
+                f"{self.alpha:.4g} and "
                 f"{self.beta:.4g}) or a --schedule"
             )
         for (
@@ -358,8 +377,8 @@ class TrainConfig:
 
     @property
     def diffusion_times(self) -> tuple:
-        """((alpha, beta, weight), ...): `times` if given, else the times of `schedule` for the objective
-        (sims.schedules.schedule_times; "single": the one time (alpha, beta, 1))."""
+        """((alpha, beta, weight), ...): `times` if given, else the times of `schedule` for the
+        objective (sims.schedules.schedule_times; "single": the one time (alpha, beta, 1))."""
         if self.times:
             return self.times
         T = self.num_times or (1 if self.schedule == "single" else schedules.DEFAULT_NUM_TIMES)
@@ -403,14 +422,15 @@ def auto_eta(x1: np.ndarray, x2: np.ndarray, eta0: float = 0.25) -> float:
 
         eta = eta0 / kappa,   kappa = max(max_i ||xi_i||^2, lambda_max(X1^T X1)) / (2n).
 
-    Near the stationary point the loss curvature along a data direction z grows like ||z||^2 times the
-    fraction of the 2n patches along z. For the two-patch model (rows of X1 are n_j copies of orthogonal
-    mu_j) lambda_max(X1^T X1) = max_j n_j ||mu_j||^2; for distinct but correlated signal patches (MNIST
-    images) the top eigenvalue is the curvature scale along their shared direction. Gradient descent then
-    follows the same flow in tau = eta * step at every SNR; eta0 = 0.25 was stable in every setting tried
-    (0.5 for n SNR^2 <= 0.75; 1.7 oscillates at n SNR^2 = 6.75). This is the scale of the eps objective
-    and the plain classifier; `sims.train.prepare` divides it by the model's `eta_factor` (sims.models) for
-    objectives that are steeper (diffusion targets with an x0 part, the noise-augmented classifier).
+    Near the stationary point the loss curvature along a data direction z grows like ||z||^2 times
+    the fraction of the 2n patches along z. For the two-patch model (rows of X1 are n_j copies of
+    orthogonal mu_j) lambda_max(X1^T X1) = max_j n_j ||mu_j||^2; for distinct but correlated signal
+    patches (MNIST images) the top eigenvalue is the curvature scale along their shared direction.
+    Gradient descent then follows the same flow in tau = eta * step at every SNR; eta0 = 0.25 was
+    stable in every setting tried (0.5 for n SNR^2 <= 0.75; 1.7 oscillates at n SNR^2 = 6.75). This
+    is the scale of the eps objective and the plain classifier; `sims.train.prepare` divides it by
+    the model's `eta_factor` (sims.models) for objectives that are steeper (diffusion targets with
+    an x0 part, the noise-augmented classifier).
     """
     n = x1.shape[0]
     top = np.linalg.eigvalsh(x1 @ x1.T)[
@@ -447,7 +467,8 @@ def _check_real(name: str, v, zero: bool = False) -> None:
 
 
 def _check_times(times) -> tuple:
-    """times as a tuple of (alpha, beta, weight) triples, each in range (alpha, beta > 0; weight >= 0)."""
+    """times as a tuple of (alpha, beta, weight) triples, each in range (alpha, beta > 0; weight >=
+    0)."""
     if not isinstance(times, (list, tuple)):
         raise FldmError(f"times must be a list of [alpha, beta, weight] triples, got {times!r}")
     for t in times:
@@ -491,12 +512,28 @@ def load_toml(path: str | Path) -> dict:
     return settings
 
 
+def takers(group: str) -> str:
+    """The models that take an option group, in words: "the diffusion model", "the diffusion and
+    untied models"."""
+    names = models.taking(group)
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return f"the {listed} model{'s' if len(names) > 1 else ''}"
+
+
+def takes(model: str, name: str) -> bool:
+    """Whether `model` takes the setting `name`: it has no option group, or the model takes its
+    group."""
+    group = {f.name: f.metadata for f in fields(TrainConfig)}[name]["group"]
+    return group is None or group in models.get(model).options
+
+
 def inapplicable(name: str, model: str, command: str, settings: dict) -> str | None:
-    """Why the setting `name` does not apply to `fldm COMMAND MODEL` with these other settings (values
-    given, the rest default), or None if it applies: the field's `only`, `commands` and `applies`."""
+    """Why the setting `name` does not apply to `fldm COMMAND MODEL` with these other settings
+    (values given, the rest default), or None if it applies: the field's `group`, `commands` and
+    `applies`."""
     meta = {f.name: f.metadata for f in fields(TrainConfig)}[name]
-    if meta["only"] and model not in meta["only"]:
-        return f"it applies to the {', '.join(meta['only'])} model only"
+    if not takes(model, name):
+        return f"it applies to {takers(meta['group'])} only"
     if meta["commands"] and command not in meta["commands"]:
         why = f" ({meta['commands_why']})" if meta["commands_why"] else ""
         return f"it applies to fldm {' and '.join(meta['commands'])} only{why}"

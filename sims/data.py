@@ -1,18 +1,22 @@
-"""The two-patch data model (Definition 2.1 of the paper), and the departures from it the research asks about.
+"""The two-patch data model (Definition 2.1 of the paper), and the departures from it the research
+asks about.
 
-Each sample is x = [x1, x2] with x1 = mu_y (the signal patch) and x2 = xi (the noise patch). Labels are
-y in {+1, -1}; mu[0] is mu_{+1}, mu[1] is mu_{-1}, orthogonal with equal norm ||mu||.
-SNR = ||mu|| / (sigma_xi * sqrt(d)), so n * SNR^2 ~ n ||mu||^2 / ||xi||^2.
+Each sample is x = [x1, x2] with x1 = mu_y (the signal patch) and x2 = xi (the noise patch). Labels
+are y in {+1, -1}; mu[0] is mu_{+1}, mu[1] is mu_{-1}, orthogonal with equal norm ||mu||. SNR =
+||mu|| / (sigma_xi * sqrt(d)), so n * SNR^2 ~ n ||mu||^2 / ||xi||^2.
 
-Beyond Definition 2.1 (all off by default, and then the random stream is exactly the one of Definition 2.1):
+Beyond Definition 2.1 (all off by default, and then the random stream is exactly the one of
+Definition 2.1):
 - correlated signals: <mu_{+1,k}, mu_{-1,k}> = C ||mu_{.,k}||^2 (`signal_cos` C in (-1, 1));
-- imbalance: a fraction P of +1 labels (`balance`; exactly round(P n) of them with labels "balanced");
-- several features per class: the signal patch of a sample of class y is one of K orthogonal features
-  mu_{y,k}, drawn with frequency p_k, of norm s_k ||mu|| (`strengths`, `freqs`); with labels "balanced"
-  each class holds exactly its largest-remainder share round(p_k n_y) of each feature.
-The signal vectors are stacked as `signals` (2K, d) with row 2k + j = mu_{j,k} (j = 0 for y = +1, 1 for
-y = -1), so row j is mu_j when K = 1; mu_{+1,k} = s_k ||mu|| e_{2k}, mu_{-1,k} = s_k ||mu|| (C e_{2k} +
-sqrt(1 - C^2) e_{2k+1}). The noise is orthogonal to all 2K signal directions.
+- imbalance: a fraction P of +1 labels (`balance`; exactly round(P n) of them with labels
+  "balanced");
+- several features per class: the signal patch of a sample of class y is one of K orthogonal
+  features mu_{y,k}, drawn with frequency p_k, of norm s_k ||mu|| (`strengths`, `freqs`); with
+  labels "balanced" each class holds exactly its largest-remainder share round(p_k n_y) of each
+  feature.
+The signal vectors are stacked as `signals` (2K, d) with row 2k + j = mu_{j,k} (j = 0 for y = +1, 1
+for y = -1), so row j is mu_j when K = 1; mu_{+1,k} = s_k ||mu|| e_{2k}, mu_{-1,k} = s_k ||mu|| (C
+e_{2k} + sqrt(1 - C^2) e_{2k+1}). The noise is orthogonal to all 2K signal directions.
 """
 
 from __future__ import annotations
@@ -29,9 +33,9 @@ NOISE_KINDS = ("projected", "isotropic", "orthogonal")
 LABEL_KINDS = ("random", "balanced")
 FREQ_TOL = 1e-9  # |sum_k p_k - 1| allowed for the feature frequencies
 # Every real setting (sims.config) and every entry of a data or initial-weight file lies within
-# [-REAL_LIMIT, REAL_LIMIT], and every row of a data file has an entry of size at least 1 / REAL_LIMIT: the
-# losses multiply at most about six such factors, which then stay inside float64's range (1e308), so
-# nothing overflows or vanishes before the loss is evaluated.
+# [-REAL_LIMIT, REAL_LIMIT], and every row of a data file has an entry of size at least 1 /
+# REAL_LIMIT: the losses multiply at most about six such factors, which then stay inside float64's
+# range (1e308), so nothing overflows or vanishes before the loss is evaluated.
 REAL_LIMIT = 1e50
 
 
@@ -42,10 +46,11 @@ def label_index(y: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Dataset:
-    """Training data: x1 (n, d) signal patches, x2 (n, d) noise patches, y (n,) labels, mu (2, d) (the first
-    feature of each class), and, with several features, `features` (2K, d) (rows 2k + j = mu_{j,k}) and
-    `feature` (n,) the row of `features` that is each sample's signal patch. `balance`, `freqs` and `mu_norm`
-    describe the generator's law (fresh samples follow it; the SNR is measured with ||mu||)."""
+    """Training data: x1 (n, d) signal patches, x2 (n, d) noise patches, y (n,) labels, mu (2, d)
+    (the first feature of each class), and, with several features, `features` (2K, d) (rows 2k + j =
+    mu_{j,k}) and `feature` (n,) the row of `features` that is each sample's signal patch.
+    `balance`, `freqs` and `mu_norm` describe the generator's law (fresh samples follow it; the SNR
+    is measured with ||mu||)."""
 
     x1: np.ndarray
     x2: np.ndarray
@@ -84,16 +89,16 @@ class Dataset:
 
     @property
     def noise_scale(self) -> float:
-        """sigma_xi: the generator's, or estimated from the noise patches (sqrt(mean_i ||xi_i||^2 / d)) when
-        unknown (loaded data)."""
+        """sigma_xi: the generator's, or estimated from the noise patches (sqrt(mean_i ||xi_i||^2 /
+        d)) when unknown (loaded data)."""
         if np.isfinite(self.sigma_xi):
             return float(self.sigma_xi)
         return float(np.sqrt(np.mean(np.sum(self.x2**2, axis=1)) / self.d))
 
     @property
     def snr(self) -> float:
-        """||mu|| / (sigma_xi sqrt(d)), sigma_xi as `noise_scale` gives it (||mu|| = ||mu_{+1}|| unless the
-        generator's is known)."""
+        """||mu|| / (sigma_xi sqrt(d)), sigma_xi as `noise_scale` gives it (||mu|| = ||mu_{+1}||
+        unless the generator's is known)."""
         norm = self.mu_norm if np.isfinite(self.mu_norm) else np.linalg.norm(self.mu[0])
         return float(norm / (self.noise_scale * np.sqrt(self.d)))
 
@@ -102,8 +107,8 @@ class Dataset:
         return self.n * self.snr**2
 
     def map(self, f, x1: np.ndarray | None = None) -> Dataset:
-        """The same data with f applied to every d-vector array (x1, x2, mu, features): e.g. coordinates
-        in a basis, x -> x @ M. `x1`: f(x1) when the caller has it already."""
+        """The same data with f applied to every d-vector array (x1, x2, mu, features): e.g.
+        coordinates in a basis, x -> x @ M. `x1`: f(x1) when the caller has it already."""
         return replace(
             self,
             x1=f(self.x1) if x1 is None else x1,
@@ -127,7 +132,8 @@ def resolve_snr(n: int, snr: float | None, nsnr2: float | None) -> float:
 def check_signal_options(
     d: int, signal_cos: float = 0.0, balance: float = 0.5, strengths=(1.0,), freqs=(1.0,)
 ) -> None:
-    """One-line FldmErrors for the options beyond Definition 2.1 (`make_data` and TrainConfig call it)."""
+    """One-line FldmErrors for the options beyond Definition 2.1 (`make_data` and TrainConfig call
+    it)."""
     if not _real(signal_cos) or not -1 < signal_cos < 1:
         raise FldmError(f"signal_cos must be a number in (-1, 1), got {signal_cos!r}")
     if not _real(balance) or not 0 < balance < 1:
@@ -160,9 +166,9 @@ def _real(v) -> bool:
 
 
 def signal_vectors(d: int, mu_norm: float, signal_cos: float = 0.0, strengths=(1.0,)) -> np.ndarray:
-    """The signals (2K, d): mu_{+1,k} = s_k ||mu|| e_{2k}, mu_{-1,k} = s_k ||mu|| (C e_{2k} + sqrt(1 - C^2)
-    e_{2k+1}); for K = 1 and C = 0, mu_{+1} = ||mu|| e_1, mu_{-1} = ||mu|| e_2 (every result is rotation
-    invariant)."""
+    """The signals (2K, d): mu_{+1,k} = s_k ||mu|| e_{2k}, mu_{-1,k} = s_k ||mu|| (C e_{2k} + sqrt(1
+    - C^2) e_{2k+1}); for K = 1 and C = 0, mu_{+1} = ||mu|| e_1, mu_{-1} = ||mu|| e_2 (every result
+    is rotation invariant)."""
     mu = np.zeros((2 * len(strengths), d))
     for k, s in enumerate(strengths):
         a = s * mu_norm
@@ -173,8 +179,8 @@ def signal_vectors(d: int, mu_norm: float, signal_cos: float = 0.0, strengths=(1
 
 
 def draw_labels(n: int, labels: str, rng: np.random.Generator, balance: float = 0.5) -> np.ndarray:
-    """Labels with P(y = +1) = balance; "balanced": exactly round(balance n) of them (halves rounded up),
-    in random order."""
+    """Labels with P(y = +1) = balance; "balanced": exactly round(balance n) of them (halves rounded
+    up), in random order."""
     if labels == "random":
         if balance == 0.5:  # Definition 2.1's draw, kept so that its random stream does not change
             return rng.choice(np.array([1, -1]), size=n)
@@ -186,7 +192,8 @@ def draw_labels(n: int, labels: str, rng: np.random.Generator, balance: float = 
 
 
 def shares(freqs, total: int) -> np.ndarray:
-    """Largest-remainder rounding of freqs * total: non-negative integers summing to total (ties: lower k)."""
+    """Largest-remainder rounding of freqs * total: non-negative integers summing to total (ties:
+    lower k)."""
     exact = np.asarray(freqs, float) * total
     counts = np.floor(exact).astype(int)
     order = np.argsort(-(exact - counts), kind="stable")
@@ -195,8 +202,8 @@ def shares(freqs, total: int) -> np.ndarray:
 
 
 def draw_features(y: np.ndarray, freqs, labels: str, rng: np.random.Generator) -> np.ndarray:
-    """Each sample's feature k (n,): i.i.d. with frequencies p_k ("random" labels), or exactly the shares
-    round(p_k n_y) within each class ("balanced"). No draw (zeros) when K = 1."""
+    """Each sample's feature k (n,): i.i.d. with frequencies p_k ("random" labels), or exactly the
+    shares round(p_k n_y) within each class ("balanced"). No draw (zeros) when K = 1."""
     K, n = len(freqs), len(y)
     if K == 1:
         return np.zeros(n, dtype=int)
@@ -215,9 +222,9 @@ def draw_noise(
 ) -> np.ndarray:
     """Noise patches xi_i (n, d) for signals in span{e_1 .. e_s}, s = signal_dims (2K).
 
-    projected: N(0, sigma_xi^2 (I - P)), P the projector onto span{e_1 .. e_s};
-    isotropic: N(0, sigma_xi^2 I);
-    orthogonal: xi_1..xi_n exactly orthonormal directions in span{e_{s+1}..e_d}, each of norm sigma_xi sqrt(d).
+    projected: N(0, sigma_xi^2 (I - P)), P the projector onto span{e_1 .. e_s}; isotropic: N(0,
+    sigma_xi^2 I); orthogonal: xi_1..xi_n exactly orthonormal directions in span{e_{s+1}..e_d}, each
+    of norm sigma_xi sqrt(d).
     """
     s = signal_dims
     if noise == "isotropic":
@@ -254,8 +261,9 @@ def make_data(
     freqs=(1.0,),
     rng: np.random.Generator,
 ) -> Dataset:
-    """Draw n samples of the two-patch model with signal strength `snr` or `nsnr2` = n SNR^2 (and the options
-    beyond Definition 2.1 of the module docstring). Draws labels, then (K > 1) features, then noise."""
+    """Draw n samples of the two-patch model with signal strength `snr` or `nsnr2` = n SNR^2 (and
+    the options beyond Definition 2.1 of the module docstring). Draws labels, then (K > 1) features,
+    then noise."""
     if int(n) != n or n < 1:
         raise FldmError(f"n must be a positive integer, got {n}")
     if int(d) != d or d < 3:
@@ -295,12 +303,13 @@ def draw_classes(data: Dataset, n: int, rng: np.random.Generator) -> tuple[np.nd
 
 
 def fresh_batches(data: Dataset, n_test: int, rng: np.random.Generator, batch: int = 64):
-    """New samples from the distribution of `data` (test data), `batch` at a time so memory stays batch x d.
+    """New samples from the distribution of `data` (test data), `batch` at a time so memory stays
+    batch x d.
 
-    All labels (and features) are drawn first, then the noise batch by batch, so the random stream (and
-    the samples) do not depend on `batch`. The noise scale is the generator's sigma_xi, or estimated from
-    the training noise for loaded data. Orthogonal training data gets projected test noise: a single
-    sample's noise has the same law.
+    All labels (and features) are drawn first, then the noise batch by batch, so the random stream
+    (and the samples) do not depend on `batch`. The noise scale is the generator's sigma_xi, or
+    estimated from the training noise for loaded data. Orthogonal training data gets projected test
+    noise: a single sample's noise has the same law.
     """
     sigma_xi = data.noise_scale
     noise = "projected" if data.noise == "orthogonal" else data.noise
@@ -332,17 +341,18 @@ def fresh_samples(data: Dataset, n_test: int, rng: np.random.Generator) -> Datas
 
 
 def save_npz(data: Dataset, path: str | Path) -> None:
-    """Write data as an .npz with keys x1, x2, y, mu (and features, feature with several features per
-    class), atomically, readable by `load_npz`."""
+    """Write data as an .npz with keys x1, x2, y, mu (and features, feature with several features
+    per class), atomically, readable by `load_npz`."""
     extra = {} if data.features is None else {"features": data.features, "feature": data.feature}
     io.write_npz(path, x1=data.x1, x2=data.x2, y=data.y, mu=data.mu, **extra)
 
 
 def load_npz(path: str | Path) -> Dataset:
-    """Load data from an .npz with keys x1 (n, d), x2 (n, d), y (n,) in {+1, -1}, mu (2, d), and optionally
-    features (2K, d) (rows 2k + j = mu_{j,k}, the first pair equal to mu) with feature (n,) (each sample's
-    row of features, of its own class: row % 2 = 0 for y = +1). Fresh samples from loaded data have
-    uniform labels and, with features, each feature as often as in the file."""
+    """Load data from an .npz with keys x1 (n, d), x2 (n, d), y (n,) in {+1, -1}, mu (2, d), and
+    optionally features (2K, d) (rows 2k + j = mu_{j,k}, the first pair equal to mu) with feature
+    (n,) (each sample's row of features, of its own class: row % 2 = 0 for y = +1). Fresh samples
+    from loaded data have uniform labels and, with features, each feature as often as in the
+    file."""
     path = io.regular_file(path, "data file")
     kind = io.numpy_file_kind(path)
     if kind != "npz":
@@ -394,11 +404,13 @@ def load_npz(path: str | Path) -> Dataset:
         or features.shape[0] < 2
     ):
         raise FldmError(
-            f"{path}: features must have shape (2K, {d}) (rows 2k + j = mu_(j,k)), got {features.shape}"
+            f"{path}: features must have shape (2K, {d}) (rows 2k + j = mu_(j,k)), got "
+            f"{features.shape}"
         )
     if not np.array_equal(features[:2], mu):
         raise FldmError(
-            f"{path}: the first two rows of features must equal mu (the first feature of each class)"
+            f"{path}: the first two rows of features must equal mu (the first feature of each "
+            f"class)"
         )
     if (
         feature.shape != (n,)
@@ -406,12 +418,14 @@ def load_npz(path: str | Path) -> Dataset:
         or not np.all((0 <= feature) & (feature < features.shape[0]))
     ):
         raise FldmError(
-            f"{path}: feature must be (n,) = ({n},) row indices into features (0 .. {features.shape[0] - 1})"
+            f"{path}: feature must be (n,) = ({n},) row indices into features (0 .. "
+            f"{features.shape[0] - 1})"
         )
     feature = feature.astype(int)
     if not np.array_equal(feature % 2, label_index(y)):
         raise FldmError(
-            f"{path}: each sample's feature row must be of its own class (row % 2 = 0 for y = +1, 1 for -1)"
+            f"{path}: each sample's feature row must be of its own class (row % 2 = 0 for y = +1, "
+            f"1 for -1)"
         )
     counts = np.bincount(feature // 2, minlength=features.shape[0] // 2)
     return replace(
@@ -456,8 +470,9 @@ def check_npz_shapes(path: Path, arrays: dict) -> None:
 
 
 def real_array(a: np.ndarray, what: str) -> np.ndarray:
-    """`a` as float64, refusing anything but real numbers (complex, boolean, text, object arrays) and
-    entries that are not finite or exceed REAL_LIMIT in size; `what` names the array in the message."""
+    """`a` as float64, refusing anything but real numbers (complex, boolean, text, object arrays)
+    and entries that are not finite or exceed REAL_LIMIT in size; `what` names the array in the
+    message."""
     if a.dtype.kind not in "fiu":
         raise FldmError(f"{what}: must hold real numbers, got dtype {a.dtype}")
     with np.errstate(over="ignore"):  # float128 beyond float64's range becomes inf, refused below

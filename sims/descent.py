@@ -1,14 +1,16 @@
-"""The one gradient-descent loop: W <- W - eta grad L(W) on a stack of runs, with logging and checks.
+"""The one gradient-descent loop: W <- W - eta grad L(W) on a stack of runs, with logging and
+checks.
 
-A single run is a stack of one. Each member keeps its own step size eta, tolerance tol, divergence check
-and log; a member that converges (||grad L|| < tol) or diverges leaves the stack and the others run on.
-Logged every `log_every` steps, at the last step and at convergence (step 0 is the initialisation): step,
-loss, ||grad L|| and the alignments `align` returns.
+A single run is a stack of one. Each member keeps its own step size eta, tolerance tol, divergence
+check and log; a member that converges (||grad L|| < tol) or diverges leaves the stack and the
+others run on. Logged every `log_every` steps, at the last step and at convergence (step 0 is the
+initialisation): step, loss, ||grad L|| and the alignments `align` returns.
 
-Checks (for objectives that are the same function at every step). With a step size below 2 / (largest
-curvature met), plain gradient descent lowers the loss at every step and consecutive gradients do not
-point against each other. Each member counts the steps where
-  * the loss rose: L_{k+1} > L_k + RISE_TOL max(1, |L_k|) (RISE_TOL is far above the loss's rounding), and
+Checks (for objectives that are the same function at every step). With a step size below 2 /
+(largest curvature met), plain gradient descent lowers the loss at every step and consecutive
+gradients do not point against each other. Each member counts the steps where
+  * the loss rose: L_{k+1} > L_k + RISE_TOL max(1, |L_k|) (RISE_TOL is far above the loss's
+    rounding), and
   * the gradient reversed: <g_{k+1}, g_k> < REVERSAL_COS ||g_{k+1}|| ||g_k|| (the step overshot a
     valley: an oscillation), counted only while ||g|| > GRAD_FLOOR max(1, ||g_0||), above rounding,
 and `check_note` turns the counts into the sentence a run's summary carries.
@@ -135,7 +137,8 @@ def stationarity(steps, grad_norm, grad_max: float, eta: float) -> dict:
 
 
 def diverged(loss, grad_norm, loss0):
-    """A non-finite loss or gradient, or a loss EXPLODE times its initial size (elementwise for stacks)."""
+    """A non-finite loss or gradient, or a loss EXPLODE times its initial size (elementwise for
+    stacks)."""
     return ~(np.abs(loss) <= EXPLODE * np.maximum(loss0, 1.0)) | ~np.isfinite(
         grad_norm
     )  # NaN compares False
@@ -157,8 +160,9 @@ def divergence_message(
     when the user did); `norms`: ||grad L|| at step 0 and at step k - 1."""
     if k == 0:  # no step taken yet: the scales, not eta, are to blame
         return (
-            f"the loss or its gradient is not finite at the initial weights (loss = {loss:.4g}): the data and "
-            f"weights are too large for float64; lower sigma0, sigma_xi or snr (or rescale the files)"
+            f"the loss or its gradient is not finite at the initial weights (loss = {loss:.4g}): "
+            "the data and weights are too large for float64; lower sigma0, sigma_xi or snr (or "
+            "rescale the files)"
         )
     start = f"gradient descent diverged at step {k} (loss = {loss:.4g})"
     if limit not in LIMIT_WORDS:
@@ -191,16 +195,17 @@ def descend(
     limits=None,
     until_stationary: bool = False,
 ) -> list:
-    """Run the stack W (S, ...) and return, per member, its Outcome or the DivergenceError that stopped it.
+    """Run the stack W (S, ...) and return, per member, its Outcome or the DivergenceError that
+    stopped it.
 
-    objective(members) -> fun: fun(W) gives (losses (S',), gradients (S', ...)) of the members listed
-    (indices into the original stack), W holding those members' weights; the loop asks for a new fun
-    only when members leave. align(i, W_i) -> (signal, noise) alignments of member i's weights.
-    eta and tol are per member (S,). progress(k) is called after each step. check: run the checks of the
-    module docstring (only meaningful when the objective is the same function at every step).
-    limits: what set each member's eta (sims.stepsize's limit names, or "given"), for the message of
-    a divergence (`divergence_message`). until_stationary: a member also stops once it is stationary
-    (||grad L|| <= STATIONARY_RTOL times its largest ||grad L|| so far; `stationarity`).
+    objective(members) -> fun: fun(W) gives (losses (S',), gradients (S', ...)) of the members
+    listed (indices into the original stack), W holding those members' weights; the loop asks for a
+    new fun only when members leave. align(i, W_i) -> (signal, noise) alignments of member i's
+    weights. eta and tol are per member (S,). progress(k) is called after each step. check: run the
+    checks of the module docstring (only meaningful when the objective is the same function at every
+    step). limits: what set each member's eta (sims.stepsize's limit names, or "given"), for the
+    message of a divergence (`divergence_message`). until_stationary: a member also stops once it is
+    stationary (||grad L|| <= STATIONARY_RTOL times its largest ||grad L|| so far; `stationarity`).
     """
     S = W.shape[0]
     limits = ["given"] * S if limits is None else list(limits)
@@ -220,7 +225,8 @@ def descend(
     step = eta[expand]
     loss0 = norm0 = gmax = prev_loss = prev_flat = prev_norm = floor = None
     # the loop costs per step what a small objective does (span coordinates): few numpy calls on the
-    # common path, sums of squares as einsum dot products, the bookkeeping only on steps that need it
+    # common path, sums of squares as einsum dot products, the bookkeeping only on steps that need
+    # it
     for k in range(steps + 1):
         loss, grad = fun(W)
         flat = grad.reshape(len(grad), -1)

@@ -1,10 +1,10 @@
 """The Monte Carlo diffusion loss: the loss of sims.diffusion over given or fresh draws of eps.
 
-`loss_and_grad_sampled` is the objective over given draws eps (any regression target a x0 + b eps), as
-`--noise fixed` trains it and `--noise resampled` does on fresh draws when each time has a target of its
-own; `loss_and_grad_resampled(_times)` has the law of `loss_and_grad_sampled` on fresh draws but draws only
-the m (2nK + d) + 2 normals the result depends on, instead of 2nK d. The exact expectation of all of these
-is `sims.diffusion.loss_and_grad_times`.
+`loss_and_grad_sampled` is the objective over given draws eps (any regression target a x0 + b eps),
+as `--noise fixed` trains it and `--noise resampled` does on fresh draws when each time has a target
+of its own; `loss_and_grad_resampled(_times)` has the law of `loss_and_grad_sampled` on fresh draws
+but draws only the m (2nK + d) + 2 normals the result depends on, instead of 2nK d. The exact
+expectation of all of these is `sims.diffusion.loss_and_grad_times`.
 """
 
 from __future__ import annotations
@@ -40,11 +40,12 @@ def loss_and_grad_sampled(
 ) -> tuple[float, np.ndarray]:
     """Monte Carlo DDPM loss over K given noise draws eps of shape (K, 2n, d) and its gradient.
 
-    Rows 0..n-1 of eps[k] noise the signal patches x1, rows n..2n-1 the noise patches x2. The network
-    regresses target = a x0 + b eps, (a, b) = `target` ((0, 1): noise prediction, (1, 0): x0 prediction).
-    For one draw, with u = alpha z + beta eps, h = W u and e = f(W, u) - a z - b eps:
+    Rows 0..n-1 of eps[k] noise the signal patches x1, rows n..2n-1 the noise patches x2. The
+    network regresses target = a x0 + b eps, (a, b) = `target` ((0, 1): noise prediction, (1, 0): x0
+    prediction). For one draw, with u = alpha z + beta eps, h = W u and e = f(W, u) - a z - b eps:
         d||e||^2 / d w_r = 2c (h_r^2 e + 2 h_r <w_r, e> u).
-    Stacks work too: W (S, m, d), x1, x2 (S, n, d) and eps (S, K, 2n, d) give S losses and gradients.
+    Stacks work too: W (S, m, d), x1, x2 (S, n, d) and eps (S, K, 2n, d) give S losses and
+    gradients.
     """
     n, d = x1.shape[-2:]
     K = eps.shape[-3]
@@ -79,10 +80,12 @@ def loss_and_grad_resampled(
     scale: float | None = None,
     target: tuple[float, float] = (0.0, 1.0),
 ) -> tuple[float, np.ndarray]:
-    """`loss_and_grad_sampled` on K fresh draws of eps, with only the normals the result depends on drawn.
+    """`loss_and_grad_sampled` on K fresh draws of eps, with only the normals the result depends on
+    drawn.
 
-    Same joint distribution of (loss, gradient) as `loss_and_grad_sampled(W, x1, x2, rng.standard_normal(
-    (K, 2n, d)), ...)`; see `loss_and_grad_resampled_times`. Stacks work as in `loss_and_grad_sampled`.
+    Same joint distribution of (loss, gradient) as `loss_and_grad_sampled(W, x1, x2,
+    rng.standard_normal( (K, 2n, d)), ...)`; see `loss_and_grad_resampled_times`. Stacks work as in
+    `loss_and_grad_sampled`.
     """
     return loss_and_grad_resampled_times(
         W, x1, x2, K, rng, ((alpha, beta, 1.0),), scale=scale, target=target
@@ -94,24 +97,27 @@ def _add(total, part):
     return part if total is None else total + part
 
 
-RANK_TOL = 1e-6  # `_orthonormal_rows` drops directions where the unit-scaled rows have singular values below this
+# `_orthonormal_rows` drops directions where the unit-scaled rows have singular values below this
+RANK_TOL = 1e-6
 
 
 def _orthonormal_rows(A: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(Vt, Av, keep): orthonormal rows Vt (..., k, n) spanning the rows of A (..., k, n), the coordinates Av
-    (..., k, k) with A = Av Vt, and keep (..., k): which rows of Vt are in use (the others are zero).
-    From the Gram matrix of A's rows scaled to unit norm (so a short row counts as much as a long one), by
-    eigh: with G_s = V diag(lam) V^T, Vt = diag(lam)^(-1/2) V^T (A / norms). That pass is orthonormal to about
-    1e-16 lam_max / lam_min, so when lam_min < lam_max / 16 (or a direction is left out) a second pass on its
-    result follows and leaves rounding only. Directions in which the scaled rows have singular value below RANK_TOL are left out
-    (dependent rows, zero rows, k > n): each row of A lies in the span of Vt up to sqrt(k) RANK_TOL times its
-    norm, and to rounding when none is left out. Costs two to four k x k x n products (no LAPACK QR, which is
-    slow on these shapes), and one more when every row is kept: the basis is then turned into the one whose
-    coordinates of the unit-scaled rows are lower triangular with a positive diagonal (the QR of those
-    k x k coordinates), which is unique, so Vt is a continuous function of A. An eigenvector basis alone
-    flips a vector's sign or swaps two where eigenvalues cross, and the draws expressed in it
-    (`loss_and_grad_resampled_times`) then jumped to another realisation: one ulp of the step size changed
-    K = 1 runs' final ratios by 1.5 to 23% (5 seeds). Now such a change stays in the last digits."""
+    """(Vt, Av, keep): orthonormal rows Vt (..., k, n) spanning the rows of A (..., k, n), the
+    coordinates Av (..., k, k) with A = Av Vt, and keep (..., k): which rows of Vt are in use (the
+    others are zero). From the Gram matrix of A's rows scaled to unit norm (so a short row counts as
+    much as a long one), by eigh: with G_s = V diag(lam) V^T, Vt = diag(lam)^(-1/2) V^T (A / norms).
+    That pass is orthonormal to about 1e-16 lam_max / lam_min, so when lam_min < lam_max / 16 (or a
+    direction is left out) a second pass on its result follows and leaves rounding only. Directions
+    in which the scaled rows have singular value below RANK_TOL are left out (dependent rows, zero
+    rows, k > n): each row of A lies in the span of Vt up to sqrt(k) RANK_TOL times its norm, and to
+    rounding when none is left out. Costs two to four k x k x n products (no LAPACK QR, which is
+    slow on these shapes), and one more when every row is kept: the basis is then turned into the
+    one whose coordinates of the unit-scaled rows are lower triangular with a positive diagonal (the
+    QR of those k x k coordinates), which is unique, so Vt is a continuous function of A. An
+    eigenvector basis alone flips a vector's sign or swaps two where eigenvalues cross, and the
+    draws expressed in it (`loss_and_grad_resampled_times`) then jumped to another realisation: one
+    ulp of the step size changed K = 1 runs' final ratios by 1.5 to 23% (5 seeds). Now such a change
+    stays in the last digits."""
     G = A @ _T(A)
     norms = np.sqrt(np.diagonal(G, axis1=-2, axis2=-1))
     inv = 1.0 / np.where(norms > 0, norms, np.inf)  # 1/||a_r||, 0 for a zero row
@@ -152,31 +158,34 @@ def loss_and_grad_resampled_times(
     scale: float | None = None,
     target: tuple[float, float] = (0.0, 1.0),
 ) -> tuple[float, np.ndarray]:
-    """sum_over_times of `loss_and_grad_sampled` over times = ((alpha, beta, weight), ...), all times sharing
-    K fresh draws eps (K, 2n, d), as `sims.train` does, drawing m (2nK + d) + 2 normals instead of 2nK d.
+    """sum_over_times of `loss_and_grad_sampled` over times = ((alpha, beta, weight), ...), all
+    times sharing K fresh draws eps (K, 2n, d), as `sims.train` does, drawing m (2nK + d) + 2
+    normals instead of 2nK d.
 
     Why it is the same distribution. Let Vt (rho x d) be orthonormal rows spanning the rows of W
-    (`_orthonormal_rows`), W = Wv Vt, and P = I - Vt^T Vt. Each draw i = (k, j) splits into independent
-    parts eps_i = Vt^T g_i + x_i, g_i ~ N(0, I_rho), x_i ~ N(0, P); its patch z_i = Vt^T c_i + zeta_i,
-    c_i = Vt z_i, zeta_i = P z_i. Since W x_i = 0,
+    (`_orthonormal_rows`), W = Wv Vt, and P = I - Vt^T Vt. Each draw i = (k, j) splits into
+    independent parts eps_i = Vt^T g_i + x_i, g_i ~ N(0, I_rho), x_i ~ N(0, P); its patch z_i = Vt^T
+    c_i + zeta_i, c_i = Vt z_i, zeta_i = P z_i. Since W x_i = 0,
         h_i = W u_i = Wv ubar_i,  ubar_i = alpha c_i + beta g_i,
         q_i = W e_i = Wv ebar_i,  ebar_i = c Wv^T h_i^2 - a c_i - b g_i
-    depend on g_i alone, and x_i enters linearly: e_i = Vt^T ebar_i - a zeta_i - b x_i and
-    u_i = Vt^T ubar_i + alpha zeta_i + beta x_i. Summed over draws i (and times, weighted), with N = 2nK,
-        N/(2c) grad = M Vt + sum_i kappa_i zeta_i^T + Lambda X,  M = sum_i h_i^2 ebar_i^T + 2 (h_i q_i) ubar_i^T,
-        kappa_ir = -a h_ir^2 + 2 alpha h_ir q_ir,  lambda_ir = -b h_ir^2 + 2 beta h_ir q_ir,
-        N loss = sum_i ||ebar_i||^2 + a^2 ||Zeta||^2 + 2ab T + b^2 Q2,  T = sum_i <zeta_i, x_i>,  Q2 = ||X||^2
-    (Lambda (m x N) has columns lambda_i; X, Zeta have rows x_i, zeta_i). Given g the rows of X are iid
-    N(0, P). Let the q columns of V (N x q) be orthonormal and span the rows of Lambda, and V2 complete them.
-    Then Y = V^T X (q x d) and X2 = V2^T X are independent with iid N(0, P) rows, and
-        Lambda X = (Lambda V) Y,   T = <V^T Zeta, Y> + tau omega,   Q2 = ||Y||^2 + omega^2 + chi2(D - 1),
-    tau = ||V2^T Zeta||, omega = <V2^T Zeta, X2> / tau ~ N(0, 1), and the rest of ||X2||^2 is chi-square with
-    D - 1 degrees of freedom, D = (N - q)(d - rho), independent of omega. So drawing g (N x m normals),
-    Y = Ytil P (Ytil: m x d normals), omega and one chi-square gives exactly the law of the direct draws (up
-    to RANK_TOL, see `_orthonormal_rows`). Without T (a b = 0) and with m <= N, V itself is not needed: take
-    q = m; for any C with C C^T = Lambda Lambda^T, C = (Lambda V) R with R orthogonal, and (R Y, ||R Y||^2)
-    has the law of (Y, ||Y||^2), so the symmetric square root C serves. Stacks: leading axes of W, x1, x2
-    as in `loss_and_grad_sampled`.
+    depend on g_i alone, and x_i enters linearly: e_i = Vt^T ebar_i - a zeta_i - b x_i and u_i =
+    Vt^T ubar_i + alpha zeta_i + beta x_i. Summed over draws i (and times, weighted), with N = 2nK,
+        N/(2c) grad = M Vt + sum_i kappa_i zeta_i^T + Lambda X, M = sum_i h_i^2 ebar_i^T + 2 (h_i
+        q_i) ubar_i^T, kappa_ir = -a h_ir^2 + 2 alpha h_ir q_ir, lambda_ir = -b h_ir^2 + 2 beta h_ir
+        q_ir, N loss = sum_i ||ebar_i||^2 + a^2 ||Zeta||^2 + 2ab T + b^2 Q2, T = sum_i <zeta_i,
+        x_i>, Q2 = ||X||^2
+    (Lambda (m x N) has columns lambda_i; X, Zeta have rows x_i, zeta_i). Given g the rows of X are
+    iid N(0, P). Let the q columns of V (N x q) be orthonormal and span the rows of Lambda, and V2
+    complete them. Then Y = V^T X (q x d) and X2 = V2^T X are independent with iid N(0, P) rows, and
+        Lambda X = (Lambda V) Y,   T = <V^T Zeta, Y> + tau omega,   Q2 = ||Y||^2 + omega^2 + chi2(D
+            - 1),
+    tau = ||V2^T Zeta||, omega = <V2^T Zeta, X2> / tau ~ N(0, 1), and the rest of ||X2||^2 is
+    chi-square with D - 1 degrees of freedom, D = (N - q)(d - rho), independent of omega. So drawing
+    g (N x m normals), Y = Ytil P (Ytil: m x d normals), omega and one chi-square gives exactly the
+    law of the direct draws (up to RANK_TOL, see `_orthonormal_rows`). Without T (a b = 0) and with
+    m <= N, V itself is not needed: take q = m; for any C with C C^T = Lambda Lambda^T, C = (Lambda
+    V) R with R orthogonal, and (R Y, ||R Y||^2) has the law of (Y, ||Y||^2), so the symmetric
+    square root C serves. Stacks: leading axes of W, x1, x2 as in `loss_and_grad_sampled`.
     """
     n, d = x1.shape[-2:]
     m = W.shape[-2]
@@ -262,7 +271,8 @@ def loss_and_grad_resampled_times(
             )  # <V^T Zeta, Y> + tau omega
             loss = loss + w_sum * 2 * a * b * T
 
-    # grad = 2c/N ((M - kappa^T C_z - C Ytil_V) Vt + kappa^T Z + C Ytil), as Lambda X = C Y, Y = Ytil P
+    # grad = 2c/N ((M - kappa^T C_z - C Ytil_V) Vt + kappa^T Z + C Ytil), as Lambda X = C Y, Y =
+    # Ytil P
     s = 2 * c / N
     grad = (s * (M - _T(kappa) @ Cz - C @ Ytil_V)) @ Vt
     grad += (s * _T(kappa[..., :n, :])) @ x1

@@ -2,10 +2,10 @@
 
 Both gradients lie in span(data rows, current filters) (diffusion: dW = dA^T Z + (S + S^T) W;
 classification: rows of the data), so W_k = W_0 + (a combination of data rows and rows of W_0) never
-leaves span{signal vectors, x1 rows, xi_1 .. xi_n, rows of W_0}, and every inner product the losses and the
-logged alignments use is preserved by an orthonormal basis of that span. Gradient descent on the
-coordinates (W B, x B) is therefore gradient descent on (W, x) up to rounding, at a cost per inner product
-of the span's dimension r instead of d.
+leaves span{signal vectors, x1 rows, xi_1 .. xi_n, rows of W_0}, and every inner product the losses
+and the logged alignments use is preserved by an orthonormal basis of that span. Gradient descent on
+the coordinates (W B, x B) is therefore gradient descent on (W, x) up to rounding, at a cost per
+inner product of the span's dimension r instead of d.
 
 The basis is B = [Q, V]: Q (d, k) spans the data, V (d, j) the part of W_0 orthogonal to it
 (theory.reduced writes W = A Q^T + R with R = Rc V^T). Noise drawn once for the whole run (fixed
@@ -20,7 +20,8 @@ import numpy as np
 
 from sims.data import Dataset
 
-RANK_TOL = 1e-6  # singular value of the data rows scaled to unit norm below which a direction counts as dependent
+# singular value of the data rows scaled to unit norm below which a direction counts as dependent
+RANK_TOL = 1e-6
 WELL_CONDITIONED = (
     1e-2  # smallest over largest eigenvalue of R0 R0^T for orthonormalising by Cholesky (`basis`)
 )
@@ -31,9 +32,9 @@ FILTER_TOL = (
 
 
 class Basis(NamedTuple):
-    """The basis as orthonormal rows (r, d), C-ordered so that coordinates x @ matrix and the map back
-    W @ rows read it in one pass: the first k rows (Q^T) span the data, the rest (V^T) the initial filters'
-    part outside it (none when not asked for)."""
+    """The basis as orthonormal rows (r, d), C-ordered so that coordinates x @ matrix and the map
+    back W @ rows read it in one pass: the first k rows (Q^T) span the data, the rest (V^T) the
+    initial filters' part outside it (none when not asked for)."""
 
     rows: np.ndarray
     k: int
@@ -64,18 +65,19 @@ class Basis(NamedTuple):
 def data_rows(
     data: Dataset, extra: np.ndarray | None = None, signal_copies: bool | None = None
 ) -> np.ndarray:
-    """Orthonormal rows Q^T (k, d) spanning the signal vectors (mu_+1, mu_-1, or every mu_{j,k}), the
-    xi_i (and the x1 rows if they are not signal vectors, and the rows of `extra` (..., d) if given);
-    dependent directions are dropped.
+    """Orthonormal rows Q^T (k, d) spanning the signal vectors (mu_+1, mu_-1, or every mu_{j,k}),
+    the xi_i (and the x1 rows if they are not signal vectors, and the rows of `extra` (..., d) if
+    given); dependent directions are dropped.
 
-    From the Gram matrix of the rows scaled to unit norm, D^-1 Z Z^T D^-1 = U diag(s^2) U^T (D: the row
-    norms): Q^T = (U / s)^T D^-1 Z, then one Cholesky re-orthonormalisation (Q^T <- L^-1 Q^T, Q^T Q = L L^T).
-    Three products of cost O(d k^2) (the scaling is folded into the small matrix); a thin SVD of Z^T gives
-    the same span but is ~50x slower at d = 1e6. A direction is dropped as dependent when the unit rows'
-    singular value is below RANK_TOL: scaling first keeps a row that is small beside the others (noise
-    patches beside a signal 10^7 times longer) instead of taking its smallness for dependence. With more
-    rows than dimensions (thousands of fixed draws at small d) Q is the eigenvectors of the d x d Gram of
-    the unit rows instead. `signal_copies`: `_signal_rows(data)` if the caller has it.
+    From the Gram matrix of the rows scaled to unit norm, D^-1 Z Z^T D^-1 = U diag(s^2) U^T (D: the
+    row norms): Q^T = (U / s)^T D^-1 Z, then one Cholesky re-orthonormalisation (Q^T <- L^-1 Q^T,
+    Q^T Q = L L^T). Three products of cost O(d k^2) (the scaling is folded into the small matrix); a
+    thin SVD of Z^T gives the same span but is ~50x slower at d = 1e6. A direction is dropped as
+    dependent when the unit rows' singular value is below RANK_TOL: scaling first keeps a row that
+    is small beside the others (noise patches beside a signal 10^7 times longer) instead of taking
+    its smallness for dependence. With more rows than dimensions (thousands of fixed draws at small
+    d) Q is the eigenvectors of the d x d Gram of the unit rows instead. `signal_copies`:
+    `_signal_rows(data)` if the caller has it.
     """
     rows = [data.signals, data.x2]
     if not (_signal_rows(data) if signal_copies is None else signal_copies):
@@ -101,31 +103,27 @@ def data_rows(
 
 
 def _signal_rows(data: Dataset) -> bool:
-    """Whether every signal patch x1_i is the signal vector signals[signal_index[i]] (no copy of x1 made)."""
+    """Whether every signal patch x1_i is the signal vector signals[signal_index[i]] (no copy of x1
+    made)."""
     signals, index = data.signals, data.signal_index
     return all(np.array_equal(row, signals[j]) for row, j in zip(data.x1, index))
 
 
-def data_basis(data: Dataset, extra: np.ndarray | None = None) -> np.ndarray:
-    """The data span Q (d, k): `data_rows` as columns."""
-    return data_rows(data, extra).T
-
-
 def basis(data: Dataset, W0: np.ndarray | None = None, extra: np.ndarray | None = None) -> Basis:
-    """The basis [Q, V] of span(data, rows of extra, rows of W0): Q spans the data and `extra` (e.g. fixed
-    noise draws), V (d, j) is an orthonormal basis of the filters' parts R0 outside Q's span (j = the
-    number of filters unless they are dependent; none when W0 is None).
+    """The basis [Q, V] of span(data, rows of extra, rows of W0): Q spans the data and `extra` (e.g.
+    fixed noise draws), V (d, j) is an orthonormal basis of the filters' parts R0 outside Q's span
+    (j = the number of filters unless they are dependent; none when W0 is None).
 
-    R0 = F - (F Q) Q^T, projected once more when that cancelled much of a filter (its norm fell below
-    half: "twice is enough"). Well-conditioned R0 (every eigenvalue of R0 R0^T above WELL_CONDITIONED times
-    the largest, and above (FILTER_TOL max ||f||)^2: random initial filters) is orthonormalised by a
-    Cholesky factor of R0 R0^T, one pass over its m rows. Otherwise from the SVD of R0 with each row
-    divided by its filter's norm: the right singular vectors whose singular values exceed FILTER_TOL (the
-    others are directions in which the filters depend on each other or lie in the data span, each measured
-    against its own filter, so a short filter beside long ones is kept), orthogonalised once more against Q
-    and by a QR among themselves. (A QR of R0^T, used before, drops a dependent filter's column but keeps the later
-    filters' components along that arbitrary column: with a repeated filter before the last, the span
-    missed part of the last one.)
+    R0 = F - (F Q) Q^T, projected once more when that cancelled much of a filter (its norm fell
+    below half: "twice is enough"). Well-conditioned R0 (every eigenvalue of R0 R0^T above
+    WELL_CONDITIONED times the largest, and above (FILTER_TOL max ||f||)^2: random initial filters)
+    is orthonormalised by a Cholesky factor of R0 R0^T, one pass over its m rows. Otherwise from the
+    SVD of R0 with each row divided by its filter's norm: the right singular vectors whose singular
+    values exceed FILTER_TOL (the others are directions in which the filters depend on each other or
+    lie in the data span, each measured against its own filter, so a short filter beside long ones
+    is kept), orthogonalised once more against Q and by a QR among themselves. (A QR of R0^T, used
+    before, drops a dependent filter's column but keeps the later filters' components along that
+    arbitrary column: with a repeated filter before the last, the span missed part of the last one.)
     """
     copies = _signal_rows(data)
     Qt = data_rows(data, extra, copies)
@@ -160,10 +158,10 @@ def basis(data: Dataset, W0: np.ndarray | None = None, extra: np.ndarray | None 
 
 
 def coordinates(B: Basis, data: Dataset, W0: np.ndarray, draws: np.ndarray | None = None) -> tuple:
-    """(data, W0, draws) in the basis B: every d-vector x as its coordinates x @ B.matrix (the signal
-    patches from the signal vectors' when they are copies of them)."""
-    # rows @ a^T rather than a @ rows^T: the same products, which two OpenBLAS threads share better (1.5x at
-    # d = 1e6, r = 26)
+    """(data, W0, draws) in the basis B: every d-vector x as its coordinates x @ B.matrix (the
+    signal patches from the signal vectors' when they are copies of them)."""
+    # rows @ a^T rather than a @ rows^T: the same products, which two OpenBLAS threads share better
+    # (1.5x at d = 1e6, r = 26)
     f = lambda a: np.ascontiguousarray(np.swapaxes(B.rows @ np.swapaxes(a, -1, -2), -1, -2))
     x1 = f(data.signals)[data.signal_index] if B.signal_copies else None
     return data.map(f, x1=x1), f(W0), None if draws is None else f(draws)

@@ -1,18 +1,20 @@
-"""Full-batch gradient descent W <- W - eta grad L(W) on either model, one run or many stacked together.
+"""Full-batch gradient descent W <- W - eta grad L(W) on either model, one run or many stacked
+together.
 
-`train(cfg)` runs one configuration, by default in a basis of the span of its data, fixed noise draws and
-initial filters where that is exact (sims.span; `cfg.engine`), else in d dimensions. `train_many(configs)`
-equals
-`[train(c) for c in configs]` to rounding (tested at 1e-10 relative): every member draws its own data,
-initial weights and (auto) eta from its own seed exactly as `train` does, and keeps its own divergence
-check, tolerance and log; the members run as one stack through the one loop (`sims.descent.descend`),
-each in an orthonormal basis of the span of its data and initial filters (`sims.span`), where descent is
-exact. Stacking needs members that share the model, the data shape (n, d), m, steps, log_every and the
-model's `stack_key`, and a model whose descent stays in that span (`sims.models`); otherwise
-`train_many` falls back to separate `train` calls (same results, no speed-up).
+`train(cfg)` runs one configuration, by default in a basis of the span of its data, fixed noise
+draws and initial filters where that is exact (sims.span; `cfg.engine`), else in d dimensions.
+`train_many(configs)` equals `[train(c) for c in configs]` to rounding (tested at 1e-10 relative):
+every member draws its own data, initial weights and (auto) eta from its own seed exactly as `train`
+does, and keeps its own divergence check, tolerance and log; the members run as one stack through
+the one loop (`sims.descent.descend`), each in an orthonormal basis of the span of its data and
+initial filters (`sims.span`), where descent is exact. Stacking needs members that share the model,
+the data shape (n, d), m, steps, log_every and the model's `stack_key`, and a model whose descent
+stays in that span (`sims.models`); otherwise `train_many` falls back to separate `train` calls
+(same results, no speed-up).
 
-Logged every `log_every` steps and at the last step (step 0 is the initialisation), for the F = 2K signal
-vectors of the data (sims.data: column 2k + j is mu_{j,k}; F = 2, columns mu_{+1}, mu_{-1}, for Definition 2.1):
+Logged every `log_every` steps and at the last step (step 0 is the initialisation), for the F = 2K
+signal vectors of the data (sims.data: column 2k + j is mu_{j,k}; F = 2, columns mu_{+1}, mu_{-1},
+for Definition 2.1):
   diffusion       signal (T, m, F) = <w_r, mu_f>,        noise (T, m, n) = <w_r, xi_i>
   classification  signal (T, 2, m, F) = <w_{j,r}, mu_f>, noise (T, 2, m, n) = <w_{j,r}, xi_i>
 """
@@ -20,7 +22,6 @@ vectors of the data (sims.data: column 2k + j is mu_{j,k}; F = 2, columns mu_{+1
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -77,15 +78,15 @@ class Result:
         return s
 
     def save(self, out: str | Path) -> None:
-        """Write out/result.npz and out/result.json as one pair (io.together): both are written whole
-        to temporary files first, and only then does an earlier result.json go, the new npz replace
-        the earlier one and the new json, which marks the pair complete and carries the SHA-256 of
-        the npz's arrays (io.arrays_sha256), come last. A save that fails (a full disk) leaves the
-        earlier pair as it was; at any instant a reader sees the earlier pair, an npz without json
-        (a pair being replaced) or the new pair. The folder is held (io.claim) meanwhile, so a
-        concurrent run fails instead of mixing its files in (the command line defers stop signals
-        while it saves). The config records the eta the run used (eta_auto: whether auto_eta chose
-        it)."""
+        """Write out/result.npz and out/result.json as one pair (io.together): both are written
+        whole to temporary files first, and only then does an earlier result.json go, the new npz
+        replace the earlier one and the new json, which marks the pair complete and carries the
+        SHA-256 of the npz's arrays (io.arrays_sha256), come last. A save that fails (a full disk)
+        leaves the earlier pair as it was; at any instant a reader sees the earlier pair, an npz
+        without json (a pair being replaced) or the new pair. The folder is held (io.claim)
+        meanwhile, so a concurrent run fails instead of mixing its files in (the command line defers
+        stop signals while it saves). The config records the eta the run used (eta_auto: whether
+        auto_eta chose it)."""
         out = Path(out)
         config = self.config.to_dict()
         config["eta"] = self.extra.get("eta", self.config.eta)
@@ -111,8 +112,9 @@ class Result:
 
 
 class Run(NamedTuple):
-    """What a run starts from: its generators, data, initial weights, step size (and, for eta 'auto', the
-    limit that set it: sims.stepsize) and the noise drawn once for the whole run (or None)."""
+    """What a run starts from: its generators, data, initial weights, step size (and, for eta
+    'auto', the limit that set it: sims.stepsize) and the noise drawn once for the whole run (or
+    None)."""
 
     rngs: dict
     data: Dataset
@@ -163,8 +165,8 @@ def load_weights(path: str | Path) -> np.ndarray:
     kind = io.numpy_file_kind(path)
     if kind != "npy":
         raise FldmError(
-            f"{path} is {'an .npz archive' if kind else 'not a numpy file'}; --init takes one array "
-            "saved with numpy.save (.npy)"
+            f"{path} is {'an .npz archive' if kind else 'not a numpy file'}; --init takes one "
+            "array saved with numpy.save (.npy)"
         )
     io.npy_array(path)  # its header against the file's size, before anything is loaded
     try:
@@ -182,19 +184,21 @@ def initial_weights(cfg: TrainConfig, d: int, rng: np.random.Generator) -> np.nd
     W = load_weights(cfg.init)
     if W.shape != shape:
         raise FldmError(
-            f"init weights in {cfg.init} have shape {W.shape}; this run needs {shape} (m={cfg.m}, d={d})"
+            f"init weights in {cfg.init} have shape {W.shape}; this run needs {shape} (m={cfg.m}, "
+            f"d={d})"
         )
     return W
 
 
 def alignments(W: np.ndarray, data: Dataset) -> tuple[np.ndarray, np.ndarray]:
-    """(<w, mu_f>, <w, xi_i>) for every filter w of W and every signal vector mu_f (sims.data `signals`)."""
+    """(<w, mu_f>, <w, xi_i>) for every filter w of W and every signal vector mu_f (sims.data
+    `signals`)."""
     return W @ data.signals.T, W @ data.x2.T
 
 
 def log_bytes(cfg: TrainConfig, n: int, signals: int = 2) -> tuple[int, int]:
-    """(entries, bytes per entry) of the logged trajectories of a run, which are kept in memory; `signals`
-    is the number of signal vectors logged."""
+    """(entries, bytes per entry) of the logged trajectories of a run, which are kept in memory;
+    `signals` is the number of signal vectors logged."""
     filters = math.prod(weight_shape(cfg, 1))
     return cfg.steps // cfg.log_every + 2, 8 * (
         3 + filters * (signals + n)
@@ -202,7 +206,8 @@ def log_bytes(cfg: TrainConfig, n: int, signals: int = 2) -> tuple[int, int]:
 
 
 def check_log_size(cfg: TrainConfig, n: int, signals: int = 2) -> None:
-    """Refuse a run whose logged trajectories would exceed MAX_LOG_BYTES (they are kept in memory)."""
+    """Refuse a run whose logged trajectories would exceed MAX_LOG_BYTES (they are kept in
+    memory)."""
     entries, per_entry = log_bytes(cfg, n, signals)
     if (
         entries * per_entry > MAX_LOG_BYTES and 3 * per_entry <= MAX_LOG_BYTES
@@ -217,10 +222,11 @@ def check_log_size(cfg: TrainConfig, n: int, signals: int = 2) -> None:
 def memory_estimate(cfg: TrainConfig, n: int, d: int) -> int:
     """Bytes a run holds at once, roughly, from its sizes alone (Python integers: no overflow).
 
-    The data (x1, x2 and a draw) and the weights (W0, W, the gradient, the next W); the n x n Gram matrix of
-    the signal patches for eta "auto"; the span basis (sims.span; also built by theory.reduced): its rows
-    (patches, signals, filters, fixed draws) as a matrix, their Gram matrix and the basis; the model's own
-    work (`work_floats`: noise draws, test samples); the logged trajectories.
+    The data (x1, x2 and a draw) and the weights (W0, W, the gradient, the next W); the n x n Gram
+    matrix of the signal patches for eta "auto"; the span basis (sims.span; also built by
+    theory.reduced): its rows (patches, signals, filters, fixed draws) as a matrix, their Gram
+    matrix and the basis; the model's own work (`work_floats`: noise draws, test samples); the
+    logged trajectories.
     """
     model = models.get(cfg.model)
     F = math.prod(weight_shape(cfg, 1))
@@ -236,7 +242,8 @@ def memory_estimate(cfg: TrainConfig, n: int, d: int) -> int:
 
 
 def check_memory(cfg: TrainConfig, n: int, d: int) -> None:
-    """Refuse, before allocating anything, a run whose `memory_estimate` exceeds the machine's memory."""
+    """Refuse, before allocating anything, a run whose `memory_estimate` exceeds the machine's
+    memory."""
     need, have = memory_estimate(cfg, n, d), io.machine_memory()
     if have is not None and need > have:
         raise FldmError(
@@ -291,8 +298,9 @@ def check_float_range(cfg: TrainConfig, data: Dataset, W0, draws, coords) -> Non
     curvature product H v (the automatic step size's and the ODE's; for objectives with one closed
     form), each below FLOAT_ROOM. Settings within their own ranges (sims.config) can still multiply
     beyond it: sigma0 = 1e50 makes the diffusion loss about 1e300, snr = 1e40 its gradient about
-    1e157. The message names the product, its size and the limit. A DivergenceError: a sweep records such a
-    run as diverged (sims.studies.sweep), as it did when descent found the overflow at step 0."""
+    1e157. The message names the product, its size and the limit. A DivergenceError: a sweep records
+    such a run as diverged (sims.studies.sweep), as it did when descent found the overflow at step
+    0."""
     model = models.get(cfg.model)
     mean = model.deterministic(cfg)
     with np.errstate(all="ignore"):  # overflow is what is measured here
@@ -327,8 +335,8 @@ def check_float_range(cfg: TrainConfig, data: Dataset, W0, draws, coords) -> Non
 def finish(cfg: TrainConfig, run: Run, W: np.ndarray, outcome: Outcome) -> Result:
     """The Result of a finished run (W in d dimensions, the rest from the descent loop's Outcome):
     logged lists to arrays, the model's metrics (classifier errors), the largest ||grad L|| of any
-    step, and the descent loop's checks with their sentence (`descent_note`, "" when descent behaved:
-    sims.descent)."""
+    step, and the descent loop's checks with their sentence (`descent_note`, "" when descent
+    behaved: sims.descent)."""
     checks, log = outcome.checks, outcome.log
     extra = {
         "eta": run.eta,
@@ -345,8 +353,8 @@ def finish(cfg: TrainConfig, run: Run, W: np.ndarray, outcome: Outcome) -> Resul
 
 
 def _basis(run: Run) -> span.Basis | None:
-    """The basis of span(data, draws, W0) of a run (sims.span), None when it is not smaller than d (known
-    without computing it when there are at least d spanning rows)."""
+    """The basis of span(data, draws, W0) of a run (sims.span), None when it is not smaller than d
+    (known without computing it when there are at least d spanning rows)."""
     data, draws = run.data, run.draws
     rows = 2 * data.n + 2 + run.W0.size // data.d + (0 if draws is None else draws.size // data.d)
     if rows >= data.d:
@@ -367,7 +375,8 @@ def _coordinates(run: Run, B: span.Basis | None):
 
 
 def engine(cfg: TrainConfig) -> str:
-    """The engine a run uses: "span" (descent in a basis of span(data, fixed draws, W0), exact) or "full"."""
+    """The engine a run uses: "span" (descent in a basis of span(data, fixed draws, W0), exact) or
+    "full"."""
     exact = models.get(cfg.model).stays_in_span(cfg)
     if cfg.engine == "span" and not exact:
         raise FldmError(
@@ -384,9 +393,9 @@ def train(
     progress=None,
     until_stationary: bool = False,
 ) -> Result:
-    """Run gradient descent as configured (`data` and `W0` override the configured ones), in a basis of the
-    span of the data, fixed noise draws and W0 where that is exact (sims.span), else in d dimensions
-    (`engine`); the result is the same to rounding either way, with W in d dimensions.
+    """Run gradient descent as configured (`data` and `W0` override the configured ones), in a basis
+    of the span of the data, fixed noise draws and W0 where that is exact (sims.span), else in d
+    dimensions (`engine`); the result is the same to rounding either way, with W in d dimensions.
     until_stationary: stop as soon as the run is stationary (sims.descent.stationarity), at most
     cfg.steps steps."""
     run = prepare(cfg, data, W0)
@@ -426,8 +435,8 @@ def train(
 
 
 def stack_signature(cfg: TrainConfig) -> tuple | None:
-    """Runs with equal signatures (and data of one shape) can share one stacked computation in the span
-    engine; None when this run cannot be stacked."""
+    """Runs with equal signatures (and data of one shape) can share one stacked computation in the
+    span engine; None when this run cannot be stacked."""
     model = models.get(cfg.model)
     if not model.stackable(cfg) or cfg.engine == "full":
         return None
@@ -435,7 +444,8 @@ def stack_signature(cfg: TrainConfig) -> tuple | None:
 
 
 def stackable(configs: list[TrainConfig]) -> bool:
-    """Whether the configured runs can share one stacked computation (before looking at their data)."""
+    """Whether the configured runs can share one stacked computation (before looking at their
+    data)."""
     signatures = {stack_signature(c) for c in configs}
     return len(signatures) == 1 and None not in signatures
 
@@ -465,8 +475,9 @@ def train_many(
 ) -> list:
     """Train every config; the result list is `[train(c, data, W0) ...]` (see the module docstring).
 
-    errors="raise": a diverging member raises DivergenceError naming the member, its seed and the step;
-    errors="return": that member's place in the list holds its DivergenceError and the others run on.
+    errors="raise": a diverging member raises DivergenceError naming the member, its seed and the
+    step; errors="return": that member's place in the list holds its DivergenceError and the others
+    run on.
     """
     configs = list(configs)
     S = len(configs)
@@ -482,8 +493,9 @@ def train_many(
         return []
     if not stackable(configs):
         return _separately(configs, datas, W0s, errors)
-    # each member in its own basis (exact, sims.span), padded with zero coordinates to a common width.
-    # The bases are not kept (each is as large as its member's data); finishing recomputes them.
+    # each member in its own basis (exact, sims.span), padded with zero coordinates to a common
+    # width. The bases are not kept (each is as large as its member's data); finishing recomputes
+    # them.
     runs, reduced = [], []
     for cfg, data, W0 in zip(configs, datas, W0s):
         try:

@@ -1,7 +1,8 @@
 """Comparing a run's `extra` dict (numbers, strings, lists of numbers) between two computations.
 
-pytest.approx takes a flat mapping of numbers only (from pytest 9.2 it refuses strings and nested lists,
-which `extra` holds: eta_limit, descent_note, test_error_by_class), so each value is compared by its kind.
+pytest.approx takes a flat mapping of numbers only (from pytest 9.2 it refuses strings and nested
+lists, which `extra` holds: eta_limit, descent_note, test_error_by_class), so each value is compared
+by its kind.
 """
 
 import numbers
@@ -10,7 +11,8 @@ import pytest
 
 
 def assert_extra_close(actual: dict, expected: dict, rel: float) -> None:
-    """Same keys; numbers (and lists of numbers) equal to `rel` relative, everything else exactly."""
+    """Same keys; numbers (and lists of numbers) equal to `rel` relative, everything else
+    exactly."""
     assert actual.keys() == expected.keys()
     for key, want in expected.items():
         got = actual[key]

@@ -10,9 +10,9 @@ settings.register_profile(
 )
 settings.load_profile("repro")
 
-# Under CI (CI=true), a test skipped because an optional dependency is missing (pytest.importorskip: torch
-# for the autograd oracle, dask for the cluster runs) fails instead: CI installs them, so nothing it is
-# meant to check may pass unchecked. Users without the extras still get a skip.
+# Under CI (CI=true), a test skipped because an optional dependency is missing (pytest.importorskip:
+# torch for the autograd oracle, dask for the cluster runs) fails instead: CI installs them, so
+# nothing it is meant to check may pass unchecked. Users without the extras still get a skip.
 MISSING = "could not import"
 
 

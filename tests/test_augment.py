@@ -1,5 +1,5 @@
-"""The noise-augmented classifier: the logistic loss on x_t = alpha x0 + beta eps over K draws of eps
-(sims.classification.loss_and_grad_augmented) and its place behind the classification model."""
+"""The noise-augmented classifier: the logistic loss on x_t = alpha x0 + beta eps over K draws of
+eps (sims.classification.loss_and_grad_augmented) and its place behind the classification model."""
 
 import json
 
@@ -18,9 +18,9 @@ ARRAYS = ("steps", "loss", "grad_norm", "signal", "noise", "W")
 
 
 def loop_loss_and_grad(W, x1, x2, y, eps, alpha, beta):
-    """Sample by sample and draw by draw: l = log(1 + exp(-y f)), dl/dw_{j,r} = -y sigmoid(-y f) (2/m) sign_j
-    sum_p <w_{j,r}, u^(p)> u^(p)."""
-    K, (n, d), m = eps.shape[0], x1.shape, W.shape[1]
+    """Sample by sample and draw by draw: l = log(1 + exp(-y f)), dl/dw_{j,r} = -y sigmoid(-y f)
+    (2/m) sign_j sum_p <w_{j,r}, u^(p)> u^(p)."""
+    K, (n, _), m = eps.shape[0], x1.shape, W.shape[1]
     loss, grad = 0.0, np.zeros_like(W)
     for k in range(K):
         for i in range(n):
@@ -77,8 +77,9 @@ def test_one_draw_without_noise_is_the_plain_loss_bit_for_bit(rng):
 
 
 def test_fast_resampled_is_the_direct_loss_when_the_filters_fill_the_space(rng):
-    """d = 2m: Q is a basis of R^d, P = 0, and eps = Q g exactly, so the fast draws give the direct loss on
-    those eps (the part drawn in law, beta C^T E P, vanishes). Q is the QR factor with diag(R) > 0."""
+    """d = 2m: Q is a basis of R^d, P = 0, and eps = Q g exactly, so the fast draws give the direct
+    loss on those eps (the part drawn in law, beta C^T E P, vanishes). Q is the QR factor with
+    diag(R) > 0."""
     W, x1, x2, y, _ = problem(rng, n=3, d=4, m=2, K=3)
     loss, grad = classification.loss_and_grad_augmented_resampled(
         W, x1, x2, y, 3, np.random.default_rng(5), alpha=0.8, beta=0.6
@@ -92,8 +93,9 @@ def test_fast_resampled_is_the_direct_loss_when_the_filters_fill_the_space(rng):
 
 
 def test_fast_resampled_has_the_law_of_direct_draws():
-    """Loss and gradient over B independent calls, fast and with explicit eps (K, 2n, d): their means and
-    second moments agree within 5 standard errors (d = 6 > 2m = 2, so the part drawn in law matters)."""
+    """Loss and gradient over B independent calls, fast and with explicit eps (K, 2n, d): their
+    means and second moments agree within 5 standard errors (d = 6 > 2m = 2, so the part drawn in
+    law matters)."""
     rng = np.random.default_rng(11)
     W, x1, x2, y, _ = problem(rng, n=2, d=6, m=1, K=2)
     W *= 2.0  # margins of order one: the sigmoid is not flat
@@ -120,7 +122,8 @@ def test_fast_resampled_has_the_law_of_direct_draws():
 
 @pytest.mark.parametrize("noise", ["resampled", "fixed"])
 def test_beta_zero_trains_the_plain_classifier_exactly(noise):
-    """No noise enters: nothing is drawn, the span basis and every number are those of the plain run."""
+    """No noise enters: nothing is drawn, the span basis and every number are those of the plain
+    run."""
     plain = train(TrainConfig(**SMALL))
     aug = train(TrainConfig(**SMALL, augment=(1.0, 0.0), noise=noise, noise_samples=5))
     for key in ARRAYS:
@@ -169,7 +172,8 @@ def test_auto_eta_covers_the_noised_inputs():
     aug = prepare(TrainConfig(**SMALL, augment=(0.8, 1.5), noise="fixed"))
     factor = 0.8**2 + 1.5**2 * 80 / np.sum(plain.data.x2**2, axis=1).min()
     assert aug.eta == pytest.approx(plain.eta / factor, rel=1e-12)
-    # factor < 1: 1 (equal to rounding: the data limit is computed in each run's basis, here with draws)
+    # factor < 1: 1 (equal to rounding: the data limit is computed in each run's basis, here with
+    # draws)
     assert prepare(TrainConfig(**SMALL, augment=(0.5, 0.1), noise="fixed")).eta == pytest.approx(
         plain.eta, rel=1e-13
     )
@@ -242,9 +246,10 @@ def test_command_line(tmp_path, capsys):
 
 
 def test_fast_draws_move_continuously_with_the_filters(rng):
-    """The basis the fresh draws are expressed in is unique (QR with diag(R) > 0, the symmetric root), so the
-    same generator state gives nearly the same loss and gradient at nearly the same W. Householder QR alone
-    flips a basis vector's sign when the leading entry of a filter changes sign: another realisation."""
+    """The basis the fresh draws are expressed in is unique (QR with diag(R) > 0, the symmetric
+    root), so the same generator state gives nearly the same loss and gradient at nearly the same W.
+    Householder QR alone flips a basis vector's sign when the leading entry of a filter changes
+    sign: another realisation."""
     W, x1, x2, y, _ = problem(rng, n=3, d=7, m=2)
     out = []
     for first in (1e-13, -1e-13):

@@ -13,11 +13,11 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from torch_oracle import (
+from torch_oracle import (  # noqa: E402
     TARGETS,
     augmented_classification_loss,
     classification_loss,
-    diffusion_loss,  # noqa: E402
+    diffusion_loss,
     diffusion_loss_times,
     sampled_loss,
     untied_loss_times,
@@ -87,7 +87,8 @@ def test_classification_gradient_matches_autograd(n, d, m, w_scale):
     [(5, 12, 3, 0.7071067811865476, 0.7071067811865476, None), (6, 10, 4, 0.6, 0.8, 0.3)],
 )
 def test_diffusion_hessian_matches_autograd(n, d, m, alpha, beta, scale):
-    """The closed-form Hessian (all m d directions at once) against torch's Hessian of the literal loss."""
+    """The closed-form Hessian (all m d directions at once) against torch's Hessian of the literal
+    loss."""
     data, rng = _data(n, d, seed=n * m)
     W = 1.5 * rng.standard_normal((m, d)) / np.sqrt(d)
     x1, x2 = torch.tensor(data.x1), torch.tensor(data.x2)
@@ -108,7 +109,8 @@ def _tensors(*arrays):
 
 
 def _times(schedule, objective, T=3):
-    """((alpha, beta, weight), ...): T times of a discrete schedule, or the one time (ALPHA, BETA)."""
+    """((alpha, beta, weight), ...): T times of a discrete schedule, or the one time (ALPHA,
+    BETA)."""
     return schedule_times(
         schedule, 1 if schedule == "single" else T, objective, alpha=ALPHA, beta=BETA
     )
@@ -125,8 +127,8 @@ def _setup(n, d, m, seed):
     "schedule, scale", [("single", None), ("single", 0.3), ("ddpm-linear", None), ("cosine", None)]
 )
 def test_exact_objective_matches_quadrature(n, d, m, objective, schedule, scale):
-    """The exact loss (eq. T) and its gradient, every objective and schedule, against autograd of the
-    expectation computed by quadrature."""
+    """The exact loss (eq. T) and its gradient, every objective and schedule, against autograd of
+    the expectation computed by quadrature."""
     data, rng, W = _setup(n, d, m, seed=n + m + len(objective))
     times = _times(schedule, objective)
     loss, grad = diffusion.loss_and_grad_times(
@@ -144,8 +146,9 @@ def test_exact_objective_matches_quadrature(n, d, m, objective, schedule, scale)
     [("x0", "single"), ("v", "cosine"), ("velocity", "ddpm-linear"), ("eps", "cosine")],
 )
 def test_hessian_product_matches_quadrature(n, d, m, objective, schedule):
-    """The closed-form Hessian-vector product against torch's second derivative of the quadrature loss: the
-    whole Hessian at the tiny size, a stack of three random directions at the larger one."""
+    """The closed-form Hessian-vector product against torch's second derivative of the quadrature
+    loss: the whole Hessian at the tiny size, a stack of three random directions at the larger
+    one."""
     data, rng, W = _setup(n, d, m, seed=7 * n + m)
     times = _times(schedule, objective)
     x1, x2 = _tensors(data.x1, data.x2)
@@ -166,7 +169,8 @@ def test_hessian_product_matches_quadrature(n, d, m, objective, schedule):
 @pytest.mark.parametrize("n, d, m", SIZES)
 @pytest.mark.parametrize("objective", OBJECTIVES)
 def test_sampled_loss_matches_autograd(n, d, m, objective):
-    """The Monte Carlo loss over given draws, any target, against autograd of the plain loop over draws."""
+    """The Monte Carlo loss over given draws, any target, against autograd of the plain loop over
+    draws."""
     data, rng, W = _setup(n, d, m, seed=3 * n + m)
     eps = rng.standard_normal((3, 2 * n, d))
     a, b = diffusion.objective_target(objective, ALPHA, BETA)
@@ -182,8 +186,8 @@ def test_sampled_loss_matches_autograd(n, d, m, objective):
 
 @pytest.mark.parametrize("n, d, m", SIZES)
 def test_augmented_classifier_matches_autograd(n, d, m):
-    """The noise-augmented logistic loss over given draws against autograd of the mean over draws of the
-    plain loss on the noised inputs."""
+    """The noise-augmented logistic loss over given draws against autograd of the mean over draws of
+    the plain loss on the noised inputs."""
     data, rng = _data(n, d, seed=5 * n + m, noise="projected")
     W = rng.standard_normal((2, m, d)) / np.sqrt(d)
     eps = rng.standard_normal((3, 2 * n, d))
@@ -213,9 +217,9 @@ def _span_coordinates(W, *blocks):
     ],
 )
 def test_model_objective_in_span_coordinates_matches_oracle(n, d, m, settings):
-    """What training runs: the registry's objective for a setting, in the coordinates of the span engine
-    (an r-dimensional basis of the data, the draws and W, with the loss's d-dependence added back), against
-    the oracle in the full d dimensions; the gradient maps back by the basis."""
+    """What training runs: the registry's objective for a setting, in the coordinates of the span
+    engine (an r-dimensional basis of the data, the draws and W, with the loss's d-dependence added
+    back), against the oracle in the full d dimensions; the gradient maps back by the basis."""
     cfg = TrainConfig(model="diffusion", n=n, d=d, m=m, **settings)
     data, rng, W = _setup(n, d, m, seed=11 * n + m)
     model = models.get("diffusion")
@@ -245,7 +249,8 @@ def test_model_objective_in_span_coordinates_matches_oracle(n, d, m, settings):
 
 @pytest.mark.parametrize("n, d, m", SIZES)
 def test_augmented_model_objective_matches_oracle(n, d, m):
-    """The registry's augmented classifier with fixed draws (--augment, --noise fixed) against the oracle."""
+    """The registry's augmented classifier with fixed draws (--augment, --noise fixed) against the
+    oracle."""
     cfg = TrainConfig(
         model="classification", n=n, d=d, m=m, augment=(0.7, 0.5), noise="fixed", noise_samples=2
     )
@@ -289,7 +294,8 @@ def test_untied_exact_objective_matches_quadrature(
     n, d, m, objective, schedule, scale, train_output
 ):
     """Eq. (U) and its gradients, every objective and schedule, against autograd of the expectation
-    computed by quadrature from the network's definition; the fixed-output V-gradient is exactly 0."""
+    computed by quadrature from the network's definition; the fixed-output V-gradient is exactly
+    0."""
     data, rng, WV = _untied_setup(n, d, m, seed=n + 2 * m + len(objective))
     times = _times(schedule, objective)
     loss, grad = untied.loss_and_grad_times(

@@ -1,5 +1,5 @@
-"""`fldm reproduce --scheduler ADDRESS` on a real dask.distributed cluster (worker processes): the cells and
-the report equal a local run's, and a worker killed mid-run loses nothing."""
+"""`fldm reproduce --scheduler ADDRESS` on a real dask.distributed cluster (worker processes): the
+cells and the report equal a local run's, and a worker killed mid-run loses nothing."""
 
 import json
 import os

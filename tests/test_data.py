@@ -111,8 +111,8 @@ def test_npz_validation(tmp_path, rng, change, message):
 
 
 def test_npz_unreadable(tmp_path):
-    """Files that are not an .npz archive are named as such by their first bytes (numpy would call them
-    pickled data and suggest loading them unsafely); a damaged archive is 'cannot read'."""
+    """Files that are not an .npz archive are named as such by their first bytes (numpy would call
+    them pickled data and suggest loading them unsafely); a damaged archive is 'cannot read'."""
     (tmp_path / "junk.npz").write_text("not a zip")
     with pytest.raises(
         FldmError, match="is not a numpy file; --data takes an .npz archive"

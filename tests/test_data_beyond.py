@@ -1,13 +1,14 @@
 """Data beyond Definition 2.1: correlated signals, imbalance, several features per class.
 
-The defaults must reproduce Definition 2.1's data bit for bit (same random stream); the options must give
-the stated moments: cosines and norms exactly, frequencies within a binomial tolerance (TOL_SIGMAS
-standard deviations), and exact shares with balanced labels."""
+The defaults must reproduce Definition 2.1's data bit for bit (same random stream); the options must
+give the stated moments: cosines and norms exactly, frequencies within a binomial tolerance
+(TOL_SIGMAS standard deviations), and exact shares with balanced labels."""
 
 import math
 
 import numpy as np
 import pytest
+from each import MODELS, WITH_THEORY
 
 from sims import FldmError
 from sims.cli import build_parser, config_from_args
@@ -31,7 +32,8 @@ def within_binomial(count, n, p):
     return abs(count - n * p) <= TOL_SIGMAS * math.sqrt(n * p * (1 - p))
 
 
-# ------------------------------------------------------------------------------- the default, bit for bit
+# ------------------------------------------------------------------------------- the default, bit
+# for bit
 def definition_2_1(n, d, snr, sigma_xi, noise, labels, rng):
     """The generator as it was before the options: labels, then noise (a copy of the old code)."""
     mu = np.zeros((2, d))
@@ -105,7 +107,8 @@ def test_default_config_trains_on_the_same_data():
     assert np.array_equal(base.W, explicit.W) and np.array_equal(base.signal, explicit.signal)
 
 
-# ------------------------------------------------------------------------------------------- the moments
+# ------------------------------------------------------------------------------------------- the
+# moments
 @pytest.mark.parametrize("C", [-0.5, 0.0, 0.5, 0.9])
 def test_signal_cosine_and_norms_are_exact(rng, C):
     data = make_data(
@@ -231,7 +234,8 @@ def test_bad_options(rng, kwargs, message):
         make_data(5, 10, snr=1.0, rng=rng, **kwargs)
 
 
-# ------------------------------------------------------------------------------------------ config and files
+# ------------------------------------------------------------------------------------------ config
+# and files
 def parse(*argv):
     return config_from_args(build_parser().parse_args(["train", "diffusion", *argv]))[0]
 
@@ -324,7 +328,8 @@ def test_loaded_data_with_features_trains(tmp_path, rng):
     assert res.signal.shape == (3, 2, 4)
 
 
-# ------------------------------------------------------------------------------- per-feature logging
+# ------------------------------------------------------------------------------- per-feature
+# logging
 @pytest.mark.parametrize(
     "model, shape", [("diffusion", (2, 3, 4)), ("classification", (2, 2, 3, 4))]
 )
@@ -353,7 +358,7 @@ def test_signal_is_logged_per_feature(model, shape):
         assert summarize(model, cols, res.noise[-1], res.data.y).signal == s.per_feature[k]
 
 
-@pytest.mark.parametrize("model", ["diffusion", "classification"])
+@pytest.mark.parametrize("model", MODELS)
 def test_span_engine_is_exact_beyond_definition_2_1(model):
     cfg = TrainConfig(
         model=model,
@@ -377,7 +382,8 @@ def test_span_engine_is_exact_beyond_definition_2_1(model):
     np.testing.assert_allclose(span.signal, full.signal, rtol=1e-9, atol=1e-12)
 
 
-# ------------------------------------------------------------------------------------------- predictions
+# -------------------------------------------------------------------------------------------
+# predictions
 def test_predict_says_when_the_closed_forms_do_not_apply():
     from theory.predict import predict
 
@@ -397,7 +403,8 @@ def test_predict_says_when_the_closed_forms_do_not_apply():
 
 def test_linear_signal_rates_are_the_growth_of_the_linearised_flow():
     """With correlated signals the class-+1 signal block grows like exp(lambda tau), lambda the top
-    eigenvalue of (1/(m n)) sum_i y_i mu_i mu_i^T: check it against the closed form for two vectors."""
+    eigenvalue of (1/(m n)) sum_i y_i mu_i mu_i^T: check it against the closed form for two
+    vectors."""
     from sims.data import Dataset
     from theory.predict import linear_signal_rates
 
@@ -406,7 +413,8 @@ def test_linear_signal_rates_are_the_growth_of_the_linearised_flow():
     y = np.array([1, 1, 1, -1])
     data = Dataset(x1=mu[label_index(y)], x2=np.zeros((4, 3)), y=y, mu=mu)
     m, n = 2, 4
-    # M_+ = (3 mu+ mu+^T - mu- mu-^T) / (m n): in the basis of mu+, mu- its Gram form gives the eigenvalues
+    # M_+ = (3 mu+ mu+^T - mu- mu-^T) / (m n): in the basis of mu+, mu- its Gram form gives the
+    # eigenvalues
     M = (3 * np.outer(mu[0], mu[0]) - np.outer(mu[1], mu[1])) / (m * n)
     want = np.linalg.eigvalsh(M)
     got = linear_signal_rates(data, m)
@@ -430,9 +438,10 @@ def test_diffusion_predictions_for_correlated_data():
     )
 
 
-@pytest.mark.parametrize("model", ["diffusion", "classification"])
+@pytest.mark.parametrize("model", WITH_THEORY)
 def test_ode_overlays_descent_beyond_definition_2_1(model):
-    """The reduced ODE logs the same per-feature arrays as descent and starts from the same state."""
+    """The reduced ODE logs the same per-feature arrays as descent and starts from the same
+    state."""
     from sims.train import prepare
     from theory.ode import run_ode
 

@@ -9,7 +9,8 @@ ALPHA, BETA = 0.8, 0.6
 
 
 def loop_loss_and_grad(W, x1, x2, alpha, beta, c):
-    """Eq. (E) and its gradient by plain loops over samples, patches and neuron pairs (no vectorisation)."""
+    """Eq. (E) and its gradient by plain loops over samples, patches and neuron pairs (no
+    vectorisation)."""
     m, d = W.shape
     n = x1.shape[0]
     G = np.array([[W[r] @ W[s] for s in range(m)] for r in range(m)])
@@ -110,7 +111,8 @@ def test_gradient_matches_finite_differences(rng):
 
 @pytest.mark.parametrize("objective", ["eps", "x0", "v"])
 def test_hessian_vector_product_matches_finite_differences_of_the_gradient(rng, objective):
-    """One direction and a stack of directions, two diffusion times, each target of the objective family."""
+    """One direction and a stack of directions, two diffusion times, each target of the objective
+    family."""
     W, x1, x2 = problem(rng, n=4, d=7, m=3)
     times = ((ALPHA, BETA, 1.0), (0.5, 0.9, 0.3))
     grad = lambda V: diffusion.loss_and_grad_times(V, x1, x2, times, objective=objective)[1]

@@ -1,5 +1,5 @@
-"""What the README, the help and the report say agrees with the code: one stated run time for the quick
-study, the version, the walkthrough link, pytest's skip reasons."""
+"""What the README, the help and the report say agrees with the code: one stated run time for the
+quick study, the version, the walkthrough link, pytest's skip reasons."""
 
 import configparser
 import re
@@ -28,8 +28,8 @@ def test_quick_run_time_is_stated_once():
     assert QUICK_RUN_TIME in subcommand_help("reproduce")
     assert MNIST_QUICK_TIME in subcommand_help("mnist")
     meta = {"preset": "quick", "version": __version__, "seed": 0, "settings": {}}
-    assert QUICK_RUN_TIME in report_markdown([], [], meta)
-    assert QUICK_RUN_TIME not in report_markdown([], [], {**meta, "preset": "tiny"})
+    assert QUICK_RUN_TIME in report_markdown({"meta": meta, "claims": []})
+    assert QUICK_RUN_TIME not in report_markdown({"meta": {**meta, "preset": "tiny"}, "claims": []})
     # no other run time of the quick study is stated in the README
     assert not re.search(
         r"quick.{0,200}\b(under|about) (a|\d+) (minute|second)",
@@ -43,6 +43,18 @@ def test_version(capsys):
     except SystemExit as exc:
         assert exc.code == 0
     assert capsys.readouterr().out.strip() == f"fldm {__version__}"
+
+
+def test_the_paper_is_described_in_the_repository():
+    """Code and docs cite the project's own account of the paper (theory/PAPER.md), never a file
+    outside the repository."""
+    assert (ROOT / "theory" / "PAPER.md").is_file() and "(theory/PAPER.md)" in README
+    for path in [*ROOT.glob("sims/**/*.py"), *ROOT.glob("theory/*.py"), *ROOT.glob("*.md")]:
+        text = path.read_text()
+        assert "shared/PAPER.md" not in text, path
+        for i in range(len(text)):
+            if text.startswith("PAPER.md", i) and not text[:i].endswith("theory/"):
+                raise AssertionError(f"{path}: PAPER.md without its folder")
 
 
 def test_readme_links_the_walkthrough():
@@ -69,54 +81,52 @@ def test_readme_states_the_progress_delay():
     assert f"a status line at most every {progress.EVERY:g} s" in flat(README)
 
 
-def test_readme_numbers_are_the_committed_reports():
-    """Every number the README quotes about the quick run is written by sims.studies.findings from the
-    committed figures/report.json: the synthetic study's paragraph and the further studies' paragraphs
-    appear verbatim (regenerate them with `python -m sims.studies.findings figures/report.json`)."""
+def test_readme_verdict_table_is_the_committed_report():
+    """The README carries no result paragraphs: one verdict table, one line per claim, written by
+    `python -m sims.studies.claims figures/report.json` from the committed quick report (a new claim
+    needs a quick rerun only), linking each claim's REPORT.md section; the full preset's report is
+    linked."""
     import json
 
-    from sims.studies.findings import paragraphs, synthetic
+    from sims.studies.claims import verdict_table
 
     report = json.loads((ROOT / "figures" / "report.json").read_text())
-    text = flat(README)
-    assert flat(synthetic(report)) in text
-    for paragraph in paragraphs(report).split("\n\n"):
-        assert flat(paragraph) in text
-    assert "to 3 digits" not in text
+    assert verdict_table(report) in README
+    md = (ROOT / "figures" / "REPORT.md").read_text()
+    for e in report["claims"]:
+        assert f'<a id="{e["id"].lower()}"></a>' in md
+    assert "(figures/full/REPORT.md)" in README and (ROOT / "figures/full/REPORT.md").is_file()
+    assert "to 3 digits" not in flat(README)
 
 
-def test_readme_full_preset_section_is_the_committed_full_report():
-    """The README's "The full preset" section (verdict table, synthetic paragraph, changed claims) is what
-    `preset_comparison` writes from the committed quick and full reports; regenerate it with
-    `python -m sims.studies.findings figures/report.json figures/full/report.json`."""
+def test_no_result_paragraphs_in_the_readme():
+    """The claims' paragraphs live in REPORT.md, not in the README."""
     import json
 
-    from sims.studies.findings import preset_comparison
+    from sims.studies.claims import CLAIMS
 
-    quick = json.loads((ROOT / "figures" / "report.json").read_text())
-    full = json.loads((ROOT / "figures" / "full" / "report.json").read_text())
-    assert full["meta"]["preset"] == "full"
-    text = flat(README)
-    for block in preset_comparison(quick, full).split("\n\n"):
-        assert flat(block) in text
-    assert "(figures/full/REPORT.md)" in README
+    report = json.loads((ROOT / "figures" / "report.json").read_text())
+    by_id = {c.SPEC.id: c for c in CLAIMS}
+    for e in report["claims"]:
+        assert flat(by_id[e["id"]].paragraph(e))[:60] not in flat(README), e["id"]
 
 
 def test_readme_figure_table_lists_every_figure_and_stated_constants():
     import inspect
+    import json
 
     from sims import io
     from sims.config import auto_eta
     from sims.stepsize import ETA_CURVATURE
-    from sims.studies.figures import FIGURES
 
-    for make in FIGURES:
-        assert f"(figures/{make.__name__}.png)" in README, make.__name__
+    report = json.loads((ROOT / "figures" / "report.json").read_text())
+    for name in report["figures"]:  # every figure of the quick report is shown
+        assert f"(figures/{name})" in README, name
     text = flat(README)
     assert f"rounded to {io.REPORT_DIGITS} significant digits" in text
     assert (
-        f"{inspect.signature(auto_eta).parameters['eta0'].default:g} over the largest data curvature scale"
-        in text
+        f"{inspect.signature(auto_eta).parameters['eta0'].default:g} over the largest data "
+        f"curvature scale" in text
     )
     assert f"{ETA_CURVATURE:g} over the Hessian's top eigenvalue" in text
     assert f"{ETA_CURVATURE:g} over the curvature of a memorised draw" in text

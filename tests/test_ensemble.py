@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 from compare import assert_extra_close
+from each import MODELS
 
-from sims import DivergenceError, FldmError
+from sims import DivergenceError, FldmError, models
 from sims.config import TrainConfig
 from sims.train import train, train_many
 
@@ -32,12 +33,13 @@ def settings(model, **kw):
     ]
 
 
-@pytest.mark.parametrize("model", ["diffusion", "classification"])
+@pytest.mark.parametrize("model", MODELS)
 def test_equals_separate_runs(model):
     configs = settings(model)
     # one member stops early on its own tolerance, the others run on
     probe = train(configs[1])
-    # (just above a logged gradient norm: exactly at one, the stop would hang on the last bit of rounding)
+    # (just above a logged gradient norm: exactly at one, the stop would hang on the last bit of
+    # rounding)
     configs[1] = configs[1].replace(tol=float(np.median(probe.grad_norm)) * (1 + 1e-9))
     separate = [train(c) for c in configs]
     assert separate[1].converged and not separate[0].converged
@@ -77,20 +79,23 @@ def test_unstackable_settings_fall_back_to_separate_runs():
 
 
 def diverging(model):
-    """Settings whose member 2 diverges: a huge step size (diffusion), overflowing weights (classification)."""
+    """Settings whose member 2 diverges: a huge step size where that overshoots (a denoiser), else
+    (descent on the logistic loss only grows the margins) non-finite outputs from the start."""
     configs = settings(model)
     W0s = [None] * len(configs)
-    if model == "diffusion":
+    try:
+        train(configs[2].replace(eta=1e3))
+    except DivergenceError:
         configs[2] = configs[2].replace(eta=1e3)
-    else:  # gradient descent on the logistic loss only grows the margins; start from non-finite outputs
-        W0s[2] = np.full((2, configs[2].m, configs[2].d), 1e200)
+    else:
+        W0s[2] = np.full(models.get(model).weight_shape(configs[2].m, configs[2].d), 1e200)
     with pytest.raises(DivergenceError):
         train(configs[2], W0=W0s[2])
     return configs, W0s
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the overflow that makes the member diverge
-@pytest.mark.parametrize("model", ["diffusion", "classification"])
+@pytest.mark.parametrize("model", MODELS)
 def test_a_diverging_member_raises_by_name(model):
     configs, W0s = diverging(model)
     at_step = (
@@ -102,7 +107,7 @@ def test_a_diverging_member_raises_by_name(model):
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the overflow that makes the member diverge
-@pytest.mark.parametrize("model", ["diffusion", "classification"])
+@pytest.mark.parametrize("model", MODELS)
 def test_a_diverging_member_can_be_returned(model):
     configs, W0s = diverging(model)
     results = train_many(configs, W0s=W0s, errors="return")
@@ -140,7 +145,8 @@ def test_stacked_losses_equal_member_losses(rng):
 
 
 def test_logged_trajectories_are_bounded():
-    """A run whose log would pass sims.train.MAX_LOG_BYTES is refused before it starts (train and train_many)."""
+    """A run whose log would pass sims.train.MAX_LOG_BYTES is refused before it starts (train and
+    train_many)."""
     cfg = TrainConfig(n=6, d=40, m=3, steps=10**9, log_every=1)
     with pytest.raises(FldmError, match="set log_every to at least"):
         train(cfg)

@@ -1,5 +1,5 @@
-"""The diffusion objectives and schedules wired into runs: config, command line, the model's objective in
-full and span coordinates, the step size, and the alignment ODE against descent."""
+"""The diffusion objectives and schedules wired into runs: config, command line, the model's
+objective in full and span coordinates, the step size, and the alignment ODE against descent."""
 
 import json
 
@@ -8,7 +8,7 @@ import pytest
 
 from sims import FldmError, diffusion, models, schedules
 from sims.cli import main
-from sims.config import VP, TrainConfig
+from sims.config import VP, TrainConfig, takers
 from sims.train import engine, prepare, train
 from theory.ode import run_ode
 
@@ -84,15 +84,18 @@ def test_command_line_options(tmp_path, capsys):
     for args, message in [
         (
             ["train", "classification", "--objective", "x0"],
-            "--objective does not apply to fldm train classification: it applies to the diffusion model only",
+            "--objective does not apply to fldm train classification: it applies to "
+            f"{takers('objective')} only",
         ),
         (
             ["train", "classification", "--num-times", "3"],
-            "--num-times does not apply to fldm train classification: it applies to the diffusion model only",
+            "--num-times does not apply to fldm train classification: it applies to "
+            f"{takers('diffusion time')} only",
         ),
         (
             ["train", "diffusion", "--augment", "1,0.5"],
-            "--augment does not apply to fldm train diffusion: it applies to the classification model only",
+            "--augment does not apply to fldm train diffusion: it applies to "
+            f"{takers('augment')} only",
         ),
         (["train", "diffusion", "--objective", "velocity"], "alpha \\+ beta = 1"),
         (["train", "diffusion", "--schedule", "linear"], "invalid choice"),
@@ -154,8 +157,8 @@ def test_a_times_list_in_toml_with_an_objective(tmp_path):
 
 @pytest.mark.parametrize("objective", ["eps", "x0", "v", "velocity"])
 def test_the_model_objective_is_the_configured_loss(rng, objective):
-    """Full coordinates: the model's objective is loss_and_grad_times of the objective; span coordinates:
-    the same loss once the offset noise_dimension_weight * (d - r) is added."""
+    """Full coordinates: the model's objective is loss_and_grad_times of the objective; span
+    coordinates: the same loss once the offset noise_dimension_weight * (d - r) is added."""
     cfg = TrainConfig(objective=objective, schedule="cosine", num_times=3, n=4, d=12, m=2)
     x1, x2 = rng.standard_normal((4, 12)), rng.standard_normal((4, 12))
     W = 0.5 * rng.standard_normal((2, 12))
@@ -187,8 +190,8 @@ def test_span_engine_equals_full_descent(objective, schedule):
 
 
 def test_auto_eta_is_divided_by_the_fit_curvature():
-    """eps keeps the data scale exactly; an x0 part in the target makes the loss steeper where the network
-    fits it (sims.diffusion.fit_curvature_factor), and auto eta follows."""
+    """eps keeps the data scale exactly; an x0 part in the target makes the loss steeper where the
+    network fits it (sims.diffusion.fit_curvature_factor), and auto eta follows."""
     base = prepare(TrainConfig(**SMALL)).eta
     run = prepare(TrainConfig(objective="x0", **SMALL))
     max_norm2 = max(np.sum(run.data.x1**2, axis=1).max(), np.sum(run.data.x2**2, axis=1).max())
@@ -226,10 +229,10 @@ def ode_vs_gd_gaps(base, tau, factors):
 
 
 def test_ode_follows_descent_for_the_x0_objective():
-    """Descent is forward Euler for the flow of any objective (the ODE calls the model's objective). x0
-    prediction has a fast explosive phase (da/dtau ~ a^2) before it settles: at half and a quarter of auto
-    eta the gap over tau = 2 is below 6 % of the alignment scale, first order in eta, and both end at the
-    same stationary point."""
+    """Descent is forward Euler for the flow of any objective (the ODE calls the model's objective).
+    x0 prediction has a fast explosive phase (da/dtau ~ a^2) before it settles: at half and a
+    quarter of auto eta the gap over tau = 2 is below 6 % of the alignment scale, first order in
+    eta, and both end at the same stationary point."""
     base = TrainConfig(n=8, d=200, m=3, nsnr2=1.0, data_noise="orthogonal", objective="x0")
     gaps, ends, gd = ode_vs_gd_gaps(base, 2.0, (0.5, 0.25))
     assert gaps[0] < 0.06 and 0.4 < gaps[1] / gaps[0] < 0.6
@@ -242,8 +245,8 @@ def test_ode_follows_descent_for_the_x0_objective():
     [("v", "single"), ("velocity", "single"), ("x0", "cosine"), ("velocity", "ddpm-linear")],
 )
 def test_ode_follows_descent_for_every_objective(objective, schedule):
-    """As above over tau = 3 (v and velocity are still moving there): below 3 % at half of auto eta, and
-    first order."""
+    """As above over tau = 3 (v and velocity are still moving there): below 3 % at half of auto eta,
+    and first order."""
     path = dict(alpha=0.5, beta=0.5) if (objective, schedule) == ("velocity", "single") else {}
     base = TrainConfig(
         n=8,

@@ -12,9 +12,7 @@ import sympy as sp
 from sims import FldmError, diffusion, schedules
 from sims.diffusion import objective_target
 from theory import derive
-from theory.derive import alpha as s_alpha
-from theory.derive import beta as s_beta
-from theory.derive import c as s_c
+from theory.derive import alpha as s_alpha, beta as s_beta, c as s_c
 
 OBJECTIVES = ("eps", "x0", "v", "velocity")
 VP = (0.8, 0.6)  # alpha^2 + beta^2 = 1
@@ -34,8 +32,9 @@ def problem(rng, n=3, d=6, m=3, w_scale=0.5):
 
 
 def loop_loss_and_grad(W, x1, x2, alpha, beta, c, a, b):
-    """Eq. (T) term by term with plain loops over patches and neurons, each term differentiated by hand
-    with respect to the rows w_k directly: d a_r / d w_k = [r = k] z, d G_rs / d w_k = [r = k] w_s + [s = k] w_r."""
+    """Eq. (T) term by term with plain loops over patches and neurons, each term differentiated by
+    hand with respect to the rows w_k directly: d a_r / d w_k = [r = k] z, d G_rs / d w_k = [r = k]
+    w_s + [s = k] w_r."""
     m, d = W.shape
     n = x1.shape[0]
     loss, grad = 0.0, np.zeros_like(W)
@@ -56,7 +55,8 @@ def loop_loss_and_grad(W, x1, x2, alpha, beta, c, a, b):
                 * (3 * alpha**2 * al[r] ** 2 * z + beta**2 * (G[r][r] * z + 2 * al[r] * W[r]))
             )
             for s in range(m):
-                # E||f||^2 term c^2 F, F = G_rs phi_rs; partials in the slots a_r, a_s, G_rs, G_rr, G_ss
+                # E||f||^2 term c^2 F, F = G_rs phi_rs; partials in the slots a_r, a_s, G_rs, G_rr,
+                # G_ss
                 ar, as_, grs, grr, gss = al[r], al[s], G[r][s], G[r][r], G[s][s]
                 phi = (
                     alpha**4 * ar**2 * as_**2
@@ -88,8 +88,9 @@ def central_difference(fun, W, h=1e-6):
 
 
 def sampled_target_loss(W, Z, eps, alpha, beta, c, a, b):
-    """Monte Carlo ||f(W, alpha z + beta eps) - a z - b eps||^2 for draws eps (..., N, d) of the N patches Z,
-    summed over patches, per draw, and its gradient per draw: d||e||^2/dw_r = 2c (h_r^2 e + 2 h_r <w_r, e> u)."""
+    """Monte Carlo ||f(W, alpha z + beta eps) - a z - b eps||^2 for draws eps (..., N, d) of the N
+    patches Z, summed over patches, per draw, and its gradient per draw: d||e||^2/dw_r = 2c (h_r^2 e
+    + 2 h_r <w_r, e> u)."""
     U = alpha * Z + beta * eps
     H = U @ W.T
     R = c * (H * H) @ W - a * Z - b * eps
@@ -98,7 +99,8 @@ def sampled_target_loss(W, Z, eps, alpha, beta, c, a, b):
     return loss, grad
 
 
-# --- the objectives ---------------------------------------------------------------------------------
+# --- the objectives
+# ---------------------------------------------------------------------------------
 
 
 def test_objective_targets():
@@ -145,7 +147,8 @@ def test_monte_carlo_oracle_gradient_is_its_loss_derivative(rng):
 
 @pytest.mark.parametrize("objective", OBJECTIVES)
 def test_exact_expectation_matches_monte_carlo(objective):
-    """Means over B batches of K explicit eps draws: the exact loss and gradient lie within 5 standard errors."""
+    """Means over B batches of K explicit eps draws: the exact loss and gradient lie within 5
+    standard errors."""
     rng = np.random.default_rng(13)
     W, x1, x2 = problem(rng, n=2, d=5, m=3)
     al, be = time_for(objective)
@@ -188,7 +191,8 @@ def test_stacks_equal_separate_calls(rng, objective):
 
 
 def test_loss_at_zero(rng):
-    """At W = 0, f = 0 and the loss is E||a z + b eps||^2 averaged over patches: a^2 sum ||z||^2 / (2n) + b^2 d."""
+    """At W = 0, f = 0 and the loss is E||a z + b eps||^2 averaged over patches: a^2 sum ||z||^2 /
+    (2n) + b^2 d."""
     n, d = 3, 9
     _, x1, x2 = problem(rng, n=n, d=d)
     mean_sq = (np.sum(x1**2) + np.sum(x2**2)) / (2 * n)
@@ -212,8 +216,8 @@ def test_loss_at_zero(rng):
 
 @pytest.mark.parametrize("objective", OBJECTIVES)
 def test_reduced_coordinates_differ_by_noise_dimension_weight(rng, objective):
-    """In an orthonormal r-dim basis Q holding the patches and W's rows, the loss is the full one minus
-    noise_dimension_weight * (d - r), and the gradient is the full one in Q's coordinates."""
+    """In an orthonormal r-dim basis Q holding the patches and W's rows, the loss is the full one
+    minus noise_dimension_weight * (d - r), and the gradient is the full one in Q's coordinates."""
     d, r, n, m = 12, 5, 3, 2
     Q = np.linalg.qr(rng.standard_normal((d, r)))[0]
     Wr, x1r, x2r = (
@@ -235,7 +239,8 @@ def test_reduced_coordinates_differ_by_noise_dimension_weight(rng, objective):
     np.testing.assert_allclose(grad_full, grad_red @ Q.T, rtol=1e-10, atol=1e-13)
 
 
-# --- eps prediction is the code before the objectives were added, to rounding -----------------------
+# --- eps prediction is the code before the objectives were added, to rounding
+# -----------------------
 
 
 def _frozen_exact_terms(W, blocks, alpha, beta, c):
@@ -303,8 +308,9 @@ REGROUPED = (
     ],
 )
 def test_eps_objective_is_the_previous_code_to_rounding(seed, shape, scale, alpha, beta):
-    """Bit for bit until the terms were regrouped into fewer numpy calls and the times summed in the term
-    weights (sims.diffusion.Weights, issue 12); since then equal to rounding (REGROUPED relative)."""
+    """Bit for bit until the terms were regrouped into fewer numpy calls and the times summed in the
+    term weights (sims.diffusion.Weights, with the span engine's speed-ups); since then equal to
+    rounding (REGROUPED relative)."""
     rng = np.random.default_rng(seed)
     (*lead_w, m), (*lead_x, n), d = shape
     W = (
@@ -332,7 +338,8 @@ def test_eps_objective_is_the_previous_code_to_rounding(seed, shape, scale, alph
     )
 
 
-# --- sympy: eq. (T) from first principles ----------------------------------------------------------
+# --- sympy: eq. (T) from first principles
+# ----------------------------------------------------------
 
 
 @pytest.mark.parametrize("m", [1, 2, 3])
@@ -344,7 +351,8 @@ def test_wick_expectation_equals_target_closed_form(m):
 
 
 def test_sympy_loss_and_gradient_equal_sims_diffusion(rng):
-    """The v objective, whose target (-beta, alpha) has both coefficients non-zero and depends on the time."""
+    """The v objective, whose target (-beta, alpha) has both coefficients non-zero and depends on
+    the time."""
     objective, target, point = "v", (-s_beta, s_alpha), (sp.Rational(4, 5), sp.Rational(3, 5))
     m, dim = 2, 3
     W = rng.standard_normal((m, dim))
@@ -361,7 +369,8 @@ def test_sympy_loss_and_gradient_equal_sims_diffusion(rng):
     np.testing.assert_allclose(sym_grad, grad, rtol=1e-10, atol=1e-12)
 
 
-# --- schedules ----------------------------------------------------------------------------------------
+# --- schedules
+# ----------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("kind", ["ddpm-linear", "cosine"])
@@ -399,7 +408,8 @@ def test_ddpm_linear_alpha_bar_known_values():
     abar = schedules.alpha_bar("ddpm-linear")
     assert abar.shape == (1000,)
     assert abar[0] == pytest.approx(1 - 1e-4, rel=1e-15)
-    # prod_{s=1}^{1000} (1 - beta_s), beta_s = 1e-4 + (0.02 - 1e-4)(s - 1)/999, in exact rationals: 4.0358297653757e-05
+    # prod_{s=1}^{1000} (1 - beta_s), beta_s = 1e-4 + (0.02 - 1e-4)(s - 1)/999, in exact rationals:
+    # 4.0358297653757e-05
     assert abar[-1] == pytest.approx(4.0358297653757e-05, rel=1e-10)
     loop = 1.0
     for s in range(1, 101):
@@ -445,12 +455,14 @@ def test_schedule_input_errors(args, kwargs, message):
         schedules.schedule_times(*args, **kwargs)
 
 
-# --- the leading early rate for any target ------------------------------------------------------------
+# --- the leading early rate for any target
+# ------------------------------------------------------------
 
 
 def test_leading_rate_for_a_general_target():
-    """d<w_r, z_k>/dtau at lowest order = [k1 (G_rr n_k ||z_k||^2 + 2 S_r a_kr) + 3 k5 n_k ||z_k||^2 a_kr^2] / (2n),
-    k1 = 4 c alpha beta b + 2 a c beta^2, k5 = 2 a c alpha^2 (sympy, from the Wick expectation)."""
+    """d<w_r, z_k>/dtau at lowest order = [k1 (G_rr n_k ||z_k||^2 + 2 S_r a_kr) + 3 k5 n_k ||z_k||^2
+    a_kr^2] / (2n), k1 = 4 c alpha beta b + 2 a c beta^2, k5 = 2 a c alpha^2 (sympy, from the Wick
+    expectation)."""
     got = derive.leading_rate(target=True)
     names = {s.name: s for s in got.free_symbols}
     nk, zk2, n, S1, ak1, G11 = (names[k] for k in ("n_k", "z_k2", "n", "S1", "a_k1", "G11"))

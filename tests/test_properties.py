@@ -1,8 +1,7 @@
 """Symmetries of both losses (hypothesis, derandomised): sample order, label swap, rotations."""
 
 import numpy as np
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from sims import classification, diffusion
 from sims.data import make_data
@@ -36,7 +35,8 @@ def test_sample_order_does_not_matter(n, d, m, seed):
 
 @given(**settings_)
 def test_swapping_labels_with_the_signals(n, d, m, seed):
-    """y -> -y with mu_{+1} <-> mu_{-1} leaves the data itself unchanged; the class filters swap roles."""
+    """y -> -y with mu_{+1} <-> mu_{-1} leaves the data itself unchanged; the class filters swap
+    roles."""
     data, Wc, _ = draw(n, d, m, seed, classes=True)
     mu_swapped = data.mu[::-1]
     assert np.array_equal(mu_swapped[(-data.y < 0).astype(int)], data.x1)

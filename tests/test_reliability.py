@@ -1,5 +1,6 @@
-"""Hostile input: whatever the arguments, files or faults, `fldm` ends with exit code 0 or 2 (1 would be an
-internal error, i.e. a bug), one line on stderr, no traceback, and no partial or mismatched output."""
+"""Hostile input: whatever the arguments, files or faults, `fldm` ends with exit code 0 or 2 (1
+would be an internal error, i.e. a bug), one line on stderr, no traceback, and no partial or
+mismatched output."""
 
 import contextlib
 import io
@@ -15,8 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from sims import io as sio
 from sims.cli import main
@@ -134,7 +134,8 @@ ODD = ["odd/fifo", "odd/loop", "odd/dangling", "odd/folder", "/dev/zero"]
 
 
 def numbers(low=1e-3, high=1e3):
-    """Numbers of every sign and size as text, text that is not a number, and (as often) a valid value."""
+    """Numbers of every sign and size as text, text that is not a number, and (as often) a valid
+    value."""
     valid = st.floats(low, high).map(repr)
     return st.one_of(
         valid,
@@ -169,8 +170,8 @@ def numbers(low=1e-3, high=1e3):
 
 
 def small_ints(low, high):
-    """A valid small value (as often as not), or an invalid one, which must be refused before any work: below
-    the range, beyond the machine's memory or int64, or not an integer."""
+    """A valid small value (as often as not), or an invalid one, which must be refused before any
+    work: below the range, beyond the machine's memory or int64, or not an integer."""
     valid = st.integers(low, high).map(str)
     return st.one_of(
         valid,
@@ -469,7 +470,8 @@ def test_refused_with_one_line(files, tmp_path, args, message):
 
 
 def test_inferred_sizes_and_resolved_eta(files, tmp_path):
-    """n, d from --data and m from --init; a TOML `eta = "auto"`; result.json records the eta used."""
+    """n, d from --data and m from --init; a TOML `eta = "auto"`; result.json records the eta
+    used."""
     out = tmp_path / "o"
     code, _, stderr, _ = run(
         [
@@ -545,8 +547,8 @@ def test_internal_error_is_one_line_and_debug_shows_the_traceback(tmp_path, monk
 
 
 def test_a_second_run_into_a_held_folder_fails(tmp_path):
-    """While one run holds its output folder (io.claim), a second run into it fails with one line and
-    writes nothing; the pair it leaves is the first run's, intact."""
+    """While one run holds its output folder (io.claim), a second run into it fails with one line
+    and writes nothing; the pair it leaves is the first run's, intact."""
     out = tmp_path / "o"
     holder = subprocess.Popen(
         [
@@ -573,8 +575,9 @@ def test_a_second_run_into_a_held_folder_fails(tmp_path):
 
 
 def test_concurrent_runs_leave_one_matching_pair(tmp_path):
-    """Two `fldm train` runs with different seeds into one folder at once: one writes, the other fails or
-    writes after it; the pair on disk always comes from a single run (checksum and seed agree)."""
+    """Two `fldm train` runs with different seeds into one folder at once: one writes, the other
+    fails or writes after it; the pair on disk always comes from a single run (checksum and seed
+    agree)."""
     out = tmp_path / "o"
     argv = [sys.executable, "-m", "sims", "train", "diffusion", *TRAIN, "--out", str(out)]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
@@ -602,8 +605,9 @@ def test_concurrent_runs_leave_one_matching_pair(tmp_path):
 
 
 def stop_a_run(tmp_path, name, script=None):
-    """Start `fldm train` (a long run, or `script` given main's argv), send it the signal `name` once it
-    holds its output folder, and return (exit code, stderr, output folder). The child is killed if it hangs."""
+    """Start `fldm train` (a long run, or `script` given main's argv), send it the signal `name`
+    once it holds its output folder, and return (exit code, stderr, output folder). The child is
+    killed if it hangs."""
     import signal
     import time
 
@@ -648,8 +652,8 @@ def stop_a_run(tmp_path, name, script=None):
 
 @pytest.mark.parametrize("name, code", [("SIGTERM", 143), ("SIGHUP", 129), ("SIGINT", 130)])
 def test_a_signal_ends_a_run_with_one_line_and_nothing_half_written(tmp_path, name, code):
-    """A run stopped by a signal says so in one line, exits 128 + the signal number, and leaves neither its
-    (new, empty) output folder nor temporary files."""
+    """A run stopped by a signal says so in one line, exits 128 + the signal number, and leaves
+    neither its (new, empty) output folder nor temporary files."""
     returncode, err, out = stop_a_run(tmp_path, name)
     verb = "interrupted" if name == "SIGINT" else f"stopped by {name}"
     assert returncode == code and err == f"fldm: {verb}; nothing was written ({out} is as it was)\n"
@@ -657,8 +661,8 @@ def test_a_signal_ends_a_run_with_one_line_and_nothing_half_written(tmp_path, na
 
 
 def test_a_stop_signal_ends_the_run_even_if_its_exception_is_swallowed(tmp_path):
-    """The exception a signal handler raises can be lost (e.g. inside an extension module's import): the
-    command still exits, GRACE seconds later, with the same line and nothing left behind."""
+    """The exception a signal handler raises can be lost (e.g. inside an extension module's import):
+    the command still exits, GRACE seconds later, with the same line and nothing left behind."""
     script = """if True:
         import sys, time
         import sims.cli, sims.signals, sims.train
@@ -701,7 +705,8 @@ def test_stop_signals_wait_while_a_result_pair_is_written():
         stops.restore()
 
 
-# ------------------------------------------------------------------------------------- sweeps and studies
+# ------------------------------------------------------------------------------------- sweeps and
+# studies
 
 
 def sweep_cells(count=2, steps=20):
@@ -767,8 +772,8 @@ def test_a_damaged_cache_cell_is_recomputed_and_counted(tmp_path, capsys, kind):
         "checksums or their file names): recomputing them\n"
     )
     for a, b in zip(first, again):
-        assert a["summary"] == b["summary"] and all(
-            np.array_equal(a["arrays"][k], b["arrays"][k]) for k in a["arrays"]
+        assert a.summary == b.summary and all(
+            np.array_equal(a.arrays[k], b.arrays[k]) for k in a.arrays
         )
     assert Cache(tmp_path).load(keys[0]) is not None  # repaired on disk
     run_cells(cells, Cache(tmp_path), progress=False)
@@ -809,7 +814,8 @@ def alive(pid: int) -> bool:
 
 
 def start_sweep(tmp_path, workers: int = 2):
-    """A sweep of long cells on `workers` worker processes, in a child process; (process, its workers)."""
+    """A sweep of long cells on `workers` worker processes, in a child process; (process, its
+    workers)."""
     import time
 
     script = f"""if True:
@@ -820,7 +826,8 @@ def start_sweep(tmp_path, workers: int = 2):
         from sims.signals import StopSignals
         import argparse
         StopSignals(argparse.Namespace(on_disk="finished cells are kept")).install()
-        run_cells(sweep_cells(4, steps=10**7), Cache({str(tmp_path / "cache")!r}), jobs={workers}, progress=False)
+        cache = Cache({str(tmp_path / "cache")!r})
+        run_cells(sweep_cells(4, steps=10**7), cache, jobs={workers}, progress=False)
     """
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     proc = subprocess.Popen(
@@ -840,8 +847,8 @@ def start_sweep(tmp_path, workers: int = 2):
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
 @pytest.mark.parametrize("name", ["SIGTERM", "SIGKILL"])
 def test_no_worker_outlives_a_stopped_sweep(tmp_path, name):
-    """SIGTERM: the main process ends its workers and exits; SIGKILL: the workers notice their parent is
-    gone and exit by themselves (within a few polls). Either way no worker survives."""
+    """SIGTERM: the main process ends its workers and exits; SIGKILL: the workers notice their
+    parent is gone and exit by themselves (within a few polls). Either way no worker survives."""
     import signal
     import time
 
@@ -976,8 +983,19 @@ def run_hooked(name, when, how, tmp_path):
     folder)."""
     out = tmp_path / "o"
     p = subprocess.run(
-        [sys.executable, "-c", HOOK, name, when, how, "train", "diffusion", *TRAIN, "--out",
-         str(out)],
+        [
+            sys.executable,
+            "-c",
+            HOOK,
+            name,
+            when,
+            how,
+            "train",
+            "diffusion",
+            *TRAIN,
+            "--out",
+            str(out),
+        ],
         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
         capture_output=True,
         text=True,
@@ -1072,8 +1090,8 @@ def test_any_edit_of_a_cached_cell_is_recomputed_and_counted(
         again = run_cells(cells, Cache(folder), progress=False)
     err = capsys.readouterr().err
     for a, b in zip(first, again):
-        assert a["summary"] == b["summary"], (where, how)
-        assert all(np.array_equal(a["arrays"][k], b["arrays"][k]) for k in a["arrays"])
+        assert a.summary == b.summary, (where, how)
+        assert all(np.array_equal(a.arrays[k], b.arrays[k]) for k in a.arrays)
     counts = (
         "2 cells: 0 computed, 2 from the cache"
         if how == "reformat"

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from each import MODELS
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from sims import FldmError, cli, io
@@ -31,7 +32,7 @@ def saved(tmp_path, name, model, run=train, **kw):
     return result
 
 
-@pytest.mark.parametrize("model", ["diffusion", "classification"])
+@pytest.mark.parametrize("model", MODELS)
 def test_loaded_curves_are_the_models_summary(tmp_path, model):
     """Every logged step's summary from the saved arrays (labels rebuilt from the seed) equals the
     one sims.models.summarize gives on the run in memory; the last equals result.json's."""

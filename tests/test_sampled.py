@@ -1,13 +1,14 @@
-"""The sampled DDPM loss: stacks, regression targets, and the resampled loss that draws only what it needs.
+"""The sampled DDPM loss: stacks, regression targets, and the resampled loss that draws only what it
+needs.
 
-`loss_and_grad_resampled` must have the law of `loss_and_grad_sampled` on fresh draws. Both are sampled
-B times (as one stack) and compared by z-scores: for the mean of each statistic and for each second
-central moment (covariance) of the statistics, z = difference / its standard error, the standard error
-estimated from the same samples. With 4000 draws a side every z is close to N(0, 1) for a correct
-implementation (checked over 12 other seeds: standard deviation 0.95 to 0.98, largest |z| of 7,200 was 3.8). The
-file makes 713 comparisons that must pass (counted at CASES), so by Bonferroni the chance that any |z|
-passes Z_MAX = 5 (two-sided p = 5.7e-7 each) is below 713 * 5.7e-7 = 4.1e-4. The generators are seeded,
-so every run makes the same draws.
+`loss_and_grad_resampled` must have the law of `loss_and_grad_sampled` on fresh draws. Both are
+sampled B times (as one stack) and compared by z-scores: for the mean of each statistic and for each
+second central moment (covariance) of the statistics, z = difference / its standard error, the
+standard error estimated from the same samples. With 4000 draws a side every z is close to N(0, 1)
+for a correct implementation (checked over 12 other seeds: standard deviation 0.95 to 0.98, largest
+|z| of 7,200 was 3.8). The file makes 713 comparisons that must pass (counted at CASES), so by
+Bonferroni the chance that any |z| passes Z_MAX = 5 (two-sided p = 5.7e-7 each) is below 713 *
+5.7e-7 = 4.1e-4. The generators are seeded, so every run makes the same draws.
 """
 
 import numpy as np
@@ -23,7 +24,8 @@ TARGETS = {"eps": (0.0, 1.0), "x0": (1.0, 0.0), "v": (-BETA, ALPHA), "flow": (-1
 
 
 def z_scores(A, B):
-    """z-scores of the differences of column means and of second central moments of samples A, B (rows)."""
+    """z-scores of the differences of column means and of second central moments of samples A, B
+    (rows)."""
 
     def moments(S):
         C = S - S.mean(axis=0)
@@ -39,8 +41,8 @@ def z_scores(A, B):
 
 
 def problem(rng, n, d, m, weights, noise="projected", size=1.0):
-    """Data with ||mu|| = ||xi|| ~ size, and weights: "small" init, "grown", "span" (rows in the data span),
-    "repeated" (grown, with the first neuron twice: W is rank deficient)."""
+    """Data with ||mu|| = ||xi|| ~ size, and weights: "small" init, "grown", "span" (rows in the
+    data span), "repeated" (grown, with the first neuron twice: W is rank deficient)."""
     data = make_data(n, d, snr=1.0, sigma_xi=size / np.sqrt(d), noise=noise, rng=rng)
     Z = np.concatenate([data.x1, data.x2])
     if weights == "small":
@@ -57,7 +59,8 @@ def problem(rng, n, d, m, weights, noise="projected", size=1.0):
 
 
 def statistics(loss, grad, P):
-    """Per draw: the loss, projections <grad, P_l>, ||grad|| and the rows' Gram entry <grad_1, grad_2>."""
+    """Per draw: the loss, projections <grad, P_l>, ||grad|| and the rows' Gram entry <grad_1,
+    grad_2>."""
     cols = [loss, *np.einsum("bmd,lmd->lb", grad, P), np.sqrt(np.sum(grad * grad, axis=(1, 2)))]
     if grad.shape[1] > 1:
         cols.append(np.sum(grad[:, 0] * grad[:, 1], axis=1))
@@ -65,13 +68,14 @@ def statistics(loss, grad, P):
 
 
 def direct(W, x1, x2, K, rng, times, target, draws=DRAWS, chunk=500):
-    """`draws` (loss, grad) of the sampled loss on fresh eps, shared by all times (as sims.train does)."""
+    """`draws` (loss, grad) of the sampled loss on fresh eps, shared by all times (as sims.train
+    does)."""
     n, d = x1.shape
     losses, grads = [], []
     for start in range(0, draws, chunk):
         eps = rng.standard_normal((min(chunk, draws - start), K, 2 * n, d))
         loss, grad = sampled.sum_over_times(
-            lambda a, b: sampled.loss_and_grad_sampled(
+            lambda a, b, eps=eps: sampled.loss_and_grad_sampled(
                 W, x1, x2, eps, alpha=a, beta=b, target=target
             ),
             times,
@@ -89,7 +93,8 @@ def resampled(W, x1, x2, K, rng, times, target, draws=DRAWS):
 
 
 def projections(rng, W, x1, x2):
-    """Fixed test directions: one random, one shared by all rows, one off the span of W and the data."""
+    """Fixed test directions: one random, one shared by all rows, one off the span of W and the
+    data."""
     m, d = W.shape
     shared = np.broadcast_to(rng.standard_normal(d), (m, d))
     B = np.linalg.qr(np.concatenate([W, x1, x2]).T)[0]
@@ -137,7 +142,8 @@ def test_resampled_has_the_law_of_direct_draws(name):
 
 
 class InSpanZero:
-    """A generator whose first draw (the in-span part g of the resampled loss) is zeros: conditioning."""
+    """A generator whose first draw (the in-span part g of the resampled loss) is zeros:
+    conditioning."""
 
     def __init__(self, rng):
         self.rng, self.first = rng, True
@@ -162,8 +168,9 @@ CONDITIONAL = {  # name: (n, d, m, K, weights, noise, target[, data size])
 
 @pytest.mark.parametrize("name", CONDITIONAL)
 def test_resampled_given_the_in_span_draws(name):
-    """Given eps's part in span(W) (here 0), the rest of the result is a Gaussian and chi-square mix whose
-    coupling between loss and gradient is what matters; direct draws with that part set to 0 must agree."""
+    """Given eps's part in span(W) (here 0), the rest of the result is a Gaussian and chi-square mix
+    whose coupling between loss and gradient is what matters; direct draws with that part set to 0
+    must agree."""
     n, d, m, K, weights, noise, target, *size = CONDITIONAL[name]
     rng = np.random.default_rng(100 + list(CONDITIONAL).index(name))
     W, x1, x2 = problem(rng, n, d, m, weights, noise, *size)
@@ -199,8 +206,8 @@ def test_several_times_share_the_draws():
 
 
 def test_stack_of_different_problems():
-    """A stack alternating two problems (different data, weights and shapes of the span): each member has
-    the law of direct draws of its own problem."""
+    """A stack alternating two problems (different data, weights and shapes of the span): each
+    member has the law of direct draws of its own problem."""
     rng = np.random.default_rng(201)
     problems = [
         problem(rng, 2, 8, 2, "grown", "isotropic"),
@@ -221,8 +228,8 @@ def test_stack_of_different_problems():
 
 @pytest.mark.parametrize("weights", ["small", "grown", "span", "zero"])
 def test_resampled_mean_is_the_exact_expectation(weights):
-    """Noise prediction: the mean over draws of the resampled loss and of every gradient entry lies within
-    Z_MAX standard errors of the exact expectation (sims.diffusion.loss_and_grad)."""
+    """Noise prediction: the mean over draws of the resampled loss and of every gradient entry lies
+    within Z_MAX standard errors of the exact expectation (sims.diffusion.loss_and_grad)."""
     rng = np.random.default_rng(300 + ["small", "grown", "span", "zero"].index(weights))
     W, x1, x2 = problem(rng, 2, 6, 2, "grown" if weights == "zero" else weights, "projected")
     if weights == "zero":
@@ -271,8 +278,9 @@ class ScaledPerp:
 
 @pytest.mark.parametrize("factor", [0.0, 1.1])
 def test_the_check_sees_a_wrong_orthogonal_part(factor):
-    """The distribution check has power: with the part of the gradient orthogonal to W dropped (factor 0)
-    or its covariance 21% too large (factor 1.1), the same comparison fails by far, even on 1000 draws."""
+    """The distribution check has power: with the part of the gradient orthogonal to W dropped
+    (factor 0) or its covariance 21% too large (factor 1.1), the same comparison fails by far, even
+    on 1000 draws."""
     n, d, m, K, weights, noise, target = CASES["d >> r, eps"]
     rng = np.random.default_rng(list(CASES).index("d >> r, eps"))
     W, x1, x2 = problem(rng, n, d, m, weights, noise)
@@ -331,7 +339,8 @@ def test_stacked_sampled_loss_equals_separate_calls(rng):
 
 
 def test_sampled_loss_with_a_target_by_plain_loop(rng):
-    """loss = 1/(2nK) sum_k,i,p ||f(W, alpha z + beta eps) - a z - b eps||^2, and its gradient by differences."""
+    """loss = 1/(2nK) sum_k,i,p ||f(W, alpha z + beta eps) - a z - b eps||^2, and its gradient by
+    differences."""
     W, x1, x2 = problem(rng, 2, 5, 3, "grown")
     eps = rng.standard_normal((3, 4, 5))
     a, b = TARGETS["v"]
@@ -372,8 +381,9 @@ def test_sampled_loss_with_a_target_by_plain_loop(rng):
     ],
 )
 def test_orthonormal_rows(rng, kind):
-    """Orthonormal to rounding, and the rows of A lie in their span to rounding (nothing is near RANK_TOL).
-    Nearly parallel rows (singular value 1e-5) need the second pass: the first leaves errors near 1e-6."""
+    """Orthonormal to rounding, and the rows of A lie in their span to rounding (nothing is near
+    RANK_TOL). Nearly parallel rows (singular value 1e-5) need the second pass: the first leaves
+    errors near 1e-6."""
     A = rng.standard_normal((2, 5, 7))  # a stack of two
     if kind == "short row":
         A[:, 1] *= 1e-12  # counts as much as a long one: its own direction is kept
@@ -415,9 +425,9 @@ def test_orthonormal_rows(rng, kind):
     ],
 )
 def test_model_resampled_objective_averages_to_the_exact_one(objective, schedule):
-    """The diffusion model's --noise resampled objective (the resampled loss where every time shares one
-    target, direct draws for v over several times) averages to its --noise exact objective: loss and every
-    gradient entry within Z_MAX standard errors."""
+    """The diffusion model's --noise resampled objective (the resampled loss where every time shares
+    one target, direct draws for v over several times) averages to its --noise exact objective: loss
+    and every gradient entry within Z_MAX standard errors."""
     from sims import models
     from sims.config import TrainConfig
 
@@ -454,9 +464,9 @@ def test_model_resampled_objective_averages_to_the_exact_one(objective, schedule
 
 
 def test_orthonormal_rows_are_continuous_where_eigenvalues_cross(rng):
-    """Two rows whose cosine passes through 0: the unit-row Gram's eigenvalues 1 ± cos cross there, and an
-    eigenvector basis swaps its vectors; the canonical basis (lower-triangular coordinates, positive
-    diagonal) moves by about the change of A."""
+    """Two rows whose cosine passes through 0: the unit-row Gram's eigenvalues 1 ± cos cross there,
+    and an eigenvector basis swaps its vectors; the canonical basis (lower-triangular coordinates,
+    positive diagonal) moves by about the change of A."""
     a, b = rng.standard_normal((2, 9))
     b -= (a @ b) / (a @ a) * a  # cos(a, b) = 0
     bases = [sampled._orthonormal_rows(np.stack([a, b + t * a]))[0] for t in (-1e-9, 1e-9)]
@@ -464,14 +474,14 @@ def test_orthonormal_rows_are_continuous_where_eigenvalues_cross(rng):
 
 
 def test_a_resampled_run_is_continuous_in_its_step_size():
-    """Same seed, step size changed in its last digit: the trajectory changes in its last digits (the draws
-    follow the weights continuously), not into another realisation (it moved 1.5-23% before)."""
-    from sims.studies.d2robust import SECTION
+    """Same seed, step size changed in its last digit: the trajectory changes in its last digits
+    (the draws follow the weights continuously), not into another realisation (it moved 1.5-23%
+    before)."""
+    from sims.studies import d2robust
     from sims.train import prepare, train
 
-    cfg = SECTION.cells("quick", 0)[("resampled", 1, 0.1)][1].replace(
-        seed=3
-    )  # K = 1, d = 120, 400 steps
+    cells = d2robust.cells("quick", 0)
+    cfg = cells[d2robust.Resampled(1, 0.1)][1].replace(seed=3)  # K = 1, d = 120, 400 steps
     eta = prepare(cfg).eta
     ratios = [train(cfg.replace(eta=e)).summary()["ratio"] for e in (eta, eta * (1 + 4e-16))]
     assert ratios[1] == pytest.approx(ratios[0], rel=1e-9)

@@ -29,7 +29,8 @@ def test_top_curvature_is_the_largest_eigenvalue_even_under_a_larger_negative_on
 
 
 def span_objective(cfg, run, W):
-    """The run's objective in a basis of its span, and W there (the oracle builds its Hessian densely)."""
+    """The run's objective in a basis of its span, and W there (the oracle builds its Hessian
+    densely)."""
     M = span.basis(run.data, run.W0, run.draws).matrix
     model = models.get(cfg.model)
     fun = model.objective(
@@ -58,14 +59,16 @@ def dense_top(fun, W, h=1e-6):
 
 
 def test_defaults_keep_the_data_step():
-    """With sigma0^2 d small and exact noise the data limit binds: eta is sims.config.auto_eta as before."""
+    """With sigma0^2 d small and exact noise the data limit binds: eta is sims.config.auto_eta as
+    before."""
     run = prepare(TrainConfig())
     assert run.eta_limit == "data" and run.eta == auto_eta(run.data.x1, run.data.x2)
 
 
 def test_large_initial_weights_set_eta_from_the_initial_curvature():
-    """d = 1e5, sigma0 = 0.01 (sigma0^2 d = 10): the data step diverged at step 2; the initial curvature
-    (checked against the dense Hessian) sets eta lambda_0 = ETA_CURVATURE, and descent is calm."""
+    """d = 1e5, sigma0 = 0.01 (sigma0^2 d = 10): the data step diverged at step 2; the initial
+    curvature (checked against the dense Hessian) sets eta lambda_0 = ETA_CURVATURE, and descent is
+    calm."""
     cfg = TrainConfig(d=100_000, steps=100, log_every=100)
     run = prepare(cfg)
     assert run.eta_limit == "initial"
@@ -78,8 +81,9 @@ def test_large_initial_weights_set_eta_from_the_initial_curvature():
 
 def test_one_fixed_draw_is_stable_with_the_default_step():
     """--noise fixed --noise-samples 1 with the defaults diverged at step 8 with the data step; the
-    memorised draws' curvature sets eta, descent converges without a rise or a reversal, and the curvature
-    it meets at the end is the formula's within a factor 2 (the premise of the "draws" limit)."""
+    memorised draws' curvature sets eta, descent converges without a rise or a reversal, and the
+    curvature it meets at the end is the formula's within a factor 2 (the premise of the "draws"
+    limit)."""
     cfg = TrainConfig(noise="fixed", noise_samples=1, steps=6000, log_every=6000, tol=1e-8)
     run = prepare(cfg)
     assert run.eta_limit == "draws"
@@ -100,8 +104,8 @@ def test_one_fixed_draw_is_stable_with_the_default_step():
 
 
 def test_a_two_cycle_is_reported():
-    """The issue's --eta 5e-4 with one fixed draw settles into a 2-cycle: no divergence, but the summary says
-    the gradients reversed."""
+    """The issue's --eta 5e-4 with one fixed draw settles into a 2-cycle: no divergence, but the
+    summary says the gradients reversed."""
     s = train(
         TrainConfig(noise="fixed", noise_samples=1, eta=5e-4, steps=1500, log_every=1500)
     ).summary()
@@ -112,8 +116,8 @@ def test_a_two_cycle_is_reported():
     "eta_lambda, rises, reversals", [(0.5, False, False), (1.5, False, True), (2.5, True, True)]
 )
 def test_checks_on_a_quadratic(rng, eta_lambda, rises, reversals):
-    """On L = lambda x^2 / 2, descent multiplies x by 1 - eta lambda: below 1 calm, between 1 and 2 the
-    gradient flips sign each step while the loss falls, above 2 the loss rises too."""
+    """On L = lambda x^2 / 2, descent multiplies x by 1 - eta lambda: below 1 calm, between 1 and 2
+    the gradient flips sign each step while the loss falls, above 2 the loss rises too."""
     lam = 3.0
     fun = lambda members: lambda W: (0.5 * lam * np.sum(W * W, axis=1), lam * W)
     (outcome,) = descend(
@@ -159,8 +163,9 @@ def test_checks_on_a_quadratic(rng, eta_lambda, rises, reversals):
     ],
 )
 def test_eta_factor_is_the_same_in_span_coordinates(cfg):
-    """auto_step reads the model's eta_factor from the data in span coordinates (norms are preserved, no
-    pass over d); the factor must not read the coordinates' width as d (the augmented classifier's uses d)."""
+    """auto_step reads the model's eta_factor from the data in span coordinates (norms are
+    preserved, no pass over d); the factor must not read the coordinates' width as d (the augmented
+    classifier's uses d)."""
     run = prepare(cfg)
     B = span.basis(run.data, run.W0, run.draws)
     small = span.coordinates(B, run.data, run.W0, run.draws)[0]
@@ -173,9 +178,10 @@ def test_eta_factor_is_the_same_in_span_coordinates(cfg):
 
 
 def test_auto_eta_reaches_the_stationary_point_with_short_patches():
-    """n = 10, d = 1000, m = 2, sigma_xi = 0.03, n SNR^2 = 0.2, seed 3: the data limit alone gave eta =
-    3.67, with which descent leaves the flow at step ~5 (the curvature at the stationary point is 0.82);
-    the "stationary" limit sets eta, predict finds the point, and descent at that eta reaches it."""
+    """n = 10, d = 1000, m = 2, sigma_xi = 0.03, n SNR^2 = 0.2, seed 3: the data limit alone gave
+    eta = 3.67, with which descent leaves the flow at step ~5 (the curvature at the stationary point
+    is 0.82); the "stationary" limit sets eta, predict finds the point, and descent at that eta
+    reaches it."""
     from theory.predict import predict
 
     cfg = TrainConfig(n=10, d=1000, m=2, sigma_xi=0.03, seed=3, nsnr2=0.2)
@@ -188,8 +194,8 @@ def test_auto_eta_reaches_the_stationary_point_with_short_patches():
     assert res.summary()["final_grad_norm"] < 1e-9
     # within ||grad L|| / lambda_min of the point (lambda_min ~ 6e-4 here): 1e-9 / 6e-4 ~ 2e-6 in W
     assert res.summary()["ratio"] == pytest.approx(stat.ratio, rel=1e-4)
-    # the flow's point does not depend on eta: with eta = 4, descent leaves the flow but predict still
-    # reports the same point, with the step where descent leaves
+    # the flow's point does not depend on eta: with eta = 4, descent leaves the flow but predict
+    # still reports the same point, with the step where descent leaves
     wild = predict(cfg.replace(eta=4.0)).stationary
     assert wild.found and wild.ratio == pytest.approx(stat.ratio, rel=1e-9)
     assert 1 < wild.descent_leaves_at_step < 20 and not wild.descent_stable

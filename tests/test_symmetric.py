@@ -1,4 +1,5 @@
-"""The symmetric reduced loss of sims.symmetric is the exact diffusion loss on the symmetric branch."""
+"""The symmetric reduced loss of sims.symmetric is the exact diffusion loss on the symmetric
+branch."""
 
 import math
 
@@ -9,8 +10,8 @@ from sims import diffusion, symmetric
 
 
 def orthogonal_setting(n, m, mu_norm, xi_norm, d=None):
-    """Orthogonal patches of one norm per kind (the branch's premises), balanced labels, and m orthonormal
-    rows orthogonal to every patch."""
+    """Orthogonal patches of one norm per kind (the branch's premises), balanced labels, and m
+    orthonormal rows orthogonal to every patch."""
     d = d or 2 + n + m + 3
     signals = np.zeros((2, d))
     signals[0, 0] = signals[1, 1] = mu_norm
@@ -24,8 +25,8 @@ def orthogonal_setting(n, m, mu_norm, xi_norm, d=None):
 
 @pytest.mark.parametrize("m", [1, 2, 3, 5])
 def test_reduced_loss_is_the_exact_loss(m):
-    """L_full(W(v)) = d + L(v) for random states, times, output scales, norms and n: a dropped factor 2,
-    alpha^2, beta^(1/3) or n in the groups or the scaling breaks the equality."""
+    """L_full(W(v)) = d + L(v) for random states, times, output scales, norms and n: a dropped
+    factor 2, alpha^2, beta^(1/3) or n in the groups or the scaling breaks the equality."""
     rng = np.random.default_rng(m)
     for _ in range(4):
         n = int(rng.choice([2, 4, 6]))
@@ -35,8 +36,9 @@ def test_reduced_loss_is_the_exact_loss(m):
         v = rng.uniform(0.05, 1.0, 4)
         if m == 1:
             v[2] = 0.0  # no complement of the all-ones vector
-        W = symmetric.filters(v, m, alpha=alpha, beta=beta, c=c, signals=signals, noise=noise,
-                              orthogonal=orthogonal)
+        W = symmetric.filters(
+            v, m, alpha=alpha, beta=beta, c=c, signals=signals, noise=noise, orthogonal=orthogonal
+        )
         G_s, G_n = symmetric.groups(alpha, beta, n, n / 2 * mu_norm**2, xi_norm**2)
         targets = diffusion.targets_of(((alpha, beta, 1.0),), "eps")
         full = diffusion.exact_objective(x1, noise, targets, scale=c)(W)[0]
@@ -50,8 +52,14 @@ def test_reduced_gradient_matches_finite_differences(m):
     G_s, G_n = 0.3, 2.5
     grad = symmetric.loss_and_grad(v, G_s, G_n, m)[1]
     h = 1e-6
-    fd = [(symmetric.loss_and_grad(v + h * e, G_s, G_n, m)[0]
-           - symmetric.loss_and_grad(v - h * e, G_s, G_n, m)[0]) / (2 * h) for e in np.eye(4)]
+    fd = [
+        (
+            symmetric.loss_and_grad(v + h * e, G_s, G_n, m)[0]
+            - symmetric.loss_and_grad(v - h * e, G_s, G_n, m)[0]
+        )
+        / (2 * h)
+        for e in np.eye(4)
+    ]
     np.testing.assert_allclose(grad, fd, rtol=1e-6, atol=1e-8)
 
 
@@ -70,8 +78,9 @@ def test_stationary_point_is_stationary_and_a_minimum(m, G):
 
 
 def test_m1_sum_mode_survives_where_the_flow_keeps_r():
-    """m = 1 with a large noise group: R survives (P1 > 0) and every patch solves one equation (ratio 1,
-    as PAPER's m = 1 observation); with small groups it dies out and the ratio is near G_s / G_n."""
+    """m = 1 with a large noise group: R survives (P1 > 0) and every patch solves one equation
+    (ratio 1, as PAPER's m = 1 observation); with small groups it dies out and the ratio is near G_s
+    / G_n."""
     big = symmetric.stationary(5.0, 50.0, 1)
     assert big.sum_mode and big.ratio == pytest.approx(1.0, abs=1e-9)
     small = symmetric.stationary(1e-4, 1e-3, 1)

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from each import MODELS
 
 from sims import DivergenceError, FldmError, classification
 from sims.config import TrainConfig, auto_eta
@@ -27,7 +28,8 @@ def test_gradient_descent_by_hand():
         model="classification", eta=0.02, engine="full", **{**SMALL, "steps": 3, "log_every": 1}
     )
     r = train(cfg)
-    # the initial weights: signal at step 0 is W0 @ mu.T; rebuild W0 from the seeded generator instead
+    # the initial weights: signal at step 0 is W0 @ mu.T; rebuild W0 from the seeded generator
+    # instead
     from sims.train import initial_weights, seeds
 
     W = initial_weights(cfg, r.data.d, seeds(cfg.seed)["init"])
@@ -40,14 +42,14 @@ def test_gradient_descent_by_hand():
     np.testing.assert_allclose(r.W, W, rtol=1e-14)
 
 
-def test_same_seed_same_numbers_other_seed_other_numbers():
-    for model in ("diffusion", "classification"):
-        a = train(TrainConfig(model=model, seed=3, **SMALL))
-        b = train(TrainConfig(model=model, seed=3, **SMALL))
-        c = train(TrainConfig(model=model, seed=4, **SMALL))
-        for key in ("loss", "signal", "noise", "W"):
-            assert np.array_equal(getattr(a, key), getattr(b, key))
-        assert not np.array_equal(a.W, c.W)
+@pytest.mark.parametrize("model", MODELS)
+def test_same_seed_same_numbers_other_seed_other_numbers(model):
+    a = train(TrainConfig(model=model, seed=3, **SMALL))
+    b = train(TrainConfig(model=model, seed=3, **SMALL))
+    c = train(TrainConfig(model=model, seed=4, **SMALL))
+    for key in ("loss", "signal", "noise", "W"):
+        assert np.array_equal(getattr(a, key), getattr(b, key))
+    assert not np.array_equal(a.W, c.W)
 
 
 def test_tolerance_stops_early():
@@ -74,7 +76,8 @@ def test_auto_eta_scales_with_the_largest_curvature(rng):
         counts = [np.sum(data.y == 1), np.sum(data.y == -1)]
         kappa = max(np.max(np.sum(data.x2**2, 1)), max(counts) * np.sum(data.mu[0] ** 2)) / 40
         assert auto_eta(data.x1, data.x2) == pytest.approx(0.25 / kappa, rel=1e-10)
-    # distinct but correlated signal patches (images): the top eigenvalue sets the step, not one row's norm
+    # distinct but correlated signal patches (images): the top eigenvalue sets the step, not one
+    # row's norm
     x1 = np.ones((10, 50)) + 0.01 * rng.standard_normal((10, 50))
     x2 = 0.1 * rng.standard_normal((10, 50))
     assert auto_eta(x1, x2) == pytest.approx(0.25 / (np.linalg.eigvalsh(x1.T @ x1)[-1] / 20))
@@ -87,8 +90,8 @@ def test_sampled_noise_modes_follow_the_exact_run(noise):
         model="diffusion", **{**SMALL, "n": 4, "d": 16, "m": 2, "steps": 60, "log_every": 60}
     )
     exact = train(base)
-    # the same step (the exact loss's automatic eta has a limit at its law's stationary point, which the
-    # fixed draws' loss does not share)
+    # the same step (the exact loss's automatic eta has a limit at its law's stationary point, which
+    # the fixed draws' loss does not share)
     mc = train(base.replace(noise=noise, noise_samples=1000, eta=exact.summary()["eta"]))
     initial = train(base.replace(steps=1)).W
     moved = np.linalg.norm(exact.W - initial)

@@ -1,9 +1,10 @@
 """Every command of theory/WALKTHROUGH.md runs, on small sizes, in the order a reader runs them.
 
-The commands are the lines of the page's ```bash blocks. `fldm` commands run in this process (cli.main;
-the page's one-command-per-line form is checked), with small sizes: SMALL appended to train, ode and
-predict (replacing the page's values), the tiny preset for `reproduce --quick`, a tiny study for `mnist --quick`;
-`python -c` commands run as they are, in a subprocess. Each must exit with 0 and write what it names.
+The commands are the lines of the page's ```bash blocks. `fldm` commands run in this process
+(cli.main; the page's one-command-per-line form is checked), with small sizes: SMALL appended to
+train, ode and predict (replacing the page's values), the tiny preset for `reproduce --quick`, a
+tiny study for `mnist --quick`; `python -c` commands run as they are, in a subprocess. Each must
+exit with 0 and write what it names.
 """
 
 import os
@@ -36,7 +37,8 @@ def commands() -> list[str]:
 
 
 def small(argv: list[str]) -> list[str]:
-    """The same command on small sizes (SMALL's values replace the page's; predict takes no --steps)."""
+    """The same command on small sizes (SMALL's values replace the page's; predict takes no
+    --steps)."""
     if argv[0] in ("train", "ode", "predict"):
         sizes = dict(zip(SMALL[::2], SMALL[1::2]))
         if argv[0] == "predict":
@@ -73,7 +75,8 @@ def test_walkthrough_lists_commands_for_every_claim():
 
 
 def run_walkthrough(tmp_path, monkeypatch, capsys, skip=()) -> list[str]:
-    """Run the page's commands in order in tmp_path (those whose fldm subcommand is in `skip` left out)."""
+    """Run the page's commands in order in tmp_path (those whose fldm subcommand is in `skip` left
+    out)."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(StudySettings, "quick", classmethod(lambda cls: TINY_MNIST))
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -106,7 +109,8 @@ def run_walkthrough(tmp_path, monkeypatch, capsys, skip=()) -> list[str]:
 
 
 def test_walkthrough_commands_run(tmp_path, monkeypatch, capsys):
-    """The default run: every command but `fldm reproduce` (about 10 s of CPU even on the tiny preset)."""
+    """The default run: every command but `fldm reproduce` (about 10 s of CPU even on the tiny
+    preset)."""
     ran = run_walkthrough(tmp_path, monkeypatch, capsys, skip=("reproduce",))
     assert len(ran) == len(commands()) - sum(c.startswith("fldm reproduce") for c in commands())
     assert (tmp_path / "runs/walk/mnist/mnist.json").is_file()

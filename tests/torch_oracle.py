@@ -42,9 +42,10 @@ def classification_loss(W, x1, x2, y):
     return torch.nn.functional.softplus(-y * f).mean()
 
 
-# ---- every objective, by exact quadrature instead of the moment formulas ----------------------------------
-# The targets a x0 + b eps, from their definitions (not read from sims.diffusion.OBJECTIVES): noise, clean
-# data, v = alpha eps - beta x0, and the flow-matching velocity d/dt ((1 - t) x0 + t eps) = eps - x0.
+# ---- every objective, by exact quadrature instead of the moment formulas
+# ---------------------------------- The targets a x0 + b eps, from their definitions (not read from
+# sims.diffusion.OBJECTIVES): noise, clean data, v = alpha eps - beta x0, and the flow-matching
+# velocity d/dt ((1 - t) x0 + t eps) = eps - x0.
 TARGETS = {
     "eps": lambda alpha, beta: (0.0, 1.0),
     "x0": lambda alpha, beta: (1.0, 0.0),
@@ -56,9 +57,9 @@ SQRT3 = 3.0**0.5
 
 
 def hermite_grid(m: int):
-    """Nodes (3^m, m) and weights (3^m,) of the tensor-product Gauss-Hermite rule with 3 points per axis
-    for g ~ N(0, I_m): nodes 0, +-sqrt(3) with weights 2/3, 1/6. Exact for every polynomial of degree <= 5
-    in each coordinate (the moments 1, 0, 1, 0, 3, 0 of N(0, 1) are matched)."""
+    """Nodes (3^m, m) and weights (3^m,) of the tensor-product Gauss-Hermite rule with 3 points per
+    axis for g ~ N(0, I_m): nodes 0, +-sqrt(3) with weights 2/3, 1/6. Exact for every polynomial of
+    degree <= 5 in each coordinate (the moments 1, 0, 1, 0, 3, 0 of N(0, 1) are matched)."""
     one = torch.tensor([-SQRT3, 0.0, SQRT3], dtype=torch.float64)
     w1 = torch.tensor([1 / 6, 2 / 3, 1 / 6], dtype=torch.float64)
     nodes = torch.cartesian_prod(*[one] * m).reshape(-1, m)
@@ -69,13 +70,14 @@ def hermite_grid(m: int):
 def diffusion_loss_target(
     W, x1, x2, alpha: float, beta: float, a: float, b: float, c: float | None = None
 ):
-    """1/(2n) sum over the 2n patches z of E_eps ||f(W, alpha z + beta eps) - a z - b eps||^2, eps ~ N(0, I_d).
+    """1/(2n) sum over the 2n patches z of E_eps ||f(W, alpha z + beta eps) - a z - b eps||^2, eps ~
+    N(0, I_d).
 
     No Gaussian moment formula is used. Expand the square:
         ||f - a z||^2 - 2 b <f, eps> + 2 a b <z, eps> + b^2 ||eps||^2.
-    E<z, eps> = 0 and E||eps||^2 = d. The network sees eps only through y = W eps ~ N(0, W W^T) = L g
-    (L the Cholesky factor, g ~ N(0, I_m)): h = W u = alpha W z + beta y, f = c W^T h^2 and
-    <f, eps> = c sum_r h_r^2 y_r. The rest is a polynomial of degree 4 in g, integrated exactly by
+    E<z, eps> = 0 and E||eps||^2 = d. The network sees eps only through y = W eps ~ N(0, W W^T) = L
+    g (L the Cholesky factor, g ~ N(0, I_m)): h = W u = alpha W z + beta y, f = c W^T h^2 and <f,
+    eps> = c sum_r h_r^2 y_r. The rest is a polynomial of degree 4 in g, integrated exactly by
     `hermite_grid`. (Needs W of full row rank; autograd differentiates through the Cholesky factor.)
     """
     m, d = W.shape
@@ -90,7 +92,8 @@ def diffusion_loss_target(
 
 
 def diffusion_loss_times(W, x1, x2, times, objective: str, c: float | None = None):
-    """sum_k weight_k * the loss of `objective` at (alpha_k, beta_k), times = ((alpha, beta, weight), ...)."""
+    """sum_k weight_k * the loss of `objective` at (alpha_k, beta_k), times = ((alpha, beta,
+    weight), ...)."""
     return sum(
         weight * diffusion_loss_target(W, x1, x2, alpha, beta, *TARGETS[objective](alpha, beta), c)
         for alpha, beta, weight in times
@@ -100,8 +103,9 @@ def diffusion_loss_times(W, x1, x2, times, objective: str, c: float | None = Non
 def sampled_loss(
     W, x1, x2, eps, alpha: float, beta: float, a: float, b: float, c: float | None = None
 ):
-    """The plain Monte Carlo loss over given draws eps (K, 2n, d): the mean over draws k and patches j of
-    ||f(W, alpha z_j + beta eps_kj) - a z_j - b eps_kj||^2, rows j < n of each draw noising x1, the rest x2."""
+    """The plain Monte Carlo loss over given draws eps (K, 2n, d): the mean over draws k and patches
+    j of ||f(W, alpha z_j + beta eps_kj) - a z_j - b eps_kj||^2, rows j < n of each draw noising x1,
+    the rest x2."""
     m = W.shape[0]
     c = 1.0 / m if c is None else c
     Z = torch.cat([x1, x2])
@@ -114,8 +118,9 @@ def sampled_loss(
 
 
 def augmented_classification_loss(W, x1, x2, y, eps, alpha: float, beta: float):
-    """The logistic loss on noised inputs, averaged over the draws eps (K, 2n, d): for each draw k the plain
-    loss on (alpha x1 + beta eps_k[:n], alpha x2 + beta eps_k[n:]), then the mean over k."""
+    """The logistic loss on noised inputs, averaged over the draws eps (K, 2n, d): for each draw k
+    the plain loss on (alpha x1 + beta eps_k[:n], alpha x2 + beta eps_k[n:]), then the mean over
+    k."""
     n = x1.shape[0]
     losses = [
         classification_loss(W, alpha * x1 + beta * e[:n], alpha * x2 + beta * e[n:], y) for e in eps

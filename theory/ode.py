@@ -1,13 +1,14 @@
 """The gradient flow of the reduced alignment system, integrated with scipy.integrate.solve_ivp.
 
-Time convention (one place): tau = eta * step. Gradient descent with step size eta, W_{k+1} = W_k - eta
-grad L(W_k), is the forward-Euler discretisation of dW/dtau = -grad L(W); as eta -> 0 the logged step k
-follows the flow at tau = eta k. The flow is integrated in the reduced coordinates of theory.reduced, so
-its cost does not depend on d (apart from building the basis once).
+Time convention (one place): tau = eta * step. Gradient descent with step size eta, W_{k+1} = W_k -
+eta grad L(W_k), is the forward-Euler discretisation of dW/dtau = -grad L(W); as eta -> 0 the logged
+step k follows the flow at tau = eta k. The flow is integrated in the reduced coordinates of
+theory.reduced, so its cost does not depend on d (apart from building the basis once).
 
     run_ode(cfg, data=None, W0=None) -> sims.train.Result   the flow, logged at the steps train logs
     flow(red, Wr0, taus)                                     the flow at given times (LSODA)
-    long_flow(red, Wr0, taus, gtol, eta)                     the flow to its stationary point (RKC, theory.rkc)
+    long_flow(red, Wr0, taus, gtol, eta)                     the flow to its stationary point (RKC,
+        theory.rkc)
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import math
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from sims import DivergenceError, FldmError, classification
+from sims import DivergenceError, FldmError, classification, models
 from sims.config import TrainConfig
 from sims.data import Dataset, draw_classes
 from sims.descent import EXPLODE
@@ -35,8 +36,8 @@ MAX_EVALS = (
 
 
 class Flow:
-    """dWr/dtau = -grad L(Wr) on flattened states, with terminal events for blow-up, for running out of
-    MAX_EVALS gradient evaluations and (optionally) for reaching ||grad L|| < gtol."""
+    """dWr/dtau = -grad L(Wr) on flattened states, with terminal events for blow-up, for running out
+    of MAX_EVALS gradient evaluations and (optionally) for reaching ||grad L|| < gtol."""
 
     def __init__(
         self,
@@ -93,14 +94,16 @@ def flow(
     atol: float = ATOL,
     progress=None,
 ):
-    """The flow from Wr0 at the increasing times `taus` (taus[0] >= 0); progress(tau), if given, is called
-    with the time of every evaluation of the velocity (the solver's trial times: not always increasing).
+    """The flow from Wr0 at the increasing times `taus` (taus[0] >= 0); progress(tau), if given, is
+    called with the time of every evaluation of the velocity (the solver's trial times: not always
+    increasing).
 
-    Returns (taus reached, states (T, *Wr0.shape), status) with status "ok", "stationary" (||grad L|| fell
-    below gtol at the last returned time, which is then the event time), "blow-up at tau=..." or "solver
-    ..." (failed, or gave up after MAX_EVALS gradient evaluations).
-    LSODA switches by itself between a non-stiff (Adams) and a stiff (BDF) method: the flow is stiff near
-    the stationary point, where the curvatures along signal and noise directions differ by ~ n SNR^2.
+    Returns (taus reached, states (T, *Wr0.shape), status) with status "ok", "stationary" (||grad
+    L|| fell below gtol at the last returned time, which is then the event time), "blow-up at
+    tau=..." or "solver ..." (failed, or gave up after MAX_EVALS gradient evaluations). LSODA
+    switches by itself between a non-stiff (Adams) and a stiff (BDF) method: the flow is stiff near
+    the stationary point, where the curvatures along signal and noise directions differ by ~ n
+    SNR^2.
     """
     taus = np.asarray(taus, dtype=float)
     if taus.ndim != 1 or taus.size == 0 or taus[0] < 0 or np.any(np.diff(taus) < 0):
@@ -125,7 +128,8 @@ def flow(
         status = f"blow-up at tau={sol.t_events[0][0]:.6g}"
     elif sol.status == 1 and sol.t_events[1].size:
         status = (
-            f"solver gave up after {MAX_EVALS} gradient evaluations at tau={sol.t_events[1][0]:.6g} "
+            f"solver gave up after {MAX_EVALS} gradient evaluations at "
+            f"tau={sol.t_events[1][0]:.6g} "
             f"(the flow is too stiff to follow at these scales)"
         )
     elif sol.status == 1:
@@ -137,10 +141,10 @@ def flow(
 
 
 class TopCurvature:
-    """y -> an estimate of the Hessian eigenvalue of largest magnitude of the reduced loss at the flattened
-    state y: power iteration on Hessian-vector products, warm-started from the last estimate's vector (the
-    curvature changes little from one step of the flow to the next), stopped when the Rayleigh quotient
-    changes by less than POWER_TOL (relative)."""
+    """y -> an estimate of the Hessian eigenvalue of largest magnitude of the reduced loss at the
+    flattened state y: power iteration on Hessian-vector products, warm-started from the last
+    estimate's vector (the curvature changes little from one step of the flow to the next), stopped
+    when the Rayleigh quotient changes by less than POWER_TOL (relative)."""
 
     def __init__(self, red: Reduced, shape: tuple):
         self.product, self.shape, self.v = reduced.hessian_product(red), shape, None
@@ -178,14 +182,15 @@ def long_flow(
     rtol: float = RTOL,
     atol: float = ATOL,
 ):
-    """The flow from Wr0 at the increasing times `taus` with theory.rkc, for as long as it describes gradient
-    descent with step size eta, until it is stationary.
+    """The flow from Wr0 at the increasing times `taus` with theory.rkc, for as long as it describes
+    gradient descent with step size eta, until it is stationary.
 
     Returns (taus reached, states, status, top curvature at the last state). Status: "ok" (taus[-1]
-    reached), "stationary" (||grad L|| < gtol), "unstable at tau=..." (the largest Hessian eigenvalue
-    reached 2 / eta: descent with this eta leaves the flow there, by oscillating or diverging; the flow is
-    not followed further) or "blow-up at tau=...". Its cost does not grow with the stiffness as LSODA's does
-    (no Jacobian factorisations): the stages per step grow like the square root of the stiffness.
+    reached), "stationary" (||grad L|| < gtol), "unstable at tau=..." (the largest Hessian
+    eigenvalue reached 2 / eta: descent with this eta leaves the flow there, by oscillating or
+    diverging; the flow is not followed further) or "blow-up at tau=...". Its cost does not grow
+    with the stiffness as LSODA's does (no Jacobian factorisations): the stages per step grow like
+    the square root of the stiffness.
     """
     taus = np.asarray(taus, dtype=float)
     if taus.ndim != 1 or taus.size == 0 or taus[0] < 0 or np.any(np.diff(taus) < 0):
@@ -232,13 +237,14 @@ def run_ode(
 ) -> Result:
     """The reduced ODE for the setting of `cfg`, as a sims.train.Result that overlays train(cfg).
 
-    Same data, W0 (from the same seeds as train, or the ones given) and eta (cfg.eta or auto_eta); the
-    state is recorded at tau = eta * step for the steps train logs, with loss, ||grad L|| (the norm of the
-    full d-dimensional gradient, which equals the reduced one) and alignment arrays of the same shapes.
-    W is the d-dimensional weight matrix at the end. cfg.tol > 0 stops once ||grad L|| < tol, as train does.
-    Raises sims.DivergenceError if the flow blows up. extra: eta, tau_end, ode_status, reduced_dim, and
-    the model's metrics computed in the reduced space (`REDUCED_METRICS`). progress(k), if given, is
-    called with the step k = tau / eta the solver has reached, as sims.train.train calls it.
+    Same data, W0 (from the same seeds as train, or the ones given) and eta (cfg.eta or auto_eta);
+    the state is recorded at tau = eta * step for the steps train logs, with loss, ||grad L|| (the
+    norm of the full d-dimensional gradient, which equals the reduced one) and alignment arrays of
+    the same shapes. W is the d-dimensional weight matrix at the end. cfg.tol > 0 stops once ||grad
+    L|| < tol, as train does. Raises sims.DivergenceError if the flow blows up. extra: eta, tau_end,
+    ode_status, reduced_dim, and the model's metrics computed in the reduced space (its theory's
+    `reduced_metrics`). progress(k), if given, is called with the step k = tau / eta the solver has
+    reached, as sims.train.train calls it.
     """
     reduced.check(cfg)
     rngs, data, W0, eta, *_ = prepare(cfg, data, W0)  # exactly as train builds its run
@@ -262,8 +268,9 @@ def run_ode(
         "ode_status": status,
         "reduced_dim": int(Wr0.size),
     }
-    if cfg.model in REDUCED_METRICS:
-        extra.update(REDUCED_METRICS[cfg.model](cfg, red, states[-1], data, rngs["test"]))
+    metrics = models.get(cfg.model).theory.reduced_metrics
+    if metrics is not None:
+        extra.update(metrics(cfg, red, states[-1], data, rngs["test"]))
     return Result(
         config=cfg,
         steps=steps.astype(int),
@@ -283,12 +290,12 @@ def fresh_error_rate(
 ) -> float:
     """Classification error on n_test fresh samples, drawn without forming d-dimensional vectors.
 
-    A fresh sample has x1 = a signal vector of its class (mu_y for Definition 2.1; sims.data.draw_classes)
-    and noise xi ~ N(0, sigma_xi^2 (I - P)) (P projects onto the signal vectors;
-    isotropic data: P = 0), so the filter responses <w_{j,r}, xi> are Gaussian with covariance
-    sigma_xi^2 W (I - P) W^T = sigma_xi^2 (G - (W q)(W q)^T), G = W W^T, q an orthonormal basis of the mu's.
-    The error has the same law as sims.classification.error_rate on sims.data.fresh_samples (it is not the
-    same sample).
+    A fresh sample has x1 = a signal vector of its class (mu_y for Definition 2.1;
+    sims.data.draw_classes) and noise xi ~ N(0, sigma_xi^2 (I - P)) (P projects onto the signal
+    vectors; isotropic data: P = 0), so the filter responses <w_{j,r}, xi> are Gaussian with
+    covariance sigma_xi^2 W (I - P) W^T = sigma_xi^2 (G - (W q)(W q)^T), G = W W^T, q an orthonormal
+    basis of the mu's. The error has the same law as sims.classification.error_rate on
+    sims.data.fresh_samples (it is not the same sample).
     """
     sigma_xi = data.noise_scale
     Wf = A.reshape(-1, A.shape[-1])  # (2m, k) data-span part
@@ -316,7 +323,3 @@ def classification_metrics(
         "test_error": fresh_error_rate(red, A, data, cfg.n_test, rng),
         "train_error": classification.error_rate(A, red.x1, red.x2, red.y),
     }
-
-
-# the models' metrics (sims.models: `metrics`), computed without d-dimensional vectors
-REDUCED_METRICS = {"classification": classification_metrics}

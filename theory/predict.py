@@ -1,42 +1,48 @@
-"""Predictions for one setting, computed from the model and the reduced dynamics (nothing is fitted).
+"""Predictions for one setting, computed from the model and the reduced dynamics (nothing is
+fitted).
 
-Time is tau = eta * step throughout (theory.ode); every "..._steps" value is tau / eta for the run's eta.
+Time is tau = eta * step throughout (theory.ode); every "..._steps" value is tau / eta for the run's
+eta.
 
 Diffusion (x_t = alpha x0 + beta eps, c the output scale, k1 = sum_t weight_t 4 c alpha_t beta_t):
-  * Early growth. At small alignments the gradient is dominated by the -4 c alpha beta sum_r a_r G_rr term
-    of the loss (eq. E in sims.diffusion), so for orthogonal data (theory.derive.leading_rate)
+  * Early growth. At small alignments the gradient is dominated by the -4 c alpha beta sum_r a_r
+    G_rr term of the loss (eq. E in sims.diffusion), so for orthogonal data
+    (theory.derive.leading_rate)
         d<w_r, z>/dtau = k1 / (2n) * G_rr * n_z ||z||^2 + (higher order),
-    n_z the number of patches equal to z: n_j for mu_j, 1 for xi_i. The ratio of signal to noise rates is
-    n_j ||mu||^2 / ||xi_i||^2 (~ n SNR^2 / 2 with balanced classes). `initial_rates` are the exact
-    d/dtau at tau = 0 of the summary quantities of sims.train.summarize; `leading_rates` the lowest order
-    in sigma0 (the formula above plus a term 2 S_r <w_r, z>, smaller by ~ sqrt(n / d));
-    `rate_ratio_formula` = mean_j n_j ||mu_j||^2 / mean_i ||xi_i||^2.
-  * Near-linear phase: the first tau at which a summary quantity departs by 10 % from its initial-rate
-    line (from the ODE trajectory).
+    n_z the number of patches equal to z: n_j for mu_j, 1 for xi_i. The ratio of signal to noise
+    rates is n_j ||mu||^2 / ||xi_i||^2 (~ n SNR^2 / 2 with balanced classes). `initial_rates` are
+    the exact d/dtau at tau = 0 of the summary quantities of sims.train.summarize; `leading_rates`
+    the lowest order in sigma0 (the formula above plus a term 2 S_r <w_r, z>, smaller by ~ sqrt(n /
+    d)); `rate_ratio_formula` = mean_j n_j ||mu_j||^2 / mean_i ||xi_i||^2.
+  * Near-linear phase: the first tau at which a summary quantity departs by 10 % from its
+    initial-rate line (from the ODE trajectory).
   * Stationary point: the flow's long-time state (theory.ode.long_flow, followed for as long as it
-    describes descent with the run's eta, i.e. while the largest curvature stays below 2/eta), refined to
-    grad L = 0, with its Morse index, branch and the scalar equation where that applies
-    (theory.stationary). The stationary ratio is near 1 and moves weakly with n SNR^2 on the symmetric
-    branch, where the scalar equation explains it; it is not the only branch (theory.stationary), and for
-    some settings (e.g. m = 32, n SNR^2 = 67.5) the flow reaches no stationary point: two groups of
-    neurons with opposite alignments grow without bound while their outputs nearly cancel, the loss still
-    decreasing, and the curvature grows until descent with any fixed eta leaves the flow.
+    describes descent with the run's eta, i.e. while the largest curvature stays below 2/eta),
+    refined to grad L = 0, with its Morse index, branch and the scalar equation where that applies
+    (theory.stationary). The stationary ratio is near 1 and moves weakly with n SNR^2 on the
+    symmetric branch, where the scalar equation explains it; it is not the only branch
+    (theory.stationary), and for some settings (e.g. m = 32, n SNR^2 = 67.5) the flow reaches no
+    stationary point: two groups of neurons with opposite alignments grow without bound while their
+    outputs nearly cancel, the loss still decreasing, and the curvature grows until descent with any
+    fixed eta leaves the flow.
 
 Classification (logistic loss, F_j = (1/m) sum_r sum_p <w_{j,r}, x^(p)>^2):
-  * While the loss is near log 2, dl/df_i = -y_i / (2n) and the own-class alignments grow exponentially,
+  * While the loss is near log 2, dl/df_i = -y_i / (2n) and the own-class alignments grow
+    exponentially,
         d<w_{j,r}, mu_j>/dtau = lambda_s <w_{j,r}, mu_j>,    lambda_s = n_j ||mu||^2 / (m n),
         d<w_{y_i,r}, xi_i>/dtau = lambda_n <w_{y_i,r}, xi_i>, lambda_n = ||xi_i||^2 / (m n)
     (exact for orthogonal data at f = 0), so lambda_s / lambda_n = n_j ||mu||^2 / ||xi||^2.
   * A feature reaches order one when one filter alone gives margin 1: a^2 / m = 1, a = sqrt(m). From
-    initial size a0 that takes T = log(sqrt(m) / a0) / lambda. The first feature to get there wins: once the
-    margins are of order one the loss derivative decays and the other feature stops growing.
-  * For any signal patches the exact rate of the signal part is the top eigenvalue of the linearised map
-    (`linear_signal_rates`); the closed forms above and below assume Definition 2.1 (`departures`), and
-    `boundary_nsnr2` is None, with the reason, when the data depart from it.
-  * Boundary: T_signal = T_noise, i.e. (n_j / n) n SNR^2 = log(sqrt(m)/a0_s) / log(sqrt(m)/a0_n), with the
-    typical initial sizes a0 = sigma0 ||z|| kappa_m (kappa_m = E max_r |g_r| over m standard normals) and
-    ||mu||^2 = (n SNR^2 / n) sigma_xi^2 d, ||xi||^2 = sigma_xi^2 d: the log factors move it away from
-    n SNR^2 = 2.
+    initial size a0 that takes T = log(sqrt(m) / a0) / lambda. The first feature to get there wins:
+    once the margins are of order one the loss derivative decays and the other feature stops
+    growing.
+  * For any signal patches the exact rate of the signal part is the top eigenvalue of the linearised
+    map (`linear_signal_rates`); the closed forms above and below assume Definition 2.1
+    (`departures`), and `boundary_nsnr2` is None, with the reason, when the data depart from it.
+  * Boundary: T_signal = T_noise, i.e. (n_j / n) n SNR^2 = log(sqrt(m)/a0_s) / log(sqrt(m)/a0_n),
+    with the typical initial sizes a0 = sigma0 ||z|| kappa_m (kappa_m = E max_r |g_r| over m
+    standard normals) and ||mu||^2 = (n SNR^2 / n) sigma_xi^2 d, ||xi||^2 = sigma_xi^2 d: the log
+    factors move it away from n SNR^2 = 2.
 """
 
 from __future__ import annotations
@@ -48,7 +54,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import integrate, optimize, stats
 
-from sims import io
+from sims import FldmError, io, models
 from sims.config import TrainConfig
 from sims.data import Dataset, label_index
 from sims.diffusion import output_scale
@@ -88,7 +94,8 @@ class LinearRates(NamedTuple):
 
 @dataclass(frozen=True)
 class DiffusionPrediction:
-    """The diffusion predictions of the module docstring; `to_dict()` is the JSON `fldm predict` prints."""
+    """The diffusion predictions of the module docstring; `to_dict()` is the JSON `fldm predict`
+    prints."""
 
     nsnr2: float
     eta: float
@@ -112,7 +119,8 @@ class DiffusionPrediction:
 
 @dataclass(frozen=True)
 class ClassificationPrediction:
-    """The classification predictions of the module docstring; `to_dict()` is the JSON of `fldm predict`."""
+    """The classification predictions of the module docstring; `to_dict()` is the JSON of `fldm
+    predict`."""
 
     nsnr2: float
     eta: float
@@ -138,28 +146,34 @@ class ClassificationPrediction:
 def predict(
     cfg: TrainConfig, data: Dataset | None = None, W0: np.ndarray | None = None
 ) -> DiffusionPrediction | ClassificationPrediction:
-    """All predictions for the setting of cfg, from the run sims.train.prepare builds (`data` and `W0`
-    override the configured ones)."""
+    """All predictions for the setting of cfg, from the run sims.train.prepare builds (`data` and
+    `W0` override the configured ones)."""
     reduced.check(cfg)
+    model = models.get(cfg.model)
+    if model.theory.predict is None:
+        raise FldmError(
+            f"the theory does not reach the {cfg.model} model: there is no prediction for it"
+        )
     run = prepare(cfg, data, W0)
-    return PREDICTORS[cfg.model](cfg, run.data, run.W0, run.eta)
+    return model.theory.predict(cfg, run.data, run.W0, run.eta)
 
 
 def stationary_ratio(cfg: TrainConfig, data: Dataset | None = None) -> float:
-    """The predicted signal/noise ratio (sims.models summary) at the diffusion stationary point (nan if
-    the flow reached none)."""
+    """The predicted signal/noise ratio (sims.models summary) at the diffusion stationary point (nan
+    if the flow reached none)."""
     stat = predict(cfg.replace(model="diffusion"), data).stationary
     return stat.ratio if stat.found else float("nan")
 
 
-# ----------------------------------------------------------------------------------------- diffusion
+# -----------------------------------------------------------------------------------------
+# diffusion
 
 
 def patch_weights(data: Dataset) -> tuple[np.ndarray, np.ndarray]:
-    """The weight n_z ||z||^2 of each patch direction z: (n_f ||mu_f||^2 per signal vector f, ||xi_i||^2 per
-    sample i), n_f the number of samples whose signal patch is mu_f (n_j, the samples with label j, for
-    Definition 2.1 data). For orthogonal data the early rates and the stationary alignments of both models
-    depend on a patch only through it."""
+    """The weight n_z ||z||^2 of each patch direction z: (n_f ||mu_f||^2 per signal vector f,
+    ||xi_i||^2 per sample i), n_f the number of samples whose signal patch is mu_f (n_j, the samples
+    with label j, for Definition 2.1 data). For orthogonal data the early rates and the stationary
+    alignments of both models depend on a patch only through it."""
     signals = data.signals
     counts = np.bincount(data.signal_index, minlength=signals.shape[0])
     return counts * np.sum(signals**2, axis=1), np.sum(data.x2**2, axis=1)
@@ -172,9 +186,9 @@ HEADLINE = [
 
 
 def departures(cfg: TrainConfig, data: Dataset) -> list[str]:
-    """How the data depart from Definition 2.1 (empty when they do not): the closed-form formulas of this
-    module (the rate ratio formula, the classification rates, boundary and winner) assume it; the rates
-    from the gradient, the ODE and the stationary point hold for any data."""
+    """How the data depart from Definition 2.1 (empty when they do not): the closed-form formulas of
+    this module (the rate ratio formula, the classification rates, boundary and winner) assume it;
+    the rates from the gradient, the ODE and the stationary point hold for any data."""
     out = []
     signals = data.signals
     if data.num_features > 1:
@@ -208,9 +222,10 @@ def summary_rates(red, Wr, y) -> Pair:
 
 
 def leading_rates(cfg: TrainConfig, data: Dataset, W0: np.ndarray) -> Pair:
-    """The lowest-order rates k1/(2n) (G_rr n_z ||z||^2 + 2 S_r <w_r, z>) (theory.derive.leading_rate,
-    S_r = sum of <w_r, x> over all 2n patches) of the summary quantities, each with the neuron r that is
-    largest at initialisation. For d >> n the first term dominates."""
+    """The lowest-order rates k1/(2n) (G_rr n_z ||z||^2 + 2 S_r <w_r, z>)
+    (theory.derive.leading_rate, S_r = sum of <w_r, x> over all 2n patches) of the summary
+    quantities, each with the neuron r that is largest at initialisation. For d >> n the first term
+    dominates."""
     c = output_scale(cfg.m, cfg.scale)
     k1 = sum(4 * c * a * b * w for a, b, w in cfg.diffusion_times)
     g = np.sum(W0 * W0, axis=1)
@@ -226,19 +241,28 @@ def leading_rates(cfg: TrainConfig, data: Dataset, W0: np.ndarray) -> Pair:
 
 
 def linear_phase(taus, values, rate, value0) -> float:
-    """First tau at which values depart from value0 + rate tau by more than LINEAR_TOL of rate tau."""
+    """First tau at which values depart from value0 + rate tau by more than LINEAR_TOL of rate
+    tau."""
     taus, values = np.asarray(taus), np.asarray(values)
     off = np.abs(values - value0 - rate * taus) > LINEAR_TOL * np.abs(rate) * taus
     off[0] = False
     return float(taus[np.argmax(off)]) if off.any() else float("nan")
 
 
-def stopped(red, Wr, status: str, tau: float, eta: float, leaves: float | None) -> Stationary | None:
-    """The record of a flow that stopped before any stationary point (None if it did not). `leaves`: the
-    step at which descent with this eta leaves the flow (None if it does not before this point)."""
+def stopped(
+    red, Wr, status: str, tau: float, eta: float, leaves: float | None
+) -> Stationary | None:
+    """The record of a flow that stopped before any stationary point (None if it did not). `leaves`:
+    the step at which descent with this eta leaves the flow (None if it does not before this
+    point)."""
     if status.startswith("blow-up"):
-        return Stationary(found=False, reason=f"the alignment ODE stopped: {status}", tau=tau,
-                          steps=tau / eta, descent_leaves_at_step=leaves)
+        return Stationary(
+            found=False,
+            reason=f"the alignment ODE stopped: {status}",
+            tau=tau,
+            steps=tau / eta,
+            descent_leaves_at_step=leaves,
+        )
     if status.startswith("unstable"):
         signal, noise = reduced.alignments(red, Wr)
         biggest = max(np.abs(signal).max(), np.abs(noise).max())
@@ -248,9 +272,12 @@ def stopped(red, Wr, status: str, tau: float, eta: float, leaves: float | None) 
             steps=tau / eta,
             descent_leaves_at_step=leaves,
             reason=(
-                f"gradient descent with eta = {eta:.4g} leaves the flow at step ~{leaves:.3g} (the largest "
-                f"curvature of the loss reaches 2/eta there), and the flow reaches no stationary point "
-                f"before its curvature passes 2/({CONTINUE_FACTOR:g} eta) at step ~{tau / eta:.3g} (max "
+                f"gradient descent with eta = {eta:.4g} leaves the flow at step ~{leaves:.3g} (the "
+                f"largest "
+                f"curvature of the loss reaches 2/eta there), and the flow reaches no stationary "
+                f"point "
+                f"before its curvature passes 2/({CONTINUE_FACTOR:g} eta) at step ~{tau / eta:.3g} "
+                f"(max "
                 f"|alignment| {biggest:.3g}): its alignments grow without bound"
             ),
         )
@@ -260,14 +287,16 @@ def stopped(red, Wr, status: str, tau: float, eta: float, leaves: float | None) 
 def long_time_state(
     cfg, data, red, Wr, status: str, tau: float, eta: float, leaves: float | None = None
 ) -> Stationary:
-    """What the flow's long-time state is: a stationary point (theory.stationary) or why there is none.
+    """What the flow's long-time state is: a stationary point (theory.stationary) or why there is
+    none.
 
     The flow is followed to ||grad L|| < ENDGAME_GTOL. If the state there has no unstable direction
-    (Morse index 0) it lies ~ ||grad L|| / lambda_min from the minimum, deep in its quadratic basin, and
-    Newton steps (theory.stationary.refine) reach the point the flow converges to; the flow's remaining
-    time to ||grad L|| = GTOL, log(||grad L|| / GTOL) / lambda_min (its slowest decay rate), is added to
-    `tau` and `steps`. Otherwise (a plateau near a saddle) the flow is followed on to ||grad L|| < GTOL.
-    `leaves`: the step where descent with eta left the flow on the way (`follow`), or None.
+    (Morse index 0) it lies ~ ||grad L|| / lambda_min from the minimum, deep in its quadratic basin,
+    and Newton steps (theory.stationary.refine) reach the point the flow converges to; the flow's
+    remaining time to ||grad L|| = GTOL, log(||grad L|| / GTOL) / lambda_min (its slowest decay
+    rate), is added to `tau` and `steps`. Otherwise (a plateau near a saddle) the flow is followed
+    on to ||grad L|| < GTOL. `leaves`: the step where descent with eta left the flow on the way
+    (`follow`), or None.
     """
     if (record := stopped(red, Wr, status, tau, eta, leaves)) is not None:
         return record
@@ -279,8 +308,9 @@ def long_time_state(
             grad = np.linalg.norm(reduced.loss_and_grad(red, Wr)[1])
             tau += max(math.log(grad / GTOL), 0.0) / slowest
             return replace(stat, tau=tau, steps=tau / eta, descent_leaves_at_step=leaves)
-        t, states, status, more = follow(red, Wr, [0.0, max(HORIZON_STEPS * eta - tau, 0.0)], GTOL,
-                                         eta, leaves is not None)
+        t, states, status, more = follow(
+            red, Wr, [0.0, max(HORIZON_STEPS * eta - tau, 0.0)], GTOL, eta, leaves is not None
+        )
         leaves = leaves if more is None else tau / eta + more
         Wr, tau = states[-1], tau + float(t[-1])
         if (record := stopped(red, Wr, status, tau, eta, leaves)) is not None:
@@ -295,18 +325,22 @@ def long_time_state(
             found=False,
             reason=f"no stationary point by step {HORIZON_STEPS:.3g} "
             f"(||grad L|| = {stat.residual:.3g} there)"
-            + ("" if leaves is None else f"; gradient descent with eta = {eta:.4g} leaves the flow at "
-               f"step ~{leaves:.3g}"),
+            + (
+                ""
+                if leaves is None
+                else f"; gradient descent with eta = {eta:.4g} leaves the flow at "
+                f"step ~{leaves:.3g}"
+            ),
         )
     return stat
 
 
 def follow(red, Wr0, taus, gtol: float, eta: float, past: bool):
-    """The flow at the times `taus` (theory.ode.long_flow) to ||grad L|| < gtol. The stationary point it
-    reaches does not depend on eta; descent with step eta follows it only while the largest curvature
-    stays below 2/eta. Where it passes that, the step is noted and the flow is followed on while its
-    curvature stays below 2/(CONTINUE_FACTOR eta) (`past`: it already passed, follow at that limit).
-    Returns (taus, states, status, the step where descent leaves the flow or None)."""
+    """The flow at the times `taus` (theory.ode.long_flow) to ||grad L|| < gtol. The stationary
+    point it reaches does not depend on eta; descent with step eta follows it only while the largest
+    curvature stays below 2/eta. Where it passes that, the step is noted and the flow is followed on
+    while its curvature stays below 2/(CONTINUE_FACTOR eta) (`past`: it already passed, follow at
+    that limit). Returns (taus, states, status, the step where descent leaves the flow or None)."""
     limit = CONTINUE_FACTOR * eta if past else eta
     t, states, status, _ = long_flow(red, Wr0, taus, gtol=gtol, eta=limit, rtol=RTOL, atol=ATOL)
     if past or not status.startswith("unstable"):
@@ -316,9 +350,15 @@ def follow(red, Wr0, taus, gtol: float, eta: float, past: bool):
     later = np.concatenate([[0.0], later[later > t[-1]] - t[-1]])
     if len(later) == 1:  # the horizon is reached
         return t, states, status, leaves
-    t2, states2, status, _ = long_flow(red, states[-1], later, gtol=gtol, eta=CONTINUE_FACTOR * eta,
-                                       rtol=RTOL, atol=ATOL)
-    return (np.concatenate([t, t[-1] + t2[1:]]), np.concatenate([states, states2[1:]]), status, leaves)
+    t2, states2, status, _ = long_flow(
+        red, states[-1], later, gtol=gtol, eta=CONTINUE_FACTOR * eta, rtol=RTOL, atol=ATOL
+    )
+    return (
+        np.concatenate([t, t[-1] + t2[1:]]),
+        np.concatenate([states, states2[1:]]),
+        status,
+        leaves,
+    )
 
 
 def predict_diffusion(cfg, data, W0, eta) -> DiffusionPrediction:
@@ -355,7 +395,8 @@ def predict_diffusion(cfg, data, W0, eta) -> DiffusionPrediction:
     )
 
 
-# ------------------------------------------------------------------------------------ classification
+# ------------------------------------------------------------------------------------
+# classification
 
 
 def expected_max_abs_normal(m: int) -> float:
@@ -365,15 +406,17 @@ def expected_max_abs_normal(m: int) -> float:
 
 
 def order_one_time(a0: float, rate: float, level: float) -> float:
-    """T = log(level / a0) / rate: exponential growth from a0 to the order-one level (0 if already there)."""
+    """T = log(level / a0) / rate: exponential growth from a0 to the order-one level (0 if already
+    there)."""
     return max(math.log(level / a0), 0.0) / rate
 
 
 def boundary_nsnr2(cfg: TrainConfig, data: Dataset | None = None) -> float:
     """The n SNR^2 at which signal and noise reach order one at the same time (module docstring).
 
-    Uses the class-averaged n_j / n = 1/2, n, d and the noise scale of `data` if given (else of cfg), and the typical initial
-    sizes sigma0 ||z|| kappa_m. nan if the noise is already of order one at initialisation.
+    Uses the class-averaged n_j / n = 1/2, n, d and the noise scale of `data` if given (else of
+    cfg), and the typical initial sizes sigma0 ||z|| kappa_m. nan if the noise is already of order
+    one at initialisation.
     """
     n, d, m, sigma_xi = cfg.n, cfg.d, cfg.m, cfg.sigma_xi
     frac = 0.5
@@ -395,10 +438,11 @@ def boundary_nsnr2(cfg: TrainConfig, data: Dataset | None = None) -> float:
 
 def linear_signal_rates(data: Dataset, m: int) -> np.ndarray:
     """The exponential rate of each class's signal learning at f = 0, for any signal patches: while
-    dl/df_i = -y_i / (2n), the own-class filters follow dw_{j,r}/dtau = M_j w_{j,r} with, on the span of the
-    signal patches, M_j = s_j / (m n) sum_i y_i x1_i x1_i^T (s_j = +1, -1 the second layer), so the signal
-    part grows like exp(lambda_j tau), lambda_j the largest eigenvalue of M_j (that of the n x n matrix
-    s_j diag(y) X1 X1^T / (m n)). Equals n_j ||mu||^2 / (m n) for Definition 2.1 data."""
+    dl/df_i = -y_i / (2n), the own-class filters follow dw_{j,r}/dtau = M_j w_{j,r} with, on the
+    span of the signal patches, M_j = s_j / (m n) sum_i y_i x1_i x1_i^T (s_j = +1, -1 the second
+    layer), so the signal part grows like exp(lambda_j tau), lambda_j the largest eigenvalue of M_j
+    (that of the n x n matrix s_j diag(y) X1 X1^T / (m n)). Equals n_j ||mu||^2 / (m n) for
+    Definition 2.1 data."""
     K = np.diag(data.y.astype(float)) @ (data.x1 @ data.x1.T) / (m * data.n)
     return np.array([np.linalg.eigvals(sign * K).real.max() for sign in (1.0, -1.0)])
 
@@ -443,4 +487,38 @@ def predict_classification(cfg, data, W0, eta) -> ClassificationPrediction:
     )
 
 
-PREDICTORS = {"diffusion": predict_diffusion, "classification": predict_classification}
+# -------------------------------------------------------------------- what the studies read (typed)
+class DiffusionReading(NamedTuple):
+    """The numbers of a diffusion prediction (its to_dict()) that the studies read."""
+
+    growth_ratio: float | None  # initial_rate_ratio: the exact early rate ratio (D1)
+    stationary_ratio: float | None  # the stationary point's ratio (D2); None if there is none
+    early_rates: Pair  # initial_rates: the early growth is linear at these rates
+
+
+class ClassificationReading(NamedTuple):
+    """The numbers of a classification prediction (its to_dict()) that the studies read."""
+
+    winner: str | None  # "signal" or "noise"
+    boundary_nsnr2: float | None  # None where the data depart from Definition 2.1
+    rate_ratio: float | None  # lambda_s / lambda_n of Definition 2.1
+    linear_rate_ratio: float | None  # the same from the linearised flow, for any signal patches
+    early_rates: Pair  # rates: the early growth is exponential at these rates
+
+
+def read_diffusion(p: dict) -> DiffusionReading:
+    return DiffusionReading(
+        growth_ratio=p.get("initial_rate_ratio"),
+        stationary_ratio=p.get("stationary", {}).get("ratio"),
+        early_rates=Pair(**p["initial_rates"]),
+    )
+
+
+def read_classification(p: dict) -> ClassificationReading:
+    return ClassificationReading(
+        winner=p.get("winner"),
+        boundary_nsnr2=p.get("boundary_nsnr2"),
+        rate_ratio=p.get("rate_ratio"),
+        linear_rate_ratio=p.get("linear_rate_ratio"),
+        early_rates=Pair(**p["rates"]),
+    )

@@ -1,27 +1,29 @@
-"""The alignment dynamics: gradient descent on W written in a basis of the data (PAPER.md, "The alignment
-dynamics").
+"""The alignment dynamics: gradient descent on W written in a basis of the data (theory/PAPER.md,
+"The reduced dynamics").
 
-Let Q (d x k) be an orthonormal basis of span{signal vectors, xi_1 .. xi_n} (the actual data, orthogonal or
-not; sims.span) and write every filter matrix as
+Let Q (d x k) be an orthonormal basis of span{signal vectors, xi_1 .. xi_n} (the actual data,
+orthogonal or not; sims.span) and write every filter matrix as
     W = A Q^T + R,    R Q = 0.
-Both losses see W only through the patch alignments Z W^T = Z Q A^T (Z the patches) and, for diffusion,
-G = W W^T = A A^T + R R^T.
+Both losses see W only through the patch alignments Z W^T = Z Q A^T (Z the patches) and, for
+diffusion, G = W W^T = A A^T + R R^T.
 
-Diffusion. The gradient is dA^T Z + N W with N = dL/dG + dL/dG^T (m x m, see sims.diffusion), so its part
-outside span(Q) is N R: R <- (I - eta N) R stays in the row space of R0 = W0 - W0 Q Q^T. Factor
-R0 = Rc0 V^T with V (d x m) orthonormal (a QR of R0^T; fewer columns if the initial filters are dependent);
-then R = Rc V^T for an m x m matrix Rc at every
-step (V is sims.span's basis of the initial filters outside the data), and gradient descent on W is
-*exactly* gradient descent on the (k + m)-dimensional
+Diffusion. The gradient is dA^T Z + N W with N = dL/dG + dL/dG^T (m x m, see sims.diffusion), so its
+part outside span(Q) is N R: R <- (I - eta N) R stays in the row space of R0 = W0 - W0 Q Q^T. Factor
+R0 = Rc0 V^T with V (d x m) orthonormal (a QR of R0^T; fewer columns if the initial filters are
+dependent); then R = Rc V^T for an m x m matrix Rc at every step (V is sims.span's basis of the
+initial filters outside the data), and gradient descent on W is *exactly* gradient descent on the (k
++ m)-dimensional
     Wr = [A, Rc]   with patches   [Z Q, 0]
-under the same closed-form loss (up to the constant d - (k + m)). The state (A, Rc Rc^T = R R^T) holds
-m k + m^2 numbers, independent of d; Rc is Rc Rc^T up to a rotation Rc -> Rc O that leaves the loss
-unchanged (a gauge symmetry). Nothing is approximated: the map equals d-dimensional descent for any data.
+under the same closed-form loss (up to the constant d - (k + m)). The state (A, Rc Rc^T = R R^T)
+holds m k + m^2 numbers, independent of d; Rc is Rc Rc^T up to a rotation Rc -> Rc O that leaves the
+loss unchanged (a gauge symmetry). Nothing is approximated: the map equals d-dimensional descent for
+any data.
 
-Classification. The gradient lies in span(Q), so R never changes and Wr = A (2, m, k) alone evolves under
-the same logistic loss on the patches Z Q.
+Classification. The gradient lies in span(Q), so R never changes and Wr = A (2, m, k) alone evolves
+under the same logistic loss on the patches Z Q.
 
-In continuous time tau = eta * step, descent becomes the gradient flow dWr/dtau = -grad L(Wr) (theory.ode).
+In continuous time tau = eta * step, descent becomes the gradient flow dWr/dtau = -grad L(Wr)
+(theory.ode).
 """
 
 from __future__ import annotations
@@ -41,7 +43,8 @@ FD_STEP = (
 
 @dataclass(frozen=True)
 class Reduced:
-    """One setting in reduced coordinates: patches, signals and labels expressed in the basis [Q, V]."""
+    """One setting in reduced coordinates: patches, signals and labels expressed in the basis [Q,
+    V]."""
 
     cfg: TrainConfig  # the run's settings (model, diffusion times, output scale)
     x1: np.ndarray  # (n, p) signal patches in reduced coordinates
@@ -67,8 +70,8 @@ class Reduced:
 
 
 def check(cfg: TrainConfig) -> None:
-    """Refuse a setting the reduced dynamics does not describe (before any work is done for it): one whose
-    loss has no closed-form expectation (sims.models `expected`)."""
+    """Refuse a setting the reduced dynamics does not describe (before any work is done for it): one
+    whose loss has no closed-form expectation (sims.models `expected`)."""
     models.get(cfg.model).expected(cfg)
 
 
@@ -96,15 +99,15 @@ def reduce(cfg: TrainConfig, data: Dataset, W0: np.ndarray) -> tuple[Reduced, np
 
 
 def loss_and_grad(red: Reduced, Wr: np.ndarray):
-    """The training loss of the full model (its d-dependent constant included) and its gradient in reduced
-    coordinates: the model's own objective (sims.models), applied to the reduced patches."""
+    """The training loss of the full model (its d-dependent constant included) and its gradient in
+    reduced coordinates: the model's own objective (sims.models), applied to the reduced patches."""
     return red.model.objective(red.cfg, red.x1, red.x2, red.y, red.d, None)(Wr)
 
 
 def hessian_product(red: Reduced):
-    """(Wr, V) -> the Hessian of the reduced loss at Wr applied to V (one direction or a stack (S, *Wr.shape)):
-    the model's closed form where it has one, else central differences of the exact gradient
-    (step FD_STEP relative to the state)."""
+    """(Wr, V) -> the Hessian of the reduced loss at Wr applied to V (one direction or a stack (S,
+    *Wr.shape)): the model's closed form where it has one, else central differences of the exact
+    gradient (step FD_STEP relative to the state)."""
     exact = red.model.hessian_product(red.cfg, red.x1, red.x2, red.d)
     if exact is not None:
         return exact
@@ -154,8 +157,9 @@ def orthogonal_gram(red: Reduced, Wr: np.ndarray) -> np.ndarray:
 
 
 def gauge_directions(red: Reduced, Wr: np.ndarray) -> np.ndarray:
-    """Flattened tangent directions Rc -> Rc Omega (Omega antisymmetric) along which the diffusion loss is
-    constant; an orthonormal basis (rows). Empty when the filters do not move outside the data."""
+    """Flattened tangent directions Rc -> Rc Omega (Omega antisymmetric) along which the diffusion
+    loss is constant; an orthonormal basis (rows). Empty when the filters do not move outside the
+    data."""
     if red.V is None:
         return np.zeros((0, Wr.size))
     k = red.k

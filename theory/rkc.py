@@ -1,14 +1,15 @@
 """A stabilised explicit integrator for stiff gradient flows: the second-order Runge-Kutta-Chebyshev
-method (RKC; B. P. Sommeijer, L. F. Shampine and J. G. Verwer, "RKC: an explicit solver for parabolic
-PDEs", J. Comput. Appl. Math. 88 (1997) 315-326).
+method (RKC; B. P. Sommeijer, L. F. Shampine and J. G. Verwer, "RKC: an explicit solver for
+parabolic PDEs", J. Comput. Appl. Math. 88 (1997) 315-326).
 
-A gradient flow dy/dtau = F(y) = -grad L(y) has the Jacobian -Hessian, whose spectrum is real. Near a
-stationary point of the diffusion loss it is stiff: the curvatures along the signal and noise directions
-differ by ~ n SNR^2 and the slowest directions are a thousand times slower still. Implicit solvers (LSODA,
-BDF) then spend their time in dense LU factorisations of the p x p Jacobian (p = m (k + m) up to ~2000).
-RKC needs only evaluations of F: a step of size h uses s stages whose stability interval along the
-negative real axis grows like 0.653 s^2, so s ~ sqrt(h rho) stages (rho the spectral radius, from the
-Hessian) make a step as long as accuracy allows. The shifted Chebyshev recursion (damping EPS) is
+A gradient flow dy/dtau = F(y) = -grad L(y) has the Jacobian -Hessian, whose spectrum is real. Near
+a stationary point of the diffusion loss it is stiff: the curvatures along the signal and noise
+directions differ by ~ n SNR^2 and the slowest directions are a thousand times slower still.
+Implicit solvers (LSODA, BDF) then spend their time in dense LU factorisations of the p x p Jacobian
+(p = m (k + m) up to ~2000). RKC needs only evaluations of F: a step of size h uses s stages whose
+stability interval along the negative real axis grows like 0.653 s^2, so s ~ sqrt(h rho) stages (rho
+the spectral radius, from the Hessian) make a step as long as accuracy allows. The shifted Chebyshev
+recursion (damping EPS) is
 
     Y_0 = y_n,   Y_1 = Y_0 + mu~_1 h F_0,
     Y_j = (1 - mu_j - nu_j) Y_0 + mu_j Y_{j-1} + nu_j Y_{j-2} + mu~_j h F(Y_{j-1}) + gamma~_j h F_0,
@@ -85,7 +86,8 @@ def step(F: Callable, y: np.ndarray, F0: np.ndarray, h: float, s: int) -> np.nda
 
 
 def hermite(t0: float, y0, F0, t1: float, y1, F1, t: float) -> np.ndarray:
-    """The cubic through (t0, y0) and (t1, y1) with slopes F0, F1, at t in [t0, t1] (dense output)."""
+    """The cubic through (t0, y0) and (t1, y1) with slopes F0, F1, at t in [t0, t1] (dense
+    output)."""
     h = t1 - t0
     x = (t - t0) / h
     return (
@@ -106,15 +108,16 @@ def integrate(
     atol: float,
     stop: Callable | None = None,
 ):
-    """Integrate dy/dtau = F(y) from y0 at tau = 0, returning the states at the increasing times `taus`
-    (between steps by cubic Hermite interpolation, `hermite`: the output times do not limit the steps).
+    """Integrate dy/dtau = F(y) from y0 at tau = 0, returning the states at the increasing times
+    `taus` (between steps by cubic Hermite interpolation, `hermite`: the output times do not limit
+    the steps).
 
-    rho(y) estimates the spectral radius of the Jacobian at y (it is multiplied by SAFETY); it is called
-    once per accepted step, just before stop(tau, y, F(y)), which may return a status string that ends
-    the integration there. A rho of 0 (a flat flow) leaves the step to the error control alone; one
-    that is not finite (a curvature beyond float64's range) ends the integration as a blow-up.
-    Returns (times reached, states, status, work): status "ok" or stop's string; the last time and state
-    are where it stopped; work = (F evaluations, accepted steps, rejected steps).
+    rho(y) estimates the spectral radius of the Jacobian at y (it is multiplied by SAFETY); it is
+    called once per accepted step, just before stop(tau, y, F(y)), which may return a status string
+    that ends the integration there. A rho of 0 (a flat flow) leaves the step to the error control
+    alone; one that is not finite (a curvature beyond float64's range) ends the integration as a
+    blow-up. Returns (times reached, states, status, work): status "ok" or stop's string; the last
+    time and state are where it stopped; work = (F evaluations, accepted steps, rejected steps).
     """
     taus = np.asarray(taus, dtype=float)
     y = np.asarray(y0, dtype=float).copy()

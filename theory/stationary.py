@@ -1,32 +1,34 @@
-"""What a stationary point of the diffusion flow is: its stability (Morse index), its branch, and whether
-the scalar equation behind the stationary ratio applies there.
+"""What a stationary point of the diffusion flow is: its stability (Morse index), its branch, and
+whether the scalar equation behind the stationary ratio applies there.
 
 Stability. The flow's Jacobian is -H, H the Hessian of the reduced loss (theory.reduced.hessian, in
 closed form). The loss is constant along the gauge directions Rc -> Rc Omega (theory.reduced), so H
 vanishes on them at a stationary point; they are removed. The **Morse index** is the number of the
 remaining eigenvalues of H below -MORSE_TOL * max|eig H|: the number of directions along which the
-flow leaves the point (a saddle has index >= 1). `stable` is true iff the index is 0. The spectrum is
-that of the refined point (Newton steps from the flow's end point, `refine`). Eigenvalues within
+flow leaves the point (a saddle has index >= 1). `stable` is true iff the index is 0. The spectrum
+is that of the refined point (Newton steps from the flow's end point, `refine`). Eigenvalues within
 +-MORSE_TOL * max|eig H| count as flat (`flat_directions`): the Hessian is exact to rounding (~1e-13
-relative) and the point is within ||grad L|| / |eig| of the true stationary point (||grad L|| <= 1e-10 for
-a found point), so a smaller eigenvalue cannot be told from zero; if there are flat directions, the
-second-order test does not decide stability along them.
+relative) and the point is within ||grad L|| / |eig| of the true stationary point (||grad L|| <=
+1e-10 for a found point), so a smaller eigenvalue cannot be told from zero; if there are flat
+directions, the second-order test does not decide stability along them.
 
-Branches. Write W = A Q^T + R (theory.reduced). On the **symmetric** branch every neuron has the same
-data-span part A_r (rows of A equal to BRANCH_TOL relative). On an **asymmetric** branch the neurons
-split into groups with different A_r (`groups`: the group sizes). `surviving_rank` is the rank of R R^T,
-the part of the initial weights orthogonal to the data that is still there.
+Branches. Write W = A Q^T + R (theory.reduced). On the **symmetric** branch every neuron has the
+same data-span part A_r (rows of A equal to BRANCH_TOL relative). On an **asymmetric** branch the
+neurons split into groups with different A_r (`groups`: the group sizes). `surviving_rank` is the
+rank of R R^T, the part of the initial weights orthogonal to the data that is still there.
 
-The scalar equation (the mechanism of the near-1 stationary ratio). At a stationary point where R R^T has
-rank s, dL/dG vanishes on the range of R R^T. With orthogonal data each patch direction z (repeated n_z
-times, a_z = (<w_r, z>)_r) then satisfies n_z ||z||^2 dT/da(a_z; G) + 2n (dL/dG) a_z = 0, T the one-patch
-loss of eq. (E). If moreover the point is on the symmetric branch and dL/dG has the all-ones vector as an
-eigenvector (N 1 = nu 1; e.g. s = m - 1 with R's sum dead), this is one scalar equation per patch,
-    psi_w(a) = w / (2n) phi(a) + nu a = 0,   w = n_z ||z||^2,   phi(a) = sum_t weight_t dT/da_1(a 1, G),
-whose root a(w) depends on the patch only through w and increases with it. It is applied only where all
-its premises hold (`ScalarEquation.applies`); otherwise `reason` names the first that fails, checked in
-the order: the noise-prediction (eps) objective (it is derived for that one only), the symmetric branch,
-orthogonal patch directions, N 1 = nu 1.
+The scalar equation (the mechanism of the near-1 stationary ratio). At a stationary point where R
+R^T has rank s, dL/dG vanishes on the range of R R^T. With orthogonal data each patch direction z
+(repeated n_z times, a_z = (<w_r, z>)_r) then satisfies n_z ||z||^2 dT/da(a_z; G) + 2n (dL/dG) a_z =
+0, T the one-patch loss of eq. (E). If moreover the point is on the symmetric branch and dL/dG has
+the all-ones vector as an eigenvector (N 1 = nu 1; e.g. s = m - 1 with R's sum dead), this is one
+scalar equation per patch,
+    psi_w(a) = w / (2n) phi(a) + nu a = 0,   w = n_z ||z||^2,   phi(a) = sum_t weight_t dT/da_1(a 1,
+        G),
+whose root a(w) depends on the patch only through w and increases with it. It is applied only where
+all its premises hold (`ScalarEquation.applies`); otherwise `reason` names the first that fails,
+checked in the order: the noise-prediction (eps) objective (it is derived for that one only), the
+symmetric branch, orthogonal patch directions, N 1 = nu 1.
 """
 
 from __future__ import annotations
@@ -50,14 +52,16 @@ BRANCH_TOL = (
 )
 RANK_TOL = 1e-8  # eigenvalues of R R^T above this times the largest count as surviving
 ORTHO_TOL = 1e-9  # max |<z, z'>| / max ||z||^2 below which the patch directions count as orthogonal
-APPROX_COS = 0.2  # ... below which the scalar equation is solved as an approximation (`approximate`)
+APPROX_COS = (
+    0.2  # ... below which the scalar equation is solved as an approximation (`approximate`)
+)
 NEWTON_STEPS = 3  # chord-Newton steps that refine the flow's end point
 
 
 @dataclass(frozen=True)
 class ScalarEquation:
-    """The scalar equation psi_w(a) = 0 at a stationary point (module docstring): whether it applies, why
-    not if not, and where it does its roots next to the alignments found."""
+    """The scalar equation psi_w(a) = 0 at a stationary point (module docstring): whether it
+    applies, why not if not, and where it does its roots next to the alignments found."""
 
     applies: bool
     reason: str = ""
@@ -67,19 +71,22 @@ class ScalarEquation:
     signal_roots: np.ndarray | None = None
     noise_roots: np.ndarray | None = None
     max_abs_error: float = float("nan")
-    approximate: bool = False  # the patches are orthogonal only to max_cosine: the roots approximate
+    approximate: bool = (
+        False  # the patches are orthogonal only to max_cosine: the roots approximate
+    )
     max_cosine: float = 0.0
 
 
 @dataclass(frozen=True)
 class Stationary:
-    """The flow's long-time state and what it is. `found` is false when the flow reached no stationary
-    point (`reason` says why); then only tau, steps and reason are set (the rest is None or nan).
+    """The flow's long-time state and what it is. `found` is false when the flow reached no
+    stationary point (`reason` says why); then only tau, steps and reason are set (the rest is None
+    or nan).
 
     Alignments: signal (m, 2), noise (m, n). `summary` is the headline (signed) summary of
-    sims.models (its ratio is `ratio`), `summary_abs` the same with |alignments|: they differ only when a
-    neuron holds a large negative alignment (asymmetric branches). Eigenvalues are those of the flow's
-    Jacobian -H without the gauge directions, largest first."""
+    sims.models (its ratio is `ratio`), `summary_abs` the same with |alignments|: they differ only
+    when a neuron holds a large negative alignment (asymmetric branches). Eigenvalues are those of
+    the flow's Jacobian -H without the gauge directions, largest first."""
 
     found: bool
     reason: str = ""
@@ -107,23 +114,27 @@ class Stationary:
     dL_dG: np.ndarray | None = None
     dL_dG_on_surviving: float = float("nan")
     scalar_equation: ScalarEquation | None = None
-    descent_leaves_at_step: float | None = None  # descent with the run's eta leaves the flow here first
+    descent_leaves_at_step: float | None = (
+        None  # descent with the run's eta leaves the flow here first
+    )
 
     def to_dict(self) -> dict:
         return io.plain(self)
 
 
 def gauge_shifted_hessian(red, Wr) -> tuple[np.ndarray, int]:
-    """(H + s G^T G, g): the Hessian at Wr with its g gauge directions (orthonormal rows G) moved to the
-    eigenvalue s = 1 + 2 ||H||_F, above the whole spectrum. At a stationary point H G^T = 0, so the other
-    eigenvalues are those of H on the gauge complement; the shifted matrix is invertible there."""
+    """(H + s G^T G, g): the Hessian at Wr with its g gauge directions (orthonormal rows G) moved to
+    the eigenvalue s = 1 + 2 ||H||_F, above the whole spectrum. At a stationary point H G^T = 0, so
+    the other eigenvalues are those of H on the gauge complement; the shifted matrix is invertible
+    there."""
     H = reduced.hessian(red, Wr)
     G = reduced.gauge_directions(red, Wr)
     return H + (1.0 + 2.0 * np.linalg.norm(H)) * (G.T @ G), G.shape[0]
 
 
 def morse_index(hessian_eigenvalues: np.ndarray) -> tuple[int, int]:
-    """(number of eigenvalues below -tol, number within +-tol), tol = MORSE_TOL * max |eigenvalue|."""
+    """(number of eigenvalues below -tol, number within +-tol), tol = MORSE_TOL * max
+    |eigenvalue|."""
     tol = MORSE_TOL * max(np.abs(hessian_eigenvalues).max(initial=0.0), 1e-300)
     return int(np.sum(hessian_eigenvalues < -tol)), int(np.sum(np.abs(hessian_eigenvalues) <= tol))
 
@@ -140,8 +151,9 @@ def groups(A: np.ndarray) -> list[int]:
 
 
 def refine(red, Wr: np.ndarray, Hs: np.ndarray) -> np.ndarray:
-    """Chord-Newton steps Wr <- Wr - Hs^-1 grad L (Hs the gauge-shifted Hessian at the flow's end point;
-    grad L has no gauge part), kept while they lower ||grad L||. The end point itself if Hs is singular."""
+    """Chord-Newton steps Wr <- Wr - Hs^-1 grad L (Hs the gauge-shifted Hessian at the flow's end
+    point; grad L has no gauge part), kept while they lower ||grad L||. The end point itself if Hs
+    is singular."""
     grad = lambda W: reduced.loss_and_grad(red, W)[1].ravel()
     try:
         lu = linalg.lu_factor(Hs, check_finite=True)
@@ -160,8 +172,8 @@ def refine(red, Wr: np.ndarray, Hs: np.ndarray) -> np.ndarray:
 def dL_dG(red, Wr, eps: float = 1e-7) -> np.ndarray:
     """The symmetric derivative dL/dG + (dL/dG)^T of the diffusion loss, G = W W^T (m x m).
 
-    The gradient along an added direction orthogonal to everything, W -> [W, eps I], is (dL/dG sym) eps
-    evaluated at G + eps^2 I; so this is exact up to O(eps^2).
+    The gradient along an added direction orthogonal to everything, W -> [W, eps I], is (dL/dG sym)
+    eps evaluated at G + eps^2 I; so this is exact up to O(eps^2).
     """
     m = Wr.shape[0]
     pad = lambda X: np.hstack([X, np.zeros((X.shape[0], m))])
@@ -183,8 +195,8 @@ def analyse(
     tau: float,
     reached_gtol: bool,
 ) -> Stationary:
-    """Refine the flow's end point to grad L = 0 and describe it (module docstring). weights = the patch
-    weights (n_j ||mu_j||^2, ||xi_i||^2) of theory.predict.patch_weights."""
+    """Refine the flow's end point to grad L = 0 and describe it (module docstring). weights = the
+    patch weights (n_j ||mu_j||^2, ||xi_i||^2) of theory.predict.patch_weights."""
     Hs, g = gauge_shifted_hessian(red, Wr_end)
     Wr = refine(red, Wr_end, Hs)
     if Wr is not Wr_end:
@@ -233,8 +245,8 @@ def analyse(
 
 @cache
 def one_patch_force(m: int):
-    """dT/da_1 of the one-patch noise-prediction loss T (eq. E, theory.derive.paper_patch_loss) as a numpy
-    function of (a_1..a_m, upper-triangle G entries, alpha, beta, c)."""
+    """dT/da_1 of the one-patch noise-prediction loss T (eq. E, theory.derive.paper_patch_loss) as a
+    numpy function of (a_1..a_m, upper-triangle G entries, alpha, beta, c)."""
     a, G = derive.align_symbols(m), derive.gram_symbols(m)
     upper = [G[r, s] for r in range(m) for s in range(r, m)]
     expr = sp.diff(derive.paper_patch_loss(m), a[0])
@@ -244,8 +256,8 @@ def one_patch_force(m: int):
 def scalar_equation(
     cfg, data: Dataset, red, Wr, weights, sizes: list, N: np.ndarray
 ) -> ScalarEquation:
-    """The scalar equation at the stationary point Wr where its premises hold (module docstring), else
-    the first premise that fails."""
+    """The scalar equation at the stationary point Wr where its premises hold (module docstring),
+    else the first premise that fails."""
     objective = getattr(cfg, "objective", "eps")
     if objective != "eps":
         return ScalarEquation(
@@ -294,5 +306,15 @@ def scalar_equation(
         return ScalarEquation(False, f"psi_w has no positive root (nu = {nu:.3g})", nu)
     present = w_signal > 0
     err = max(np.abs(roots_s[present] - signal[0, present]).max(), np.abs(roots_n - noise[0]).max())
-    return ScalarEquation(True, "", nu, w_signal, w_noise, roots_s, roots_n, float(err),
-                          bool(off > ORTHO_TOL), float(off))
+    return ScalarEquation(
+        True,
+        "",
+        nu,
+        w_signal,
+        w_noise,
+        roots_s,
+        roots_n,
+        float(err),
+        bool(off > ORTHO_TOL),
+        float(off),
+    )

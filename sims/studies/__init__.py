@@ -1,18 +1,30 @@
-"""The two studies of the paper, built on the core (`sims.train`) and the theory.
+"""The studies behind `fldm reproduce` and the claims they judge, built on the core (`sims.train`)
+and the theory.
 
-`sweep` (cached cells on any Executor), `plan` (presets and the synthetic study's cells), `measures`
-(numbers read from finished cells), `claims` (one rule and verdict per claim), `figures` (the synthetic
-figures and the one figure helper), `report` (`fldm reproduce`: figures, report.json, REPORT.md),
-`mnist_data` (MNIST files, the shipped images in data/, and the two-patch Noisy-MNIST data), `mnist` (the
-Noisy-MNIST study, run as sweep cells) and `mnist_figures` (its figures); `runplot` (`fldm plot`: a quick
-look at finished runs).
+- `claims/`: one module per claim (D1, D2, C1, E1, E2, B1-B5, O1, O2, A1, R1, R2), each with its
+  statement, its rule (named thresholds), its verdict, its figures and its paragraph;
+  `claims/__init__.py` lists them in report order and writes the README's verdict table;
+  `claims/base.py` holds the verdict record (`Entry`) and the thresholds several rules share.
+- The studies the claims read, each its cells and the numbers measured from them once: `synthetic`
+  (the paper's synthetic study: D1, D2, C1, E1), `mnist` (Noisy-MNIST: E2) with `mnist_data` (the
+  MNIST files, the shipped images in data/, two-patch samples) and `mnist_figures`, `correlated`
+  (B1, B2), `imbalance` (B3), `features` (B4, B5) with `beyond` (their run settings and measures)
+  and `probe` (the linear probe and its cell kind), `objectives` (O1, O2) and `augment` (A1) with
+  `research` (paired runs, the "stationary" cell kind, the points their rules read), `d2robust` (R1)
+  and `branchmap` (R2).
+- Under them: `presets` (every study's sizes per preset, in one table), `cells` (the typed cell
+  record: `Cell`, `Run`, `Trace`, and a study's `Study`), `sweep` (cached cells on any Executor, the
+  one table of cell kinds), `measures` (the measures' definitions: growth-phase ratio, linearity
+  index, slopes) and `figures` (the one figure helper).
+- `report` (`fldm reproduce`: figures, report.json, REPORT.md) and `runplot` (`fldm plot`: a quick
+  look at finished runs).
 """
 
-# What `fldm reproduce --quick` costs, stated once: the --quick help, REPORT.md and the README quote it (a
-# test checks the README). Measured 2026-11-26 (issue 12, span engine), fresh cache, --jobs 2,
-# /usr/bin/time -v (user + sys of the command and its worker processes): 58 s wall and 101 s of CPU time
-# with the 2 cores nearly free (load average 0.4 to 1.3); 3 min 10 s wall and 128 s of CPU at load average
-# 5-6. Before the issue-12 speed-ups: 139 s of CPU (4 min 49 s wall at load 7-8).
+# What `fldm reproduce --quick` costs, stated once: the --quick help, REPORT.md and the README quote
+# it (a test checks the README). Measured 2026-11-26 (with the span engine), fresh cache, --jobs 2,
+# /usr/bin/time -v (user + sys of the command and its worker processes): 58 s wall and 101 s of CPU
+# time with the 2 cores nearly free (load average 0.4 to 1.3); 3 min 10 s wall and 128 s of CPU at
+# load average 5-6. Before the span engine's speed-ups: 139 s of CPU (4 min 49 s wall at load 7-8).
 QUICK_RUN_TIME = "under 2 minutes with --jobs 2 on 2 free cores"
 # ... and `fldm mnist --quick` (12 s of CPU time; 32 s wall at load average 7)
 MNIST_QUICK_TIME = "about 15 s on one free core"

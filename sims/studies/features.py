@@ -1,44 +1,45 @@
-"""Further study: a strong common feature plus a weak or rare one (claim B4 of sims.studies.beyond_claims).
+"""A strong common feature plus a weak or rare one: the study claims B4 and B5 read.
 
-Cells ("features", scenario, model, nsnr2, rep) of the probe kind (sims.studies.probe: the run, and a
-linear probe of its features, which the downstream study reads): for both SCENARIOS, n SNR^2 in FEATURE_NSNR2
-(full preset; quick and tiny: the weak scenario at n SNR^2 = 10, one seed), both models, exact feature
-shares (balanced labels). The second feature (k = 2) is the weak or rare one; its gain is the mean over
-the two classes (sims.studies.beyond.gain on columns 2, 3).
+Cells Run(scenario, model, nsnr2, rep) of the probe kind (sims.studies.probe: the run, and a linear
+probe of its features), for the scenarios and n SNR^2 of the preset (`presets.Beyond.features`: the
+full preset runs both SCENARIOS over FEATURE_NSNR2; quick and tiny the weak scenario at n SNR^2 =
+10, one seed), both models, exact feature shares (balanced labels). The second feature (k = 2) is
+the weak or rare one; its gain is the mean over the two classes (sims.studies.beyond.gain on columns
+2, 3).
+
+`measure` gives, per scenario and n SNR^2, each model's gains (`GainCell`, B4) and its probe's
+accuracies and the filters' response asymmetry (`ProbeCell`, B5).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from dataclasses import dataclass
 
-from sims.studies import beyond, beyond_claims, probe
-from sims.studies.beyond_claims import FEATURE_NSNR2, SCENARIOS
-from sims.studies.claims import LEARNED_GAIN
-from sims.studies.figures import figure
-from sims.studies.plan import MODELS, PRESETS
-from sims.studies.sweep import cell_seed
+import numpy as np
 
-FIGURE = "fig_features.png"
-SMALL = ("weak", 10.0)  # the one cell of the quick and tiny presets
+from sims.models import PAPER_PAIR
+from sims.studies import beyond, presets
+from sims.studies.cells import Study, cell_seed
+from sims.studies.presets import SCENARIOS
+from sims.studies.probe import KIND, ProbeResult
 
 
-def grid(preset_name: str) -> tuple[tuple, tuple, int]:
-    """(scenarios, n SNR^2 values, seeds) of the preset."""
-    if beyond.small(preset_name):
-        return (SMALL[0],), (SMALL[1],), 1
-    return tuple(SCENARIOS), FEATURE_NSNR2, PRESETS[preset_name].replicates
+@dataclass(frozen=True)
+class Run:
+    scenario: str
+    model: str
+    nsnr2: float
+    rep: int
 
 
 def cells(preset_name: str, seed: int) -> dict:
-    """The runs both the features and the downstream study read."""
-    scenarios, nsnr2_values, reps = grid(preset_name)
+    scenarios, nsnr2_values, reps = presets.get(preset_name).beyond.features
     out = {}
     for scenario in scenarios:
         spec = SCENARIOS[scenario]
-        weights = [
-            p * s**2 for s, p in zip(spec["strengths"], spec["freqs"])
-        ]  # n_f ||mu_f||^2 per class, / (n/2)
-        for model in MODELS:
+        # n_f ||mu_f||^2 per class, / (n/2)
+        weights = [p * s**2 for s, p in zip(spec["strengths"], spec["freqs"])]
+        for model in (m.name for m in PAPER_PAIR):
             for nsnr2 in nsnr2_values:
                 for rep in range(reps):
                     cfg = beyond.config(
@@ -53,91 +54,89 @@ def cells(preset_name: str, seed: int) -> dict:
                         feature_strengths=spec["strengths"],
                         feature_freqs=spec["freqs"],
                     )
-                    out[("features", scenario, model, nsnr2, rep)] = (probe.KIND, cfg)
+                    out[Run(scenario, model, nsnr2, rep)] = (KIND, cfg)
     return out
 
 
-def runs(preset_name: str, results: dict, scenario: str, model: str, nsnr2: float) -> list[dict]:
-    return [
-        results[("features", scenario, model, nsnr2, rep)] for rep in range(grid(preset_name)[2])
-    ]
+@dataclass(frozen=True)
+class GainCell:
+    """One model at one (scenario, n SNR^2): the second and the strong feature's gains, the noise
+    gain."""
+
+    gain: float
+    strong_gain: float
+    noise_gain: float
+    runs: str
 
 
-class Features:
-    name = "features"
+@dataclass(frozen=True)
+class ProbeCell:
+    """One model at one (scenario, n SNR^2): its probe's mean accuracies (ood: only the weak or rare
+    feature), whether every probe fit converged, the mean test error of a model that reports one,
+    and how differently its filters answer the two classes' strong and second feature."""
 
-    def cells(self, preset_name: str, seed: int) -> dict:
-        return cells(preset_name, seed)
+    ood: float
+    in_distribution: float
+    train_accuracy: float
+    probe_converged: bool
+    test_error: float | None
+    response_asymmetry_strong: float
+    response_asymmetry_second: float
 
-    def rows(self, preset_name: str, results: dict) -> dict:
-        """Per scenario, one row per n SNR^2: each model's gains of the strong and the second feature."""
-        scenarios, nsnr2_values, _ = grid(preset_name)
-        out = {}
-        for scenario in scenarios:
-            out[scenario] = []
-            for nsnr2 in nsnr2_values:
-                row = {"nsnr2": nsnr2}
-                for model in MODELS:
-                    rr = runs(preset_name, results, scenario, model, nsnr2)
-                    row[f"{model}_gain"] = beyond.gain(model, rr, [2, 3])
-                    row[f"{model}_strong_gain"] = beyond.gain(model, rr, [0, 1])
-                    row[f"{model}_noise_gain"] = beyond.noise_gain(model, rr)
-                    row[f"{model}_runs"] = beyond.finished(rr)
-                out[scenario].append(row)
+
+@dataclass(frozen=True)
+class FeatureRow:
+    scenario: str
+    nsnr2: float
+    gains: dict  # model name -> GainCell
+    probes: dict  # model name -> ProbeCell
+
+    def gain_dict(self) -> dict:
+        """B4's row as report.json holds it: n·SNR² and each model's gains, prefixed with its
+        name."""
+        out = {"nsnr2": self.nsnr2}
+        for name, cell in self.gains.items():
+            out.update({f"{name}_{k}": v for k, v in vars(cell).items()})
         return out
 
-    def report(self, preset_name: str, results: dict, out: Path) -> tuple[list, list]:
-        rows = self.rows(preset_name, results)
-        return [beyond_claims.b4(rows)], [(FIGURE, self.figure(rows, out / FIGURE))]
+    def probe_dict(self) -> dict:
+        """B5's row as report.json holds it."""
+        out = {"scenario": self.scenario, "nsnr2": self.nsnr2}
+        for name, cell in self.probes.items():
+            out.update({f"{name}_{k}": v for k, v in vars(cell).items() if v is not None})
+        return out
 
-    def figure(self, rows: dict, path: Path) -> str:
-        """Gain of the second (weak or rare) feature and of the strong one against n SNR^2, per scenario."""
-        colors = {"diffusion": "tab:purple", "classification": "tab:orange"}
-        with figure(path, 1, len(rows), figsize=(5.5 * len(rows), 4.5), squeeze=False) as (
-            fig,
-            axes,
-        ):
-            for ax, (scenario, table) in zip(axes[0], rows.items()):
-                x = [r["nsnr2"] for r in table]
-                for model in MODELS:
-                    ax.plot(
-                        x,
-                        [r[f"{model}_gain"] for r in table],
-                        "o-",
-                        color=colors[model],
-                        label=f"{model}: {scenario} feature",
-                    )
-                    ax.plot(
-                        x,
-                        [r[f"{model}_strong_gain"] for r in table],
-                        "s--",
-                        mfc="none",
-                        color=colors[model],
-                        label=f"{model}: strong feature",
-                    )
-                ax.axhline(
-                    LEARNED_GAIN,
-                    color="k",
-                    lw=0.8,
-                    ls=":",
-                    label=f"learned: gain > {LEARNED_GAIN:g}",
+
+def _mean_probe(runs, field: str) -> float:
+    values = [getattr(ProbeResult.of(r), field) for r in runs if r.finished]
+    return float(np.mean(values)) if values else float("nan")
+
+
+def measure(preset_name: str, results: dict, seed: int = 0) -> list[FeatureRow]:
+    scenarios, nsnr2_values, reps = presets.get(preset_name).beyond.features
+    rows = []
+    for scenario in scenarios:
+        for nsnr2 in nsnr2_values:
+            gains, probes = {}, {}
+            for model in PAPER_PAIR:
+                runs = [results[Run(scenario, model.name, nsnr2, rep)] for rep in range(reps)]
+                gains[model.name] = GainCell(
+                    gain=beyond.gain(model, runs, [2, 3]),
+                    strong_gain=beyond.gain(model, runs, [0, 1]),
+                    noise_gain=beyond.noise_gain(model, runs),
+                    runs=beyond.finished(runs),
                 )
-                spec = SCENARIOS[scenario]
-                ax.set_xscale("log")
-                ax.set_yscale("log")
-                ax.set_xlabel("n·SNR² (of ||μ||, the strong feature)")
-                ax.set_ylabel("alignment gain over initialisation")
-                ax.set_title(
-                    f"{scenario}: strengths {spec['strengths']}, frequencies {spec['freqs']}",
-                    fontsize=9,
+                probes[model.name] = ProbeCell(
+                    ood=_mean_probe(runs, "out_of_distribution"),
+                    in_distribution=_mean_probe(runs, "in_distribution"),
+                    train_accuracy=_mean_probe(runs, "train_accuracy"),
+                    probe_converged=all(ProbeResult.of(r).converged for r in runs if r.finished),
+                    test_error=beyond.mean_test_error(runs),
+                    response_asymmetry_strong=beyond.response_asymmetry(runs, 0),
+                    response_asymmetry_second=beyond.response_asymmetry(runs, 1),
                 )
-                ax.legend(fontsize=6)
-        return "; ".join(
-            f"{s} n·SNR²={r['nsnr2']:g}: second-feature gain diffusion {r['diffusion_gain']:.3g}, "
-            f"classification {r['classification_gain']:.3g}"
-            for s, t in rows.items()
-            for r in t
-        )
+            rows.append(FeatureRow(scenario, nsnr2, gains, probes))
+    return rows
 
 
-SECTION = Features()
+STUDY = Study("features", cells, measure)

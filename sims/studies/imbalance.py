@@ -1,125 +1,107 @@
-"""Further study: imbalanced classes, a fraction P of +1 labels (claim B3 of sims.studies.beyond_claims).
+"""Imbalanced classes, a fraction P of +1 labels: the study claim B3 reads.
 
-Cells ("imbalance", model, P, nsnr2, rep) for P in BALANCE and n SNR^2 in the paper's two settings (full
-preset; quick and tiny: P = 0.95 at the high setting, one seed), both models, with exactly round(P n)
-positives (balanced labels); seeds are shared across P. Class -1 is the minority. Each class's signal
-gain is that of its own signal vector (sims.studies.beyond.gain).
+Cells Run(model, P, nsnr2, rep) for P and n SNR^2 of the preset (`presets.Beyond.imbalance`: the
+full preset's grid is BALANCE at the paper's two settings; quick and tiny keep P = 0.95 at the
+higher one, one seed), both models, with exactly round(P n) positives (balanced labels); seeds are
+shared across P. Class -1 is the minority. Each class's signal gain is that of its own signal vector
+(sims.studies.beyond.gain).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from dataclasses import dataclass
 
-from sims.studies import beyond, beyond_claims
-from sims.studies.beyond_claims import BALANCE
-from sims.studies.claims import LEARNED_GAIN
-from sims.studies.figures import figure
-from sims.studies.plan import E1_NSNR2, MODELS, PRESETS
-from sims.studies.sweep import cell_seed, completed
-
-FIGURE = "fig_imbalance.png"
+from sims.models import PAPER_PAIR
+from sims.studies import beyond, presets
+from sims.studies.cells import Study, cell_seed
+from sims.studies.measures import mean
 
 
-class Imbalance:
-    name = "imbalance"
+@dataclass(frozen=True)
+class Run:
+    model: str
+    P: float
+    nsnr2: float
+    rep: int
 
-    def grid(self, preset_name: str) -> tuple[tuple, tuple, int]:
-        """(P values, n SNR^2 values, seeds) of the preset."""
-        if beyond.small(preset_name):
-            return (0.95,), (E1_NSNR2[1],), 1
-        return BALANCE, E1_NSNR2, PRESETS[preset_name].replicates
 
-    def cells(self, preset_name: str, seed: int) -> dict:
-        balances, nsnr2_values, reps = self.grid(preset_name)
-        return {
-            ("imbalance", model, P, nsnr2, rep): (
-                "train",
-                beyond.config(
-                    preset_name,
-                    model,
-                    nsnr2,
-                    cell_seed(seed, "imbalance", model, nsnr2, rep),
-                    strong=2 * P,
-                    weak=2 * (1 - P),
-                    balance=P,
-                    labels="balanced",
-                ),
-            )
-            for model in MODELS
-            for P in balances
-            for nsnr2 in nsnr2_values
-            for rep in range(reps)
-        }
-
-    def rows(self, preset_name: str, results: dict) -> list[dict]:
-        balances, nsnr2_values, reps = self.grid(preset_name)
-        rows = []
-        for P in balances:
-            for nsnr2 in nsnr2_values:
-                row = {"P": P, "nsnr2": nsnr2}
-                for model in MODELS:
-                    runs = [results[("imbalance", model, P, nsnr2, rep)] for rep in range(reps)]
-                    row[f"{model}_runs"] = beyond.finished(runs)
-                    row[f"{model}_majority_gain"] = beyond.gain(model, runs, [0])
-                    row[f"{model}_minority_gain"] = beyond.gain(model, runs, [1])
-                    row[f"{model}_noise_gain"] = beyond.noise_gain(model, runs)
-                    row[f"{model}_ratio"] = beyond.mean_summary(runs, "ratio")
-                    if model == "classification":
-                        errors = [r["summary"]["test_error_by_class"] for r in runs if completed(r)]
-                        row["classification_test_error_majority"] = _mean([e[0] for e in errors])
-                        row["classification_test_error_minority"] = _mean([e[1] for e in errors])
-                rows.append(row)
-        return rows
-
-    def report(self, preset_name: str, results: dict, out: Path) -> tuple[list, list]:
-        rows = self.rows(preset_name, results)
-        return [beyond_claims.b3(rows)], [(FIGURE, self.figure(rows, out / FIGURE))]
-
-    def figure(self, rows: list[dict], path: Path) -> str:
-        """Each class's signal gain against P, per model: minority filled, majority open."""
-        colors = dict(zip(sorted({r["nsnr2"] for r in rows}), ("tab:blue", "tab:red")))
-        with figure(path, 1, 2, figsize=(11, 4.5)) as (fig, axes):
-            for ax, model in zip(axes, MODELS):
-                for nsnr2, color in colors.items():
-                    sel = sorted((r for r in rows if r["nsnr2"] == nsnr2), key=lambda r: r["P"])
-                    P = [r["P"] for r in sel]
-                    ax.plot(
-                        P,
-                        [r[f"{model}_minority_gain"] for r in sel],
-                        "o-",
-                        color=color,
-                        label=f"minority (y = -1), n·SNR² = {nsnr2:g}",
-                    )
-                    ax.plot(
-                        P,
-                        [r[f"{model}_majority_gain"] for r in sel],
-                        "s--",
-                        mfc="none",
-                        color=color,
-                        label=f"majority (y = +1), n·SNR² = {nsnr2:g}",
-                    )
-                ax.axhline(
-                    LEARNED_GAIN,
-                    color="k",
-                    lw=0.8,
-                    ls=":",
-                    label=f"learned: gain > {LEARNED_GAIN:g}",
-                )
-                ax.set_yscale("log")
-                ax.set_xlabel("P = fraction of +1 labels")
-                ax.set_ylabel("signal alignment gain over initialisation")
-                ax.set_title(f"{model}: is each class's signal learned?", fontsize=9)
-                ax.legend(fontsize=6)
-        return "; ".join(
-            f"P={r['P']:g}, n·SNR²={r['nsnr2']:g}: minority gain diffusion "
-            f"{r['diffusion_minority_gain']:.3g}, classification {r['classification_minority_gain']:.3g}"
-            for r in rows
+def cells(preset_name: str, seed: int) -> dict:
+    balances, nsnr2_values, reps = presets.get(preset_name).beyond.imbalance
+    return {
+        Run(model, P, nsnr2, rep): (
+            "train",
+            beyond.config(
+                preset_name,
+                model,
+                nsnr2,
+                cell_seed(seed, "imbalance", model, nsnr2, rep),
+                strong=2 * P,
+                weak=2 * (1 - P),
+                balance=P,
+                labels="balanced",
+            ),
         )
+        for model in (m.name for m in PAPER_PAIR)
+        for P in balances
+        for nsnr2 in nsnr2_values
+        for rep in range(reps)
+    }
 
 
-def _mean(values) -> float:
-    values = [v for v in values if v is not None and v == v]
-    return sum(values) / len(values) if values else float("nan")
+@dataclass(frozen=True)
+class ModelCell:
+    """One model at one (P, n SNR^2): runs finished, each class's signal gain, the noise gain, the
+    final ratio, and the test error on each class of a model that reports one (else None)."""
+
+    runs: str
+    majority_gain: float
+    minority_gain: float
+    noise_gain: float
+    ratio: float
+    test_error_majority: float | None
+    test_error_minority: float | None
 
 
-SECTION = Imbalance()
+@dataclass(frozen=True)
+class ImbalanceRow:
+    P: float
+    nsnr2: float
+    models: dict  # model name -> ModelCell
+
+    def to_dict(self) -> dict:
+        """As report.json holds it: one flat row, each model's numbers prefixed with its name."""
+        out = {"P": self.P, "nsnr2": self.nsnr2}
+        for name, cell in self.models.items():
+            for k, v in vars(cell).items():
+                if v is not None:
+                    out[f"{name}_{k}"] = v
+        return out
+
+
+def measure(preset_name: str, results: dict, seed: int = 0) -> list[ImbalanceRow]:
+    balances, nsnr2_values, reps = presets.get(preset_name).beyond.imbalance
+    rows = []
+    for P in balances:
+        for nsnr2 in nsnr2_values:
+            by_model = {}
+            for model in PAPER_PAIR:
+                runs = [results[Run(model.name, P, nsnr2, rep)] for rep in range(reps)]
+                errors = [
+                    r.run.test_error_by_class
+                    for r in runs
+                    if r.finished and r.run.test_error_by_class is not None
+                ]
+                by_model[model.name] = ModelCell(
+                    runs=beyond.finished(runs),
+                    majority_gain=beyond.gain(model, runs, [0]),
+                    minority_gain=beyond.gain(model, runs, [1]),
+                    noise_gain=beyond.noise_gain(model, runs),
+                    ratio=beyond.mean_ratio(runs),
+                    test_error_majority=mean([e[0] for e in errors]) if errors else None,
+                    test_error_minority=mean([e[1] for e in errors]) if errors else None,
+                )
+            rows.append(ImbalanceRow(P, nsnr2, by_model))
+    return rows
+
+
+STUDY = Study("imbalance", cells, measure)

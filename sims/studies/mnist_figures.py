@@ -1,11 +1,13 @@
-"""The Noisy-MNIST figures: learned filters as images, alignments over training, and the n SNR^2 sweep.
+"""The Noisy-MNIST figures: learned filters as images, alignments over training, and the n SNR^2
+sweep.
 
-Filters. A filter w_r in R^784 acts on both patches, so its "signal half" and "noise half" are the parts
-of w_r that came from each patch: w_r = X1^T a + X2^T b + rest, solved by least squares over the 2n data
-rows (`decompose`). X1^T a (a combination of training images) is what the filter learned from the images,
-X2^T b (a combination of noise patches) what it memorised, and `rest` (orthogonal to all data) is what
-survives of the initialisation; gradient descent moves W only inside the data span for the classifier, and
-for the diffusion model outside it only by rescaling. `plot_filters` shows all four as 28 x 28 images.
+Filters. A filter w_r in R^784 acts on both patches, so its "signal half" and "noise half" are the
+parts of w_r that came from each patch: w_r = X1^T a + X2^T b + rest, solved by least squares over
+the 2n data rows (`decompose`). X1^T a (a combination of training images) is what the filter learned
+from the images, X2^T b (a combination of noise patches) what it memorised, and `rest` (orthogonal
+to all data) is what survives of the initialisation; gradient descent moves W only inside the data
+span for the classifier, and for the diffusion model outside it only by rescaling. `plot_filters`
+shows all four as 28 x 28 images.
 """
 
 from __future__ import annotations
@@ -14,13 +16,14 @@ from pathlib import Path
 
 import numpy as np
 
-from sims.studies.figures import COLORS, HEADLINE, MODEL_COLORS, figure
+from sims.models import PAPER_PAIR
+from sims.studies.figures import COLORS, figure
 from sims.studies.mnist_data import CREDIT, SIDE
 
 
 def decompose(w: np.ndarray, x1: np.ndarray, x2: np.ndarray) -> dict[str, np.ndarray]:
-    """w = X1^T a + X2^T b + rest by least squares over the 2n data rows: the filter's image part, noise
-    part and the remainder orthogonal to all data (the surviving initialisation)."""
+    """w = X1^T a + X2^T b + rest by least squares over the 2n data rows: the filter's image part,
+    noise part and the remainder orthogonal to all data (the surviving initialisation)."""
     coef, *_ = np.linalg.lstsq(np.vstack([x1, x2]).T, w, rcond=None)
     n = x1.shape[0]
     image_part, noise_part = x1.T @ coef[:n], x2.T @ coef[n:]
@@ -33,8 +36,8 @@ def decompose(w: np.ndarray, x1: np.ndarray, x2: np.ndarray) -> dict[str, np.nda
 
 
 def make_figures(out: Path, result: dict, arrays: dict, shown: list, digits: tuple) -> dict:
-    """{name: (file name relative to out, caption)} for the filter, alignment and sweep figures; filters and
-    alignments at the n SNR^2 values `shown`."""
+    """{name: (file name relative to out, caption)} for the filter, alignment and sweep figures;
+    filters and alignments at the n SNR^2 values `shown`."""
     repeats = _repeats(arrays)
     plot_filters(out / "mnist_filters.png", arrays, shown, digits)
     plot_alignment(out / "mnist_alignment.png", arrays, shown, result["runs"])
@@ -43,50 +46,57 @@ def make_figures(out: Path, result: dict, arrays: dict, shown: list, digits: tup
     return {
         "filters": (
             "mnist_filters.png",
-            f"Learned filters (repeat 0) as {SIDE}×{SIDE} images at n·SNR² = {', '.join(f'{v:g}' for v in shown)}. "
-            "Columns: the filter w, its image part (least-squares combination of the training images), "
-            "its noise part (combination of the noise patches ξ_i), the rest (orthogonal to all data). "
-            "Rows: diffusion (the neuron with the largest class-mean alignment), classification filters "
+            f"Learned filters (repeat 0) as {SIDE}×{SIDE} images at n·SNR² = "
+            f"{', '.join(f'{v:g}' for v in shown)}. "
+            "Columns: the filter w, its image part (least-squares combination of the training "
+            "images), "
+            "its noise part (combination of the noise patches ξ_i), the rest (orthogonal to all "
+            "data). "
+            "Rows: diffusion (the neuron with the largest class-mean alignment), classification "
+            "filters "
             f"of digit {digits[0]} and digit {digits[1]}. Percentages: share of ‖w‖². "
             + CREDIT
             + ".",
         ),
         "alignment": (
             "mnist_alignment.png",
-            "Signal learning (alignment with the class-mean images μ_j) and noise memorisation ⟨w, ξ_i⟩ "
+            "Signal learning (alignment with the class-mean images μ_j) and noise memorisation ⟨w, "
+            "ξ_i⟩ "
             f"over the iterations of gradient descent ({spread}); diffusion on a linear axis, "
             "classification on a log axis. " + CREDIT + ".",
         ),
         "sweep": (
             "mnist_sweep.png",
-            "Final signal/noise ratio of both models and the classifier's held-out test accuracy against "
-            f"n·SNR² (markers: each of the {repeats} repeat(s); line: median over them; dotted: chance, "
+            "Final signal/noise ratio of both models and the classifier's held-out test accuracy "
+            "against "
+            f"n·SNR² (markers: each of the {repeats} repeat(s); line: median over them; dotted: "
+            f"chance, "
             "accuracy 0.5). " + CREDIT + ".",
         ),
     }
+
+
+def _by_model(runs) -> dict:
+    """The runs (rows of mnist.json) of each model, by its name."""
+    out: dict = {}
+    for r in runs:
+        out.setdefault(r["model"], []).append(r)
+    return out
 
 
 def _repeats(arrays: dict) -> int:
     return len({k.split("_repeat=")[1].split("/")[0] for k in arrays if "_repeat=" in k})
 
 
-def _top_filter(W: np.ndarray, mu: np.ndarray, model: str, j: int) -> np.ndarray:
-    """Diffusion: the neuron with the largest max_j <w_r, mu_j>. Classification: class j's filter with the
-    largest |<w_{j,r}, mu_j>|, signed so that this alignment is positive (the classifier is even in w)."""
-    if model == "diffusion":
-        return W[np.argmax((W @ mu.T).max(axis=1))]
-    a = W[j] @ mu[j]
-    r = int(np.argmax(np.abs(a)))
-    return np.sign(a[r] or 1.0) * W[j, r]
-
-
 def plot_filters(path: Path, arrays: dict, shown: list, digits: tuple) -> None:
-    kinds = [
-        ("diffusion", 0, "diffusion"),
-        ("classification", 0, f"classif. digit {digits[0]}"),
-        ("classification", 1, f"classif. digit {digits[1]}"),
-    ]
-    rows = [(v, *k) for v in shown for k in kinds]
+    rows = []  # (n SNR^2, label, filter): each model's filters to show (its `top_filters`)
+    for nsnr2 in shown:
+        mu = arrays[f"data_nsnr2={nsnr2:g}/mu"]
+        for model in PAPER_PAIR:
+            filters = model.top_filters(arrays[f"{model.name}_nsnr2={nsnr2:g}_repeat=0/W"], mu)
+            for j, w in enumerate(filters):
+                label = model.name if len(filters) == 1 else f"{model.name}, digit {digits[j]}"
+                rows.append((nsnr2, label, w))
     height = 2.1 * len(rows) + 0.9
     with figure(path, len(rows), 4, figsize=(8.6, height), layout=None, squeeze=False) as (
         fig,
@@ -95,9 +105,8 @@ def plot_filters(path: Path, arrays: dict, shown: list, digits: tuple) -> None:
         fig.subplots_adjust(
             left=0.1, right=0.98, bottom=0.02, top=1 - 0.85 / height, wspace=0.25, hspace=0.45
         )  # a fixed layout: constrained layout costs ~3 s here
-        for i, (nsnr2, model, j, label) in enumerate(rows):
-            x1, x2, mu = (arrays[f"data_nsnr2={nsnr2:g}/{k}"] for k in ("x1", "x2", "mu"))
-            w = _top_filter(arrays[f"{model}_nsnr2={nsnr2:g}_repeat=0/W"], mu, model, j)
+        for i, (nsnr2, label, w) in enumerate(rows):
+            x1, x2 = (arrays[f"data_nsnr2={nsnr2:g}/{k}"] for k in ("x1", "x2"))
             parts = decompose(w, x1, x2)
             total = float(w @ w) or 1.0
             for col, key in enumerate(("filter", "image", "noise", "rest")):
@@ -127,7 +136,8 @@ def plot_filters(path: Path, arrays: dict, shown: list, digits: tuple) -> None:
                 if col == 0:
                     ax.set_ylabel(f"{label}\nn·SNR² = {nsnr2:g}\npixel row", fontsize=7)
         fig.suptitle(
-            "Noisy-MNIST filters: red > 0, blue < 0, each panel scaled to its ± range; % = share of ‖w‖²\n"
+            "Noisy-MNIST filters: red > 0, blue < 0, each panel scaled to its ± range; % = share "
+            "of ‖w‖²\n"
             f"({CREDIT})",
             fontsize=9,
         )
@@ -135,10 +145,11 @@ def plot_filters(path: Path, arrays: dict, shown: list, digits: tuple) -> None:
 
 def plot_alignment(path: Path, arrays: dict, shown: list, runs: list = ()) -> None:
     repeats = _repeats(arrays)
+    by_model = _by_model(runs)
     with figure(path, 2, len(shown), figsize=(4.6 * len(shown), 6.8), squeeze=False) as (fig, axes):
         for col, nsnr2 in enumerate(shown):
-            for row, model in enumerate(("diffusion", "classification")):
-                keys = [f"{model}_nsnr2={nsnr2:g}_repeat={r}" for r in range(repeats)]
+            for row, model in enumerate(PAPER_PAIR):
+                keys = [f"{model.name}_nsnr2={nsnr2:g}_repeat={r}" for r in range(repeats)]
                 keys = [k for k in keys if f"{k}/steps" in arrays]
                 ax = axes[row, col]
                 steps = arrays[f"{keys[0]}/steps"]
@@ -162,25 +173,26 @@ def plot_alignment(path: Path, arrays: dict, shown: list, runs: list = ()) -> No
                         ms=4,
                         mfc="none",
                         color=COLORS[q],
-                        label=f"{q} = {HEADLINE[model][q]}"
+                        label=f"{q} = {getattr(model.look, q)}"
                         + (f", mean of {len(keys)} repeats" if len(keys) > 1 else ", one repeat"),
                     )
-                if model == "classification":
+                if model.look.log_axis:
                     ax.set_yscale("log")
                 etas = sorted(
-                    {r["eta"] for r in runs if r["model"] == model and r["nsnr2"] == nsnr2}
+                    {r["eta"] for r in by_model.get(model.name, []) if r["nsnr2"] == nsnr2}
                 )
                 eta = (
                     f" (η = {etas[0]:.3g})"
                     if len(etas) == 1
                     else (f" (η = {etas[0]:.3g} to {etas[-1]:.3g})" if etas else "")
                 )
-                ax.set_title(f"{model}, n·SNR² = {nsnr2:g}{eta}", fontsize=9)
+                ax.set_title(f"{model.name}, n·SNR² = {nsnr2:g}{eta}", fontsize=9)
                 ax.set_xlabel("iteration")
-                ax.set_ylabel("alignment" + (" (log scale)" if model == "classification" else ""))
+                ax.set_ylabel("alignment" + (" (log scale)" if model.look.log_axis else ""))
                 ax.legend(fontsize=6.5)
         fig.suptitle(
-            f"Noisy-MNIST alignment over training; μ_j: class-mean image; the panels' η differ: compare them in "
+            f"Noisy-MNIST alignment over training; μ_j: class-mean image; the panels' η differ: "
+            f"compare them in "
             f"τ = η·iteration\n({CREDIT})",
             fontsize=9,
         )
@@ -190,25 +202,25 @@ def plot_sweep(path: Path, runs: list, comparison: list) -> None:
     repeats = max((r.get("repeats", 1) for r in comparison), default=1)
     with figure(path, 1, 2, figsize=(9.6, 3.8)) as (fig, (ax_ratio, ax_acc)):
         x = [r["nsnr2"] for r in comparison]
-        for model, marker in (("diffusion", "o"), ("classification", "^")):
-            sel = [r for r in runs if r["model"] == model]
-            color = MODEL_COLORS[model]
+        by_model = _by_model(runs)
+        for model in PAPER_PAIR:
+            sel = by_model.get(model.name, [])
             ax_ratio.plot(
                 x,
-                [r[f"{model}_ratio"] for r in comparison],
+                [r[f"{model.name}_ratio"] for r in comparison],
                 "-",
                 lw=1,
-                color=color,
-                label=f"{model}: median of {repeats} repeat(s)",
+                color=model.look.color,
+                label=f"{model.name}: median of {repeats} repeat(s)",
             )
             ax_ratio.plot(
                 [r["nsnr2"] for r in sel],
                 [r["ratio"] for r in sel],
-                marker,
-                color=color,
+                model.look.marker,
+                color=model.look.color,
                 mfc="none",
                 ms=5,
-                label=f"{model}: each repeat",
+                label=f"{model.name}: each repeat",
             )
         ax_ratio.axhline(1.0, color="grey", lw=0.6, ls=":", label="ratio 1")
         ax_ratio.set_xscale("log")
@@ -216,11 +228,13 @@ def plot_sweep(path: Path, runs: list, comparison: list) -> None:
         ax_ratio.set_xlabel("n·SNR² (log scale)")
         ax_ratio.set_ylabel("signal / noise learning, end (log scale)")
         ax_ratio.legend(fontsize=7)
-        sel = [r for r in runs if r["model"] == "classification"]
-        color = MODEL_COLORS["classification"]
+        # the classifier's held-out test accuracy
+        classifier = PAPER_PAIR[1]
+        sel = by_model.get(classifier.name, [])
+        color = classifier.look.color
         ax_acc.plot(
             x,
-            [r["classification_test_accuracy"] for r in comparison],
+            [r[f"{classifier.name}_test_accuracy"] for r in comparison],
             "-",
             lw=1,
             color=color,
@@ -229,7 +243,7 @@ def plot_sweep(path: Path, runs: list, comparison: list) -> None:
         ax_acc.plot(
             [r["nsnr2"] for r in sel],
             [r["test_accuracy"] for r in sel],
-            "^",
+            classifier.look.marker,
             color=color,
             mfc="none",
             ms=5,

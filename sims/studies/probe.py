@@ -1,18 +1,20 @@
-"""A linear probe of the learned features, and the "probe" sweep cell that trains a model and probes it.
+"""A linear probe of the learned features, and the "probe" sweep cell that trains a model and probes
+it.
 
-Features of a sample x = [x^(1), x^(2)]: phi(x) = (<w, x^(1)>^2, <w, x^(2)>^2) for every filter w of the
-trained model (diffusion: its m filters; classification: all 2m), i.e. the network's feature map before
-the classifier's sum over patches. They are divided by one number, their root mean square on the training
-set, and a logistic regression with a bias,
+Features of a sample x = [x^(1), x^(2)]: phi(x) = (<w, x^(1)>^2, <w, x^(2)>^2) for every filter w of
+the trained model (diffusion: its m filters; classification: all 2m), i.e. the network's feature map
+before the classifier's sum over patches. They are divided by one number, their root mean square on
+the training set, and a logistic regression with a bias,
     minimise  (1/n) sum_i log(1 + exp(-y_i (phi_i . v + b))) + (PROBE_L2 / 2) ||v||^2,
 is fit on the training set (scipy.optimize, L-BFGS-B, exact gradient) and scored on PROBE_TEST fresh
-samples of the training law and on PROBE_TEST fresh samples whose signal patch is always the last feature
-(the weak or rare one of sims.studies.beyond_claims; the out-of-distribution test set).
+samples of the training law and on PROBE_TEST fresh samples whose signal patch is always the last
+feature (the weak or rare one of claims B4, B5; the out-of-distribution test set).
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import NamedTuple
 
 import numpy as np
 from scipy import optimize
@@ -20,12 +22,34 @@ from scipy import optimize
 from sims import DivergenceError
 from sims.config import TrainConfig
 from sims.data import Dataset, fresh_batches
-from sims.studies.beyond_claims import PROBE_L2, PROBE_TEST
-from sims.studies.sweep import diverged_cell, pack, register
+from sims.studies.cells import Cell, Outcome, pack
+from sims.studies.sweep import parametrised
 from sims.train import train
 
-PROBE_STREAM = 14  # the probe's test samples come from SeedSequence([seed, PROBE_STREAM]), apart from training's
-KIND = f"probe(l2={PROBE_L2:g},n_test={PROBE_TEST})"  # the cell kind; its name is in the cache key, so are these
+PROBE_L2 = 1e-2  # the L2 penalty of the probe (on scaled features)
+PROBE_TEST = 2000  # fresh samples per probe test set
+# the probe's test samples come from SeedSequence([seed, PROBE_STREAM]), apart from training's
+PROBE_STREAM = 14
+# the cell kind (sims.studies.sweep.CELL_KINDS): the probe's settings are in its cache key
+KIND = parametrised("probe", l2=PROBE_L2, n_test=PROBE_TEST)
+
+
+class ProbeResult(NamedTuple):
+    """The probe of one run (`probe`): accuracies on the training set, fresh samples of the training
+    law (in distribution) and fresh samples carrying only the last feature (out of distribution)."""
+
+    train_accuracy: float
+    in_distribution: float
+    out_of_distribution: float
+    converged: bool
+    features: int
+    l2: float
+    n_test: int
+
+    @classmethod
+    def of(cls, cell: Cell) -> ProbeResult:
+        """The probe in a finished probe cell's summary."""
+        return cls(**cell.summary["probe"])
 
 
 def features(filters: np.ndarray, data: Dataset) -> np.ndarray:
@@ -36,7 +60,8 @@ def features(filters: np.ndarray, data: Dataset) -> np.ndarray:
 def fit_logistic(
     X: np.ndarray, y: np.ndarray, l2: float = PROBE_L2
 ) -> tuple[np.ndarray, float, bool]:
-    """(v, b, converged): the minimiser of the penalised mean logistic loss above (labels y in {+1, -1})."""
+    """(v, b, converged): the minimiser of the penalised mean logistic loss above (labels y in {+1,
+    -1})."""
     n, p = X.shape
     y = np.asarray(y, float)
 
@@ -59,7 +84,8 @@ def fit_logistic(
 
 
 def accuracy(filters, v, b, scale, batches) -> float:
-    """Fraction of samples with sign(phi . v + b) = y (0 counts as wrong) over an iterable of Datasets."""
+    """Fraction of samples with sign(phi . v + b) = y (0 counts as wrong) over an iterable of
+    Datasets."""
     right = total = 0
     for batch in batches:
         right += int(np.sum(batch.y * (features(filters, batch) / scale @ v + b) > 0))
@@ -68,7 +94,8 @@ def accuracy(filters, v, b, scale, batches) -> float:
 
 
 def only_last_feature(data: Dataset) -> Dataset:
-    """The law of `data` with every signal patch the last feature of its class (freqs one-hot at k = K)."""
+    """The law of `data` with every signal patch the last feature of its class (freqs one-hot at k =
+    K)."""
     K = data.num_features
     return replace(data, freqs=tuple(1.0 if k == K - 1 else 0.0 for k in range(K)))
 
@@ -94,16 +121,14 @@ def probe(W: np.ndarray, data: Dataset, rng: np.random.Generator, n_test: int = 
     }
 
 
-def probe_cell(cfg: TrainConfig) -> dict:
-    """Train cfg (sims.train.train), pack the run as a "train" cell does, and add the probe to its summary."""
+def probe_cell(cfg: TrainConfig) -> Outcome:
+    """Train cfg (sims.train.train), pack the run as a "train" cell does, and add the probe to its
+    summary."""
     try:
         res = train(cfg)
     except DivergenceError as exc:
-        return diverged_cell(str(exc))
+        return Outcome.diverged(str(exc))
     out = pack(res, cfg.model)
     rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, PROBE_STREAM]))
-    out["summary"]["probe"] = probe(res.W, res.data, rng)
+    out.summary["probe"] = probe(res.W, res.data, rng)
     return out
-
-
-register(KIND, probe_cell)

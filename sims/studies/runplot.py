@@ -35,9 +35,9 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from sims import FldmError, io, models
-from sims.config import TrainConfig
+from sims.config import TrainConfig, takes
 from sims.data import Dataset
-from sims.studies.figures import COLORS, HEADLINE
+from sims.studies.figures import COLORS
 from sims.train import Run, alignments, prepare
 
 ARRAYS = ("steps", "loss", "grad_norm", "signal", "noise", "W")  # what fldm train and ode save
@@ -236,11 +236,11 @@ def settings(configs: list[TrainConfig]) -> tuple[list[str], list[list[str]]]:
         f.name
         for f in fields(TrainConfig)
         if f.name in TITLE_FIELDS
-        and model in (f.metadata["only"] or (model,))
+        and takes(model, f.name)
         and any(getattr(c, f.name) is not None for c in configs)
     ]
-    if all(c.model == "classification" and c.augment is None for c in configs):
-        names.remove("noise")  # the classifier draws noise only with augment
+    if not any(models.get(c.model).noise_is_drawn(c) for c in configs):
+        names.remove("noise")  # e.g. the classifier draws noise only with augment
     value = lambda cfg, k: cfg.n * cfg.snr_value**2 if k == "nsnr2" else getattr(cfg, k)
     shown = lambda cfg, k: (
         f"{k}={value(cfg, k):.4g}" if isinstance(value(cfg, k), float) else f"{k}={value(cfg, k)}"
@@ -305,9 +305,12 @@ def plot_runs(folders: list[str | Path], out: str | Path | None = None, note=Non
 def draw(runs: list[SavedRun]) -> Figure:
     """The alignments (top) and the loss (bottom) of the runs, one column per model (in the order
     of sims.models.MODELS)."""
-    columns = [name for name in models.MODELS if any(r.config.model == name for r in runs)]
+    by_model: dict[str, list[SavedRun]] = {}
+    for r in runs:
+        by_model.setdefault(r.config.model, []).append(r)
+    columns = [name for name in models.MODELS if name in by_model]
     same_eta = len({r.eta for r in runs}) == 1
-    groups = {name: [r for r in runs if r.config.model == name] for name in columns}
+    groups = {name: by_model[name] for name in columns}
     texts = {name: settings([r.config for r in group]) for name, group in groups.items()}
     everywhere = [s for s in texts[columns[0]][0] if all(s in texts[c][0] for c in columns)]
     width = COLUMN_WIDTH * len(columns)
@@ -326,7 +329,8 @@ def draw(runs: list[SavedRun]) -> Figure:
         ax_loss.set_xlabel("iteration" if same_eta else "τ = η·iteration")
         _log_axis(ax_align, [np.r_[r.signal, r.noise] for r in groups[name]])
         _log_axis(ax_loss, [r.loss for r in groups[name]])
-        labels = HEADLINE.get(name, {"signal": "signal", "noise": "noise"})
+        look = models.get(name).look
+        labels = {"signal": look.signal, "noise": look.noise}
         keys = [
             Line2D([], [], color=COLORS[q], lw=2, label=f"{q}: {labels[q]}")
             for q in ("signal", "noise")

@@ -1,21 +1,22 @@
-"""Sweeps: many cells (one run each), cached by a hash of their full configuration, run on any Executor.
+"""Sweeps: many cells (one run each), cached by a hash of their full configuration, run on any
+Executor.
 
-- A cell is (kind, config): kind is "train" (`train_group`) or names a module-level function in
-  `CELL_KINDS` ("ode", "predict", and kinds a study adds with `register`, e.g. "mnist"); each turns its
-  config (a TrainConfig, or any frozen dataclass with `to_dict()`, `steps` and `n`) into arrays and a JSON
-  summary. Its cache key hashes kind, the full config and the package version. Train cells of one shape
-  run as one stacked computation (`sims.train.train_many`), in groups fixed by the cells alone, never by
-  the workers.
+- A cell is (kind, config) (`sims.studies.cells`): kind names the function that computes it in the
+  one table `CELL_KINDS` ("train", "ode", "predict", and the studies' "stationary", "probe",
+  "mnist"); each turns its config (a TrainConfig, or any frozen dataclass with `to_dict()`, `steps`
+  and `n`) into an `Outcome` (a JSON summary and arrays), kept as a `Cell`. Its cache key hashes
+  kind, the full config and the package version. Train cells of one shape run as one stacked
+  computation (`sims.train.train_many`), in groups fixed by the cells alone, never by the workers.
 - Finished cells are written atomically as KEY.npz then KEY.json (the json marks completion and
   carries a SHA-256 of the npz's arrays and one of its own content), by the main process as each one
   finishes, so a killed sweep loses only the cells in flight and a rerun computes only what is
   missing. A cell whose files cannot be read, whose json or arrays do not match their checksums, or
   whose kind and config give another key than its file name, counts as damaged: it is recomputed.
   The command's closing line (sims.progress) counts the cells computed, damaged and read back.
-- Worker processes (`worker_pool`) exit by themselves when the main process dies, and are stopped by it
-  when it stops on an error or a signal, so no worker outlives a sweep.
-- Seeds come from `cell_seed(base, identity)`: a SeedSequence of the base seed and the cell's identity,
-  so results do not depend on the order or number of workers.
+- Worker processes (`worker_pool`) exit by themselves when the main process dies, and are stopped by
+  it when it stops on an error or a signal, so no worker outlives a sweep.
+- Seeds come from `cell_seed(base, identity)`: a SeedSequence of the base seed and the cell's
+  identity, so results do not depend on the order or number of workers.
 - Any `concurrent.futures.Executor` runs the cells (a process pool by default; a dask.distributed
   client's `get_executor()` runs the same sweep on a cluster).
 """
@@ -23,6 +24,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import os
 import signal
@@ -38,114 +40,64 @@ from threadpoolctl import threadpool_limits
 
 from sims import FldmError, __version__, io
 from sims.config import TrainConfig
-from sims.models import summarize
-from sims.progress import bar as progress_bar
-from sims.progress import record_cells
+from sims.progress import bar as progress_bar, record_cells
+from sims.studies.cells import Cell, Outcome, cell_key, key_of, pack
 from sims.train import stack_signature, train_many
 from theory.ode import run_ode
 from theory.predict import predict
 
-
-def cell_seed(base_seed: int, *identity) -> int:
-    """A 32-bit seed from the base seed and a JSON-able identity (e.g. ("ratio", "diffusion", 0.75, 1))."""
-    digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).digest()
-    words = np.frombuffer(digest[:16], dtype=np.uint32).tolist()
-    return int(np.random.SeedSequence([base_seed, *words]).generate_state(1)[0])
-
-
-def cell_key(kind: str, cfg) -> str:
-    return _key(kind, cfg.to_dict(), __version__)
-
-
-def _key(kind: str, config: dict, version: str) -> str:
-    """The cache key of a cell from its kind, its config as a dict (as `to_dict()` gives it, or as
-    the cell's json holds it: the same JSON text) and the package version."""
-    payload = json.dumps({"kind": kind, "config": config, "version": version}, sort_keys=True)
-    return hashlib.sha256(payload.encode()).hexdigest()[:24]
+# Every cell kind, by name: the function that computes a cell from its configuration, as
+# "module:function" (imported where the cell runs, so a worker needs no registry). "train" cells run
+# in groups of one shape (`train_group`); every other kind one cell at a time. A kind may carry
+# parameters that belong in the cache key after its name, as "probe(l2=0.01,n_test=2000)"
+# (`parametrised`).
+CELL_KINDS = {
+    "train": "sims.studies.sweep:train_group",
+    "ode": "sims.studies.sweep:ode_cell",
+    "predict": "sims.studies.sweep:predict_cell",
+    "stationary": "sims.studies.research:stationary_cell",
+    "probe": "sims.studies.probe:probe_cell",
+    "mnist": "sims.studies.mnist:run_cell",
+    "d2-domain": "sims.studies.d2domain:point_cell",
+}
 
 
-def pack(result, model: str) -> dict:
-    """Arrays and summary of a sims.train.Result, with the headline summary at every logged step (and the
-    signal summary of each feature, `feature_max` (T, K))."""
-    per_step = [summarize(model, s, z, result.data.y) for s, z in zip(result.signal, result.noise)]
-    arrays = {
-        "steps": result.steps,
-        "loss": result.loss,
-        "grad_norm": result.grad_norm,
-        "signal": result.signal,
-        "noise": result.noise,
-        "signal_max": np.array([p.signal for p in per_step]),
-        "noise_max": np.array([p.noise for p in per_step]),
-        "feature_max": np.array([p.per_feature for p in per_step]),
-    }
-    return {"arrays": arrays, "summary": result.summary()}
+def parametrised(name: str, **params) -> str:
+    """The kind `name` with parameters that belong in the cache key: "name(k=v,...)"."""
+    return f"{name}({','.join(f'{k}={v:g}' for k, v in params.items())})"
 
 
-# A cell is {"arrays": {name: array}, "summary": JSON-able dict}. A run that diverged has no arrays and
-# only the key DIVERGED in its summary, holding the error's message; make one with `diverged_cell`, ask
-# with `completed` and `divergence`, never by the key itself. (The key is part of the cached cells' JSON.)
-DIVERGED = "diverged"
-
-
-def diverged_cell(message: str) -> dict:
-    """The cell of a run that diverged: no arrays, and a summary holding only the error's message."""
-    return {"arrays": {}, "summary": {DIVERGED: message}}
-
-
-def completed(cell: dict) -> bool:
-    """Whether a cell's run finished (did not diverge)."""
-    return DIVERGED not in cell["summary"]
-
-
-def divergence(cell: dict) -> str | None:
-    """The error message of a cell whose run diverged; None for a finished one."""
-    return cell["summary"].get(DIVERGED)
-
-
-def train_group(configs: list[TrainConfig]) -> list[dict]:
+def train_group(configs: list[TrainConfig]) -> list[Outcome]:
     """Runs of one shape in one stacked computation (sims.train.train_many, equal to separate runs
     to rounding); a diverged run becomes a cell whose summary says so."""
     results = train_many(configs, errors="return")
     return [
-        diverged_cell(str(r)) if isinstance(r, Exception) else pack(r, c.model)
+        Outcome.diverged(str(r)) if isinstance(r, Exception) else pack(r, c.model)
         for c, r in zip(configs, results)
     ]
 
 
-def ode_cell(cfg: TrainConfig) -> dict:
+def ode_cell(cfg: TrainConfig) -> Outcome:
     try:
         return pack(run_ode(cfg), cfg.model)
     except FldmError as exc:
-        return diverged_cell(str(exc))
+        return Outcome.diverged(str(exc))
 
 
-def predict_cell(cfg: TrainConfig) -> dict:
-    return {"arrays": {}, "summary": predict(cfg).to_dict()}
-
-
-CELL_KINDS = {
-    "ode": ode_cell,
-    "predict": predict_cell,
-}  # one cell at a time; "train" cells run in groups
-
-
-def register(kind: str, run) -> None:
-    """Add a cell kind: `run(config) -> {"arrays": {name: array}, "summary": JSON-able dict}`, a module-level
-    function (a worker imports it by name, so any Executor can run it)."""
-    if kind == "train" or CELL_KINDS.get(kind, run) is not run:
-        raise FldmError(f"cell kind {kind!r} is already taken")
-    CELL_KINDS[kind] = run
+def predict_cell(cfg: TrainConfig) -> Outcome:
+    return Outcome(predict(cfg).to_dict(), {})
 
 
 GROUP_SIZE = 16  # train cells of one shape run together, at most this many
 
 
 def _run_group(run, configs: list) -> list[dict]:
-    """One group of cells, on one BLAS thread wherever it runs (in this process, a pool, a dask worker):
-    OpenBLAS may round differently with another thread count, and results must not depend on the workers;
-    and N workers with several BLAS threads each oversubscribe the cores (seen: small products 60x slower).
-    `run` is `train_group` (the whole group at once) or a cell kind's function (one cell at a time); it is
-    passed itself, not by its kind, so a worker needs no registry (it imports the function's module)."""
+    """One group of cells, on one BLAS thread wherever it runs (in this process, a pool, a dask
+    worker): OpenBLAS may round differently with another thread count, and results must not depend
+    on the workers; and N workers with several BLAS threads each oversubscribe the cores (seen:
+    small products 60x slower). `run` is `train_group` (the whole group at once) or a cell kind's
+    function (one cell at a time); it is passed itself, not by its kind, so a worker needs no
+    registry (it imports the function's module)."""
     with threadpool_limits(1):
         if run is train_group:
             return train_group(configs)
@@ -153,18 +105,17 @@ def _run_group(run, configs: list) -> list[dict]:
 
 
 def _runner(kind: str):
-    if kind == "train":
-        return train_group
-    if kind not in CELL_KINDS:
-        raise FldmError(
-            f"unknown cell kind {kind!r}; known: train, {', '.join(sorted(CELL_KINDS))}"
-        )
-    return CELL_KINDS[kind]
+    """The function of a cell kind (CELL_KINDS; parameters after the name are part of the kind)."""
+    name = kind.partition("(")[0]
+    if name not in CELL_KINDS:
+        raise FldmError(f"unknown cell kind {kind!r}; known: {', '.join(sorted(CELL_KINDS))}")
+    module, _, function = CELL_KINDS[name].partition(":")
+    return getattr(importlib.import_module(module), function)
 
 
 def _groups(todo: dict, cells: list) -> list[list[str]]:
-    """Keys of the cells to compute, in groups: train cells that can share one stacked computation go
-    together (by cache key order, so the grouping never depends on the number of workers)."""
+    """Keys of the cells to compute, in groups: train cells that can share one stacked computation
+    go together (by cache key order, so the grouping never depends on the number of workers)."""
     by_shape: dict[tuple, list[str]] = {}
     for key in sorted(todo):
         kind, cfg = cells[todo[key][0]]
@@ -198,10 +149,10 @@ class Cache:
         self.folder = Path(folder)
         self.damaged: set[str] = set()
 
-    def load(self, key: str) -> dict | None:
-        """The cell's result; None if it is not there (no json: never finished) or is damaged, which
-        is noted: a cell is used only if every byte its verdicts read is covered. Damaged: its json
-        or npz cannot be read; the json's content does not match its checksum (an edited summary or
+    def load(self, key: str) -> Cell | None:
+        """The cell; None if it is not there (no json: never finished) or is damaged, which is
+        noted: a cell is used only if every byte its verdicts read is covered. Damaged: its json or
+        npz cannot be read; the json's content does not match its checksum (an edited summary or
         config) or has none (written before there was one); the key computed from its kind, config
         and version is not its file name (a json copied from another cell); or the arrays do not
         match their checksum."""
@@ -212,28 +163,28 @@ class Cache:
             meta = json.loads(meta_path.read_text())
             if meta["sha256"] != _content_sha256(meta):
                 raise ValueError("the json does not match its checksum")
-            if _key(meta["kind"], meta["config"], meta["version"]) != key:
+            if key_of(meta["kind"], meta["config"], meta["version"]) != key:
                 raise ValueError("the json is another cell's")
             with open(arr_path, "rb") as fh, np.load(fh, allow_pickle=False) as f:
                 arrays = {k: f[k] for k in f.files}
             if meta["arrays_sha256"] != io.arrays_sha256(arrays):
                 raise ValueError("the arrays do not match their checksum")
-            return {"arrays": arrays, "summary": dict(meta["summary"])}
+            return Cell(meta["kind"], meta["config"], dict(meta["summary"]), arrays)
         except Exception:  # truncated or empty files, bad zip or JSON, missing keys, a mismatch
             self.damaged.add(key)
             return None
 
-    def save(self, key: str, kind: str, cfg, out: dict) -> None:
+    def save(self, key: str, cell: Cell) -> None:
         """KEY.npz, then KEY.json (it marks the cell finished), each written at once (not held back
         by an enclosing io.together: a finished cell is kept whatever happens to the study's other
         outputs)."""
-        io.write_npz(self.folder / f"{key}.npz", now=True, **out["arrays"])
+        io.write_npz(self.folder / f"{key}.npz", now=True, **cell.arrays)
         meta = {
-            "kind": kind,
-            "config": cfg.to_dict(),
+            "kind": cell.kind,
+            "config": cell.config,
             "version": __version__,
-            "summary": out["summary"],
-            "arrays_sha256": io.arrays_sha256(out["arrays"]),
+            "summary": cell.summary,
+            "arrays_sha256": io.arrays_sha256(cell.arrays),
         }
         meta = json.loads(io.to_json(meta))  # as it will read back: NaN as null, tuples as lists
         meta["sha256"] = _content_sha256(meta)
@@ -251,9 +202,9 @@ def _watch_parent(parent: int) -> None:
 
 
 def _start_worker(parent: int) -> None:
-    """A pool worker's set-up: the main process handles SIGINT (a terminal sends it to the whole group)
-    and stops the workers; SIGTERM and SIGHUP end a worker at once (no handler of the main process's
-    inherited); and the worker exits by itself if the main process dies."""
+    """A pool worker's set-up: the main process handles SIGINT (a terminal sends it to the whole
+    group) and stops the workers; SIGTERM and SIGHUP end a worker at once (no handler of the main
+    process's inherited); and the worker exits by itself if the main process dies."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for name in ("SIGTERM", "SIGHUP"):
         if hasattr(signal, name):
@@ -262,7 +213,8 @@ def _start_worker(parent: int) -> None:
 
 
 def worker_pool(jobs: int) -> ProcessPoolExecutor:
-    """`jobs` worker processes that exit by themselves when this process dies (`stop_pool` ends them)."""
+    """`jobs` worker processes that exit by themselves when this process dies (`stop_pool` ends
+    them)."""
     return ProcessPoolExecutor(max_workers=jobs, initializer=_start_worker, initargs=(os.getpid(),))
 
 
@@ -282,20 +234,20 @@ def run_cells(
     jobs: int = 1,
     progress: bool = True,
     label: str = "cells",
-) -> list[dict]:
+) -> list[Cell]:
     """Results of every (kind, config) cell, in order, computing only those not in the cache.
     `executor` (any concurrent.futures.Executor) runs them; else `jobs` > 1 processes, else this
     process. The cells read from the cache, recomputed because damaged (`Cache.load`) and computed
     because missing (never run, or killed in flight) go to the running command's tally
     (sims.progress.record_cells), whose closing line says how many of each."""
     keys = [cell_key(kind, cfg) for kind, cfg in cells]
-    known = set(cache.damaged)
-    results: list[dict | None] = [cache.load(k) for k in keys]
-    damaged = cache.damaged - known
-    if damaged:
+    known = len(cache.damaged)
+    results: list[Cell | None] = [cache.load(k) for k in keys]
+    if len(cache.damaged) > known:
         print(
-            f"fldm: note: {len(damaged)} damaged cell(s) in {cache.folder} (unreadable, edited, or "
-            "not matching their checksums or their file names): recomputing them",
+            f"fldm: note: {len(cache.damaged) - known} damaged cell(s) in {cache.folder} "
+            "(unreadable, edited, or not matching their checksums or their file names): "
+            "recomputing them",
             file=sys.stderr,
         )
     todo = {}
@@ -310,9 +262,10 @@ def run_cells(
     def finish(group, outs):
         for key, out in zip(group, outs):
             kind, cfg = cells[todo[key][0]]
-            cache.save(key, kind, cfg, out)
+            cell = Cell(kind, io.plain(cfg.to_dict()), out.summary, out.arrays)
+            cache.save(key, cell)
             for i in todo[key]:
-                results[i] = out
+                results[i] = cell
             if bar is not None:
                 bar.update(1)
 
@@ -344,8 +297,8 @@ def run_cells(
 
 @contextmanager
 def dask_executor(address: str):
-    """An Executor on the dask.distributed scheduler at `address` (needs the `dask` extra), for a `with`
-    block; the client is closed at its end."""
+    """An Executor on the dask.distributed scheduler at `address` (needs the `dask` extra), for a
+    `with` block; the client is closed at its end."""
     try:
         from dask.distributed import Client
     except ImportError:

@@ -1,0 +1,166 @@
+"""What every claim module is made of: its statement (`Spec`), the study whose cells it reads
+(sims.studies.cells.Study), its verdict as a typed record (`Entry`), and the thresholds several
+rules share.
+
+A claim module (one per claim, listed in report order in `sims.studies.claims.CLAIMS`) defines
+
+    SPEC                          Spec: id, the claim, a few words for the verdict table, the rule
+        (formatted
+                                  from the module's named thresholds), and whether the claim is the
+                                  paper's or the project's own question
+    STUDY                         Study: the cells it needs for a preset, and `measure`, which
+        computes the
+                                  study's numbers once from the finished cells (claims that share a
+                                  study share its cells and its numbers)
+    verdict(measures) -> Entry    the rule applied to the study's numbers (`SPEC.entry(verdict,
+        measured)`)
+    figures(measures, out)        [Figure]: its figures written into `out`, each with a one-line
+        summary
+    paragraph(entry) -> str       its result in a few sentences, from the entry as report.json holds
+        it
+
+To add a claim: write its module (a new study too if no study has its cells) and list it in CLAIMS.
+A verdict is "holds", "holds in part" or "does not hold in the tested range" (`verdict`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import NamedTuple
+
+HOLDS, IN_PART, DOES_NOT = "holds", "holds in part", "does not hold in the tested range"
+VERDICTS = (HOLDS, IN_PART, DOES_NOT)
+PAPER, PROJECT = "paper", "project"  # whose question a claim is: the paper's, or the project's own
+
+# thresholds that several rules share
+LEARNED_GAIN = (
+    2.0  # a feature counts as learned once its alignment has grown more than this many times
+)
+BOTH_LEARNED_RATIO = (
+    0.1,
+    10.0,
+)  # "both features learned": final signal / noise strictly between these
+RATE_FACTOR = (
+    2.0  # a measured growth-phase ratio within this factor of the predicted initial rate ratio
+)
+THETA_SLOPE = (0.7, 1.3)  # log-log slope of a ratio against n·SNR² read as Θ(n·SNR²)
+PART_SLOPE = (0.2, 2.0)  # ... read as growing with n·SNR², but not linearly (outside THETA_SLOPE)
+AGREEMENT = 0.8  # a share of settings where a prediction (or a winner) must agree
+
+OTHERWISE = f"otherwise '{DOES_NOT}'."
+BOTH_RATIO = f"ratio between {BOTH_LEARNED_RATIO[0]:g} and {BOTH_LEARNED_RATIO[1]:g}"
+
+
+def verdict(holds: bool, in_part: bool) -> str:
+    """HOLDS if `holds`, else IN_PART if `in_part`, else DOES_NOT."""
+    return HOLDS if holds else IN_PART if in_part else DOES_NOT
+
+
+def learned(gain: float) -> bool:
+    """A feature is learned when its gain over initialisation exceeds LEARNED_GAIN (nan: not
+    learned)."""
+    return bool(gain > LEARNED_GAIN)
+
+
+def between(value: float, bounds: tuple) -> bool:
+    return bounds[0] <= value <= bounds[1]
+
+
+def outcome(point) -> str:
+    """Which features a point (signal_gain, noise_gain) has learned: "both", "signal", "noise",
+    "neither"."""
+    s, z = learned(point.signal_gain), learned(point.noise_gain)
+    return "both" if s and z else "signal" if s else "noise" if z else "neither"
+
+
+def both_learned(point) -> bool:
+    """Both features learned, with the ratio in BOTH_LEARNED_RATIO."""
+    return outcome(point) == "both" and BOTH_LEARNED_RATIO[0] < point.ratio < BOTH_LEARNED_RATIO[1]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A claim's verdict as report.json holds it: the claim (in full, and `short` in a few words)
+    and its rule, the verdict and the numbers the rule read (and a few more for context); `domain`
+    is where the verdict holds (None: not mapped), and `origin` whether the claim is the paper's
+    (PAPER) or the project's own question (PROJECT)."""
+
+    id: str
+    claim: str
+    short: str
+    rule: str
+    verdict: str
+    measured: dict
+    origin: str
+    domain: dict | None = None
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A claim's statement: `claim` in full, `short` in a few words (the verdict table), and its
+    `rule`."""
+
+    id: str
+    claim: str
+    short: str
+    rule: str
+    origin: str
+
+    def entry(self, verdict: str, measured: dict, note: str = "") -> Entry:
+        """The claim's Entry; `note` is put before the claim (e.g. a preset that runs a small
+        slice)."""
+        assert verdict in VERDICTS, verdict
+        return Entry(
+            self.id, note + self.claim, self.short, self.rule, verdict, measured, self.origin
+        )
+
+
+class Domain(NamedTuple):
+    """Where a claim's verdict holds: the study that maps it over the groups that decide it
+    (sims.studies.cells.Study), `scope`(its numbers, the claim's Entry) -> the entry's `domain`, and
+    `figures`(its numbers, out) -> [Figure]. The `domain` dict holds "groups" (the named groups and
+    their definitions), "regions" (each with "where" in words, its "bounds" in the groups and its
+    "verdict"), "headline" ("holds where ...; does not hold where ...") and "measured_over" (the
+    settings the map covers)."""
+
+    study: object
+    scope: Callable
+    figures: Callable
+
+
+class Figure(NamedTuple):
+    """A figure a claim wrote: its file name (in the output folder) and a one-line summary."""
+
+    name: str
+    summary: str
+
+
+# --------------------------------------------------------------------- paragraphs' number formats
+def g(v) -> str:
+    """A number to 3 significant digits; "n/a" for None or nan."""
+    return "n/a" if v is None or (isinstance(v, float) and not math.isfinite(v)) else f"{v:.3g}"
+
+
+def span(values) -> str:
+    """'lo to hi' of the finite values (one value if they print alike; "n/a" if none)."""
+    values = [v for v in values if v is not None and math.isfinite(v)]
+    if not values:
+        return "n/a"
+    lo, hi = min(values), max(values)
+    return g(lo) if g(lo) == g(hi) else f"{g(lo)} to {g(hi)}"
+
+
+def tested(rows, *keys) -> str:
+    """'C = 0.5, 0.9 and n·SNR² = 0.75': the tested values of each key of the rows."""
+    names = {"C": "C", "P": "P", "nsnr2": "n·SNR²", "scenario": "scenario"}
+
+    def order(v):
+        return (1, v, 0) if isinstance(v, str) else (0, "", v)
+
+    parts = []
+    for k in keys:
+        values = sorted({r[k] for r in rows}, key=order)
+        parts.append(f"{names[k]} = {', '.join(v if isinstance(v, str) else g(v) for v in values)}")
+    return " and ".join(parts)

@@ -1,0 +1,309 @@
+"""Every study's sizes, per preset of `fldm reproduce` ("tiny" for the tests, "quick", "full"), in
+one table.
+
+`PRESETS[name]` holds the synthetic study's model and grids (`Preset`) and, beside them, the size of
+each further study: the studies beyond Definition 2.1 (`Beyond`), the diffusion objectives and the
+noise- augmented classifier (`Research`), D2 under other readings (`Robustness`), the branch map
+(`BranchGrid`) and Noisy-MNIST (`mnist`: the settings of `sims.studies.mnist.StudySettings`, or
+None). The grids that a rule names (fixed with the rule, before its numbers) are the constants
+below; the quick and tiny presets keep a small slice of each further study to exercise its code, and
+the full preset runs the study.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from sims import FldmError
+
+E1_NSNR2 = (0.75, 6.75)  # the paper's synthetic figure
+EARLY_SIGMA0 = (
+    0.1  # the early-growth runs start from sigma0 times this (a longer, cleaner early phase)
+)
+
+
+def logspace(lo: float, hi: float, count: int) -> tuple:
+    """`count` values from lo to hi, evenly spaced in log, each rounded to 3 significant digits."""
+    return tuple(float(f"{v:.3g}") for v in np.logspace(math.log10(lo), math.log10(hi), count))
+
+
+# ------------------------------------------------------------------ the grids the rules name
+# beyond Definition 2.1 (B1-B5)
+SIGNAL_COS = (-0.5, 0.0, 0.5, 0.9)  # B1, B2: cos(mu_+1, mu_-1)
+BALANCE = (0.5, 0.8, 0.95)  # B3: fraction of +1 labels (class -1 is the minority)
+WEAK = {"strengths": (1.0, 0.3), "freqs": (0.5, 0.5)}  # B4, B5: a strong common feature, a weak one
+RARE = {"strengths": (1.0, 1.0), "freqs": (0.9, 0.1)}  # ... and a rare one
+SCENARIOS = {"weak": WEAK, "rare": RARE}
+FEATURE_NSNR2 = (
+    0.1,
+    0.3,
+    1.0,
+    3.0,
+    10.0,
+    30.0,
+    100.0,
+)  # B4, B5 (n·SNR² of ||mu||, the strong feature)
+# the diffusion objectives and schedules (O1, O2)
+OBJECTIVES = ("eps", "x0", "v", "velocity")
+SCHEDULES = ("single", "ddpm-linear", "cosine")
+# D2 under other readings (R1) and the branch map (R2)
+ALPHA_BETA = ((0.95, 0.31), (0.71, 0.71), (0.31, 0.95))
+WIDTHS = (1, 4, 16)
+DIMENSIONS = (500, 8000)
+RESAMPLED_K = (1, 16)
+FIXED_K = (1, 4, 16)
+R1_NSNR2 = (0.05, 0.5, 5.0, 50.0)  # R1's sweep (full preset)
+# Added after R1's numbers were seen, and in no rule: the fixed-draw runs continued to this many
+# steps.
+LONG_DRAW_STEPS = 20_000
+MAP_WIDTHS = (1, 2, 4, 8, 16, 32)
+MAP_NSNR2 = logspace(1e-3, 1e3, 13)  # two per decade
+# D2's domain (sims.studies.d2domain): the (n·SNR², G_n) plane for three widths
+DOMAIN_WIDTHS = (1, 4, 16)
+DOMAIN_NOISE_GROUPS = logspace(1e-2, 1e2, 5)  # G_n = (alpha/beta)^2 ||xi||^2 / n, one per decade
+DOMAIN_NSNR2 = logspace(1e-2, 1e2, 9)  # two per decade
+
+
+# --------------------------------------------------------------------------------- the sizes
+@dataclass(frozen=True)
+class Beyond:
+    """The studies beyond Definition 2.1: (values, n·SNR² values, seeds) of each."""
+
+    correlated: tuple  # (C values, n·SNR², seeds)
+    imbalance: tuple  # (P values, n·SNR², seeds)
+    features: tuple  # (scenarios, n·SNR², seeds), shared by the probe (B5)
+
+
+@dataclass(frozen=True)
+class Research:
+    """The diffusion objectives (O1, O2) and the noise-augmented classifier (A1)."""
+
+    model: str  # the preset whose n, d, m, sigma0 and steps are used
+    nsnr2: tuple  # the n·SNR² sweep
+    replicates: int  # seeds per n·SNR²
+    objectives: tuple
+    schedules: tuple
+    phase: bool  # the (n, SNR) grid of the augmented classifier
+    check_nsnr2: float  # where gradient descent is checked against the stationary point
+
+
+@dataclass(frozen=True)
+class Robustness:
+    """D2 under other readings (R1): the model preset and the values of each series kind."""
+
+    model: str
+    nsnr2: tuple
+    alpha_beta: tuple
+    widths: tuple
+    dimensions: tuple
+    resampled: tuple
+    fixed: tuple
+    long_steps: (
+        int  # the fixed-draw runs continued to this many steps (LONG_DRAW_STEPS; not in the rule)
+    )
+
+
+@dataclass(frozen=True)
+class BranchGrid:
+    """The branch map (R2): n, d, widths m and n·SNR² values."""
+
+    n: int
+    d: int
+    widths: tuple
+    nsnr2: tuple
+
+
+@dataclass(frozen=True)
+class DomainGrid:
+    """D2's domain map: the model (n, d, sigma0), widths m, noise groups G_n and n·SNR² values, and
+    the cells (m, G_n, n·SNR²) that gradient descent checks."""
+
+    n: int
+    d: int
+    sigma0: float
+    widths: tuple
+    noise_groups: tuple
+    nsnr2: tuple
+    checks: tuple
+    boundary_per_decade: int = 0  # the law's boundary at this many G_n a decade (0: the grid's)
+
+
+@dataclass(frozen=True)
+class Preset:
+    """The synthetic study's model and grids, and the size of every further study."""
+
+    n: int
+    d: int
+    m: int
+    sigma0: float
+    base_steps: int  # steps at n SNR^2 <= 2; more at higher SNR (see `steps_for`)
+    max_factor: float  # cap on the step multiplier
+    points_logged: int
+    ratio_nsnr2: tuple  # the n SNR^2 sweep (figure c)
+    replicates: int  # seeds per setting
+    phase_n: tuple  # the (n, SNR) grid (figure d)
+    phase_snr: tuple
+    vary_m: tuple  # other widths m for the stationary-ratio dependence (figure f)
+    vary_d: tuple  # other dimensions d for it
+    vary_nsnr2: tuple  # the n SNR^2 values of figure f
+    mnist: dict | None  # Noisy-MNIST's settings (sims.studies.mnist.StudySettings), or not run
+    beyond: Beyond
+    research: Research
+    robustness: Robustness
+    branch: BranchGrid
+    d2domain: DomainGrid | None = None
+
+    @property
+    def sweep_nsnr2(self) -> list:
+        """The n SNR^2 values of figure (c): the sweep and the paper's two settings."""
+        return sorted(set(self.ratio_nsnr2) | set(E1_NSNR2))
+
+    def settings(self) -> dict:
+        """The synthetic study's settings (report.json's meta): the fields before the further
+        studies."""
+        names = (
+            "n d m sigma0 base_steps max_factor points_logged ratio_nsnr2 replicates phase_n "
+            "phase_snr vary_m vary_d vary_nsnr2"
+        ).split()
+        return {"mnist": self.mnist is not None, **{k: getattr(self, k) for k in names}}
+
+
+def steps_for(preset: Preset, nsnr2: float) -> int:
+    """Steps that reach the stationary phase at every n SNR^2. With the auto step size, eta shrinks
+    like 1 / (n SNR^2) once the signal sets the curvature (sims.config.auto_eta), so the same time
+    tau = eta * step takes proportionally more steps at high n SNR^2; at low n SNR^2 the signal's
+    own growth rate falls like n SNR^2, so it needs more time there too (0.1 / n SNR^2 more, from
+    where that exceeds 1)."""
+    return int(preset.base_steps * min(max(1.0, nsnr2 / 2.0, 0.1 / nsnr2), preset.max_factor))
+
+
+_SMALL_ROBUSTNESS = Robustness(
+    model="tiny",
+    nsnr2=(0.1, 10.0),
+    alpha_beta=ALPHA_BETA[:1],
+    widths=(1,),
+    dimensions=(240,),
+    resampled=(1,),
+    fixed=(1,),
+    long_steps=2000,
+)
+_QUICK_RATIO = logspace(0.05, 50, 13)
+
+PRESETS = {
+    "tiny": Preset(
+        n=8,
+        d=120,
+        m=2,
+        sigma0=0.01,
+        base_steps=400,
+        max_factor=3,
+        points_logged=80,
+        ratio_nsnr2=(0.1, 1.0, 10.0),
+        replicates=1,
+        phase_n=(4, 8),
+        phase_snr=(0.15, 1.0),
+        vary_m=(1,),
+        vary_d=(60,),
+        vary_nsnr2=(0.1, 10.0),
+        mnist=None,
+        beyond=Beyond(
+            correlated=((0.5,), (E1_NSNR2[0],), 1),
+            imbalance=((0.95,), (E1_NSNR2[1],), 1),
+            features=(("weak",), (10.0,), 1),
+        ),
+        research=Research("tiny", (0.1, 10.0), 1, ("eps", "x0"), ("single",), False, 0.1),
+        robustness=_SMALL_ROBUSTNESS,
+        branch=BranchGrid(8, 120, (1, 2), (0.1, 1.0, 10.0)),
+        d2domain=DomainGrid(6, 40, 0.01, (2,), (0.01, 100.0), (0.3, 3.0), ((2, 0.01, 0.3),)),
+    ),
+    "quick": Preset(
+        n=20,
+        d=2000,
+        m=4,
+        sigma0=0.01,
+        base_steps=2000,
+        max_factor=10,
+        points_logged=300,
+        ratio_nsnr2=_QUICK_RATIO,
+        replicates=3,
+        phase_n=(5, 10, 20, 40),
+        phase_snr=logspace(0.05, 1, 6),
+        vary_m=(1, 2, 8),
+        vary_d=(500, 8000),
+        vary_nsnr2=(0.05, 0.5, 5.0, 50.0),
+        mnist={},
+        beyond=Beyond(
+            correlated=((0.5,), (E1_NSNR2[0],), 1),
+            imbalance=((0.95,), (E1_NSNR2[1],), 1),
+            features=(("weak",), (10.0,), 1),
+        ),
+        research=Research("quick", E1_NSNR2, 1, ("eps", "x0"), ("single",), False, E1_NSNR2[0]),
+        robustness=_SMALL_ROBUSTNESS,
+        branch=BranchGrid(20, 2000, (1, 2), (1e-3, 1.0, 1e3)),
+        d2domain=DomainGrid(8, 60, 0.01, (4,), (0.01, 100.0), (0.3, 3.0), ((4, 0.01, 0.3),)),
+    ),
+    "full": Preset(
+        n=20,
+        d=5000,
+        m=8,
+        sigma0=0.01,
+        base_steps=4000,
+        max_factor=20,
+        points_logged=500,
+        ratio_nsnr2=logspace(0.01, 100, 17),
+        replicates=5,
+        phase_n=(5, 10, 20, 40, 80),
+        phase_snr=logspace(0.03, 1.5, 9),
+        vary_m=(1, 2, 4, 16, 32),
+        vary_d=(1000, 20000, 100000),
+        vary_nsnr2=(0.01, 0.1, 1.0, 10.0, 100.0),
+        mnist=dict(nsnr2=(0.75, 2.25, 6.75, 20.25, 60.75), steps=20000, log_every=100, repeats=5),
+        beyond=Beyond(
+            correlated=(SIGNAL_COS, E1_NSNR2, 5),
+            imbalance=(BALANCE, E1_NSNR2, 5),
+            features=(tuple(SCENARIOS), FEATURE_NSNR2, 5),
+        ),
+        # the quick preset's model, its n·SNR² sweep and 3 seeds (research rules, amendment 2)
+        research=Research(
+            model="quick",
+            nsnr2=tuple(sorted(set(_QUICK_RATIO) | set(E1_NSNR2))),
+            replicates=3,
+            objectives=OBJECTIVES,
+            schedules=SCHEDULES,
+            phase=True,
+            check_nsnr2=E1_NSNR2[0],
+        ),
+        robustness=Robustness(
+            "quick",
+            R1_NSNR2,
+            ALPHA_BETA,
+            WIDTHS,
+            DIMENSIONS,
+            RESAMPLED_K,
+            FIXED_K,
+            LONG_DRAW_STEPS,
+        ),
+        branch=BranchGrid(20, 2000, MAP_WIDTHS, MAP_NSNR2),
+        d2domain=DomainGrid(
+            8,
+            60,
+            0.01,
+            DOMAIN_WIDTHS,
+            DOMAIN_NOISE_GROUPS,
+            DOMAIN_NSNR2,
+            # one cell of each width where the law is linear and one where it saturates
+            tuple((m, g, v) for m in DOMAIN_WIDTHS for g, v in ((0.01, 1.0), (100.0, 10.0))),
+            boundary_per_decade=4,
+        ),
+    ),
+}
+
+
+def get(name: str) -> Preset:
+    """The preset called `name`."""
+    if name not in PRESETS:
+        raise FldmError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
+    return PRESETS[name]
