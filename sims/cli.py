@@ -14,18 +14,25 @@ value is refused.
 
 from __future__ import annotations
 
-import argparse
-import sys
-import traceback
-from contextlib import nullcontext
-from dataclasses import fields
-from pathlib import Path
+from sims import signals
 
-from sims import FldmError, __version__, io, models, progress
-from sims.config import AUTO, TrainConfig, inapplicable, load_toml
-from sims.signals import Stopped, StopSignals
-from sims.studies import MNIST_QUICK_TIME, QUICK_RUN_TIME
-from sims.studies.mnist_data import SHIPPED_SOURCE
+if signals.is_program():  # the `fldm` script: handlers first, before the slow imports below
+    signals.install_early()
+
+import argparse  # noqa: E402
+import os  # noqa: E402
+import sys  # noqa: E402
+import traceback  # noqa: E402
+from contextlib import contextmanager, nullcontext  # noqa: E402
+from dataclasses import fields  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from sims import FldmError, __version__, io, models, progress  # noqa: E402
+from sims.config import AUTO, TrainConfig, inapplicable, load_toml  # noqa: E402
+from sims.descent import STATIONARY_RTOL  # noqa: E402
+from sims.signals import Stopped, StopSignals  # noqa: E402
+from sims.studies import MNIST_QUICK_TIME, QUICK_RUN_TIME  # noqa: E402
+from sims.studies.mnist_data import SHIPPED_SOURCE  # noqa: E402
 
 NOT_SETTINGS = {
     "config",
@@ -39,6 +46,7 @@ NOT_SETTINGS = {
     "no_progress",
     "quiet",
     "json",
+    "until_stationary",
 }
 
 
@@ -94,7 +102,22 @@ def reals(text: str) -> tuple:
     return tuple(real(part) for part in text.split(","))
 
 
-READERS = {"int": int, "real": real, "reals": reals, "eta": eta_value, "choice": str, "path": str}
+def path_text(text: str) -> str:
+    """A file or folder name: not empty (an empty name would mean the current folder, or be
+    ignored)."""
+    if text == "":
+        raise argparse.ArgumentTypeError("is empty; give a name")
+    return text
+
+
+READERS = {
+    "int": int,
+    "real": real,
+    "reals": reals,
+    "eta": eta_value,
+    "choice": str,
+    "path": path_text,
+}
 
 
 def condition(applies: tuple) -> str:
@@ -139,6 +162,7 @@ def add_run_options(p: argparse.ArgumentParser, command: str) -> None:
     p.add_argument(
         "--config",
         action=Once,
+        type=path_text,
         metavar="FILE.toml",
         help="settings file (keys as the options, e.g. sigma_xi = 0.5); options given here "
         "override "
@@ -150,6 +174,7 @@ def add_run_options(p: argparse.ArgumentParser, command: str) -> None:
         p.add_argument(
             "--out",
             action=Once,
+            type=path_text,
             metavar="DIR",
             default="runs/latest",
             help="output folder (default runs/latest, replaced by the next run)",
@@ -255,6 +280,7 @@ def run_and_save(args, run) -> None:
     stdout."""
     cfg, data, W0 = config_from_args(args)
     out = Path(args.out)
+    io.check_folder(out, "--out")
     args.on_disk = f"nothing was written ({out} is as it was)"
     with io.claim(out):
         if (out / "result.json").exists() or (out / "result.npz").exists():
@@ -267,7 +293,13 @@ def run_and_save(args, run) -> None:
         ) as at_step:
             result = run(cfg, data, W0, progress=at_step)
         with args.stops.deferred():
-            result.save(out)
+            try:
+                result.save(out)
+            except OSError as exc:
+                raise FldmError(
+                    f"cannot write the result into {out}: {exc.strerror} "
+                    f"({Path(exc.filename or '').name}); {args.on_disk}"
+                ) from None
             args.on_disk = f"the result is in {out}"
     print(io.to_json({"out": args.out, **result.summary(), **regime_summary(cfg, result.data)}))
 
@@ -283,9 +315,11 @@ def regime_summary(cfg, data) -> dict:
 
 
 def cmd_train(args) -> None:
+    from functools import partial
+
     from sims.train import train
 
-    run_and_save(args, train)
+    run_and_save(args, partial(train, until_stationary=args.until_stationary))
 
 
 def cmd_ode(args) -> None:
@@ -315,13 +349,27 @@ def cmd_plot(args) -> None:
     print(f"wrote {plot_runs(args.runs, args.out, note=note)}")
 
 
+@contextmanager
+def study_outputs(args, what: str):
+    """The block that writes a study's outputs into --out, which it holds (io.claim): they replace
+    the earlier ones only once all are complete (io.together; `what` marks the set complete), the
+    renames with stop signals deferred."""
+    io.check_folder(args.out, "--out")
+    io.check_folder(args.cache, "--cache")
+    args.on_disk = (
+        f"{args.out} is as it was; finished cells are kept in {args.cache}; a rerun resumes from "
+        "them"
+    )
+    with io.claim(args.out), io.together(Path(args.out) / what, guard=args.stops.deferred):
+        yield
+
+
 def cmd_reproduce(args) -> None:
     from sims.studies.report import reproduce
     from sims.studies.sweep import dask_executor
 
-    args.on_disk = f"finished cells are kept in {args.cache}; a rerun resumes from them"
     with (
-        io.claim(args.out),
+        study_outputs(args, "report.json"),
         dask_executor(args.scheduler) if args.scheduler else nullcontext() as executor,
     ):
         reproduce(
@@ -333,14 +381,14 @@ def cmd_reproduce(args) -> None:
             seed=args.seed,
             progress=shows_progress(args),
         )
+    args.on_disk = f"the report is in {args.out}"
     print(f"report: {args.out}/REPORT.md")
 
 
 def cmd_mnist(args) -> None:
     from sims.studies.mnist import format_table, run_study
 
-    args.on_disk = f"finished runs are kept in {args.cache}; a rerun resumes from them"
-    with io.claim(args.out):
+    with study_outputs(args, "mnist.json"):
         result = run_study(
             args.out,
             quick=args.quick,
@@ -351,6 +399,7 @@ def cmd_mnist(args) -> None:
             progress=shows_progress(args),
             log=print,
         )
+    args.on_disk = f"the result is in {args.out}"
     print(format_table(result))
     print(
         f"wrote {args.out}/mnist.json and "
@@ -370,6 +419,13 @@ def build_parser() -> Parser:
         "train", help="gradient descent on one model; writes DIR/result.npz and DIR/result.json"
     )
     add_run_options(p, "train")
+    p.add_argument(
+        "--until-stationary",
+        action="store_true",
+        help=f"stop once the run is stationary (||grad L|| at most {STATIONARY_RTOL:g} times its "
+        "largest value on the run), at most --steps steps; every run says whether it got there "
+        "(reached_stationary)",
+    )
     p.set_defaults(func=cmd_train)
     p = sub.add_parser(
         "ode",
@@ -422,11 +478,13 @@ def build_parser() -> Parser:
     size.add_argument("--preset", choices=("tiny", "quick", "full"), help=argparse.SUPPRESS)
     p.add_argument(
         "--out",
+        type=path_text,
         default="figures",
         help="folder for figures, report.json and REPORT.md (default figures)",
     )
     p.add_argument(
         "--cache",
+        type=path_text,
         default="runs/cache",
         help="folder of finished cells, reused on reruns (default runs/cache)",
     )
@@ -456,16 +514,22 @@ def build_parser() -> Parser:
         help=f"one repeat, 3000 steps ({MNIST_QUICK_TIME}); default: full run",
     )
     p.add_argument(
-        "--out", metavar="DIR", default="runs/mnist", help="output folder (default runs/mnist)"
+        "--out",
+        type=path_text,
+        metavar="DIR",
+        default="runs/mnist",
+        help="output folder (default runs/mnist)",
     )
     p.add_argument(
         "--idx-dir",
+        type=path_text,
         metavar="DIR",
         help=f"folder with the MNIST IDX files (default: {SHIPPED_SOURCE})",
     )
     p.add_argument("--seed", type=counting_number(0), default=0, help="random seed (default 0)")
     p.add_argument(
         "--cache",
+        type=path_text,
         default="runs/cache",
         help="folder of finished runs, reused on reruns (default runs/cache)",
     )
@@ -477,58 +541,109 @@ def build_parser() -> Parser:
     return parser
 
 
+LONG_WORD = 120  # a word of a message longer than this (a pasted value, say) is shortened
+
+
+def shorten(word: str) -> str:
+    """A long word of a message as its start, an ellipsis and its length."""
+    return word if len(word) <= LONG_WORD else f"{word[:40]}... ({len(word)} characters)"
+
+
 def one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())
+    return " ".join(shorten(word) for word in str(exc).split())
+
+
+class OutputFailed(Exception):
+    """Writing to stdout failed (a full disk, a closed pipe): the command's files are written all
+    the same, and the line says so."""
+
+
+class Output:
+    """sys.stdout while a command runs: a failed write or flush raises OutputFailed."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, text):
+        try:
+            return self.stream.write(text)
+        except OSError as exc:
+            raise OutputFailed(exc.strerror or one_line(exc)) from None
+
+    def flush(self):
+        try:
+            self.stream.flush()
+        except OSError as exc:
+            raise OutputFailed(exc.strerror or one_line(exc)) from None
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+
+
+def discard_output(stream) -> None:
+    """Point stdout's file at /dev/null, so that the exit's final flush of what could not be written
+    does not fail again (with a traceback)."""
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):  # not a file (a test's StringIO)
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, fd)
+    os.close(null)
+
+
+def error(message: str, exc: BaseException | None, debug: bool) -> int:
+    if debug and exc is not None:
+        traceback.print_exc()
+    print(f"fldm: error: {message}", file=sys.stderr)
+    return 2
 
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in argv
-    args = argparse.Namespace(
-        on_disk="nothing was written"
-    )  # each command says what it has written
-    args.stops = StopSignals(args)
-    args.stops.install()
+    stops = signals.EARLY or StopSignals()  # installed by the `fldm` program itself, or here
+    if stops is not signals.EARLY:
+        stops.install()
+    signals.unblock()  # the imports are done: a signal sent during them is handled here
+    args = stops.args  # each command says what it has written (args.on_disk)
+    args.stops = stops
+    stdout = sys.stdout
+    sys.stdout = Output(stdout)
     try:
-        args = build_parser().parse_args(argv, namespace=args)
-        with progress.command(quiet=args.quiet):
-            args.func(args)
+        with stops.running():
+            args = build_parser().parse_args(argv, namespace=args)
+            with progress.command(quiet=args.quiet):
+                args.func(args)
+            sys.stdout.flush()
+    except OutputFailed as exc:
+        discard_output(stdout)
+        return error(f"cannot write to stdout ({exc}); {args.on_disk}", None, debug)
     except FldmError as exc:
-        if debug:
-            traceback.print_exc()
-        print(f"fldm: error: {one_line(exc)}", file=sys.stderr)
-        return 2
+        return error(one_line(exc), exc, debug)
     except MemoryError as exc:
-        if debug:
-            traceback.print_exc()
-        print(
-            f"fldm: error: out of memory ({one_line(exc) or 'no detail'}); lower n, d or m",
-            file=sys.stderr,
-        )
-        return 2
+        return error(f"out of memory ({one_line(exc) or 'no detail'}); lower n, d or m", exc, debug)
     except OSError as exc:
-        if debug:
-            traceback.print_exc()
-        print(
-            f"fldm: error: {exc.strerror or one_line(exc)}: {exc.filename or ''}".rstrip(": "),
-            file=sys.stderr,
-        )
-        return 2
+        where = f": {shorten(str(exc.filename))}" if exc.filename else ""
+        return error(f"{exc.strerror or one_line(exc)}{where}; {args.on_disk}", exc, debug)
     except KeyboardInterrupt:
-        print(f"fldm: interrupted; {args.on_disk}", file=sys.stderr)
+        print(f"{signals.stop_line('SIGINT')}; {args.on_disk}", file=sys.stderr)
         return 130
     except Stopped as exc:
-        print(f"fldm: stopped by {exc.name}; {args.on_disk}", file=sys.stderr)
+        print(f"{signals.stop_line(exc.name)}; {args.on_disk}", file=sys.stderr)
         return exc.code
     except Exception as exc:
         if debug:
             traceback.print_exc()
         print(
             f"fldm: internal error: {type(exc).__name__}: {one_line(exc)}; rerun with --debug for "
-            f"the traceback",
+            "the traceback",
             file=sys.stderr,
         )
         return 1
     finally:
-        args.stops.restore()
+        sys.stdout = stdout
+        stops.cancel_timers()
+        if stops is not signals.EARLY:
+            stops.restore()
     return 0

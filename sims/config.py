@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sims import FldmError, models, schedules
+from sims import FldmError, io, models, schedules
 from sims.data import LABEL_KINDS, NOISE_KINDS, REAL_LIMIT, check_signal_options
 from sims.diffusion import OBJECTIVES, PATH_TOL, objective_target
 
@@ -290,7 +290,7 @@ class TrainConfig:
             elif kind == "choice" and v not in f.metadata["choices"]:
                 raise FldmError(f"{f.name} must be one of {f.metadata['choices']}, got {v!r}")
             elif kind == "path" and v is not None:
-                if not isinstance(v, (str, os.PathLike)):
+                if not isinstance(v, (str, os.PathLike)) or str(v) == "":
                     raise FldmError(f"{f.name} must be a file name, got {v!r}")
                 object.__setattr__(self, f.name, str(v))
         if self.d < 3:
@@ -492,15 +492,15 @@ def load_toml(path: str | Path) -> dict:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
         import tomli as tomllib
-    path = Path(path)
-    if not path.is_file():
-        raise FldmError(
-            f"config file {path} {'is not a file' if path.exists() else 'does not exist'}"
-        )
+    path = io.regular_file(path, "config file")
     try:
         values = tomllib.loads(path.read_text())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise FldmError(f"cannot parse {path} as TOML: {exc}") from None
+    except RecursionError:  # the parser recurses into nested arrays and tables
+        raise FldmError(
+            f"cannot parse {path} as TOML: it nests arrays or tables too deeply"
+        ) from None
     settings = {}
     for key, v in values.items():
         name = key.replace("-", "_")

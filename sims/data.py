@@ -353,47 +353,33 @@ def load_npz(path: str | Path) -> Dataset:
     (n,) (each sample's row of features, of its own class: row % 2 = 0 for y = +1). Fresh samples
     from loaded data have uniform labels and, with features, each feature as often as in the
     file."""
-    path = Path(path)
-    if not path.is_file():
-        raise FldmError(f"data file {path} does not exist")
+    path = io.regular_file(path, "data file")
     kind = io.numpy_file_kind(path)
     if kind != "npz":
         raise FldmError(
             f"{path} is {'one array (.npy)' if kind else 'not a numpy file'}; --data takes an .npz "
             "archive written by numpy.savez with keys x1, x2, y, mu"
         )
+    check_npz_shapes(path, io.npz_arrays(path, DATA_KEYS))  # from the headers: nothing inflated yet
     try:
         with (
             open(path, "rb") as fh,
             np.load(fh, allow_pickle=False) as f,
         ):  # the handle closes on any error
-            arrays = {k: np.asarray(f[k]) for k in f.files}
-    except Exception as exc:  # zip errors, pickled objects, truncated files
+            arrays = {k: np.asarray(f[k]) for k in f.files if k in DATA_KEYS}
+    except Exception as exc:  # zip errors, truncated files
         raise FldmError(f"cannot read {path} as an .npz file: {exc}") from None
-    missing = [k for k in ("x1", "x2", "y", "mu") if k not in arrays]
-    if missing:
-        raise FldmError(
-            f"{path} lacks key(s) {missing}; it needs x1 (n,d), x2 (n,d), y (n,), mu (2,d)"
-        )
     x1, x2, y, mu = (real_array(arrays[k], f"{path}: {k}") for k in ("x1", "x2", "y", "mu"))
     for k in ("features", "feature"):
         if k in arrays:
             arrays[k] = real_array(arrays[k], f"{path}: {k}")
-    if x1.ndim != 2 or x2.shape != x1.shape:
-        raise FldmError(
-            f"{path}: x1 and x2 must both be (n, d) arrays, got {x1.shape} and {x2.shape}"
-        )
-    n, d = x1.shape
+    n, d = x1.shape  # shapes checked from the headers (check_npz_shapes)
     if n < 1 or d < 3:
         raise FldmError(
             f"{path}: x1 must be (n, d) with n >= 1 samples and d >= 3 dimensions, got {x1.shape}"
         )
-    if y.shape != (n,):
-        raise FldmError(f"{path}: y must have shape ({n},) to match x1, got {y.shape}")
     if not np.all(np.isin(y, (1, -1))):
         raise FldmError(f"{path}: y must contain only +1 and -1")
-    if mu.shape != (2, d):
-        raise FldmError(f"{path}: mu must have shape (2, {d}) (rows mu_+1, mu_-1), got {mu.shape}")
     for name, rows, a in (
         ("x1", "signal patch", x1),
         ("x2", "noise patch", x2),
@@ -448,6 +434,39 @@ def load_npz(path: str | Path) -> Dataset:
         feature=feature,
         freqs=tuple(float(c) / n for c in counts),
     )
+
+
+DATA_KEYS = ("x1", "x2", "y", "mu", "features", "feature")  # the arrays of a data file (load_npz)
+
+
+def check_npz_shapes(path: Path, arrays: dict) -> None:
+    """Refuse a data file from its arrays' headers ({key: (shape, dtype)}, io.npz_arrays), before
+    any array is inflated: the keys, the shapes of x1 (n, d), x2 (n, d), y (n,), mu (2, d), and the
+    memory the arrays would take."""
+    missing = [k for k in ("x1", "x2", "y", "mu") if k not in arrays]
+    if missing:
+        raise FldmError(
+            f"{path} lacks key(s) {missing}; it needs x1 (n,d), x2 (n,d), y (n,), mu (2,d)"
+        )
+    shapes = {k: v[0] for k, v in arrays.items() if v is not None}
+    x1 = shapes["x1"]
+    if len(x1) != 2 or shapes["x2"] != x1:
+        raise FldmError(
+            f"{path}: x1 and x2 must both be (n, d) arrays, got {x1} and {shapes['x2']}"
+        )
+    if shapes["y"] != (x1[0],):
+        raise FldmError(f"{path}: y must have shape ({x1[0]},) to match x1, got {shapes['y']}")
+    if shapes["mu"] != (2, x1[1]):
+        raise FldmError(
+            f"{path}: mu must have shape (2, {x1[1]}) (rows mu_+1, mu_-1), got {shapes['mu']}"
+        )
+    need = sum(8 * math.prod(shape) for k, shape in shapes.items() if k in DATA_KEYS)  # as float64
+    have = io.machine_memory()
+    if have is not None and need > have:
+        raise FldmError(
+            f"{path} holds {need / 1e9:.3g} GB of arrays (as float64); this machine has "
+            f"{have / 1e9:.3g} GB"
+        )
 
 
 def real_array(a: np.ndarray, what: str) -> np.ndarray:

@@ -114,7 +114,10 @@ def auto_step(
         lam0 = top_curvature(fun, hvp, Wc)
         if lam0 > 0:
             limits["initial"] = ETA_CURVATURE / lam0
-        guess = model.stationary_filters(mean, dc)
+        try:
+            guess = model.stationary_filters(mean, dc)
+        except ValueError:  # the law's point not found (groups far beyond its sweeps): no guess
+            guess = None
         if guess is not None and (lam := top_curvature(fun, hvp, guess)) > 0:
             limits["stationary"] = ETA_STATIONARY / lam
     if draws is not None and (memorised := model.draws_curvature(cfg, draws, data.n)) > 0:

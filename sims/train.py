@@ -22,7 +22,6 @@ for Definition 2.1):
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -32,8 +31,8 @@ import numpy as np
 from sims import DivergenceError, FldmError, __version__, io, models, span
 from sims.config import TrainConfig
 from sims.data import Dataset, load_npz, make_data, real_array
-from sims.descent import Checks, check_note, descend
-from sims.stepsize import auto_step
+from sims.descent import EXPLODE, Outcome, check_note, descend, stationarity
+from sims.stepsize import FD_STEP, auto_step
 
 ERRORS = ("raise", "return")
 MAX_LOG_BYTES = 2**30  # a run may keep at most this much logged trajectory in memory
@@ -53,12 +52,24 @@ class Result:
     extra: dict = field(default_factory=dict)
 
     def summary(self) -> dict:
+        """The headline numbers of the last step (sims.models.summarize), and:
+        converged: whether the run stopped at ||grad L|| < tol (never with the default tol = 0);
+        reached_stationary: whether ||grad L|| at the last step is at most 1e-6 times its largest
+        value on the run (sims.descent.stationarity: a scale-free criterion, needing no tol), with
+        stationarity (that ratio), steps_to_stationary (the steps still needed at this eta, from the
+        recent decay of ||grad L||; None when reached or not falling) and stationary_note (the
+        sentence, "" when reached); steps_run, final_loss, final_grad_norm; and `extra` (eta and
+        what set it, the descent checks, the model's metrics)."""
         s = models.summarize(
             self.config.model, self.signal[-1], self.noise[-1], self.data.y
         )._asdict()
         s["per_feature"] = list(s["per_feature"])  # as JSON gives it back
+        eta = self.extra.get("eta", self.config.eta)
         s.update(
             converged=self.converged,
+            **stationarity(
+                self.steps, self.grad_norm, self.extra.get("grad_norm_max", math.nan), eta
+            ),
             steps_run=int(self.steps[-1]),
             final_loss=float(self.loss[-1]),
             final_grad_norm=float(self.grad_norm[-1]),
@@ -67,11 +78,15 @@ class Result:
         return s
 
     def save(self, out: str | Path) -> None:
-        """Write out/result.npz and out/result.json as one pair: the folder is held (io.claim) while
-        both are written, so a concurrent run fails instead of mixing its files in; an earlier
-        result.json goes first and the new one, written last, carries the SHA-256 of the npz's
-        arrays (io.arrays_sha256), so a save cut short leaves no json describing another npz. The
-        config records the eta the run used (eta_auto: whether auto_eta chose it)."""
+        """Write out/result.npz and out/result.json as one pair (io.together): both are written
+        whole to temporary files first, and only then does an earlier result.json go, the new npz
+        replace the earlier one and the new json, which marks the pair complete and carries the
+        SHA-256 of the npz's arrays (io.arrays_sha256), come last. A save that fails (a full disk)
+        leaves the earlier pair as it was; at any instant a reader sees the earlier pair, an npz
+        without json (a pair being replaced) or the new pair. The folder is held (io.claim)
+        meanwhile, so a concurrent run fails instead of mixing its files in (the command line defers
+        stop signals while it saves). The config records the eta the run used (eta_auto: whether
+        auto_eta chose it)."""
         out = Path(out)
         config = self.config.to_dict()
         config["eta"] = self.extra.get("eta", self.config.eta)
@@ -83,20 +98,17 @@ class Result:
             noise=self.noise,
             W=self.W,
         )
-        with io.claim(out):
-            (out / "result.json").unlink(missing_ok=True)
+        meta = {
+            "config": config,
+            "eta_auto": self.config.eta is None,
+            "seed": self.config.seed,
+            "version": __version__,
+            "summary": self.summary(),
+            "arrays_sha256": io.arrays_sha256(arrays),
+        }
+        with io.claim(out), io.together(out / "result.json"):
             io.write_npz(out / "result.npz", **arrays)
-            io.write_json(
-                out / "result.json",
-                {
-                    "config": config,
-                    "eta_auto": self.config.eta is None,
-                    "seed": self.config.seed,
-                    "version": __version__,
-                    "summary": self.summary(),
-                    "arrays_sha256": io.arrays_sha256(arrays),
-                },
-            )
+            io.write_json(out / "result.json", meta)
 
 
 class Run(NamedTuple):
@@ -149,22 +161,18 @@ def weight_shape(cfg: TrainConfig, d: int) -> tuple:
 
 def load_weights(path: str | Path) -> np.ndarray:
     """Initial weights from an .npy file (numpy.save), as float64; real numbers in range only."""
-    path = Path(path)
-    if not path.is_file():
-        raise FldmError(f"init file {path} does not exist")
+    path = io.regular_file(path, "init file")
     kind = io.numpy_file_kind(path)
     if kind != "npy":
         raise FldmError(
             f"{path} is {'an .npz archive' if kind else 'not a numpy file'}; --init takes one "
-            f"array "
-            "saved with numpy.save (.npy)"
+            "array saved with numpy.save (.npy)"
         )
+    io.npy_array(path)  # its header against the file's size, before anything is loaded
     try:
         with open(path, "rb") as fh:  # the handle closes on any error
             W = np.load(fh, allow_pickle=False)
-    except (
-        Exception
-    ) as exc:  # truncated files, pickled objects, headers promising more than memory holds
+    except Exception as exc:  # what the header check cannot see
         raise FldmError(f"cannot read {path} as an .npy array: {exc}") from None
     return real_array(W, f"init weights in {path}")
 
@@ -233,18 +241,10 @@ def memory_estimate(cfg: TrainConfig, n: int, d: int) -> int:
     return 8 * floats + entries * per_entry
 
 
-def machine_memory() -> int | None:
-    """The machine's physical memory in bytes (None where the system does not say)."""
-    try:
-        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):
-        return None
-
-
 def check_memory(cfg: TrainConfig, n: int, d: int) -> None:
     """Refuse, before allocating anything, a run whose `memory_estimate` exceeds the machine's
     memory."""
-    need, have = memory_estimate(cfg, n, d), machine_memory()
+    need, have = memory_estimate(cfg, n, d), io.machine_memory()
     if have is not None and need > have:
         raise FldmError(
             f"this run needs about {need / 1e9:.3g} GB of memory (n={n}, d={d}, m={cfg.m}); this "
@@ -264,39 +264,92 @@ def prepare(cfg: TrainConfig, data: Dataset | None = None, W0: np.ndarray | None
     if W.shape != weight_shape(cfg, data.d):
         raise FldmError(f"initial weights have shape {W.shape}; need {weight_shape(cfg, data.d)}")
     check_log_size(cfg, data.n, data.signals.shape[0])
-    draws = models.get(cfg.model).draws(cfg, data.n, data.d, rngs["noise"])
-    if cfg.eta is not None:
-        return Run(rngs, data, W, cfg.eta, draws, "given")
+    model = models.get(cfg.model)
+    draws = model.draws(cfg, data.n, data.d, rngs["noise"])
     B = coords = None
-    if (
-        models.get(cfg.model).deterministic(cfg) is not None
-    ):  # the "initial" limit's curvature is computed
-        B = span.basis(data, W, draws)  # in the basis the span engine uses
+    if model.deterministic(cfg) is not None:  # the checks and the "initial" limit's curvature are
+        B = span.basis(data, W, draws)  # computed in the basis the span engine uses
         coords = span.coordinates(B, data, W, draws)
-    eta, limit = auto_step(cfg, data, W, draws, coords)
+    check_float_range(cfg, data, W, draws, coords)
+    if cfg.eta is not None:
+        return Run(rngs, data, W, cfg.eta, draws, "given", B, coords)
+    with np.errstate(over="ignore", invalid="ignore"):  # checked above: the products fit
+        eta, limit = auto_step(cfg, data, W, draws, coords)
     return Run(rngs, data, W, eta, draws, limit, B, coords)
 
 
-def finish(
-    cfg: TrainConfig,
-    run: Run,
-    W: np.ndarray,
-    log: dict,
-    converged: bool,
-    checks: Checks = Checks(),  # noqa: B008 (immutable)
-) -> Result:
-    """The Result of a finished run: logged lists to arrays, the model's metrics (classifier
-    errors), and the descent loop's checks with their sentence (`descent_note`, "" when descent
+# The products a run computes from its initial weights must stay below this: float64's largest
+# number over the growth sims.descent allows a loss before it counts as divergence (EXPLODE).
+FLOAT_ROOM = np.finfo(float).max / EXPLODE
+
+
+def _size(a) -> float:
+    """log10 of the Euclidean norm of a, computed without overflow (inf if a holds inf or NaN)."""
+    a = np.abs(np.asarray(a, dtype=float))
+    top = a.max(initial=0.0)
+    if not np.isfinite(top):
+        return math.inf
+    return -math.inf if top == 0 else math.log10(top) + 0.5 * math.log10(np.sum((a / top) ** 2))
+
+
+def check_float_range(cfg: TrainConfig, data: Dataset, W0, draws, coords) -> None:
+    """Refuse, before any step, a run whose products at the initial weights leave float64's range:
+    the loss, the squared norm of its gradient (the descent loop's) and the squared norm of a
+    curvature product H v (the automatic step size's and the ODE's; for objectives with one closed
+    form), each below FLOAT_ROOM. Settings within their own ranges (sims.config) can still multiply
+    beyond it: sigma0 = 1e50 makes the diffusion loss about 1e300, snr = 1e40 its gradient about
+    1e157. The message names the product, its size and the limit. A DivergenceError: a sweep records
+    such a run as diverged (sims.studies.sweep), as it did when descent found the overflow at step
+    0."""
+    model = models.get(cfg.model)
+    mean = model.deterministic(cfg)
+    with np.errstate(all="ignore"):  # overflow is what is measured here
+        if mean is not None:
+            dc, Wc, draws_c = coords
+            fun = model.objective(mean, dc.x1, dc.x2, data.y, data.d, None, draws_c)
+            product = model.hessian_product(mean, dc.x1, dc.x2, data.d)
+        else:  # fresh draws from a generator of its own: the run's stream is untouched
+            x = data
+            rng = np.random.default_rng(0)
+            fun = model.objective(cfg, x.x1, x.x2, x.y, data.d, rng, draws)
+            Wc, product = W0, None
+        loss, grad = fun(Wc)
+        sizes = {"the loss": _size(loss), "the gradient's squared norm": 2 * _size(grad)}
+        if mean is not None and math.isfinite(sizes["the gradient's squared norm"]):
+            v = grad / 10 ** _size(grad) if np.any(grad) else np.ones_like(Wc) / math.sqrt(Wc.size)
+            if product is None:  # central differences of the gradient, as sims.stepsize does
+                h = FD_STEP * max(10 ** _size(Wc), 1e-300)
+                product = lambda W, V: (fun(W + h * V)[1] - fun(W - h * V)[1]) / (2 * h)
+            sizes["the curvature's squared norm ||H v||^2"] = 2 * _size(product(Wc, v))
+    limit = math.log10(FLOAT_ROOM)
+    for name, size in sizes.items():
+        if not size <= limit:
+            value = "beyond float64's range" if size == math.inf else f"about 1e{size:.0f}"
+            raise DivergenceError(
+                f"at the initial weights {name} is {value}; a run needs it below {FLOAT_ROOM:.1e} "
+                "(float64's largest number over the growth a loss may take before it counts as "
+                "diverged): lower sigma0, sigma_xi or snr (or rescale the files)"
+            )
+
+
+def finish(cfg: TrainConfig, run: Run, W: np.ndarray, outcome: Outcome) -> Result:
+    """The Result of a finished run (W in d dimensions, the rest from the descent loop's Outcome):
+    logged lists to arrays, the model's metrics (classifier errors), the largest ||grad L|| of any
+    step, and the descent loop's checks with their sentence (`descent_note`, "" when descent
     behaved: sims.descent)."""
+    checks, log = outcome.checks, outcome.log
     extra = {
         "eta": run.eta,
         "eta_limit": run.eta_limit,
+        "grad_norm_max": outcome.grad_max,
         **checks._asdict(),
         "descent_note": check_note(checks),
         **models.get(cfg.model).metrics(cfg, W, run.data, run.rngs["test"]),
     }
     arrays = {k: np.asarray(v, dtype=int if k == "steps" else float) for k, v in log.items()}
-    return Result(config=cfg, W=W, data=run.data, converged=converged, extra=extra, **arrays)
+    return Result(
+        config=cfg, W=W, data=run.data, converged=outcome.converged, extra=extra, **arrays
+    )
 
 
 def _basis(run: Run) -> span.Basis | None:
@@ -334,11 +387,17 @@ def engine(cfg: TrainConfig) -> str:
 
 
 def train(
-    cfg: TrainConfig, data: Dataset | None = None, W0: np.ndarray | None = None, progress=None
+    cfg: TrainConfig,
+    data: Dataset | None = None,
+    W0: np.ndarray | None = None,
+    progress=None,
+    until_stationary: bool = False,
 ) -> Result:
     """Run gradient descent as configured (`data` and `W0` override the configured ones), in a basis
     of the span of the data, fixed noise draws and W0 where that is exact (sims.span), else in d
-    dimensions (`engine`); the result is the same to rounding either way, with W in d dimensions."""
+    dimensions (`engine`); the result is the same to rounding either way, with W in d dimensions.
+    until_stationary: stop as soon as the run is stationary (sims.descent.stationarity), at most
+    cfg.steps steps."""
     run = prepare(cfg, data, W0)
     model = models.get(cfg.model)
     B = _basis(run) if engine(cfg) == "span" else None
@@ -364,11 +423,13 @@ def train(
         align=lambda i, W: alignments(W, coords),
         progress=progress,
         check=model.deterministic(cfg) == cfg,
+        limits=[run.eta_limit],
+        until_stationary=until_stationary,
     )
     if isinstance(outcome, DivergenceError):
         raise outcome
     W = outcome.W if B is None else outcome.W @ B.matrix.T
-    result = finish(cfg, run, W, outcome.log, outcome.converged, outcome.checks)
+    result = finish(cfg, run, W, outcome)
     result.extra["engine"] = "full" if B is None else "span"
     return result
 
@@ -437,7 +498,10 @@ def train_many(
     # them.
     runs, reduced = [], []
     for cfg, data, W0 in zip(configs, datas, W0s):
-        run = prepare(cfg, data, W0)
+        try:
+            run = prepare(cfg, data, W0)
+        except DivergenceError:  # beyond float64 from the start: separately, each as errors says
+            return _separately(configs, datas, W0s, errors)
         reduced.append(_coordinates(run, _basis(run))[:2])
         runs.append(run._replace(basis=None, coords=None))
     if len({run.data.x1.shape for run in runs}) > 1:
@@ -457,6 +521,7 @@ def train_many(
         steps=cfg0.steps,
         log_every=cfg0.log_every,
         align=lambda i, W: alignments(W, coords[i]),
+        limits=[run.eta_limit for run in runs],
     )
     results = []
     for i, (cfg, run, outcome) in enumerate(zip(configs, runs, outcomes)):
@@ -467,6 +532,6 @@ def train_many(
             continue
         B = _basis(run)  # the same basis again: same input, same arithmetic
         W = outcome.W.copy() if B is None else outcome.W[..., : B.dim] @ B.matrix.T
-        results.append(finish(cfg, run, W, outcome.log, outcome.converged, outcome.checks))
+        results.append(finish(cfg, run, W, outcome))
         results[-1].extra["engine"] = "full" if B is None else "span"
     return results

@@ -7,9 +7,11 @@ import io
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import warnings
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -109,7 +111,26 @@ def files(tmp_path_factory):
     }
     for name, text in tomls.items():
         (root / f"{name}.toml").write_bytes(b"\xff\xfe" if text is None else text.encode())
+    (root / "deep.toml").write_text("x = " + "[" * 5000 + "]" * 5000 + "\n")
+    (root / "pk_not_zip.npz").write_bytes(b"PK not a zip archive")
+    with zipfile.ZipFile(root / "bomb.npz", "w", zipfile.ZIP_DEFLATED) as zf:  # 8 MB of zeros
+        with zf.open("junk.npy", "w") as f:
+            np.lib.format.write_array(f, np.zeros(1_000_000))
+    with open(root / "W_promise.npy", "wb") as f:  # a header promising far more than the file
+        header = {"descr": "<f8", "fortran_order": False, "shape": (10**6, 10**6)}
+        np.lib.format.write_array_header_1_0(f, header)
+    np.savez(root / "huge_scale.npz", x1=data.x1, x2=1e49 * data.x2, y=data.y, mu=data.mu)
+    odd = root / "odd"  # paths that exist but are no regular file
+    odd.mkdir()
+    os.mkfifo(odd / "fifo")
+    os.symlink(odd / "loop", odd / "loop")
+    os.symlink(odd / "gone", odd / "dangling")
+    (odd / "folder").mkdir()
+    (root / "afile").write_text("x")
     return root
+
+
+ODD = ["odd/fifo", "odd/loop", "odd/dangling", "odd/folder", "/dev/zero"]
 
 
 def numbers(low=1e-3, high=1e3):
@@ -130,6 +151,12 @@ def numbers(low=1e-3, high=1e3):
                 "1e308",
                 "1e51",
                 "1e-51",
+                "1e50",  # in range, but products of several such overflow float64
+                "1e40",
+                "1e-50",
+                "1e-40",
+                "9" * 5000,
+                "x" * 5000,
                 "2**3",
                 "",
                 " ",
@@ -166,7 +193,7 @@ def option_values(files):
         "--log-every": small_ints(1, 4),
         "--noise-samples": small_ints(1, 3),
         "--n-test": small_ints(1, 50),
-        "--seed": st.one_of(st.integers(-5, 2**70).map(str), numbers()),
+        "--seed": st.one_of(st.integers(-5, 2**70).map(str), numbers(), st.just("7" * 5000)),
         **{
             opt: numbers()
             for opt in ("--snr", "--nsnr2", "--sigma-xi", "--alpha", "--beta", "--scale")
@@ -180,13 +207,18 @@ def option_values(files):
         "--labels": st.sampled_from(["random", "balanced", "x"]),
         "--data": st.sampled_from(
             [f(p.name) for p in sorted(files.glob("*.npz")) if not p.name.startswith("W")]
-            + [f("missing.npz"), f("W_diffusion.npy"), str(files)]
+            + [f("missing.npz"), f("W_diffusion.npy"), str(files), ""]
+            + [f(p) for p in ODD]
         ),
         "--init": st.sampled_from(
-            [f(p.name) for p in sorted(files.glob("W*"))] + [f("missing.npy"), f("data.npz")]
+            [f(p.name) for p in sorted(files.glob("W*"))]
+            + [f("missing.npy"), f("data.npz"), ""]
+            + [f(p) for p in ODD]
         ),
-        "--config": st.sampled_from([f(p.name) for p in sorted(files.glob("*.toml"))]),
-        "--out": st.just("OUT"),
+        "--config": st.sampled_from(
+            [f(p.name) for p in sorted(files.glob("*.toml"))] + [""] + [f(p) for p in ODD[:-1]]
+        ),
+        "--out": st.sampled_from(["OUT"] * 6 + ["", f("afile"), f("afile/x")]),
     }
 
 
@@ -225,14 +257,26 @@ def run(argv):
     return code, out.getvalue(), err.getvalue(), [str(w.message) for w in caught]
 
 
+def given_paths(argv):
+    """The file and folder names given to --data, --init, --config and --out."""
+    opts = ("--data", "--init", "--config", "--out")
+    return [v for opt, v in zip(argv, argv[1:]) if opt in opts]
+
+
 def check_outcome(argv, code, stdout, stderr, caught, out):
     assert code in (0, 2), (argv, stderr)
     assert "Traceback" not in stderr and not caught, (argv, stderr, caught)
     lines = [line for line in stderr.splitlines() if not line.startswith("fldm: note:")]
     if code == 2:
         assert len(lines) == 1 and lines[0].startswith("fldm: error:"), (argv, stderr)
-        assert not out.exists(), (argv, "partial output")
+        longest = max(map(len, lines[0].split()))  # a value is echoed shortened (sims.cli.shorten)
+        assert longest < 200 and ".tmp" not in lines[0], (argv, "a long or temporary name")
+        assert "pickle" not in lines[0] and "File exists" not in lines[0], (argv, stderr)
+        for path in given_paths(argv):  # "does not exist" only of what does not exist
+            assert not (path and os.path.lexists(path) and f"{path} does not exist" in stderr)
+        assert not out.is_dir() or out.is_symlink(), (argv, "partial output")
         return
+    assert str(out) in given_paths(argv) or argv[0] == "predict", (argv, "an odd --out accepted")
     assert not lines, (argv, stderr)
     if argv[0] == "predict":
         assert not out.exists()
@@ -250,9 +294,14 @@ def check_argument_vector(files, tmp_path_factory, monkeypatch, data):
     evaluations (theory.ode.MAX_EVALS) keeps them quick; the solver then gives up and says so."""
     monkeypatch.setattr("theory.ode.MAX_EVALS", 3000)
     argv = data.draw(argument_vectors(files))
-    out = tmp_path_factory.mktemp("run") / "out"
+    where = tmp_path_factory.mktemp("run")
+    monkeypatch.chdir(where)  # an empty --out must not write here
+    out = where / "out"
     argv = [str(out) if a == "OUT" else a for a in argv]
-    check_outcome(argv, *run(argv), out)
+    outs = [v for opt, v in zip(argv, argv[1:]) if opt == "--out"]
+    given = Path(outs[-1]) if outs and outs[-1] else out
+    check_outcome(argv, *run(argv), given)
+    assert sorted(p.name for p in where.iterdir()) in ([], ["out"]), (argv, "wrote elsewhere")
 
 
 UNCHECKED = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
@@ -269,6 +318,56 @@ def test_any_argument_vector_ends_in_exit_0_or_2(files, tmp_path_factory, monkey
 @given(data=st.data())
 def test_many_argument_vectors_end_in_exit_0_or_2(files, tmp_path_factory, monkeypatch, data):
     check_argument_vector(files, tmp_path_factory, monkeypatch, data)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=UNCHECKED)
+@given(
+    command=st.sampled_from(["train", "ode", "predict"]),
+    model=st.sampled_from(["diffusion", "classification"]),
+    option=st.sampled_from(["--snr", "--sigma-xi", "--sigma0", "--data"]),
+    size=st.sampled_from(["1e50", "1e45", "1e40", "1e35", "1e30"]),
+)
+def test_extreme_scales_give_a_result_or_one_line_and_never_a_warning(
+    files, tmp_path_factory, command, model, option, size
+):
+    """The numbers family at its edge: settings in range whose products may leave float64 (a scale
+    up to 1e50, or data entries that large) end in a result or in one line naming the product, with
+    no numpy warning and no internal error."""
+    value = str(files / "huge_scale.npz") if option == "--data" else size
+    argv = [command, model, *BASE[command][:6], option, value]
+    if option == "--data":
+        argv = [command, model, "--m", "2", option, value]
+    out = tmp_path_factory.mktemp("run") / "out"
+    argv += [] if command == "predict" else ["--steps", "4", "--out", str(out)]
+    code, stdout, stderr, caught = run(argv)
+    check_outcome(argv, code, stdout, stderr, caught, out)
+    if code == 2:
+        assert "float64" in stderr or "must be" in stderr, stderr
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=UNCHECKED)
+@given(
+    command=st.sampled_from(["train", "ode", "predict"]),
+    option=st.sampled_from(["--data", "--init", "--config", "--out"]),
+    path=st.sampled_from([*ODD, "", "afile", "afile/x", "pk_not_zip.npz", "bomb.npz", "deep.toml"]),
+)
+def test_odd_files_and_paths_get_a_true_line(files, tmp_path_factory, monkeypatch, command, option,
+                                             path):  # fmt: skip
+    """The files and paths family: a path that is empty, no regular file (or, for --out, no folder),
+    in a file's way, or a file that is not what it claims gets one line saying what it is; nothing
+    is written anywhere."""
+    if option == "--out" and path == "odd/folder":
+        path = "odd/folder/afile/x"  # a folder is a fine --out; a file under it in the way is not
+        (files / "odd/folder/afile").write_text("x")
+    where = tmp_path_factory.mktemp("run")
+    monkeypatch.chdir(where)
+    value = str(files / path) if path and not path.startswith("/") else path
+    argv = ["train" if option == "--out" else command, "diffusion", *BASE["train"][:-2], option,
+            value]  # fmt: skip
+    code, stdout, stderr, caught = run(argv)
+    out = Path(value) if option == "--out" and value else where / "out"
+    check_outcome(argv, code, stdout, stderr, caught, out)
+    assert code == 2 and not list(where.iterdir()), (argv, stderr)
 
 
 @pytest.mark.parametrize(
@@ -669,8 +768,8 @@ def test_a_damaged_cache_cell_is_recomputed_and_counted(tmp_path, capsys, kind):
     capsys.readouterr()
     again = run_cells(cells, Cache(tmp_path), progress=False)
     assert capsys.readouterr().err == (
-        f"fldm: note: 1 damaged cell(s) in {tmp_path} (unreadable, or not matching "
-        "their checksum): recomputing them\n"
+        f"fldm: note: 1 damaged cell(s) in {tmp_path} (unreadable, edited, or not matching their "
+        "checksums or their file names): recomputing them\n"
     )
     for a, b in zip(first, again):
         assert a.summary == b.summary and all(
@@ -689,6 +788,7 @@ def test_an_unfinished_cell_is_not_counted_as_damaged(tmp_path, capsys):
     run_cells(cells, Cache(tmp_path), progress=False)
     (tmp_path / f"{cell_key(*cells[0])}.json").unlink()
     cache = Cache(tmp_path)
+    capsys.readouterr()
     run_cells(cells, cache, progress=False)
     assert not cache.damaged and capsys.readouterr().err == ""
 
@@ -809,8 +909,8 @@ def test_reproduce_stopped_by_sigterm_ends_its_workers(tmp_path):
         _, err = proc.communicate(timeout=60)
         assert proc.returncode == 143
         assert err == (
-            f"fldm: stopped by SIGTERM; finished cells are kept in {tmp_path / 'cache'}; a rerun "
-            "resumes from them\n"
+            f"fldm: stopped by SIGTERM; {tmp_path / 'out'} is as it was; finished cells are kept "
+            f"in {tmp_path / 'cache'}; a rerun resumes from them\n"
         )
         time.sleep(0.5)
         assert not [w for w in workers if alive(w)]
@@ -854,3 +954,147 @@ def test_study_commands_refuse_bad_numbers_before_writing(tmp_path, args, messag
     assert (
         code == 2 and message in stderr and not out.exists() and not (tmp_path / "cache").exists()
     )
+
+
+# ------------------------------------------------------------ families: signals and edited results
+
+HOOK = """if True:
+    import os, signal, sys
+    name, when, how = sys.argv[1:4]
+    class Hook:  # sends the signal when `when` is first imported: during the command's imports
+        def find_spec(self, fullname, path, target=None):
+            if fullname == when:
+                sys.meta_path.remove(self)
+                os.kill(os.getpid(), getattr(signal, name))
+    sys.meta_path.insert(0, Hook())
+    sys.argv = ["/usr/local/bin/fldm", *sys.argv[4:]]  # as the console script sees itself
+    if how == "script":
+        from sims.cli import main  # the `fldm` entry point: sims.cli:main
+        sys.exit(main())
+    import runpy
+    runpy.run_module("sims", run_name="__main__", alter_sys=True)  # python -m sims
+"""
+CODES = {"SIGINT": 130, "SIGTERM": 143, "SIGHUP": 129}
+
+
+def run_hooked(name, when, how, tmp_path):
+    """`fldm train` as its console script (how="script") or `python -m sims` ("module") runs it,
+    sent the signal `name` when the module `when` is first imported: (exit code, stderr, output
+    folder)."""
+    out = tmp_path / "o"
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            HOOK,
+            name,
+            when,
+            how,
+            "train",
+            "diffusion",
+            *TRAIN,
+            "--out",
+            str(out),
+        ],
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    return p.returncode, p.stderr, out
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=UNCHECKED)
+@given(
+    name=st.sampled_from(sorted(CODES)),
+    when=st.sampled_from(
+        ["numpy", "sims.io", "sims.config", "sims.models", "sims.studies", "sims.train"]
+    ),
+    how=st.sampled_from(["script", "module"]),
+)
+def test_a_stop_signal_at_any_import_ends_with_one_line(tmp_path_factory, name, when, how):
+    """Wherever the imports are when a stop signal comes (before the command, or its own lazy
+    imports), the command ends with one line and the signal's code, and writes nothing."""
+    code, err, out = run_hooked(name, when, how, tmp_path_factory.mktemp("signal"))
+    verb = "interrupted" if name == "SIGINT" else f"stopped by {name}"
+    assert (code, err) == (CODES[name], f"fldm: {verb}; nothing was written\n")
+    assert not out.exists()
+
+
+@pytest.fixture(scope="module")
+def pristine_cache(tmp_path_factory):
+    """A cache of two finished cells, their results and keys."""
+    from sims.studies.sweep import Cache, cell_key, run_cells
+
+    folder = tmp_path_factory.mktemp("cache")
+    cells = sweep_cells()
+    results = run_cells(cells, Cache(folder), progress=False)
+    return folder, cells, results, [cell_key(*c) for c in cells]
+
+
+def leaves(obj, path=()):
+    """(path, value) of every leaf of a JSON value, and of every dict and list (replaced whole)."""
+    yield path, obj
+    if isinstance(obj, dict):
+        items = obj.items()
+    else:
+        items = enumerate(obj) if isinstance(obj, list) else ()
+    for k, v in items:
+        yield from leaves(v, (*path, k))
+
+
+json_values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**6), 10**6),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=5),
+    st.lists(st.integers(), max_size=2),
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=UNCHECKED)
+@given(data=st.data())
+def test_any_edit_of_a_cached_cell_is_recomputed_and_counted(
+    pristine_cache, tmp_path_factory, capsys, data
+):
+    """Whatever value of a cell's json is changed (summary, config, kind, version, checksums; a
+    value or a whole part), or removed, the sweep recomputes that cell, returns the true results and
+    counts it as damaged; a reformatted json (its content unchanged) is reused."""
+    import shutil
+
+    from sims.studies.sweep import Cache, run_cells
+
+    source, cells, first, keys = pristine_cache
+    folder = tmp_path_factory.mktemp("edited")
+    for p in source.iterdir():
+        shutil.copy(p, folder / p.name)
+    path = folder / f"{data.draw(st.sampled_from(keys))}.json"
+    meta = json.loads(path.read_text())
+    where, old = data.draw(st.sampled_from([lp for lp in leaves(meta) if lp[0]]))
+    how = data.draw(st.sampled_from(["replace", "remove", "reformat"]))
+    parent = meta
+    for k in where[:-1]:
+        parent = parent[k]
+    if how == "replace":
+        new = data.draw(json_values.filter(lambda v: v != old or type(v) is not type(old)))
+        parent[where[-1]] = new
+    elif how == "remove":
+        del parent[where[-1]]
+    path.write_text(json.dumps(meta, indent=data.draw(st.sampled_from([None, 1, 4]))))
+    from sims import progress
+
+    capsys.readouterr()
+    with getattr(progress, "command", contextlib.nullcontext)():  # the command's closing line
+        again = run_cells(cells, Cache(folder), progress=False)
+    err = capsys.readouterr().err
+    for a, b in zip(first, again):
+        assert a.summary == b.summary, (where, how)
+        assert all(np.array_equal(a.arrays[k], b.arrays[k]) for k in a.arrays)
+    counts = (
+        "2 cells: 0 computed, 2 from the cache"
+        if how == "reformat"
+        else "2 cells: 1 computed (1 of them damaged in the cache), 1 from the cache"
+    )
+    assert counts in err, (where, how, err)

@@ -219,7 +219,7 @@ def init_ratio(cfg, point: symmetric.SymmetricPoint, d: int) -> float:
     g_scaled = (m * point.Q + point.P1 + (m - 1) * point.P) / m
     c = output_scale(m, cfg.scale)
     g = (c * m) ** (-2 / 3) * beta ** (-4 / 3) * g_scaled
-    return cfg.sigma0**2 * d / g
+    return cfg.sigma0**2 * d / g if g > 0 else math.inf  # no stationary norm: not a small start
 
 
 @dataclass(frozen=True)
@@ -298,7 +298,10 @@ def regime_of(cfg, data: Dataset) -> Regime:
     if isinstance(groups, str):
         return not_covered(groups)
     G_s, G_n = groups
-    result = law(G_s, G_n, cfg.m)
+    try:
+        result = law(G_s, G_n, cfg.m)
+    except ValueError as exc:  # the symmetric point not found (groups far beyond the law's sweeps)
+        return not_covered(f"the law's stationary point was not found: {exc}")
     I0 = init_ratio(cfg, result.point, data.d)
     return Regime(
         {"G_s": G_s, "G_n": G_n},

@@ -13,6 +13,8 @@ theory.reduced, so its cost does not depend on d (apart from building the basis 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy.integrate import solve_ivp
 
@@ -153,10 +155,13 @@ class TopCurvature:
         v = v / np.linalg.norm(v)
         lam = None
         for _ in range(POWER_ITERATIONS):
-            Hv = self.product(Wr, v.reshape(self.shape)).ravel()
-            new = float(v @ Hv)
-            norm = np.linalg.norm(Hv)
-            if norm == 0 or not np.isfinite(norm):
+            with np.errstate(over="ignore", invalid="ignore"):  # beyond float64: inf, said below
+                Hv = self.product(Wr, v.reshape(self.shape)).ravel()
+                new = float(v @ Hv)
+                norm = np.linalg.norm(Hv)
+            if not np.isfinite(norm):
+                return math.inf  # a curvature beyond float64's range (theory.rkc stops there)
+            if norm == 0:
                 break
             v = Hv / norm
             if lam is not None and abs(new - lam) <= POWER_TOL * abs(new):

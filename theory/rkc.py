@@ -114,9 +114,10 @@ def integrate(
 
     rho(y) estimates the spectral radius of the Jacobian at y (it is multiplied by SAFETY); it is
     called once per accepted step, just before stop(tau, y, F(y)), which may return a status string
-    that ends the integration there. Returns (times reached, states, status, work): status "ok" or
-    stop's string; the last time and state are where it stopped; work = (F evaluations, accepted
-    steps, rejected steps).
+    that ends the integration there. A rho of 0 (a flat flow) leaves the step to the error control
+    alone; one that is not finite (a curvature beyond float64's range) ends the integration as a
+    blow-up. Returns (times reached, states, status, work): status "ok" or stop's string; the last
+    time and state are where it stopped; work = (F evaluations, accepted steps, rejected steps).
     """
     taus = np.asarray(taus, dtype=float)
     y = np.asarray(y0, dtype=float).copy()
@@ -134,7 +135,15 @@ def integrate(
         out_y.append(y.copy())
         i += 1
     while i < taus.size:
-        h = min(h, taus[-1] - tau, (MAX_STAGES**2 - 1) * BETA / r)
+        if not math.isfinite(r):
+            return (
+                np.array(out_t + [tau]),
+                np.array(out_y + [y]),
+                f"blow-up at tau={tau:.6g} (the curvature is beyond float64's range)",
+                (nfev, accepted, rejected),
+            )
+        # the most stages allow this step (none when the flow is flat, r = 0)
+        h = min(h, taus[-1] - tau, (MAX_STAGES**2 - 1) * BETA / r if r > 0 else math.inf)
         s = stages(h, r)
         y_new = step(F, y, Fy, h, s)
         F_new = F(y_new)

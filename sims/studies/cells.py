@@ -39,9 +39,13 @@ def cell_seed(base_seed: int, *identity) -> int:
 
 def cell_key(kind: str, cfg) -> str:
     """The cache key: a hash of the kind, the full configuration and the package version."""
-    payload = json.dumps(
-        {"kind": kind, "config": cfg.to_dict(), "version": __version__}, sort_keys=True
-    )
+    return key_of(kind, cfg.to_dict())
+
+
+def key_of(kind: str, config: dict, version: str = __version__) -> str:
+    """The cache key from a configuration as a dict: `to_dict()`'s, or as a cached cell's json holds
+    it (the same JSON text), so a cell's key can be checked against its file name."""
+    payload = json.dumps({"kind": kind, "config": config, "version": version}, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:24]
 
 

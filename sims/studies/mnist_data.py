@@ -130,7 +130,8 @@ def idx_paths(folder: str | Path) -> tuple[Path, Path]:
     """(images file, labels file) of the MNIST training set in `folder`."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise FldmError(f"IDX folder {folder} does not exist")
+        what = "is not a folder" if folder.exists() else "does not exist"
+        raise FldmError(f"IDX folder {folder} {what}")
     return _find(folder, IDX_FILES["images"]), _find(folder, IDX_FILES["labels"])
 
 

@@ -9,10 +9,11 @@ Executor.
   run as one stacked computation (`sims.train.train_many`), in groups fixed by the cells alone,
   never by the workers.
 - Finished cells are written atomically as KEY.npz then KEY.json (the json marks completion and
-  carries a SHA-256 of the npz's arrays), by the main process as each one finishes, so a killed
-  sweep loses only the cells in flight and a rerun computes only what is missing. A cell whose files
-  cannot be read, or whose arrays do not match the json's checksum, counts as damaged: it is
-  recomputed, and the rerun says how many there were.
+  carries a SHA-256 of the npz's arrays and one of its own content), by the main process as each one
+  finishes, so a killed sweep loses only the cells in flight and a rerun computes only what is
+  missing. A cell whose files cannot be read, whose json or arrays do not match their checksums, or
+  whose kind and config give another key than its file name, counts as damaged: it is recomputed.
+  The command's closing line (sims.progress) counts the cells computed, damaged and read back.
 - Worker processes (`worker_pool`) exit by themselves when the main process dies, and are stopped by
   it when it stops on an error or a signal, so no worker outlives a sweep.
 - Seeds come from `cell_seed(base, identity)`: a SeedSequence of the base seed and the cell's
@@ -23,6 +24,7 @@ Executor.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import json
 import os
@@ -40,7 +42,7 @@ from threadpoolctl import threadpool_limits
 from sims import FldmError, __version__, io
 from sims.config import TrainConfig
 from sims.progress import bar as progress_bar, record_cells
-from sims.studies.cells import Cell, Outcome, cell_key, pack
+from sims.studies.cells import Cell, Outcome, cell_key, key_of, pack
 from sims.train import stack_signature, train_many
 from theory.ode import run_ode
 from theory.predict import predict
@@ -131,48 +133,64 @@ def _groups(todo: dict, cells: list) -> list[list[str]]:
     )
 
 
+def _content_sha256(meta: dict) -> str:
+    """SHA-256 of a cell json's content (kind, config, version, summary, the arrays' checksum) as
+    canonical JSON: keys sorted, no spaces, floats as Python writes them (they read back exact), so
+    a reformatted file keeps its checksum and an edited value does not."""
+    content = {k: v for k, v in meta.items() if k != "sha256"}
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 class Cache:
-    """Finished cells in a folder: KEY.npz (arrays) and KEY.json (kind, config, summary, the arrays'
-    SHA-256; written last). `damaged` collects the keys of cells found but unusable (see `load`)."""
+    """Finished cells in a folder: KEY.npz (arrays) and KEY.json (kind, config, version, summary,
+    the arrays' SHA-256, and `sha256`, a checksum of all of these; written last). `damaged` collects
+    the keys of cells found but unusable (see `load`)."""
 
     def __init__(self, folder: str | Path):
         self.folder = Path(folder)
         self.damaged: set[str] = set()
 
     def load(self, key: str) -> Cell | None:
-        """The cell; None if it is not there (no json: never finished) or is damaged (its json or
-        npz cannot be read, or the arrays do not match the json's checksum), which is noted."""
+        """The cell; None if it is not there (no json: never finished) or is damaged, which is
+        noted: a cell is used only if every byte its verdicts read is covered. Damaged: its json or
+        npz cannot be read; the json's content does not match its checksum (an edited summary or
+        config) or has none (written before there was one); the key computed from its kind, config
+        and version is not its file name (a json copied from another cell); or the arrays do not
+        match their checksum."""
         meta_path, arr_path = self.folder / f"{key}.json", self.folder / f"{key}.npz"
         if not meta_path.is_file():
             return None
         try:
             meta = json.loads(meta_path.read_text())
+            if meta["sha256"] != _content_sha256(meta):
+                raise ValueError("the json does not match its checksum")
+            if key_of(meta["kind"], meta["config"], meta["version"]) != key:
+                raise ValueError("the json is another cell's")
             with open(arr_path, "rb") as fh, np.load(fh, allow_pickle=False) as f:
                 arrays = {k: f[k] for k in f.files}
-            if meta.get("arrays_sha256") not in (
-                None,
-                io.arrays_sha256(arrays),
-            ):  # None: cached before checksums
-                raise ValueError("the arrays do not match the checksum")
+            if meta["arrays_sha256"] != io.arrays_sha256(arrays):
+                raise ValueError("the arrays do not match their checksum")
             return Cell(meta["kind"], meta["config"], dict(meta["summary"]), arrays)
-        except (
-            Exception
-        ):  # truncated or empty files, bad zip or JSON, missing keys, a mismatch: recompute
+        except Exception:  # truncated or empty files, bad zip or JSON, missing keys, a mismatch
             self.damaged.add(key)
             return None
 
     def save(self, key: str, cell: Cell) -> None:
-        io.write_npz(self.folder / f"{key}.npz", **cell.arrays)
-        io.write_json(
-            self.folder / f"{key}.json",
-            {
-                "kind": cell.kind,
-                "config": cell.config,
-                "version": __version__,
-                "summary": cell.summary,
-                "arrays_sha256": io.arrays_sha256(cell.arrays),
-            },
-        )
+        """KEY.npz, then KEY.json (it marks the cell finished), each written at once (not held back
+        by an enclosing io.together: a finished cell is kept whatever happens to the study's other
+        outputs)."""
+        io.write_npz(self.folder / f"{key}.npz", now=True, **cell.arrays)
+        meta = {
+            "kind": cell.kind,
+            "config": cell.config,
+            "version": __version__,
+            "summary": cell.summary,
+            "arrays_sha256": io.arrays_sha256(cell.arrays),
+        }
+        meta = json.loads(io.to_json(meta))  # as it will read back: NaN as null, tuples as lists
+        meta["sha256"] = _content_sha256(meta)
+        io.write_json(self.folder / f"{key}.json", meta, now=True)
 
 
 PARENT_POLL = 0.5  # seconds between a worker's checks that the process that started it is alive
@@ -221,15 +239,17 @@ def run_cells(
 ) -> list[Cell]:
     """Results of every (kind, config) cell, in order, computing only those not in the cache.
     `executor` (any concurrent.futures.Executor) runs them; else `jobs` > 1 processes, else this
-    process."""
+    process. The cells read from the cache, recomputed because damaged (`Cache.load`) and computed
+    because missing (never run, or killed in flight) go to the running command's tally
+    (sims.progress.record_cells), whose closing line says how many of each."""
     keys = [cell_key(kind, cfg) for kind, cfg in cells]
     known = len(cache.damaged)
     results: list[Cell | None] = [cache.load(k) for k in keys]
     if len(cache.damaged) > known:
         print(
             f"fldm: note: {len(cache.damaged) - known} damaged cell(s) in {cache.folder} "
-            f"(unreadable, or not "
-            f"matching their checksum): recomputing them",
+            "(unreadable, edited, or not matching their checksums or their file names): "
+            "recomputing them",
             file=sys.stderr,
         )
     todo = {}

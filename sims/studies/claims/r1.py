@@ -38,6 +38,7 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 
+from sims import io
 from sims.studies import d2robust
 from sims.studies.claims.base import (
     BOTH_LEARNED_RATIO,
@@ -199,8 +200,7 @@ def figures(m: Robust, out: Path) -> list[Figure]:
         **entry.measured["per_series"],
         **entry.measured["fixed_draws_longer"]["per_series"],
     }
-    Path(out).mkdir(parents=True, exist_ok=True)
-    (Path(out) / TABLE).write_text(table(m.size, shown, per))
+    io.write_text(Path(out) / TABLE, table(m.size, shown, per))  # with the report's files
     return [Figure(FIGURE, fig_robustness(m, shown, per, Path(out) / FIGURE))]
 
 
