@@ -71,7 +71,8 @@ class Result:
         both are written, so a concurrent run fails instead of mixing its files in; an earlier
         result.json goes first and the new one, written last, carries the SHA-256 of the npz's
         arrays (io.arrays_sha256), so a save cut short leaves no json describing another npz. The
-        config records the eta the run used (eta_auto: whether auto_eta chose it)."""
+        config records the eta the run used (eta_auto: whether auto_eta chose it). The weights are
+        saved by the model's `layers` (W; and V, the output layer, for a model that has one)."""
         out = Path(out)
         config = self.config.to_dict()
         config["eta"] = self.extra.get("eta", self.config.eta)
@@ -81,7 +82,7 @@ class Result:
             grad_norm=self.grad_norm,
             signal=self.signal,
             noise=self.noise,
-            W=self.W,
+            **models.get(self.config.model).layers(self.W),
         )
         with io.claim(out):
             (out / "result.json").unlink(missing_ok=True)

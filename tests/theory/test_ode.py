@@ -107,13 +107,15 @@ def ode_vs_gd(cfg, eta):
         ("diffusion", "projected", 1500),
         ("classification", "orthogonal", 200),
         ("classification", "projected", 1500),
+        ("untied", "projected", 1500),
+        ("fixed-output", "projected", 1500),
     ],
 )
 def test_ode_follows_gradient_descent_at_small_eta(model, data_noise, d):
     """Descent is forward Euler for the flow: the gap is O(eta) over a fixed tau, here tau = 25
     (diffusion: growth and the stationary phase) or 2 (classification: exponential growth and
     saturation; its fast exponential rates need eta a quarter of the auto step for the same
-    accuracy)."""
+    accuracy; the untied models' exponential growth likewise)."""
     base = TrainConfig(model=model, n=8, d=d, m=3, nsnr2=1.0, data_noise=data_noise)
     red, Wr0, data, eta0 = reduced_setting(base)
     linear = models.get(model).look.growth == "linear"
