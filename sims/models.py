@@ -649,11 +649,12 @@ class Untied(Diffusion):
 
     Step size: the "data" limit is divided by the balanced untied neuron's x0-fit factor
     (sims.untied.untied_fit_curvature_factor), the "draws" limit is a memorised draw's
-    (untied_memorised_curvature). Noise prediction at m >= 2 has no bound: neuron pairs with
-    w_2 ~ -w_1, v_2 ~ -v_1 cancel while their norms and the largest curvature grow without end
-    (sims.untied, measured in benchmarks/untied_curvature.py), so descent with any fixed eta leaves
-    the flow at some point; the descent loop's checks report it (a rising loss, reversed gradients:
-    the run's `descent_note`), and `fldm ode` follows the flow itself.
+    (untied_memorised_curvature), the "stationary" limit the tied law's point rescaled to the
+    untied balance (`stationary_filters`). Noise prediction at m >= 2 has no bound: neuron pairs
+    with w_2 ~ -w_1, v_2 ~ -v_1 cancel while their norms and the largest curvature grow without
+    end (sims.untied, measured in benchmarks/untied_curvature.py), so descent with any fixed eta
+    leaves the flow at some point; the descent loop's checks report it (a rising loss, reversed
+    gradients: the run's `descent_note`), and `fldm ode` follows the flow itself.
     """
 
     name = "untied"
@@ -698,8 +699,17 @@ class Untied(Diffusion):
         c = diffusion.output_scale(cfg.m, cfg.scale)
         return untied.untied_memorised_curvature(cfg.diffusion_times, cfg.objective, c, draws, n)
 
-    def stationary_filters(self, cfg, data) -> None:
-        return None  # no law of its stationary point
+    def stationary_filters(self, cfg, data) -> np.ndarray | None:
+        """The tied law's stationary filters W* (Diffusion's, where it has them), rescaled to the
+        untied flow's balance: it conserves ||w_r||^2 - 2 ||v_r||^2 (sims.untied), near 0 from a
+        small start, so W = 2^(1/6) W*, V = 2^(-1/3) W* (the same output: a^2 b = 1 with a^2 =
+        2 b^2). Not a stationary point of the untied loss, but its curvature is the one descent
+        meets near one: at m = 1 (d = 2000, n = 20, sigma_xi = 0.05, n SNR^2 = 0.5) the largest
+        Hessian eigenvalue there is 1.80 against 1.82 at the flow's own stationary point. It
+        binds where the patches are short, as the tied model's "stationary" limit does. None for
+        the fixed output (no law), and where the tied model has none."""
+        tied = None if not self._train_output else super().stationary_filters(cfg, data)
+        return None if tied is None else np.stack([2 ** (1 / 6) * tied, 2 ** (-1 / 3) * tied])
 
     def objective(
         self, cfg, x1, x2, y, d: int, rng: np.random.Generator, eps: np.ndarray | None = None
