@@ -4,10 +4,10 @@ one table.
 `PRESETS[name]` holds the synthetic study's model and grids (`Preset`) and, beside them, the size of
 each further study: the studies beyond Definition 2.1 (`Beyond`), the diffusion objectives and the
 noise- augmented classifier (`Research`), D2 under other readings (`Robustness`), the branch map
-(`BranchGrid`) and Noisy-MNIST (`mnist`: the settings of `sims.studies.mnist.StudySettings`, or
-None). The grids that a rule names (fixed with the rule, before its numbers) are the constants
-below; the quick and tiny presets keep a small slice of each further study to exercise its code, and
-the full preset runs the study.
+(`BranchGrid`), the tying ablation (`Ablation`) and Noisy-MNIST (`mnist`: the settings of
+`sims.studies.mnist.StudySettings`, or None). The grids that a rule names (fixed with the rule,
+before its numbers) are the constants below; the quick and tiny presets keep a small slice of each
+further study to exercise its code, and the full preset runs the study.
 """
 
 from __future__ import annotations
@@ -61,6 +61,10 @@ R1_NSNR2 = (0.05, 0.5, 5.0, 50.0)  # R1's sweep (full preset)
 LONG_DRAW_STEPS = 20_000
 MAP_WIDTHS = (1, 2, 4, 8, 16, 32)
 MAP_NSNR2 = logspace(1e-3, 1e3, 13)  # two per decade
+# the tying ablation (U1, U2): two noise scales, whose noise groups G_n = sigma_xi^2 d / n (alpha =
+# beta) put the tied law in its saturated (~99) and its linear (~0.25) regime at d = 2000, n = 20
+ABLATION_SIGMA_XI = (1.0, 0.05)
+ABLATION_NSNR2 = (0.05, 0.5, 5.0, 50.0)
 
 
 # --------------------------------------------------------------------------------- the sizes
@@ -113,6 +117,17 @@ class BranchGrid:
 
 
 @dataclass(frozen=True)
+class Ablation:
+    """The tying ablation (U1, U2): the model preset, the noise scales, the n·SNR² sweep and the
+    seeds per point."""
+
+    model: str
+    sigma_xi: tuple
+    nsnr2: tuple
+    replicates: int
+
+
+@dataclass(frozen=True)
 class Preset:
     """The synthetic study's model and grids, and the size of every further study."""
 
@@ -135,6 +150,7 @@ class Preset:
     research: Research
     robustness: Robustness
     branch: BranchGrid
+    ablation: Ablation
 
     @property
     def sweep_nsnr2(self) -> list:
@@ -170,6 +186,7 @@ _SMALL_ROBUSTNESS = Robustness(
     fixed=(1,),
     long_steps=2000,
 )
+_SMALL_ABLATION = Ablation("tiny", ABLATION_SIGMA_XI[1:], (0.5,), 1)
 _QUICK_RATIO = logspace(0.05, 50, 13)
 
 PRESETS = {
@@ -197,6 +214,7 @@ PRESETS = {
         research=Research("tiny", (0.1, 10.0), 1, ("eps", "x0"), ("single",), False, 0.1),
         robustness=_SMALL_ROBUSTNESS,
         branch=BranchGrid(8, 120, (1, 2), (0.1, 1.0, 10.0)),
+        ablation=_SMALL_ABLATION,
     ),
     "quick": Preset(
         n=20,
@@ -222,6 +240,7 @@ PRESETS = {
         research=Research("quick", E1_NSNR2, 1, ("eps", "x0"), ("single",), False, E1_NSNR2[0]),
         robustness=_SMALL_ROBUSTNESS,
         branch=BranchGrid(20, 2000, (1, 2), (1e-3, 1.0, 1e3)),
+        ablation=_SMALL_ABLATION,
     ),
     "full": Preset(
         n=20,
@@ -265,6 +284,7 @@ PRESETS = {
             LONG_DRAW_STEPS,
         ),
         branch=BranchGrid(20, 2000, MAP_WIDTHS, MAP_NSNR2),
+        ablation=Ablation("quick", ABLATION_SIGMA_XI, ABLATION_NSNR2, 3),
     ),
 }
 

@@ -3,10 +3,11 @@ Executor.
 
 - A cell is (kind, config) (`sims.studies.cells`): kind names the function that computes it in the
   one table `CELL_KINDS` ("train", "ode", "predict", and the studies' "stationary", "probe",
-  "mnist"); each turns its config (a TrainConfig, or any frozen dataclass with `to_dict()`, `steps`
-  and `n`) into an `Outcome` (a JSON summary and arrays), kept as a `Cell`. Its cache key hashes
-  kind, the full config and the package version. Train cells of one shape run as one stacked
-  computation (`sims.train.train_many`), in groups fixed by the cells alone, never by the workers.
+  "mnist", "ablation"); each turns its config (a TrainConfig, or any frozen dataclass with
+  `to_dict()`, `steps` and `n`) into an `Outcome` (a JSON summary and arrays), kept as a `Cell`.
+  Its cache key hashes kind, the full config and the package version. Train cells of one shape run
+  as one stacked computation (`sims.train.train_many`), in groups fixed by the cells alone, never
+  by the workers.
 - Finished cells are written atomically as KEY.npz then KEY.json (the json marks completion and
   carries a SHA-256 of the npz's arrays), by the main process as each one finishes, so a killed
   sweep loses only the cells in flight and a rerun computes only what is missing. A cell whose files
@@ -56,6 +57,7 @@ CELL_KINDS = {
     "stationary": "sims.studies.research:stationary_cell",
     "probe": "sims.studies.probe:probe_cell",
     "mnist": "sims.studies.mnist:run_cell",
+    "ablation": "sims.studies.ablation:flow_cell",
 }
 
 

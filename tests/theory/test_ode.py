@@ -150,3 +150,16 @@ def test_ode_overlays_descent_at_the_default_setting(model, nsnr2):
         assert ode["ratio"] == pytest.approx(gd["ratio"], rel=0.05)
         assert (ode["ratio"] > 1) == (gd["ratio"] > 1)
         assert ode["test_error"] == pytest.approx(gd["test_error"], abs=0.05)
+
+
+@pytest.mark.parametrize("model", ["diffusion", "untied", "fixed-output"])
+def test_the_jacobian_changes_the_cost_not_the_flow(model):
+    """flow(..., jacobian=True) hands the solver -Hessian from the closed-form products: the same
+    states to the solver's tolerance."""
+    cfg = TrainConfig(model=model, n=6, d=200, m=2, nsnr2=2.0, sigma_xi=0.3)
+    red, Wr0, _, eta = reduced_setting(cfg)
+    taus = eta * np.array([0.0, 50.0, 500.0, 3000.0])
+    _, plain, s1 = flow(red, Wr0, taus)
+    _, given, s2 = flow(red, Wr0, taus, jacobian=True)
+    assert s1 == s2 == "ok"
+    np.testing.assert_allclose(given, plain, rtol=0, atol=1e-6 * np.abs(plain).max())

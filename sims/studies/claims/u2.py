@@ -1,0 +1,139 @@
+"""U2, the project's (reviewer 5's ablation, the mirror of U1): does a fixed output layer bring back
+a winner-take-all?
+
+The classifier's second layer is fixed (+-1); the fixed-output denoiser (sims.untied,
+train_output=False) is the untied network with its output layer V frozen at its random start,
+trained on the denoising loss: the classifier's situation on the denoising side. Design, readings
+and seeds: U1's (sims.studies.ablation), at the preset's width m = 4, beside the classifier on the
+same data and first-layer start.
+
+Seen before this rule was written: U1's list (the same study, the same commit), in particular the
+fixed-output model at d = 500, m = 2, n·SNR² = 0.5, sigma_xi = 1, which settled with both features
+grown (signal 0.05 -> 1.61, noise 0.25 -> 1.93), and theory.untied's prediction for its early
+phase (one exponential rate per neuron for both features, at the tied ratio: no early winner).
+While timing: its flows are stationary by 10 tau_read at sigma_xi = 0.05 and at sigma_xi = 1,
+n·SNR² = 0.05, not at sigma_xi = 1, n·SNR² = 50; its descent at the automatic step raised no
+check. No ratio or gain of the study was seen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from sims.studies import ablation
+from sims.studies.ablation import CLASSIFIER, FIXED, TIED, Ablation
+from sims.studies.ablation_figures import draw
+from sims.studies.claims.base import (
+    DOES_NOT,
+    HOLDS,
+    IN_PART,
+    LEARNED_GAIN,
+    PROJECT,
+    Entry,
+    Figure,
+    Spec,
+    g,
+    outcome,
+    span,
+)
+from sims.studies.claims.u1 import context, domain, note
+
+FIGURE = "fig_ablation_fixed_output.png"
+WINNER = ("signal", "noise")  # the outcomes where exactly one feature is learned
+OUTSIDE = (
+    "the early growth is derived for any data and width (theory.untied: one exponential rate per "
+    "neuron for both features, proportional to sigma0, at the tied rate ratio as d grows: no "
+    "early winner); no law of its stationary point is derived, so outside the measured points "
+    "the late outcome is not predicted"
+)
+
+SPEC = Spec(
+    id="U2",
+    claim="A fixed output layer brings back a winner-take-all: the fixed-output denoiser (its "
+    "output layer frozen at its random start, trained on the denoising loss) learns one feature "
+    "and not the other, as the classifier does (C1).",
+    short="fixed-output denoiser: a winner-take-all comes back",
+    rule=(
+        f"read as U1 (the exact gradient flow at tau_read, seed means), at every (sigma_xi, "
+        f"n·SNR²) of the sweep with m = 4; a point is winner-take-all where exactly one feature "
+        f"is learned (its alignment > {LEARNED_GAIN:g}x its initial value, the other's not); "
+        f"holds if every point is; '{IN_PART}' if some but not all are; otherwise '{DOES_NOT}'. "
+        f"The classifier's outcome at each point, on the same data, is reported beside it (not in "
+        f"the rule)."
+    ),
+    origin=PROJECT,
+)
+STUDY = ablation.STUDY
+
+
+def judged(points: list) -> Entry:
+    """The rule on points = [(where, fixed-output point, classifier point, tied point)]."""
+    winner = [outcome(f) in WINNER for _, f, _, _ in points]
+    verdict = HOLDS if points and all(winner) else IN_PART if any(winner) else DOES_NOT
+    return SPEC.entry(
+        verdict,
+        {
+            "points": len(points),
+            "winner_take_all_at": int(sum(winner)),
+            "per_point": [
+                {
+                    **w,
+                    "fixed_output_outcome": outcome(f),
+                    "fixed_output_ratio": f.ratio,
+                    "fixed_output_gains": [f.signal_gain, f.noise_gain],
+                    "classifier_outcome": outcome(c),
+                    "classifier_ratio": c.ratio,
+                    "tied_ratio": t.ratio,
+                }
+                for w, f, c, t in points
+            ],
+        },
+    )
+
+
+def points_of(m: Ablation) -> list:
+    out = []
+    for sx in m.size.sigma_xi:
+        rows = zip(
+            m.flows[FIXED.label(m.m), sx],
+            m.flows[CLASSIFIER.label(m.m), sx],
+            m.flows[TIED.label(m.m), sx],
+        )
+        for f, c, t in rows:
+            out.append(({"sigma_xi": sx, "nsnr2": f.nsnr2}, f, c, t))
+    return out
+
+
+def verdict(m: Ablation) -> Entry:
+    entry = judged(points_of(m))
+    keep = (FIXED.label(m.m), CLASSIFIER.label(m.m))
+    ctx = context(m)
+    ctx["series"] = {k: v for k, v in ctx["series"].items() if k.startswith(keep)}
+    measured = {**entry.measured, "context (not in the rule)": ctx}
+    return replace(SPEC.entry(entry.verdict, measured, note=note(m)), domain=domain(m, OUTSIDE))
+
+
+def paragraph(e: dict) -> str:
+    m = e["measured"]
+    rows = m["per_point"]
+    fixed = sorted({r["fixed_output_outcome"] for r in rows})
+    classifier = sorted({r["classifier_outcome"] for r in rows})
+    return (
+        f"The fixed-output denoiser is winner-take-all at {m['winner_take_all_at']} of "
+        f"{m['points']} points (its outcomes: {', '.join(fixed)}; ratio "
+        f"{span(r['fixed_output_ratio'] for r in rows)}, against the tied model's "
+        f"{span(r['tied_ratio'] for r in rows)}); the classifier on the same data: "
+        f"{', '.join(classifier)} (ratio {span(r['classifier_ratio'] for r in rows)}). "
+        f"Per point (sigma_xi, n·SNR²: fixed output / classifier): "
+        + "; ".join(
+            f"({g(r['sigma_xi'])}, {g(r['nsnr2'])}: {r['fixed_output_outcome']} / "
+            f"{r['classifier_outcome']})"
+            for r in rows
+        )
+        + "."
+    )
+
+
+def figures(m: Ablation, out: Path) -> list[Figure]:
+    return [draw(m, Path(out) / FIGURE, (TIED, FIXED, CLASSIFIER), growth=False)]
