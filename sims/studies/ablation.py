@@ -49,7 +49,11 @@ EARLY_POINTS = 200  # flow grid points over the first eighth of tau_read (linear
 READ_POINTS = 200  # ... up to tau_read (linear)
 LATE_POINTS = 40  # ... and from there to LATE tau_read (logarithmic)
 CURVATURE_EVERY = 5  # eta lambda_max at every this many grid points
-KIND = parametrised("ablation", late=LATE, early=EARLY_POINTS, read=READ_POINTS, after=LATE_POINTS)
+# weights=1: the cell also keeps the filters (and output rows) at tau_read, added after the numbers
+# of U1 were seen, to check where the untied m = 1 flow ends against the tied one (in no rule)
+KIND = parametrised(
+    "ablation", late=LATE, early=EARLY_POINTS, read=READ_POINTS, after=LATE_POINTS, weights=1
+)
 SHAPE_NSNR2 = 0.75  # the growth-shape flows' n·SNR² (D1's linearity setting, E1_NSNR2[0])
 LEAVES = 2.0  # descent with step eta leaves the flow where eta lambda_max passes this
 
@@ -165,7 +169,7 @@ def flow_cell(cfg: TrainConfig) -> Outcome:
     summary (signed for the tied model, as D1 reads it), the loss, ||grad L||, the largest norm of a
     first-layer and of an output-layer row; at every CURVATURE_EVERY-th time eta lambda_max (the
     largest Hessian eigenvalue, theory.ode.TopCurvature): descent with step eta follows the flow
-    only while it stays below LEAVES."""
+    only while it stays below LEAVES. And the filters and output rows at tau_read."""
     start = time.process_time()
     model = models.get(cfg.model)
     run = prepare(cfg)
@@ -195,7 +199,10 @@ def flow_cell(cfg: TrainConfig) -> Outcome:
     reached = t[-1] >= tau_read * (1 - 1e-12)
     read = int(np.argmin(np.abs(t - tau_read))) if reached else len(t) - 1
     leaves = np.flatnonzero(curvature >= LEAVES)
+    at_read = reduced.lift(red, states[read])
     arrays = {
+        "filters_read": model.filters(at_read),
+        "outputs_read": model.layers(at_read).get("V", np.zeros((0, run.data.d))),
         "tau": t,
         "signal": pairs[:, 0],
         "noise": pairs[:, 1],
@@ -405,6 +412,24 @@ class Ablation:
     laws: dict  # (sigma_xi, m) -> `law_line`
     looks: dict  # label -> the model's Look (colour, marker, growth)
     tau_read: dict  # (sigma_xi, n·SNR²) -> (steps, eta) of seed 0
+    directions: dict  # (sigma_xi, n·SNR²) -> `single_neuron_directions` (added after the numbers)
+
+
+def single_neuron_directions(untied: Cell, tied: Cell) -> dict:
+    """At m = 1, seed 0, tau_read: |cos| between the untied filter w and the tied one, between the
+    untied w and its output row v, and ||w||^2 ||v|| / ||w_tied||^3 (1 where the untied network's
+    output equals the tied one's along that direction). Added after U1's numbers were seen (the
+    m = 1 ratios agreed to 4 digits at sigma_xi = 0.05); in no rule."""
+    if not (readable(untied) and readable(tied)):
+        return {}
+    w, v = untied.arrays["filters_read"][0], untied.arrays["outputs_read"][0]
+    t = tied.arrays["filters_read"][0]
+    cos = lambda a, b: float(abs(a @ b) / (np.linalg.norm(a) * np.linalg.norm(b)))
+    return {
+        "cos_untied_tied": cos(w, t),
+        "cos_w_v": cos(w, v),
+        "output_scale": float((w @ w) * np.linalg.norm(v) / np.linalg.norm(t) ** 3),
+    }
 
 
 def measure(preset_name: str, results: dict, seed: int = 0) -> Ablation:
@@ -427,6 +452,12 @@ def measure(preset_name: str, results: dict, seed: int = 0) -> Ablation:
             ]
             leaves[label, sx] = [leaves_step(results[Flow(series, sx, v, 0)]) for v in size.nsnr2]
             linear[label, sx] = linearity_of(results[Shape(series, sx)])
+    directions = {}
+    for sx in size.sigma_xi:
+        for v in size.nsnr2:
+            directions[sx, v] = single_neuron_directions(
+                results[Flow(UNTIED_1, sx, v, 0)], results[Flow(TIED_1, sx, v, 0)]
+            )
     theory, tau = {}, {}
     for sx in size.sigma_xi:
         for v in size.nsnr2:
@@ -439,7 +470,9 @@ def measure(preset_name: str, results: dict, seed: int = 0) -> Ablation:
         for sx in size.sigma_xi
         for width in (M, 1)
     }
-    return Ablation(preset_name, size, M, flows, descents, leaves, linear, theory, laws, looks, tau)
+    return Ablation(
+        preset_name, size, M, flows, descents, leaves, linear, theory, laws, looks, tau, directions
+    )
 
 
 def law_line(theory: list, nsnr2: tuple, m: int) -> tuple:

@@ -2,11 +2,11 @@
 compares.
 
 Columns: the two noise scales sigma_xi. Rows: (a) the signal/noise ratio at tau_read against
-n·SNR²; (b) the signal and noise gains over initialisation there; (c) the growth: the
-growth-phase ratio over the rate-ratio formula n_j ||mu||^2 / ||xi||^2 against n·SNR², and the
-linearity index of the growth-shape flows (in the legend). The exact gradient flow (seed means) is
-drawn as lines, gradient descent at the automatic step (seed 0) as markers (hollow where its loss
-rose: it left the flow; absent where it diverged), the theory's closed forms in grey.
+n·SNR²; (b) the signal and noise gains over initialisation there; (c) the growth shape: the
+linearity index of every series' growth-shape flow (D1's measure: 1 for linear growth). The exact
+gradient flow (seed means) is drawn as lines, gradient descent at the automatic step (seed 0) as
+markers (hollow where its loss rose: it left the flow; absent where it diverged), the theory's
+closed forms in grey.
 """
 
 from __future__ import annotations
@@ -15,10 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from sims.studies.ablation import TIED, Ablation
+from sims.studies.ablation import SERIES, SHAPE_NSNR2, TIED, Ablation
 from sims.studies.claims.base import LEARNED_GAIN, Figure
+from sims.studies.claims.d1 import LINEAR_INDEX
 from sims.studies.figures import figure, wrap
-from sims.studies.presets import PRESETS
+from sims.studies.presets import EARLY_SIGMA0, PRESETS
 
 FORMULA = "n_j‖μ‖²/‖ξ‖² (every model's early rate ratio)"
 
@@ -92,9 +93,10 @@ def draw(m: Ablation, path: Path, shown: tuple, growth: bool = True) -> Figure:
                 title=wrap(
                     f"(a) σ_ξ = {sx:g}: noise group G_n = {G_n:.3g}, n·SNR_eff² = {eff:.3g} "
                     f"n·SNR²; faint dotted: the flow at 10 τ_read",
-                    70,
+                    55,
                 ),
             )
+            ax.title.set_fontsize(9)
             ax.legend(fontsize=6)
             ax = axes[1, j]
             for s in shown:
@@ -127,32 +129,41 @@ def draw(m: Ablation, path: Path, shown: tuple, growth: bool = True) -> Figure:
                 ylabel="alignment at τ_read / at τ = 0 (flow)",
                 title=f"(b) σ_ξ = {sx:g}: gains over initialisation (ξ: noise patches)",
             )
+            ax.title.set_fontsize(9)
             ax.legend(fontsize=6)
             if not growth:
                 continue
             ax = axes[2, j]
-            ax.axhline(1.0, color="grey", ls=":", lw=1.2, label=f"theory: {FORMULA}")
-            for s in shown:
-                label, look = s.label(M), m.looks[s.label(M)]
-                lin = m.linearity[label, sx].index
-                ax.plot(
-                    x,
-                    [
-                        f.value("growth_ratio") / t.rate_ratio
-                        for f, t in zip(m.flows[label, sx], theory)
-                    ],
-                    color=look.color,
-                    marker=look.marker,
-                    label=f"{label} (linearity index {lin:.3g}; 1: linear)",
-                    **_style(s, M),
-                )
-            ax.set(
-                xscale="log",
-                yscale="log",
-                xlabel="n·SNR² (log)",
-                ylabel="growth-phase ratio / formula (flow)",
-                title=f"(c) σ_ξ = {sx:g}: early growth, on each model's own summary",
+            labels = [series.label(M) for series in SERIES]
+            index = [m.linearity[label, sx].index for label in labels]
+            bars = ax.bar(
+                np.arange(len(labels)),
+                index,
+                color=[m.looks[label].color for label in labels],
             )
+            for bar, label in zip(bars, labels):
+                bar.set_alpha(0.5 if label.endswith("m = 1") else 1.0)
+            for k, v in enumerate(index):
+                ax.text(k, v, f"{v:.3g}", ha="center", va="bottom", fontsize=7)
+            ax.axhline(1.0, color="grey", ls=":", lw=1.2, label="linear growth: 1")
+            ax.axhline(
+                LINEAR_INDEX,
+                color="grey",
+                ls="--",
+                lw=1,
+                label=f"D1's near-linear bound {LINEAR_INDEX:g}",
+            )
+            ax.set_xticks(np.arange(len(labels)), labels, rotation=25, ha="right", fontsize=7)
+            ax.set(
+                yscale="log",
+                ylabel="linearity index (log)",
+                title=wrap(
+                    f"(c) σ_ξ = {sx:g}: growth shape, on each model's own summary, flow from "
+                    f"{EARLY_SIGMA0:g} σ0 at n·SNR² = {SHAPE_NSNR2:g} (exponential: above 1)",
+                    55,
+                ),
+            )
+            ax.title.set_fontsize(9)
             ax.legend(fontsize=6)
     summary = "; ".join(
         f"{s.label(M)}, σ_ξ = {sx:g}: ratio "

@@ -86,3 +86,20 @@ def test_effective_snr_of_the_noised_input():
         xi2 = np.mean(np.sum(data.x2**2, axis=1))
         assert got == pytest.approx(20 * mu2 / (xi2 + 2000), rel=1e-12)
         assert got == pytest.approx(4.0 * sx**2 / (sx**2 + 1), rel=0.05)
+
+
+def test_single_neuron_directions():
+    """|cos| between the untied filter and the tied one and between w and v, and the output's size
+    ||w||^2 ||v|| / ||w_tied||^3, from the cells' filters at tau_read."""
+    w = np.array([[3.0, 4.0, 0.0]])
+
+    def cell(filters, outputs):
+        arrays = {"filters_read": filters, "outputs_read": outputs}
+        return Cell(ab.KIND, {}, {"status": "stationary"}, arrays)
+
+    untied = cell(w, -0.5 * w)  # v along -w: the sign does not matter
+    tied = cell(np.array([[0.0, 0.0, 2.0]]), np.zeros((0, 3)))
+    got = ab.single_neuron_directions(untied, tied)
+    assert got["cos_w_v"] == pytest.approx(1.0) and got["cos_untied_tied"] == 0.0
+    assert got["output_scale"] == pytest.approx(25 * 2.5 / 8)
+    assert ab.single_neuron_directions(cell(w, w), Cell(ab.KIND, {}, {"diverged": "x"}, {})) == {}
