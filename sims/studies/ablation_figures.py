@@ -45,7 +45,7 @@ def draw(m: Ablation, path: Path, shown: tuple, growth: bool = True) -> Figure:
     rows = 3 if growth else 2
     size = (5.5 * len(cols), 4 * rows)
     with figure(path, rows, len(cols), figsize=size, squeeze=False) as (fig, axes):
-        fig.suptitle(wrap(title, 150), fontsize=9)
+        fig.suptitle(wrap(title, int(13 * size[0])), fontsize=9)  # ~13 characters per inch
         for j, sx in enumerate(cols):
             theory = [m.theory[sx, v] for v in x]
             G_n = theory[0].G_n

@@ -237,12 +237,12 @@ def paragraph(e: dict) -> str:
         f"m = {w}: {span(r['untied_over_tied'] for r in rows if r['m'] == w)}"
         for w in sorted({r["m"] for r in rows}, reverse=True)
     )
-    missing = ", ".join(where(r) for r in m["tied_not_both"]) or "none"
+    missing = ", ".join(where(r) for r in m["tied_not_both"])
     text = (
-        f"The tied denoiser learns both features at {m['points']} of {len(rows)} points (not at "
-        f"{missing}); there the untied one learns both at {m['survives_at']} and its ratio is "
-        f"within a factor {FOLLOW_FACTOR:g} of the tied one at {m['follows_at']} (untied over "
-        f"tied: {per_width})."
+        f"The tied denoiser learns both features at {m['points']} of {len(rows)} points"
+        f"{f' (not at {missing})' if missing else ''}; there the untied one learns both at "
+        f"{m['survives_at']} and its ratio is within a factor {FOLLOW_FACTOR:g} of the tied one "
+        f"at {m['follows_at']} (untied over tied: {per_width})."
     )
     single = next((v for k, v in ctx.items() if k.startswith("m = 1, seed 0")), {})
     by_sigma = {}
@@ -297,8 +297,8 @@ def paragraph(e: dict) -> str:
         sx = min(factors, key=lambda k: max(factors[k]))  # the noise scale where they differ most
         text += (
             f" Effective SNR: at σ_ξ = {sx} the noised input's n·SNR_eff² is {span(factors[sx])} "
-            f"of n·SNR² ({span(eff[sx])} over the sweep; at the other noise scale "
-            + "; ".join(f"{span(f)}" for k, f in factors.items() if k != sx)
+            f"of n·SNR² ({span(eff[sx])} over the sweep"
+            + "".join(f"; {span(f)} at σ_ξ = {k}" for k, f in factors.items() if k != sx)
             + f"); there the untied ratio (m > 1) is {span(clean.get(sx, []))} times the clean "
             f"formula n_j‖μ‖²/‖ξ‖² and {span(effective.get(sx, []))} times n·SNR_eff²: read "
             "against the noised input's SNR, the same learning looks far more signal-dominated "
