@@ -187,26 +187,37 @@ UNTIED_OUTSIDE = (
     "the early growth is derived for any data and width (theory.untied: exponential at a rate "
     "proportional to sigma0, each neuron's rate ratio tending to the tied one as d grows); no law "
     "of the untied stationary point is derived, so outside the measured points the late ratio is "
-    "not predicted; at m >= 2 the untied flow did not settle where it was followed (to 10 "
-    "tau_read), so its reading depends on the time it is read"
+    "not predicted"
+)
+UNSETTLED = (
+    "; at m >= 2 the untied flow did not settle where it was followed (to 10 tau_read), so its "
+    "reading depends on the time it is read"
 )
 
 
-def domain(m: Ablation, outside: str = UNTIED_OUTSIDE) -> dict:
-    """Where the verdict was measured, and what is known outside it."""
+def domain(m: Ablation, outside: str = UNTIED_OUTSIDE, widths: str = "m = 1 and {}") -> dict:
+    """Where the verdict was measured (`widths` formatted with the preset's width), and what is
+    known outside it."""
     p = PRESETS[m.size.model]
     G_n = [g(m.theory[sx, m.size.nsnr2[0]].G_n) for sx in m.size.sigma_xi]
     return {
         "measured": (
-            f"n = {p.n}, d = {p.d}, m = 1 and {p.m}, sigma0 = {p.sigma0:g}, noise prediction at "
-            f"alpha = beta = 1/sqrt 2 on the exact loss, Definition 2.1 data with sigma_xi = "
+            f"n = {p.n}, d = {p.d}, {widths.format(p.m)}, sigma0 = {p.sigma0:g}, noise prediction "
+            f"at alpha = beta = 1/sqrt 2 on the exact loss, Definition 2.1 data with sigma_xi = "
             f"{', '.join(f'{v:g}' for v in m.size.sigma_xi)} (noise group G_n = "
             f"{', '.join(G_n)}), n·SNR² = {', '.join(f'{v:g}' for v in m.size.nsnr2)}, "
             f"{m.size.replicates} seed(s), read on the gradient flow at tau_read (the paper-pair "
             f"runs' length)"
         ),
-        "outside": outside,
+        "outside": outside + (UNSETTLED if outside == UNTIED_OUTSIDE and unsettled(m) else ""),
     }
+
+
+def unsettled(m: Ablation) -> bool:
+    """Whether no seed's untied flow at the preset's width became stationary by 10 tau_read."""
+    label = ablation.UNTIED.label(m.m)  # the untied series at the preset's width
+    shares = [f.value("stationary") for sx in m.size.sigma_xi for f in m.flows[label, sx]]
+    return bool(shares) and all(v == 0 for v in shares)
 
 
 def verdict(m: Ablation) -> Entry:
@@ -304,7 +315,13 @@ def paragraph(e: dict) -> str:
             "against the noised input's SNR, the same learning looks far more signal-dominated "
             "than that SNR suggests."
         )
-    return text
+    return text + in_domain(e)
+
+
+def in_domain(e: dict) -> str:
+    """The entry's domain in a sentence (where the answer was measured, what is known outside)."""
+    d = e.get("domain") or {}
+    return f" Measured at {d['measured']}; outside: {d['outside']}." if d else ""
 
 
 def figures(m: Ablation, out: Path) -> list[Figure]:

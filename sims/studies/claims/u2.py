@@ -38,7 +38,7 @@ from sims.studies.claims.base import (
     outcome,
     span,
 )
-from sims.studies.claims.u1 import context, domain, note
+from sims.studies.claims.u1 import context, domain, in_domain, note
 
 FIGURE = "fig_ablation_fixed_output.png"
 WINNER = ("signal", "noise")  # the outcomes where exactly one feature is learned
@@ -113,7 +113,9 @@ def verdict(m: Ablation) -> Entry:
     ctx = context(m)
     ctx["series"] = {k: v for k, v in ctx["series"].items() if k.startswith(keep)}
     measured = {**entry.measured, "context (not in the rule)": ctx}
-    return replace(SPEC.entry(entry.verdict, measured, note=note(m)), domain=domain(m, OUTSIDE))
+    return replace(
+        SPEC.entry(entry.verdict, measured, note=note(m)), domain=domain(m, OUTSIDE, "m = {}")
+    )
 
 
 def paragraph(e: dict) -> str:
@@ -147,6 +149,7 @@ def paragraph(e: dict) -> str:
             if m["winner_take_all_at"] == 0 and any(r["classifier_outcome"] in WINNER for r in rows)
             else ""
         )
+        + in_domain(e)
     )
 
 
