@@ -25,7 +25,6 @@ input (the untied models' first layer; the classifier's own-class filters, its s
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -49,13 +48,21 @@ EARLY_POINTS = 200  # flow grid points over the first eighth of tau_read (linear
 READ_POINTS = 200  # ... up to tau_read (linear)
 LATE_POINTS = 40  # ... and from there to LATE tau_read (logarithmic)
 CURVATURE_EVERY = 5  # eta lambda_max at every this many grid points
-# weights=1: the cell also keeps the filters (and output rows) at tau_read, added after the numbers
-# of U1 were seen, to check where the untied m = 1 flow ends against the tied one (in no rule)
+# weights: 1, the cell also keeps the filters (and output rows) at tau_read, added after the numbers
+# of U1 were seen, to check where the untied m = 1 flow ends against the tied one (in no rule); 2,
+# ||grad L|| only at tau_read and the end (cost: the readings are unchanged)
 KIND = parametrised(
-    "ablation", late=LATE, early=EARLY_POINTS, read=READ_POINTS, after=LATE_POINTS, weights=1
+    "ablation",
+    late=LATE,
+    early=EARLY_POINTS,
+    read=READ_POINTS,
+    after=LATE_POINTS,
+    weights=2,
+    curvature=CURVATURE_EVERY,
 )
 SHAPE_NSNR2 = 0.75  # the growth-shape flows' n·SNR² (D1's linearity setting, E1_NSNR2[0])
 LEAVES = 2.0  # descent with step eta leaves the flow where eta lambda_max passes this
+SAME_DIRECTION = 0.999  # |cos| above this: the same filter direction (U1's paragraph; in no rule)
 
 
 # ------------------------------------------------------------------------------------ cell names
@@ -166,11 +173,11 @@ def flow_cell(cfg: TrainConfig) -> Outcome:
     Jacobian) from the run's data and W0, on EARLY_POINTS times over the first eighth of tau_read =
     cfg.steps eta, READ_POINTS up to tau_read and LATE_POINTS more to LATE tau_read, stopping where
     ||grad L|| < GTOL. At each time: the headline magnitudes (`headline`) and the model's own
-    summary (signed for the tied model, as D1 reads it), the loss, ||grad L||, the largest norm of a
-    first-layer and of an output-layer row; at every CURVATURE_EVERY-th time eta lambda_max (the
+    summary (signed for the tied model, as D1 reads it), the largest norm of a first-layer and of an
+    output-layer row; at every CURVATURE_EVERY-th time eta lambda_max (the
     largest Hessian eigenvalue, theory.ode.TopCurvature): descent with step eta follows the flow
-    only while it stays below LEAVES. And the filters and output rows at tau_read."""
-    start = time.process_time()
+    only while it stays below LEAVES. At tau_read: ||grad L||, the filters and the output rows; at
+    the end: ||grad L||."""
     model = models.get(cfg.model)
     run = prepare(cfg)
     red, Wr0 = reduced.reduce(cfg, run.data, run.W0)
@@ -189,16 +196,14 @@ def flow_cell(cfg: TrainConfig) -> Outcome:
     y = run.data.y
     pairs = np.array([headline(model, s, z, y) for s, z in zip(signal, noise)])
     own = np.array([model.summary(s, z, y)[:2] for s, z in zip(signal, noise)])
-    lg = [reduced.loss_and_grad(red, W) for W in states]
     layers = [model.layers(W) for W in states]
     norm = lambda rows: float(np.sqrt(np.max(np.sum(rows * rows, axis=-1))))
     top = TopCurvature(red, Wr0.shape)
-    curvature = np.full(len(t), np.nan)
-    for i in range(0, len(t), CURVATURE_EVERY):
-        curvature[i] = run.eta * top(states[i].ravel())
+    measured = np.arange(0, len(t), CURVATURE_EVERY)
+    curvature = np.array([run.eta * top(states[i].ravel()) for i in measured])
     reached = t[-1] >= tau_read * (1 - 1e-12)
     read = int(np.argmin(np.abs(t - tau_read))) if reached else len(t) - 1
-    leaves = np.flatnonzero(curvature >= LEAVES)
+    leaves = measured[curvature >= LEAVES]
     at_read = reduced.lift(red, states[read])
     arrays = {
         "filters_read": model.filters(at_read),
@@ -208,10 +213,9 @@ def flow_cell(cfg: TrainConfig) -> Outcome:
         "noise": pairs[:, 1],
         "own_signal": own[:, 0],
         "own_noise": own[:, 1],
-        "loss": np.array([v[0] for v in lg]),
-        "grad_norm": np.array([np.linalg.norm(v[1]) for v in lg]),
         "w_norm": np.array([norm(x["W"]) for x in layers]),
-        "v_norm": np.array([norm(x["V"]) if "V" in x else np.nan for x in layers]),
+        "v_norm": np.array([norm(x["V"]) for x in layers if "V" in x]),  # empty without V
+        "curvature_index": measured,
         "eta_curvature": curvature,
     }
     summary = {
@@ -220,10 +224,11 @@ def flow_cell(cfg: TrainConfig) -> Outcome:
         "eta_limit": run.eta_limit,
         "tau_read": tau_read,
         "read_index": read,
+        "grad_norm_read": float(np.linalg.norm(reduced.loss_and_grad(red, states[read])[1])),
+        "grad_norm_end": float(np.linalg.norm(reduced.loss_and_grad(red, states[-1])[1])),
         "tau_end": float(t[-1]),
         "stationary": status == "stationary",
         "descent_leaves_tau": float(t[leaves[0]]) if leaves.size else None,
-        "cpu_seconds": time.process_time() - start,
     }
     return Outcome(summary, arrays)
 
@@ -263,8 +268,8 @@ def flow_point(cell: Cell) -> FlowPoint | None:
     sig, noi = a["signal"], a["noise"]
     own = Trace(
         steps=a["tau"],
-        loss=a["loss"],
-        grad_norm=a["grad_norm"],
+        loss=a["tau"],  # (not read)
+        grad_norm=a["tau"],
         signal=a["signal"],
         noise=a["noise"],
         signal_max=a["own_signal"][: k + 1],
@@ -282,7 +287,7 @@ def flow_point(cell: Cell) -> FlowPoint | None:
         end_noise_gain=float(noi[-1] / noi[0]),
         stationary=bool(s["stationary"]),
         reached_at_read=bool(s["stationary"] and k == len(sig) - 1),
-        grad_norm=float(a["grad_norm"][k]),
+        grad_norm=s["grad_norm_read"],
         growth_ratio=growth_ratio(own, own),
         w_norm_growth=float(a["w_norm"][-1] / a["w_norm"][k]),
         status=s["status"],

@@ -61,7 +61,6 @@ from sims.studies.claims.base import (
 from sims.studies.presets import PRESETS
 
 FOLLOW_FACTOR = 2.0  # the untied ratio within this factor of the tied one: it follows it
-SAME_DIRECTION = 0.999  # |cos| above this: the same filter direction (a paragraph's words only)
 FIGURE = "fig_ablation_untied.png"
 
 SPEC = Spec(
@@ -260,7 +259,7 @@ def paragraph(e: dict) -> str:
     for k, d in single.items():
         by_sigma.setdefault(k.split(",")[0].partition("= ")[2], []).append(d)
     for sx, ds in by_sigma.items():
-        same = all(d.get("cos_untied_tied", 0) > SAME_DIRECTION for d in ds)
+        same = all(d.get("cos_untied_tied", 0) > ablation.SAME_DIRECTION for d in ds)
         text += (
             f" At m = 1, σ_ξ = {sx}, the untied flow ends with v_r along w_r (|cos| "
             f"{span(d.get('cos_w_v') for d in ds)}), w_r at |cos| "
