@@ -4,7 +4,8 @@ name.
 Every model answers the same questions, so the descent loop, the span engine, the theory and the
 studies never compare model names: they ask the model. `Model` below lists every question once;
 `MODELS` holds one object per model, `get(name)` finds it, and `PAPER_PAIR` names the two models the
-paper compares.
+paper compares; the untied and the fixed-output denoiser (sims.untied) are the ablation of its
+tying (the denoiser's two layers are one matrix, the classifier's second layer is fixed).
 
 To add a model: the numbered steps in `Model`'s docstring.
 """
@@ -18,7 +19,7 @@ from typing import NamedTuple, Protocol
 
 import numpy as np
 
-from sims import FldmError, classification, diffusion, sampled, symmetric
+from sims import FldmError, classification, diffusion, sampled, symmetric, untied
 from sims.data import fresh_batches, label_index
 
 # The option groups a model may take (sims.config tags each setting that belongs to one); a setting
@@ -109,7 +110,10 @@ class Model(Protocol):
        does not reach, and `fldm predict` and `fldm ode` say so.
     That is three files (its module, this one, one of theory/) and its tests. Nothing else changes:
     the command line's model choices and option checks, the studies' colours and axes, and the tests
-    parametrised over the registry (tests/each.py) read MODELS, and run the new model too.
+    parametrised over the registry (tests/each.py) read MODELS, and run the new model too. Weights
+    of any shape (..., m, d) whose leading axes index filters run through the descent loop, the span
+    engine, the reduced ODE and the result files; a model with an output layer of its own stores
+    it along the leading axis and names it in `layers` (the untied models: W and V).
     """
 
     name: str
@@ -205,6 +209,17 @@ class Model(Protocol):
     def top_filters(self, W: np.ndarray, mu: np.ndarray) -> list:
         """The filters to show as pictures: the one most aligned with a class mean (a denoiser), or
         each class's own (a classifier), signed so that the shown alignment is positive."""
+
+    def filters(self, W: np.ndarray) -> np.ndarray:
+        """The rows of W that read the input patches (F, d): every row for the tied denoiser and
+        the classifier, the first layer's only where the model has an output layer of its own."""
+
+    def layers(self, W: np.ndarray) -> dict:
+        """The weights by name, as result.npz holds them: {"W": W}, or {"W": first layer, "V":
+        output layer} for a model with an output layer of its own."""
+
+    def joined(self, layers: dict) -> np.ndarray:
+        """The weights W from `layers`' output (its inverse)."""
 
 
 class Summary(NamedTuple):
@@ -430,6 +445,15 @@ class Diffusion:
         """The neuron with the largest max_j <w_r, mu_j>."""
         return [W[np.argmax((W @ mu.T).max(axis=1))]]
 
+    def filters(self, W: np.ndarray) -> np.ndarray:
+        return W
+
+    def layers(self, W: np.ndarray) -> dict:
+        return {"W": W}
+
+    def joined(self, layers: dict) -> np.ndarray:
+        return layers["W"]
+
 
 class Classification:
     """The same network with a fixed +-1 second layer on the logistic loss (sims.classification);
@@ -607,8 +631,190 @@ class Classification:
             shown.append(np.sign(a[r] or 1.0) * W[j, r])
         return shown
 
+    def filters(self, W: np.ndarray) -> np.ndarray:
+        return W.reshape(-1, W.shape[-1])  # both classes' filters
 
-MODELS = {model.name: model for model in (Diffusion(), Classification())}
+    def layers(self, W: np.ndarray) -> dict:
+        return {"W": W}
+
+    def joined(self, layers: dict) -> np.ndarray:
+        return layers["W"]
+
+
+class Untied(Diffusion):
+    """The denoiser with its layers apart, f(W, V, u) = c sum_r <w_r, u>^2 v_r (sims.untied), on
+    the tied model's denoising losses (every objective, schedule and noise mode). Its weights are
+    one (2, m, d) array, W = [0] and V = [1], both drawn N(0, sigma0^2) independently; result.npz
+    holds them as W and V. Its headline summary reads the first layer's alignments, as magnitudes.
+
+    Step size: the "data" limit is divided by the balanced untied neuron's x0-fit factor
+    (sims.untied.untied_fit_curvature_factor), the "draws" limit is a memorised draw's
+    (untied_memorised_curvature), the "stationary" limit the tied law's point rescaled to the
+    untied balance (`stationary_filters`). Noise prediction at m >= 2 has no bound: neuron pairs
+    with w_2 ~ -w_1, v_2 ~ -v_1 cancel while their norms and the largest curvature grow without
+    end (sims.untied, measured in benchmarks/untied_curvature.py), so descent with any fixed eta
+    leaves the flow at some point; the descent loop's checks report it (a rising loss, reversed
+    gradients: the run's `descent_note`), and `fldm ode` follows the flow itself.
+    """
+
+    name = "untied"
+    look = Look(
+        growth="exponential",
+        log_axis=True,
+        color="tab:green",
+        marker="s",
+        signal="mean_j max_r |⟨w_r, μ_j⟩|",
+        noise="mean_i max_r |⟨w_r, ξ_i⟩|",
+        filter="w_r",
+    )
+    theory = Theory(
+        predict=Lazy("theory.untied:predict_untied"),
+        explain=Lazy("theory.untied:untied_lines"),
+        read=Lazy("theory.untied:read_untied"),
+    )
+    # f is even in each w_r (w_r -> -w_r leaves it unchanged): only |<w_r, .>| matters, and a
+    # neuron can grow either way (theory.untied, 3.)
+    signed = False
+    _train_output = True  # the output layer V is trained (the fixed-output model: not)
+
+    def weight_shape(self, m: int, d: int) -> tuple:
+        return (2, m, d)
+
+    def eta_factor(self, cfg, data, d) -> float:
+        if not self._train_output:
+            # a fixed-output neuron fits a patch z only along its fixed v_r: the curvature there is
+            # 8 c alpha^2 |a| <v_r, z> in units of the data scale, below 1 at a small sigma0
+            # (measured 0.15 to 1.5 kappa late in descent, benchmarks/untied_curvature.py)
+            return 1.0
+        max_norm2 = max(
+            np.max(np.einsum("ij,ij->i", data.x1, data.x1)),
+            np.max(np.einsum("ij,ij->i", data.x2, data.x2)),
+        )
+        c = diffusion.output_scale(cfg.m, cfg.scale)
+        return untied.untied_fit_curvature_factor(cfg.diffusion_times, cfg.objective, c, max_norm2)
+
+    def draws_curvature(self, cfg, draws: np.ndarray, n: int) -> float:
+        if not self._train_output:
+            return 0.0  # no bound derived for a fixed output layer: the descent checks report
+        c = diffusion.output_scale(cfg.m, cfg.scale)
+        return untied.untied_memorised_curvature(cfg.diffusion_times, cfg.objective, c, draws, n)
+
+    def stationary_filters(self, cfg, data) -> np.ndarray | None:
+        """The tied law's stationary filters W* (Diffusion's, where it has them), rescaled to the
+        untied flow's balance: it conserves ||w_r||^2 - 2 ||v_r||^2 (sims.untied), near 0 from a
+        small start, so W = 2^(1/6) W*, V = 2^(-1/3) W* (the same output: a^2 b = 1 with a^2 =
+        2 b^2). Not a stationary point of the untied loss, but its curvature is the one descent
+        meets near one: at m = 1 (d = 2000, n = 20, sigma_xi = 0.05, n SNR^2 = 0.5) the largest
+        Hessian eigenvalue there is 1.80 against 1.82 at the flow's own stationary point. It
+        binds where the patches are short, as the tied model's "stationary" limit does. None for
+        the fixed output (no law), and where the tied model has none."""
+        tied = None if not self._train_output else super().stationary_filters(cfg, data)
+        return None if tied is None else np.stack([2 ** (1 / 6) * tied, 2 ** (-1 / 3) * tied])
+
+    def objective(
+        self, cfg, x1, x2, y, d: int, rng: np.random.Generator, eps: np.ndarray | None = None
+    ):
+        times, trained = cfg.diffusion_times, self._train_output
+        if cfg.noise == "exact":  # in r < d coordinates too: `dim` restores the loss's b^2 d
+            targets = diffusion.targets_of(times, cfg.objective)
+            return untied.exact_objective(
+                x1, x2, targets, scale=cfg.scale, dim=d, train_output=trained
+            )
+        if cfg.noise == "fixed":  # the draws and the patches lie in the coordinates' span
+            return lambda WV: untied.loss_and_grad_sampled_times(
+                WV,
+                x1,
+                x2,
+                eps,
+                times,
+                scale=cfg.scale,
+                objective=cfg.objective,
+                train_output=trained,
+            )
+        _full_coordinates(cfg, x1, d)
+        return lambda WV: untied.loss_and_grad_fresh(
+            WV,
+            x1,
+            x2,
+            cfg.noise_samples,
+            rng,
+            times,
+            scale=cfg.scale,
+            objective=cfg.objective,
+            train_output=trained,
+        )
+
+    def hessian_product(self, cfg, x1, x2, d: int):
+        if cfg.noise != "exact":
+            return None
+        return lambda WV, T: untied.hessian_vector_product(
+            WV,
+            T,
+            x1,
+            x2,
+            cfg.diffusion_times,
+            scale=cfg.scale,
+            objective=cfg.objective,
+            train_output=self._train_output,
+        )
+
+    def summary(self, signal: np.ndarray, noise: np.ndarray, y: np.ndarray) -> Summary:
+        """signal = mean_j max_r |<w_r, mu_j>|, noise = mean_i max_r |<w_r, xi_i>|, over the first
+        layer's alignments (signal (2, m, F), noise (2, m, n): [0] is W's, [1] V's); per feature k:
+        mean_j max_r |<w_r, mu_{j,k}>|."""
+        a, b = np.abs(signal[0]), np.abs(noise[0])
+        per = [np.mean(a[:, 2 * k : 2 * k + 2].max(axis=0)) for k in feature_columns(signal)]
+        return _summary(per, np.mean(b.max(axis=0)))
+
+    def feature_alignment(self, signal: np.ndarray, column: int, magnitude: bool = False) -> float:
+        """max_r |<w_r, mu>| (always |.|), over the first layer."""
+        return float(np.abs(signal[0, :, column]).max())
+
+    def class_alignments(self, signal: np.ndarray, noise: np.ndarray) -> tuple:
+        return signal[:, 0], noise[:, 0]  # the first layer: every filter answers every class
+
+    def top_filters(self, W: np.ndarray, mu: np.ndarray) -> list:
+        """The first layer's neuron with the largest max_j |<w_r, mu_j>|, signed so that it is
+        positive."""
+        a = W[0] @ mu.T
+        r, j = np.unravel_index(np.argmax(np.abs(a)), a.shape)
+        return [np.sign(a[r, j] or 1.0) * W[0, r]]
+
+    def filters(self, W: np.ndarray) -> np.ndarray:
+        return W[0]  # V's rows write the output; they read nothing
+
+    def layers(self, W: np.ndarray) -> dict:
+        first, output = untied.split(W)
+        return {"W": first, "V": output}
+
+    def joined(self, layers: dict) -> np.ndarray:
+        return np.stack([layers["W"], layers["V"]])
+
+
+class FixedOutput(Untied):
+    """The untied network with its output layer V frozen at its initial value (the classifier's
+    fixed second layer, on the denoising side): sims.untied with train_output=False. Everything
+    else is the untied model's."""
+
+    name = "fixed-output"
+    look = Look(
+        growth="exponential",
+        log_axis=True,
+        color="tab:brown",
+        marker="D",
+        signal="mean_j max_r |⟨w_r, μ_j⟩|",
+        noise="mean_i max_r |⟨w_r, ξ_i⟩|",
+        filter="w_r",
+    )
+    theory = Theory(
+        predict=Lazy("theory.untied:predict_fixed_output"),
+        explain=Lazy("theory.untied:untied_lines"),
+        read=Lazy("theory.untied:read_untied"),
+    )
+    _train_output = False
+
+
+MODELS = {model.name: model for model in (Diffusion(), Classification(), Untied(), FixedOutput())}
 PAPER_PAIR = (
     MODELS["diffusion"],
     MODELS["classification"],

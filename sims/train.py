@@ -86,7 +86,8 @@ class Result:
         without json (a pair being replaced) or the new pair. The folder is held (io.claim)
         meanwhile, so a concurrent run fails instead of mixing its files in (the command line defers
         stop signals while it saves). The config records the eta the run used (eta_auto: whether
-        auto_eta chose it)."""
+        auto_eta chose it). The weights are saved by the model's `layers` (W; and V, the output
+        layer, for a model that has one)."""
         out = Path(out)
         config = self.config.to_dict()
         config["eta"] = self.extra.get("eta", self.config.eta)
@@ -96,7 +97,7 @@ class Result:
             grad_norm=self.grad_norm,
             signal=self.signal,
             noise=self.noise,
-            W=self.W,
+            **models.get(self.config.model).layers(self.W),
         )
         meta = {
             "config": config,

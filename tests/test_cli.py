@@ -17,10 +17,14 @@ FAST = ["--n", "6", "--d", "30", "--m", "2", "--steps", "20", "--log-every", "5"
 @pytest.mark.parametrize("model", MODELS)
 def test_train_writes_result_files(tmp_path, model, capsys):
     assert main(["train", model, *FAST, "--out", str(tmp_path)]) == 0
+    layers = models.get(model).layers(np.zeros(models.get(model).weight_shape(2, 30)))
     with np.load(tmp_path / "result.npz") as f:
-        assert set(f.files) == {"steps", "loss", "grad_norm", "signal", "noise", "W"}
+        assert set(f.files) == {"steps", "loss", "grad_norm", "signal", "noise", *layers}
         assert list(f["steps"]) == [0, 5, 10, 15, 20]
-        assert f["W"].shape == models.get(model).weight_shape(2, 30)
+        assert models.get(model).joined(f).shape == models.get(model).weight_shape(2, 30)
+        assert {name: f[name].shape for name in layers} == {
+            name: w.shape for name, w in layers.items()
+        }
     meta = json.loads((tmp_path / "result.json").read_text())
     assert meta["config"]["model"] == model and meta["config"]["n"] == 6 and meta["seed"] == 0
     assert set(meta["summary"]) >= {"signal", "noise", "ratio", "converged"}

@@ -101,3 +101,37 @@ def test_the_models_that_take_a_group_in_words(monkeypatch):
     assert takers("objective") == "the diffusion model"
     monkeypatch.setattr(models, "taking", lambda group: ("diffusion", "untied", "fixed-output"))
     assert takers("objective") == "the diffusion, untied and fixed-output models"
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.name)
+def test_layers_round_trip_and_filters_read_the_patches(model):
+    """result.npz's weights (`layers`) give W back (`joined`); the filters are rows of W: all of
+    them for the tied denoiser and the classifier, the first layer's m for the untied models."""
+    m, d = 3, 7
+    W = np.random.default_rng(1).standard_normal(model.weight_shape(m, d))
+    layers = model.layers(W)
+    assert "W" in layers and np.array_equal(model.joined(layers), W)
+    F = model.filters(W)
+    assert F.ndim == 2 and F.shape[1] == d
+    rows = W.reshape(-1, d)
+    assert all(any(np.array_equal(f, w) for w in rows) for f in F)
+    with_output = "V" in layers  # a model with an output layer of its own reads with W only
+    assert F.shape[0] == (m if with_output else rows.shape[0])
+    if with_output:
+        assert np.array_equal(F, layers["W"]) and set(layers) == {"W", "V"}
+
+
+def test_sigma0_sets_both_untied_layers_and_the_first_is_the_tied_model_s():
+    """W and V ~ N(0, sigma0^2) independently; for one seed the untied models' first layer is the
+    tied model's W0 (the same stream), so runs of the three denoisers start paired."""
+    from sims.train import prepare
+
+    cfg = TrainConfig(n=6, d=400, m=3, sigma0=0.03, eta=0.01)
+    tied = prepare(cfg).W0
+    for name in ("untied", "fixed-output"):
+        WV = prepare(cfg.replace(model=name)).W0
+        assert WV.shape == (2, 3, 400)
+        assert np.array_equal(WV[0], tied)
+        for layer in WV:
+            assert np.std(layer) == pytest.approx(0.03, rel=0.05)
+        assert abs(np.corrcoef(WV[0].ravel(), WV[1].ravel())[0, 1]) < 0.05

@@ -199,3 +199,34 @@ def test_auto_eta_reaches_the_stationary_point_with_short_patches():
     wild = predict(cfg.replace(eta=4.0)).stationary
     assert wild.found and wild.ratio == pytest.approx(stat.ratio, rel=1e-9)
     assert 1 < wild.descent_leaves_at_step < 20 and not wild.descent_stable
+
+
+def test_untied_noise_prediction_at_two_neurons_says_descent_left_the_flow():
+    """No step-size bound covers the untied eps model at m >= 2 (sims.models.Untied): at d = 500,
+    m = 2, n SNR^2 = 0.5 descent with the automatic step oscillates once a pair of neurons cancels,
+    and the run's summary says so; the fixed-output model on the same data and W0 stays calm."""
+    cfg = TrainConfig(model="untied", d=500, m=2, nsnr2=0.5, steps=3000, log_every=3000)
+    loose = train(cfg).summary()
+    assert loose["loss_rises"] > 0 and "the loss rose" in loose["descent_note"]
+    fixed = train(cfg.replace(model="fixed-output")).summary()
+    assert fixed["loss_rises"] == fixed["gradient_reversals"] == 0
+    assert fixed["descent_note"] == ""
+
+
+def test_untied_stationary_limit_keeps_descent_on_short_patches(monkeypatch):
+    """Short patches (sigma_xi = 0.05): the untied model's curvature at its stationary point is set
+    by the weights' own terms, which the data scale misses (as for the tied model). The "stationary"
+    limit (the tied law's filters rescaled to the untied balance) binds and descent converges
+    calmly; without it the data limit's step, 4 to 12 times larger here, diverges."""
+    cfg = TrainConfig(
+        model="untied", n=8, d=120, m=1, nsnr2=0.5, sigma_xi=0.05, steps=400, log_every=400
+    )
+    run = prepare(cfg)
+    assert run.eta_limit == "stationary"
+    calm = train(cfg).summary()
+    assert calm["final_grad_norm"] < 1e-8 and calm["descent_note"] == ""
+    monkeypatch.setattr(models.Untied, "stationary_filters", lambda self, cfg, data: None)
+    loose = prepare(cfg)
+    assert loose.eta_limit == "data" and loose.eta > 4 * run.eta
+    with pytest.raises(DivergenceError):
+        train(cfg)

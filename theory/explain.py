@@ -3,7 +3,7 @@
 
 `explain(prediction)` reads only these keys of `theory.predict.predict`'s output (everything else is
 left to --json):
-    both models      model, nsnr2, eta
+    every model      model, nsnr2, eta
     diffusion        initial_rates.{signal, noise}, initial_rate_ratio, rate_ratio_formula,
                      linear_phase_steps.{signal, noise},
                      stationary.{found, reason, summary.{signal, noise}, ratio, stable, morse_index,
@@ -12,7 +12,10 @@ left to --json):
     classification   rates.{signal, noise}, rate_ratio, time_to_order_one_steps.{signal, noise},
         winner,
                      boundary_nsnr2, boundary_not_applicable, linear_rates.signal, linear_rate_ratio
-    both (optional) not_definition_2_1: how the data depart from Definition 2.1; then the closed
+    untied models    initial_rates, output_initial_rates, output_trained, growth, growth_rate,
+                     growth_rate_formula, efold_steps, objective, rate_ratio, rate_ratio_formula,
+                     ratio_correction, not_reached (theory.untied.untied_lines)
+    any (optional)   not_definition_2_1: how the data depart from Definition 2.1; then the closed
     forms
                      (the formula n_j‖μ‖²/‖ξ_i‖², the classification rates and boundary) are said
                      not to apply

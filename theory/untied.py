@@ -47,14 +47,24 @@
    d<v_r, x>/dtau = kappa_1x G_rr <s, x> (the tied drift, now in V), which then grows ||w_r|| at
    rate 2 kappa_1x Q_r: `leading_flow` follows it; there is no closed form here.
 
-What this does not reach: the stationary points and the long-time flow (the reduced ODE in span
-coordinates exists: the part of [W; V] outside the data evolves by the 2m x 2m matrix S of
-sims.untied, as theory.reduced has it for the tied model with m x m; it is not written), and the
-early phase past the point where the output reaches the target's scale.
+4. Predictions for one setting (`fldm predict untied`, `fldm predict fixed-output`): the summaries'
+   exact and leading-order initial rates for W and V, the growth kind, each neuron's rate lambda_r
+   and the rate ratio above (`UntiedPrediction`; `untied_lines` in words, `read_untied` for the
+   studies).
+
+What this does not reach: the stationary points (no law of them is derived here) and the early
+phase past the point where the output reaches the target's scale. The long-time flow is followed
+exactly, not in closed form: the part of [W; V] outside the data evolves by the 2m x 2m matrix S of
+sims.untied, so theory.reduced writes descent in span coordinates (W and V's parts in the data span
+and in the span of their initial parts outside it) and `fldm ode untied` integrates it. Untied
+noise prediction at m >= 2 did not settle where it was measured (d = 500, m = 2, n SNR^2 = 0.5:
+cancelling neuron pairs whose norms and curvature grow over tau = 76 to 605, sims.untied), and no
+fixed step size follows it there.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 from typing import NamedTuple
 
@@ -63,8 +73,10 @@ import sympy as sp
 from scipy import integrate
 from scipy.linalg import expm
 
+from sims import io
 from sims.diffusion import output_scale, targets_of
-from sims.untied import split, untied_weights
+from sims.untied import exact_objective, split, untied_weights
+from theory import law
 from theory.derive import (
     align_symbols,
     alpha,
@@ -77,6 +89,7 @@ from theory.derive import (
     x0_coef,
     z2,
 )
+from theory.predict import HEADLINE, Pair, departures, patch_weights
 
 # ---- 1. eq. (U) by Wick's theorem ---------------------------------------------------------------
 
@@ -180,6 +193,25 @@ def leading_rhs(state: Neurons, K: np.ndarray, kappas, train_output: bool = True
     v_w = x * G * S + f * np.sum(a**3, 1) + e * S * G  # <-grad_v, w>
     v_v = x * G * Q + f * np.sum(a * a * q, 1) + e * S * C  # <-grad_v, v>
     return Neurons(da, dq, w_v + v_w, 2 * w_w, 2 * v_v)
+
+
+def leading_move(WV, x1, x2, kappas, train_output: bool = True) -> tuple:
+    """(dW, dV)/dtau (m, d) each under the flow of the loss's cubic part, as vectors: with the
+    patches Z = [x1; x2], s = sum_k z_k, S_r = <w_r, s>, Q_r = <v_r, s>, G_rr = ||w_r||^2,
+        dw_r = k1e (C_r s + S_r v_r) + 2 k5 sum_k a_kr q_kr z_k + 2 k1x Q_r w_r,
+        dv_r = k1x G_rr s + k5 sum_k a_kr^2 z_k + k1e S_r w_r         (0 with a fixed output),
+    kappas = (k1e, k1x, k5) / (2n): `leading_rhs` read along any direction x (<dw_r, x>)."""
+    e, x, f = kappas
+    W, V = split(WV)
+    Z = np.concatenate([x1, x2])
+    A, Q = Z @ W.T, Z @ V.T
+    s = Z.sum(axis=0)
+    S, Qs, C, G = W @ s, V @ s, np.sum(W * V, 1), np.sum(W * W, 1)
+    dW = e * (C[:, None] * s + S[:, None] * V) + 2 * f * (A * Q).T @ Z + 2 * x * Qs[:, None] * W
+    if not train_output:
+        return dW, np.zeros_like(V)
+    dV = x * G[:, None] * s + f * (A * A).T @ Z + e * S[:, None] * W
+    return dW, dV
 
 
 def leading_rates(
@@ -296,3 +328,193 @@ def ratio_correction(x1, x2, x, d: int) -> float:
     of their corrections times standard normals; d: the patch dimension (x may be coordinates)."""
     s = np.concatenate([x1, x2]).sum(axis=0)
     return float(np.linalg.norm(s) * np.linalg.norm(x) / (np.sqrt(2 * d) * abs(s @ x)))
+
+
+# ---- 4. predictions for one setting (`fldm predict untied`, `fldm predict fixed-output`) ---------
+
+NOT_REACHED = (
+    "the stationary points and the long-time flow: no law of them is derived for the untied "
+    "models (`fldm ode` follows the exact flow in span coordinates instead)",
+    "the early phase past the point where the output reaches the target's scale (the sextic part "
+    "of eq. U)",
+)
+NO_STEP_BOUND = (
+    "a step-size bound late in descent for noise prediction at m >= 2: pairs of neurons with "
+    "w_2 ~ -w_1, v_2 ~ -v_1 cancel while their norms and the curvature keep growing, so descent "
+    "with any fixed eta leaves the flow at some point (its checks report a rising loss)"
+)
+
+
+@dataclass(frozen=True)
+class UntiedPrediction:
+    """The early learning of the untied or the fixed-output denoiser (module docstring, 2. and 3.);
+    `to_dict()` is the JSON `fldm predict` prints. Alignments are magnitudes of the first layer's
+    (the model's summary); the output layer's are ⟨v_r, .⟩."""
+
+    nsnr2: float
+    eta: float
+    objective: str
+    output_trained: bool  # False for the fixed-output denoiser
+    initial: Pair  # the summary alignments at tau = 0
+    initial_rates: Pair  # their exact d/dtau at tau = 0 (from the full gradient)
+    output_initial_rates: Pair  # d/dtau of mean_j max_r |<v_r, mu_j>|, mean_i max_r |<v_r, xi_i>|
+    leading_rates: Pair  # the summaries' rates from the leading-order flow (lowest order in sigma0)
+    growth: str  # "exponential" (noise prediction) or "output-layer drift" (an x0 part)
+    growth_rates: list | None  # lambda_r per neuron (noise prediction), per unit tau
+    growth_rate: float | None  # max_r lambda_r
+    growth_rate_formula: float | None  # kappa_1e sigma0 sqrt(2d) ||s|| (fixed output: sqrt(d))
+    efold_steps: float | None  # 1 / (growth_rate eta): steps per factor e of growth
+    rate_ratio: float  # mean_j <s, mu_j> / mean_i <s, xi_i>: what each neuron's ratio tends to
+    rate_ratio_formula: float  # mean_j n_j ||mu_j||^2 / mean_i ||xi_i||^2 (Definition 2.1)
+    ratio_correction: float  # the relative spread of a neuron's ratio about rate_ratio
+    not_reached: list  # what the theory does not reach, in words
+    not_definition_2_1: list
+    regime: law.Regime  # not covered: the stationary-ratio law is the tied model's
+    model: str = "untied"
+
+    def to_dict(self) -> dict:
+        return io.plain(self)
+
+
+class UntiedReading(NamedTuple):
+    """The numbers of an untied or fixed-output prediction (its to_dict()) the studies read."""
+
+    growth_ratio: float | None  # rate_ratio: each neuron's signal/noise growth ratio
+    growth: str | None  # "exponential" or "output-layer drift"
+    growth_rate: float | None  # the fastest neuron's exponential rate (noise prediction)
+    early_rates: Pair  # initial_rates
+
+
+def read_untied(p: dict) -> UntiedReading:
+    return UntiedReading(
+        growth_ratio=p.get("rate_ratio"),
+        growth=p.get("growth"),
+        growth_rate=p.get("growth_rate"),
+        early_rates=Pair(**p["initial_rates"]),
+    )
+
+
+def _headline_rates(align: tuple, rates: tuple) -> Pair:
+    """d/dtau of (mean_j max_r |<x_r, mu_j>|, mean_i max_r |<x_r, xi_i>|) from the alignments
+    (signal (m, F), noise (m, n)) and their rates, each through the neuron with the largest |.|."""
+    (s, z), (ds, dz) = align, rates
+    cols = np.array(HEADLINE)
+    rs, rz = np.abs(s[:, cols]).argmax(axis=0), np.abs(z).argmax(axis=0)
+    n = np.arange(z.shape[1])
+    return Pair(
+        float(np.mean(np.sign(s[rs, cols]) * ds[rs, cols])),
+        float(np.mean(np.sign(z[rz, n]) * dz[rz, n])),
+    )
+
+
+def _predict(cfg, data, W0, eta, train_output: bool) -> UntiedPrediction:
+    times, objective = cfg.diffusion_times, cfg.objective
+    targets = targets_of(times, objective)
+    x1, x2, mu = data.x1, data.x2, data.signals
+    fun = exact_objective(x1, x2, targets, scale=cfg.scale, train_output=train_output)
+    move = -fun(W0)[1]  # dWV/dtau at tau = 0
+    W, V = split(W0)
+    dW, dV = split(move)
+    initial = Pair(*_summary_pair(W @ mu.T, W @ x2.T))
+    e, x, f = kappas_of(times, objective, cfg.m, data.n, cfg.scale)
+    s = np.concatenate([x1, x2]).sum(axis=0)
+    exponential = x == 0 and f == 0
+    rates = lambdas = formula = efold = None
+    if exponential:
+        lambdas = growth_rates(
+            W0, x1, x2, times, objective, scale=cfg.scale, train_output=train_output
+        )
+        rates = float(np.max(lambdas))
+        width = 2 * data.d if train_output else data.d  # N_r = G_rr + H_rr, or H_rr alone
+        formula = float(e * cfg.sigma0 * np.sqrt(width) * np.linalg.norm(s))
+        efold = 1.0 / (rates * eta) if rates > 0 else None
+    w_signal, w_noise = patch_weights(data)
+    cols = np.array(HEADLINE)
+    dW_lead = leading_move(W0, x1, x2, (e, x, f), train_output)[0]
+    return UntiedPrediction(
+        nsnr2=data.nsnr2,
+        eta=eta,
+        objective=objective,
+        output_trained=train_output,
+        initial=initial,
+        initial_rates=_headline_rates((W @ mu.T, W @ x2.T), (dW @ mu.T, dW @ x2.T)),
+        output_initial_rates=_headline_rates((V @ mu.T, V @ x2.T), (dV @ mu.T, dV @ x2.T)),
+        leading_rates=_headline_rates((W @ mu.T, W @ x2.T), (dW_lead @ mu.T, dW_lead @ x2.T)),
+        growth="exponential" if exponential else "output-layer drift",
+        growth_rates=None if lambdas is None else [float(v) for v in lambdas],
+        growth_rate=rates,
+        growth_rate_formula=formula,
+        efold_steps=efold,
+        rate_ratio=float(np.mean(s @ mu[cols].T) / np.mean(s @ x2.T)),
+        rate_ratio_formula=float(np.mean(w_signal[cols]) / np.mean(w_noise)),
+        ratio_correction=float(
+            np.mean([ratio_correction(x1, x2, z, data.d) for z in (*mu[cols], *x2)])
+        ),
+        not_reached=list(NOT_REACHED)
+        + ([NO_STEP_BOUND] if exponential and train_output and cfg.m >= 2 else []),
+        not_definition_2_1=departures(cfg, data),
+        regime=law.not_covered("the stationary-ratio law is the tied denoiser's (D2)"),
+        model=cfg.model,
+    )
+
+
+def _summary_pair(signal: np.ndarray, noise: np.ndarray) -> tuple[float, float]:
+    """(mean_j max_r |<x_r, mu_j>|, mean_i max_r |<x_r, xi_i>|) over the headline columns."""
+    return (
+        float(np.abs(signal[:, HEADLINE]).max(axis=0).mean()),
+        float(np.abs(noise).max(axis=0).mean()),
+    )
+
+
+def predict_untied(cfg, data, W0, eta) -> UntiedPrediction:
+    """The untied denoiser's predictions for a setting (sims.models `theory.predict`)."""
+    return _predict(cfg, data, W0, eta, train_output=True)
+
+
+def predict_fixed_output(cfg, data, W0, eta) -> UntiedPrediction:
+    """The fixed-output denoiser's predictions for a setting."""
+    return _predict(cfg, data, W0, eta, train_output=False)
+
+
+def untied_lines(p: dict) -> list[str]:
+    """The prediction in words (theory.explain)."""
+    r, v = p["initial_rates"], p["output_initial_rates"]
+    output = (
+        f"the output layer's at {v['signal']:.4g} and {v['noise']:.4g}"
+        if p["output_trained"]
+        else "the output layer is fixed"
+    )
+    lines = [
+        f"- At τ = 0 the first layer's alignments move at {r['signal']:.4g} (signal) and "
+        f"{r['noise']:.4g} (noise) per unit τ, {output} (of order σ0², from the cubic part of "
+        "the loss).",
+    ]
+    if p["growth"] == "exponential":
+        lines.append(
+            f"- Early growth: exponential, one rate per neuron for both features, fastest "
+            f"λ = {p['growth_rate']:.4g} per unit τ (about κ_1e σ0 ‖s‖ √(E N_r) = "
+            f"{p['growth_rate_formula']:.4g}, N_r = ‖v_r‖² + ‖w_r‖² untied, ‖v_r‖² with a fixed "
+            f"output: proportional to σ0), one factor e every "
+            f"{p['efold_steps']:,.0f} steps; the tied model's growth is linear."
+            if p.get("efold_steps")
+            else "- Early growth: no neuron grows (every λ_r ≤ 0)."
+        )
+    else:
+        lines.append(
+            f"- Early growth: the {p['objective']} target's x0 part drives the output layer "
+            "first (a drift, as the tied model's), then the first layer; no closed form "
+            "(theory.untied.leading_flow integrates it)."
+        )
+    whose = (
+        "each neuron's signal/noise growth tends to"
+        if p["growth"] == "exponential"
+        else "the output layer's drift κ_1x ‖w_r‖² ⟨s, x⟩ has the ratio"
+    )
+    lines.append(
+        f"- Rate ratio: {whose} ⟨s, μ_j⟩/⟨s, ξ_i⟩ = "
+        f"{p['rate_ratio']:.4g} (the formula n_j‖μ‖²/‖ξ_i‖² gives {p['rate_ratio_formula']:.4g}, "
+        f"the tied model's ratio; spread about {p['ratio_correction']:.2g} relative): untying "
+        f"changes the growth's shape, not its ratio."
+    )
+    lines.append("- Not reached by the theory: " + "; ".join(p["not_reached"]) + ".")
+    return lines

@@ -12,6 +12,7 @@ REPORT.md and on the figures that use them).
   window ending where the faster feature has grown `LINEAR_GROWTH` times: 1 for linear growth; e^{r
   T / 2} > 1 for exponential growth at rate r.
 - winner: the signal wins where signal / noise > `WINNER_RATIO`, the noise where it is below.
+- effective SNR: the SNR of the noised input x_t = alpha x0 + beta eps (`TERMS`).
 - local slope: the log-log slope between neighbouring points of a curve (`local_slopes`), shown
   where a single fit over the whole sweep (`fitted_slopes`, read by the claims) would hide that a
   curve levels off.
@@ -36,6 +37,14 @@ TERMS = {
     "growth-phase ratio": (
         "on seed 0, signal's rise over noise's rise from step 0 to the first step where either "
         "has grown {GROWTH_FRACTION:.0%} of the way to its final value"
+    ),
+    "effective SNR": (
+        "the signal-to-noise ratio of the noised input x_t = α x₀ + β ε that a denoiser (or an "
+        "augmented classifier) sees: α‖μ‖ against the norm of the noise α ξ + β ε in the noise "
+        "patch, n·SNR_eff² = n α²‖μ‖² / (α²‖ξ‖² + β² d) = n·SNR² · α²σ_ξ² / (α²σ_ξ² + β²) for "
+        "Definition 2.1 data: half of n·SNR² at the default σ_ξ = 1, α = β, and 1/401 of it at "
+        "σ_ξ = 0.05 (sims.studies.ablation); the claims are stated in the clean n·SNR², and in the "
+        "effective one where that changes a reading"
     ),
     "log-log slope": (
         "the least-squares slope of log(ratio) against log(n·SNR²) over the whole sweep (what the "

@@ -4,10 +4,10 @@ one table.
 `PRESETS[name]` holds the synthetic study's model and grids (`Preset`) and, beside them, the size of
 each further study: the studies beyond Definition 2.1 (`Beyond`), the diffusion objectives and the
 noise- augmented classifier (`Research`), D2 under other readings (`Robustness`), the branch map
-(`BranchGrid`) and Noisy-MNIST (`mnist`: the settings of `sims.studies.mnist.StudySettings`, or
-None). The grids that a rule names (fixed with the rule, before its numbers) are the constants
-below; the quick and tiny presets keep a small slice of each further study to exercise its code, and
-the full preset runs the study.
+(`BranchGrid`), the tying ablation (`Ablation`) and Noisy-MNIST (`mnist`: the settings of
+`sims.studies.mnist.StudySettings`, or None). The grids that a rule names (fixed with the rule,
+before its numbers) are the constants below; the quick and tiny presets keep a small slice of each
+further study to exercise its code, and the full preset runs the study.
 """
 
 from __future__ import annotations
@@ -74,6 +74,10 @@ ALIGNMENT_Z_XI = (1e-3, 0.3, 1.0)  # C1: the same group reached through sigma_xi
 BOUNDARY_NSNR2 = logspace(0.1, 100, 10)
 RACE_SIGMA0 = (0.03, 0.01, 1e-3, 1e-4, 3e-5, 1e-5, 3e-6, 1e-6)  # R2: sigma0 (the race group B)
 RACE_NSNR2 = (0.1, 1.0, 10.0)
+# the tying ablation (U1, U2): two noise scales, whose noise groups G_n = sigma_xi^2 d / n (alpha =
+# beta) put the tied law in its saturated (~99) and its linear (~0.25) regime at d = 2000, n = 20
+ABLATION_SIGMA_XI = (1.0, 0.05)
+ABLATION_NSNR2 = (0.05, 0.5, 5.0, 50.0)
 
 
 # --------------------------------------------------------------------------------- the sizes
@@ -179,6 +183,17 @@ class RaceGrid:
 
 
 @dataclass(frozen=True)
+class Ablation:
+    """The tying ablation (U1, U2): the model preset, the noise scales, the n·SNR² sweep and the
+    seeds per point."""
+
+    model: str
+    sigma_xi: tuple
+    nsnr2: tuple
+    replicates: int
+
+
+@dataclass(frozen=True)
 class Preset:
     """The synthetic study's model and grids, and the size of every further study."""
 
@@ -205,6 +220,7 @@ class Preset:
     early: EarlyGrid | None = None  # the domain maps of D1, C1 and R2 (None: not run)
     boundary: BoundaryGrid | None = None
     race: RaceGrid | None = None
+    ablation: Ablation | None = None  # the tying ablation (U1, U2)
 
     @property
     def sweep_nsnr2(self) -> list:
@@ -240,6 +256,7 @@ _SMALL_ROBUSTNESS = Robustness(
     fixed=(1,),
     long_steps=2000,
 )
+_SMALL_ABLATION = Ablation("tiny", ABLATION_SIGMA_XI[1:], (0.5,), 1)
 _QUICK_RATIO = logspace(0.05, 50, 13)
 
 PRESETS = {
@@ -271,6 +288,7 @@ PRESETS = {
         early=EarlyGrid(8, 2, ((E1_NSNR2[0], (120,), (1e-3,)),)),
         boundary=BoundaryGrid(8, 120, 2, (1e-3,), (), 0.01, (0.1, 10.0), 200, 1),
         race=RaceGrid(8, 120, 2, (1.0,), (1e-2,), 1),
+        ablation=_SMALL_ABLATION,
     ),
     "quick": Preset(
         n=20,
@@ -301,6 +319,7 @@ PRESETS = {
         early=EarlyGrid(20, 4, ((E1_NSNR2[0], (50, 5000), (1e-3, 1.0)),)),
         boundary=BoundaryGrid(20, 2000, 4, (1e-3,), (1.0,), 0.01, (0.1, 100.0), 500, 1),
         race=RaceGrid(8, 120, 2, (1.0,), (1e-2, 1e-5), 1),
+        ablation=_SMALL_ABLATION,
     ),
     "full": Preset(
         n=20,
@@ -360,6 +379,7 @@ PRESETS = {
             20, 2000, 4, ALIGNMENT_Z, ALIGNMENT_Z_XI, 0.01, BOUNDARY_NSNR2, 2000, 4
         ),
         race=RaceGrid(20, 2000, 4, RACE_NSNR2, RACE_SIGMA0, 2),
+        ablation=Ablation("quick", ABLATION_SIGMA_XI, ABLATION_NSNR2, 3),
     ),
 }
 

@@ -2,9 +2,10 @@
 it.
 
 Features of a sample x = [x^(1), x^(2)]: phi(x) = (<w, x^(1)>^2, <w, x^(2)>^2) for every filter w of
-the trained model (diffusion: its m filters; classification: all 2m), i.e. the network's feature map
-before the classifier's sum over patches. They are divided by one number, their root mean square on
-the training set, and a logistic regression with a bias,
+the trained model (sims.models `filters`: the tied denoiser's m filters, the classifier's 2m, the
+first layer's m of the untied models, whose output layer reads no input), i.e. the network's feature
+map before the classifier's sum over patches. They are divided by one number, their root mean square
+on the training set, and a logistic regression with a bias,
     minimise  (1/n) sum_i log(1 + exp(-y_i (phi_i . v + b))) + (PROBE_L2 / 2) ||v||^2,
 is fit on the training set (scipy.optimize, L-BFGS-B, exact gradient) and scored on PROBE_TEST fresh
 samples of the training law and on PROBE_TEST fresh samples whose signal patch is always the last
@@ -19,7 +20,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import optimize
 
-from sims import DivergenceError
+from sims import DivergenceError, models
 from sims.config import TrainConfig
 from sims.data import Dataset, fresh_batches
 from sims.studies.cells import Cell, Outcome, pack
@@ -100,9 +101,11 @@ def only_last_feature(data: Dataset) -> Dataset:
     return replace(data, freqs=tuple(1.0 if k == K - 1 else 0.0 for k in range(K)))
 
 
-def probe(W: np.ndarray, data: Dataset, rng: np.random.Generator, n_test: int = PROBE_TEST) -> dict:
-    """Fit the probe on the training data and score it (module docstring)."""
-    filters = W.reshape(-1, W.shape[-1])
+def probe(
+    filters: np.ndarray, data: Dataset, rng: np.random.Generator, n_test: int = PROBE_TEST
+) -> dict:
+    """Fit the probe on the training data and score it (module docstring); `filters` (F, d) are the
+    rows of the model's weights that read the patches (sims.models `filters`)."""
     X = features(filters, data)
     scale = float(np.sqrt(np.mean(X**2))) or 1.0
     v, b, converged = fit_logistic(X / scale, data.y)
@@ -130,5 +133,5 @@ def probe_cell(cfg: TrainConfig) -> Outcome:
         return Outcome.diverged(str(exc))
     out = pack(res, cfg.model)
     rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, PROBE_STREAM]))
-    out.summary["probe"] = probe(res.W, res.data, rng)
+    out.summary["probe"] = probe(models.get(cfg.model).filters(res.W), res.data, rng)
     return out

@@ -40,7 +40,9 @@ from sims.data import Dataset
 from sims.studies.figures import COLORS
 from sims.train import Run, alignments, prepare
 
-ARRAYS = ("steps", "loss", "grad_norm", "signal", "noise", "W")  # what fldm train and ode save
+# what fldm train and ode save, besides the weights (W, and V for a model with an output layer of
+# its own: the model's `layers`)
+ARRAYS = ("steps", "loss", "grad_norm", "signal", "noise")
 MARKERS = ("o", "s", "^", "D", "v", "P")  # gradient descent runs, in order
 LINES = ("-", "--", ":", "-.")  # ODE runs, in order
 TITLE_FIELDS = (
@@ -124,7 +126,15 @@ def load_run(folder: str | Path, note=None) -> SavedRun:
             arrays = {k: f[k] for k in f.files}
     except Exception as exc:  # zip errors, truncated files, object arrays
         raise FldmError(f"cannot read {npz} as an .npz file: {exc}") from None
+    model = models.get(config.model)
     missing = [k for k in ARRAYS if k not in arrays]
+    try:
+        weights = model.joined(arrays)
+    except KeyError as exc:
+        weights = None
+        missing.append(exc.args[0])
+    except ValueError as exc:  # layers that do not fit together
+        raise FldmError(f"{npz}: its weights do not form one {config.model} model: {exc}") from None
     if missing:
         raise FldmError(
             f"{npz} lacks {missing}; it is not a result file of `fldm train` or `fldm ode`"
@@ -137,11 +147,11 @@ def load_run(folder: str | Path, note=None) -> SavedRun:
             f"{npz} does not match the checksum in {js}: the two files are not one run's pair "
             "(one was edited, or comes from another run)"
         )
+    arrays = {**arrays, "W": weights}  # the weights in the model's shape (`joined`)
     start = _start(config, js)
     data = start.data
     _check_shapes(config, summary, arrays, data, npz)
     _check_alignments(config, arrays, start, js)
-    model = models.get(config.model)
     curves = np.array(
         [model.summary(s, x, data.y)[:2] for s, x in zip(arrays["signal"], arrays["noise"])]
     )

@@ -3,7 +3,7 @@ Executor.
 
 - A cell is (kind, config) (`sims.studies.cells`): kind names the function that computes it in the
   one table `CELL_KINDS` ("train", "ode", "predict", and the studies' "stationary", "probe",
-  "mnist", "window"); each turns its config (a TrainConfig, or any frozen dataclass with
+  "mnist", "window", "ablation"); each turns its config (a TrainConfig, or any frozen dataclass with
   `to_dict()`, `steps` and `n`) into an `Outcome` (a JSON summary and arrays), kept as a `Cell`.
   Its cache key hashes kind, the full config and the package version. Train cells of one shape
   run as one stacked computation (`sims.train.train_many`), in groups fixed by the cells alone,
@@ -61,6 +61,7 @@ CELL_KINDS = {
     "mnist": "sims.studies.mnist:run_cell",
     "d2-domain": "sims.studies.d2domain:point_cell",
     "window": "sims.studies.earlymap:window_cell",
+    "ablation": "sims.studies.ablation:flow_cell",
 }
 
 

@@ -81,3 +81,15 @@ def test_response_asymmetry():
     assert response_asymmetry([run(alike), run(apart)], 0) == 0.5
     diverged = Cell("probe", {}, *Outcome.diverged("x"))
     assert np.isnan(response_asymmetry([diverged], 0))  # no finished run
+
+
+def test_probe_cell_reads_only_the_untied_first_layer():
+    """The untied models' output layer V reads no input: the probe's features are the m first-layer
+    filters' squared responses to the two patches (2m), as for the tied denoiser."""
+    from sims.config import TrainConfig
+    from sims.studies.probe import probe_cell
+
+    base = dict(n=8, d=60, m=3, steps=20, log_every=10, nsnr2=2.0)
+    for model in ("diffusion", "untied", "fixed-output"):
+        out = probe_cell(TrainConfig(model=model, **base))
+        assert out.summary["probe"]["features"] == 2 * 3, model

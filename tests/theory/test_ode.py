@@ -107,13 +107,15 @@ def ode_vs_gd(cfg, eta):
         ("diffusion", "projected", 1500),
         ("classification", "orthogonal", 200),
         ("classification", "projected", 1500),
+        ("untied", "projected", 1500),
+        ("fixed-output", "projected", 1500),
     ],
 )
 def test_ode_follows_gradient_descent_at_small_eta(model, data_noise, d):
     """Descent is forward Euler for the flow: the gap is O(eta) over a fixed tau, here tau = 25
     (diffusion: growth and the stationary phase) or 2 (classification: exponential growth and
     saturation; its fast exponential rates need eta a quarter of the auto step for the same
-    accuracy)."""
+    accuracy; the untied models' exponential growth likewise)."""
     base = TrainConfig(model=model, n=8, d=d, m=3, nsnr2=1.0, data_noise=data_noise)
     red, Wr0, data, eta0 = reduced_setting(base)
     linear = models.get(model).look.growth == "linear"
@@ -148,3 +150,16 @@ def test_ode_overlays_descent_at_the_default_setting(model, nsnr2):
         assert ode["ratio"] == pytest.approx(gd["ratio"], rel=0.05)
         assert (ode["ratio"] > 1) == (gd["ratio"] > 1)
         assert ode["test_error"] == pytest.approx(gd["test_error"], abs=0.05)
+
+
+@pytest.mark.parametrize("model", ["diffusion", "untied", "fixed-output"])
+def test_the_jacobian_changes_the_cost_not_the_flow(model):
+    """flow(..., jacobian=True) hands the solver -Hessian from the closed-form products: the same
+    states to the solver's tolerance."""
+    cfg = TrainConfig(model=model, n=6, d=200, m=2, nsnr2=2.0, sigma_xi=0.3)
+    red, Wr0, _, eta = reduced_setting(cfg)
+    taus = eta * np.array([0.0, 50.0, 500.0, 3000.0])
+    _, plain, s1 = flow(red, Wr0, taus)
+    _, given, s2 = flow(red, Wr0, taus, jacobian=True)
+    assert s1 == s2 == "ok"
+    np.testing.assert_allclose(given, plain, rtol=0, atol=1e-6 * np.abs(plain).max())

@@ -49,10 +49,12 @@ def test_lift_inverts_reduce_and_state_size_is_independent_of_d(model):
             reduced.alignments(red, Wr)[1], alignments(W0, data)[1], atol=1e-13
         )
         sizes.add(Wr.size)
-    # the data-span part A, and R R^T where the part outside the data moves (m = 3, n + 2 = 10
-    # directions)
+    # the data-span part A, and where the part outside the data moves, its coordinates in the span
+    # of the rows' initial parts outside the data (R R^T up to a rotation): rows^2 numbers (m = 3,
+    # n + 2 = 10 directions; rows = 3 tied, 6 for the untied models' W and V)
     model_ = models.get(model)
-    outside = 9 if model_.moves_outside_data(cfg) else 0
+    rows = int(np.prod(model_.weight_shape(3, 1)))
+    outside = rows**2 if model_.moves_outside_data(cfg) else 0
     assert sizes == {int(np.prod(model_.weight_shape(3, 8 + 2))) + outside}
 
 

@@ -231,3 +231,82 @@ def test_growth_rate_scales_with_sigma0_and_needs_noise_prediction(rng):
     np.testing.assert_allclose(lam, approx, rtol=0.2)  # ~ kappa_1e sigma0 sqrt(2d) ||s||
     with pytest.raises(ValueError, match="x0 part"):
         tu.growth_rates(WV, data.x1, data.x2, schedules.schedule_times("cosine", 2, "v"), "v")
+
+
+# ---- the predictions (fldm predict untied / fixed-output) ---------------------------------------
+
+
+@MODES
+@pytest.mark.parametrize("objective", ["eps", "v"])
+def test_leading_move_is_the_leading_rhs_along_every_patch(rng, objective, train_output):
+    """`leading_move`'s vectors read along each patch and each neuron's own rows give
+    `leading_rhs` (two writings of the cubic part's flow)."""
+    data = make_data(5, 30, nsnr2=1.0, rng=rng)
+    WV = 0.1 * rng.standard_normal((2, 3, 30))
+    times = schedules.schedule_times("cosine", 2, objective)
+    kappas = tu.kappas_of(times, objective, 3, 5, None)
+    dW, dV = tu.leading_move(WV, data.x1, data.x2, kappas, train_output)
+    want = tu.leading_rates(WV, data.x1, data.x2, times, objective, train_output=train_output)
+    Z = np.concatenate([data.x1, data.x2])
+    W, V = WV
+    np.testing.assert_allclose(dW @ Z.T, want.a, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(dV @ Z.T, want.q, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(2 * np.sum(W * dW, 1), want.G, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(np.sum(dW * V + W * dV, 1), want.C, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("model", ["untied", "fixed-output"])
+def test_prediction_rates_are_one_small_step_of_descent(model):
+    """The predicted initial rates are the summaries' central difference along the descent
+    direction (steps of 1e-3 eta); at sigma0 = 1e-4 the leading-order rates equal them to 1e-5; the
+    fastest growth rate is that of the neurons' list, and the rate ratio is the tied formula's on
+    orthogonal data."""
+    from sims.config import TrainConfig
+    from sims.train import prepare
+    from theory.predict import predict
+
+    cfg = TrainConfig(model=model, n=6, d=300, m=3, sigma0=1e-4, data_noise="orthogonal")
+    p = predict(cfg)
+    run = prepare(cfg)
+    step = 1e-3 * p.eta
+    fun = untied.exact_objective(
+        run.data.x1,
+        run.data.x2,
+        ((2**-0.5, 2**-0.5, 1.0, 0.0, 1.0),),
+        train_output=p.output_trained,
+    )
+    move = -fun(run.W0)[1]
+    summary = lambda WV: np.array(tu._summary_pair(WV[0] @ run.data.mu.T, WV[0] @ run.data.x2.T))
+    assert tuple(summary(run.W0)) == pytest.approx(tuple(p.initial), rel=1e-14)
+    rates = (summary(run.W0 + step * move) - summary(run.W0 - step * move)) / (2 * step)
+    assert tuple(rates) == pytest.approx(tuple(p.initial_rates), rel=1e-6)
+    assert tuple(p.leading_rates) == pytest.approx(tuple(p.initial_rates), rel=1e-5)
+    assert p.growth == "exponential" and p.growth_rate == max(p.growth_rates) > 0
+    assert p.growth_rate == pytest.approx(p.growth_rate_formula, rel=0.3)
+    assert p.rate_ratio == pytest.approx(p.rate_ratio_formula, rel=1e-12)
+    if not p.output_trained:
+        assert tuple(p.output_initial_rates) == (0.0, 0.0)
+
+
+def test_predict_says_what_the_theory_does_not_reach():
+    """Every prediction names the stationary point as out of reach; untied noise prediction at
+    m >= 2 adds the missing step-size bound (not at m = 1, not with a fixed output); a target with
+    an x0 part has no closed-form growth. `fldm predict` prints it in words."""
+    from sims.cli import main
+    from sims.config import TrainConfig
+    from theory.explain import explain
+    from theory.predict import predict
+
+    base = TrainConfig(model="untied", n=6, d=200, m=2)
+    bound = tu.NO_STEP_BOUND
+    assert bound in predict(base).not_reached
+    assert bound not in predict(base.replace(m=1)).not_reached
+    assert bound not in predict(base.replace(model="fixed-output")).not_reached
+    drift = predict(base.replace(objective="x0"))
+    assert drift.growth == "output-layer drift" and drift.growth_rate is None
+    assert bound not in drift.not_reached
+    assert all(line in predict(base).not_reached for line in tu.NOT_REACHED)
+    text = explain(predict(base).to_dict())
+    assert "exponential" in text and "Not reached by the theory" in text and "nan" not in text
+    assert "no closed form" in explain(drift.to_dict())
+    assert main(["predict", "fixed-output", "--n", "6", "--d", "200", "--no-progress"]) == 0
