@@ -143,11 +143,24 @@ def test_readme_is_a_front_page():
     verdict table, where to go next, how to cite, the license; the details live in the guide."""
     lines = README.splitlines()
     assert len(lines) <= 160
-    for heading in ("## Two commands", "## In Python", "## The command line at a glance",
-                    "## What the simulations show", "## Where to go next", "## Citing", "## License"):
+    for heading in (
+        "## Two commands",
+        "## In Python",
+        "## The command line at a glance",
+        "## What the simulations show",
+        "## Where to go next",
+        "## Citing",
+        "## License",
+    ):
         assert heading in lines, heading
-    for link in ("(docs/guide.md)", "(docs/studies.md)", "(theory/WALKTHROUGH.md)", "(CITATION.cff)",
-                 "(LICENSE)", "(BENCHMARKS.md)"):
+    for link in (
+        "(docs/guide.md)",
+        "(docs/studies.md)",
+        "(theory/WALKTHROUGH.md)",
+        "(CITATION.cff)",
+        "(LICENSE)",
+        "(BENCHMARKS.md)",
+    ):
         assert link in README, link
 
 
