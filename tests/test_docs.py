@@ -12,6 +12,7 @@ from sims.studies.report import report_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
+GUIDE = (ROOT / "docs" / "guide.md").read_text()  # the user guide: what the front page summarises
 
 
 def flat(text: str) -> str:
@@ -77,8 +78,8 @@ def test_mlxtend_is_not_a_dependency():
 def test_readme_states_the_progress_delay():
     from sims import progress
 
-    assert f"progress bar on a terminal (after {progress.DELAY:g} s)" in flat(README)
-    assert f"a status line at most every {progress.EVERY:g} s" in flat(README)
+    assert f"progress bar on a terminal (after {progress.DELAY:g} s)" in flat(GUIDE)
+    assert f"a status line at most every {progress.EVERY:g} s" in flat(GUIDE)
 
 
 def test_readme_verdict_table_is_the_committed_report():
@@ -111,7 +112,10 @@ def test_no_result_paragraphs_in_the_readme():
         assert flat(by_id[e["id"]].paragraph(e))[:60] not in flat(README), e["id"]
 
 
-def test_readme_figure_table_lists_every_figure_and_stated_constants():
+def test_the_guide_states_the_constants_and_every_figure_is_shown_somewhere():
+    """The user guide states the step-size limits and the rounding from the code's constants; every
+    figure of the quick report is shown in REPORT.md (under its claim), and the front page shows
+    D2's domain map."""
     import inspect
     import json
 
@@ -120,9 +124,11 @@ def test_readme_figure_table_lists_every_figure_and_stated_constants():
     from sims.stepsize import ETA_CURVATURE
 
     report = json.loads((ROOT / "figures" / "report.json").read_text())
-    for name in report["figures"]:  # every figure of the quick report is shown
-        assert f"(figures/{name})" in README, name
-    text = flat(README)
+    md = (ROOT / "figures" / "REPORT.md").read_text()
+    for name in report["figures"]:
+        assert f"![{name}]({name})" in md, name
+    assert "(figures/fig_d2_domain.png)" in README
+    text = flat(GUIDE)
     assert f"rounded to {io.REPORT_DIGITS} significant digits" in text
     assert (
         f"{inspect.signature(auto_eta).parameters['eta0'].default:g} over the largest data "
@@ -132,9 +138,45 @@ def test_readme_figure_table_lists_every_figure_and_stated_constants():
     assert f"{ETA_CURVATURE:g} over the curvature of a memorised draw" in text
 
 
+def test_readme_is_a_front_page():
+    """About 150 lines: what it is, the two commands, a Python example, the CLI at a glance, the
+    verdict table, where to go next, how to cite, the license; the details live in the guide."""
+    lines = README.splitlines()
+    assert len(lines) <= 160
+    for heading in (
+        "## Two commands",
+        "## In Python",
+        "## The command line at a glance",
+        "## What the simulations show",
+        "## Where to go next",
+        "## Citing",
+        "## License",
+    ):
+        assert heading in lines, heading
+    for link in (
+        "(docs/guide.md)",
+        "(docs/studies.md)",
+        "(theory/WALKTHROUGH.md)",
+        "(CITATION.cff)",
+        "(LICENSE)",
+        "(BENCHMARKS.md)",
+    ):
+        assert link in README, link
+
+
+def test_readme_python_example_runs_as_written(capsys):
+    """The front page's Python example, executed: it prints the run's ratio, the stationary point's
+    ratio and branch, and the regime line."""
+    code = README.split("## In Python", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+    exec(compile(code.replace("steps=3000", "steps=300"), "README example", "exec"), {})
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 3 and float(out[0]) > 0
+    assert out[1].split()[1] in ("symmetric", "asymmetric") and out[2].startswith("Regime: groups")
+
+
 def test_every_command_takes_no_progress_as_the_readme_says():
-    assert "`--no-progress` turns the bar and the status lines off" in flat(README)
-    assert "in every command" in flat(README)
+    assert "`--no-progress` turns the bar and the status lines off" in flat(GUIDE)
+    assert "in every command" in flat(GUIDE)
     parser = cli.build_parser()
     for name, sub in parser._subparsers._group_actions[0].choices.items():
         assert "--no-progress" in sub._option_string_actions, name

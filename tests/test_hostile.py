@@ -702,7 +702,7 @@ def main_help(command):
 def test_the_criterion_is_stated_once():
     from sims import descent
 
-    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    readme = (Path(__file__).parents[1] / "docs" / "guide.md").read_text()  # the user guide
     assert (
         descent.STATIONARY_RTOL == STATIONARY_RTOL and "at most 10⁻⁶ of its largest value" in readme
     )

@@ -33,6 +33,9 @@ INCLUDED = {  # repository path -> site path
     "figures/full/REPORT.md": "report-full.md",
     "BENCHMARKS.md": "benchmarks.md",
     "CHANGELOG.md": "changelog.md",
+    # written in docs/ with links relative to the repository, as they are read on a code host
+    "docs/guide.md": "user-guide.md",
+    "docs/studies.md": "the-studies.md",
 }
 ELSEWHERE = {"README.md": "index.md"}  # links to these go to a page of docs/ instead
 FIGURES = ("figures/*.png", "figures/full/*.png")  # included under the same paths
