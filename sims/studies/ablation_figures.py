@@ -5,8 +5,8 @@ Columns: the two noise scales sigma_xi. Rows: (a) the signal/noise ratio at tau_
 n·SNR²; (b) the signal and noise gains over initialisation there; (c) the growth shape: the
 linearity index of every series' growth-shape flow (D1's measure: 1 for linear growth). The exact
 gradient flow (seed means) is drawn as lines, gradient descent at the automatic step (seed 0) as
-markers (hollow where its loss rose: it left the flow; absent where it diverged), the theory's
-closed forms in grey.
+markers where it follows the flow (absent where its loss rose: it left the flow, and where it then
+ends depends on rounding; absent where it diverged), the theory's closed forms in grey.
 """
 
 from __future__ import annotations
@@ -40,7 +40,8 @@ def draw(m: Ablation, path: Path, shown: tuple, growth: bool = True) -> Figure:
         f"noise prediction at α = β = 1/√2 (exact loss), {m.size.replicates} seed(s); read at "
         f"τ_read = steps·η ({', '.join(f'{steps[v]} steps at n·SNR² = {v:g}' for v in x)}). "
         "Lines: exact gradient flow (seed mean); markers: gradient descent at the automatic step "
-        "(seed 0; hollow: its loss rose, it left the flow; missing: it diverged); grey: theory."
+        "(seed 0), drawn where it follows the flow (not where its loss rose: it left the flow and "
+        "its end depends on rounding; not where it diverged); grey: theory."
     )
     rows = 3 if growth else 2
     size = (5.5 * len(cols), 4 * rows)
@@ -76,15 +77,8 @@ def draw(m: Ablation, path: Path, shown: tuple, growth: bool = True) -> Figure:
                     ls=":",
                 )
                 for v, d in zip(x, m.descents[label, sx]):
-                    if d.diverged is None:
-                        ax.plot(
-                            v,
-                            d.ratio,
-                            look.marker,
-                            color=look.color,
-                            mfc="none" if d.loss_rises else look.color,
-                            ms=7,
-                        )
+                    if d.diverged is None and not d.loss_rises:
+                        ax.plot(v, d.ratio, look.marker, color=look.color, ms=7)
             ax.set(
                 xscale="log",
                 yscale="log",
