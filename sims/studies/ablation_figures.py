@@ -44,7 +44,7 @@ def draw(m: Ablation, path: Path, shown: tuple, growth: bool = True) -> Figure:
         "its end depends on rounding; not where it diverged); grey: theory."
     )
     rows = 3 if growth else 2
-    size = (5.5 * len(cols), 4 * rows)
+    size = (8 * len(cols), 4 * rows)  # room for the legends of (a) and (b) beside their axes
     with figure(path, rows, len(cols), figsize=size, squeeze=False) as (fig, axes):
         fig.suptitle(wrap(title, int(13 * size[0])), fontsize=9)  # ~13 characters per inch
         for j, sx in enumerate(cols):
@@ -91,7 +91,7 @@ def draw(m: Ablation, path: Path, shown: tuple, growth: bool = True) -> Figure:
                 ),
             )
             ax.title.set_fontsize(9)
-            ax.legend(fontsize=6)
+            ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # many entries
             ax = axes[1, j]
             for s in shown:
                 label, look = s.label(M), m.looks[s.label(M)]
@@ -124,7 +124,7 @@ def draw(m: Ablation, path: Path, shown: tuple, growth: bool = True) -> Figure:
                 title=f"(b) σ_ξ = {sx:g}: gains over initialisation (ξ: noise patches)",
             )
             ax.title.set_fontsize(9)
-            ax.legend(fontsize=6)
+            ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # many entries
             if not growth:
                 continue
             ax = axes[2, j]
