@@ -56,6 +56,7 @@ CELL_KINDS = {
     "stationary": "sims.studies.research:stationary_cell",
     "probe": "sims.studies.probe:probe_cell",
     "mnist": "sims.studies.mnist:run_cell",
+    "memorise": "sims.studies.memorise:group_cell",
 }
 
 
