@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import NamedTuple
 
 import numpy as np
@@ -25,7 +26,7 @@ import numpy as np
 from sims.schedules import schedule_times
 from sims.studies import presets
 from sims.studies.cells import Study, cell_seed
-from sims.studies.memorise import EXACT, MODEL, Group, records
+from sims.studies.memorise import EXACT, MODEL, Group, left_flow, records
 
 SCHEDULE = "ddpm-linear"
 
@@ -90,6 +91,7 @@ class BestTime:
     times: dict  # k -> (alpha, beta)
     probed: dict  # (k, nsnr2, K) -> Probed
     preset_name: str
+    left_the_flow: dict  # descent runs, and those whose loss rose (memorise.left_flow)
 
     def series(self, nsnr2: float, K: int) -> list:
         """[(k, alpha / beta, Probed)] over the times run, in the schedule's order."""
@@ -115,7 +117,9 @@ def measure(preset_name: str, results: dict, seed: int = 0) -> BestTime:
                 draw_gap=float(np.mean([r.draw_gap for r in runs])) if K != EXACT else np.nan,
                 seeds=len(runs),
             )
-    return BestTime(size, {k: all_times[k] for k in size.time_index}, probed, preset_name)
+    runs = {name: records(cell) for name, cell in results.items()}
+    left = left_flow(SimpleNamespace(runs=runs), list(runs))
+    return BestTime(size, {k: all_times[k] for k in size.time_index}, probed, preset_name, left)
 
 
 STUDY = Study("besttime", cells, measure)

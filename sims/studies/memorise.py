@@ -40,6 +40,7 @@ names it) trains on its own objective.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import asdict, dataclass
 from typing import NamedTuple
 
@@ -48,7 +49,7 @@ import numpy as np
 from sims import DivergenceError, models, span
 from sims.config import VP, TrainConfig
 from sims.data import fresh_samples
-from sims.descent import descend
+from sims.descent import Checks, descend
 from sims.memorisation import (
     Objectives,
     crossing,
@@ -232,13 +233,15 @@ def _pad(a: np.ndarray, width: int) -> np.ndarray:
 
 
 class Descent(NamedTuple):
-    """One member's logged run: steps, its weights there, and how it ended."""
+    """One member's logged run: steps, its weights there, how it ended, and sims.descent's checks
+    over the whole run (loss rises and gradient reversals: descent leaving the gradient flow)."""
 
     steps: np.ndarray
     weights: list
     grad_norm: np.ndarray
     converged: bool
     diverged: str | None
+    checks: Checks
 
 
 def descend_logged(cfg: TrainConfig, members: list, total: int) -> list:
@@ -265,6 +268,7 @@ def descend_logged(cfg: TrainConfig, members: list, total: int) -> list:
     etas = np.array([mb.eta for mb in members])
     S = len(members)
     logs = [dict(steps=[0], weights=[W[i].copy()], grad_norm=[np.nan]) for i in range(S)]
+    checks = [Checks() for _ in range(S)]
     ended: list = [None] * S  # None: running; else (converged, diverged message)
     grid = log_steps(total)
     for k0, k1 in zip(grid[:-1], grid[1:]):
@@ -285,6 +289,7 @@ def descend_logged(cfg: TrainConfig, members: list, total: int) -> list:
             if isinstance(out, DivergenceError):
                 ended[i] = (False, str(out))
                 continue
+            checks[i] = add_checks(checks[i], out.checks, int(k0))
             step = k0 + out.log["steps"][-1]
             W[i] = out.W
             logs[i]["steps"].append(step)
@@ -299,9 +304,22 @@ def descend_logged(cfg: TrainConfig, members: list, total: int) -> list:
             np.array(log["grad_norm"]),
             bool(ended[i] and ended[i][0]),
             ended[i][1] if ended[i] else None,
+            checks[i],
         )
         for i, log in enumerate(logs)
     ]
+
+
+def add_checks(total: Checks, segment: Checks, start: int) -> Checks:
+    """The checks of a run so far and of its next segment (starting at step `start`), as one run's;
+    a segment's first step is compared with nothing (its first loss is the last one's again)."""
+    first = lambda a, b: a if a >= 0 else (b + start if b >= 0 else -1)
+    return Checks(
+        total.loss_rises + segment.loss_rises,
+        first(total.first_loss_rise, segment.first_loss_rise),
+        total.gradient_reversals + segment.gradient_reversals,
+        first(total.first_gradient_reversal, segment.first_gradient_reversal),
+    )
 
 
 # ------------------------------------------------------------------------------------- the cell
@@ -363,6 +381,7 @@ def group_cell(group: Group) -> Outcome:
     first) as one stack of the seeds; the probe of each run's final filters where the cell asks."""
     model = models.get(group.model)
     runs, arrays, setup = [], {}, []
+    start = time.process_time()
 
     def keep(summary, arr):
         i = len(runs)
@@ -414,6 +433,7 @@ def group_cell(group: Group) -> Outcome:
                 diverged=res.diverged,
                 capped=bool(res.steps[-1] >= group.max_steps and not res.converged),
                 horizon=horizon,
+                **res.checks._asdict(),
             )
             if group.probe:
                 how["probe"] = probed(weights[-1] @ mb.rows, run.data, seed)
@@ -432,7 +452,7 @@ def group_cell(group: Group) -> Outcome:
                     **how,
                 )
             )
-    return Outcome({"runs": runs}, arrays)
+    return Outcome({"runs": runs, "cpu_seconds": time.process_time() - start}, arrays)
 
 
 def fixed_objective(cfg: TrainConfig, mb: Member, K: int):
@@ -636,3 +656,38 @@ def means(runs: list[Record]) -> dict:
     for r in runs:
         groups.setdefault((r.kind, r.K), []).append(r)
     return {key: mean_of(rs) for key, rs in groups.items()}
+
+
+def left_flow(m: Memorised, names) -> dict:
+    """Of the descent runs in the cells `names`: how many ran, and which left the gradient flow
+    (sims.descent's check: the loss rose somewhere), with the tau of the first rise."""
+    runs = [(name, r) for name in names for r in m.runs.get(name, []) if r.kind != "flow"]
+    left = [
+        f"{cell_words(name)} K = {r.K or 'exact'} seed {r.seed}: from tau = "
+        f"{r.eta * r.info['first_loss_rise']:.3g}"
+        for name, r in runs
+        if r.info.get("loss_rises", 0) > 0
+    ]
+    return {"descent_runs": len(runs), "left_the_flow": left}
+
+
+def cell_words(name) -> str:
+    """A cell's name in words (its dataclass fields)."""
+    return " ".join(f"{k} = {v}" for k, v in asdict(name).items())
+
+
+def domain_sentence(e: dict) -> str:
+    """The entry's domain in one sentence (REPORT.md prints the paragraph)."""
+    d = e.get("domain") or {}
+    return f"Domain: {d['headline']}; measured over {d['measured_over']}." if d else ""
+
+
+def departures(left: dict) -> str:
+    """Which descent runs left the gradient flow (a rising loss), in words."""
+    if not left:
+        return ""
+    runs = left.get("left_the_flow", [])
+    return (
+        f"Of {left['descent_runs']} descent runs, {len(runs)} left the gradient flow (the loss "
+        f"rose){': ' + '; '.join(runs) if runs else ''}."
+    )

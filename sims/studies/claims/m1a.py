@@ -47,9 +47,20 @@ from sims.studies.claims.base import (
     g,
     verdict as judge,
 )
-from sims.studies.figures import figure
+from sims.studies.figures import figure, wrap
 from sims.studies.measures import loglog_slope
-from sims.studies.memorise import EXACT, GEN_FRACTION, LAWS, MEM_GAP, Memorised, means
+from sims.studies.memorise import (
+    EXACT,
+    GEN_FRACTION,
+    LAWS,
+    MEM_GAP,
+    Grid,
+    Memorised,
+    departures,
+    domain_sentence,
+    left_flow,
+    means,
+)
 
 FLAT_SLOPE = 0.2  # |log-log slope| of tau_gen against n at most this: flat
 MIN_POINTS = 4  # a slope needs this many n whose every seed reached the time
@@ -142,6 +153,9 @@ def verdict(m: Memorised) -> Entry:
         for law in m.size.laws
     }
     measured["regimes"] = regimes(m)
+    measured["left_the_flow"] = left_flow(
+        m, [Grid(law, n, m.size.m) for law in m.size.laws for n in m.size.n]
+    )
     entry = SPEC.entry(entry.verdict, measured, note=note(m))
     return replace(entry, domain=domain(m, entry))
 
@@ -201,9 +215,11 @@ def paragraph(e: dict) -> str:
         for law, per in m.get("fixed_draws", {}).items()
         for k, v in per.items()
     )
+    left = m.get("left_the_flow", {})
     return (
         f"Descent on the exact loss, slopes against n: {laws}. The exact flow (theory): {flow}. "
-        f"With fixed draws (in no rule), tau_mem(data)'s slope: {fixed or 'n/a'}."
+        f"With fixed draws (in no rule), tau_mem(data)'s slope: {fixed or 'n/a'}. "
+        f"{domain_sentence(e)} {departures(left)}"
     )
 
 
@@ -211,7 +227,10 @@ def figures(m: Memorised, out: Path) -> list[Figure]:
     entry = verdict(m)
     path = Path(out) / FIGURE
     laws = m.size.laws
-    with figure(path, 1, len(laws), figsize=(6 * len(laws), 4.8), squeeze=False) as (fig, axes):
+    with figure(path, 1, len(laws), figsize=(max(7.0, 6 * len(laws)), 4.8), squeeze=False) as (
+        fig,
+        axes,
+    ):
         for ax, law in zip(axes[0], laws):
             for key, marker, color, label in (
                 ("tau_gen", "o", "tab:blue", "τ_gen"),
@@ -250,9 +269,12 @@ def figures(m: Memorised, out: Path) -> list[Figure]:
                 ax.plot(n, first[0] * n / n[0], ":", color="gray", lw=1, label="∝ n")
             ax.legend(fontsize=7)
         fig.suptitle(
-            f"M1a: time to memorise the data (gap {MEM_GAP:g}) and to generalise (signal "
-            f"{GEN_FRACTION:.0%} of stationary) against n; tied denoiser, d = {m.size.d}, m = "
-            f"{m.size.m}, σ0 = {m.size.sigma0:g}, α = β, {m.size.seeds} seeds (geometric mean)",
+            wrap(
+                f"M1a: time to memorise the data (gap {MEM_GAP:g}) and to generalise (signal "
+                f"{GEN_FRACTION:.0%} of stationary) against n; tied denoiser, d = {m.size.d}, m = "
+                f"{m.size.m}, σ0 = {m.size.sigma0:g}, α = β, {m.size.seeds} seeds (geometric mean)",
+                int(14 * fig.get_figwidth()),
+            ),
             fontsize=9,
         )
     summary = "; ".join(

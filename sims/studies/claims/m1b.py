@@ -37,8 +37,16 @@ from sims.studies.claims.base import (
     g,
     verdict as judge,
 )
-from sims.studies.figures import figure
-from sims.studies.memorise import EXACT, Memorised, means
+from sims.studies.figures import figure, wrap
+from sims.studies.memorise import (
+    EXACT,
+    Grid,
+    Memorised,
+    departures,
+    domain_sentence,
+    left_flow,
+    means,
+)
 
 AMPLIFY = 0.1  # a final data gap this much larger with the exact loss than with K = 1: amplified
 FIGURE = "fig_memorise_width.png"
@@ -110,6 +118,20 @@ def table(m: Memorised, law: str, field: str = "data_gap") -> dict:
     return out
 
 
+def per_seed(m: Memorised, law: str) -> dict:
+    """{width: {"K = 1": [final data gap per seed], "exact": [...]}}: the seeds behind the
+    means."""
+    out = {}
+    for w in m.size.widths:
+        runs = m.at(law, m.size.width_n, w)
+        fixed = [r.K for r in runs if r.kind == "fixed"]
+        for r in runs:
+            if r.kind == "exact" or (r.kind == "fixed" and r.K == min(fixed)):
+                key = "exact" if r.kind == "exact" else f"K = {r.K}"
+                out.setdefault(w, {}).setdefault(key, []).append(r.data_gap)
+    return out
+
+
 def note(m: Memorised) -> str:
     if m.preset_name == "full":
         return ""
@@ -125,6 +147,10 @@ def verdict(m: Memorised) -> Entry:
     measured = entry.measured
     measured["draw_gap"] = {law: table(m, law, "draw_gap") for law in m.size.laws}
     measured["tau_mem_data"] = {law: table(m, law, "tau_mem_data") for law in m.size.laws}
+    measured["per_seed"] = {law: per_seed(m, law) for law in m.size.laws}
+    measured["left_the_flow"] = left_flow(
+        m, [Grid(law, m.size.width_n, w) for law in m.size.laws for w in m.size.widths]
+    )
     entry = SPEC.entry(entry.verdict, measured, note=note(m))
     return replace(entry, domain=domain(m, entry))
 
@@ -166,9 +192,15 @@ def paragraph(e: dict) -> str:
             if v["amplified_from_m"] is not None
             else f"{law}: {eff}; amplified at no width onwards"
         )
+    seeds = "; ".join(
+        f"{law} m = {w}: {', '.join(f'{k} ' + ', '.join(g(x) for x in v) for k, v in per.items())}"
+        for law, widths in m.get("per_seed", {}).items()
+        for w, per in widths.items()
+    )
     return (
         f"At n = {m['n']}, the final data gap of the exact loss minus that of K = 1, by width: "
-        f"{'; '.join(parts)}."
+        f"{'; '.join(parts)}. Final data gaps seed by seed: {seeds or 'n/a'}. "
+        f"{domain_sentence(e)} {departures(m.get('left_the_flow'))}"
     )
 
 
@@ -177,7 +209,10 @@ def figures(m: Memorised, out: Path) -> list[Figure]:
     path = Path(out) / FIGURE
     laws, n = m.size.laws, m.size.width_n
     cmap = matplotlib.colormaps["viridis"]
-    with figure(path, 1, len(laws), figsize=(6 * len(laws), 4.8), squeeze=False) as (fig, axes):
+    with figure(path, 1, len(laws), figsize=(max(7.0, 6 * len(laws)), 4.8), squeeze=False) as (
+        fig,
+        axes,
+    ):
         for ax, law in zip(axes[0], laws):
             gaps = table(m, law)
             Ks = sorted({K for per in gaps.values() for K in per if K != EXACT})
@@ -205,9 +240,14 @@ def figures(m: Memorised, out: Path) -> list[Figure]:
             )
             ax.legend(fontsize=7)
         fig.suptitle(
-            f"M1b: memorisation of the training samples at the end of training against the draws K "
-            f"per patch, by width m; tied denoiser, d = {m.size.d}, σ0 = {m.size.sigma0:g}, α = β, "
-            f"{m.size.seeds} seeds (mean); amplified if exact − (K = 1) > {AMPLIFY:g}",
+            wrap(
+                f"M1b: memorisation of the training samples at the end of training against the "
+                f"draws K "
+                f"per patch, by width m; tied denoiser, d = {m.size.d}, σ0 = {m.size.sigma0:g}, α "
+                f"= β, "
+                f"{m.size.seeds} seeds (mean); amplified if exact − (K = 1) > {AMPLIFY:g}",
+                int(14 * fig.get_figwidth()),
+            ),
             fontsize=9,
         )
     summary = "; ".join(

@@ -36,8 +36,16 @@ from sims.studies.claims.base import (
     g,
     verdict as judge,
 )
-from sims.studies.figures import figure
-from sims.studies.memorise import MEM_GAP, Memorised, means
+from sims.studies.figures import figure, wrap
+from sims.studies.memorise import (
+    MEM_GAP,
+    Grid,
+    Memorised,
+    departures,
+    domain_sentence,
+    left_flow,
+    means,
+)
 
 DELAY_SLOPE = 0.2  # an exponent of K above this: more draws delay memorising them
 MIN_CELLS = 4  # a fit needs this many (n, K) cells, with at least two n and two K
@@ -125,6 +133,9 @@ def note(m: Memorised) -> str:
 
 def verdict(m: Memorised) -> Entry:
     entry = judged({law: cells_of(m, law) for law in m.size.laws})
+    entry.measured["left_the_flow"] = left_flow(
+        m, [Grid(law, n, m.size.m) for law in m.size.laws for n in m.size.n]
+    )
     entry = SPEC.entry(entry.verdict, entry.measured, note=note(m))
     per = entry.measured["per_law"]
     held = [law for law, v in per.items() if v["reproduces"]]
@@ -168,7 +179,8 @@ def paragraph(e: dict) -> str:
     )
     return (
         f"tau_mem(draws) fitted as n^a K^b: {fits}; {censored} (n, K) cells where some seed did "
-        f"not memorise its draws within the run (left out of the fit)."
+        f"not memorise its draws within the run (left out of the fit). "
+        f"{domain_sentence(e)} {departures(m.get('left_the_flow'))}"
     )
 
 
@@ -178,7 +190,10 @@ def figures(m: Memorised, out: Path) -> list[Figure]:
     laws = m.size.laws
     cmap = matplotlib.colormaps["plasma"]
     Ks = list(m.size.draws)
-    with figure(path, 1, len(laws), figsize=(6 * len(laws), 4.8), squeeze=False) as (fig, axes):
+    with figure(path, 1, len(laws), figsize=(max(7.0, 6 * len(laws)), 4.8), squeeze=False) as (
+        fig,
+        axes,
+    ):
         for ax, law in zip(axes[0], laws):
             cells = cells_of(m, law)
             f = entry.measured["per_law"][law]
@@ -207,9 +222,13 @@ def figures(m: Memorised, out: Path) -> list[Figure]:
             )
             ax.legend(fontsize=7)
         fig.suptitle(
-            f"M1c: time to memorise the fixed draws (draw gap {MEM_GAP:g}); markers: descent on "
-            f"the fixed-draw loss, lines: the fitted power law; tied denoiser, d = {m.size.d}, "
-            f"m = {m.size.m}, σ0 = {m.size.sigma0:g}, α = β, {m.size.seeds} seeds",
+            wrap(
+                f"M1c: time to memorise the fixed draws (draw gap {MEM_GAP:g}); markers: descent "
+                f"on "
+                f"the fixed-draw loss, lines: the fitted power law; tied denoiser, d = {m.size.d}, "
+                f"m = {m.size.m}, σ0 = {m.size.sigma0:g}, α = β, {m.size.seeds} seeds",
+                int(14 * fig.get_figwidth()),
+            ),
             fontsize=9,
         )
     summary = "; ".join(

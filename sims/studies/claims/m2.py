@@ -40,8 +40,8 @@ from sims.studies.claims.base import (
     g,
     verdict as judge,
 )
-from sims.studies.figures import figure
-from sims.studies.memorise import EXACT, MEM_GAP
+from sims.studies.figures import figure, wrap
+from sims.studies.memorise import EXACT, MEM_GAP, departures, domain_sentence
 
 PEAK_MARGIN = 0.05  # an interior accuracy this much above both ends: a peak
 FIGURE = "fig_best_time.png"
@@ -127,6 +127,7 @@ def note(m: BestTime) -> str:
 
 def verdict(m: BestTime) -> Entry:
     entry = judged(table(m), min(m.size.probe_draws))
+    entry.measured["left_the_flow"] = m.left_the_flow
     entry = SPEC.entry(entry.verdict, entry.measured, note=note(m))
     per = entry.measured["per_nsnr2"]
     ratios = [a / b for a, b in m.times.values()]
@@ -168,7 +169,11 @@ def paragraph(e: dict) -> str:
             for K, pk in p["peaks"].items()
         )
         parts.append(f"n·SNR² = {v}: {acc}; K = 1 memorised: {p['memorised']}")
-    return "Probe accuracy from the earliest to the latest time: " + ". ".join(parts) + "."
+    return (
+        "Probe accuracy from the earliest to the latest time: "
+        + ". ".join(parts)
+        + f". {domain_sentence(e)} {departures(m.get('left_the_flow'))}"
+    )
 
 
 def figures(m: BestTime, out: Path) -> list[Figure]:
@@ -204,10 +209,13 @@ def figures(m: BestTime, out: Path) -> list[Figure]:
             )
             ax.legend(fontsize=7)
         fig.suptitle(
-            f"M2: B5's probe on the features trained at each time of the DDPM linear schedule "
-            f"(T = {m.size.times}); tied denoiser, n = {m.size.best_n}, d = {m.size.d}, m = "
-            f"{m.size.m}, σ0 = {m.size.sigma0:g}, σ_ξ = 1, random labels, {m.size.probe_seeds} "
-            f"seeds (mean)",
+            wrap(
+                f"M2: B5's probe on the features trained at each time of the DDPM linear schedule "
+                f"(T = {m.size.times}); tied denoiser, n = {m.size.best_n}, d = {m.size.d}, m = "
+                f"{m.size.m}, σ0 = {m.size.sigma0:g}, σ_ξ = 1, random labels, {m.size.probe_seeds} "
+                f"seeds (mean)",
+                int(14 * fig.get_figwidth()),
+            ),
             fontsize=9,
         )
     summary = "; ".join(
