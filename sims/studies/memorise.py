@@ -41,8 +41,8 @@ more than most runs.
 Cost. Each run descends in an orthonormal basis of span(data, its draws, W0) (sims.span: exact),
 or in d dimensions once the K 2n draws and the data fill the space; the seeds of one K run as one
 stack (sims.descent), their bases padded to a common width. The fixed-draw loss is
-sims.memorisation.draw_objective (equal to the registry's Monte Carlo form to rounding, 7 to 15
-times faster) for the models in FAST_DRAWS.
+sims.memorisation.draw_objective (equal to the registry's Monte Carlo form to rounding, about 5.5
+times faster from a few hundred draws on) for the models in FAST_DRAWS.
 
 Another model (the hook). Every cell names its model (`Group.model`); the runs, the exact flow and
 the losses ask the registry (sims.models) for it, and a model outside FAST_DRAWS trains on its own
@@ -703,6 +703,11 @@ def left_flow(m: Memorised, names) -> dict:
         "halvings": sum(halved),
         "left_the_flow": left,
     }
+
+
+def seeds(count: int) -> str:
+    """'1 seed', '3 seeds'."""
+    return f"{count} seed{'s' if count != 1 else ''}"
 
 
 def cell_words(name) -> str:

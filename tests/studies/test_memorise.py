@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from sims.config import TrainConfig
+from sims.descent import Checks
 from sims.studies import besttime, memorise, presets
 from sims.studies.memorise import EXACT, LAWS, Group, Grid, Record, mean_of
 from sims.train import prepare, train
@@ -124,3 +125,24 @@ def test_records_read_null_as_nan_and_means_censor():
     assert m.tau_gen == pytest.approx(2.0) and m.tau_mem_data == pytest.approx(2.0)
     assert math.isnan(m.tau_mem_draws)  # no seed reached it
     assert math.isnan(mean_of([a, rec(1, None)]).tau_gen)  # one seed did not: censored
+
+
+def test_checks_add_over_segments():
+    """A run's checks over its segments: counts add, the first step is the first segment's that has
+    one (shifted by the segment's start)."""
+    none, total = Checks(), Checks()
+    total = memorise.add_checks(total, none, 0)
+    total = memorise.add_checks(total, Checks(2, 5, 1, 7), 100)
+    total = memorise.add_checks(total, Checks(3, 1, 0, -1), 200)
+    assert total == Checks(5, 105, 1, 107)
+
+
+def test_left_flow_names_the_runs_whose_loss_rose(cell):
+    _, records = cell
+    rose = records[-1]._replace(info={**records[-1].info, "loss_rises": 3, "first_loss_rise": 10})
+    memo = memorise.Memorised(None, {Grid("saturated", 6, 2): records[:-1] + [rose]}, "tiny")
+    left = memorise.left_flow(memo, [Grid("saturated", 6, 2)])
+    assert left["descent_runs"] == len(records) - len(TINY.seeds)  # the flows are not descent
+    (only,) = left["left_the_flow"]
+    assert f"K = {rose.K}" in only and f"seed {rose.seed}" in only
+    assert f"tau = {rose.eta * 10:.3g}" in only

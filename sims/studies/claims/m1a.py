@@ -60,6 +60,7 @@ from sims.studies.memorise import (
     domain_sentence,
     left_flow,
     means,
+    seeds,
 )
 
 FLAT_SLOPE = 0.2  # |log-log slope| of tau_gen against n at most this: flat
@@ -272,7 +273,8 @@ def figures(m: Memorised, out: Path) -> list[Figure]:
             wrap(
                 f"M1a: time to memorise the data (gap {MEM_GAP:g}) and to generalise (signal "
                 f"{GEN_FRACTION:.0%} of stationary) against n; tied denoiser, d = {m.size.d}, m = "
-                f"{m.size.m}, σ0 = {m.size.sigma0:g}, α = β, {m.size.seeds} seeds (geometric mean)",
+                f"{m.size.m}, σ0 = {m.size.sigma0:g}, α = β, {seeds(m.size.seeds)} "
+                f"(geometric mean)",
                 int(14 * fig.get_figwidth()),
             ),
             fontsize=9,

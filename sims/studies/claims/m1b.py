@@ -46,6 +46,7 @@ from sims.studies.memorise import (
     domain_sentence,
     left_flow,
     means,
+    seeds,
 )
 
 AMPLIFY = 0.1  # a final data gap this much larger with the exact loss than with K = 1: amplified
@@ -245,7 +246,7 @@ def figures(m: Memorised, out: Path) -> list[Figure]:
                 f"draws K "
                 f"per patch, by width m; tied denoiser, d = {m.size.d}, σ0 = {m.size.sigma0:g}, α "
                 f"= β, "
-                f"{m.size.seeds} seeds (mean); amplified if exact − (K = 1) > {AMPLIFY:g}",
+                f"{seeds(m.size.seeds)} (mean); amplified if exact − (K = 1) > {AMPLIFY:g}",
                 int(14 * fig.get_figwidth()),
             ),
             fontsize=9,

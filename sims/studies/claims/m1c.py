@@ -45,6 +45,7 @@ from sims.studies.memorise import (
     domain_sentence,
     left_flow,
     means,
+    seeds,
 )
 
 DELAY_SLOPE = 0.2  # an exponent of K above this: more draws delay memorising them
@@ -226,7 +227,7 @@ def figures(m: Memorised, out: Path) -> list[Figure]:
                 f"M1c: time to memorise the fixed draws (draw gap {MEM_GAP:g}); markers: descent "
                 f"on "
                 f"the fixed-draw loss, lines: the fitted power law; tied denoiser, d = {m.size.d}, "
-                f"m = {m.size.m}, σ0 = {m.size.sigma0:g}, α = β, {m.size.seeds} seeds",
+                f"m = {m.size.m}, σ0 = {m.size.sigma0:g}, α = β, {seeds(m.size.seeds)}",
                 int(14 * fig.get_figwidth()),
             ),
             fontsize=9,

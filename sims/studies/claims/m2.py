@@ -47,7 +47,7 @@ from sims.studies.claims.base import (
     verdict as judge,
 )
 from sims.studies.figures import figure, wrap
-from sims.studies.memorise import EXACT, MEM_GAP, departures, domain_sentence
+from sims.studies.memorise import EXACT, MEM_GAP, departures, domain_sentence, seeds
 
 PEAK_MARGIN = 0.05  # an interior accuracy this much above both ends: a peak
 FIGURE = "fig_best_time.png"
@@ -158,7 +158,7 @@ def verdict(m: BestTime) -> Entry:
         "measured_over": (
             f"T = {m.size.times} times of the DDPM linear schedule (those run: "
             f"{', '.join(str(k + 1) for k in m.times)}); n = {m.size.best_n}, d = {m.size.d}, "
-            f"m = {m.size.m}, sigma_xi = 1, random labels, {m.size.probe_seeds} seeds"
+            f"m = {m.size.m}, sigma_xi = 1, random labels, {seeds(m.size.probe_seeds)}"
         ),
     }
     return replace(entry, domain=dom)
@@ -218,8 +218,8 @@ def figures(m: BestTime, out: Path) -> list[Figure]:
             wrap(
                 f"M2: B5's probe on the features trained at each time of the DDPM linear schedule "
                 f"(T = {m.size.times}); tied denoiser, n = {m.size.best_n}, d = {m.size.d}, m = "
-                f"{m.size.m}, σ0 = {m.size.sigma0:g}, σ_ξ = 1, random labels, {m.size.probe_seeds} "
-                f"seeds (mean)",
+                f"{m.size.m}, σ0 = {m.size.sigma0:g}, σ_ξ = 1, random labels, "
+                f"{seeds(m.size.probe_seeds)} (mean)",
                 int(14 * fig.get_figwidth()),
             ),
             fontsize=9,
