@@ -92,6 +92,7 @@ class BestTime:
     probed: dict  # (k, nsnr2, K) -> Probed
     preset_name: str
     left_the_flow: dict  # descent runs, and those whose loss rose (memorise.left_flow)
+    unsettled_flows: list  # the exact flows that reached their time horizon, not ||grad L|| < GTOL
 
     def series(self, nsnr2: float, K: int) -> list:
         """[(k, alpha / beta, Probed)] over the times run, in the schedule's order."""
@@ -119,7 +120,15 @@ def measure(preset_name: str, results: dict, seed: int = 0) -> BestTime:
             )
     runs = {name: records(cell) for name, cell in results.items()}
     left = left_flow(SimpleNamespace(runs=runs), list(runs))
-    return BestTime(size, {k: all_times[k] for k in size.time_index}, probed, preset_name, left)
+    unsettled = [
+        f"time {name.k + 1}, n·SNR² = {name.nsnr2:g}, seed {r.seed}: ||grad L|| = "
+        f"{r.info['grad_norm']:.2g} at tau = {r.tau_end:.3g}"
+        for name, rs in runs.items()
+        for r in rs
+        if r.kind == "flow" and r.info.get("status") != "stationary"
+    ]
+    times_run = {k: all_times[k] for k in size.time_index}
+    return BestTime(size, times_run, probed, preset_name, left, unsettled)
 
 
 STUDY = Study("besttime", cells, measure)

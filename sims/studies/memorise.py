@@ -705,6 +705,18 @@ def left_flow(m: Memorised, names) -> dict:
     }
 
 
+def ordered(d: dict) -> list:
+    """A dict's items with numeric keys in numeric order (report.json holds them as sorted text)."""
+
+    def key(k):
+        try:
+            return (0, float(k), "")
+        except (TypeError, ValueError):
+            return (1, 0.0, str(k))
+
+    return sorted(d.items(), key=lambda kv: key(kv[0]))
+
+
 def seeds(count: int) -> str:
     """'1 seed', '3 seeds'."""
     return f"{count} seed{'s' if count != 1 else ''}"

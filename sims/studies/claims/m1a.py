@@ -185,10 +185,12 @@ def domain(m: Memorised, entry: Entry) -> dict:
         for law, v in per.items()
     ]
     held = [law for law, v in per.items() if v["reproduces"]]
+    wide = [law for law, v in per.items() if v["widens"] and not v["reproduces"]]
     return {
         "headline": (
             f"reproduced for the {', '.join(held)} law" if held else "reproduced for no law"
         )
+        + (f"; the window widens for the {', '.join(wide)} law" if wide else "")
         + f" (n = {min(m.size.n)} to {max(m.size.n)}, exact loss)",
         "groups": {"n": "training samples, at a fixed data law"},
         "regions": regions,
@@ -214,7 +216,7 @@ def paragraph(e: dict) -> str:
     fixed = "; ".join(
         f"{law} {k}: {g(v['tau_mem_slope'])}"
         for law, per in m.get("fixed_draws", {}).items()
-        for k, v in per.items()
+        for k, v in sorted(per.items(), key=lambda kv: int(kv[0].split("= ")[1]))
     )
     left = m.get("left_the_flow", {})
     return (

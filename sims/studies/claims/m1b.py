@@ -46,6 +46,7 @@ from sims.studies.memorise import (
     domain_sentence,
     left_flow,
     means,
+    ordered,
     seeds,
 )
 
@@ -187,7 +188,7 @@ def paragraph(e: dict) -> str:
     m = e["measured"]
     parts = []
     for law, v in m["per_law"].items():
-        eff = ", ".join(f"m = {w}: {g(x)} ({v['reading'][w]})" for w, x in v["effect"].items())
+        eff = ", ".join(f"m = {w}: {g(x)} ({v['reading'][w]})" for w, x in ordered(v["effect"]))
         parts.append(
             f"{law}: {eff}; amplified from m = {v['amplified_from_m']}"
             if v["amplified_from_m"] is not None
@@ -196,7 +197,7 @@ def paragraph(e: dict) -> str:
     seeds = "; ".join(
         f"{law} m = {w}: {', '.join(f'{k} ' + ', '.join(g(x) for x in v) for k, v in per.items())}"
         for law, widths in m.get("per_seed", {}).items()
-        for w, per in widths.items()
+        for w, per in ordered(widths)
     )
     return (
         f"At n = {m['n']}, the final data gap of the exact loss minus that of K = 1, by width: "
@@ -252,7 +253,7 @@ def figures(m: Memorised, out: Path) -> list[Figure]:
             fontsize=9,
         )
     summary = "; ".join(
-        f"{law}: effect by m {', '.join(f'{w}: {g(x)}' for w, x in v['effect'].items())}"
+        f"{law}: effect by m {', '.join(f'{w}: {g(x)}' for w, x in ordered(v['effect']))}"
         for law, v in entry.measured["per_law"].items()
     )
     return [Figure(FIGURE, summary)]

@@ -47,7 +47,8 @@ from sims.studies.claims.base import (
     verdict as judge,
 )
 from sims.studies.figures import figure, wrap
-from sims.studies.memorise import EXACT, MEM_GAP, departures, domain_sentence, seeds
+from sims.studies.memorise import EXACT, MEM_GAP, departures, domain_sentence, ordered, seeds
+from theory.predict import GTOL, HORIZON_STEPS
 
 PEAK_MARGIN = 0.05  # an interior accuracy this much above both ends: a peak
 FIGURE = "fig_best_time.png"
@@ -134,6 +135,7 @@ def note(m: BestTime) -> str:
 def verdict(m: BestTime) -> Entry:
     entry = judged(table(m), min(m.size.probe_draws))
     entry.measured["left_the_flow"] = m.left_the_flow
+    entry.measured["unsettled_flows"] = m.unsettled_flows
     entry = SPEC.entry(entry.verdict, entry.measured, note=note(m))
     per = entry.measured["per_nsnr2"]
     ratios = [a / b for a, b in m.times.values()]
@@ -167,18 +169,25 @@ def verdict(m: BestTime) -> Entry:
 def paragraph(e: dict) -> str:
     m = e["measured"]
     parts = []
-    for v, p in m["per_nsnr2"].items():
+    for v, p in ordered(m["per_nsnr2"]):
         acc = "; ".join(
             f"{'exact' if str(K) == str(EXACT) else f'K = {K}'}: "
             f"{', '.join(g(a) for a in m['series'][v][K]['accuracy'])} (peak height "
             f"{g(pk['height'])})"
-            for K, pk in p["peaks"].items()
+            for K, pk in ordered(p["peaks"])
         )
         parts.append(f"n·SNR² = {v}: {acc}; K = 1 memorised: {p['memorised']}")
     return (
         "Probe accuracy from the earliest to the latest time: "
         + ". ".join(parts)
-        + f". {domain_sentence(e)} {departures(m.get('left_the_flow'))}"
+        + f". {domain_sentence(e)} {departures(m.get('left_the_flow'))} "
+        + (
+            f"Exact flows that reached their time horizon ({HORIZON_STEPS:.0e} steps) before "
+            f"||grad L|| < {GTOL:.0e}: "
+            f"{'; '.join(m['unsettled_flows'])}."
+            if m.get("unsettled_flows")
+            else ""
+        )
     )
 
 
@@ -195,7 +204,13 @@ def figures(m: BestTime, out: Path) -> list[Figure]:
                 rows = m.series(v, K)
                 x, y = [r for _, r, _ in rows], [p.accuracy for _, _, p in rows]
                 if K == EXACT:
-                    ax.plot(x, y, "-", color=COLORS[EXACT], label="exact loss (stationary point)")
+                    ax.plot(
+                        x,
+                        y,
+                        "-",
+                        color=COLORS[EXACT],
+                        label="exact loss: the end of its flow (theory)",
+                    )
                 else:
                     ax.plot(
                         x,
