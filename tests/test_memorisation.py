@@ -35,7 +35,12 @@ def monte_carlo(W, x1, x2, eps, times, objective):
     """sims.sampled's loss on the draws, summed over the times (the registry's fixed-draw form)."""
     return sampled.sum_over_times(
         lambda a, b: sampled.loss_and_grad_sampled(
-            W, x1, x2, eps, alpha=a, beta=b,
+            W,
+            x1,
+            x2,
+            eps,
+            alpha=a,
+            beta=b,
             target=diffusion.objective_target(objective, a, b),
         ),
         times,
@@ -115,7 +120,8 @@ def test_draw_cosine():
 
 def fresh_closed_form(W, sigma_xi, q, times, dim):
     """E over xi ~ N(0, sigma_xi^2 (I - q q^T)) of the exact per-patch eps loss (eq. E), from
-    E[a_r a_s] = C_rs and E[a_r^2 a_s^2] = C_rr C_ss + 2 C_rs^2, C = sigma_xi^2 W (I - q q^T) W^T."""
+    E[a_r a_s] = C_rs and E[a_r^2 a_s^2] = C_rr C_ss + 2 C_rs^2, C = sigma_xi^2 W (I - q q^T)
+    W^T."""
     k = diffusion.term_weights(targets_of(times, "eps"), output_scale(W.shape[0]))
     G = W @ W.T
     Wq = W @ q

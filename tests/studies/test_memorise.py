@@ -10,7 +10,7 @@ import pytest
 from sims.config import TrainConfig
 from sims.descent import Checks
 from sims.studies import besttime, memorise, presets
-from sims.studies.memorise import EXACT, LAWS, Group, Grid, Record, mean_of
+from sims.studies.memorise import EXACT, LAWS, Grid, Group, Record, mean_of
 from sims.train import prepare, train
 from theory.law import regime_of, setting_groups
 
@@ -82,8 +82,11 @@ def test_a_cell_has_the_flow_the_exact_run_and_each_K_per_seed(cell):
     out, records = cell
     kinds = [(r.kind, r.K, r.seed) for r in records]
     want = [("flow", EXACT, s) for s in TINY.seeds]
-    want += [(kind, K, s) for kind, K in [("exact", EXACT), ("fixed", 1), ("fixed", 8)]
-             for s in TINY.seeds]
+    want += [
+        (kind, K, s)
+        for kind, K in [("exact", EXACT), ("fixed", 1), ("fixed", 8)]
+        for s in TINY.seeds
+    ]
     assert kinds == want
     for r in records:
         taus = r.series["taus"]
@@ -113,10 +116,27 @@ def test_the_exact_run_is_the_core_descent(cell):
 
 def test_records_read_null_as_nan_and_means_censor():
     def rec(seed, tau, **kw):
-        summary = dict(kind="fixed", seed=seed, K=4, tau_gen=tau, tau_mem_draws=None,
-                       tau_mem_data=2.0, tau_end=5.0, signal=1.0, noise=1.0, draw_gap=1.0,
-                       data_gap=0.5, draw_cosine=0.3, eta=0.1, steps=50, converged=None,
-                       diverged=None, capped=False, extra=1, **kw)
+        summary = dict(
+            kind="fixed",
+            seed=seed,
+            K=4,
+            tau_gen=tau,
+            tau_mem_draws=None,
+            tau_mem_data=2.0,
+            tau_end=5.0,
+            signal=1.0,
+            noise=1.0,
+            draw_gap=1.0,
+            data_gap=0.5,
+            draw_cosine=0.3,
+            eta=0.1,
+            steps=50,
+            converged=None,
+            diverged=None,
+            capped=False,
+            extra=1,
+            **kw,
+        )
         return Record.of(summary, {})
 
     a, b = rec(0, 1.0), rec(1, 4.0)

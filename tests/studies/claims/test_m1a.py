@@ -19,7 +19,8 @@ def law(mem, gen, missing=0):
 
 
 def test_rule_states_its_constants():
-    assert f"<= {m1a.FLAT_SLOPE:g}" in m1a.SPEC.rule and f"at least {m1a.MIN_POINTS}" in m1a.SPEC.rule
+    rule = m1a.SPEC.rule
+    assert f"<= {m1a.FLAT_SLOPE:g}" in rule and f"at least {m1a.MIN_POINTS}" in rule
     assert f"[{THETA_SLOPE[0]:g}, {THETA_SLOPE[1]:g}]" in m1a.SPEC.rule
 
 

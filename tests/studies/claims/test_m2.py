@@ -13,8 +13,10 @@ RISE = [0.5, 0.6, 0.7, 0.8]
 
 
 def series(exact, fewest, gap=2 * MEM_GAP):
-    return {EXACT: {"accuracy": exact, "draw_gap": [None] * 4},
-            1: {"accuracy": fewest, "draw_gap": [gap] * 4}}
+    return {
+        EXACT: {"accuracy": exact, "draw_gap": [None] * 4},
+        1: {"accuracy": fewest, "draw_gap": [gap] * 4},
+    }
 
 
 def test_rule_states_its_constant():
