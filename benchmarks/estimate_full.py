@@ -56,7 +56,8 @@ def shape(kind: str, cfg) -> tuple:
 
 
 def seconds(kind: str, cfg, steps: int) -> float:
-    cfg = dataclasses.replace(cfg, steps=steps, log_every=min(cfg.log_every, steps))
+    if kind == "train":  # the other kinds are timed whole (a memorise cell has no log_every)
+        cfg = dataclasses.replace(cfg, steps=steps, log_every=min(cfg.log_every, steps))
     run = _runner(kind)
     start = time.process_time()
     with threadpool_limits(1):

@@ -121,22 +121,6 @@ def report_markdown(report: dict, measured: dict | None = None, claims=CLAIMS) -
     return "\n".join(lines).rstrip() + "\n"
 
 
-def domain_lines(domain: dict) -> list[str]:
-    """A claim's domain in REPORT.md: the headline, the groups, what the map covers, its regions."""
-    lines = [f"*Domain.* {domain['headline']}.", ""]
-    lines += [f"- {name} = {text}" for name, text in domain.get("groups", {}).items()]
-    if domain.get("measured_over"):
-        lines += [f"- mapped over: {domain['measured_over']}"]
-    for r in domain.get("regions", []):
-        bounds = "; ".join(
-            f"{k} {_fmt(v[0])} to {_fmt(v[-1])}" if len(v) > 1 and k != "m" else f"{k} {v}"
-            for k, v in r["bounds"].items()
-            if v
-        )
-        lines += [f"- {r['where']} ({r['verdict']}): {r['cells']} cells, {bounds}"]
-    return [*lines, ""]
-
-
 def _format(obj, indent=0) -> str:
     pad = "  " * indent
     if isinstance(obj, dict):

@@ -62,6 +62,7 @@ CELL_KINDS = {
     "d2-domain": "sims.studies.d2domain:point_cell",
     "window": "sims.studies.earlymap:window_cell",
     "ablation": "sims.studies.ablation:flow_cell",
+    "memorise": "sims.studies.memorise:group_cell",
 }
 
 

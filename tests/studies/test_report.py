@@ -175,7 +175,10 @@ def test_one_and_two_workers_give_identical_results(tiny, tmp_path):
     assert [c["verdict"] for c in two["claims"]] == [c["verdict"] for c in report["claims"]]
     for p in (root / "cache").glob("*.npz"):
         with np.load(p) as a, np.load(tmp_path / "cache" / p.name) as b:
-            assert all(np.array_equal(a[k], b[k]) for k in a.files)
+            # nan marks what a run does not have (the exact loss has no draws): equal as nan
+            assert all(
+                np.array_equal(a[k], b[k], equal_nan=a[k].dtype.kind == "f") for k in a.files
+            )
 
 
 def test_killed_run_resumes_without_recomputing(tmp_path):
