@@ -28,6 +28,8 @@ LOGGED = ("steps", "loss", "grad_norm", "signal", "noise")
 RISE_TOL = 1e-11  # a loss rise smaller than this (relative to max(1, |loss|)) is rounding
 REVERSAL_COS = -0.5  # consecutive gradients with a cosine below this count as a reversal
 GRAD_FLOOR = 1e-8  # gradients below this times max(1, ||g_0||) are not compared (rounding)
+BLOCK = 1024  # the checks are tallied at least every BLOCK steps (`_tally`)
+FLOAT_MAX = np.finfo(float).max
 
 
 class Checks(NamedTuple):
@@ -85,6 +87,30 @@ def divergence_message(k: int, loss: float, eta: float) -> str:
     return f"gradient descent diverged at step {k} (loss = {loss:.4g}); try a smaller eta (now {eta:g})"
 
 
+def _tally(losses, norms, dots, first_step, floor, counts, first, active) -> int:
+    """Add the checks of the module docstring over a block of steps to counts and first (indexed by
+    original member), and empty the block.
+
+    losses and norms hold the rows (loss, ||g||) of the members in `active` at the steps
+    first_step - 1 .. k, dots the rows <g_j, g_{j-1}> at first_step .. k. The comparisons are those
+    of one step at a time, made for the whole block at once. Leaves the rows of step k (the next
+    block's previous step) and returns k + 1, the next block's first step.
+    """
+    if dots:
+        L, N, D = np.array(losses), np.array(norms), np.array(dots)
+        rose = L[1:] > L[:-1] + RISE_TOL * np.maximum(1.0, np.abs(L[:-1]))
+        big = (N[1:] > floor) & (N[:-1] > floor)
+        reversed_ = big & (D < REVERSAL_COS * N[1:] * N[:-1])
+        for col, hit in enumerate((rose, reversed_)):
+            if hit.any():
+                counts[active, col] += hit.sum(axis=0)
+                new = hit.any(axis=0) & (first[active, col] < 0)
+                first[active[new], col] = first_step + np.argmax(hit[:, new], axis=0)
+    first_step += len(dots)
+    del losses[:-1], norms[:-1], dots[:]
+    return first_step
+
+
 @np.errstate(
     over="ignore", invalid="ignore"
 )  # overflow and NaN are caught as divergence, step by step
@@ -123,31 +149,39 @@ def descend(
     active = np.arange(S)  # members still running, in stack order
     fun = objective(active)
     step = eta[expand]
-    loss0 = prev_loss = prev_flat = prev_norm = floor = None
-    # the loop costs per step what a small objective does (span coordinates): few numpy calls on the
-    # common path, sums of squares as einsum dot products, the bookkeeping only on steps that need it
+    loss0 = limit = prev_flat = floor = None
+    # the loop costs per step what a small objective does (span coordinates): a step that neither
+    # logs nor ends a member makes about ten numpy calls (the gradient's norm, one test of every
+    # member against its divergence limit and tolerance, the checks' dot product, the update); the
+    # checks are tallied in blocks of steps (`_tally`), the bookkeeping done only where needed.
+    # The block: losses and norms from step first_step - 1 to k, dots from first_step to k.
+    losses, norms, dots, first_step = [], [], [], 1
     for k in range(steps + 1):
         loss, grad = fun(W)
         flat = grad.reshape(len(grad), -1)
         # not np.linalg.norm: its BLAS dot stalled under a loaded process pool
         grad_norm = np.sqrt(np.einsum("ij,ij->i", flat, flat))
-        loss0 = np.abs(loss) if loss0 is None else loss0
-        if check and prev_loss is not None:
-            rose = loss > prev_loss + RISE_TOL * np.maximum(1.0, np.abs(prev_loss))
-            big = (grad_norm > floor) & (prev_norm > floor)
-            reversed_ = big & (
-                np.einsum("ij,ij->i", flat, prev_flat) < REVERSAL_COS * grad_norm * prev_norm
-            )
-            for col, hit in enumerate((rose, reversed_)):
-                if hit.any():
-                    members = active[hit]
-                    counts[members, col] += 1
-                    first[members[first[members, col] < 0], col] = k
-        floor = GRAD_FLOOR * np.maximum(1.0, grad_norm) if floor is None else floor
-        bad = diverged(loss, grad_norm, loss0)
-        converged = grad_norm < tol
-        if k % log_every == 0 or k == steps or (bad | converged).any():
+        if loss0 is None:
+            loss0 = np.abs(loss)
+            limit = EXPLODE * np.maximum(loss0, 1.0)  # as `diverged` has it
+            floor = GRAD_FLOOR * np.maximum(1.0, grad_norm)
+        if check:
+            losses.append(loss)
+            norms.append(grad_norm)
+            if prev_flat is not None:
+                dots.append(np.einsum("ij,ij->i", flat, prev_flat))
+        # a step that neither logs nor ends passes on when every member is below its divergence
+        # limit, finite and not converged (NaN fails every comparison); else the exact tests decide
+        if not (
+            k % log_every
+            and k != steps
+            and ((np.abs(loss) <= limit) & (tol <= grad_norm) & (grad_norm <= FLOAT_MAX)).all()
+        ):
+            bad = diverged(loss, grad_norm, loss0)
+            converged = grad_norm < tol
             done = bad | converged | (k == steps)
+            if check and done.any():  # the finishing members' Checks count every step so far
+                first_step = _tally(losses, norms, dots, first_step, floor, counts, first, active)
             for j in np.flatnonzero(bad):
                 outcomes[active[j]] = DivergenceError(divergence_message(k, loss[j], eta[j]))
             for j in np.flatnonzero(~bad & (converged | (k % log_every == 0) | (k == steps))):
@@ -169,18 +203,23 @@ def descend(
                 break
             if done.any():  # the finished members leave the stack
                 keep = ~done
-                active, W, grad, eta, tol, loss0 = (
+                active, W, grad, eta, tol, loss0, limit = (
                     active[keep],
                     W[keep],
                     grad[keep],
                     eta[keep],
                     tol[keep],
                     loss0[keep],
+                    limit[keep],
                 )
                 loss, grad_norm, floor, flat = loss[keep], grad_norm[keep], floor[keep], flat[keep]
+                if check:  # the block was tallied above: only this step's row is left
+                    losses[:], norms[:] = [loss], [grad_norm]
                 step = eta[expand]
                 fun = objective(active)
-        prev_loss, prev_flat, prev_norm = loss, flat, grad_norm
+        if len(dots) >= BLOCK:
+            first_step = _tally(losses, norms, dots, first_step, floor, counts, first, active)
+        prev_flat = flat
         W = W - step * grad
         if progress is not None:
             progress(k + 1)
