@@ -334,7 +334,7 @@ def train(
     def objective(members):  # a stack of one
         def stacked(W):
             loss, grad = fun(W[0])
-            return np.atleast_1d(loss), grad[None]
+            return np.array((loss,)), grad[None]  # not np.atleast_1d: a third of the time
 
         return stacked
 
