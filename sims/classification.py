@@ -27,6 +27,20 @@ def output(W: np.ndarray, x1: np.ndarray, x2: np.ndarray) -> np.ndarray:
     return F[0] - F[1]
 
 
+_SECOND_LAYER: dict = {}
+
+
+def second_layer(m: int) -> tuple[np.ndarray, np.ndarray]:
+    """(sign, (2/m) sign) over the 2m filters W.reshape(2m, d): the fixed second layer (+1 for
+    j = +1, -1 for j = -1) and the factor of the gradient; made once per m (read-only)."""
+    if m not in _SECOND_LAYER:
+        sign = np.repeat([1.0, -1.0], m)
+        factor = (2.0 / m) * sign
+        sign.flags.writeable = factor.flags.writeable = False
+        _SECOND_LAYER[m] = sign, factor
+    return _SECOND_LAYER[m]
+
+
 def loss_and_grad(W: np.ndarray, x1: np.ndarray, x2: np.ndarray, y: np.ndarray):
     """(loss, grad): the logistic loss (a float) and its gradient; stable for large margins.
 
@@ -38,14 +52,15 @@ def loss_and_grad(W: np.ndarray, x1: np.ndarray, x2: np.ndarray, y: np.ndarray):
     WfT = np.swapaxes(Wf, -1, -2)
     A1 = x1 @ WfT  # (..., n, 2m): <w_{j,r}, x_i^(1)>
     A2 = x2 @ WfT
-    sign = np.repeat([1.0, -1.0], m)  # second layer: +1 for j = +1, -1 for j = -1
+    sign, factor = second_layer(m)  # second layer: +1 for j = +1, -1 for j = -1
     f = ((A1 * A1 + A2 * A2) @ sign) / m
-    margin = y * f
-    loss = np.mean(np.logaddexp(0.0, -margin), axis=-1)
+    minus_margin = -(y * f)
+    loss = np.add.reduce(np.logaddexp(0.0, minus_margin), axis=-1) / n  # np.mean's arithmetic
     # dL/df_i = -y_i sigmoid(-y_i f_i) / n;  df_i / dw_{j,r} = (2/m) sign_j sum_p <w_{j,r}, x_i^(p)> x_i^(p)
-    dl_df = -y * _sigmoid(-margin) / n
-    coef = (2.0 / m) * sign * dl_df[..., None]
-    grad = np.swapaxes(coef * A1, -1, -2) @ x1 + np.swapaxes(coef * A2, -1, -2) @ x2
+    dl_df = -y * _sigmoid(minus_margin) / n
+    coef = factor * dl_df[..., None]
+    grad = np.swapaxes(coef * A1, -1, -2) @ x1
+    grad += np.swapaxes(coef * A2, -1, -2) @ x2  # in place: no third d-sized array
     return (float(loss) if loss.ndim == 0 else loss), grad.reshape(W.shape)
 
 
@@ -106,15 +121,15 @@ def loss_and_grad_augmented_resampled(
     Q = Q * np.where(np.diagonal(R) < 0, -1.0, 1.0)  # diag(R) > 0: the unique Q, continuous in W
     WQ = Wf @ Q
     g = rng.standard_normal((K, 2 * n, two * m))  # Q^T eps of each draw
-    sign = np.repeat([1.0, -1.0], m)
+    sign, factor = second_layer(m)
     H1 = alpha * (x1 @ Wf.T) + beta * g[:, :n] @ WQ.T  # (K, n, 2m): <w_{j,r}, u^(1)>
     H2 = alpha * (x2 @ Wf.T) + beta * g[:, n:] @ WQ.T
     f = ((H1 * H1 + H2 * H2) @ sign) / m  # (K, n)
     margin = y * f
     loss = float(np.mean(np.logaddexp(0.0, -margin)))
     dl_df = -y * _sigmoid(-margin) / (K * n)
-    C1 = (2.0 / m) * sign * dl_df[..., None] * H1  # coefficients of u^(1), (K, n, 2m)
-    C2 = (2.0 / m) * sign * dl_df[..., None] * H2
+    C1 = factor * dl_df[..., None] * H1  # coefficients of u^(1), (K, n, 2m)
+    C2 = factor * dl_df[..., None] * H2
     C = np.concatenate([C1, C2], axis=1)  # (K, 2n, 2m), in the order of g
     grad = alpha * (C1.sum(axis=0).T @ x1 + C2.sum(axis=0).T @ x2)  # sum c alpha z^T
     grad += beta * np.einsum("kir,kis->rs", C, g) @ Q.T  # sum c beta (Q g)^T
