@@ -87,6 +87,12 @@ def divergence_message(k: int, loss: float, eta: float) -> str:
     return f"gradient descent diverged at step {k} (loss = {loss:.4g}); try a smaller eta (now {eta:g})"
 
 
+def _log(log: dict, *values) -> None:
+    """Append one logged step's values (in the order of LOGGED) to a member's log."""
+    for key, v in zip(LOGGED, values):
+        log[key].append(v)
+
+
 def _tally(losses, norms, dots, first_step, floor, counts, first, active) -> int:
     """Add the checks of the module docstring over a block of steps to counts and first (indexed by
     original member), and empty the block.
@@ -150,10 +156,10 @@ def descend(
     fun = objective(active)
     step = eta[expand]
     loss0 = limit = prev_flat = floor = None
-    # the loop costs per step what a small objective does (span coordinates): a step that neither
-    # logs nor ends a member makes about ten numpy calls (the gradient's norm, one test of every
-    # member against its divergence limit and tolerance, the checks' dot product, the update); the
-    # checks are tallied in blocks of steps (`_tally`), the bookkeeping done only where needed.
+    # the loop costs per step what a small objective does (span coordinates): a step that ends no
+    # member makes about ten numpy calls (the gradient's norm, one test of every member against its
+    # divergence limit and tolerance, the checks' dot product, the update) and logs if it is due;
+    # the checks are tallied in blocks of steps (`_tally`), the bookkeeping done only where needed.
     # The block: losses and norms from step first_step - 1 to k, dots from first_step to k.
     losses, norms, dots, first_step = [], [], [], 1
     for k in range(steps + 1):
@@ -170,13 +176,17 @@ def descend(
             norms.append(grad_norm)
             if prev_flat is not None:
                 dots.append(np.einsum("ij,ij->i", flat, prev_flat))
-        # a step that neither logs nor ends passes on when every member is below its divergence
-        # limit, finite and not converged (NaN fails every comparison); else the exact tests decide
-        if not (
-            k % log_every
-            and k != steps
+        # a step before the last on which every member is below its divergence limit, finite and
+        # not converged (NaN fails every comparison) ends no member: it only logs, every log_every
+        # steps; else the exact tests decide
+        if (
+            k != steps
             and ((np.abs(loss) <= limit) & (tol <= grad_norm) & (grad_norm <= FLOAT_MAX)).all()
         ):
+            if k % log_every == 0:
+                for j, i in enumerate(active):
+                    _log(logs[i], k, loss[j], grad_norm[j], *align(i, W[j]))
+        else:
             bad = diverged(loss, grad_norm, loss0)
             converged = grad_norm < tol
             done = bad | converged | (k == steps)
@@ -186,9 +196,7 @@ def descend(
                 outcomes[active[j]] = DivergenceError(divergence_message(k, loss[j], eta[j]))
             for j in np.flatnonzero(~bad & (converged | (k % log_every == 0) | (k == steps))):
                 i = active[j]
-                signal, noise = align(i, W[j])
-                for key, v in zip(LOGGED, (k, loss[j], grad_norm[j], signal, noise)):
-                    logs[i][key].append(v)
+                _log(logs[i], k, loss[j], grad_norm[j], *align(i, W[j]))
             for j in np.flatnonzero(done & ~bad):
                 i = active[j]
                 outcomes[i] = Outcome(
