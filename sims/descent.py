@@ -87,10 +87,14 @@ def divergence_message(k: int, loss: float, eta: float) -> str:
     return f"gradient descent diverged at step {k} (loss = {loss:.4g}); try a smaller eta (now {eta:g})"
 
 
-def _log(log: dict, *values) -> None:
-    """Append one logged step's values (in the order of LOGGED) to a member's log."""
-    for key, v in zip(LOGGED, values):
-        log[key].append(v)
+def _log_members(logs: list, members, k: int, *stacks) -> None:
+    """Append step k's loss, ||grad L|| and alignments (stacks over `members`, in the order of
+    LOGGED) to the logs of those members (original indices)."""
+    for j, i in enumerate(members):
+        log = logs[i]
+        log["steps"].append(k)
+        for key, v in zip(LOGGED[1:], stacks):
+            log[key].append(v[j])
 
 
 def _tally(losses, norms, dots, first_step, floor, counts, first, active) -> int:
@@ -136,7 +140,8 @@ def descend(
 
     objective(members) -> fun: fun(W) gives (losses (S',), gradients (S', ...)) of the members listed
     (indices into the original stack), W holding those members' weights; the loop asks for a new fun
-    only when members leave. align(i, W_i) -> (signal, noise) alignments of member i's weights.
+    only when members leave. align(members, W) -> (signal, noise): the alignments of the members
+    listed, W holding their weights, stacked as W is (one call for the members logging at a step).
     eta and tol are per member (S,). progress(k) is called after each step. check: run the checks of the
     module docstring (only meaningful when the objective is the same function at every step).
     """
@@ -184,8 +189,7 @@ def descend(
             and ((np.abs(loss) <= limit) & (tol <= grad_norm) & (grad_norm <= FLOAT_MAX)).all()
         ):
             if k % log_every == 0:
-                for j, i in enumerate(active):
-                    _log(logs[i], k, loss[j], grad_norm[j], *align(i, W[j]))
+                _log_members(logs, active, k, loss, grad_norm, *align(active, W))
         else:
             bad = diverged(loss, grad_norm, loss0)
             converged = grad_norm < tol
@@ -194,9 +198,11 @@ def descend(
                 first_step = _tally(losses, norms, dots, first_step, floor, counts, first, active)
             for j in np.flatnonzero(bad):
                 outcomes[active[j]] = DivergenceError(divergence_message(k, loss[j], eta[j]))
-            for j in np.flatnonzero(~bad & (converged | (k % log_every == 0) | (k == steps))):
-                i = active[j]
-                _log(logs[i], k, loss[j], grad_norm[j], *align(i, W[j]))
+            js = np.flatnonzero(~bad & (converged | (k % log_every == 0) | (k == steps)))
+            if js.size:
+                _log_members(
+                    logs, active[js], k, loss[js], grad_norm[js], *align(active[js], W[js])
+                )
             for j in np.flatnonzero(done & ~bad):
                 i = active[j]
                 outcomes[i] = Outcome(

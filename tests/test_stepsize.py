@@ -123,7 +123,7 @@ def test_checks_on_a_quadratic(rng, eta_lambda, rises, reversals):
         0.0,
         steps=10,
         log_every=10,
-        align=lambda i, W: (W, W),
+        align=lambda members, W: (W, W),
     )
     assert (outcome.checks.loss_rises > 0) == rises and (
         outcome.checks.gradient_reversals > 0
@@ -188,7 +188,7 @@ def test_checks_counted_in_blocks_equal_a_count_step_by_step(monkeypatch, block,
         tol,
         steps=steps,
         log_every=log_every,
-        align=lambda i, W: (W, W),
+        align=lambda members, W: (W, W),
     )
     expected = [
         checks_step_by_step(double_well(a[[i]]), W0[i], eta[i], tol[i], steps) for i in range(5)
@@ -209,7 +209,7 @@ def test_checks_counted_in_blocks_equal_a_count_step_by_step(monkeypatch, block,
         tol,
         steps=steps,
         log_every=1,
-        align=lambda i, W: (W, W),
+        align=lambda members, W: (W, W),
         check=False,
     )
     for outcome, plain in zip(outcomes, reference):
