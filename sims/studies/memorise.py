@@ -303,7 +303,7 @@ def descend_logged(cfg: TrainConfig, members: list, total: int) -> list:
             TOL,
             steps=int(k1 - k0),
             log_every=int(k1 - k0),
-            align=lambda i, Wi: (np.zeros(0), np.zeros(0)),
+            align=lambda members, W: (np.zeros((len(members), 0)),) * 2,
             check=True,
         )
         for i, out in zip(active, outs):
