@@ -8,11 +8,13 @@ runs interleaved in one loop (round r times each case once), so a busy neighbour
 alike; each timed call follows an untimed one of the same case (warm caches, as in training, where
 every step reuses the data). Worker threads sleep as soon as a call ends (OPENBLAS_THREAD_TIMEOUT=4,
 OMP_WAIT_POLICY=PASSIVE, set below unless already set), else the two libraries' spinning threads
-slow each other several-fold. Medians are reported. The machine's limits are measured in the same
-loop: the float64 matmul rate of a square numpy product and the memory read bandwidth of a sum over
-a 256 MB array. The roofline time of an evaluation is max(flops / matmul rate, bytes / bandwidth);
-flops count the matrix products, bytes the compulsory traffic (each data matrix read twice: once for
-the forward products, once for the gradient). Torch: pip install torch==2.13.0 (the `bench` extra).
+slow each other several-fold. Medians are reported, and numpy's d-sized products of each evaluation
+timed alone, which bound what any arrangement of the rest can reach. The machine's
+limits are measured in the same loop: the float64 matmul rate of a square numpy product and the
+memory read bandwidth of a sum over a 256 MB array. The roofline time of an evaluation is max(flops
+/ matmul rate, bytes / bandwidth); flops count the matrix products, bytes the compulsory traffic
+(each data matrix read twice: once for the forward products, once for the gradient).
+Torch: pip install torch==2.13.0 (the `bench` extra).
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ from __future__ import annotations
 import os
 
 # Two thread pools (numpy's OpenBLAS, torch's OpenMP) share two cores here; by default each spins
-# after its calls and slows the other one's next call several-fold. Let both go to sleep at once
-# instead.
+# after
+# its calls and slows the other one's next call several-fold. Let both go to sleep at once instead.
 os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
@@ -64,9 +66,29 @@ def classification_counts(n, d, m):
     return flops, nbytes
 
 
+def products(name, x1, x2, W):
+    """The d-sized matrix products of one numpy evaluation alone (those `*_counts` count), with the
+    code's layouts, on coefficients of the right shapes."""
+    n, d = x1.shape
+    Wf = W.reshape(-1, d)
+    k = Wf.shape[0]
+    C1, C2, S = np.ones((n, k)), np.ones((n, k)), np.ones((k, k))
+
+    def run():
+        A1, A2 = x1 @ Wf.T, x2 @ Wf.T  # A_p = x_p W^T
+        grad = C1.T @ x1  # classification: C_1^T x1 + C_2^T x2
+        grad += C2.T @ x2
+        if name == "diffusion":  # G = W W^T; grad = dA_1^T x1 + dA_2^T x2 + S W
+            grad += S @ Wf
+            return A1, A2, Wf @ Wf.T, grad
+        return A1, A2, grad
+
+    return run
+
+
 def cases(seed):
-    """(name, size, numpy call, torch call, flops, bytes) for each size and model; checks agreement
-    first."""
+    """(name, size, numpy call, torch call, flops, bytes, numpy products) for each size and model;
+    checks agreement first."""
     rng = np.random.default_rng(seed)
     out = []
     for n, d, m in SIZES:
@@ -104,7 +126,17 @@ def cases(seed):
                 raise SystemExit(
                     f"{name} {n, d, m}: numpy and autograd disagree (relative {rel:.2e})"
                 )
-            out.append((name, (n, d, m), f_np, f_t, *counts(n, d, m)))
+            W = Wd if name == "diffusion" else Wc
+            out.append(
+                (
+                    name,
+                    (n, d, m),
+                    f_np,
+                    f_t,
+                    *counts(n, d, m),
+                    products(name, x1, x2, W),
+                )
+            )
     return out
 
 
@@ -133,8 +165,8 @@ def main(argv=None):
             if i["user_api"] == "blas"
         ]
         print(
-            f"numpy {np.__version__} BLAS {blas}; torch {torch.__version__} threads "
-            f"{torch.get_num_threads()}"
+            f"numpy {np.__version__} BLAS {blas}; torch {torch.__version__} "
+            f"threads {torch.get_num_threads()}"
         )
         env = {
             k: os.environ.get(k)
@@ -151,8 +183,8 @@ def main(argv=None):
         probes = machine_probes(rng)
         timers = [
             (f"{name} {size} {impl}", f)
-            for name, size, f_np, f_t, *_ in work
-            for impl, f in (("numpy", f_np), ("torch", f_t))
+            for name, size, f_np, f_t, _, _, p_np in work
+            for impl, f in (("numpy", f_np), ("torch", f_t), ("numpy products", p_np))
         ]
         timers += [(k, f) for k, (f, _) in probes.items()]
         times = {k: [] for k, _ in timers}
@@ -171,19 +203,18 @@ def main(argv=None):
         f"machine: matmul {peak_flops / 1e9:.1f} GFLOP/s, read bandwidth {peak_bw / 1e9:.1f} GB/s "
         f"(medians of {args.repeats}, {THREADS} threads)"
     )
+    mm, bw = "matmul 1000x1000 (flops)", "sum of 256 MB (bytes)"
     print(
-        f"fastest of {args.repeats}: matmul "
-        f"{probes['matmul 1000x1000 (flops)'][1] / low['matmul 1000x1000 (flops)'] / 1e9:.1f}"
-        f" GFLOP/s, read bandwidth "
-        f"{probes['sum of 256 MB (bytes)'][1] / low['sum of 256 MB (bytes)'] / 1e9:.1f} GB/s\n"
+        f"fastest of {args.repeats}: matmul {probes[mm][1] / low[mm] / 1e9:.1f}"
+        f" GFLOP/s, read bandwidth {probes[bw][1] / low[bw] / 1e9:.1f} GB/s\n"
     )
     print(
-        "| model | (n, d, m) | numpy (ms) | autograd (ms) | speedup | GFLOP/s | GB/s | roofline "
-        "(ms) | time / roofline "
+        "| model | (n, d, m) | numpy (ms) | autograd (ms) | speedup | GFLOP/s | GB/s "
+        "| roofline (ms) | time / roofline "
         "| fastest numpy / autograd (ms) |"
     )
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for name, size, _, _, flops, nbytes in work:
+    for name, size, _, _, flops, nbytes, *_ in work:
         t_np, t_t = med[f"{name} {size} numpy"], med[f"{name} {size} torch"]
         bound = max(flops / peak_flops, nbytes / peak_bw)
         print(
@@ -191,6 +222,23 @@ def main(argv=None):
             f"{flops / t_np / 1e9:.1f} | {nbytes / t_np / 1e9:.2f} | {bound * 1e3:.3f} | "
             f"{t_np / bound:.2f} | "
             f"{low[f'{name} {size} numpy'] * 1e3:.3f} / {low[f'{name} {size} torch'] * 1e3:.3f} |"
+        )
+
+    print(
+        "\nnumpy's d-sized products alone, at the shapes of an evaluation (medians): while "
+        "they take longer than a third of autograd, no arrangement of the rest reaches 3x\n"
+    )
+    print(
+        "| model | (n, d, m) | products (ms) | their GFLOP/s | rest of numpy (ms) "
+        "| autograd / 3 (ms) |"
+    )
+    print("|---|---|---:|---:|---:|---:|")
+    for name, size, _, _, flops, *_ in work:
+        t_np, t_t = med[f"{name} {size} numpy"], med[f"{name} {size} torch"]
+        p_np = med[f"{name} {size} numpy products"]
+        print(
+            f"| {name} | {size} | {p_np * 1e3:.3f} | {flops / p_np / 1e9:.1f} | "
+            f"{(t_np - p_np) * 1e3:.3f} | {t_t / 3 * 1e3:.3f} |"
         )
 
 

@@ -7,17 +7,24 @@ The run: the exact diffusion loss, n = 20, m = 4, n SNR^2 = 0.75, 3000 steps log
 sigma0^2 d fixed (sigma0 = 0.01 sqrt(2000 / d), so every d follows the same trajectory). For each d:
 - data: generating the data alone (sims.train.build_data), the floor of any run;
 - span: `fldm train`'s default engine, the whole run (data, basis, 3000 steps, logging, the weights
-  mapped back to d dimensions), and its cost per step (from a run of 3000 steps minus one of 1
-  step);
+mapped
+  back to d dimensions), and its cost per step (from a run of 3000 steps minus one of 1 step);
 - full: the same run in d dimensions (sims.train with engine "full");
 - torch: descent with PyTorch autograd of the same closed-form loss (tests/torch_oracle.py),
-  float64;
+float64;
 - jax: the same with jax.jit(jax.value_and_grad(...)), float64 (if jax is installed).
 `--parts`: instead, where a span run's time goes at each d (data, initial weights, basis,
-coordinates, step size, the 3000 steps, the whole run), each the minimum of `--repeats` calls. The
-d-dimensional methods run `--probe` steps (after one warm-up step) and are extrapolated to 3000
-(marked *); data generation is counted once in each. Two BLAS threads; each figure is the minimum of
-`--repeats` runs (the machine is shared: the minimum is the run least slowed by neighbours).
+coordinates, step
+size, the 3000 steps, the whole run), each the minimum of `--repeats` calls.
+`--one span|torch|imports|torch-imports` (at the first of --dims): only that, for timing whole
+processes from outside (A and B in turn, e.g. with /usr/bin/time -v), start-up subtracted:
+(torch - torch-imports) / (span - imports); `--one torch` takes the span run's step size, `--eta`,
+which `--one span` prints.
+The d-dimensional methods run `--probe` steps (after one warm-up step) and are extrapolated to 3000
+(marked
+*); data generation is counted once in each. Two BLAS threads; each figure is the minimum of
+`--repeats`
+runs (the machine is shared: the minimum is the run least slowed by neighbours).
 Install: pip install -e ".[bench]" (torch==2.13.0; jax if it installs).
 """
 
@@ -38,7 +45,7 @@ import numpy as np  # noqa: E402
 from threadpoolctl import threadpool_info, threadpool_limits  # noqa: E402
 
 from sims.config import TrainConfig  # noqa: E402
-from sims.train import build_data, prepare, seeds, train  # noqa: E402
+from sims.train import build_data, initial_weights, prepare, seeds, train  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
@@ -148,7 +155,9 @@ def parts(d: int, repeats: int) -> dict:
         "step size": best_time(lambda: auto_step(cfg, data, W0, None, coords), repeats),
         "run": best_time(lambda: train(cfg), repeats),
     }
-    out["steps"] = out["run"] - best_time(lambda: train(cfg.replace(steps=1, log_every=1)), repeats)
+    out["steps"] = out["run"] - best_time(
+        lambda cfg=cfg: train(cfg.replace(steps=1, log_every=1)), repeats
+    )
     return out
 
 
@@ -161,7 +170,15 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-torch", action="store_true")
     parser.add_argument("--parts", action="store_true", help="where a span run's time goes, per d")
+    parser.add_argument(
+        "--one",
+        choices=ONE,
+        help="only this, at the first of --dims, to time as a whole process (module docstring)",
+    )
+    parser.add_argument("--eta", type=float, help="--one torch: the span run's step size")
     args = parser.parse_args(argv)
+    if args.one:
+        return one(args.one, int(args.dims[0]), args.eta)
     with threadpool_limits(2):
         kernels = {(i["internal_api"], i.get("architecture")) for i in threadpool_info()}
         print(
@@ -170,6 +187,41 @@ def main(argv=None):
         )
         (print_parts if args.parts else print_table)(args)
         print(f"load average after: {os.getloadavg()}")
+
+
+ONE = ("span", "torch", "imports", "torch-imports")
+
+
+def one(what: str, d: int, eta: float | None) -> None:
+    """One thing in this process, timed from outside: the span run (it prints its eta), autograd
+    descent on the same data and W0 with that eta (data and W0 drawn as the span run draws them, not
+    the span run's basis and step size), or only their imports (the start-up to subtract)."""
+    if what == "torch-imports":
+        import torch  # noqa: F401
+        from torch_oracle import diffusion_loss  # noqa: F401
+    if what in ("imports", "torch-imports"):
+        return
+    cfg = config(d)
+    with threadpool_limits(2):
+        if what == "span":
+            print(f"eta {train(cfg).extra['eta']!r}")
+            return
+        import torch
+        from torch_oracle import diffusion_loss
+
+        if eta is None:
+            raise SystemExit("--one torch needs --eta (the span run prints it)")
+        torch.set_num_threads(2)
+        rngs = seeds(cfg.seed)
+        data = build_data(cfg, rngs["data"])
+        x1, x2 = torch.tensor(data.x1), torch.tensor(data.x2)
+        W = torch.tensor(initial_weights(cfg, d, rngs["init"]), requires_grad=True)
+        for _ in range(cfg.steps):
+            loss = diffusion_loss(W, x1, x2, cfg.alpha, cfg.beta)
+            (grad,) = torch.autograd.grad(loss, W)
+            with torch.no_grad():
+                W -= eta * grad
+        print(f"loss {float(loss)!r}")
 
 
 def print_parts(args) -> None:

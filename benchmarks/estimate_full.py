@@ -21,23 +21,35 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import os
 import statistics
 import time
 from collections import defaultdict
+from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 from sims.studies.claims import CLAIMS  # noqa: E402
+from sims.studies.report import domain_of  # noqa: E402
 from sims.studies.sweep import _runner  # noqa: E402
 
 
-def full_cells(seed: int) -> list[tuple[str, object]]:
-    """(kind, config) of every cell of the full preset: each study the claims read, once."""
-    studies = {claim.STUDY.name: claim.STUDY for claim in CLAIMS}
-    return [cell for study in studies.values() for cell in study.cells("full", seed).values()]
+def full_cells(seed: int, preset: str = "full") -> list[tuple[str, str, object]]:
+    """(section, kind, config) of every cell of the preset: each study the claims read (their
+    domain maps' included), once, under the study's name (the sections of fldm reproduce's
+    times/<preset>.json)."""
+    studies = {}
+    for claim in CLAIMS:
+        for study in (claim.STUDY, *((claim.DOMAIN.study,) if domain_of(claim) else ())):
+            studies.setdefault(study.name, study)
+    return [
+        (name, *cell)
+        for name, study in studies.items()
+        for cell in study.cells(preset, seed).values()
+    ]
 
 
 def shape(kind: str, cfg) -> tuple:
@@ -56,7 +68,8 @@ def shape(kind: str, cfg) -> tuple:
 
 
 def seconds(kind: str, cfg, steps: int) -> float:
-    cfg = dataclasses.replace(cfg, steps=steps, log_every=min(cfg.log_every, steps))
+    if kind == "train":  # the other kinds are timed whole (a memorise cell has no log_every)
+        cfg = dataclasses.replace(cfg, steps=steps, log_every=min(cfg.log_every, steps))
     run = _runner(kind)
     start = time.process_time()
     with threadpool_limits(1):
@@ -69,23 +82,32 @@ def main(argv=None):
     parser.add_argument("--probe", type=int, default=200, help="steps of the timed short runs")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--jobs", type=int, default=2, help="workers for the wall-time estimate")
+    parser.add_argument("--preset", default="full", help="the preset whose cells are estimated")
+    parser.add_argument(
+        "--against",
+        help="a run's times (fldm reproduce writes CACHE/times/PRESET.json): measured beside "
+        "predicted, by section",
+    )
     args = parser.parse_args(argv)
     groups = defaultdict(list)
-    for kind, cfg in full_cells(args.seed):
-        groups[shape(kind, cfg)].append((kind, cfg))
-    total, rows = 0.0, []
-    for key, cells in groups.items():
-        steps = sorted(c.steps for _, c in cells)
-        kind, cfg = next(c for c in cells if c[1].steps == steps[len(steps) // 2])
+    for section, kind, cfg in full_cells(args.seed, args.preset):
+        groups[shape(kind, cfg)].append((section, kind, cfg))
+    total, rows, by_section = 0.0, [], defaultdict(float)
+    for key, members in groups.items():
+        cells = [(kind, cfg) for _, kind, cfg in members]
+        steps = sorted(getattr(c, "steps", 1) for _, c in cells)
+        kind, cfg = next(c for c in cells if getattr(c[1], "steps", 1) == steps[len(steps) // 2])
         if kind == "train":
             probe = min(args.probe, cfg.steps)
             t1 = seconds(kind, cfg, 1)
             per_step = (seconds(kind, cfg, probe) - t1) / (probe - 1) if probe > 1 else 0.0
             cost = sum(t1 + max(per_step, 0.0) * (s - 1) for s in steps)
         else:
-            t1, per_step = seconds(kind, cfg, cfg.steps), 0.0
+            t1, per_step = seconds(kind, cfg, getattr(cfg, "steps", 1)), 0.0
             cost = t1 * len(cells)
         total += cost
+        for (section, _, _), share in zip(members, _shares(kind, members, t1, per_step)):
+            by_section[section] += cost * share
         rows.append((cost, len(cells), statistics.median(steps), t1, per_step, key))
         each = (
             f"{t1:.3f} s + {per_step * 1e6:.0f} us/step" if kind == "train" else f"{t1:.2f} s each"
@@ -98,6 +120,24 @@ def main(argv=None):
         f"estimated CPU time {total:.0f} s ({total / 3600:.2f} h); wall on {args.jobs} free cores "
         f"{total / args.jobs / 60:.0f} min"
     )
+    measured = json.loads(Path(args.against).read_text())["sections"] if args.against else {}
+    print("\n| section | predicted CPU (s) | measured CPU (s) | measured / predicted |")
+    print("|---|---:|---:|---:|")
+    for name, cost in sorted(by_section.items(), key=lambda kv: -kv[1]):
+        got = measured.get(name, {}).get("cpu")
+        ratio = f"{got / cost:.2f}" if got is not None and cost > 0 else "n/a"
+        print(f"| {name} | {cost:.0f} | {'n/a' if got is None else f'{got:.0f}'} | {ratio} |")
+    if measured:
+        got = sum(v["cpu"] for v in measured.values())
+        print(f"| all | {total:.0f} | {got:.0f} | {got / total:.2f} |")
+
+
+def _shares(kind, members, t1, per_step) -> list[float]:
+    """Each member's share of its shape's estimated cost (by its steps for train cells)."""
+    if kind != "train":
+        return [1.0 / len(members)] * len(members)
+    costs = [t1 + max(per_step, 0.0) * (c.steps - 1) for _, _, c in members]
+    return [c / sum(costs) for c in costs] if sum(costs) > 0 else [1.0 / len(costs)] * len(costs)
 
 
 if __name__ == "__main__":

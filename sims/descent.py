@@ -43,6 +43,8 @@ RISE_TOL = 1e-11  # a loss rise smaller than this (relative to max(1, |loss|)) i
 REVERSAL_COS = -0.5  # consecutive gradients with a cosine below this count as a reversal
 GRAD_FLOOR = 1e-8  # gradients below this times max(1, ||g_0||) are not compared (rounding)
 STATIONARY_RTOL = 1e-6  # stationary: ||grad L|| at most this times its largest (`stationarity`)
+BLOCK = 1024  # the checks are tallied at least every BLOCK steps (`_tally`)
+FLOAT_MAX = np.finfo(float).max
 
 
 class Checks(NamedTuple):
@@ -178,6 +180,40 @@ def divergence_message(
     )
 
 
+def _log_members(logs: list, members, k: int, *stacks) -> None:
+    """Append step k's loss, ||grad L|| and alignments (stacks over `members`, in the order of
+    LOGGED) to the logs of those members (original indices)."""
+    for j, i in enumerate(members):
+        log = logs[i]
+        log["steps"].append(k)
+        for key, v in zip(LOGGED[1:], stacks):
+            log[key].append(v[j])
+
+
+def _tally(losses, norms, dots, first_step, floor, counts, first, active) -> int:
+    """Add the checks of the module docstring over a block of steps to counts and first (indexed by
+    original member), and empty the block.
+
+    losses and norms hold the rows (loss, ||g||) of the members in `active` at the steps
+    first_step - 1 .. k, dots the rows <g_j, g_{j-1}> at first_step .. k. The comparisons are those
+    of one step at a time, made for the whole block at once. Leaves the rows of step k (the next
+    block's previous step) and returns k + 1, the next block's first step.
+    """
+    if dots:
+        L, N, D = np.array(losses), np.array(norms), np.array(dots)
+        rose = L[1:] > L[:-1] + RISE_TOL * np.maximum(1.0, np.abs(L[:-1]))
+        big = (N[1:] > floor) & (N[:-1] > floor)
+        reversed_ = big & (D < REVERSAL_COS * N[1:] * N[:-1])
+        for col, hit in enumerate((rose, reversed_)):
+            if hit.any():
+                counts[active, col] += hit.sum(axis=0)
+                new = hit.any(axis=0) & (first[active, col] < 0)
+                first[active[new], col] = first_step + np.argmax(hit[:, new], axis=0)
+    first_step += len(dots)
+    del losses[:-1], norms[:-1], dots[:]
+    return first_step
+
+
 @np.errstate(
     over="ignore", invalid="ignore"
 )  # overflow and NaN are caught as divergence, step by step
@@ -200,8 +236,9 @@ def descend(
 
     objective(members) -> fun: fun(W) gives (losses (S',), gradients (S', ...)) of the members
     listed (indices into the original stack), W holding those members' weights; the loop asks for a
-    new fun only when members leave. align(i, W_i) -> (signal, noise) alignments of member i's
-    weights. eta and tol are per member (S,). progress(k) is called after each step. check: run the
+    new fun only when members leave. align(members, W) -> (signal, noise): the alignments of the
+    members listed, W holding their weights, stacked as W is (one call for the members logging at a
+    step). eta and tol are per member (S,). progress(k) is called after each step. check: run the
     checks of the module docstring (only meaningful when the objective is the same function at every
     step). limits: what set each member's eta (sims.stepsize's limit names, or "given"), for the
     message of a divergence (`divergence_message`). until_stationary: a member also stops once it is
@@ -223,45 +260,57 @@ def descend(
     active = np.arange(S)  # members still running, in stack order
     fun = objective(active)
     step = eta[expand]
-    loss0 = norm0 = gmax = prev_loss = prev_flat = prev_norm = floor = None
-    # the loop costs per step what a small objective does (span coordinates): few numpy calls on the
-    # common path, sums of squares as einsum dot products, the bookkeeping only on steps that need
-    # it
+    loss0 = limit = prev_flat = prev_norm = floor = norm0 = gmax = None
+    # the loop costs per step what a small objective does (span coordinates): a step that ends no
+    # member makes about ten numpy calls (the gradient's norm, one test of every member against its
+    # divergence limit and tolerance, the checks' dot product, the update) and logs if it is due;
+    # the checks are tallied in blocks of steps (`_tally`), the bookkeeping done only where needed.
+    # The block: losses and norms from step first_step - 1 to k, dots from first_step to k.
+    losses, norms, dots, first_step = [], [], [], 1
     for k in range(steps + 1):
         loss, grad = fun(W)
         flat = grad.reshape(len(grad), -1)
         # not np.linalg.norm: its BLAS dot stalled under a loaded process pool
         grad_norm = np.sqrt(np.einsum("ij,ij->i", flat, flat))
-        loss0 = np.abs(loss) if loss0 is None else loss0
-        norm0 = grad_norm if norm0 is None else norm0
-        gmax = grad_norm if gmax is None else np.maximum(gmax, grad_norm)
-        if check and prev_loss is not None:
-            rose = loss > prev_loss + RISE_TOL * np.maximum(1.0, np.abs(prev_loss))
-            big = (grad_norm > floor) & (prev_norm > floor)
-            reversed_ = big & (
-                np.einsum("ij,ij->i", flat, prev_flat) < REVERSAL_COS * grad_norm * prev_norm
-            )
-            for col, hit in enumerate((rose, reversed_)):
-                if hit.any():
-                    members = active[hit]
-                    counts[members, col] += 1
-                    first[members[first[members, col] < 0], col] = k
-        floor = GRAD_FLOOR * np.maximum(1.0, grad_norm) if floor is None else floor
-        bad = diverged(loss, grad_norm, loss0)
-        converged = grad_norm < tol
-        stationary = (grad_norm <= STATIONARY_RTOL * gmax) if until_stationary else converged
-        if k % log_every == 0 or k == steps or (bad | converged | stationary).any():
+        if loss0 is None:
+            loss0 = np.abs(loss)
+            limit = EXPLODE * np.maximum(loss0, 1.0)  # as `diverged` has it
+            floor = GRAD_FLOOR * np.maximum(1.0, grad_norm)
+            norm0 = gmax = grad_norm
+        else:
+            gmax = np.maximum(gmax, grad_norm)
+        if check:
+            losses.append(loss)
+            norms.append(grad_norm)
+            if prev_flat is not None:
+                dots.append(np.einsum("ij,ij->i", flat, prev_flat))
+        # a step before the last on which every member is below its divergence limit, finite, not
+        # converged (NaN fails every comparison) and, if asked, not stationary ends no member: it
+        # only logs, every log_every steps; else the exact tests decide
+        if (
+            k != steps
+            and ((np.abs(loss) <= limit) & (tol <= grad_norm) & (grad_norm <= FLOAT_MAX)).all()
+            and not (until_stationary and (grad_norm <= STATIONARY_RTOL * gmax).any())
+        ):
+            if k % log_every == 0:
+                _log_members(logs, active, k, loss, grad_norm, *align(active, W))
+        else:
+            bad = diverged(loss, grad_norm, loss0)
+            converged = grad_norm < tol
+            stationary = (grad_norm <= STATIONARY_RTOL * gmax) if until_stationary else converged
             done = bad | converged | stationary | (k == steps)
+            if check and done.any():  # the finishing members' Checks count every step so far
+                first_step = _tally(losses, norms, dots, first_step, floor, counts, first, active)
             for j in np.flatnonzero(bad):
-                norms = () if prev_norm is None else (norm0[j], prev_norm[j])
+                norms_k = () if prev_norm is None else (norm0[j], prev_norm[j])
                 outcomes[active[j]] = DivergenceError(
-                    divergence_message(k, loss[j], eta[j], limits[active[j]], norms)
+                    divergence_message(k, loss[j], eta[j], limits[active[j]], norms_k)
                 )
-            for j in np.flatnonzero(~bad & (done | (k % log_every == 0))):
-                i = active[j]
-                signal, noise = align(i, W[j])
-                for key, v in zip(LOGGED, (k, loss[j], grad_norm[j], signal, noise)):
-                    logs[i][key].append(v)
+            js = np.flatnonzero(~bad & (done | (k % log_every == 0)))
+            if js.size:
+                _log_members(
+                    logs, active[js], k, loss[js], grad_norm[js], *align(active[js], W[js])
+                )
             for j in np.flatnonzero(done & ~bad):
                 i = active[j]
                 outcomes[i] = Outcome(
@@ -277,20 +326,25 @@ def descend(
                 break
             if done.any():  # the finished members leave the stack
                 keep = ~done
-                active, W, grad, eta, tol, loss0, norm0, gmax = (
+                active, W, grad, eta, tol, loss0, limit, norm0, gmax = (
                     active[keep],
                     W[keep],
                     grad[keep],
                     eta[keep],
                     tol[keep],
                     loss0[keep],
+                    limit[keep],
                     norm0[keep],
                     gmax[keep],
                 )
                 loss, grad_norm, floor, flat = loss[keep], grad_norm[keep], floor[keep], flat[keep]
+                if check:  # the block was tallied above: only this step's row is left
+                    losses[:], norms[:] = [loss], [grad_norm]
                 step = eta[expand]
                 fun = objective(active)
-        prev_loss, prev_flat, prev_norm = loss, flat, grad_norm
+        if len(dots) >= BLOCK:
+            first_step = _tally(losses, norms, dots, first_step, floor, counts, first, active)
+        prev_flat, prev_norm = flat, grad_norm
         W = W - step * grad
         if progress is not None:
             progress(k + 1)

@@ -232,7 +232,8 @@ def _exact_terms(W: np.ndarray, blocks, k: Weights):
     O = u[..., :, None] * g[..., None, :]
     S = k2 * (_T(P) @ P) + (8 * k3) * AtA * G + (6 * k4) * G2 + O + _T(O)
     s = (2 * k3) * (G @ p[..., None])[..., 0] + (2 * k4) * Gg - k1 * a_sum
-    S += s[..., :, None] * np.eye(W.shape[-2])  # the diagonal: S + diag(s)
+    diagonal = np.einsum("...ii->...i", S)  # a view of S's diagonal
+    diagonal += s  # S + diag(s)
     # A = Z W^T and G = W W^T  =>  dW = dA^T Z + (S + S^T) W
     grad = (2 * S) @ W
     start = 0

@@ -197,6 +197,14 @@ def alignments(W: np.ndarray, data: Dataset) -> tuple[np.ndarray, np.ndarray]:
     return W @ data.signals.T, W @ data.x2.T
 
 
+def stacked_alignments(W: np.ndarray, signals: np.ndarray, x2: np.ndarray) -> tuple:
+    """`alignments` of each member of a stack W (S, ..., r) with its own signal vectors (S, F, r)
+    and noise patches (S, n, r), in two products."""
+    own = (len(W),) + (1,) * (W.ndim - 3)  # a member's vectors, against every filter of its W
+    signals, x2 = (np.swapaxes(a.reshape(own + a.shape[1:]), -1, -2) for a in (signals, x2))
+    return W @ signals, W @ x2
+
+
 def log_bytes(cfg: TrainConfig, n: int, signals: int = 2) -> tuple[int, int]:
     """(entries, bytes per entry) of the logged trajectories of a run, which are kept in memory;
     `signals` is the number of signal vectors logged."""
@@ -410,7 +418,7 @@ def train(
     def objective(members):  # a stack of one
         def stacked(W):
             loss, grad = fun(W[0])
-            return np.atleast_1d(loss), grad[None]
+            return np.array((loss,)), grad[None]  # not np.atleast_1d: a third of the time
 
         return stacked
 
@@ -421,7 +429,7 @@ def train(
         cfg.tol,
         steps=cfg.steps,
         log_every=cfg.log_every,
-        align=lambda i, W: alignments(W, coords),
+        align=lambda members, W: alignments(W, coords),  # W: a stack of one
         progress=progress,
         check=model.deterministic(cfg) == cfg,
         limits=[run.eta_limit],
@@ -510,6 +518,7 @@ def train_many(
     width = max(W.shape[-1] for _, W in reduced)
     coords = [r.map(lambda a: _pad(a, width)) for r, _ in reduced]
     X1, X2 = np.stack([c.x1 for c in coords]), np.stack([c.x2 for c in coords])
+    signals = np.stack([c.signals for c in coords])
     Y = np.stack([c.y for c in coords]).astype(float)
     cfg0, d = configs[0], runs[0].data.d
     model = models.get(cfg0.model)
@@ -521,7 +530,7 @@ def train_many(
         [c.tol for c in configs],
         steps=cfg0.steps,
         log_every=cfg0.log_every,
-        align=lambda i, W: alignments(W, coords[i]),
+        align=lambda members, W: stacked_alignments(W, signals[members], X2[members]),
         limits=[run.eta_limit for run in runs],
     )
     results = []

@@ -463,6 +463,29 @@ def test_model_resampled_objective_averages_to_the_exact_one(objective, schedule
     assert np.max(np.abs(z)) < Z_MAX, np.round(z, 2)
 
 
+@pytest.mark.parametrize("shared", [0.0, 10.0])
+def test_orthonormal_rows_are_the_canonical_basis(rng, shared):
+    """Whether the unit rows' Gram matrix is well conditioned (one Cholesky pass) or not (eigh
+    passes: rows sharing a direction 10 times their own, cos 0.99, lam_min / lam_max near 3e-3): Vt
+    is Q^T of the QR of the unit rows' transpose with diag(R) > 0 (a LAPACK reference) and Av is
+    lower triangular with a positive diagonal (to rounding); the rows' norms span 1e-3 to 1e3.
+    """
+    A = shared * rng.standard_normal(2000) + rng.standard_normal((3, 4, 2000))
+    A *= np.array([1e-3, 1.0, 1e3, 1.0])[:, None]
+    unit = A / np.linalg.norm(A, axis=-1, keepdims=True)
+    lam = np.linalg.eigvalsh(unit @ np.swapaxes(unit, -1, -2))
+    assert np.all(lam[:, 0] >= lam[:, -1] / 16) == (shared == 0)
+    Q, R = np.linalg.qr(np.swapaxes(unit, -1, -2))
+    expected = np.swapaxes(Q * np.sign(np.diagonal(R, axis1=-2, axis2=-1))[..., None, :], -1, -2)
+    Vt, Av, keep = sampled._orthonormal_rows(A)
+    assert keep.all()
+    np.testing.assert_allclose(Vt, expected, rtol=0, atol=1e-12)
+    norms = np.linalg.norm(A, axis=-1)
+    assert np.all(np.abs(np.triu(Av, 1)) <= 1e-12 * norms[..., None])
+    assert np.all(np.diagonal(Av, axis1=-2, axis2=-1) > 0)
+    assert np.all(np.linalg.norm(Av @ Vt - A, axis=-1) <= 1e-14 * norms)
+
+
 def test_orthonormal_rows_are_continuous_where_eigenvalues_cross(rng):
     """Two rows whose cosine passes through 0: the unit-row Gram's eigenvalues 1 ± cos cross there,
     and an eigenvector basis swaps its vectors; the canonical basis (lower-triangular coordinates,

@@ -127,13 +127,99 @@ def test_checks_on_a_quadratic(rng, eta_lambda, rises, reversals):
         0.0,
         steps=10,
         log_every=10,
-        align=lambda i, W: (W, W),
+        align=lambda members, W: (W, W),
     )
     assert (outcome.checks.loss_rises > 0) == rises and (
         outcome.checks.gradient_reversals > 0
     ) == reversals
     if reversals:
         assert outcome.checks.first_gradient_reversal == 1
+
+
+def double_well(a):
+    """L(x) = sum_j (-a x_j^2 / 2 + x_j^4 / 4) for each member's row x of a stack: the loss falls
+    from small x to the wells x_j = +-sqrt(a), where the curvature 2a makes descent with eta a > 1
+    oscillate, so the checks fire late in a run, not from its first step."""
+    a = np.asarray(a, float)[:, None]
+    return lambda W: (np.sum(-a * W * W / 2 + W**4 / 4, axis=1), -a * W + W**3)
+
+
+def checks_step_by_step(fun, w, eta, tol, steps):
+    """The module docstring of sims.descent for one run, one step at a time: its Checks, or
+    "diverged"."""
+    from sims.descent import EXPLODE, GRAD_FLOOR, REVERSAL_COS, RISE_TOL, Checks
+
+    counts, first, prev, floor = [0, 0], [-1, -1], None, 0.0
+    for k in range(steps + 1):
+        loss, g = (v[0] for v in fun(w[None]))
+        norm = np.sqrt(g @ g)
+        if prev is not None:
+            prev_loss, prev_g, prev_norm = prev
+            hits = (
+                loss > prev_loss + RISE_TOL * max(1.0, abs(prev_loss)),
+                min(norm, prev_norm) > floor and g @ prev_g < REVERSAL_COS * norm * prev_norm,
+            )
+            for col, hit in enumerate(hits):
+                counts[col] += hit
+                first[col] = k if hit and first[col] < 0 else first[col]
+        else:
+            loss0, floor = abs(loss), GRAD_FLOOR * max(1.0, norm)
+        if not (abs(loss) <= EXPLODE * max(loss0, 1.0) and np.isfinite(norm)):
+            return "diverged"
+        if norm < tol or k == steps:
+            return Checks(counts[0], first[0], counts[1], first[1])
+        prev = (loss, g, norm)
+        w = w - eta * g
+
+
+@pytest.mark.parametrize("block", [1, 3, 1024])
+@pytest.mark.parametrize("log_every", [1, 7])
+def test_checks_counted_in_blocks_equal_a_count_step_by_step(monkeypatch, block, log_every):
+    """descend tallies the checks in blocks of steps: a stack whose members converge, diverge or run
+    to the end, each at its own step, gets the counts and first steps of one run at a time, whatever
+    the block's length and wherever members leave; and the same weights whatever the block."""
+    from sims import descent
+
+    monkeypatch.setattr(descent, "BLOCK", block)
+    a = np.array([1.0, 1.0, 1.0, 1.0, 2.0])
+    eta = np.array([0.3, 0.7, 1.2, 5.0, 0.6])  # calm, reversals, rises and reversals, diverges
+    tol = np.array([1e-9, 0.0, 0.0, 0.0, 0.0])
+    W0 = np.full((5, 3), 1e-3) * np.array([1.0, -2.0, 3.0])
+    steps = 60
+    outcomes = descend(
+        lambda members: double_well(a[members]),
+        W0,
+        eta,
+        tol,
+        steps=steps,
+        log_every=log_every,
+        align=lambda members, W: (W, W),
+    )
+    expected = [
+        checks_step_by_step(double_well(a[[i]]), W0[i], eta[i], tol[i], steps) for i in range(5)
+    ]
+    assert expected[0] != "diverged" and expected[0].loss_rises == 0
+    assert expected[1].gradient_reversals > 0 and expected[1].first_gradient_reversal > 5
+    assert expected[2].loss_rises > 0 and expected[3] == "diverged"
+    for outcome, want in zip(outcomes, expected):
+        if want == "diverged":
+            assert isinstance(outcome, DivergenceError)
+        else:
+            assert outcome.checks == want
+    assert outcomes[0].converged and len(outcomes[0].log["steps"]) < len(outcomes[1].log["steps"])
+    reference = descend(
+        lambda members: double_well(a[members]),
+        W0,
+        eta,
+        tol,
+        steps=steps,
+        log_every=1,
+        align=lambda members, W: (W, W),
+        check=False,
+    )
+    for outcome, plain in zip(outcomes, reference):
+        if not isinstance(outcome, DivergenceError):
+            assert np.array_equal(outcome.W, plain.W)
 
 
 @pytest.mark.parametrize(

@@ -20,9 +20,54 @@ REPORT.md and on the figures that use them).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from sims.studies.cells import Trace
+from sims.studies.memorise import FRESH, GEN_FRACTION, HORIZON, MEM_GAP, SETTLED, TOL
+
+
+def memorise_terms() -> dict:
+    """The memorisation study's terms (sims.memorisation, sims.studies.memorise), its constants
+    filled in."""
+    return {
+        "attainable decrease": (
+            "L(W0) - L(W*), the exact loss's decrease from the initial weights W0 to its "
+            "stationary point W* on the same data (the exact flow, theory.ode); the unit of both "
+            "gaps"
+        ),
+        "draw gap": (
+            "the exact loss minus the loss on the run's K fixed noise draws at the same weights, "
+            "minus its value at W0, in units of the attainable decrease: how much the run has "
+            "fitted the draws it trained on beyond the noise it did not see (none for the exact "
+            "loss)"
+        ),
+        "data gap": (
+            f"the exact loss of a fresh noise patch (a Monte Carlo mean over {FRESH} patches of "
+            f"the data's law) minus its mean over the training noise patches xi_i, minus its "
+            "value at W0, in units of the attainable decrease: how much the run has memorised "
+            "its training samples (their signal patches are the same vectors mu_y as a fresh "
+            "sample's)"
+        ),
+        "tau_mem": (
+            f"tau = eta·step at which the draw gap (tau_mem(draws)) or the data gap "
+            f"(tau_mem(data)) first reaches {MEM_GAP:g}, interpolated in log tau between logged "
+            f"steps; a run that never reaches it within its length is censored"
+        ),
+        "tau_gen": (
+            f"tau at which the signal alignment mean_j max_r |<w_r, mu_j>| first reaches "
+            f"{GEN_FRACTION:.0%} of its value at the exact loss's stationary point on the same "
+            f"data and W0"
+        ),
+        "length of a memorisation run": (
+            f"descent runs to {HORIZON:g} times the exact flow's settling time (where its loss "
+            f"is within {SETTLED:.0%} of the attainable decrease of its stationary value), or "
+            f"to its own stationary point (||grad L|| < 1e{round(math.log10(TOL))}), or to the "
+            f"preset's step cap"
+        ),
+    }
+
 
 # the measures' definitions in words: printed in REPORT.md and on the figures that use them
 TERMS = {
@@ -51,6 +96,7 @@ TERMS = {
         "claims read); the figures also show the local slope between neighbouring points"
     ),
 }
+TERMS.update(memorise_terms())
 GROWTH_FRACTION = 0.25
 LINEAR_GROWTH = 5.0  # the linearity window ends where a feature has grown this many times
 WINNER_RATIO = 1.0  # signal / noise above this: the signal wins; below: the noise

@@ -78,6 +78,18 @@ RACE_NSNR2 = (0.1, 1.0, 10.0)
 # beta) put the tied law in its saturated (~99) and its linear (~0.25) regime at d = 2000, n = 20
 ABLATION_SIGMA_XI = (1.0, 0.05)
 ABLATION_NSNR2 = (0.05, 0.5, 5.0, 50.0)
+# when does a denoiser memorise (M1a, M1b, M1c: sims.studies.memorise; M2: sims.studies.besttime)
+MEMORISE_N = (4, 6, 10, 16, 26, 40)  # n over a decade, at a fixed data law
+MEMORISE_K = (1, 4, 16, 64, 256)  # fixed draws K (the exact loss beside them)
+MEMORISE_WIDTHS = (1, 2, 4, 8, 16)  # widths m against n = MEMORISE_WIDTH_N (M1b)
+MEMORISE_WIDTH_N = 4
+MAX_DRAWS = 4096  # the n x K grid runs the cells with 2nK <= this (cost: see BENCHMARKS.md)
+BEST_TIMES = 6  # M2: single-time runs at the times of the DDPM linear schedule with T = this
+BEST_NSNR2 = (0.3, 3.0, 30.0)
+# Amendment 2 (cost, after the first full runs): K = 16 left out (M2's rule reads the exact loss
+# and K = 1; with K = 16, M2 cost 287 of the memorisation studies' 540 s of CPU, most of it in the
+# K = 16 runs at the latest times)
+BEST_K = (1,)
 
 
 # --------------------------------------------------------------------------------- the sizes
@@ -194,6 +206,32 @@ class Ablation:
 
 
 @dataclass(frozen=True)
+class Memorise:
+    """When does a denoiser memorise: the n x K grid and the widths of M1 (d, m, sigma0, the data
+    laws by name (sims.studies.memorise.LAWS), seeds, the descent cap), and M2's times and n·SNR²
+    (at n = best_n, random labels)."""
+
+    d: int
+    m: int
+    sigma0: float
+    laws: tuple
+    n: tuple
+    draws: tuple
+    max_draws: int
+    widths: tuple
+    width_n: int
+    width_draws: tuple
+    seeds: int
+    max_steps: int
+    times: int  # T of the DDPM linear schedule
+    time_index: tuple  # which of its T times run
+    best_n: int
+    nsnr2: tuple
+    probe_draws: tuple
+    probe_seeds: int
+
+
+@dataclass(frozen=True)
 class Preset:
     """The synthetic study's model and grids, and the size of every further study."""
 
@@ -216,6 +254,7 @@ class Preset:
     research: Research
     robustness: Robustness
     branch: BranchGrid
+    memorise: Memorise
     d2domain: DomainGrid | None = None
     early: EarlyGrid | None = None  # the domain maps of D1, C1 and R2 (None: not run)
     boundary: BoundaryGrid | None = None
@@ -258,6 +297,7 @@ _SMALL_ROBUSTNESS = Robustness(
 )
 _SMALL_ABLATION = Ablation("tiny", ABLATION_SIGMA_XI[1:], (0.5,), 1)
 _QUICK_RATIO = logspace(0.05, 50, 13)
+_SMALL_MEMORISE = dict(d=200, m=4, sigma0=0.01, max_draws=MAX_DRAWS, width_n=MEMORISE_WIDTH_N)
 
 PRESETS = {
     "tiny": Preset(
@@ -289,6 +329,22 @@ PRESETS = {
         boundary=BoundaryGrid(8, 120, 2, (1e-3,), (), 0.01, (0.1, 10.0), 200, 1),
         race=RaceGrid(8, 120, 2, (1.0,), (1e-2,), 1),
         ablation=_SMALL_ABLATION,
+        memorise=Memorise(
+            **{**_SMALL_MEMORISE, "d": 60, "m": 2},
+            laws=("saturated",),
+            n=(4, 8),
+            draws=(1,),
+            widths=(1, 8),
+            width_draws=(1,),
+            seeds=1,
+            max_steps=2000,
+            times=BEST_TIMES,
+            time_index=(0, BEST_TIMES - 1),
+            best_n=8,
+            nsnr2=(3.0,),
+            probe_draws=(1,),
+            probe_seeds=1,
+        ),
     ),
     "quick": Preset(
         n=20,
@@ -320,6 +376,22 @@ PRESETS = {
         boundary=BoundaryGrid(20, 2000, 4, (1e-3,), (1.0,), 0.01, (0.1, 100.0), 500, 1),
         race=RaceGrid(8, 120, 2, (1.0,), (1e-2, 1e-5), 1),
         ablation=_SMALL_ABLATION,
+        memorise=Memorise(
+            **_SMALL_MEMORISE,
+            laws=("saturated",),
+            n=(4, 10),
+            draws=(1, 16),
+            widths=(2, 8),
+            width_draws=(1, 16),
+            seeds=1,
+            max_steps=20_000,
+            times=BEST_TIMES,
+            time_index=(0, 2, BEST_TIMES - 1),
+            best_n=20,
+            nsnr2=(3.0,),
+            probe_draws=(1,),
+            probe_seeds=1,
+        ),
     ),
     "full": Preset(
         n=20,
@@ -380,6 +452,22 @@ PRESETS = {
         ),
         race=RaceGrid(20, 2000, 4, RACE_NSNR2, RACE_SIGMA0, 2),
         ablation=Ablation("quick", ABLATION_SIGMA_XI, ABLATION_NSNR2, 3),
+        memorise=Memorise(
+            **_SMALL_MEMORISE,
+            laws=("saturated", "linear"),
+            n=MEMORISE_N,
+            draws=MEMORISE_K,
+            widths=MEMORISE_WIDTHS,
+            width_draws=MEMORISE_K,
+            seeds=2,
+            max_steps=200_000,
+            times=BEST_TIMES,
+            time_index=tuple(range(BEST_TIMES)),
+            best_n=20,
+            nsnr2=BEST_NSNR2,
+            probe_draws=BEST_K,
+            probe_seeds=3,
+        ),
     ),
 }
 

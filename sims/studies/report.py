@@ -12,6 +12,7 @@ same, claim by claim.
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -21,7 +22,7 @@ from sims.studies import QUICK_RUN_TIME, figures as drawn, presets, synthetic
 from sims.studies.claims import CLAIMS, anchor, verdict_table
 from sims.studies.claims.base import PAPER, Entry
 from sims.studies.measures import TERMS, term
-from sims.studies.sweep import Cache, run_cells, stop_pool, worker_pool
+from sims.studies.sweep import SECTION_TIMES, Cache, run_cells, stop_pool, worker_pool
 
 
 def measure_studies(
@@ -38,6 +39,7 @@ def measure_studies(
         if not cells:
             continue
         names = list(cells)
+        start = time.perf_counter()
         results = run_cells(
             [cells[k] for k in names],
             cache,
@@ -47,7 +49,34 @@ def measure_studies(
             label=study.name,
         )
         measured[study.name] = study.measure(preset_name, dict(zip(names, results)), seed)
+        times = SECTION_TIMES.setdefault(study.name, {"computed": 0, "cached": 0, "cpu": 0.0})
+        times["wall"] = times.get("wall", 0.0) + time.perf_counter() - start
     return measured
+
+
+def write_times(path: Path, preset_name: str, jobs: int, total: float, log=print) -> None:
+    """The run's time by section (SECTION_TIMES: cells computed and cached, their CPU seconds,
+    the section's wall seconds with its measuring), with the load average, as json at `path` (not a
+    tracked output: times differ run to run), and one line per section in the log."""
+    sections = {
+        k: {**v, "cpu": round(v["cpu"], 2), "wall": round(v.get("wall", 0.0), 2)}
+        for k, v in SECTION_TIMES.items()
+    }
+    io.write_json(
+        path,
+        {
+            "preset": preset_name,
+            "jobs": jobs,
+            "wall": round(total, 2),
+            "load_average": os.getloadavg(),
+            "sections": sections,
+        },
+    )
+    for name, v in sections.items():
+        log(
+            f"time: {name}: {v['computed']} cells computed, {v['cached']} cached, "
+            f"{v['cpu']:.1f} s CPU, {v['wall']:.1f} s wall"
+        )
 
 
 def domain_of(claim):
@@ -121,22 +150,6 @@ def report_markdown(report: dict, measured: dict | None = None, claims=CLAIMS) -
     return "\n".join(lines).rstrip() + "\n"
 
 
-def domain_lines(domain: dict) -> list[str]:
-    """A claim's domain in REPORT.md: the headline, the groups, what the map covers, its regions."""
-    lines = [f"*Domain.* {domain['headline']}.", ""]
-    lines += [f"- {name} = {text}" for name, text in domain.get("groups", {}).items()]
-    if domain.get("measured_over"):
-        lines += [f"- mapped over: {domain['measured_over']}"]
-    for r in domain.get("regions", []):
-        bounds = "; ".join(
-            f"{k} {_fmt(v[0])} to {_fmt(v[-1])}" if len(v) > 1 and k != "m" else f"{k} {v}"
-            for k, v in r["bounds"].items()
-            if v
-        )
-        lines += [f"- {r['where']} ({r['verdict']}): {r['cells']} cells, {bounds}"]
-    return [*lines, ""]
-
-
 def _format(obj, indent=0) -> str:
     pad = "  " * indent
     if isinstance(obj, dict):
@@ -195,6 +208,7 @@ def reproduce(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
+    SECTION_TIMES.clear()
     own = worker_pool(jobs) if executor is None and jobs > 1 else None
     failed = True
     try:
@@ -243,5 +257,7 @@ def reproduce(
     io.write_text(out / "REPORT.md", report_markdown(written, unrounded, claims))
     for e in entries:
         log(f"{e.id}: {e.verdict}")
-    log(f"done in {time.perf_counter() - start:.0f} s")
+    total = time.perf_counter() - start
+    write_times(Path(cache_dir) / "times" / f"{preset_name}.json", preset_name, jobs, total, log)
+    log(f"done in {total:.0f} s")
     return exact

@@ -62,6 +62,7 @@ CELL_KINDS = {
     "d2-domain": "sims.studies.d2domain:point_cell",
     "window": "sims.studies.earlymap:window_cell",
     "ablation": "sims.studies.ablation:flow_cell",
+    "memorise": "sims.studies.memorise:group_cell",
 }
 
 
@@ -94,6 +95,12 @@ def predict_cell(cfg: TrainConfig) -> Outcome:
 GROUP_SIZE = 16  # train cells of one shape run together, at most this many
 
 
+# by sweep label (a study's name): cells computed and read from the cache, and the computed cells'
+# CPU seconds where they ran (the workers' included), since this process started; fldm reproduce
+# adds the wall time and writes it beside its cache (sims.studies.report.write_times)
+SECTION_TIMES: dict[str, dict] = {}
+
+
 def _run_group(run, configs: list) -> list[dict]:
     """One group of cells, on one BLAS thread wherever it runs (in this process, a pool, a dask
     worker): OpenBLAS may round differently with another thread count, and results must not depend
@@ -105,6 +112,13 @@ def _run_group(run, configs: list) -> list[dict]:
         if run is train_group:
             return train_group(configs)
         return [run(cfg) for cfg in configs]
+
+
+def _timed_group(run, configs: list) -> tuple[list, float]:
+    """`_run_group` and the CPU seconds it took in the process that ran it (for `section_times`)."""
+    start = time.process_time()
+    outs = _run_group(run, configs)
+    return outs, time.process_time() - start
 
 
 def _runner(kind: str):
@@ -259,10 +273,18 @@ def run_cells(
             todo.setdefault(key, []).append(i)  # identical cells are computed once
     record_cells(set(todo), set(keys) - set(todo), damaged=cache.damaged & set(todo))
     if not todo:
+        times = SECTION_TIMES.setdefault(label, {"computed": 0, "cached": 0, "cpu": 0.0})
+        times["cached"] += len(set(keys))
         return results
     bar = progress_bar(len(todo), label, enabled=progress, unit="cell")  # None with progress off
 
-    def finish(group, outs):
+    times = SECTION_TIMES.setdefault(label, {"computed": 0, "cached": 0, "cpu": 0.0})
+    times["cached"] += len(set(keys) - set(todo))
+    times["computed"] += len(todo)
+
+    def finish(group, outs_cpu):
+        outs, cpu = outs_cpu
+        times["cpu"] += cpu
         for key, out in zip(group, outs):
             kind, cfg = cells[todo[key][0]]
             cell = Cell(kind, io.plain(cfg.to_dict()), out.summary, out.arrays)
@@ -284,9 +306,9 @@ def run_cells(
         ]
         if executor is None:
             for group, (run, configs) in zip(groups, args):
-                finish(group, _run_group(run, configs))
+                finish(group, _timed_group(run, configs))
         else:
-            futures = {executor.submit(_run_group, *a): group for group, a in zip(groups, args)}
+            futures = {executor.submit(_timed_group, *a): group for group, a in zip(groups, args)}
             for fut in as_completed(futures):
                 finish(futures[fut], fut.result())
         failed = False

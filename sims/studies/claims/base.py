@@ -215,6 +215,34 @@ def domain_record(
     }
 
 
+def described_record(study: str, dom: dict) -> dict:
+    """A domain described region by region (`dom`: a headline, the groups, what it was measured
+    over, and regions {where, verdict, cells, bounds: {group: values}} with a verdict of VERDICTS)
+    as a domain record (`domain_record`): each region's bounds are its values' range, its text the
+    headline, and `measured` keeps the headline, the settings and each region's name and cells."""
+    regions = [
+        Region(r["verdict"], {k: (min(v), max(v)) for k, v in r["bounds"].items() if v})
+        for r in dom["regions"]
+    ]
+    measured = {
+        "headline": dom["headline"],
+        "measured_over": dom["measured_over"],
+        "regions": [
+            {"where": r["where"], "verdict": r["verdict"], "cells": r["cells"]}
+            for r in dom["regions"]
+        ],
+    }
+    record = domain_record(
+        study,
+        dom["groups"],
+        regions,
+        "the verdict's own rule, read region by region",
+        measured,
+        short=dom["headline"],
+    )
+    return {**record, "text": dom["headline"]}
+
+
 # --------------------------------------------------------------------- paragraphs' number formats
 def g(v) -> str:
     """A number to 3 significant digits; "n/a" for None or nan."""
