@@ -63,10 +63,11 @@ ETA_STATIONARY = (
 )
 POWER_STEPS = 40  # power-iteration steps of `top_curvature` (each phase)
 FD_STEP = 1e-6  # relative step of finite-difference Hessian-vector products
-# For tests only: every automatic eta (`perturbed`: auto_step's, the window map's and Noisy-MNIST's)
-# is moved by this many units in the last place (numpy.nextafter), so that a test can check that no
-# tracked output depends on rounding (tests/studies/test_rounding.py). Read when eta is chosen, in
-# the process that chooses it (a worker pool forked afterwards inherits it).
+# For tests only: every automatic eta (`perturbed`: auto_step's, the window map's, Noisy-MNIST's and
+# the memorisation study's draws limit) is moved by this many units in the last place
+# (numpy.nextafter), so that a test can check that no tracked output depends on rounding
+# (tests/studies/test_rounding.py). Read when eta is chosen, in the process that chooses it (a
+# worker pool forked afterwards inherits it).
 ULP_SHIFT = 0
 
 

@@ -39,6 +39,12 @@ GROWTH = {
 }
 
 
+EARLY_SHARE = 0.1  # fig_synthetic's inset: the first tenth of a run, on linear axes
+# the reduced ODE is integrated to a relative tolerance of theory.ode.RTOL (1e-9) a step, and its
+# error adds up over a run: fig_ode_vs_gd draws ODE - GD on a grid of this many times the largest
+# |alignment| (0.1 pixel of its panels)
+ODE_RESOLUTION = 1e-6
+
 _PRESET: ContextVar[str | None] = ContextVar("preset", default=None)
 
 

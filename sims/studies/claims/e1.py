@@ -27,7 +27,15 @@ from sims.studies.claims.base import (
     g,
     verdict as judge,
 )
-from sims.studies.figures import COLORS, figure, settings_of, study_settings, wrap
+from sims.studies.figures import (
+    COLORS,
+    EARLY_SHARE,
+    ODE_RESOLUTION,
+    figure,
+    settings_of,
+    study_settings,
+    wrap,
+)
 from sims.studies.measures import WINNER_RATIO
 from sims.studies.presets import E1_NSNR2
 from sims.studies.synthetic import CLASSIFIER, DENOISER, Ode, RatioRow, Synthetic, Train
@@ -107,13 +115,6 @@ def paragraph(e: dict) -> str:
 
 def figures(s: Synthetic, out: Path) -> list[Figure]:
     return [fig_synthetic(s, out), fig_ode_vs_gd(s, out)]
-
-
-EARLY_SHARE = 0.1  # the diffusion panels' inset: the first tenth of the run, on linear axes
-# the reduced ODE is integrated to a relative tolerance of theory.ode.RTOL (1e-9) a step, and its
-# error adds up over the run: fig_ode_vs_gd draws ODE - GD on a grid of this many times the largest
-# |alignment| (0.1 pixel of its panels)
-RESIDUAL_RESOLUTION = 1e-6
 
 
 def fig_synthetic(s: Synthetic, out: Path) -> Figure:
@@ -283,7 +284,7 @@ def fig_ode_vs_gd(s: Synthetic, out: Path) -> Figure:
                     residual = np.interp(a.steps, b.steps, ode_vals[:, r]) - vals[:, r]
                     # below the ODE's own accuracy the residual is the solver's error, which moves
                     # with the BLAS kernel: drawn on a grid of that size (0 where it is below)
-                    step = RESIDUAL_RESOLUTION * np.max(np.abs(vals))
+                    step = ODE_RESOLUTION * np.max(np.abs(vals))
                     residual = np.round(residual / step) * step if step > 0 else residual
                     ax_r.plot(
                         a.steps,
