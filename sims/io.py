@@ -405,6 +405,33 @@ def rounded(obj, digits: int = REPORT_DIGITS):
     return obj
 
 
+# The resolutions `resolved` is given (powers of ten). What sits below one is rounding, not result:
+GAP_RESOLUTION = 1e-9  # a relative gap between two runs that each stopped at a gradient tolerance
+GRAD_RESOLUTION = 1e-10  # a gradient norm ||grad L|| of a run whose tolerance is not at hand
+
+
+def resolved(value, resolution: float):
+    """A number whose last digits are rounding, as the tracked outputs (report.json, REPORT.md,
+    figures) state it; the one place that decides how.
+
+    `resolution` (a power of ten) is the smallest difference the computation determines: a gradient
+    tolerance the run stopped at, or GAP_RESOLUTION for a relative gap between two such runs. Below
+    it the value is its bound class, the string "< 1e-9"; at or above it, the value rounded to the
+    significant digits that stand above the resolution (1 to REPORT_DIGITS): 3.7272e-4 at 1e-9,
+    4.9e-6 at 1e-7. None, NaN and infinities are returned as they are. On another machine (another
+    BLAS kernel, another thread count) a value at rounding level moves in its last digits, and its
+    bound class does not."""
+    exponent = math.log10(resolution)
+    if resolution <= 0 or abs(exponent - round(exponent)) > 1e-12:
+        raise ValueError(f"a resolution is a power of ten, got {resolution!r}")
+    if value is None or not math.isfinite(value):
+        return value
+    if abs(value) < resolution:
+        return f"< 1e{round(exponent)}"
+    digits = min(REPORT_DIGITS, max(1, math.floor(math.log10(abs(value) / resolution))))
+    return float(f"{value:.{digits}g}")
+
+
 def _finite(x):
     """NaN and infinities become None, in plain nested dicts and lists."""
     if isinstance(x, dict):

@@ -63,6 +63,12 @@ ETA_STATIONARY = (
 )
 POWER_STEPS = 40  # power-iteration steps of `top_curvature` (each phase)
 FD_STEP = 1e-6  # relative step of finite-difference Hessian-vector products
+# For tests only: every automatic eta (`perturbed`: auto_step's, the window map's, Noisy-MNIST's and
+# the memorisation study's draws limit) is moved by this many units in the last place
+# (numpy.nextafter), so that a test can check that no tracked output depends on rounding
+# (tests/studies/test_rounding.py). Read when eta is chosen, in the process that chooses it (a
+# worker pool forked afterwards inherits it).
+ULP_SHIFT = 0
 
 
 def top_curvature(objective, hessian_product, W: np.ndarray) -> float:
@@ -123,4 +129,17 @@ def auto_step(
     if draws is not None and (memorised := model.draws_curvature(cfg, draws, data.n)) > 0:
         limits["draws"] = ETA_CURVATURE / memorised
     limit = min(limits, key=limits.get)
-    return float(limits[limit]), limit
+    return perturbed(float(limits[limit])), limit
+
+
+def perturbed(eta: float) -> float:
+    """An automatic step size as the runs use it: eta itself, or moved by ULP_SHIFT units in the
+    last place where a test sets it."""
+    return shifted(eta, ULP_SHIFT) if ULP_SHIFT else eta
+
+
+def shifted(x: float, ulps: int) -> float:
+    """x moved by `ulps` units in the last place (towards +inf if ulps > 0)."""
+    for _ in range(abs(ulps)):
+        x = float(np.nextafter(x, np.inf if ulps > 0 else -np.inf))
+    return x

@@ -5,8 +5,8 @@ Columns: the two noise scales sigma_xi. Rows: (a) the signal/noise ratio at tau_
 n·SNR²; (b) the signal and noise gains over initialisation there; (c) the growth shape: the
 linearity index of every series' growth-shape flow (D1's measure: 1 for linear growth). The exact
 gradient flow (seed means) is drawn as lines, gradient descent at the automatic step (seed 0) as
-markers (hollow where its loss rose: it left the flow; absent where it diverged), the theory's
-closed forms in grey.
+markers where it follows the flow (absent where its loss rose: it left the flow, and where it then
+ends depends on rounding; absent where it diverged), the theory's closed forms in grey.
 """
 
 from __future__ import annotations
@@ -40,10 +40,11 @@ def draw(m: Ablation, path: Path, shown: tuple, growth: bool = True) -> Figure:
         f"noise prediction at α = β = 1/√2 (exact loss), {m.size.replicates} seed(s); read at "
         f"τ_read = steps·η ({', '.join(f'{steps[v]} steps at n·SNR² = {v:g}' for v in x)}). "
         "Lines: exact gradient flow (seed mean); markers: gradient descent at the automatic step "
-        "(seed 0; hollow: its loss rose, it left the flow; missing: it diverged); grey: theory."
+        "(seed 0), drawn where it follows the flow (not where its loss rose: it left the flow and "
+        "its end depends on rounding; not where it diverged); grey: theory."
     )
     rows = 3 if growth else 2
-    size = (5.5 * len(cols), 4 * rows)
+    size = (8 * len(cols), 4 * rows)  # room for the legends of (a) and (b) beside their axes
     with figure(path, rows, len(cols), figsize=size, squeeze=False) as (fig, axes):
         fig.suptitle(wrap(title, int(13 * size[0])), fontsize=9)  # ~13 characters per inch
         for j, sx in enumerate(cols):
@@ -76,15 +77,8 @@ def draw(m: Ablation, path: Path, shown: tuple, growth: bool = True) -> Figure:
                     ls=":",
                 )
                 for v, d in zip(x, m.descents[label, sx]):
-                    if d.diverged is None:
-                        ax.plot(
-                            v,
-                            d.ratio,
-                            look.marker,
-                            color=look.color,
-                            mfc="none" if d.loss_rises else look.color,
-                            ms=7,
-                        )
+                    if d.diverged is None and not d.loss_rises:
+                        ax.plot(v, d.ratio, look.marker, color=look.color, ms=7)
             ax.set(
                 xscale="log",
                 yscale="log",
@@ -97,7 +91,7 @@ def draw(m: Ablation, path: Path, shown: tuple, growth: bool = True) -> Figure:
                 ),
             )
             ax.title.set_fontsize(9)
-            ax.legend(fontsize=6)
+            ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # many entries
             ax = axes[1, j]
             for s in shown:
                 label, look = s.label(M), m.looks[s.label(M)]
@@ -130,7 +124,7 @@ def draw(m: Ablation, path: Path, shown: tuple, growth: bool = True) -> Figure:
                 title=f"(b) σ_ξ = {sx:g}: gains over initialisation (ξ: noise patches)",
             )
             ax.title.set_fontsize(9)
-            ax.legend(fontsize=6)
+            ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # many entries
             if not growth:
                 continue
             ax = axes[2, j]

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sims import io
 from sims.models import PAPER_PAIR
 from sims.studies import beyond, presets
 from sims.studies.cells import Study, cell_seed
@@ -84,7 +85,7 @@ class ModelCell:
             for k in ("runs", "ratio", "signal_gain", "noise_gain", "growth_ratio")
         }
         out[f"{prefix}_seed0_ratio"] = self.seed0_ratio
-        out[f"{prefix}_seed0_grad_norm"] = self.seed0_grad_norm
+        out[f"{prefix}_seed0_grad_norm"] = io.resolved(self.seed0_grad_norm, io.GRAD_RESOLUTION)
         if self.test_error is not None:
             out[f"{prefix}_test_error"] = self.test_error
         out.update({f"{prefix}_predicted_{k}": v for k, v in self.predicted._asdict().items()})

@@ -20,6 +20,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from sims import io
 from sims.studies import presets
 from sims.studies.cells import Cell, Study, cell_seed
 from sims.studies.measures import growth_window
@@ -32,6 +33,7 @@ from sims.studies.research import (
     train_point,
 )
 from sims.studies.synthetic import config
+from theory.predict import GTOL
 
 DRAW_TOL = 1e-8  # fixed draws: descent stops once ||grad L|| < this
 MAX_DRAW_STEPS = 5000  # descent with drawn noise runs at most this many steps
@@ -194,8 +196,16 @@ class Reading(NamedTuple):
         return self.point.noise_gain
 
     def to_dict(self) -> dict:
-        """As report.json holds it: n·SNR² and the point's fields (those it has)."""
+        """As report.json holds it: n·SNR² and the point's fields (those it has), its ||grad L|| as
+        the bound it proves where it is at rounding level (io.resolved: a decade above the flow's
+        GTOL, else GRAD_RESOLUTION)."""
         fields = {k: v for k, v in self.point._asdict().items() if v is not None}
+        if "grad_norm" in fields:
+            # a stationary point of the flow, which stops at GTOL by its solver's gradient: the
+            # norm recomputed at its end lands on either side of GTOL (9.99999e-11, 1.00000e-10)
+            fields["grad_norm"] = io.resolved(fields["grad_norm"], 10 * GTOL)
+        if "final_grad_norm" in fields:
+            fields["final_grad_norm"] = io.resolved(fields["final_grad_norm"], io.GRAD_RESOLUTION)
         return {"nsnr2": self.nsnr2, **fields}
 
 

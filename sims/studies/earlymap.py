@@ -27,7 +27,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from sims import symmetric
+from sims import stepsize, symmetric
 from sims.config import TrainConfig
 from sims.models import summarize
 from sims.studies import presets
@@ -70,7 +70,7 @@ def window_config(grid: EarlyGrid, nsnr2: float, d: int, i0: float, seed: int) -
     N = base.sigma_xi * math.sqrt(d * (grid.n + grid.n * nsnr2 / 2))  # ||Sigma||, typical
     tau_w = t_w / (early.rate_constant(base, grid.n) * sigma0 * math.sqrt(d) * N)
     eta_data = ETA0 * 2 * grid.n / (base.sigma_xi**2 * d * max(1.0, nsnr2 / 2))
-    eta = min(eta_data, tau_w / WINDOW_STEPS)
+    eta = stepsize.perturbed(min(eta_data, tau_w / WINDOW_STEPS))
     return base.replace(
         sigma0=sigma0, eta=eta, steps=math.ceil(RUN_FACTOR * tau_w / eta), log_every=1
     )

@@ -60,7 +60,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from sims import DivergenceError, models, span
+from sims import DivergenceError, models, span, stepsize
 from sims.config import VP, TrainConfig
 from sims.data import fresh_samples
 from sims.descent import Checks, descend
@@ -238,7 +238,9 @@ def member(cfg: TrainConfig, run, fresh: np.ndarray, K: int) -> Member:
     if K != EXACT:
         fixed = cfg.replace(noise="fixed", noise_samples=K, eta=run.eta)
         draws = prepare(fixed, run.data, run.W0).draws  # from the seed's noise generator
-        eta = min(eta, ETA_CURVATURE / model.draws_curvature(fixed, draws, cfg.n))
+        eta = min(
+            eta, stepsize.perturbed(ETA_CURVATURE / model.draws_curvature(fixed, draws, cfg.n))
+        )
     rows = 2 * cfg.n + 2 + cfg.m + (0 if draws is None else draws.shape[0] * 2 * cfg.n)
     if rows < cfg.d:
         B = span.basis(run.data, run.W0, draws)

@@ -43,7 +43,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from sims import FldmError, __version__, io, models
+from sims import FldmError, __version__, io, models, stepsize
 from sims.config import TrainConfig, auto_eta
 from sims.studies import presets
 from sims.studies.cells import Outcome, Study, pack
@@ -197,7 +197,7 @@ def run_cell(run: MnistRun) -> Outcome:
     snr = float(np.sqrt(run.nsnr2 / run.n))
     data = noisy_mnist(X[tr], y, z, snr=snr, sigma_xi=run.sigma_xi)
     test = noisy_mnist(X[te], y_te, z_te, snr=snr, sigma_xi=run.sigma_xi, mu_images=X[tr], y_mu=y)
-    eta = auto_eta(data.x1, data.x2, run.eta0)
+    eta = stepsize.perturbed(auto_eta(data.x1, data.x2, run.eta0))
     tc = TrainConfig(
         model=run.model,
         n=data.n,
@@ -231,7 +231,7 @@ def run_cell(run: MnistRun) -> Outcome:
         "signal_gain": s["signal"] / sig0,
         "noise_gain": s["noise"] / noi0,
         "final_loss": s["final_loss"],
-        "final_grad_norm": s["final_grad_norm"],
+        "final_grad_norm": io.resolved(s["final_grad_norm"], io.GRAD_RESOLUTION),
     }
     model = models.get(run.model)
     test_error = model.error_rate(res.W, test.x1, test.x2, test.y)

@@ -5,9 +5,10 @@ Filters. A filter w_r in R^784 acts on both patches, so its "signal half" and "n
 parts of w_r that came from each patch: w_r = X1^T a + X2^T b + rest, solved by least squares over
 the 2n data rows (`decompose`). X1^T a (a combination of training images) is what the filter learned
 from the images, X2^T b (a combination of noise patches) what it memorised, and `rest` (orthogonal
-to all data) is what survives of the initialisation; gradient descent moves W only inside the data
-span for the classifier, and for the diffusion model outside it only by rescaling. `plot_filters`
-shows all four as 28 x 28 images.
+to all data) is the initialisation's part outside the data's span: gradient descent moves W only
+inside the data span for the classifier (its rest is the initial one), and for the diffusion model
+outside it only by rescaling (its rest is the initial one rescaled, so not "the initialisation").
+`plot_filters` shows all four as 28 x 28 images on one colour scale.
 """
 
 from __future__ import annotations
@@ -39,9 +40,16 @@ def make_figures(out: Path, result: dict, arrays: dict, shown: list, digits: tup
     """{name: (file name relative to out, caption)} for the filter, alignment and sweep figures;
     filters and alignments at the n SNR^2 values `shown`."""
     repeats = _repeats(arrays)
-    plot_filters(out / "mnist_filters.png", arrays, shown, digits)
-    plot_alignment(out / "mnist_alignment.png", arrays, shown, result["runs"])
-    plot_sweep(out / "mnist_sweep.png", result["runs"], result["comparison"])
+    s = result.get("settings", {})
+    settings = (
+        f"n = {s['n']}, d = {s['d']}, m = {s['m']}, σ₀ = {s['sigma0']:g}, {s['steps']} steps, "
+        f"{s['repeats']} repeat(s), digits {digits[0]} and {digits[1]}"
+        if {"n", "d", "m", "sigma0", "steps", "repeats"} <= set(s)
+        else None
+    )
+    plot_filters(out / "mnist_filters.png", arrays, shown, digits, settings)
+    plot_alignment(out / "mnist_alignment.png", arrays, shown, result["runs"], settings)
+    plot_sweep(out / "mnist_sweep.png", result["runs"], result["comparison"], settings)
     spread = f"mean of {repeats} repeats, band: min-max over them" if repeats > 1 else "one repeat"
     return {
         "filters": (
@@ -50,8 +58,9 @@ def make_figures(out: Path, result: dict, arrays: dict, shown: list, digits: tup
             f"{', '.join(f'{v:g}' for v in shown)}. "
             "Columns: the filter w, its image part (least-squares combination of the training "
             "images), "
-            "its noise part (combination of the noise patches ξ_i), the rest (orthogonal to all "
-            "data). "
+            "its noise part (combination of the noise patches ξ_i), its part outside the data's "
+            "span (the initial filter's part no gradient reaches: unchanged for the classifier, "
+            "rescaled in training for diffusion). Every panel on one colour scale. "
             "Rows: diffusion (the neuron with the largest class-mean alignment), classification "
             "filters "
             f"of digit {digits[0]} and digit {digits[1]}. Percentages: share of ‖w‖². "
@@ -88,7 +97,17 @@ def _repeats(arrays: dict) -> int:
     return len({k.split("_repeat=")[1].split("/")[0] for k in arrays if "_repeat=" in k})
 
 
-def plot_filters(path: Path, arrays: dict, shown: list, digits: tuple) -> None:
+PARTS = {  # the four columns of plot_filters and their titles
+    "filter": "filter w",
+    "image": "image part",
+    "noise": "noise part",
+    "rest": "outside the data's span",
+}
+
+
+def plot_filters(path: Path, arrays: dict, shown: list, digits: tuple, settings=None) -> None:
+    """Each shown filter and its three parts (`decompose`) as 28 x 28 images, every panel on one
+    colour scale (one colorbar): the parts of a filter add up to it, and the rows are compared."""
     rows = []  # (n SNR^2, label, filter): each model's filters to show (its `top_filters`)
     for nsnr2 in shown:
         mu = arrays[f"data_nsnr2={nsnr2:g}/mu"]
@@ -97,56 +116,55 @@ def plot_filters(path: Path, arrays: dict, shown: list, digits: tuple) -> None:
             for j, w in enumerate(filters):
                 label = model.name if len(filters) == 1 else f"{model.name}, digit {digits[j]}"
                 rows.append((nsnr2, label, w))
-    height = 2.1 * len(rows) + 0.9
-    with figure(path, len(rows), 4, figsize=(8.6, height), layout=None, squeeze=False) as (
-        fig,
-        axes,
-    ):
+    parts = []
+    for nsnr2, _, w in rows:
+        x1, x2 = (arrays[f"data_nsnr2={nsnr2:g}/{k}"] for k in ("x1", "x2"))
+        parts.append(decompose(w, x1, x2))
+    vmax = max(float(np.abs(p[k]).max()) for p in parts for k in PARTS) or 1.0
+    height = 2.1 * len(rows) + 1.5
+    with figure(
+        path, len(rows), 4, figsize=(9.4, height), layout=None, squeeze=False, settings=settings
+    ) as (fig, axes):
         fig.subplots_adjust(
-            left=0.1, right=0.98, bottom=0.02, top=1 - 0.85 / height, wspace=0.25, hspace=0.45
-        )  # a fixed layout: constrained layout costs ~3 s here
+            left=0.1,
+            right=0.86,
+            bottom=0.6 / height,
+            top=1 - 0.85 / height,
+            wspace=0.25,
+            hspace=0.45,
+        )  # a fixed layout (constrained layout costs ~3 s here); room for the caption below
         for i, (nsnr2, label, w) in enumerate(rows):
-            x1, x2 = (arrays[f"data_nsnr2={nsnr2:g}/{k}"] for k in ("x1", "x2"))
-            parts = decompose(w, x1, x2)
             total = float(w @ w) or 1.0
-            for col, key in enumerate(("filter", "image", "noise", "rest")):
+            for col, key in enumerate(PARTS):
                 ax = axes[i, col]
-                vmax = (
-                    float(np.abs(parts[key]).max()) or 1.0
-                )  # each panel on its own symmetric scale
-                ax.imshow(parts[key].reshape(SIDE, SIDE), cmap="RdBu_r", vmin=-vmax, vmax=vmax)
-                share = (
-                    ""
-                    if key == "filter"
-                    else f" {100 * float(parts[key] @ parts[key]) / total:.0f}%"
-                )
-                ax.set_title(
-                    {
-                        "filter": "filter w",
-                        "image": "image part",
-                        "noise": "noise part",
-                        "rest": "rest (init)",
-                    }[key]
-                    + f"{share}, ±{vmax:.2g}",
-                    fontsize=8,
-                )
+                part = parts[i][key]
+                image = ax.imshow(
+                    part.reshape(SIDE, SIDE), cmap="RdBu_r", vmin=-vmax, vmax=vmax
+                )  # one scale for every panel
+                share = "" if key == "filter" else f" {100 * float(part @ part) / total:.0f}%"
+                ax.set_title(f"{PARTS[key]}{share}", fontsize=8)
                 ax.set_xticks([])
                 ax.set_yticks([])
                 ax.set_xlabel("pixel column", fontsize=6)
                 if col == 0:
                     ax.set_ylabel(f"{label}\nn·SNR² = {nsnr2:g}\npixel row", fontsize=7)
+        bar = fig.add_axes((0.89, 0.6 / height + 0.1, 0.02, 1 - 0.85 / height - 0.6 / height - 0.2))
+        fig.colorbar(image, cax=bar, label="filter value (one scale for every panel)")
         fig.suptitle(
-            "Noisy-MNIST filters: red > 0, blue < 0, each panel scaled to its ± range; % = share "
-            "of ‖w‖²\n"
+            "Noisy-MNIST filters: red > 0, blue < 0, every panel on one colour scale; % = share of "
+            "‖w‖²; outside the data's span: the initial filter's part that no gradient reaches "
+            "(unchanged for the classifier, rescaled in training for diffusion)\n"
             f"({CREDIT})",
-            fontsize=9,
+            fontsize=8,
+            wrap=True,
         )
 
 
-def plot_alignment(path: Path, arrays: dict, shown: list, runs: list = ()) -> None:
+def plot_alignment(path: Path, arrays: dict, shown: list, runs: list = (), settings=None) -> None:
     repeats = _repeats(arrays)
     by_model = _by_model(runs)
-    with figure(path, 2, len(shown), figsize=(4.6 * len(shown), 6.8), squeeze=False) as (fig, axes):
+    size = (4.6 * len(shown), 7.2)
+    with figure(path, 2, len(shown), figsize=size, squeeze=False, settings=settings) as (fig, axes):
         for col, nsnr2 in enumerate(shown):
             for row, model in enumerate(PAPER_PAIR):
                 keys = [f"{model.name}_nsnr2={nsnr2:g}_repeat={r}" for r in range(repeats)]
@@ -198,9 +216,9 @@ def plot_alignment(path: Path, arrays: dict, shown: list, runs: list = ()) -> No
         )
 
 
-def plot_sweep(path: Path, runs: list, comparison: list) -> None:
+def plot_sweep(path: Path, runs: list, comparison: list, settings=None) -> None:
     repeats = max((r.get("repeats", 1) for r in comparison), default=1)
-    with figure(path, 1, 2, figsize=(9.6, 3.8)) as (fig, (ax_ratio, ax_acc)):
+    with figure(path, 1, 2, figsize=(9.6, 4.1), settings=settings) as (fig, (ax_ratio, ax_acc)):
         x = [r["nsnr2"] for r in comparison]
         by_model = _by_model(runs)
         for model in PAPER_PAIR:

@@ -18,7 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from sims import FldmError, __version__, io
-from sims.studies import QUICK_RUN_TIME, presets, synthetic
+from sims.studies import QUICK_RUN_TIME, figures as drawn, presets, synthetic
 from sims.studies.claims import CLAIMS, anchor, verdict_table
 from sims.studies.claims.base import PAPER, Entry
 from sims.studies.measures import TERMS, term
@@ -174,10 +174,14 @@ def _format(obj, indent=0) -> str:
 
 
 def _fmt(v) -> str:
+    """A value of a measured block: floats to 4 digits, also inside lists and dicts (a dict inside
+    a row once printed its floats' every digit, which differ between machines)."""
     if isinstance(v, float):
         return f"{v:.4g}"
     if isinstance(v, (list, tuple)):
         return ", ".join(_fmt(x) for x in v)
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k}: {_fmt(x)}" for k, x in v.items()) + "}"
     return str(v)
 
 
@@ -222,10 +226,11 @@ def reproduce(
             continue
         numbers = measured[claim.STUDY.name]
         entry = claim.verdict(numbers)
-        made = claim.figures(numbers, out)
-        if (dm := domain_of(claim)) is not None and dm.study.name in measured:
-            entry = replace(entry, domain=dm.judge(measured[dm.study.name]))
-            made = made + dm.figures(measured[dm.study.name], out)
+        with drawn.preset(preset_name):  # each figure's caption names the preset
+            made = claim.figures(numbers, out)
+            if (dm := domain_of(claim)) is not None and dm.study.name in measured:
+                entry = replace(entry, domain=dm.judge(measured[dm.study.name]))
+                made = made + dm.figures(measured[dm.study.name], out)
         entries.append(entry)
         claim_figures[claim.SPEC.id] = [f.name for f in made]
         for f in made:

@@ -27,6 +27,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from sims import io
 from sims.config import TrainConfig
 from sims.models import PAPER_PAIR, Model
 from sims.studies import presets
@@ -192,6 +193,7 @@ class RatioRow:
     def to_dict(self) -> dict:
         """As report.json's ratio_table holds it: the predictions as predicted_* (none of None)."""
         out = {k: v for k, v in asdict(self).items() if k != "predicted"}
+        out["converged_grad_norm"] = io.resolved(self.converged_grad_norm, io.GRAD_RESOLUTION)
         if self.test_error is None:
             del out["test_error"]
         out.update({f"predicted_{k}": v for k, v in self.predicted._asdict().items()})

@@ -103,7 +103,11 @@ def test_research_claims_read_their_runs(tiny):
     root, report = tiny
     claims = {c["id"]: c for c in report["claims"]}
     for objective, check in claims["O1"]["measured"]["descent_check"].items():
-        assert check["relative_gap"] < 1e-6 and check["descent_grad_norm"] < 1e-8, objective
+        # written as io.resolved states them: the bound class below the resolution, else the
+        # digits above it (tiny: the eps gap is 5e-08, where descent stopped at ||grad L|| < 1e-8)
+        gap = check["relative_gap"]
+        assert gap == "< 1e-9" or (gap < 1e-6 and gap == float(f"{gap:.2g}")), objective
+        assert check["descent_grad_norm"] == "< 1e-8", objective
     cells = [json.loads(p.read_text()) for p in (root / "cache").glob("*.json")]
     augmented = {
         c["config"]["nsnr2"]: c["summary"]["ratio"]

@@ -249,6 +249,16 @@ def g(v) -> str:
     return "n/a" if v is None or (isinstance(v, float) and not math.isfinite(v)) else f"{v:.3g}"
 
 
+def largest(values) -> str:
+    """The largest of values that are numbers or bound classes ("< 1e-9", sims.io.resolved): the
+    largest number (g) if there is one, else the largest bound; "n/a" if there are none."""
+    values = [v for v in values if v is not None]
+    numbers = [v for v in values if not isinstance(v, str)]
+    if numbers:
+        return g(max(numbers))
+    return max(values, key=lambda b: float(b.lstrip("< "))) if values else "n/a"
+
+
 def span(values) -> str:
     """'lo to hi' of the finite values (one value if they print alike; "n/a" if none)."""
     values = [v for v in values if v is not None and math.isfinite(v)]

@@ -55,7 +55,7 @@ from sims.studies.claims.base import (
     span,
     verdict as judge,
 )
-from sims.studies.figures import COLORS, GROWTH, figure, wrap
+from sims.studies.figures import COLORS, GROWTH, figure, settings_of, study_settings, wrap
 from sims.studies.measures import LINEAR_GROWTH, local_slopes, term
 from sims.studies.presets import E1_NSNR2
 from sims.studies.synthetic import (
@@ -150,7 +150,10 @@ def fig_early_growth(s: Synthetic, out: Path) -> Figure:
     predicted rates."""
     path = out / "fig_early_growth.png"
     lin = s.linearity
-    with figure(path, 1, 2, figsize=(11, 4.8)) as (fig, axes):
+    steps = ", ".join(f"{m.name} {lin[m.name].window_step}" for m in synthetic.PAPER_PAIR)
+    cfg = s.cells[Linear(synthetic.PAPER_PAIR[0].name)][1]
+    settings = settings_of(cfg) + f"; steps drawn (the early window): {steps}"
+    with figure(path, 1, 2, figsize=(11, 4.8), settings=settings) as (fig, axes):
         for ax, model in zip(axes, synthetic.PAPER_PAIR):
             res = s.results[Linear(model.name)]
             if not res.finished:
@@ -192,7 +195,7 @@ def fig_early_growth(s: Synthetic, out: Path) -> Figure:
             ax.set_ylabel("alignment" + (" (log scale)" if model.look.log_axis else ""))
             if model.look.log_axis:
                 ax.set_yscale("log")
-            ax.legend(fontsize=7)
+            ax.legend(fontsize=7, loc="upper left")  # a fixed place: "best" moved between runs
         fig.suptitle(wrap("Linearity index: " + term("linearity index") + "."), fontsize=8)
     return Figure(
         path.name,
@@ -271,7 +274,13 @@ def fig_ratio(s: Synthetic, out: Path) -> Figure:
         ),
     ]
     local = {}
-    with figure(path, 2, 1, figsize=(8, 8.5)) as (fig, (ax, ax_s)):
+    with figure(
+        path,
+        2,
+        1,
+        figsize=(8, 8.8),
+        settings=study_settings(s.preset),
+    ) as (fig, (ax, ax_s)):
         for c in series:
             model_rows = rows[c.model.name]
             y = np.array([getattr(r, c.key) for r in model_rows], dtype=float)

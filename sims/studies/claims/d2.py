@@ -44,6 +44,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib import colormaps
 
+from sims import io
 from sims.studies import d2domain, presets, synthetic
 from sims.studies.claims.base import (
     DOES_NOT,
@@ -65,7 +66,7 @@ from sims.studies.claims.base import (
     span,
     verdict as judge,
 )
-from sims.studies.figures import figure
+from sims.studies.figures import figure, study_settings
 from sims.studies.synthetic import DENOISER, RatioRow, Synthetic
 from theory.law import linear_boundary
 
@@ -141,7 +142,7 @@ def judged(rows: list[RatioRow], gains: list, slope: float, other_slopes: dict) 
                     "predicted_stationary_ratio": r.predicted.stationary_ratio,
                     "final_signal": r.final_signal,
                     "final_noise": r.final_noise,
-                    "converged_grad_norm": r.converged_grad_norm,
+                    "converged_grad_norm": io.resolved(r.converged_grad_norm, io.GRAD_RESOLUTION),
                 }
                 for r in rows
             ],
@@ -206,7 +207,13 @@ def fig_stationary(s: Synthetic, out: Path) -> Figure:
     cmap = colormaps["viridis"]
     notes = []
     p = s.preset
-    with figure(path, 1, 2, figsize=(11, 4.8)) as (fig, axes):
+    with figure(
+        path,
+        1,
+        2,
+        figsize=(11, 5.1),
+        settings=study_settings(s.preset),
+    ) as (fig, axes):
         for ax, axis in zip(axes, ("m", "d")):
             default = p.m if axis == "m" else p.d
             items = sorted(dep[axis].items())
@@ -266,6 +273,16 @@ def fig_stationary(s: Synthetic, out: Path) -> Figure:
 
 
 # ---------------------------------------------------------------------------------- the domain
+def check_row(c: d2domain.CheckRow) -> dict:
+    """A descent check as report.json holds it: its relative gap to the flow and its final ||grad
+    L|| stated as the bounds they prove where they are at rounding level (io.resolved)."""
+    return {
+        **c._asdict(),
+        "relative_gap": io.resolved(c.relative_gap, io.GAP_RESOLUTION),
+        "grad_norm": io.resolved(c.grad_norm, d2domain.CHECK_TOL),
+    }
+
+
 def cell_state(cell) -> str:
     """A slope cell's class (module docstring)."""
     if not all(p.found for p in cell.ends):
@@ -366,7 +383,7 @@ def domain(dm) -> dict:
             "boundary_at_smallest_noise_group": {str(m): v for m, v in boundary.items()},
             "first_order_boundary": {str(m): linear_boundary(m) for m in grid.widths},
         },
-        "descent_check": [c._asdict() for c in dm.checks],
+        "descent_check": [check_row(c) for c in dm.checks],
         "this_verdicts_sweep": place,
     }
     note = (

@@ -56,6 +56,7 @@ from sims.studies.claims.base import (
     Spec,
     both_learned,
     g,
+    largest,
     outcome,
     span,
 )
@@ -176,9 +177,8 @@ def paragraph(e: dict) -> str:
     return (
         "Log-log slope of the stationary ratio against n·SNR²: "
         + "; ".join(parts)
-        + f". Gradient descent ends at the ODE's stationary point (largest relative gap in the "
-        f"ratio "
-        f"{g(max(gaps) if gaps else float('nan'))}). eps keeps D1's early rate ratio (log-log "
+        + f". Gradient descent ends at the ODE's stationary point (relative gap in the ratio "
+        f"{largest(gaps)} for every objective). eps keeps D1's early rate ratio (log-log "
         f"slope "
         f"{early})."
     )

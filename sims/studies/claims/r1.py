@@ -66,9 +66,10 @@ from sims.studies.d2robust import (
     Resampled,
     Robust,
 )
-from sims.studies.figures import figure
+from sims.studies.figures import figure, settings_of, wrap
 from sims.studies.measures import loglog_slope
-from sims.studies.presets import Robustness
+from sims.studies.presets import PRESETS, Robustness, steps_for
+from theory.predict import GTOL
 
 FIGURE = "fig_d2_robustness.png"
 TABLE = "table_d2_robustness.md"
@@ -233,7 +234,16 @@ def fig_robustness(m: Robust, series: dict, per: dict, path: Path) -> str:
     cmap = matplotlib.colormaps["tab20"]
     colors = {label: cmap(i % 20) for i, label in enumerate(series)}
     x = np.array(m.size.nsnr2)
-    with figure(path, 1, 2, figsize=(13, 5)) as (fig, axes):
+    # a slope over two n·SNR² values is the slope of the line through two points: say so
+    slope = "two-point slope" if len(x) == 2 else "least-squares slope"
+    p = PRESETS[m.size.model]
+    steps = ", ".join(f"{steps_for(p, v)} at n·SNR² = {v:g}" for v in x)
+    settings = (
+        f"the {m.size.model} model: {settings_of(p)}, one seed per n·SNR²; stationary points: the "
+        f"exact gradient flow to ||grad L|| < {GTOL:g}; descent runs of {steps} steps (drawn "
+        f"noise: at most {d2robust.MAX_DRAW_STEPS}; growth phase: their first eighth)"
+    )
+    with figure(path, 1, 2, figsize=(15, 5.8), settings=settings) as (fig, axes):
         ax = axes[0]
         for label, rows in series.items():
             kind = m.kinds[label]
@@ -245,7 +255,7 @@ def fig_robustness(m: Robust, series: dict, per: dict, path: Path) -> str:
                 marker="o",
                 mfc="none",
                 color=colors[label],
-                label=f"{label} (slope {_f(per[label]['slope'])})",
+                label=f"{label} ({slope} {_f(per[label]['slope'])})",
             )
         guide = np.array([x[0], 10 * x[0]])
         ax.plot(
@@ -260,10 +270,14 @@ def fig_robustness(m: Robust, series: dict, per: dict, path: Path) -> str:
             yscale="log",
             xlabel="n·SNR² (log)",
             ylabel="signal / noise (magnitudes, log)",
-            title="(a) stationary / end-of-training ratio; dotted: end of the growth phase;\n"
-            "dashed: fixed draws run longer (not in the rule)",
+            title=wrap(
+                f"(a) stationary / end-of-training ratio at n·SNR² = "
+                f"{', '.join(f'{v:g}' for v in x)} ({slope}s); dotted: end of the growth phase; "
+                "dashed: fixed draws run longer (not in the rule)",
+                60,
+            ),
         )
-        ax.legend(fontsize=6)
+        ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         ax = axes[1]
         for label, rows in series.items():
             if m.kinds[label] in (Exact, Resampled, Fixed, FixedLong):
@@ -292,5 +306,5 @@ def fig_robustness(m: Robust, series: dict, per: dict, path: Path) -> str:
             ylabel="final / initial alignment (log)",
             title="(b) gains over initialisation (ξ: the data's noise patches)",
         )
-        ax.legend(fontsize=6)
+        ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return "slopes: " + ", ".join(f"{k} {_f(v['slope'])}" for k, v in per.items())

@@ -187,7 +187,13 @@ def fig_map(m: BranchMap, path: Path) -> None:
     surviving rank and Morse index."""
     widths, values = m.grid.widths, m.grid.nsnr2
     codes = np.array([[STATES.index(m.cells[(w, v)].state) for v in values] for w in widths])
-    with figure(path, 1, 1, figsize=(1.0 * len(values) + 3, 0.7 * len(widths) + 2.5)) as (fig, ax):
+    grid = (
+        f"grid: n = {m.grid.n}, d = {m.grid.d}, m = "
+        f"{', '.join(map(str, widths))}, n·SNR² = {', '.join(f'{v:g}' for v in values)} "
+        f"({len(widths)} × {len(values)} cells)"
+    )
+    size = (max(6.5, 1.0 * len(values) + 3), 0.7 * len(widths) + 2.8)
+    with figure(path, 1, 1, figsize=size, settings=grid) as (fig, ax):
         ax.imshow(
             codes, cmap=ListedColormap(COLORS), vmin=-0.5, vmax=len(STATES) - 0.5, aspect="auto"
         )
@@ -209,10 +215,11 @@ def fig_map(m: BranchMap, path: Path) -> None:
             title="Stationary state of the exact gradient flow (theory.predict)\n"
             "cells: neuron group sizes, surviving rank of R Rᵀ, Morse index",
         )
-        handles = [ax.plot([], [], "s", color=c, ms=10)[0] for c in COLORS]
+        drawn = [i for i in range(len(STATES)) if (codes == i).any()]  # legend: only these
+        handles = [ax.plot([], [], "s", color=COLORS[i], ms=10)[0] for i in drawn]
         ax.legend(
             handles,
-            [s if s != "none" else "no stationary point" for s in STATES],
+            [STATES[i] if STATES[i] != "none" else "no stationary point" for i in drawn],
             fontsize=7,
             loc="upper left",
             bbox_to_anchor=(1.01, 1.0),

@@ -163,8 +163,10 @@ def context(m: Ablation) -> dict:
                     "growth_ratio_over_formula": mean.value("growth_ratio") / th.rate_ratio,
                     "w_norm_growth_after_read": mean.value("w_norm_growth"),
                     "descent_leaves_step": leaves,
-                    "descent_ratio": descent.ratio,
-                    "descent_loss_rises": descent.loss_rises,
+                    # once its loss rises descent has left the flow, and where it ends depends on
+                    # rounding (1 ulp of eta moved it by 1.5%): no ratio, and whether it rose
+                    "descent_ratio": None if descent.loss_rises else descent.ratio,
+                    "descent_loss_rose": descent.loss_rises > 0,
                     "descent_diverged": descent.diverged,
                 }
             )
@@ -290,7 +292,7 @@ def paragraph(e: dict) -> str:
     wide = _series(ctx, "untied", single=False)
     for k, series in wide.items():
         diverged = sum(1 for r in series if r["descent_diverged"])
-        rises = sum(1 for r in series if r["descent_loss_rises"])
+        rises = sum(1 for r in series if r["descent_loss_rose"])
         text += (
             f" {k.partition(', sigma_xi')[0].capitalize()} at σ_ξ = {_sigma(k)}: stationary by "
             f"10 τ_read in a share {span(r['stationary_share'] for r in series)} of the seeds, its "

@@ -45,15 +45,20 @@ def test_b2(growth, stat, verdict):
 
 
 def test_b2_reports_the_largest_gap_before_rounding():
-    """report.json keeps 6 significant digits of each ratio: a gap of 3e-10 must come from the
-    unrounded ratios (it once read 0 in a written paragraph)."""
+    """report.json keeps 6 significant digits of each ratio: a gap must come from the unrounded
+    ratios (one of 3e-10 once read 0 in a written paragraph); a gap at rounding level is stated as
+    its bound class (io.resolved), one above it to the digits that stand above the resolution."""
     cells = [
         dict(b2_cell(), stationary_ratio=0.9 * (1 + 3e-10)),
         dict(b2_cell(), stationary_ratio=0.9 * (1 - 1e-12)),
     ]
-    gap = b2.judged(cells).measured["largest_stationary_gap"]
-    assert gap == pytest.approx(3e-10, rel=1e-4)
-    assert "within 3e-10 (relative)" in b2.paragraph({"measured": b2.judged(cells).measured})
+    assert b2.judged(cells).measured["largest_stationary_gap"] == "< 1e-9"
+    text = b2.paragraph({"measured": b2.judged(cells).measured})
+    assert "stationary ratio is < 1e-9 (within" in text
+    cells[0] = dict(b2_cell(), stationary_ratio=0.9 * (1 + 3.21e-7))
+    assert b2.judged(cells).measured["largest_stationary_gap"] == 3.2e-7  # 2 digits above 1e-9
+    text = b2.paragraph({"measured": b2.judged(cells).measured})
+    assert "stationary ratio is 3.2e-07 (within" in text
 
 
 def test_b2_missing_prediction_fails_that_part():
