@@ -251,12 +251,16 @@ def run_cells(
     jobs: int = 1,
     progress: bool = True,
     label: str = "cells",
+    sections: list[str] | None = None,
 ) -> list[Cell]:
     """Results of every (kind, config) cell, in order, computing only those not in the cache.
     `executor` (any concurrent.futures.Executor) runs them; else `jobs` > 1 processes, else this
     process. The cells read from the cache, recomputed because damaged (`Cache.load`) and computed
     because missing (never run, or killed in flight) go to the running command's tally
-    (sims.progress.record_cells), whose closing line says how many of each."""
+    (sims.progress.record_cells), whose closing line says how many of each. `sections` (one name per
+    cell; default: `label` for all) says under which names SECTION_TIMES counts the cells and their
+    CPU seconds (a stacked group's, shared equally by its cells; a cell two sections name counts in
+    the first)."""
     keys = [cell_key(kind, cfg) for kind, cfg in cells]
     known = len(cache.damaged)
     results: list[Cell | None] = [cache.load(k) for k in keys]
@@ -272,19 +276,21 @@ def run_cells(
         if res is None:
             todo.setdefault(key, []).append(i)  # identical cells are computed once
     record_cells(set(todo), set(keys) - set(todo), damaged=cache.damaged & set(todo))
+    sections = [label] * len(cells) if sections is None else sections
+    owner = {}  # cache key -> the section it counts in
+    for key, name in zip(keys, sections):
+        if key not in owner:
+            owner[key] = name
+            times = SECTION_TIMES.setdefault(name, {"computed": 0, "cached": 0, "cpu": 0.0})
+            times["computed" if key in todo else "cached"] += 1
     if not todo:
-        times = SECTION_TIMES.setdefault(label, {"computed": 0, "cached": 0, "cpu": 0.0})
-        times["cached"] += len(set(keys))
         return results
     bar = progress_bar(len(todo), label, enabled=progress, unit="cell")  # None with progress off
 
-    times = SECTION_TIMES.setdefault(label, {"computed": 0, "cached": 0, "cpu": 0.0})
-    times["cached"] += len(set(keys) - set(todo))
-    times["computed"] += len(todo)
-
     def finish(group, outs_cpu):
         outs, cpu = outs_cpu
-        times["cpu"] += cpu
+        for key in group:
+            SECTION_TIMES[owner[key]]["cpu"] += cpu / len(group)
         for key, out in zip(group, outs):
             kind, cfg = cells[todo[key][0]]
             cell = Cell(kind, io.plain(cfg.to_dict()), out.summary, out.arrays)
