@@ -215,11 +215,12 @@ def domain_record(
     }
 
 
-def described_record(study: str, dom: dict) -> dict:
+def described_record(study: str, dom: dict, note: str = "") -> dict:
     """A domain described region by region (`dom`: a headline, the groups, what it was measured
     over, and regions {where, verdict, cells, bounds: {group: values}} with a verdict of VERDICTS)
     as a domain record (`domain_record`): each region's bounds are its values' range, its text the
-    headline, and `measured` keeps the headline, the settings and each region's name and cells."""
+    headline, and `measured` keeps the headline, the settings and each region's name and cells.
+    `note`: as for `domain_record` (a preset that runs a slice: "slice only")."""
     regions = [
         Region(r["verdict"], {k: (min(v), max(v)) for k, v in r["bounds"].items() if v})
         for r in dom["regions"]
@@ -239,8 +240,9 @@ def described_record(study: str, dom: dict) -> dict:
         "the verdict's own rule, read region by region",
         measured,
         short=dom["headline"],
+        note=note,
     )
-    return {**record, "text": dom["headline"]}
+    return {**record, "text": note + dom["headline"]}
 
 
 # --------------------------------------------------------------------- paragraphs' number formats

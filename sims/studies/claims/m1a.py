@@ -204,6 +204,7 @@ def domain(m: Memorised, entry: Entry) -> dict:
                 f"beside, outside the rule)"
             ),
         },
+        note=note(m),
     )
 
 

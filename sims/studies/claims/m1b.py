@@ -186,6 +186,7 @@ def domain(m: Memorised, entry: Entry) -> dict:
                 f"sigma0 = {m.size.sigma0:g}, alpha = beta"
             ),
         },
+        note=note(m),
     )
 
 

@@ -165,7 +165,7 @@ def verdict(m: Memorised) -> Entry:
             f"2nK <= {m.size.max_draws}; m = {m.size.m}, d = {m.size.d}"
         ),
     }
-    return replace(entry, domain=described_record("memorise", dom))
+    return replace(entry, domain=described_record("memorise", dom, note=note(m)))
 
 
 def paragraph(e: dict) -> str:

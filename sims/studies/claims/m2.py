@@ -165,7 +165,7 @@ def verdict(m: BestTime) -> Entry:
             f"m = {m.size.m}, sigma_xi = 1, random labels, {seeds(m.size.probe_seeds)}"
         ),
     }
-    return replace(entry, domain=described_record("besttime", dom))
+    return replace(entry, domain=described_record("besttime", dom, note=note(m)))
 
 
 def paragraph(e: dict) -> str:
