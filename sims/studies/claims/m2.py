@@ -149,7 +149,10 @@ def verdict(m: BestTime) -> Entry:
             else "the exact loss peaks at no n·SNR²"
         )
         + f" (alpha/beta = {g(max(ratios))} to {g(min(ratios))})",
-        "groups": {"alpha/beta": "the diffusion time's signal-to-noise ratio", "n·SNR²": ""},
+        "groups": {
+            "alpha/beta": "the diffusion time's signal-to-noise ratio",
+            "n·SNR²": "n times the squared signal-to-noise ratio of the data (Definition 2.1)",
+        },
         "regions": [
             {
                 "where": f"n·SNR² = {v:g}",
