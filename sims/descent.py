@@ -126,10 +126,17 @@ def stationarity(steps, grad_norm, grad_max: float, eta: float) -> dict:
     target = math.log(last / (STATIONARY_RTOL * top))
     if exp_miss <= pow_miss:
         more, how = target / rate, f"falling {math.exp(rate * 1000):.3g}-fold per 1000 steps"
-    else:
-        more = k[-1] * math.expm1(target / power)
+    else:  # a slow power needs e^(target / power) times the steps so far: beyond float64 is none
+        x = target / power
+        more = k[-1] * math.expm1(x) if x < math.log(np.finfo(float).max / k[-1]) else math.inf
         how = f"falling like step^-{power:.2g}"
-    out["steps_to_stationary"] = int(min(math.ceil(more), 2**63 - 1))
+    if not math.isfinite(more) or more >= 2**63:
+        out["stationary_note"] = (
+            f"{far}; extrapolating its recent decay ({how}) gives more steps than can be counted "
+            f"at eta = {eta:.3g}: the decay is too slow to reach it this way"
+        )
+        return out
+    out["steps_to_stationary"] = int(math.ceil(more))
     out["stationary_note"] = (
         f"{far}; extrapolating its recent decay ({how}), about {float(more):.2g} more steps at "
         f"eta = {eta:.3g}, more if the decay slows (fldm train --until-stationary runs until then, "

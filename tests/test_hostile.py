@@ -728,6 +728,19 @@ def test_stationarity_is_scale_free_and_extrapolates_the_decay(scale):
     assert s["steps_to_stationary"] == pytest.approx(2000 * (2001 * 1e-6) ** -1 - 2000, rel=0.05)
 
 
+def test_stationarity_of_a_very_slow_power_decay_says_so_without_overflow():
+    """A short run whose gradient falls like step^-0.001 would need e^(13.8 / 0.001) times its
+    steps: no count and no OverflowError (math.expm1 overflowed here in the cost model's 200-step
+    runs)."""
+    from sims.descent import stationarity
+
+    steps = np.arange(1, 201, 10)
+    slow = steps**-0.001
+    s = stationarity(steps, slow, float(slow[0]), eta=0.1)
+    assert s["reached_stationary"] is False and s["steps_to_stationary"] is None
+    assert "more steps than can be counted" in s["stationary_note"]
+
+
 def test_stationarity_without_a_falling_gradient_gives_no_estimate():
     from sims.descent import stationarity
 
