@@ -1,20 +1,21 @@
-"""An estimate of `fldm reproduce --full`'s time without running it: time short versions of
-representative cells and extrapolate by their steps.
+"""An estimate of a preset's time (default: `fldm reproduce --full`) without running it: time
+short versions of representative cells and extrapolate by their steps.
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/estimate_full.py [--probe 200]
-    [--seed 0]
+    [--seed 0] [--preset full] [--against CACHE/times/full.json]
 
-Every cell of the full preset (every study the claims read, Noisy-MNIST included) is listed and
-grouped by shape (kind, model, noise, objective, schedule, n, d, m, augment), and one representative
-of each shape (the cell with the median number of steps) is timed (CPU time, one BLAS thread, as the
-sweep runs it). A train cell with S steps costs t(1) + (S - 1) (t(probe) - t(1)) / (probe - 1), from
-runs of 1 and `--probe` steps; the other kinds (predict, ode, stationary, probe, mnist), whose cost
-is not proportional to their steps (a prediction follows the flow to its stationary point), are
-timed whole and counted once per cell. Summed over all cells that is the CPU time of the run (fresh
-cache); divided by the workers, its wall time on free cores. It overestimates where train cells of
-one shape run stacked (up to 16 at once: one loop for all) and where a run stops early at
-convergence, and it is only as good as one representative per shape. The cells' work is the run's
-work: figures and the report add seconds.
+Every cell of the preset (every study the claims read, their domain maps and Noisy-MNIST included)
+is listed under its section (the study's name) and grouped by shape (kind, model, noise, objective,
+schedule, n, d, m, augment, K). One representative of each shape is timed (CPU time, one BLAS
+thread, as the sweep runs it): for train cells the one with the median number of steps, costing
+t(1) + (S - 1) (t(probe) - t(1)) / (probe - 1) for S steps, from runs of 1 and `--probe` steps; the
+other kinds (predict, ode, stationary, probe, mnist, the studies' own), whose cost is not
+proportional to their steps (a prediction follows the flow to its stationary point), are timed
+whole, the mean of three cells spread over the shape, and counted once per cell. Summed over all
+cells that is the CPU time of the run (fresh cache); divided by the workers, its wall time on free
+cores (fldm reproduce runs every section's cells in one sweep). It overestimates where train cells
+of one shape run stacked (up to 16 at once: one loop for all) and where a run stops early at
+convergence. `--against` prints a run's measured CPU by section beside the prediction.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ def shape(kind: str, cfg) -> tuple:
         get("d"),
         get("m"),
         get("augment"),
+        get("noise_samples"),  # K draws: a fixed-draw basis or a resampled step grows with K
     )
 
 
@@ -102,9 +104,10 @@ def main(argv=None):
             t1 = seconds(kind, cfg, 1)
             per_step = (seconds(kind, cfg, probe) - t1) / (probe - 1) if probe > 1 else 0.0
             cost = sum(t1 + max(per_step, 0.0) * (s - 1) for s in steps)
-        else:
-            t1, per_step = seconds(kind, cfg, getattr(cfg, "steps", 1)), 0.0
-            cost = t1 * len(cells)
+        else:  # cost varies with the point (a flow to its stationary point): the mean of three
+            spread = [cells[i] for i in sorted({0, len(cells) // 2, len(cells) - 1})]
+            t1 = statistics.mean(seconds(k, c, getattr(c, "steps", 1)) for k, c in spread)
+            per_step, cost = 0.0, t1 * len(cells)
         total += cost
         for (section, _, _), share in zip(members, _shares(kind, members, t1, per_step)):
             by_section[section] += cost * share
