@@ -28,10 +28,9 @@ and the theory.
 """
 
 # What `fldm reproduce --quick` costs, stated once: the --quick help, REPORT.md and the README quote
-# it (a test checks the README). Measured 2026-11-26 (with the span engine), fresh cache, --jobs 2,
-# /usr/bin/time -v (user + sys of the command and its worker processes): 58 s wall and 101 s of CPU
-# time with the 2 cores nearly free (load average 0.4 to 1.3); 3 min 10 s wall and 128 s of CPU at
-# load average 5-6. Before the span engine's speed-ups: 139 s of CPU (4 min 49 s wall at load 7-8).
+# it (a test checks the README). Measured 2026-12-08, fresh cache, --jobs 2, /usr/bin/time (user +
+# sys of the command and its worker processes), the 2 cores otherwise free (load average 1.0): 55 s
+# wall and 97.5 s of CPU time (342 cells). Earlier: 58 s and 101 s (2026-11-26, fewer sections).
 QUICK_RUN_TIME = "under 2 minutes with --jobs 2 on 2 free cores"
 # ... and `fldm mnist --quick` (12 s of CPU time; 32 s wall at load average 7)
 MNIST_QUICK_TIME = "about 15 s on one free core"
