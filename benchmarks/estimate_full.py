@@ -13,9 +13,10 @@ other kinds (predict, ode, stationary, probe, mnist, the studies' own), whose co
 proportional to their steps (a prediction follows the flow to its stationary point), are timed
 whole, the mean of three cells spread over the shape, and counted once per cell. Summed over all
 cells that is the CPU time of the run (fresh cache); divided by the workers, its wall time on free
-cores (fldm reproduce runs every section's cells in one sweep). It overestimates where train cells
-of one shape run stacked (up to 16 at once: one loop for all) and where a run stops early at
-convergence. `--against` prints a run's measured CPU by section beside the prediction.
+cores (fldm reproduce runs every section's cells in one sweep). Train cells that the sweep stacks
+(up to 16 of one shape in one loop) are timed as such a stack, each member costing its share. It
+overestimates where a run stops early at convergence. `--against` prints a run's measured CPU by
+section beside the prediction.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ from threadpoolctl import threadpool_limits  # noqa: E402
 
 from sims.studies.claims import CLAIMS  # noqa: E402
 from sims.studies.report import domain_of  # noqa: E402
-from sims.studies.sweep import _runner  # noqa: E402
+from sims.studies.sweep import GROUP_SIZE, _runner  # noqa: E402
+from sims.train import stack_signature  # noqa: E402
 
 
 def full_cells(seed: int, preset: str = "full") -> list[tuple[str, str, object]]:
@@ -69,14 +71,27 @@ def shape(kind: str, cfg) -> tuple:
     )
 
 
-def seconds(kind: str, cfg, steps: int) -> float:
+def seconds(kind: str, cfg, steps: int, stack: int = 1) -> float:
+    """CPU seconds of one cell (train cells: at `steps`, as a stack of `stack` runs of its shape
+    with other seeds, as the sweep groups them; the time of the whole stack)."""
+    run = _runner(kind)
     if kind == "train":  # the other kinds are timed whole (a memorise cell has no log_every)
         cfg = dataclasses.replace(cfg, steps=steps, log_every=min(cfg.log_every, steps))
-    run = _runner(kind)
+        configs = [dataclasses.replace(cfg, seed=cfg.seed + i) for i in range(stack)]
     start = time.process_time()
     with threadpool_limits(1):
-        run([cfg]) if kind == "train" else run(cfg)
+        run(configs) if kind == "train" else run(cfg)
     return time.process_time() - start
+
+
+def stack_size(cfg, cells) -> int:
+    """How many train cells the sweep stacks with cfg: those of its shape with its stack signature
+    (sims.train.stack_signature), at most GROUP_SIZE; 1 where it cannot stack."""
+    signature = stack_signature(cfg)
+    if signature is None:
+        return 1
+    alike = sum(stack_signature(c) == signature for _, c in cells)
+    return max(1, min(GROUP_SIZE, alike))
 
 
 def main(argv=None):
@@ -99,10 +114,12 @@ def main(argv=None):
         cells = [(kind, cfg) for _, kind, cfg in members]
         steps = sorted(getattr(c, "steps", 1) for _, c in cells)
         kind, cfg = next(c for c in cells if getattr(c[1], "steps", 1) == steps[len(steps) // 2])
-        if kind == "train":
-            probe = min(args.probe, cfg.steps)
-            t1 = seconds(kind, cfg, 1)
-            per_step = (seconds(kind, cfg, probe) - t1) / (probe - 1) if probe > 1 else 0.0
+        if kind == "train":  # a member's share of its stack's time
+            probe, stack = min(args.probe, cfg.steps), stack_size(cfg, cells)
+            t1 = seconds(kind, cfg, 1, stack) / stack
+            per_step = (
+                (seconds(kind, cfg, probe, stack) / stack - t1) / (probe - 1) if probe > 1 else 0.0
+            )
             cost = sum(t1 + max(per_step, 0.0) * (s - 1) for s in steps)
         else:  # cost varies with the point (a flow to its stationary point): the mean of three
             spread = [cells[i] for i in sorted({0, len(cells) // 2, len(cells) - 1})]
