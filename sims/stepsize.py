@@ -86,7 +86,8 @@ def top_curvature(objective, hessian_product, W: np.ndarray) -> float:
         return 0.0
 
     def power(shift):
-        u, lam = v / np.linalg.norm(v), 0.0
+        u = v / np.max(np.abs(v))  # scaled first: the squares of a tiny gradient underflow to 0
+        u, lam = u / np.linalg.norm(u), 0.0
         for _ in range(POWER_STEPS):
             Hu = hessian_product(W, u) - shift * u
             lam, norm = float(np.sum(u * Hu)), np.linalg.norm(Hu)

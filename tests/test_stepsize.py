@@ -1,5 +1,7 @@
 """The automatic step size (sims.stepsize) and the descent loop's checks (sims.descent)."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -316,3 +318,16 @@ def test_untied_stationary_limit_keeps_descent_on_short_patches(monkeypatch):
     assert loose.eta_limit == "data" and loose.eta > 4 * run.eta
     with pytest.raises(DivergenceError):
         train(cfg)
+
+
+def test_top_curvature_of_a_tiny_gradient_does_not_underflow():
+    """A gradient whose squares underflow to 0 (entries 1e-200; seen at --alpha 1.5e15) still
+    gives the curvature, without a divide-by-zero warning."""
+    from sims.stepsize import top_curvature
+
+    a = 3.0
+    W = np.full((2, 5), 1e-200)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lam = top_curvature(lambda W: (0.5 * a * np.sum(W * W), a * W), lambda W, v: a * v, W)
+    assert lam == pytest.approx(a)
