@@ -175,6 +175,10 @@ def test_rerun_reuses_the_cache(tiny):
     )
     assert cells() == stamps
     assert again["ratio_table"] == report["ratio_table"]
+    # the same bytes from cached cells as from fresh ones (a dict read back from a cell's json had
+    # its keys sorted, and M1a's regimes printed G_n before G_s only on a rerun)
+    for name in ("REPORT.md", "report.json"):
+        assert (root / "again" / name).read_bytes() == (root / "out" / name).read_bytes(), name
     # the run's times by section, beside the cache: the rerun computed nothing
     times = json.loads((root / "cache" / "times" / "tiny.json").read_text())
     assert times["preset"] == "tiny" and set(times["sections"]) >= {"synthetic", "memorise"}

@@ -171,7 +171,9 @@ def regimes(m: Memorised) -> dict:
             flows = [r for r in m.at(law, n, m.size.m) if r.kind == "flow"]
             if flows and flows[0].info.get("regime"):
                 reg = flows[0].info["regime"]
-                out.setdefault(law, {})[n] = {"regime": reg["d2"], **reg["groups"]}
+                # sorted: a cell read from the cache holds its json's sorted keys, a fresh one not
+                groups = dict(sorted(reg["groups"].items()))
+                out.setdefault(law, {})[n] = {"regime": reg["d2"], **groups}
     return out
 
 
