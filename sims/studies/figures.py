@@ -96,14 +96,18 @@ def figure(
     layout: str | None = "constrained",
     squeeze: bool = True,
     settings: str | None = None,
+    title: str | None = None,
 ):
     """`with figure(path, rows, cols, figsize=...) as (fig, axes):` a new figure from matplotlib's
     object API (no pyplot state, nothing to close), written atomically to `path` as PNG when the
     block ends, with its caption (`caption`: `settings`, e.g. "n = 20, d = 2000, m = 4, 2000
     steps", and the preset) under it and its coordinates snapped (`snap`). A figure drawn without
-    a layout engine (layout=None) leaves room for the caption at its bottom itself."""
+    a layout engine (layout=None) leaves room for the caption at its bottom itself. `title`: the
+    figure's title, wrapped to its width."""
     fig = Figure(figsize=figsize, layout=layout)
     yield fig, fig.subplots(rows, cols, squeeze=squeeze)
+    if title:
+        fig.suptitle(wrap(title, int(14 * figsize[0])), fontsize=9)
     if text := caption(settings):
         fig.supxlabel(wrap(text, int(13 * figsize[0])), fontsize=7, color="dimgray")
     snap(fig)

@@ -245,6 +245,17 @@ def described_record(study: str, dom: dict, note: str = "") -> dict:
     return {**record, "text": note + dom["headline"]}
 
 
+def slice_note(preset_name: str, what: str) -> str:
+    """The prefix of an entry whose preset runs only a slice of its study ('' for the full
+    preset): what the slice holds (`what`), and that the study is the full preset's."""
+    if preset_name == "full":
+        return ""
+    return (
+        f"[{preset_name} preset: a small slice ({what}) to exercise the code; the study is the "
+        f"full preset's] "
+    )
+
+
 # --------------------------------------------------------------------- paragraphs' number formats
 def g(v) -> str:
     """A number to 3 significant digits; "n/a" for None or nan."""

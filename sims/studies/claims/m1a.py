@@ -47,9 +47,10 @@ from sims.studies.claims.base import (
     Spec,
     described_record,
     g,
+    slice_note,
     verdict as judge,
 )
-from sims.studies.figures import figure, wrap
+from sims.studies.figures import figure
 from sims.studies.measures import loglog_slope
 from sims.studies.memorise import (
     EXACT,
@@ -134,12 +135,9 @@ def rows_of(m: Memorised, law: str, kind: str, K: int = EXACT) -> list[dict]:
 
 
 def note(m: Memorised) -> str:
-    if m.preset_name == "full":
-        return ""
-    return (
-        f"[{m.preset_name} preset: a small slice (law {', '.join(m.size.laws)}, n = "
-        f"{', '.join(map(str, m.size.n))}, {m.size.seeds} seed) to exercise the code; the study "
-        f"is the full preset's] "
+    return slice_note(
+        m.preset_name,
+        f"law {', '.join(m.size.laws)}, n = {', '.join(map(str, m.size.n))}, {m.size.seeds} seed",
     )
 
 
@@ -238,7 +236,15 @@ def figures(m: Memorised, out: Path) -> list[Figure]:
     entry = verdict(m)
     path = Path(out) / FIGURE
     laws = m.size.laws
-    with figure(path, 1, len(laws), figsize=(max(7.0, 6 * len(laws)), 4.8), squeeze=False) as (
+    title = (
+        f"M1a: time to memorise the data (gap {MEM_GAP:g}) and to generalise (signal "
+        f"{GEN_FRACTION:.0%} of stationary) against n; tied denoiser, d = {m.size.d}, m = "
+        f"{m.size.m}, σ0 = {m.size.sigma0:g}, α = β, {seeds(m.size.seeds)} "
+        f"(geometric mean)"
+    )
+    with figure(
+        path, 1, len(laws), figsize=(max(7.0, 6 * len(laws)), 4.8), squeeze=False, title=title
+    ) as (
         fig,
         axes,
     ):
@@ -279,16 +285,6 @@ def figures(m: Memorised, out: Path) -> list[Figure]:
             if first:
                 ax.plot(n, first[0] * n / n[0], ":", color="gray", lw=1, label="∝ n")
             ax.legend(fontsize=7)
-        fig.suptitle(
-            wrap(
-                f"M1a: time to memorise the data (gap {MEM_GAP:g}) and to generalise (signal "
-                f"{GEN_FRACTION:.0%} of stationary) against n; tied denoiser, d = {m.size.d}, m = "
-                f"{m.size.m}, σ0 = {m.size.sigma0:g}, α = β, {seeds(m.size.seeds)} "
-                f"(geometric mean)",
-                int(14 * fig.get_figwidth()),
-            ),
-            fontsize=9,
-        )
     summary = "; ".join(
         f"{law}: tau_mem slope {g(v['tau_mem_slope'])}, tau_gen slope {g(v['tau_gen_slope'])}"
         for law, v in entry.measured["per_law"].items()

@@ -37,9 +37,10 @@ from sims.studies.claims.base import (
     Spec,
     described_record,
     g,
+    slice_note,
     verdict as judge,
 )
-from sims.studies.figures import figure, wrap
+from sims.studies.figures import figure
 from sims.studies.memorise import (
     EXACT,
     Grid,
@@ -137,12 +138,10 @@ def per_seed(m: Memorised, law: str) -> dict:
 
 
 def note(m: Memorised) -> str:
-    if m.preset_name == "full":
-        return ""
-    return (
-        f"[{m.preset_name} preset: a small slice (widths {', '.join(map(str, m.size.widths))}, K = "
-        f"{', '.join(map(str, m.size.width_draws))}) to exercise the code; the study is the full "
-        f"preset's] "
+    return slice_note(
+        m.preset_name,
+        f"widths {', '.join(map(str, m.size.widths))}, K = "
+        f"{', '.join(map(str, m.size.width_draws))}",
     )
 
 
@@ -217,7 +216,16 @@ def figures(m: Memorised, out: Path) -> list[Figure]:
     path = Path(out) / FIGURE
     laws, n = m.size.laws, m.size.width_n
     cmap = matplotlib.colormaps["viridis"]
-    with figure(path, 1, len(laws), figsize=(max(7.0, 6 * len(laws)), 4.8), squeeze=False) as (
+    title = (
+        f"M1b: memorisation of the training samples at the end of training against the "
+        f"draws K "
+        f"per patch, by width m; tied denoiser, d = {m.size.d}, σ0 = {m.size.sigma0:g}, α "
+        f"= β, "
+        f"{seeds(m.size.seeds)} (mean); amplified if exact − (K = 1) > {AMPLIFY:g}"
+    )
+    with figure(
+        path, 1, len(laws), figsize=(max(7.0, 6 * len(laws)), 4.8), squeeze=False, title=title
+    ) as (
         fig,
         axes,
     ):
@@ -247,17 +255,6 @@ def figures(m: Memorised, out: Path) -> list[Figure]:
                 title=f"{law} law, n = {n}",
             )
             ax.legend(fontsize=7)
-        fig.suptitle(
-            wrap(
-                f"M1b: memorisation of the training samples at the end of training against the "
-                f"draws K "
-                f"per patch, by width m; tied denoiser, d = {m.size.d}, σ0 = {m.size.sigma0:g}, α "
-                f"= β, "
-                f"{seeds(m.size.seeds)} (mean); amplified if exact − (K = 1) > {AMPLIFY:g}",
-                int(14 * fig.get_figwidth()),
-            ),
-            fontsize=9,
-        )
     summary = "; ".join(
         f"{law}: effect by m {', '.join(f'{w}: {g(x)}' for w, x in ordered(v['effect']))}"
         for law, v in entry.measured["per_law"].items()

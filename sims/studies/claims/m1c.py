@@ -36,9 +36,10 @@ from sims.studies.claims.base import (
     Spec,
     described_record,
     g,
+    slice_note,
     verdict as judge,
 )
-from sims.studies.figures import figure, wrap
+from sims.studies.figures import figure
 from sims.studies.memorise import (
     MEM_GAP,
     Grid,
@@ -125,12 +126,9 @@ def cells_of(m: Memorised, law: str) -> list[dict]:
 
 
 def note(m: Memorised) -> str:
-    if m.preset_name == "full":
-        return ""
-    return (
-        f"[{m.preset_name} preset: a small slice (n = {', '.join(map(str, m.size.n))}, K = "
-        f"{', '.join(map(str, m.size.draws))}) to exercise the code; the study is the full "
-        f"preset's] "
+    return slice_note(
+        m.preset_name,
+        f"n = {', '.join(map(str, m.size.n))}, K = {', '.join(map(str, m.size.draws))}",
     )
 
 
@@ -193,7 +191,15 @@ def figures(m: Memorised, out: Path) -> list[Figure]:
     laws = m.size.laws
     cmap = matplotlib.colormaps["plasma"]
     Ks = list(m.size.draws)
-    with figure(path, 1, len(laws), figsize=(max(7.0, 6 * len(laws)), 4.8), squeeze=False) as (
+    title = (
+        f"M1c: time to memorise the fixed draws (draw gap {MEM_GAP:g}); markers: descent "
+        f"on "
+        f"the fixed-draw loss, lines: the fitted power law; tied denoiser, d = {m.size.d}, "
+        f"m = {m.size.m}, σ0 = {m.size.sigma0:g}, α = β, {seeds(m.size.seeds)}"
+    )
+    with figure(
+        path, 1, len(laws), figsize=(max(7.0, 6 * len(laws)), 4.8), squeeze=False, title=title
+    ) as (
         fig,
         axes,
     ):
@@ -224,16 +230,6 @@ def figures(m: Memorised, out: Path) -> list[Figure]:
                 title=f"{law} law: fit n^{g(f['a'])} K^{g(f['b'])} (lines) over {f['cells']} cells",
             )
             ax.legend(fontsize=7)
-        fig.suptitle(
-            wrap(
-                f"M1c: time to memorise the fixed draws (draw gap {MEM_GAP:g}); markers: descent "
-                f"on "
-                f"the fixed-draw loss, lines: the fitted power law; tied denoiser, d = {m.size.d}, "
-                f"m = {m.size.m}, σ0 = {m.size.sigma0:g}, α = β, {seeds(m.size.seeds)}",
-                int(14 * fig.get_figwidth()),
-            ),
-            fontsize=9,
-        )
     summary = "; ".join(
         f"{law}: a = {g(v['a'])}, b = {g(v['b'])} over {v['cells']} cells"
         for law, v in entry.measured["per_law"].items()

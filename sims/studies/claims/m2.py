@@ -46,9 +46,10 @@ from sims.studies.claims.base import (
     Spec,
     described_record,
     g,
+    slice_note,
     verdict as judge,
 )
-from sims.studies.figures import figure, wrap
+from sims.studies.figures import figure
 from sims.studies.memorise import EXACT, MEM_GAP, departures, domain_sentence, ordered, seeds
 from theory.predict import GTOL, HORIZON_STEPS
 
@@ -124,13 +125,11 @@ def table(m: BestTime) -> dict:
 
 
 def note(m: BestTime) -> str:
-    if m.preset_name == "full":
-        return ""
-    return (
-        f"[{m.preset_name} preset: a small slice (times {', '.join(str(k + 1) for k in m.times)} "
-        f"of {m.size.times}, n·SNR² = {', '.join(f'{v:g}' for v in m.size.nsnr2)}, K = "
-        f"{', '.join(map(str, m.size.probe_draws))}) to exercise the code; the study is the full "
-        f"preset's] "
+    return slice_note(
+        m.preset_name,
+        f"times {', '.join(str(k + 1) for k in m.times)} of {m.size.times}, n·SNR² = "
+        f"{', '.join(f'{v:g}' for v in m.size.nsnr2)}, K = "
+        f"{', '.join(map(str, m.size.probe_draws))}",
     )
 
 
@@ -200,7 +199,15 @@ def figures(m: BestTime, out: Path) -> list[Figure]:
     entry = verdict(m)
     path = Path(out) / FIGURE
     values = m.size.nsnr2
-    with figure(path, 1, len(values), figsize=(5.5 * len(values), 4.5), squeeze=False) as (
+    title = (
+        f"M2: B5's probe on the features trained at each time of the DDPM linear schedule "
+        f"(T = {m.size.times}); tied denoiser, n = {m.size.best_n}, d = {m.size.d}, m = "
+        f"{m.size.m}, σ0 = {m.size.sigma0:g}, σ_ξ = 1, random labels, "
+        f"{seeds(m.size.probe_seeds)} (mean)"
+    )
+    with figure(
+        path, 1, len(values), figsize=(5.5 * len(values), 4.5), squeeze=False, title=title
+    ) as (
         fig,
         axes,
     ):
@@ -234,16 +241,6 @@ def figures(m: BestTime, out: Path) -> list[Figure]:
                 title=f"n·SNR² = {v:g}",
             )
             ax.legend(fontsize=7)
-        fig.suptitle(
-            wrap(
-                f"M2: B5's probe on the features trained at each time of the DDPM linear schedule "
-                f"(T = {m.size.times}); tied denoiser, n = {m.size.best_n}, d = {m.size.d}, m = "
-                f"{m.size.m}, σ0 = {m.size.sigma0:g}, σ_ξ = 1, random labels, "
-                f"{seeds(m.size.probe_seeds)} (mean)",
-                int(14 * fig.get_figwidth()),
-            ),
-            fontsize=9,
-        )
     summary = "; ".join(
         f"n·SNR²={v}: exact peak height {g(p['peaks'].get(EXACT, {}).get('height'))}"
         for v, p in entry.measured["per_nsnr2"].items()
